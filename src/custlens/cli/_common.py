@@ -1,0 +1,246 @@
+"""Shared pieces of the command-line edge: output formats, error reporting, progress.
+
+Commands stay thin: parse options, call one library function, hand the result to
+:func:`emit`. Errors a user can cause (:class:`~custlens.errors.CustlensError`) are
+reported as one line on standard error with the error's exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from custlens.errors import CustlensError, InputError
+
+__all__ = [
+    "OutputFormat",
+    "FormatOption",
+    "OutputOption",
+    "emit",
+    "guarded",
+    "progress",
+    "to_arrow",
+    "err_console",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, enum.Enum):
+    """Output formats every reporting command offers."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="Output format: a readable table, CSV, JSON or Parquet."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of standard output (required for parquet on a terminal).",
+    ),
+]
+
+
+def guarded(fn: F) -> F:
+    """Report :class:`CustlensError` (and unreadable files) as one line plus an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CustlensError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(InputError.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def progress(transient: bool = True) -> Iterator[Progress]:
+    """A Rich progress display on standard error (silent when stderr is not a terminal)."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+        disable=not err_console.is_terminal,
+    )
+    with bar:
+        yield bar
+
+
+def to_arrow(data: Any) -> pa.Table:
+    """Convert a pandas or polars frame, an Arrow table or an Ibis expression to Arrow."""
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "to_pyarrow"):  # ibis expressions
+        return data.to_pyarrow()
+    if hasattr(data, "to_arrow"):  # polars
+        return data.to_arrow()
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if isinstance(data, Mapping):
+        return pa.table({k: list(v) if not isinstance(v, list) else v for k, v in data.items()})
+    raise TypeError(f"cannot convert {type(data).__name__} to an Arrow table")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return _clean_float(float(value))
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return [_json_default(v) if not isinstance(v, float) else _clean_float(v) for v in value.tolist()]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _clean_float(x: float) -> float | None:
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return _clean_float(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def dumps_json(obj: Any) -> str:
+    """Serialise results as JSON: NaN and infinities become null, numpy types plain values."""
+    return json.dumps(_clean(obj), default=_json_default, ensure_ascii=False, indent=2)
+
+
+def emit(
+    data: Any,
+    fmt: OutputFormat | str = OutputFormat.table,
+    output: Path | None = None,
+    title: str | None = None,
+) -> None:
+    """Write a result in the requested format to ``output`` or standard output.
+
+    ``data`` is a table (Arrow, pandas, polars, Ibis) or, for JSON, any mapping of plain
+    values. Mappings given with ``table``/``csv``/``parquet`` are shown as key/value rows.
+    """
+    fmt = OutputFormat(fmt)
+    if fmt is OutputFormat.json and isinstance(data, Mapping):
+        _write_text(dumps_json(data) + "\n", output)
+        return
+    if isinstance(data, Mapping) and fmt is not OutputFormat.json:
+        data = {"key": [str(k) for k in data], "value": [_scalar_text(v) for v in data.values()]}
+    table = to_arrow(data)
+    if fmt is OutputFormat.json:
+        _write_text(dumps_json(table.to_pylist()) + "\n", output)
+    elif fmt is OutputFormat.csv:
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        _write_bytes(buf.getvalue(), output)
+    elif fmt is OutputFormat.parquet:
+        import pyarrow.parquet as pq
+
+        if output is None and sys.stdout.isatty():
+            raise InputError("--format parquet writes binary data: give --output FILE")
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        _write_bytes(buf.getvalue(), output)
+    else:
+        _print_table(table, output, title)
+
+
+def _scalar_text(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (Mapping, list, tuple)):
+        return dumps_json(v).replace("\n", " ")
+    return str(v)
+
+
+def _print_table(table: pa.Table, output: Path | None, title: str | None, max_rows: int = 50) -> None:
+    rich_table = RichTable(title=title, show_lines=False)
+    for name in table.column_names:
+        rich_table.add_column(name, justify="right" if pa.types.is_floating(table.schema.field(name).type)
+                              or pa.types.is_integer(table.schema.field(name).type) else "left")
+    rows = table.slice(0, max_rows).to_pylist()
+    for row in rows:
+        rich_table.add_row(*[_cell(v) for v in row.values()])
+    if output is None:
+        console = Console()
+        console.print(rich_table)
+        if table.num_rows > max_rows:
+            console.print(f"... {table.num_rows - max_rows:,} more rows (use --format csv for all)")
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            Console(file=fh, width=200).print(rich_table)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _write_bytes(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)

@@ -1,0 +1,72 @@
+"""The exception hierarchy of custlens.
+
+Every error a user can cause derives from :class:`CustlensError`; errors about the
+user's input also derive from :class:`ValueError` so that generic handlers keep working.
+Each class carries the process exit code the CLI uses for it and the HTTP status the
+REST API uses for it, so that every edge reports one error the same way.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CustlensError",
+    "InputError",
+    "ConfigError",
+    "NotFittedError",
+    "ConvergenceError",
+    "RejectedImportError",
+    "BackendError",
+]
+
+
+class CustlensError(Exception):
+    """Base class of every error raised by custlens."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+
+class InputError(ValueError, CustlensError):
+    """The user's data or arguments do not meet a documented rule.
+
+    Messages name the file, row, column or parameter, what was received and what was
+    expected, e.g. ``'recency' must be <= 'T'; 12 rows break this (first: customer 1043)``.
+    """
+
+    exit_code = 2
+    http_status = 422
+
+
+class ConfigError(InputError):
+    """A configuration file (mapping, rules, thresholds, model spec) is invalid."""
+
+    exit_code = 2
+    http_status = 422
+
+
+class NotFittedError(ValueError, CustlensError):
+    """A model was used before ``fit`` was called."""
+
+    exit_code = 1
+    http_status = 409
+
+
+class ConvergenceError(CustlensError):
+    """An iterative estimator did not converge within its limits."""
+
+    exit_code = 3
+    http_status = 422
+
+
+class RejectedImportError(CustlensError):
+    """An import rejected more rows than the accepted rate; nothing was committed."""
+
+    exit_code = 4
+    http_status = 422
+
+
+class BackendError(CustlensError):
+    """The table backend (DuckDB, Spark) is unavailable or failed."""
+
+    exit_code = 5
+    http_status = 503
