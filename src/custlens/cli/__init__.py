@@ -24,6 +24,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """custlens: analytical CRM on a DuckDB warehouse (Spark through Ibis for scale)."""
+
+
 @app.command("version")
 def version() -> None:
     """Print the custlens version."""
