@@ -8,9 +8,14 @@ from __future__ import annotations
 import typer
 
 from custlens.cli import clv as _clv
+from custlens.cli import clv_formula as _clv_formula
 from custlens.cli import data as _data
+from custlens.cli import demo as _demo
+from custlens.cli import generate as _generate
 from custlens.cli import satisfaction as _satisfaction
+from custlens.cli import scoring as _scoring
 from custlens.cli import segment as _segment
+from custlens.cli import summary as _summary
 
 __all__ = ["app", "main"]
 
@@ -37,7 +42,8 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _module in (_data, _segment, _clv, _satisfaction):
+# Order matters: `scoring` adds `segment score` to the sub-app that `segment` creates.
+for _module in (_data, _generate, _summary, _demo, _segment, _scoring, _clv, _clv_formula, _satisfaction):
     _module.register(app)
 
 

@@ -1,8 +1,10 @@
-"""Commands of the clv group (filled in by the issue that owns them)."""
+"""CLI commands: fit, clv (probabilistic lifetime-value models)."""
 
 from __future__ import annotations
 
 import typer
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:

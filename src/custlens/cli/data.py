@@ -1,8 +1,10 @@
-"""Commands of the data group (filled in by the issue that owns them)."""
+"""CLI commands: init, import (warehouse and ingest)."""
 
 from __future__ import annotations
 
 import typer
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,10 @@
-"""Commands of the satisfaction group (filled in by the issue that owns them)."""
+"""CLI commands: pls, kano (satisfaction and loyalty)."""
 
 from __future__ import annotations
 
 import typer
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:

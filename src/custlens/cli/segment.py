@@ -1,8 +1,10 @@
-"""Commands of the segment group (filled in by the issue that owns them)."""
+"""CLI commands: segment METHOD (customer identification and segmentation)."""
 
 from __future__ import annotations
 
 import typer
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:

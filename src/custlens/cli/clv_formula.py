@@ -1,0 +1,11 @@
+"""CLI commands: clv-formula, churn."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""

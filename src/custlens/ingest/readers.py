@@ -1,0 +1,159 @@
+"""Whole-file readers for CSV/TSV, Parquet and Excel files.
+
+These read a file the user names on the command line (a per-customer summary, a
+transaction log) into an Arrow table. The streaming, validating importer builds on the
+same encoding rules: strict UTF-8 (with or without BOM) first, then GB18030.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from custlens.errors import InputError
+
+__all__ = ["decode_text", "read_table", "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm")
+
+
+def decode_text(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
+    """Decode file bytes: strict UTF-8 (BOM removed) first, then GB18030.
+
+    Returns
+    -------
+    tuple
+        The text and the name of the encoding that decoded it.
+
+    Raises
+    ------
+    InputError
+        When neither encoding decodes the bytes; names the file and the byte offset.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{source}: not UTF-8 (invalid byte at offset {utf8_error.start}) and not "
+                "GB18030; re-save the file as UTF-8"
+            ) from None
+
+
+def read_table(
+    path: str | Path,
+    *,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+    all_strings: bool = False,
+) -> pa.Table:
+    """Read a CSV/TSV, Parquet or Excel file into an Arrow table.
+
+    Parameters
+    ----------
+    path
+        The file. The format follows the suffix: ``.csv``/``.txt`` (delimiter sniffed
+        among comma, semicolon, tab and whitespace unless given), ``.tsv``,
+        ``.parquet``/``.pq``, ``.xlsx``/``.xlsm``.
+    delimiter
+        Field delimiter for text files; ``" "`` means runs of whitespace.
+    sheet
+        Excel sheet name or index (default: the first sheet).
+    all_strings
+        Read every text column as strings (no type inference).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, has an unsupported suffix, or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a data file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            return pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_excel(path, sheet)
+    if suffix not in (".csv", ".tsv", ".txt", ""):
+        raise InputError(
+            f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    text, _ = decode_text(path.read_bytes(), str(path))
+    if delimiter is None:
+        delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(text)
+    if delimiter == " ":
+        text = "\n".join(",".join(line.split()) for line in text.splitlines() if line.strip())
+        delimiter = ","
+    convert = pacsv.ConvertOptions(
+        column_types=None,
+        strings_can_be_null=True,
+        null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"],
+    )
+    if all_strings:
+        header = next(iter(text.splitlines()), "")
+        names = [n.strip() for n in header.split(delimiter)]
+        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                       strings_can_be_null=True, null_values=[""])
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=convert,
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{path}: cannot parse as delimited text ({exc})") from None
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = text[:20_000].splitlines()[:20]
+    if not head:
+        return ","
+    for candidate in (",", "\t", ";", "|"):
+        counts = {line.count(candidate) for line in head if line.strip()}
+        if len(counts) == 1 and counts != {0}:
+            return candidate
+    if all(len(line.split()) > 1 for line in head if line.strip()):
+        return " "
+    return ","
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> pa.Table:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        if sheet is None:
+            sheet = 0
+        if isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
+            sheet = names[sheet]
+        if sheet not in names:
+            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
+        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises its own error types
+        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
+    if not rows:
+        raise InputError(f"{path}: sheet {sheet!r} is empty")
+    header = [str(h).strip() for h in rows[0]]
+    columns = {name: [row[i] if i < len(row) else None for row in rows[1:]] for i, name in enumerate(header)}
+    columns = {k: [None if v == "" else v for v in vals] for k, vals in columns.items()}
+    try:
+        return pa.table(columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.table({k: [None if v is None else str(v) for v in vals] for k, vals in columns.items()})
