@@ -1,0 +1,22 @@
+"""The customer warehouse: a workspace folder with a DuckDB file, reached through Ibis.
+
+``Workspace.init(path)`` creates one, ``Workspace.open(path)`` opens it; ``ws.table(name)``
+is a canonical table as an Ibis expression. :func:`connect_spark` runs the same
+expressions on PySpark, with the tables registered from Parquet or Arrow.
+"""
+
+from __future__ import annotations
+
+from custlens.warehouse._migrations import LEDGER_TABLE, MIGRATIONS, MIGRATIONS_TABLE
+from custlens.warehouse._spark import connect_spark, export_parquet
+from custlens.warehouse._workspace import Workspace, WorkspaceSettings
+
+__all__ = [
+    "Workspace",
+    "WorkspaceSettings",
+    "connect_spark",
+    "export_parquet",
+    "LEDGER_TABLE",
+    "MIGRATIONS",
+    "MIGRATIONS_TABLE",
+]

@@ -1,0 +1,132 @@
+"""Schema versioning of the warehouse: numbered migrations plus additive sync.
+
+The warehouse records every change to its structure in ``_schema_migrations``. Numbered
+migrations (``MIGRATIONS``) run once, in order. After them, :func:`sync_schema` adds any
+canonical table or column that :mod:`custlens.schema` defines and the database lacks
+(the schema only ever grows: columns are never renamed or removed), recording each
+addition, so a workspace created by an older custlens opens with a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import duckdb
+
+from custlens.schema import TABLES
+from custlens.warehouse._ddl import create_table_sql, quote, sql_type
+
+__all__ = ["MIGRATIONS", "LEDGER_TABLE", "MIGRATIONS_TABLE", "migrate", "schema_version"]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_TABLE = "_schema_migrations"
+LEDGER_TABLE = "_import_ledger"
+
+
+def _v1_canonical_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in TABLES.values():
+        con.execute(create_table_sql(table))
+
+
+def _v2_import_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (
+            import_id BIGINT NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            target_table VARCHAR NOT NULL,
+            source_path VARCHAR NOT NULL,
+            source_bytes BIGINT NOT NULL,
+            source_format VARCHAR NOT NULL,
+            encoding VARCHAR,
+            mapping_sha256 VARCHAR,
+            rows_read BIGINT NOT NULL,
+            rows_loaded BIGINT NOT NULL,
+            rows_rejected BIGINT NOT NULL,
+            rows_duplicate BIGINT NOT NULL,
+            quarantine_path VARCHAR,
+            imported_at TIMESTAMPTZ NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
+    (1, "create the canonical tables", _v1_canonical_tables),
+    (2, "create the import ledger", _v2_import_ledger),
+)
+"""Numbered migrations: (version, description, function of a DuckDB connection)."""
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Highest numbered migration applied (0 for an empty database)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [MIGRATIONS_TABLE]
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    row = con.execute(f"SELECT max(version) FROM {MIGRATIONS_TABLE}").fetchall()[0]
+    return int(row[0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Bring the database to the current schema in one transaction.
+
+    Returns
+    -------
+    list of str
+        Descriptions of the changes made (empty when it was up to date).
+    """
+    applied: list[str] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
+                version INTEGER, description VARCHAR NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"""
+        )
+        current = schema_version(con)
+        for version, description, step in MIGRATIONS:
+            if version > current:
+                step(con)
+                con.execute(
+                    f"INSERT INTO {MIGRATIONS_TABLE} (version, description) VALUES (?, ?)",
+                    [version, description],
+                )
+                applied.append(description)
+        applied.extend(_sync_schema(con))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for change in applied:
+        log.info("warehouse migration: %s", change)
+    return applied
+
+
+def _sync_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Add canonical tables and columns missing from the database (additive only)."""
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema()"
+    ).fetchall()
+    present: dict[str, set[str]] = {}
+    for table_name, column_name in rows:
+        present.setdefault(table_name, set()).add(column_name)
+    changes: list[str] = []
+    for table in TABLES.values():
+        if table.name not in present:
+            con.execute(create_table_sql(table))
+            changes.append(f"add table {table.name}")
+            continue
+        for column in table.columns:
+            if column.name not in present[table.name]:
+                con.execute(
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {sql_type(column)}"
+                )
+                changes.append(f"add column {table.name}.{column.name}")
+    for change in changes:
+        con.execute(
+            f"INSERT INTO {MIGRATIONS_TABLE} (version, description) VALUES (NULL, ?)", [change]
+        )
+    return changes

@@ -1,0 +1,127 @@
+"""Running warehouse expressions on PySpark: tables registered from Parquet or Arrow.
+
+DuckDB is the default engine. For data beyond one machine, the same Ibis expressions
+run on Spark: export the canonical tables to Parquet (:func:`export_parquet`, or any
+Parquet the company already has), then :func:`connect_spark` registers them as
+temporary views of a Spark session and returns the Ibis PySpark backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from custlens.errors import BackendError, InputError
+from custlens.schema import TABLES
+from custlens.warehouse._ddl import quote
+
+if TYPE_CHECKING:
+    import ibis
+
+    from custlens.warehouse._workspace import Workspace
+
+__all__ = ["connect_spark", "export_parquet"]
+
+log = logging.getLogger(__name__)
+
+Source = "Workspace | str | Path | Mapping[str, str | Path | pa.Table]"
+
+
+def export_parquet(workspace: Workspace, folder: str | Path | None = None,
+                   tables: Iterable[str] | None = None) -> dict[str, Path]:
+    """Write canonical tables of a workspace to ``<folder>/<table>.parquet``.
+
+    Parameters
+    ----------
+    workspace
+        The workspace to export.
+    folder
+        Target folder (default: ``<workspace>/exports/parquet``).
+    tables
+        Names of the tables to export (default: all canonical tables).
+
+    Returns
+    -------
+    dict
+        Path of the Parquet file of each exported table.
+    """
+    folder = Path(folder) if folder is not None else workspace.path / "exports" / "parquet"
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(tables) if tables is not None else list(TABLES)
+    paths: dict[str, Path] = {}
+    for name in names:
+        if name not in TABLES:
+            raise InputError(f"unknown table {name!r}; expected one of: {', '.join(TABLES)}")
+        target = folder / f"{name}.parquet"
+        literal = str(target).replace("'", "''")
+        workspace.raw.execute(f"COPY (SELECT * FROM {quote(name)}) TO '{literal}' (FORMAT parquet)")
+        paths[name] = target
+    return paths
+
+
+def connect_spark(session: Any, sources: Any = None) -> ibis.BaseBackend:
+    """An Ibis PySpark backend with tables registered as temporary views.
+
+    Parameters
+    ----------
+    session
+        A ``pyspark.sql.SparkSession``.
+    sources
+        What to register: a :class:`~custlens.warehouse.Workspace` (its canonical
+        tables are exported to Parquet first), a folder of ``<table>.parquet`` files,
+        or a mapping of view name to a Parquet path or an Arrow table. ``None``
+        registers nothing.
+
+    Raises
+    ------
+    BackendError
+        When pyspark is not installed.
+    InputError
+        When a source path does not exist.
+    """
+    try:
+        import ibis
+    except ImportError as exc:  # pragma: no cover - ibis is a dependency
+        raise BackendError(f"ibis is not installed ({exc})") from None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise BackendError(
+            "PySpark is not installed; install the spark extra: pip install 'custlens[spark]'"
+        ) from None
+    from custlens.warehouse._workspace import Workspace
+
+    mapping: dict[str, Any]
+    if sources is None:
+        mapping = {}
+    elif isinstance(sources, Workspace):
+        mapping = dict(export_parquet(sources))
+    elif isinstance(sources, (str, Path)):
+        folder = Path(sources)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: no such folder of Parquet files")
+        mapping = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+    else:
+        mapping = dict(sources)
+    for name, source in mapping.items():
+        _register(session, name, source)
+    return ibis.pyspark.connect(session)
+
+
+def _register(session: Any, name: str, source: Any) -> None:
+    if isinstance(source, pa.Table):
+        try:
+            frame = session.createDataFrame(source)
+        except (TypeError, ValueError):  # older pyspark: go through pandas
+            frame = session.createDataFrame(source.to_pandas())
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{path}: no such Parquet file for Spark view {name!r}")
+        frame = session.read.parquet(str(path))
+    frame.createOrReplaceTempView(name)
+    log.info("registered Spark view %s", name)

@@ -1,0 +1,249 @@
+"""The workspace: a folder holding the DuckDB warehouse, its settings and quarantine files.
+
+Layout::
+
+    my-workspace/
+        workspace.toml      settings (format version, DuckDB limits, import defaults)
+        warehouse.duckdb    the canonical tables, the import ledger, the migrations table
+        quarantine/         one CSV per import that rejected rows
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import ibis
+import tomli_w
+
+from custlens.errors import BackendError, ConfigError, InputError
+from custlens.schema import table as schema_table
+from custlens.warehouse._migrations import migrate, schema_version
+
+__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR"]
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "workspace.toml"
+DATABASE_FILE = "warehouse.duckdb"
+QUARANTINE_DIR = "quarantine"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """Settings stored in ``workspace.toml``.
+
+    Parameters
+    ----------
+    memory_limit
+        DuckDB memory limit (e.g. ``"2GB"``); larger work spills to disk.
+    threads
+        DuckDB worker threads.
+    max_reject_rate
+        Default largest share of rejected rows an import accepts (0.01 = 1 %).
+    currency
+        The workspace's currency code (informational; one currency per workspace).
+    """
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+    max_reject_rate: float = 0.01
+    currency: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_toml(self) -> dict[str, Any]:
+        """The settings as the TOML document written to ``workspace.toml``."""
+        doc: dict[str, Any] = {
+            "workspace": {
+                "format_version": FORMAT_VERSION,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "currency": self.currency,
+            },
+            "duckdb": {"memory_limit": self.memory_limit, "threads": self.threads},
+            "import": {"max_reject_rate": self.max_reject_rate},
+        }
+        doc.update(self.extra)
+        return doc
+
+    @classmethod
+    def from_toml(cls, doc: dict[str, Any], source: Path) -> WorkspaceSettings:
+        """Read settings from a parsed ``workspace.toml``; unknown sections are kept."""
+        try:
+            ws, db, imp = doc.get("workspace", {}), doc.get("duckdb", {}), doc.get("import", {})
+            version = int(ws.get("format_version", FORMAT_VERSION))
+            if version > FORMAT_VERSION:
+                raise ConfigError(
+                    f"{source}: workspace format_version {version} is newer than this custlens "
+                    f"understands ({FORMAT_VERSION}); upgrade custlens"
+                )
+            settings = cls(
+                memory_limit=str(db.get("memory_limit", cls.memory_limit)),
+                threads=int(db.get("threads", cls.threads)),
+                max_reject_rate=float(imp.get("max_reject_rate", cls.max_reject_rate)),
+                currency=str(ws.get("currency", "")),
+                extra={k: v for k, v in doc.items() if k not in ("workspace", "duckdb", "import")},
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{source}: invalid setting ({exc})") from None
+        if not 0.0 <= settings.max_reject_rate <= 1.0:
+            raise ConfigError(
+                f"{source}: [import] max_reject_rate must be between 0 and 1; "
+                f"got {settings.max_reject_rate}"
+            )
+        if settings.threads < 1:
+            raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
+        return settings
+
+
+class Workspace:
+    """A custlens workspace: the warehouse of one company.
+
+    Create one with :meth:`init`, open an existing one with :meth:`open`. The Ibis
+    backend is :attr:`con`; :meth:`table` returns a canonical table as an Ibis
+    expression. Use as a context manager (or call :meth:`close`) to release the
+    database file, which DuckDB locks for a single writing process.
+    """
+
+    def __init__(self, path: Path, con: ibis.BaseBackend, settings: WorkspaceSettings,
+                 read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.settings = settings
+        self.read_only = read_only
+
+    # -- creation and opening -------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path, *, settings: WorkspaceSettings | None = None) -> Workspace:
+        """Create a workspace in ``path`` (created if missing) and open it.
+
+        Raises
+        ------
+        InputError
+            When ``path`` is a file, or already holds a workspace or a ``warehouse.duckdb``.
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: is a file; expected a folder for the workspace")
+        if (path / SETTINGS_FILE).exists() or (path / DATABASE_FILE).exists():
+            raise InputError(f"{path}: already holds a custlens workspace; open it instead")
+        settings = settings or WorkspaceSettings()
+        path.mkdir(parents=True, exist_ok=True)
+        (path / QUARANTINE_DIR).mkdir(exist_ok=True)
+        (path / SETTINGS_FILE).write_bytes(tomli_w.dumps(settings.to_toml()).encode("utf-8"))
+        log.info("created workspace %s", path)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
+        """Open the workspace in ``path``, migrating its warehouse to the current schema.
+
+        Raises
+        ------
+        InputError
+            When ``path`` is not a custlens workspace.
+        BackendError
+            When the database cannot be opened (e.g. another process is writing to it).
+        """
+        path = Path(path)
+        settings_path = path / SETTINGS_FILE
+        if not settings_path.is_file():
+            raise InputError(
+                f"{path}: not a custlens workspace (no {SETTINGS_FILE}); "
+                f"create one with `custlens init {path}`"
+            )
+        try:
+            doc = tomllib.loads(settings_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{settings_path}: not valid TOML ({exc})") from None
+        settings = WorkspaceSettings.from_toml(doc, settings_path)
+        db_path = path / DATABASE_FILE
+        if read_only and not db_path.exists():
+            raise InputError(f"{path}: the workspace has no {DATABASE_FILE} yet")
+        try:
+            con = ibis.duckdb.connect(
+                str(db_path),
+                read_only=read_only,
+                memory_limit=settings.memory_limit,
+                threads=settings.threads,
+            )
+        except duckdb.Error as exc:
+            raise BackendError(f"{db_path}: cannot open the warehouse ({exc})") from None
+        (path / QUARANTINE_DIR).mkdir(exist_ok=True)
+        ws = cls(path, con, settings, read_only)
+        if not read_only:
+            migrate(ws.raw)
+        return ws
+
+    # -- access ------------------------------------------------------------------
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection (for transactions and bulk loads)."""
+        return self.con.con  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def database_path(self) -> Path:
+        """Path of ``warehouse.duckdb``."""
+        return self.path / DATABASE_FILE
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Folder of the quarantine files."""
+        return self.path / QUARANTINE_DIR
+
+    @property
+    def schema_version(self) -> int:
+        """Highest numbered migration applied to the warehouse."""
+        return schema_version(self.raw)
+
+    def table(self, name: str) -> ibis.Table:
+        """The canonical table ``name`` as an Ibis table expression.
+
+        Raises
+        ------
+        InputError
+            When ``name`` is not a canonical table (the message lists them).
+        """
+        schema_table(name)
+        return self.con.table(name)
+
+    def row_counts(self) -> dict[str, int]:
+        """Number of rows in each canonical table."""
+        from custlens.schema import TABLES
+
+        return {
+            name: int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+            for name in TABLES
+        }
+
+    def imports(self) -> ibis.Table:
+        """The import ledger (one row per committed import) as an Ibis table."""
+        from custlens.warehouse._migrations import LEDGER_TABLE
+
+        return self.con.table(LEDGER_TABLE)
+
+    # -- lifetime ------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the database file."""
+        try:
+            self.con.disconnect()
+        except duckdb.Error:  # pragma: no cover - already closed
+            pass
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r}, read_only={self.read_only})"
