@@ -62,4 +62,4 @@ def leads_table(
     }
     table = pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["leads"]))
     # converted leads are drawn first; shuffle the rows but keep lead ids in order
-    return table.take(pa.array(rng.permutation(m))).set_column(0, "lead_id", cols["lead_id"])
+    return table.take(pa.array(rng.permutation(m))).set_column(0, table.schema.field(0), cols["lead_id"])

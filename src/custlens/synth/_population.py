@@ -96,11 +96,15 @@ def draw_population(
     first = created + rng.exponential(max(params.first_purchase_delay_days, 1e-9), n)
     first = np.where(buys & (first < period.days), first, np.nan)
 
-    xi = rng.standard_normal(n)
-    lam = rng.gamma(params.r, 1.0 / params.alpha, n) / 7.0
+    # Gaussian copula: xi is correlated with the normal scores of lam and of the dropout,
+    # whose Gamma/Beta marginals are kept exactly by the inverse-CDF transform.
+    z_lam = rng.standard_normal(n)
+    rho = params.rate_propensity_corr
+    xi = rho * z_lam + np.sqrt(1 - rho * rho) * rng.standard_normal(n)
+    lam = special.gammaincinv(params.r, _unit(z_lam)) / params.alpha / 7.0
     rho = params.dropout_propensity_corr
     z = -rho * xi + np.sqrt(1 - rho * rho) * rng.standard_normal(n)
-    u = np.clip(special.ndtr(z), 1e-15, 1 - 1e-15)
+    u = _unit(z)
     if params.process == "pareto_nbd":
         stay = special.gammaincinv(params.s, u) / params.beta / 7.0
     else:
@@ -138,6 +142,11 @@ def draw_population(
         preferred_channel=_PREFERRED_CHANNEL[acquisition],
         favourite_category=favourite,
     )
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    """Standard-normal scores mapped to (0, 1), clipped away from the ends."""
+    return np.clip(special.ndtr(z), 1e-15, 1 - 1e-15)
 
 
 def _choose_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:

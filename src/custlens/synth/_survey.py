@@ -1,9 +1,9 @@
 """Survey answers of one block: an ECSI questionnaire and Kano question pairs.
 
 ECSI: latent constructs follow the structural model of :data:`ECSI_PATHS` (unit-variance
-constructs, disturbances from :func:`ecsi_structural_noise`), with the image construct
-correlated :data:`ECSI_IMAGE_FROM_PROPENSITY` with the customer's satisfaction propensity
-(which also lengthens the customer's life, tying satisfaction to customer value). Each item
+constructs, disturbances from :func:`ecsi_structural_noise`); the satisfaction disturbance
+is correlated :data:`ECSI_SATISFACTION_FROM_PROPENSITY` with the customer's satisfaction
+propensity, which is also tied to the purchase rate, so satisfaction rises with value. Each item
 is ``loading * construct + sqrt(1 - loading**2) * noise``, put on the 1-10 scale as
 ``clip(round(mean + 1.6 * score), 1, 10)``.
 
@@ -22,7 +22,7 @@ from custlens.synth._arrow import arrow_schema, take, timestamps
 from custlens.synth._population import Period, Population
 from custlens.synth.params import (
     ECSI_BLOCKS,
-    ECSI_IMAGE_FROM_PROPENSITY,
+    ECSI_SATISFACTION_FROM_PROPENSITY,
     ECSI_ITEM_MEANS,
     ECSI_ITEM_SD,
     ECSI_LOADINGS,
@@ -57,12 +57,12 @@ def _ecsi(rng: np.random.Generator, xi: np.ndarray) -> np.ndarray:
     m = len(xi)
     noise = ecsi_structural_noise()
     eta: dict[str, np.ndarray] = {}
-    rho = ECSI_IMAGE_FROM_PROPENSITY
+    kappa = ECSI_SATISFACTION_FROM_PROPENSITY
     for name in ECSI_BLOCKS:
-        if name == "IMAG":
-            eta[name] = rho * xi + np.sqrt(1 - rho * rho) * rng.standard_normal(m)
-            continue
-        value = np.sqrt(noise[name]) * rng.standard_normal(m)
+        shock = rng.standard_normal(m)
+        if name == "CUSA":
+            shock = kappa * xi + np.sqrt(1 - kappa * kappa) * shock
+        value = np.sqrt(noise[name]) * shock
         for (src, dst), coef in ECSI_PATHS.items():
             if dst == name:
                 value = value + coef * eta[src]

@@ -25,7 +25,7 @@ __all__ = [
     "ECSI_LOADINGS",
     "ECSI_ITEM_MEANS",
     "ECSI_ITEM_SD",
-    "ECSI_IMAGE_FROM_PROPENSITY",
+    "ECSI_SATISFACTION_FROM_PROPENSITY",
     "KANO_ANSWERS",
     "KANO_CATEGORIES",
     "KANO_DESIGN",
@@ -65,9 +65,14 @@ class CompanyParams:
         Mean of the exponential delay from registration to the first purchase.
     acquisition_growth
         Registration density grows like ``t ** acquisition_growth`` over the period.
+    rate_propensity_corr
+        Correlation between the customer's satisfaction propensity ``xi`` and the normal
+        score of the purchase rate ``lam`` (Gaussian copula: the Gamma marginal of ``lam``
+        is kept exactly). This ties satisfaction to customer value.
     dropout_propensity_corr
-        Correlation between the satisfaction propensity and the normal score of the
-        customer's staying power (``-mu`` or ``-p``); the marginals stay Gamma/Beta.
+        Correlation between ``xi`` and the normal score of the customer's staying power
+        (``-mu`` or ``-p``). Default 0: a non-zero value makes ``lam`` and the dropout
+        dependent, which the Pareto/NBD and BG/NBD models assume away.
     extra_line_prob
         Each order has ``1 + Binomial(3, extra_line_prob)`` lines.
     return_rate
@@ -95,7 +100,8 @@ class CompanyParams:
     no_purchase_share: float = 0.05
     first_purchase_delay_days: float = 3.0
     acquisition_growth: float = 0.5
-    dropout_propensity_corr: float = 0.6
+    rate_propensity_corr: float = 0.6
+    dropout_propensity_corr: float = 0.0
     extra_line_prob: float = 0.3
     return_rate: float = 0.03
     leads_per_customer: float = 0.5
@@ -151,6 +157,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "no_purchase_share": (_open_share, "a float in [0, 1)"),
     "first_purchase_delay_days": (lambda v: _num(v) and v >= 0, "a float >= 0"),
     "acquisition_growth": (lambda v: _num(v) and v > -1, "a float > -1"),
+    "rate_propensity_corr": (lambda v: _num(v) and -1 < v < 1, "a float in (-1, 1)"),
     "dropout_propensity_corr": (lambda v: _num(v) and -1 < v < 1, "a float in (-1, 1)"),
     "extra_line_prob": (_share, "a float in [0, 1]"),
     "return_rate": (lambda v: _num(v) and 0 <= v <= 0.5, "a float in [0, 0.5]"),
@@ -177,14 +184,14 @@ ECSI_PATHS: dict[tuple[str, str], float] = {
     ("IMAG", "CUSA"): 0.20,
     ("IMAG", "CUSL"): 0.20,
     ("CUEX", "PERQ"): 0.55,
-    ("CUEX", "PERV"): 0.10,
-    ("CUEX", "CUSA"): 0.05,
+    ("CUEX", "PERV"): 0.15,
+    ("CUEX", "CUSA"): 0.10,
     ("PERQ", "PERV"): 0.55,
     ("PERQ", "CUSA"): 0.45,
     ("PERV", "CUSA"): 0.20,
     ("CUSA", "CUSCO"): 0.50,
     ("CUSA", "CUSL"): 0.50,
-    ("CUSCO", "CUSL"): 0.10,
+    ("CUSCO", "CUSL"): 0.15,
 }
 """True standardised path coefficients between the latent constructs."""
 
@@ -206,8 +213,12 @@ ECSI_ITEM_MEANS: dict[str, float] = {
 """Centre of each item on the 1-10 answer scale (7.0 to 7.6)."""
 ECSI_ITEM_SD = 1.6
 """Spread of each item on the 1-10 scale before rounding and clipping."""
-ECSI_IMAGE_FROM_PROPENSITY = 0.6
-"""Correlation of the image construct with the customer's satisfaction propensity."""
+ECSI_SATISFACTION_FROM_PROPENSITY = 0.9
+"""Correlation of the satisfaction (CUSA) disturbance with the customer's propensity ``xi``.
+
+The disturbance stays independent of CUSA's predecessors, so the structural paths are
+unbiased; through ``xi`` (correlated with the purchase rate) satisfaction rises with
+customer value."""
 
 
 def ecsi_structural_noise() -> dict[str, float]:
