@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from custlens.errors import InputError
 
-__all__ = ["as_float", "check_probability", "check_nonnegative", "check_finite", "first_bad"]
+__all__ = ["as_float", "check_probability", "check_nonnegative", "check_finite", "first_bad", "plain"]
 
 
 def as_float(value: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -69,3 +69,8 @@ def check_finite(value: ArrayLike, name: str) -> NDArray[np.float64]:
     if bad.any():
         raise InputError(f"'{name}' must be finite; {_show(arr, bad)}")
     return arr
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the plain Python value (for readable messages)."""
+    return value.item() if hasattr(value, "item") else value

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from custlens.clv.formula._checks import as_float, check_nonnegative
+from custlens.clv.formula._checks import plain as _plain, as_float, check_nonnegative
 from custlens.clv.formula._markov import recency_transition_matrix
 from custlens.errors import InputError
 
@@ -289,7 +289,7 @@ def estimate_recency_chain(
         bad = int(np.flatnonzero(keep & (t_all > end))[0])
         raise InputError(
             f"purchases after end_period={end}: {int((keep & (t_all > end)).sum())} rows "
-            f"(first: customer {uniques[customer[bad]]!r}, period {t_all[bad]})"
+            f"(first: customer {_plain(uniques[customer[bad]])!r}, period {t_all[bad]})"
         )
     no_buy, ended, spell_cust = _recency_spells(customer[keep], t_all[keep], end)
     buys, nobuys = _recency_counts(no_buy, ended, w_cust[spell_cust], k)
@@ -400,7 +400,7 @@ def estimate_state_transitions(
     found = labels[order_lab][pos] == lab
     if not found.all():
         bad = int(np.flatnonzero(~found)[0])
-        raise InputError(f"state {lab[bad]!r} (row {bad}) is not among the given states {labels.tolist()}")
+        raise InputError(f"state {_plain(lab[bad])!r} (row {bad}) is not among the given states {labels.tolist()}")
     code = order_lab[pos]
     w_cust = _customer_weights(weights, customer, uniques.size)
     order = np.lexsort((t, customer))
@@ -409,7 +409,7 @@ def estimate_state_transitions(
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise InputError(
-            f"more than one state for customer {uniques[c[i]]!r} in period {tt[i]}; "
+            f"more than one state for customer {_plain(uniques[c[i]])!r} in period {tt[i]}; "
             f"{int(dup.sum())} duplicate customer-periods"
         )
     link = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1] + 1)
