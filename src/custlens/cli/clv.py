@@ -2,10 +2,104 @@
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, guarded
 
 __all__ = ["register"]
 
 
+class Model(str, enum.Enum):
+    """Models of ``custlens fit``."""
+
+    bgnbd = "bgnbd"
+    mbgnbd = "mbgnbd"
+    pnbd = "pnbd"
+    bgbb = "bgbb"
+    sbg = "sbg"
+    gg = "gg"
+
+
+class PurchaseModel(str, enum.Enum):
+    """Purchase models of ``custlens clv``."""
+
+    bgnbd = "bgnbd"
+    mbgnbd = "mbgnbd"
+    pnbd = "pnbd"
+
+
+class Spend(str, enum.Enum):
+    """Spend models of ``custlens clv``."""
+
+    gg = "gg"
+
+
+class TimeUnit(str, enum.Enum):
+    """Time unit of recency and T."""
+
+    D = "D"
+    W = "W"
+    M = "M"
+
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+
+    @app.command("fit")
+    @guarded
+    def fit(
+        model: Annotated[Model, typer.Argument(help="bgnbd, mbgnbd, pnbd, bgbb, sbg or gg.")],
+        data_file: Annotated[Path, typer.Argument(help="Per-customer summary (CSV, Parquet, Excel); for sbg the columns period, survivors.")],
+        frequency_col: Annotated[str, typer.Option("--frequency-col", help="Repeat purchases column.")] = "frequency",
+        recency_col: Annotated[str, typer.Option("--recency-col", help="Time of last repeat purchase column.")] = "recency",
+        t_col: Annotated[str, typer.Option("--t-col", help="Length of observation column.")] = "T",
+        monetary_col: Annotated[str, typer.Option("--monetary-col", help="Mean purchase value column (gg).")] = "monetary_value",
+        n_periods_col: Annotated[str, typer.Option("--n-periods-col", help="Transaction opportunities column (bgbb).")] = "n_periods",
+        weight_col: Annotated[str, typer.Option("--weight-col", help="Customers per row column (bgbb, optional).")] = "weight",
+        period_col: Annotated[str, typer.Option("--period-col", help="Period column (sbg).")] = "period",
+        survivors_col: Annotated[str, typer.Option("--survivors-col", help="Survivors column (sbg).")] = "survivors",
+        penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
+        fmt: FormatOption = OutputFormat.json,
+        output: OutputOption = None,
+    ) -> None:
+        """Fit a customer-base model by maximum likelihood and print its estimates."""
+        from custlens.clv.tables import fit_summary
+        from custlens.ingest.readers import read_table
+
+        columns = {"frequency": frequency_col, "recency": recency_col, "T": t_col, "monetary_value": monetary_col,
+                   "n_periods": n_periods_col, "weight": weight_col, "period": period_col, "survivors": survivors_col}
+        emit(fit_summary(model.value, read_table(data_file), columns=columns, penalizer=penalizer), fmt, output)
+
+    @app.command("clv")
+    @guarded
+    def clv(
+        data_file: Annotated[Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T, monetary_value.")],
+        horizon: Annotated[float, typer.Option("--horizon", help="Horizon in months.")],
+        discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate, e.g. 0.01.")],
+        model: Annotated[PurchaseModel, typer.Option("--model", help="Purchase model.")] = PurchaseModel.bgnbd,
+        spend: Annotated[Spend | None, typer.Option("--spend", help="Spend model (gg); without it the observed monetary_value is used.")] = None,
+        time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = TimeUnit.W,
+        id_col: Annotated[str, typer.Option("--id-col", help="Customer id column.")] = "customer_id",
+        frequency_col: Annotated[str, typer.Option("--frequency-col")] = "frequency",
+        recency_col: Annotated[str, typer.Option("--recency-col")] = "recency",
+        t_col: Annotated[str, typer.Option("--t-col")] = "T",
+        monetary_col: Annotated[str, typer.Option("--monetary-col")] = "monetary_value",
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+    ) -> None:
+        """Value every customer: P(alive), expected purchases and spend, discounted CLV."""
+        from custlens.clv.value import score_customers
+        from custlens.ingest.readers import read_table
+
+        columns = {"customer_id": id_col, "frequency": frequency_col, "recency": recency_col, "T": t_col,
+                   "monetary_value": monetary_col}
+        table = score_customers(
+            read_table(data_file), model=model.value, spend=None if spend is None else spend.value,
+            horizon_months=horizon, monthly_discount=discount, time_unit=time_unit.value, columns=columns,
+        )
+        emit(table, fmt, output)

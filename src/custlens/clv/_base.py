@@ -1,0 +1,267 @@
+"""Maximum-likelihood machinery shared by every estimator.
+
+An estimator declares its parameter names, its hyper-parameter rules and a per-row
+log-likelihood with analytic per-row gradient. This module compresses identical rows
+into weights, optimises on log-parameters with L-BFGS-B and the analytic gradient,
+computes the Hessian by central differences of that gradient, and checks convergence.
+Time-invariant covariates enter as ``param_i = param_0 * exp(sign * x_i' coef)``
+(Fader & Hardie 2007, "Incorporating time-invariant covariates into the Pareto/NBD and
+BG/NBD models", eqs. (1)-(2): ``sign = -1`` for the scale parameters ``alpha``, ``beta``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize
+
+from custlens.clv._checks import ParamRule, check_hyper_params, column, nonneg_float, positive_float, positive_int
+from custlens.clv._result import FitResult
+from custlens.errors import ConvergenceError, InputError, NotFittedError
+
+__all__ = ["MLEstimator", "RowParams"]
+
+log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+RowParams = dict[str, Any]
+
+
+def _initial_ok(v: Any) -> bool:
+    if v is None:
+        return True
+    return isinstance(v, Mapping) and all(positive_float(x) for x in v.values())
+
+
+def _targets_ok(v: Any) -> bool:
+    return isinstance(v, tuple) and all(isinstance(x, str) for x in v)
+
+
+class MLEstimator:
+    """Base class: hyper-parameters in ``__init__``, learned values ending in ``_``.
+
+    Subclasses set ``_model``, ``_param_names``, ``_covariate_signs`` (parameters that may
+    carry covariates and the sign of their exponent) and implement ``_loglik_grad``.
+    """
+
+    _model: ClassVar[str] = ""
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _covariate_signs: ClassVar[dict[str, float]] = {}
+    _default_initial: ClassVar[dict[str, float]] = {}
+
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        tol: float = 1e-9,
+        max_iter: int = 1000,
+        initial_params: Mapping[str, float] | None = None,
+        covariate_params: tuple[str, ...] = (),
+    ) -> None:
+        self.penalizer = penalizer
+        self.tol = tol
+        self.max_iter = max_iter
+        self.initial_params = initial_params
+        self.covariate_params = covariate_params
+
+    # -- declared rules -------------------------------------------------------------------
+    def _rules(self) -> tuple[ParamRule, ...]:
+        allowed = tuple(self._covariate_signs)
+        return (
+            ParamRule("penalizer", nonneg_float, "a float >= 0"),
+            ParamRule("tol", positive_float, "a float > 0"),
+            ParamRule("max_iter", positive_int, "an int >= 1"),
+            ParamRule("initial_params", lambda v: _initial_ok(v) and (v is None or set(v) <= set(self._param_names)),
+                      f"None or a mapping of positive floats keyed by {', '.join(self._param_names)}"),
+            ParamRule("covariate_params", lambda v: _targets_ok(v) and set(v) <= set(allowed),
+                      f"a tuple of names among ({', '.join(allowed)})" if allowed else "an empty tuple"),
+        )
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters, as given to ``__init__``."""
+        return {k: getattr(self, k) for k in ("penalizer", "tol", "max_iter", "initial_params", "covariate_params")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- subclass hooks -----------------------------------------------------------------
+    def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
+        raise NotImplementedError
+
+    # -- fitted state ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(...) first.")
+
+    def _covariate_matrix(self, covariates: ArrayLike | None, n: int) -> FloatArray | None:
+        if covariates is None:
+            return None
+        X = np.asarray(covariates, dtype=float)
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[0] != n:
+            raise InputError(f"'covariates' must be a matrix with {n} rows; got shape {X.shape}")
+        if not np.isfinite(X).all():
+            raise InputError("'covariates' must be finite numbers (no missing values)")
+        return X
+
+    def _row_params(self, covariates: ArrayLike | None = None, n: int | None = None) -> RowParams:
+        """Parameters per row: scalars, or arrays where covariates act (fitted models only)."""
+        self._check_fitted()
+        base = {k: float(self.params_[k]) for k in self._param_names}
+        targets = self.covariate_params
+        if not targets:
+            return base
+        if covariates is None:
+            raise InputError(f"this {type(self).__name__} was fitted with covariates; pass 'covariates'")
+        X = self._covariate_matrix(covariates, n if n is not None else np.asarray(covariates).shape[0])
+        assert X is not None
+        for name in targets:
+            coef = np.array([self.params_[f"{name}_coef[{j}]"] for j in range(X.shape[1])])
+            base[name] = base[name] * np.exp(self._covariate_signs[name] * (X @ coef))
+        return base
+
+    # -- fitting ------------------------------------------------------------------------
+    def _fit(
+        self, data: dict[str, FloatArray], weights: ArrayLike | None, covariates: ArrayLike | None = None
+    ) -> MLEstimator:
+        check_hyper_params(type(self).__name__, self.get_params(), self._rules())
+        n = next(iter(data.values())).size
+        if n == 0:
+            raise InputError(f"{type(self).__name__}.fit needs at least one row; got none")
+        w = np.ones(n) if weights is None else column("weights", weights, n)
+        if (w < 0).any():
+            from custlens.clv._checks import require
+
+            require("weights", w >= 0, "must be >= 0", w)
+        X = self._covariate_matrix(covariates, n)
+        targets = tuple(self.covariate_params)
+        if targets and X is None:
+            raise InputError(f"covariate_params={targets!r} needs 'covariates' in fit")
+        n_cov = 0 if X is None or not targets else X.shape[1]
+
+        keys = list(data)
+        stacked = np.column_stack([data[k] for k in keys] + ([X] if n_cov else []))
+        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        cw = np.bincount(inverse.reshape(-1), weights=w, minlength=uniq.shape[0])
+        keep = cw > 0
+        uniq, cw = uniq[keep], cw[keep]
+        cdata = {k: uniq[:, i] for i, k in enumerate(keys)}
+        cX = uniq[:, len(keys):] if n_cov else None
+        total_w = float(cw.sum())
+        if total_w <= 0:
+            raise InputError("'weights' must not all be 0")
+
+        names = list(self._param_names) + [f"{t}_coef[{j}]" for t in targets for j in range(n_cov)]
+        n_base = len(self._param_names)
+        init = {**self._default_initial, **dict(self.initial_params or {})}
+        theta0 = np.concatenate([np.log([float(init[k]) for k in self._param_names]), np.zeros(len(names) - n_base)])
+        objective = _Objective(self, cdata, cw, cX, targets, n_base, float(self.penalizer))
+
+        bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
+        res = optimize.minimize(
+            objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20},
+        )
+        theta = res.x
+        f, g = objective.scaled(theta)
+        grad_norm = float(np.max(np.abs(g)))
+        finite = bool(np.isfinite(f))
+        converged = finite and (bool(res.success) or grad_norm < 1e-5)
+        if not converged:
+            raise ConvergenceError(
+                f"{type(self).__name__}.fit did not converge after {res.nit} iterations "
+                f"({res.message}; largest gradient {grad_norm:.3g}, objective {f:.6g}). "
+                "Try a larger 'max_iter', other 'initial_params' or a 'penalizer' > 0."
+            )
+        natural = objective.natural(theta)
+        hess = objective.hessian(natural)
+        try:
+            cov = np.linalg.inv(-hess)
+        except np.linalg.LinAlgError:
+            cov = np.linalg.pinv(-hess)
+        loglik = float(objective.loglik(natural))
+        self.params_ = dict(zip(names, (float(v) for v in natural), strict=True))
+        self.result_ = FitResult(
+            model=self._model, params=dict(self.params_), cov=cov,
+            positive=tuple([True] * n_base + [False] * (len(names) - n_base)),
+            log_likelihood=loglik, n_obs=total_w, n_unique=int(uniq.shape[0]),
+            n_iter=int(res.nit), converged=converged, penalizer=float(self.penalizer), message=str(res.message),
+        )
+        self.n_iter_ = int(res.nit)
+        log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], res.nit)
+        return self
+
+
+class _Objective:
+    """Negative mean (penalised) log-likelihood on log-parameters, with its gradient."""
+
+    def __init__(
+        self, est: MLEstimator, data: dict[str, FloatArray], w: FloatArray, X: FloatArray | None,
+        targets: tuple[str, ...], n_base: int, penalizer: float,
+    ) -> None:
+        self.est, self.data, self.w, self.X = est, data, w, X
+        self.targets, self.n_base, self.penalizer = targets, n_base, penalizer
+        self.total = float(w.sum())
+
+    def natural(self, theta: FloatArray) -> FloatArray:
+        return np.concatenate([np.exp(theta[: self.n_base]), theta[self.n_base:]])
+
+    def _eval(self, nat: FloatArray) -> tuple[float, FloatArray]:
+        """Total log-likelihood (no penalty) and its gradient in natural parameters."""
+        names = self.est._param_names
+        P: RowParams = dict(zip(names, nat[: self.n_base], strict=True))
+        k = 0 if self.X is None else self.X.shape[1]
+        for i, t in enumerate(self.targets):
+            coef = nat[self.n_base + i * k: self.n_base + (i + 1) * k]
+            P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (self.X @ coef))
+        ll, grads = self.est._loglik_grad(P, self.data)
+        total = float(self.w @ ll)
+        g = np.empty(nat.size)
+        for j, name in enumerate(names):
+            gj = self.w * np.broadcast_to(grads[j], ll.shape)
+            if name in self.targets:
+                # d/d(param_0) of param_0 * exp(...) is exp(...) = P[name] / param_0
+                g[j] = float(gj @ (P[name] / nat[j]))
+            else:
+                g[j] = float(gj.sum())
+        for i, t in enumerate(self.targets):
+            j = names.index(t)
+            gj = self.w * grads[j] * P[t] * self.est._covariate_signs[t]
+            g[self.n_base + i * k: self.n_base + (i + 1) * k] = self.X.T @ gj
+        return total, g
+
+    def loglik(self, nat: FloatArray) -> float:
+        return self._eval(nat)[0]
+
+    def penalised(self, nat: FloatArray) -> tuple[float, FloatArray]:
+        total, g = self._eval(nat)
+        # lifetimes' convention: penalizer * sum(params^2) added to the mean negative log-likelihood
+        pen = self.penalizer * self.total * float(nat @ nat)
+        return total - pen, g - 2.0 * self.penalizer * self.total * nat
+
+    def scaled(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        nat = self.natural(theta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value, g = self.penalised(nat)
+        if not np.isfinite(value) or not np.isfinite(g).all():
+            return np.inf, np.zeros_like(theta)
+        g_theta = g.copy()
+        g_theta[: self.n_base] *= nat[: self.n_base]
+        return -value / self.total, -g_theta / self.total
+
+    def hessian(self, nat: FloatArray) -> FloatArray:
+        m = nat.size
+        H = np.empty((m, m))
+        for j in range(m):
+            h = 1e-5 * max(abs(nat[j]), 1e-3)
+            up, down = nat.copy(), nat.copy()
+            up[j] += h
+            down[j] -= h
+            H[:, j] = (self.penalised(up)[1] - self.penalised(down)[1]) / (2.0 * h)
+        return 0.5 * (H + H.T)

@@ -1,0 +1,93 @@
+"""Gamma-Gamma spend model maths (Fader, Hardie & Lee 2005, "RFM and CLV", section 4;
+Fader & Hardie 2013, "The Gamma-Gamma Model of Monetary Value").
+
+A customer's transaction values are ``z_i ~ Gamma(p, nu)`` (shape ``p``, rate ``nu``) with
+``nu ~ Gamma(q, gamma)`` across customers. The data of a customer are ``x`` transactions
+with mean value ``zbar`` (``m_x`` in the papers). Pure functions of arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+__all__ = [
+    "loglik",
+    "loglik_grad",
+    "conditional_expected_spend",
+    "expected_spend",
+    "simulate",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def _f(v: ArrayLike) -> FloatArray:
+    return np.asarray(v, dtype=float)
+
+
+def loglik_grad(
+    p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: ArrayLike
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]]:
+    """Per-customer log density of the mean spend ``zbar`` and its gradient in ``(p, q, gamma)``.
+
+    Fader & Hardie (2013) eq. (4) (FHL 2005 "RFM and CLV" eq. (3) for the marginal of
+    ``zbar``): since ``x zbar | nu ~ Gamma(px, nu)``,
+    ``f(zbar | p, q, gamma, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) gamma^q x^(px)
+    zbar^(px-1) / (gamma + x zbar)^(px+q)``.
+    """
+    p, q, gamma, x, zbar = map(_f, (p, q, gamma, x, zbar))
+    px = p * x
+    log_x, log_z = np.log(x), np.log(zbar)
+    log_den = np.log(gamma + x * zbar)
+    ll = (
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
+        + q * np.log(gamma) + px * log_x + (px - 1.0) * log_z - (px + q) * log_den
+    )
+    psi_pq = special.digamma(px + q)
+    d_p = x * (psi_pq - special.digamma(px) + log_x + log_z - log_den)
+    d_q = psi_pq - special.digamma(q) + np.log(gamma) - log_den
+    d_gamma = q / gamma - (px + q) / (gamma + x * zbar)
+    return ll, (d_p, d_q, d_gamma)
+
+
+def loglik(p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: ArrayLike) -> FloatArray:
+    """Per-customer log-likelihood; see :func:`loglik_grad`."""
+    return loglik_grad(p, q, gamma, x, zbar)[0]
+
+
+def expected_spend(p: ArrayLike, q: ArrayLike, gamma: ArrayLike) -> FloatArray:
+    """Population mean transaction value ``p gamma / (q - 1)`` (Fader & Hardie 2013, eq. (2)); needs ``q > 1``."""
+    p, q, gamma = map(_f, (p, q, gamma))
+    return np.where(q > 1.0, p * gamma / np.where(q > 1.0, q - 1.0, 1.0), np.inf)
+
+
+def conditional_expected_spend(
+    p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: ArrayLike
+) -> FloatArray:
+    """E[Z | p, q, gamma, x, zbar] = p (gamma + x zbar) / (p x + q - 1).
+
+    Fader & Hardie (2013) eq. (5) (FHL 2005 "RFM and CLV" eq. (5)): a weighted average of the
+    population mean ``p gamma / (q-1)`` and the customer's observed mean ``zbar``. For
+    ``x = 0`` it is the population mean.
+    """
+    p, q, gamma, x, zbar = map(_f, (p, q, gamma, x, zbar))
+    zbar = np.where(x > 0, zbar, 0.0)
+    return p * (gamma + x * zbar) / (p * x + q - 1.0)
+
+
+def simulate(
+    p: float, q: float, gamma: float, x: ArrayLike, *, rng: np.random.Generator | int | None = None
+) -> FloatArray:
+    """Draw each customer's mean transaction value given ``x`` transactions.
+
+    ``nu ~ Gamma(q, rate gamma)`` and ``x zbar | nu ~ Gamma(p x, rate nu)`` (Fader & Hardie
+    2013, section 2). Customers with ``x = 0`` get ``0``.
+    """
+    gen = np.random.default_rng(rng)
+    x = np.asarray(x, dtype=float)
+    nu = gen.gamma(q, 1.0 / gamma, x.shape)
+    shape = np.where(x > 0, p * x, 1.0)
+    total = gen.gamma(shape, 1.0 / nu)
+    return np.where(x > 0, total / np.where(x > 0, x, 1.0), 0.0)

@@ -1,0 +1,193 @@
+"""Estimators for non-contractual, continuous-time purchase models: BG/NBD, MBG/NBD, Pareto/NBD.
+
+Each estimator is a thin object over the pure maths of its family module
+(:mod:`custlens.clv._bgnbd`, :mod:`custlens.clv._pareto_nbd`); the fitting machinery is
+in :mod:`custlens.clv._base`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from custlens.clv import _bgnbd, _pareto_nbd
+from custlens.clv._base import MLEstimator, RowParams
+from custlens.clv._checks import column, require
+
+__all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "check_rft"]
+
+FloatArray = NDArray[np.float64]
+
+
+def check_rft(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Validate a recency/frequency summary and return it as float arrays.
+
+    Rules: ``frequency`` is a whole number >= 0; ``0 <= recency <= T``; ``T > 0``;
+    ``recency`` is 0 where ``frequency`` is 0 (the models read ``recency`` as the time of
+    the last *repeat* purchase).
+    """
+    x = column("frequency", frequency)
+    t_x = column("recency", recency, x.size)
+    T = column("T", T, x.size)
+    require("frequency", (x >= 0) & (x == np.round(x)), "must be a whole number >= 0", x)
+    require("recency", t_x >= 0, "must be >= 0", t_x)
+    require("T", T > 0, "must be > 0", T)
+    require("recency", t_x <= T * (1 + 1e-12), "must be <= 'T'", t_x)
+    require("recency", (x > 0) | (t_x == 0), "must be 0 where 'frequency' is 0", t_x)
+    return x, np.minimum(t_x, T), T
+
+
+class _TransactionModel(MLEstimator):
+    """Shared API of the BG/NBD family and Pareto/NBD estimators."""
+
+    _family: ClassVar[ModuleType]
+    _family_kw: ClassVar[dict[str, Any]] = {}
+
+    def _p(self, P: RowParams) -> list[Any]:
+        return [P[k] for k in self._param_names]
+
+    def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
+        return self._family.loglik_grad(*self._p(P), data["x"], data["t_x"], data["T"], **self._family_kw)
+
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        covariates: ArrayLike | None = None,
+    ) -> _TransactionModel:
+        """Fit by maximum likelihood on the compressed summary.
+
+        Parameters
+        ----------
+        frequency, recency, T
+            Repeat purchases, time of the last repeat purchase and length of observation,
+            per customer, in one time unit (days, weeks, ...).
+        weights
+            How many customers each row stands for (default 1).
+        covariates
+            Time-invariant covariates, one row per customer (used for the parameters named
+            in ``covariate_params``).
+
+        Returns
+        -------
+        self
+        """
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        return self._fit({"x": x, "t_x": t_x, "T": T_}, weights, covariates)
+
+    def loglik(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
+               covariates: ArrayLike | None = None) -> FloatArray:
+        """Per-customer log-likelihood at the fitted parameters."""
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        P = self._row_params(covariates, x.size)
+        return self._family.loglik_grad(*self._p(P), x, t_x, T_, **self._family_kw)[0]
+
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
+                covariates: ArrayLike | None = None) -> FloatArray:
+        """Probability that each customer is still active at ``T``."""
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        P = self._row_params(covariates, x.size)
+        return self._family.p_alive(*self._p(P), x, t_x, T_, **self._family_kw)
+
+    def conditional_expected_purchases(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
+        covariates: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Expected repeat purchases of each customer in the next ``t`` time units."""
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        P = self._row_params(covariates, x.size)
+        return self._family.conditional_expected_purchases(
+            np.asarray(t, dtype=float), *self._p(P), x, t_x, T_, **self._family_kw)
+
+    def _conditional_curve(self, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray,
+                           covariates: ArrayLike | None = None) -> FloatArray:
+        """E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``: shape (customers, grid)."""
+        P = self._row_params(covariates, x.size)
+        params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
+        return self._family.conditional_expected_purchases(
+            t[None, :], *params, x[:, None], t_x[:, None], T[:, None], **self._family_kw)
+
+    def expected_purchases(self, t: ArrayLike, *, covariates: ArrayLike | None = None) -> FloatArray:
+        """Expected repeat purchases in ``(0, t]`` of a new customer."""
+        n = None if covariates is None else np.asarray(covariates).shape[0]
+        P = self._row_params(covariates, n)
+        return self._family.expected_purchases(np.asarray(t, dtype=float), *self._p(P), **self._family_kw)
+
+    def prob_n_purchases(self, n: ArrayLike, t: ArrayLike) -> FloatArray:
+        """Probability that a new customer makes exactly ``n`` repeat purchases in ``(0, t]``."""
+        P = self._row_params()
+        return self._family.prob_n_purchases(np.asarray(n, dtype=float), np.asarray(t, dtype=float),
+                                             *self._p(P), **self._family_kw)
+
+    def dert(self, discount_rate: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
+             covariates: ArrayLike | None = None) -> FloatArray:
+        """Discounted expected residual transactions at continuous rate ``discount_rate`` per time unit."""
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        P = self._row_params(covariates, x.size)
+        return self._family.dert(float(discount_rate), *self._p(P), x, t_x, T_, **self._family_kw)
+
+    def simulate(self, T: ArrayLike, *, size: int | None = None, holdout: float = 0.0,
+                 rng: np.random.Generator | int | None = None) -> dict[str, FloatArray]:
+        """Simulate customers from the fitted model (see the family module's ``simulate``)."""
+        P = self._row_params()
+        return self._family.simulate(*self._p(P), T, size=size, holdout=holdout, rng=rng, **self._family_kw)
+
+
+class BetaGeo(_TransactionModel):
+    """BG/NBD model (Fader, Hardie & Lee 2005), parameters ``r, alpha, a, b``.
+
+    Parameters
+    ----------
+    penalizer
+        L2 penalty ``penalizer * sum(params**2)`` added to the mean negative log-likelihood.
+    tol
+        Gradient tolerance of L-BFGS-B on the scaled objective.
+    max_iter
+        Iteration limit of the optimiser.
+    initial_params
+        Starting values by name (default 1 for each).
+    covariate_params
+        Parameters scaled by time-invariant covariates: ``alpha`` (``alpha_0 exp(-x'c)``),
+        ``a`` and ``b`` (``a_0 exp(x'c)``), as in Fader & Hardie (2007), section 3.
+    """
+
+    _model = "bgnbd"
+    _param_names = ("r", "alpha", "a", "b")
+    _covariate_signs = {"alpha": -1.0, "a": 1.0, "b": 1.0}
+    _default_initial = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
+    _family = _bgnbd
+    _family_kw = {"k": 0}
+
+
+class ModifiedBetaGeo(BetaGeo):
+    """MBG/NBD model (Batislam, Denizel & Filiztekin 2007), parameters ``r, alpha, a, b``.
+
+    As BG/NBD, but a customer may also drop out right after the first purchase, so
+    customers without repeat purchases can be inactive. Same hyper-parameters as
+    :class:`BetaGeo`.
+    """
+
+    _model = "mbgnbd"
+    _family_kw = {"k": 1}
+
+
+class ParetoNBD(_TransactionModel):
+    """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987), parameters ``r, alpha, s, beta``.
+
+    Same hyper-parameters as :class:`BetaGeo`; ``covariate_params`` may name ``alpha``
+    (``alpha_0 exp(-x'c)``) and ``beta`` (``beta_0 exp(-x'c)``), Fader & Hardie (2007),
+    section 2.
+    """
+
+    _model = "pnbd"
+    _param_names = ("r", "alpha", "s", "beta")
+    _covariate_signs = {"alpha": -1.0, "beta": -1.0}
+    _default_initial = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
+    _family = _pareto_nbd
+    _family_kw = {}

@@ -1,0 +1,99 @@
+"""Table adapters: fit a model named by its short code on the columns of a summary table.
+
+This is what the ``custlens fit`` command calls; it reads nothing from disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from custlens.clv._base import MLEstimator
+from custlens.clv.value import PURCHASE_MODELS, as_arrow
+from custlens.errors import InputError
+
+__all__ = ["MODELS", "DEFAULT_COLUMNS", "fit_summary"]
+
+#: Short codes of the fit command and the columns each model reads.
+DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
+    "bgnbd": {"frequency": "frequency", "recency": "recency", "T": "T"},
+    "mbgnbd": {"frequency": "frequency", "recency": "recency", "T": "T"},
+    "pnbd": {"frequency": "frequency", "recency": "recency", "T": "T"},
+    "gg": {"frequency": "frequency", "monetary_value": "monetary_value"},
+    "bgbb": {"frequency": "frequency", "recency": "recency", "n_periods": "n_periods", "weight": "weight"},
+    "sbg": {"period": "period", "survivors": "survivors"},
+}
+MODELS = tuple(DEFAULT_COLUMNS)
+_OPTIONAL = {"weight"}
+
+
+def _estimator(model: str, **hyper: Any) -> MLEstimator:
+    from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
+    from custlens.clv._spend import GammaGamma
+
+    classes: dict[str, type[MLEstimator]] = {**PURCHASE_MODELS, "gg": GammaGamma,
+                                             "bgbb": BetaGeoBetaBinom, "sbg": ShiftedBetaGeometric}
+    return classes[model](**hyper)
+
+
+def fit_summary(
+    model: str, summary: Any, *, columns: dict[str, str] | None = None, penalizer: float = 0.0,
+) -> dict[str, Any]:
+    """Fit ``model`` (``bgnbd, mbgnbd, pnbd, gg, bgbb, sbg``) on a summary table.
+
+    Parameters
+    ----------
+    model
+        Short model code.
+    summary
+        Arrow/pandas/polars/Ibis table with the columns of :data:`DEFAULT_COLUMNS`
+        (``weight`` is optional for ``bgbb``).
+    columns
+        Renames, e.g. ``{"frequency": "x", "recency": "t_x"}``.
+    penalizer
+        L2 penalty (see :class:`~custlens.clv.BetaGeo`).
+
+    Returns
+    -------
+    dict
+        ``model, params, log_likelihood, standard_errors, n_customers, converged`` plus
+        ``aic, bic, n_iter``; parameter names as in the source papers.
+    """
+    if model not in DEFAULT_COLUMNS:
+        raise InputError(f"MODEL must be one of {', '.join(MODELS)}; got {model!r}")
+    names = {k: (columns or {}).get(k, v) for k, v in DEFAULT_COLUMNS[model].items()}
+    table = as_arrow(summary)
+    values: dict[str, Any] = {}
+    for key, col in names.items():
+        if col in table.column_names:
+            values[key] = table.column(col).to_numpy(zero_copy_only=False)
+        elif key not in _OPTIONAL:
+            raise InputError(
+                f"model {model} needs a column '{col}' (for {key}); the file has: {', '.join(table.column_names)}")
+    est = _estimator(model, penalizer=penalizer)
+    if model in PURCHASE_MODELS:
+        est.fit(values["frequency"], values["recency"], values["T"])  # type: ignore[attr-defined]
+        n = len(values["frequency"])
+    elif model == "gg":
+        est.fit(values["frequency"], values["monetary_value"])  # type: ignore[attr-defined]
+        n = int(np.count_nonzero(np.asarray(values["frequency"], dtype=float) > 0))
+    elif model == "bgbb":
+        est.fit(values["frequency"], values["recency"], values["n_periods"],  # type: ignore[attr-defined]
+                weights=values.get("weight"))
+        n = int(est.result_.n_obs)
+    else:
+        est.fit(values["survivors"], periods=values["period"])  # type: ignore[attr-defined]
+        n = int(est.result_.n_obs)
+    res = est.result_
+    return {
+        "model": model,
+        "params": dict(res.params),
+        "log_likelihood": res.log_likelihood,
+        "standard_errors": res.std_errors,
+        "n_customers": n,
+        "converged": res.converged,
+        "aic": res.aic,
+        "bic": res.bic,
+        "n_iter": res.n_iter,
+    }
