@@ -1,0 +1,375 @@
+"""Vectorised cleaning and validation of one batch of source rows.
+
+Every function here works on whole Arrow arrays (Arrow compute kernels), never row by
+row. A batch goes in with its file line numbers; out come the clean rows in the
+canonical columns (plus ``_line``) and one error record per failing cell (line,
+column, value, reason). A row with any error is rejected as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from custlens.errors import ConfigError, InputError
+from custlens.ingest.mapping import ImportMapping
+from custlens.ingest.plan import ImportPlan, TargetPlan
+
+__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA", "DEFAULT_DATE_FORMATS", "ARROW_TYPES"]
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp('UTC')": pa.timestamp("us", tz="UTC"),
+}
+"""Arrow type of each canonical column type."""
+
+ERROR_SCHEMA = pa.schema(
+    [("line", pa.int64()), ("column", pa.string()), ("value", pa.string()), ("reason", pa.string())]
+)
+"""Schema of the error records of a batch (the quarantine file adds ``file``)."""
+
+DEFAULT_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+)
+"""Formats tried, in order, when a source gives no ``date_format`` (ISO 8601 and slashes)."""
+
+_SPACES = r"[\s\x{00a0}\x{2007}\x{202f}\x{3000}]"
+_STRING = pa.string()
+
+
+@dataclass
+class CleanResult:
+    """Outcome of cleaning one batch."""
+
+    rows: pa.Table
+    errors: pa.Table
+    n_rejected: int
+
+
+class _Errors:
+    """Collects (mask, column, raw text, reason) checks and ORs them into a reject mask."""
+
+    def __init__(self, n: int, lines: pa.Array) -> None:
+        self.lines = lines
+        self.reject = pa.array(np.zeros(n, dtype=bool))
+        self.parts: list[pa.Table] = []
+
+    def add(self, mask: pa.Array, column: str, raw: pa.Array, reason: str) -> None:
+        mask = pc.fill_null(mask, False)
+        if not pc.any(mask).as_py():
+            return
+        self.reject = pc.or_(self.reject, mask)
+        n = pc.sum(mask).as_py()
+        self.parts.append(pa.table({
+            "line": pc.filter(self.lines, mask),
+            "column": pa.repeat(pa.scalar(column, _STRING), n),
+            "value": pc.fill_null(pc.filter(raw, mask), ""),
+            "reason": pa.repeat(pa.scalar(reason, _STRING), n),
+        }, schema=ERROR_SCHEMA))
+
+    def table(self) -> pa.Table:
+        if not self.parts:
+            return ERROR_SCHEMA.empty_table()
+        return pa.concat_tables(self.parts)
+
+
+def clean_batch(batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportPlan,
+                mapping: ImportMapping) -> CleanResult:
+    """Clean and validate one batch.
+
+    Parameters
+    ----------
+    batch
+        Source rows (text columns from CSV; typed columns from Parquet/Excel).
+    lines
+        File line number of each row (int64).
+    plan
+        Which source column fills which canonical column.
+    mapping
+        Parsing options (separators, formats, zones, null and boolean words).
+
+    Returns
+    -------
+    CleanResult
+        Clean rows in canonical columns plus ``_line``; error records; rejected row count.
+    """
+    n = batch.num_rows
+    errors = _Errors(n, lines)
+    out: dict[str, pa.Array] = {}
+    for target in plan.targets:
+        if target.derived is not None:
+            continue
+        if target.source is not None:
+            raw = batch.column(target.source)
+            if isinstance(raw, pa.ChunkedArray):
+                raw = raw.combine_chunks()
+        elif target.constant is not None:
+            raw = pa.repeat(pa.scalar(_constant_text(target.constant), _STRING), n)
+        else:
+            out[target.column.name] = pa.nulls(n, ARROW_TYPES[target.column.dtype])
+            continue
+        out[target.column.name] = _parse_column(raw, target, mapping, errors)
+    _derive(plan, out, n)
+    for target in plan.targets:
+        values = out[target.column.name]
+        col = target.column
+        if col.required:
+            raw_text = _raw_text(batch, target, n)
+            errors.add(pc.and_(pc.is_null(values), pc.invert(errors.reject)), target.label,
+                       raw_text, "missing required value")
+    keep = pc.invert(errors.reject)
+    columns = {c.name: out[c.name] for c in plan.table.columns}
+    columns["_line"] = lines
+    rows = pa.table(columns).filter(keep)
+    n_rejected = n - rows.num_rows
+    return CleanResult(rows=rows, errors=errors.table(), n_rejected=n_rejected)
+
+
+# -- parsing one column -------------------------------------------------------------
+def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping,
+                  errors: _Errors) -> pa.Array:
+    col = target.column
+    raw_text = _as_text(raw, target.label)
+    kind = col.dtype
+    typed = _typed_passthrough(raw, kind, target)
+    if typed is not None and not target.values:
+        values, bad, reason = typed, None, ""
+    else:
+        text = _normalise_text(raw_text, mapping)
+        if target.values:
+            text = _apply_value_map(text, target.values)
+        values, bad, reason = _PARSERS[kind](text, target, mapping)
+    if bad is not None:
+        errors.add(bad, target.label, raw_text, reason)
+    if col.allowed is not None:
+        values = _normalise_label(values)
+        bad_label = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(col.allowed))))
+        errors.add(bad_label, target.label, raw_text,
+                   f"not an allowed value for {col.name}; expected one of: {', '.join(col.allowed)}")
+    if col.minimum is not None and kind in ("int64", "float64"):
+        errors.add(pc.less(values, col.minimum), target.label, raw_text,
+                   f"below the minimum {col.minimum:g} of {col.name}")
+    return values
+
+
+def _as_text(raw: pa.Array, label: str) -> pa.Array:
+    if pa.types.is_string(raw.type):
+        return raw
+    if pa.types.is_large_string(raw.type) or pa.types.is_dictionary(raw.type):
+        return pc.cast(raw, _STRING)
+    try:
+        return pc.cast(raw, _STRING)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise InputError(
+            f"column {label!r} has type {raw.type}; expected text, numbers, dates or timestamps"
+        ) from None
+
+
+def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array | None:
+    """Use typed source columns (Parquet, Excel) directly when the types agree."""
+    t = raw.type
+    if kind == "float64" and (pa.types.is_integer(t) or pa.types.is_floating(t)):
+        values = pc.cast(raw, pa.float64())
+        return pc.if_else(pc.is_finite(values), values, None) if pa.types.is_floating(t) else values
+    if kind == "int64" and pa.types.is_integer(t):
+        return pc.cast(raw, pa.int64())
+    if kind == "boolean" and pa.types.is_boolean(t):
+        return raw
+    if kind == "timestamp('UTC')" and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        return _to_utc(pc.cast(raw, pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t)
+                               else pa.timestamp("us")), target.timezone)
+    if kind == "date" and pa.types.is_date(t):
+        return pc.cast(raw, pa.date32())
+    if kind == "date" and pa.types.is_timestamp(t) and t.tz is None:
+        return pc.cast(pc.cast(raw, pa.timestamp("us")), pa.date32())
+    return None
+
+
+def _normalise_text(text: pa.Array, mapping: ImportMapping) -> pa.Array:
+    text = pc.utf8_trim(text, characters=" \t\r\n\u00a0\u3000")
+    nulls = pa.array(list(mapping.null_values), _STRING)
+    return pc.if_else(pc.is_in(text, nulls), pa.scalar(None, _STRING), text)
+
+
+def _apply_value_map(text: pa.Array, values: dict[str, str]) -> pa.Array:
+    keys = pa.array(list(values), _STRING)
+    index = pc.index_in(text, value_set=keys)
+    mapped = pc.take(pa.array(list(values.values()), _STRING), index)
+    return pc.coalesce(mapped, text)
+
+
+def _normalise_label(values: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(values)
+    return pc.replace_substring_regex(lowered, r"[\s\-]+", "_")
+
+
+def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+                  ) -> tuple[pa.Array, pa.Array | None, str]:
+    return text, None, ""
+
+
+def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.Array]:
+    """Strip currency marks and spaces, validate grouping, return (float64, bad mask)."""
+    s = text
+    symbols = sorted(mapping.currency_symbols, key=len, reverse=True)
+    if symbols:
+        s = pc.replace_substring_regex(s, "|".join(re.escape(x) for x in symbols), "")
+    s = pc.replace_substring_regex(s, _SPACES, "")
+    s = pc.replace_substring_regex(s, r"^\((.*)\)$", r"-\1")
+    d = re.escape(mapping.decimal)
+    exp = r"(?:[eE][+-]?\d+)?"
+    if mapping.thousands and not mapping.thousands.isspace():
+        t = re.escape(mapping.thousands)
+        pattern = rf"^[+-]?(?:(?:\d+|\d{{1,3}}(?:{t}\d{{3}})+)(?:{d}\d*)?|{d}\d+){exp}$"
+    else:
+        pattern = rf"^[+-]?(?:\d+(?:{d}\d*)?|{d}\d+){exp}$"
+    valid = pc.match_substring_regex(s, pattern)
+    if mapping.thousands and not mapping.thousands.isspace():
+        s = pc.replace_substring(s, mapping.thousands, "")
+    if mapping.decimal != ".":
+        s = pc.replace_substring(s, mapping.decimal, ".")
+    s = pc.if_else(valid, s, pa.scalar(None, _STRING))
+    values = pc.cast(s, pa.float64())
+    finite = pc.is_finite(values)
+    values = pc.if_else(finite, values, pa.scalar(None, pa.float64()))
+    bad = pc.and_(pc.is_valid(text), pc.is_null(values))
+    return values, bad
+
+
+def _parse_float(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+                 ) -> tuple[pa.Array, pa.Array | None, str]:
+    values, bad = _number_text(text, mapping)
+    sep = mapping.thousands or "none"
+    return values, bad, (f"not a number (decimal separator {mapping.decimal!r}, thousands "
+                         f"separator {sep!r})")
+
+
+def _parse_int(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+               ) -> tuple[pa.Array, pa.Array | None, str]:
+    values, bad = _number_text(text, mapping)
+    integral = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), 2.0**53))
+    ints = pc.cast(pc.if_else(integral, values, pa.scalar(None, pa.float64())), pa.int64())
+    bad = pc.and_(pc.is_valid(text), pc.is_null(ints))
+    return ints, bad, "not a whole number"
+
+
+def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+                ) -> tuple[pa.Array, pa.Array | None, str]:
+    lowered = pc.utf8_lower(text)
+    is_true = pc.is_in(lowered, pa.array(list(mapping.true_values), _STRING))
+    is_false = pc.is_in(lowered, pa.array(list(mapping.false_values), _STRING))
+    values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+    bad = pc.and_(pc.is_valid(text), pc.is_null(values))
+    return values, bad, (f"not a yes/no value; expected one of: "
+                         f"{', '.join(mapping.true_values + mapping.false_values)}")
+
+
+def _strptime_any(text: pa.Array, formats: tuple[str, ...], zone: str) -> pa.Array:
+    """Parse with each format in turn; naive results are read in ``zone``; UTC out."""
+    text = pc.replace_substring_regex(text, r"(\d{2}:\d{2}:\d{2})[.,]\d+", r"\1")
+    result = pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
+    for fmt in formats:
+        parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        result = pc.coalesce(result, _to_utc(parsed, zone))
+    return result
+
+
+def _to_utc(ts: pa.Array, zone: str) -> pa.Array:
+    if ts.type.tz is None:
+        ts = pc.assume_timezone(ts, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+    return pc.cast(ts, pa.timestamp("us", tz="UTC"))
+
+
+def _format_text(target: TargetPlan) -> str:
+    if target.date_formats:
+        return "the format " + " or ".join(target.date_formats)
+    return ("ISO 8601 form, e.g. 2024-01-31 or 2024-01-31 14:05:00 (other forms need "
+            "date_format in the mapping)")
+
+
+def _parse_timestamp(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+                     ) -> tuple[pa.Array, pa.Array | None, str]:
+    formats = target.date_formats or DEFAULT_DATE_FORMATS
+    values = _strptime_any(text, formats, target.timezone)
+    bad = pc.and_(pc.is_valid(text), pc.is_null(values))
+    return values, bad, f"not a date/time in {_format_text(target)}"
+
+
+def _parse_date(text: pa.Array, target: TargetPlan, mapping: ImportMapping
+                ) -> tuple[pa.Array, pa.Array | None, str]:
+    formats = target.date_formats or DEFAULT_DATE_FORMATS
+    values = _strptime_any(text, formats, "UTC")
+    dates = pc.cast(values, pa.date32())
+    bad = pc.and_(pc.is_valid(text), pc.is_null(dates))
+    return dates, bad, f"not a date in {_format_text(target)}"
+
+
+_PARSERS: dict[str, Any] = {
+    "string": _parse_string,
+    "float64": _parse_float,
+    "int64": _parse_int,
+    "boolean": _parse_bool,
+    "timestamp('UTC')": _parse_timestamp,
+    "date": _parse_date,
+}
+
+
+# -- derived columns ------------------------------------------------------------------
+def _derive(plan: ImportPlan, out: dict[str, pa.Array], n: int) -> None:
+    for target in plan.targets:
+        name = target.column.name
+        if target.derived == "one":
+            out[name] = pa.repeat(pa.scalar(1, pa.int64()), n)
+        elif target.derived == "amount_minus_cost":
+            out[name] = pc.subtract(out["amount"], out["cost"])
+        elif target.derived is not None and target.derived.startswith("zone_of:"):
+            ts = out[target.derived.split(":", 1)[1]]
+            partner = next(t for t in plan.targets if t.column.name == target.derived.split(":", 1)[1])
+            out[name] = pc.if_else(pc.is_valid(ts), pa.scalar(partner.timezone, _STRING),
+                                   pa.scalar(None, _STRING))
+    if plan.table.name == "transactions":
+        negative = pc.fill_null(pc.less(out["amount"], 0.0), False)
+        flag = out.get("return_flag")
+        if flag is None or pc.all(pc.is_null(flag)).as_py():
+            out["return_flag"] = negative
+        else:
+            out["return_flag"] = pc.or_(pc.fill_null(flag, False), negative)
+
+
+def _raw_text(batch: pa.RecordBatch | pa.Table, target: TargetPlan, n: int) -> pa.Array:
+    if target.source is not None:
+        raw = batch.column(target.source)
+        if isinstance(raw, pa.ChunkedArray):
+            raw = raw.combine_chunks()
+        return _as_text(raw, target.label)
+    if target.constant is not None:
+        return pa.repeat(pa.scalar(_constant_text(target.constant), _STRING), n)
+    return pa.nulls(n, _STRING)
+
+
+def _constant_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise ConfigError(
+        f"mapping: a constant must be a text, number or boolean; got {value!r}"
+    )

@@ -1,0 +1,321 @@
+"""The validated, atomic import of one source file into one canonical table.
+
+Steps (all rows flow through Arrow compute and DuckDB SQL, never a Python row loop):
+
+1. one pass over the file: SHA-256 and encoding (strict UTF-8, else GB18030);
+2. the ledger: a file already imported into this table is skipped (or refused);
+3. batches are read, cleaned and validated (:func:`custlens.ingest.clean.clean_batch`)
+   and appended to a temporary staging table inside one DuckDB transaction; every
+   rejected cell goes to the quarantine file;
+4. duplicate keys are resolved in SQL: an exact copy of a row seen earlier in the file or
+   already in the warehouse is dropped as a duplicate; the same key with other values is
+   rejected;
+5. if the share of rejected rows exceeds ``max_reject_rate`` the transaction is rolled
+   back and :class:`~custlens.errors.RejectedImportError` is raised; otherwise the rows
+   and a ledger record are committed together.
+
+A process killed at any point before the commit leaves the warehouse as it was: DuckDB
+discards an uncommitted transaction when the database is next opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from custlens.errors import BackendError, InputError, RejectedImportError
+from custlens.ingest.clean import clean_batch
+from custlens.ingest.mapping import ImportMapping, load_mapping
+from custlens.ingest.plan import build_plan
+from custlens.ingest.quarantine import QuarantineWriter
+from custlens.ingest.sources import Progress, inspect_source, iter_batches
+from custlens.schema import Table
+from custlens.schema import table as schema_table
+from custlens.warehouse import LEDGER_TABLE, Workspace
+from custlens.warehouse._ddl import quote, sql_type
+
+__all__ = ["import_file", "ImportReport", "DEFAULT_MAX_REJECT_RATE"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_REJECT_RATE = 0.01
+"""Largest share of rejected rows an import accepts unless told otherwise (1 %)."""
+
+_STAGE = "_custlens_stage"
+_BATCH = "_custlens_batch"
+_DUPS = "_custlens_dups"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did.
+
+    ``rows_read = rows_loaded + rows_rejected + rows_duplicate``. Duplicates are exact
+    copies of rows earlier in the file or already in the warehouse; they are dropped and
+    do not count towards the reject rate.
+    """
+
+    status: Literal["loaded", "skipped"]
+    table: str
+    path: str
+    sha256: str
+    format: str
+    encoding: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
+    quarantine_path: str | None = None
+    import_id: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: tuple[str, ...] = ()
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def reject_rate(self) -> float:
+        """Rejected rows / rows read (0 for an empty file)."""
+        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-value form (for JSON)."""
+        out = asdict(self)
+        out["ignored_columns"] = list(self.ignored_columns)
+        out["reject_rate"] = self.reject_rate
+        return out
+
+
+def import_file(
+    workspace: Workspace,
+    path: str | Path,
+    *,
+    table: str,
+    mapping: ImportMapping | str | Path | None = None,
+    max_reject_rate: float | None = None,
+    on_repeat: Literal["skip", "error", "import"] = "skip",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one CSV/TSV, Parquet or Excel file into a canonical table, all or nothing.
+
+    Parameters
+    ----------
+    workspace
+        The open workspace to load into.
+    path
+        The source file (``.csv``, ``.tsv``, ``.txt``, ``.parquet``, ``.pq``, ``.xlsx``).
+    table
+        The canonical table to fill (see :mod:`custlens.schema`).
+    mapping
+        An :class:`ImportMapping`, or the path of a TOML mapping file. ``None``: columns
+        named like canonical columns map to themselves, with the default parsing rules.
+    max_reject_rate
+        Largest share (0..1) of rejected rows accepted; above it nothing is committed.
+        ``None`` uses the workspace setting (default 0.01 = 1 %).
+    on_repeat
+        What to do when this exact file (same SHA-256) was already imported into
+        ``table``: ``"skip"`` (return a report with status ``"skipped"``), ``"error"``
+        (raise :class:`InputError`) or ``"import"`` (import again; rows already present
+        count as duplicates).
+    progress
+        Called with ``(done, total)`` as the file is read (bytes for text, rows otherwise).
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    InputError
+        Unreadable file, unknown table, a required column without source, a bad mapping.
+    RejectedImportError
+        More rows rejected than ``max_reject_rate`` allows; the warehouse is unchanged and
+        the quarantine file lists every rejected row.
+    BackendError
+        DuckDB failed while loading (e.g. out of disk); the warehouse is unchanged.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    target = schema_table(table)
+    if workspace.read_only:
+        raise InputError(f"{workspace.path}: the workspace is open read-only; cannot import")
+    if max_reject_rate is None:
+        max_reject_rate = workspace.settings.max_reject_rate
+    if not 0.0 <= float(max_reject_rate) <= 1.0:
+        raise InputError(f"max_reject_rate must be between 0 and 1; got {max_reject_rate}")
+    if on_repeat not in ("skip", "error", "import"):
+        raise InputError(f"on_repeat must be 'skip', 'error' or 'import'; got {on_repeat!r}")
+    if mapping is None:
+        mapping = ImportMapping()
+    elif not isinstance(mapping, ImportMapping):
+        mapping = load_mapping(mapping)
+    info = inspect_source(path, mapping)
+    base = dict(table=table, path=str(path), sha256=info.sha256, format=info.format,
+                encoding=info.encoding, max_reject_rate=float(max_reject_rate))
+    raw = workspace.raw
+    previous = raw.execute(
+        f"SELECT import_id, strftime(timezone('UTC', imported_at), '%Y-%m-%d %H:%M') FROM {LEDGER_TABLE} WHERE sha256 = ? AND target_table = ? "
+        "ORDER BY import_id", [info.sha256, table]
+    ).fetchall()
+    if previous and on_repeat != "import":
+        import_id, when = previous[0]
+        text = (f"{path}: this file (sha256 {info.sha256[:12]}...) was already imported into "
+                f"{table!r} as import {import_id} on {when} UTC")
+        if on_repeat == "error":
+            raise InputError(text + "; nothing done")
+        return ImportReport(status="skipped", import_id=import_id,
+                            seconds=time.perf_counter() - started,
+                            message=text + "; skipped", **base)  # type: ignore[arg-type]
+    names, batches = iter_batches(info, mapping, progress=progress)
+    plan = build_plan(target, mapping, names, origin=str(path))
+    quarantine = QuarantineWriter(workspace.quarantine_dir, path, table, info.sha256)
+    counts = {"read": 0, "rejected": 0}
+    try:
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            _create_stage(raw, target)
+            for batch in batches:
+                quarantine.write(batch.broken)
+                result = clean_batch(batch.rows, batch.lines, plan, mapping)
+                quarantine.write(result.errors)
+                counts["read"] += batch.rows.num_rows + batch.broken.num_rows
+                counts["rejected"] += result.n_rejected + batch.broken.num_rows
+                _append(raw, target, result.rows)
+            conflicts, duplicates = _resolve_keys(raw, target, quarantine)
+            rejected = counts["rejected"] + conflicts
+            read = counts["read"]
+            rate = rejected / read if read else 0.0
+            if rate > max_reject_rate:
+                raise RejectedImportError(
+                    f"{path}: {rejected:,} of {read:,} rows rejected ({rate:.2%}), more than the "
+                    f"accepted {max_reject_rate:.2%}; nothing was imported. Every rejected row "
+                    f"and its reason is in {quarantine.path}"
+                )
+            loaded = _commit_rows(raw, target)
+            import_id = _next_import_id(raw)
+            quarantine.close()
+            raw.execute(
+                f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [import_id, info.sha256, table, str(path.resolve()), info.size, info.format,
+                 info.encoding, mapping.sha256, read, loaded, rejected, duplicates,
+                 str(quarantine.written) if quarantine.written else None],
+            )
+            raw.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
+            raw.execute("COMMIT")
+        except BaseException:
+            _rollback(raw)
+            raise
+    except duckdb.Error as exc:
+        raise BackendError(f"{path}: the warehouse failed during the import and was left "
+                           f"unchanged ({exc})") from None
+    finally:
+        quarantine.close()
+    report = ImportReport(
+        status="loaded", rows_read=read, rows_loaded=loaded, rows_rejected=rejected,
+        rows_duplicate=duplicates, quarantine_path=str(quarantine.written) if quarantine.written else None,
+        import_id=import_id, columns=plan.mapped(), ignored_columns=plan.ignored,
+        seconds=time.perf_counter() - started,
+        message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}",
+        **base,  # type: ignore[arg-type]
+    )
+    log.info(report.message)
+    return report
+
+
+def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
+    try:
+        raw.execute("ROLLBACK")
+    except duckdb.Error:  # no transaction open (e.g. BEGIN itself failed)
+        pass
+
+
+def _create_stage(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
+    cols = ", ".join(f"{quote(c.name)} {sql_type(c)}" for c in target.columns)
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({cols}, _line BIGINT)")
+
+
+def _append(raw: duckdb.DuckDBPyConnection, target: Table, rows: pa.Table) -> None:
+    if rows.num_rows == 0:
+        return
+    cols = ", ".join(quote(c) for c in [*target.column_names, "_line"])
+    raw.register(_BATCH, rows)
+    try:
+        raw.execute(f"INSERT INTO {_STAGE} ({cols}) SELECT {cols} FROM {_BATCH}")
+    finally:
+        raw.unregister(_BATCH)
+
+
+def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
+                  quarantine: QuarantineWriter) -> tuple[int, int]:
+    """Find duplicate keys in the file and against the warehouse.
+
+    Returns (rejected key conflicts, dropped exact duplicates); records both in the
+    quarantine file and leaves their lines in the temporary table ``_custlens_dups``.
+    """
+    key = target.key
+    on = lambda a, b: " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)  # noqa: E731
+    same = lambda a, b: " AND ".join(  # noqa: E731
+        f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in target.column_names)
+    keys = ", ".join(quote(k) for k in key)
+    key_label = "+".join(key)
+    key_value = "concat_ws('|', " + ", ".join(f"s.{quote(k)}::VARCHAR" for k in key) + ")"
+    raw.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_DUPS} AS
+        WITH firsts AS (
+            SELECT {keys}, min(_line) AS _first FROM {_STAGE} GROUP BY {keys} HAVING count(*) > 1
+        )
+        SELECT s._line, f._first, ({same('s', 'x')}) AS _same, 'file' AS _where,
+               {key_value} AS _key
+        FROM {_STAGE} s JOIN firsts f ON {on('s', 'f')}
+        JOIN {_STAGE} x ON x._line = f._first
+        WHERE s._line <> f._first
+    """)
+    raw.execute(f"""
+        INSERT INTO {_DUPS}
+        SELECT s._line, NULL, ({same('s', 'w')}), 'warehouse', {key_value}
+        FROM {_STAGE} s JOIN main.{quote(target.name)} w ON {on('s', 'w')}
+        WHERE s._line NOT IN (SELECT _line FROM {_DUPS})
+    """)
+    reader = raw.sql(f"""
+        SELECT _line AS line, '{key_label}' AS "column", _key AS value,
+            CASE
+              WHEN _where = 'file' AND _same THEN
+                'exact duplicate of line ' || _first || ' (dropped, not counted as rejected)'
+              WHEN _where = 'file' THEN
+                'same {key_label} as line ' || _first || ' but different values'
+              WHEN _same THEN 'already in the warehouse (dropped, not counted as rejected)'
+              ELSE '{key_label} already in the warehouse with different values'
+            END AS reason
+        FROM {_DUPS} ORDER BY _line
+    """).to_arrow_reader(100_000)
+    for record_batch in reader:
+        quarantine.write(pa.Table.from_batches([record_batch]))
+    rows = raw.execute(
+        f"SELECT count(*) FILTER (WHERE NOT _same), count(*) FILTER (WHERE _same) FROM {_DUPS}"
+    ).fetchall()[0]
+    return int(rows[0]), int(rows[1])
+
+
+def _commit_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> int:
+    cols = ", ".join(quote(c) for c in target.column_names)
+    raw.execute(f"""
+        INSERT INTO main.{quote(target.name)} ({cols})
+        SELECT {cols} FROM {_STAGE} s
+        WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)
+        ORDER BY s._line
+    """)
+    return int(raw.execute(
+        f"SELECT count(*) FROM {_STAGE} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)"
+    ).fetchall()[0][0])
+
+
+def _next_import_id(raw: duckdb.DuckDBPyConnection) -> int:
+    return int(raw.execute(f"SELECT coalesce(max(import_id), 0) + 1 FROM {LEDGER_TABLE}").fetchall()[0][0])

@@ -1,0 +1,363 @@
+"""Streaming sources: one pass to hash and detect the encoding, then batches of rows.
+
+CSV/TSV files stream through the Arrow CSV reader in blocks (bounded memory) with every
+column read as text; rows with the wrong number of fields are reported, not fatal.
+Parquet streams by row groups with its own types. Excel workbooks are read whole (a
+sheet holds at most about a million rows).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from custlens.errors import InputError
+from custlens.ingest.clean import ERROR_SCHEMA
+from custlens.ingest.mapping import ImportMapping
+
+__all__ = ["SourceInfo", "Batch", "inspect_source", "iter_batches", "FORMATS"]
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+           ".xlsx": "excel", ".xlsm": "excel"}
+_CHUNK = 1 << 20
+_BLOCK = 8 << 20
+_PARQUET_BATCH = 131_072
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What one pass over the file found."""
+
+    path: Path
+    format: str
+    size: int
+    sha256: str
+    encoding: str | None
+
+
+@dataclass
+class Batch:
+    """Rows of a source with their file line numbers, plus rows that could not be split."""
+
+    rows: pa.Table
+    lines: pa.Array
+    broken: pa.Table
+
+
+def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
+    """Hash the file and, for text, find its encoding (strict UTF-8, else GB18030).
+
+    Raises
+    ------
+    InputError
+        Missing, empty or unsupported file; text that is neither UTF-8 nor GB18030.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a data file")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{path}: unsupported file type {path.suffix!r}; expected one of {', '.join(FORMATS)}"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path}: the file is empty")
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict") if fmt == "csv" else None
+    utf8_error: int | None = None
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            if utf8 is not None and utf8_error is None and mapping.encoding != "gb18030":
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    utf8_error = offset + exc.start
+            offset += len(chunk)
+    encoding: str | None = None
+    if fmt == "csv":
+        if utf8_error is None and mapping.encoding != "gb18030":
+            try:
+                utf8.decode(b"", final=True)  # type: ignore[union-attr]
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                utf8_error = size
+        if encoding is None:
+            if mapping.encoding == "utf-8":
+                raise InputError(
+                    f"{path}: not valid UTF-8 (first invalid byte at offset {utf8_error}), "
+                    "but the mapping says encoding = 'utf-8'"
+                )
+            _check_gb18030(path, utf8_error)
+            encoding = "gb18030"
+    return SourceInfo(path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding)
+
+
+def _check_gb18030(path: Path, utf8_error: int | None) -> None:
+    decoder = codecs.getincrementaldecoder("gb18030")("strict")
+    offset = 0
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: neither UTF-8 (invalid byte at offset {utf8_error}) nor GB18030 "
+                f"(invalid byte at offset {offset + exc.start}); re-save the file as UTF-8"
+            ) from None
+
+
+def read_header(info: SourceInfo, mapping: ImportMapping) -> tuple[list[str], str]:
+    """Column names and delimiter of a text source (first record after ``skip_rows``)."""
+    with info.path.open("rb") as fh:
+        head = fh.read(256 * 1024)
+    text = head.decode("utf-8-sig" if info.encoding == "utf-8" else "gb18030", errors="ignore")
+    lines = text.splitlines()
+    if len(lines) <= mapping.skip_rows:
+        raise InputError(f"{info.path}: has no header line after skipping {mapping.skip_rows} line(s)")
+    rest = "\n".join(lines[mapping.skip_rows:])
+    delimiter = mapping.delimiter
+    if delimiter is None:
+        delimiter = "\t" if info.path.suffix.lower() == ".tsv" else _sniff(lines[mapping.skip_rows:][:20])
+    try:
+        header = next(csv.reader(io.StringIO(rest), delimiter=delimiter))
+    except (csv.Error, StopIteration) as exc:
+        raise InputError(f"{info.path}: cannot read the header line ({exc})") from None
+    names = [h.strip() for h in header]
+    if not any(names):
+        raise InputError(f"{info.path}: the header line is empty")
+    names = [n if n else f"column_{i + 1}" for i, n in enumerate(names)]
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InputError(f"{info.path}: column {n!r} appears twice in the header")
+        seen.add(n)
+    return names, delimiter
+
+
+def _sniff(lines: list[str]) -> str:
+    best, best_count = ",", 0
+    for candidate in (",", "\t", ";", "|"):
+        counts = {line.count(candidate) for line in lines if line.strip()}
+        if len(counts) == 1 and 0 not in counts and min(counts) > best_count:
+            best, best_count = candidate, min(counts)
+    if best_count == 0:
+        for candidate in (",", "\t", ";", "|"):
+            if lines and lines[0].count(candidate):
+                return candidate
+    return best
+
+
+class _CountingReader(io.RawIOBase):
+    """A file reader that reports how many bytes have been consumed."""
+
+    def __init__(self, path: Path, progress: Progress | None, total: int) -> None:
+        self._fh = path.open("rb")
+        self._progress = progress
+        self._total = total
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self._fh.readinto(buffer)
+        self.done += n or 0
+        if self._progress is not None:
+            self._progress(self.done, self._total)
+        return n or 0
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def iter_batches(info: SourceInfo, mapping: ImportMapping, columns: list[str] | None = None,
+                 progress: Progress | None = None) -> tuple[list[str], Iterator[Batch]]:
+    """Column names and an iterator of batches of the source.
+
+    For text the header line is line ``skip_rows + 1`` and data lines follow; the line
+    number of a row is its physical line when no quoted field spans lines. For Parquet
+    and Excel the "line" is the row number (Excel: the sheet row, header = 1).
+    """
+    if info.format == "csv":
+        names, delimiter = read_header(info, mapping)
+        return names, _csv_batches(info, mapping, names, delimiter, progress)
+    if info.format == "parquet":
+        try:
+            pfile = pq.ParquetFile(info.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
+        names = pfile.schema_arrow.names
+        return names, _parquet_batches(info, pfile, progress)
+    table = _read_excel(info.path, mapping)
+    return table.column_names, _excel_batches(table, mapping, progress)
+
+
+def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], delimiter: str,
+                 progress: Progress | None) -> Iterator[Batch]:
+    broken_lines: list[int] = []
+    broken_text: list[str] = []
+    broken_reason: list[str] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        broken_lines.append(int(row.number) if row.number is not None else -1)
+        broken_text.append(row.text[:1000])
+        broken_reason.append(
+            f"has {row.actual_columns} field(s), expected {row.expected_columns} (delimiter {delimiter!r})"
+        )
+        return "skip"
+
+    stream = _CountingReader(info.path, progress, info.size)
+    header_line = mapping.skip_rows + 1
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=header_line, use_threads=False, block_size=_BLOCK,
+                encoding="utf8" if info.encoding == "utf-8" else "gb18030",
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        stream.close()
+        raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
+    seen_rows = 0
+    skipped = np.zeros(0, dtype=np.int64)
+    try:
+        while True:
+            try:
+                record_batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+                raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
+            if broken_lines:
+                skipped = np.concatenate([skipped, np.asarray(broken_lines, dtype=np.int64)])
+            broken = pa.table({
+                "line": pa.array(broken_lines, pa.int64()),
+                "column": pa.array([""] * len(broken_lines), pa.string()),
+                "value": pa.array(broken_text, pa.string()),
+                "reason": pa.array(broken_reason, pa.string()),
+            }, schema=ERROR_SCHEMA)
+            broken_lines.clear(), broken_text.clear(), broken_reason.clear()
+            n = record_batch.num_rows
+            k = np.arange(seen_rows, seen_rows + n, dtype=np.int64)
+            base = header_line + 1
+            # line of the k-th good record = base + k + (skipped lines at or before it)
+            shifts = np.searchsorted(np.sort(skipped) - np.arange(len(skipped)), base + k, side="right")
+            lines = pa.array(base + k + shifts, pa.int64())
+            seen_rows += n
+            yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines, broken=broken)
+        if broken_lines:
+            yield Batch(rows=pa.table({n: pa.array([], pa.string()) for n in names}),
+                        lines=pa.array([], pa.int64()),
+                        broken=pa.table({
+                            "line": pa.array(broken_lines, pa.int64()),
+                            "column": pa.array([""] * len(broken_lines), pa.string()),
+                            "value": pa.array(broken_text, pa.string()),
+                            "reason": pa.array(broken_reason, pa.string()),
+                        }, schema=ERROR_SCHEMA))
+    finally:
+        stream.close()
+
+
+def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress | None
+                     ) -> Iterator[Batch]:
+    total = pfile.metadata.num_rows
+    start = 0
+    try:
+        for record_batch in pfile.iter_batches(batch_size=_PARQUET_BATCH):
+            n = record_batch.num_rows
+            lines = pa.array(np.arange(start + 1, start + n + 1, dtype=np.int64))
+            start += n
+            if progress is not None:
+                progress(start, total)
+            yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines,
+                        broken=ERROR_SCHEMA.empty_table())
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
+
+
+def _read_excel(path: Path, mapping: ImportMapping) -> pa.Table:
+    from python_calamine import CalamineWorkbook
+
+    sheet = mapping.sheet if mapping.sheet is not None else 0
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        if isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
+            sheet = names[sheet]
+        if sheet not in names:
+            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
+        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises its own error types
+        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
+    rows = rows[mapping.skip_rows:]
+    if not rows:
+        raise InputError(f"{path}: sheet {sheet!r} is empty")
+    header = [str(h).strip() for h in rows[0]]
+    header = [h if h else f"column_{i + 1}" for i, h in enumerate(header)]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise InputError(f"{path}: column {dup!r} appears twice in the header of sheet {sheet!r}")
+    body = rows[1:]
+    columns: dict[str, pa.Array] = {}
+    for i, name in enumerate(header):
+        values = [None if (i >= len(r) or r[i] == "") else r[i] for r in body]
+        kinds = {type(v) for v in values if v is not None}
+        try:
+            if len(kinds) <= 1 or kinds <= {int, float}:
+                columns[name] = pa.array(values)
+            else:
+                raise pa.ArrowInvalid("mixed")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[name] = pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
+        if pa.types.is_null(columns[name].type):
+            columns[name] = pa.array(values, pa.string())
+    return pa.table(columns)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()  # type: ignore[call-arg]
+    return str(value)
+
+
+def _excel_batches(table: pa.Table, mapping: ImportMapping, progress: Progress | None
+                   ) -> Iterator[Batch]:
+    n = table.num_rows
+    first = mapping.skip_rows + 2
+    step = _PARQUET_BATCH
+    for start in range(0, max(n, 1), step):
+        part = table.slice(start, step)
+        lines = pa.array(np.arange(first + start, first + start + part.num_rows, dtype=np.int64))
+        if progress is not None:
+            progress(min(start + step, n), n)
+        yield Batch(rows=part, lines=lines, broken=ERROR_SCHEMA.empty_table())
