@@ -280,6 +280,8 @@ def parse_spec(spec: Mapping[str, Any], name: str = "model") -> ModelSpec:
 def load_spec(path: str | Path) -> ModelSpec:
     """Read a model specification from a TOML file."""
     path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"model specification file {path} not found")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

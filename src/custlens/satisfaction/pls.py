@@ -154,10 +154,10 @@ def fit_pls(
     n, p = x.shape
     if n < p + 2 or n < 3:
         raise InputError(f"PLS needs more respondents than items: {n} complete respondent(s) for {p} items")
-    mean, sd, cov = _moments(x, standardize, ddof)
-    const = np.flatnonzero(sd == 0)
+    const = np.flatnonzero(np.ptp(x, axis=0) == 0)
     if const.size:
         raise InputError(f"item {pm.items[const[0]]!r} has the same answer for every respondent (zero variance)")
+    mean, sd, cov = _moments(x, standardize, ddof)
     weights, n_iter, converged = _pls.fixed_point(cov, pm.blocks, pm.mode_b, pm.paths, scheme, tol, max_iter)
     if not bool(converged):
         raise ConvergenceError(

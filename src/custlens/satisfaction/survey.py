@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from custlens.errors import InputError
+from custlens.satisfaction._data import as_arrow
 from custlens.satisfaction.index import satisfaction_index
 from custlens.satisfaction.model import ModelSpec
 from custlens.satisfaction.pls import PLSResult, fit_pls
@@ -31,22 +32,6 @@ from custlens.satisfaction.pls import PLSResult, fit_pls
 __all__ = ["SurveyMatrix", "survey_matrix", "indices_by_segment", "NO_SEGMENT"]
 
 NO_SEGMENT = "(no segment)"
-
-
-def _arrow(table: Any) -> pa.Table:
-    if isinstance(table, pa.Table):
-        return table
-    if hasattr(table, "to_pyarrow"):  # ibis
-        return table.to_pyarrow()
-    if hasattr(table, "to_arrow"):  # polars
-        return table.to_arrow()
-    try:
-        return pa.Table.from_pandas(table, preserve_index=False)
-    except (TypeError, AttributeError, pa.ArrowInvalid):
-        pass
-    if isinstance(table, dict):
-        return pa.table(table)
-    raise InputError(f"expected a table (Arrow, pandas, polars, Ibis); got {type(table).__name__}")
 
 
 def _need(table: pa.Table, columns: list[str], what: str) -> None:
@@ -84,7 +69,7 @@ def survey_matrix(answers: Any, instrument: str | None = None) -> SurveyMatrix:
         For a missing column, several instruments without ``instrument``, an answer that
         is not a number (naming respondent, item and value) or a repeated answer.
     """
-    t = _arrow(answers)
+    t = as_arrow(answers)
     _need(t, ["respondent_id", "item", "answer"], "survey_answers")
     if "instrument" in t.column_names:
         instruments = [v for v in pc.unique(t.column("instrument")).to_pylist() if v is not None]
@@ -163,7 +148,7 @@ def indices_by_segment(
     survey = survey_matrix(answers, instrument)
     result: PLSResult = fit_pls(survey.items, model, **fit_options)
     idx = satisfaction_index(result, scale)
-    seg = _arrow(segments)
+    seg = as_arrow(segments)
     _need(seg, ["customer_id", segment_column], "segments")
     lookup = dict(zip(seg.column("customer_id").cast(pa.string()).to_pylist(),
                       seg.column(segment_column).cast(pa.string()).to_pylist()))
