@@ -1,0 +1,192 @@
+"""Joining playbook actions to customers, checking coverage, exporting campaign lists."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from custlens.errors import ConfigError, InputError
+from custlens.playbook._model import ACTION_FIELDS, Playbook
+
+__all__ = [
+    "CAMPAIGN_COLUMNS",
+    "apply_playbook",
+    "missing_actions",
+    "export_campaign",
+    "did_you_mean",
+]
+
+logger = logging.getLogger(__name__)
+
+CAMPAIGN_COLUMNS = (
+    "customer_id", "segment", "segment_zh", "priority", "priority_rank", "priority_zh",
+    "service_level", "service_level_zh", "channel", "channel_zh", "offer", "offer_zh",
+)
+"""Columns of :func:`apply_playbook` and of the campaign export, in order. No personal data."""
+
+Encoding = Literal["utf-8-sig", "utf-8", "gb18030"]
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest option, or ``""``."""
+    close = difflib.get_close_matches(str(name), list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unwrap(assignments: Any, scheme: str | None) -> tuple[ir.Table, str | None]:
+    """Accept a segmentation result (``.customers`` and ``.method``) or a table."""
+    if hasattr(assignments, "customers") and hasattr(assignments, "method"):
+        return _unwrap(assignments.customers, scheme or str(assignments.method))
+    if isinstance(assignments, ir.Table):
+        return assignments, scheme
+    try:
+        return ibis.memtable(assignments), scheme
+    except Exception as exc:  # noqa: BLE001 - anything unconvertible is a user error
+        raise InputError(f"segment assignments: expected a table with customer_id and segment, got "
+                         f"{type(assignments).__name__} ({exc})") from None
+
+
+def _segments_present(t: ir.Table, segment_col: str) -> list[str]:
+    col = t.select(seg=t[segment_col].cast("string")).distinct().to_pyarrow().column("seg").to_pylist()
+    return sorted(s for s in col if s is not None)
+
+
+def missing_actions(segments: Iterable[str] | Any, playbook: Playbook, scheme: str | None = None,
+                    segment_col: str = "segment") -> list[str]:
+    """Segment names (from a list or a per-customer table) that have no action in ``playbook``.
+
+    With ``scheme`` only that scheme's actions count; without it, any scheme's.
+    """
+    if scheme is not None:
+        playbook.check_scheme(scheme)
+    if isinstance(segments, (list, tuple, set, frozenset)):
+        names = sorted({str(s) for s in segments})
+    else:
+        t, scheme = _unwrap(segments, scheme)
+        names = _segments_present(t, segment_col)
+    known = set(playbook.segments(scheme))
+    return [s for s in names if s not in known]
+
+
+def apply_playbook(
+    assignments: Any,
+    playbook: Playbook,
+    *,
+    scheme: str | None = None,
+    segment_col: str = "segment",
+    customer_col: str = "customer_id",
+    strict: bool = False,
+) -> ir.Table:
+    """Attach each customer's suggested action: one row per customer, :data:`CAMPAIGN_COLUMNS`.
+
+    Parameters
+    ----------
+    assignments
+        Per-customer segment table (columns ``customer_col`` and ``segment_col``), or a
+        segmentation result (its ``customers`` table; its ``method`` is the scheme).
+    playbook
+        From :func:`~custlens.playbook.load_playbook`.
+    scheme
+        The playbook section to use. Without it, segment names are looked up in every
+        section and must be unambiguous.
+    strict
+        Raise when a segment has no action (otherwise its action columns are null and a
+        warning is logged; :func:`missing_actions` lists them).
+
+    Raises
+    ------
+    InputError
+        Missing customer or segment column.
+    ConfigError
+        Unknown scheme, an ambiguous segment name, or (``strict``) segments without action.
+    """
+    t, scheme = _unwrap(assignments, scheme)
+    for col, param in ((customer_col, "customer_col"), (segment_col, "segment_col")):
+        if col not in t.columns:
+            raise InputError(f"segment assignments: column {col!r} (parameter {param!r}) is not in the "
+                             f"table{did_you_mean(col, t.columns)} (columns: {', '.join(t.columns)})")
+    present = _segments_present(t, segment_col)
+    if scheme is not None:
+        playbook.check_scheme(scheme)
+        actions = playbook.table(scheme)
+    else:
+        actions = playbook.table()
+        names = actions.column("segment").to_pylist()
+        schemes = actions.column("scheme").to_pylist()
+        for seg in present:
+            owners = [s for n, s in zip(names, schemes) if n == seg]
+            if len(owners) > 1:
+                raise ConfigError(f"segment {seg!r} has actions under several schemes ({', '.join(owners)}); "
+                                  "name the scheme")
+    missing = [s for s in present if s not in set(actions.column("segment").to_pylist())]
+    if missing:
+        msg = (f"{len(missing)} segment(s) have no action in playbook {playbook.source}"
+               f"{'' if scheme is None else f' [{scheme}]'}: {', '.join(map(repr, missing))}")
+        if strict:
+            raise ConfigError(msg + did_you_mean(missing[0], playbook.segments(scheme)))
+        logger.warning(msg)
+    acts = ibis.memtable(actions.drop_columns(["scheme"]).rename_columns(
+        ["__seg" if c == "segment" else c for c in actions.column_names if c != "scheme"]))
+    base = t.select(**{"customer_id": t[customer_col].cast("string"), "segment": t[segment_col].cast("string")})
+    joined = base.left_join(acts, base.segment == acts["__seg"])
+    return joined.select(*CAMPAIGN_COLUMNS)
+
+
+def export_campaign(
+    assignments: Any,
+    playbook: Playbook,
+    path: str | Path,
+    *,
+    scheme: str | None = None,
+    languages: Sequence[str] = ("en", "zh"),
+    encoding: Encoding = "utf-8-sig",
+    segment_col: str = "segment",
+    customer_col: str = "customer_id",
+    strict: bool = False,
+) -> int:
+    """Write the per-customer campaign list as CSV for campaign tools; return the row count.
+
+    Only :data:`CAMPAIGN_COLUMNS` are written (``languages`` picks the English and/or
+    ``_zh`` columns): never a name, phone, e-mail or address. Those live in the
+    ``identity`` table, which this function does not read; campaign tools join them by
+    ``customer_id`` under the company's consent rules.
+
+    ``encoding``: ``"utf-8-sig"`` (UTF-8 with byte-order mark, opens correctly in Excel;
+    default), ``"utf-8"`` or ``"gb18030"``.
+    """
+    if encoding not in ("utf-8-sig", "utf-8", "gb18030"):
+        raise InputError(f"encoding must be utf-8-sig, utf-8 or gb18030; got {encoding!r}")
+    langs = list(languages)
+    if not langs or any(lang not in ("en", "zh") for lang in langs):
+        raise InputError(f"languages must be 'en' and/or 'zh'; got {langs!r}")
+    table = apply_playbook(assignments, playbook, scheme=scheme, segment_col=segment_col,
+                           customer_col=customer_col, strict=strict).to_pyarrow()
+    table = table.sort_by([("priority_rank", "ascending"), ("customer_id", "ascending")])
+    zh_cols = {"segment_zh", "priority_zh", *(f"{f}_zh" for f in ACTION_FIELDS)}
+    en_cols = {"priority", *ACTION_FIELDS}
+    keep = [c for c in CAMPAIGN_COLUMNS
+            if not (c in zh_cols and "zh" not in langs) and not (c in en_cols and "en" not in langs)]
+    table = table.select(keep)
+    return write_csv(table, path, encoding)
+
+
+def write_csv(table: pa.Table, path: str | Path, encoding: Encoding = "utf-8-sig") -> int:
+    """Write an Arrow table as CSV in ``encoding``; return the number of data rows."""
+    import pyarrow.csv as pacsv
+
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    text = buf.getvalue().decode("utf-8")
+    try:
+        Path(path).write_bytes(text.encode(encoding))
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{path}: the text cannot be written in {encoding}: {exc.reason}") from None
+    return table.num_rows
