@@ -1,0 +1,167 @@
+"""Churn outputs: bands, churn rates (observed and model-based), the at-risk list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custlens.churn import (
+    alive_later_bgnbd,
+    alive_later_pnbd,
+    at_risk_list,
+    band_from_overdue,
+    band_from_p_alive,
+    churn_rate_by_period,
+    churn_report,
+    churn_table,
+    expected_churn_rate,
+)
+from custlens.errors import InputError
+
+
+def summary() -> pa.Table:
+    return pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "frequency": [2, 0, 5, 1, 3],
+            "recency": [20.0, 0.0, 50.0, 5.0, 30.0],
+            "T": [40.0, 30.0, 52.0, 60.0, 31.0],
+            "p_alive": [0.8, 0.5, 0.95, 0.1, 0.3],
+            "clv": [100.0, 20.0, 300.0, 50.0, 80.0],
+        }
+    )
+
+
+def test_p_alive_bands_defaults_and_edges() -> None:
+    got = band_from_p_alive([1.0, 0.7, 0.69, 0.4, 0.39, 0.15, 0.149, 0.0])
+    assert got.tolist() == ["low", "low", "medium", "medium", "high", "high", "lost", "lost"]
+
+
+def test_overdue_bands_defaults_and_unknown() -> None:
+    got = band_from_overdue([0.0, 1.5, 1.6, 2.5, 3.0, 4.0, 4.1, np.nan])
+    assert got.tolist() == ["low", "low", "medium", "medium", "high", "high", "lost", "unknown"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(p1=st.floats(0, 1), p2=st.floats(0, 1))
+def test_bands_monotone_in_p_alive(p1: float, p2: float) -> None:
+    order = ["low", "medium", "high", "lost"]
+    lo, hi = sorted((p1, p2))
+    b_lo, b_hi = band_from_p_alive([lo, hi])
+    assert order.index(b_lo) >= order.index(b_hi)
+
+
+def test_band_threshold_errors() -> None:
+    with pytest.raises(InputError, match="strictly decreasing"):
+        band_from_p_alive([0.5], thresholds=(0.4, 0.6, 0.1))
+    with pytest.raises(InputError, match="strictly increasing"):
+        band_from_overdue([1.0], thresholds=(3, 2, 1))
+    with pytest.raises(InputError, match="'p_alive' must lie in \\[0, 1\\]; row 1"):
+        band_from_p_alive([0.5, 1.2])
+
+
+def test_churn_table_rhythm_and_dates() -> None:
+    out = churn_table(summary(), time_unit="D", as_of="2024-06-30").to_pydict()
+    # a: gap 20/2 = 10 days, 20 days since last purchase -> overdue 2, next order was due 10 days ago
+    assert out["mean_gap"][0] == pytest.approx(10.0)
+    assert out["overdue_ratio"][0] == pytest.approx(2.0)
+    assert out["next_order_in"][0] == pytest.approx(-10.0)
+    assert str(out["expected_next_order"][0]) == "2024-06-20"
+    # b never repeated: median gap of the repeat customers (10, 10, 5, 10) = 10
+    assert out["gap_source"][1] == "population" and out["mean_gap"][1] == pytest.approx(10.0)
+    assert out["risk_band"] == ["low", "medium", "low", "lost", "high"]
+    np.testing.assert_allclose(out["value_at_stake"], [20.0, 10.0, 15.0, 45.0, 56.0])
+
+
+def test_churn_table_weeks_and_overdue_basis() -> None:
+    t = summary().drop_columns(["p_alive"])
+    out = churn_table(t, time_unit="W", band_on="auto")
+    assert set(out.column("band_basis").to_pylist()) == {"overdue"}
+    np.testing.assert_allclose(out.column("days_since_last").to_numpy(), [140, 210, 14, 385, 7])
+    assert np.isnan(out.column("value_at_stake").to_numpy()).all()
+
+
+def test_at_risk_list_ranking() -> None:
+    lst = churn_report(summary(), bands=("medium", "high", "lost"))
+    assert lst.column("customer_id").to_pylist() == ["e", "d", "b"]
+    assert lst.column("rank").to_pylist() == [1, 2, 3]
+    top1 = at_risk_list(churn_table(summary()), bands=("lost",), top=1)
+    assert top1.column("customer_id").to_pylist() == ["d"]
+
+
+def test_value_column_fallback_to_historical_value() -> None:
+    t = summary().drop_columns(["clv"]).append_column("monetary_value", pa.array([10.0, 0, 20, 5, 8]))
+    out = churn_table(t)
+    np.testing.assert_allclose(out.column("value").to_numpy(), [20, 0, 100, 5, 24])
+
+
+def test_churn_table_errors() -> None:
+    with pytest.raises(InputError, match="lacks column\\(s\\) T"):
+        churn_table(summary().drop_columns(["T"]))
+    bad = summary().set_column(2, "recency", pa.array([50.0, 0, 50, 5, 30]))
+    with pytest.raises(InputError, match="first: customer 'a'"):
+        churn_table(bad)
+    with pytest.raises(InputError, match="value column 'margin' is not in the table"):
+        churn_table(summary(), value_column="margin")
+    with pytest.raises(InputError, match="needs a 'p_alive' column"):
+        churn_table(summary().drop_columns(["p_alive"]), band_on="p_alive")
+    with pytest.raises(InputError, match="'time_unit' must be one of"):
+        churn_table(summary(), time_unit="Y")
+    with pytest.raises(InputError, match="unknown risk band"):
+        at_risk_list(churn_table(summary()), bands=("severe",))
+
+
+def test_observed_churn_rate_by_hand_and_weights() -> None:
+    cust = [1, 1, 2, 2, 3, 3, 3, 3]
+    per = [0, 1, 0, 2, 0, 1, 2, 2]
+    tab = churn_rate_by_period(cust, per).to_pydict()
+    assert tab["period"] == [0, 1, 2]
+    assert tab["active"] == [3, 2, 2]
+    assert tab["churned"][1:] == [1, 1]
+    assert tab["new"][1:] == [0, 1]
+    np.testing.assert_allclose(tab["churn_rate"][1:], [1 / 3, 1 / 2])
+    w = churn_rate_by_period([1, 1, 2, 2], [0, 1, 0, 2], weights=[3, 3, 1, 1]).to_pydict()
+    rep = churn_rate_by_period([10, 10, 11, 11, 12, 12, 2, 2], [0, 1, 0, 1, 0, 1, 0, 2]).to_pydict()
+    np.testing.assert_allclose(w["churn_rate"][1:], rep["churn_rate"][1:])
+
+
+def test_model_churn_bgnbd_matches_simulation() -> None:
+    # BG/NBD customers with no repeat purchase by T are alive (x = 0 -> P(alive) = 1).
+    # Simulate lambda ~ Gamma(r, alpha), p ~ Beta(a, b); keep customers with no purchase in
+    # (0, T]; they are alive at T + h iff none of their purchases in (T, T + h] is followed
+    # by a dropout.
+    rng = np.random.default_rng(5)
+    r, alpha, a, b, T, h = 0.5, 4.0, 0.8, 2.5, 6.0, 10.0
+    n = 300_000
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    quiet = rng.exponential(1 / lam) > T
+    lam, p = lam[quiet], p[quiet]
+    buys = rng.poisson(lam * h)
+    alive = rng.random(lam.size) < (1 - p) ** buys
+    model = alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h)[0]
+    assert alive.mean() == pytest.approx(model, abs=0.004)
+
+
+def test_model_churn_pnbd_matches_simulation() -> None:
+    rng = np.random.default_rng(9)
+    s, beta, T, h = 0.7, 12.0, 10.0, 8.0
+    mu = rng.gamma(s, 1 / beta, 300_000)
+    death = rng.exponential(1 / mu)
+    alive_T = death > T
+    later = np.mean(death[alive_T] > T + h)
+    assert later == pytest.approx(alive_later_pnbd([T], [1.0], s, beta, h)[0], abs=0.004)
+
+
+def test_expected_churn_rate_bounds() -> None:
+    now = np.array([0.9, 0.5, 0.2])
+    later = alive_later_bgnbd([2, 0, 5], [30, 30, 30], now, 0.24, 4.4, 0.79, 2.4, 13)
+    assert np.all(later <= now) and np.all(later >= 0)
+    rate = expected_churn_rate(now, later)
+    assert 0 <= rate <= 1
+    assert expected_churn_rate(now, now) == 0
+    with pytest.raises(InputError, match="no customer is alive"):
+        expected_churn_rate([0.0], [0.0])
