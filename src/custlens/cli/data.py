@@ -2,10 +2,128 @@
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from custlens.cli._common import OutputFormat, emit, err_console, guarded, progress
 
 __all__ = ["register"]
 
 
+class SummaryFormat(str, enum.Enum):
+    """Formats of the import summary."""
+
+    table = "table"
+    json = "json"
+
+
+class OnRepeat(str, enum.Enum):
+    """What to do with a file that was already imported into the same table."""
+
+    skip = "skip"
+    error = "error"
+    again = "import"
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("init")(guarded(init))
+    app.command("import")(guarded(import_))
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).")] = Path("."),
+    max_reject_rate: Annotated[float, typer.Option(
+        "--max-reject-rate", help="Default largest share of rejected rows an import accepts "
+        "(0.01 = 1 %), stored in workspace.toml.")] = 0.01,
+    memory_limit: Annotated[str, typer.Option(
+        "--memory-limit", help="DuckDB memory limit; larger work spills to disk.")] = "2GB",
+    currency: Annotated[str, typer.Option("--currency", help="Currency code of all amounts, e.g. CNY.")] = "",
+) -> None:
+    """Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.
+
+    Examples:
+
+        custlens init shop
+
+        custlens init shop --max-reject-rate 0.005 --currency CNY
+    """
+    from custlens.warehouse import Workspace, WorkspaceSettings
+
+    settings = WorkspaceSettings(memory_limit=memory_limit, max_reject_rate=max_reject_rate,
+                                 currency=currency)
+    with Workspace.init(path, settings=settings) as ws:
+        err_console.print(f"created workspace {ws.path} (schema version {ws.schema_version})")
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="Source file: .csv, .tsv, .txt, .parquet, .pq or .xlsx.")],
+    table: Annotated[str, typer.Option(
+        "--table", "-t", help="Canonical table to load: customers, identity, transactions, "
+        "interactions, receivables, leads or survey_answers.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", "-m", help="TOML mapping file: source columns, date formats, time zone, "
+        "separators, value maps (see docs/import.md). Without it, columns named like "
+        "canonical columns map to themselves.")] = None,
+    workspace: Annotated[Path, typer.Option(
+        "--workspace", "-w", help="Workspace folder (see `custlens init`).")] = Path("."),
+    max_reject_rate: Annotated[float | None, typer.Option(
+        "--max-reject-rate", "-r", help="Largest share of rejected rows accepted (0.01 = 1 %); "
+        "above it nothing is imported (exit code 4). Default: the workspace setting.",
+        show_default=False)] = None,
+    on_repeat: Annotated[OnRepeat, typer.Option(
+        "--on-repeat", help="When this exact file was already imported into the table: skip "
+        "it, fail (exit 2), or import it again (rows already present count as duplicates).")]
+        = OnRepeat.skip,
+    fmt: Annotated[SummaryFormat, typer.Option(
+        "--format", "-f", help="Summary format: a readable table or JSON.")] = SummaryFormat.table,
+) -> None:
+    """Import FILE into a canonical table of the workspace, all or nothing.
+
+    Every row is validated; rejected rows go to a quarantine CSV (file, line, column, value, reason) in the workspace's quarantine/ folder. If more rows are rejected than --max-reject-rate allows, nothing is committed. Exact duplicates (in the file or already in the warehouse) are dropped and counted apart. The summary reports rows read, loaded, rejected and duplicate.
+
+    Exit codes: 0 imported (or skipped as already imported), 2 bad input or mapping, 4 too many rejected rows, 5 warehouse failure.
+
+    Examples:
+
+        custlens import orders.csv --table transactions --workspace shop
+
+        custlens import 订单.xlsx -t transactions -m erp-orders.toml -w shop --format json
+    """
+    from custlens.ingest import import_file
+    from custlens.warehouse import Workspace
+
+    with Workspace.open(workspace) as ws, progress() as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = import_file(ws, file, table=table, mapping=mapping,
+                             max_reject_rate=max_reject_rate, on_repeat=on_repeat.value,
+                             progress=advance)
+    summary = {
+        "status": report.status,
+        "file": report.path,
+        "table": report.table,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "rows_duplicate": report.rows_duplicate,
+        "reject_rate": report.reject_rate,
+        "max_reject_rate": report.max_reject_rate,
+        "quarantine": report.quarantine_path,
+        "import_id": report.import_id,
+        "encoding": report.encoding,
+        "seconds": round(report.seconds, 3),
+        "message": report.message,
+    }
+    if fmt is SummaryFormat.json:
+        full = report.to_dict()
+        full.update(summary)
+        emit(full, OutputFormat.json)
+    else:
+        emit(summary, OutputFormat.table, title=f"import of {file.name}")
