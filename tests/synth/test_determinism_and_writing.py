@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -37,15 +38,19 @@ def test_different_seed_different_data() -> None:
         assert not a.tables()[name].equals(b.tables()[name]), name
 
 
-def test_customers_do_not_depend_on_the_company_size() -> None:
-    """Block k is the same whatever the number of customers after it."""
-    small = generate_company(BLOCK_SIZE, seed=5)
+def test_a_smaller_company_is_a_prefix_of_a_larger_one() -> None:
+    """Customer i's data do not depend on how many customers follow it."""
+    small = generate_company(1000, seed=5)
     large = generate_company(BLOCK_SIZE + 300, seed=5)
-    ids = small.customers["customer_id"]
-    assert large.customers.slice(0, BLOCK_SIZE).equals(small.customers)
-    n_tx = small.transactions.num_rows
-    assert large.transactions.slice(0, n_tx).equals(small.transactions)
-    assert ids[0].as_py() == "C00000001"
+    assert large.customers.slice(0, 1000).equals(small.customers)
+    assert small.customers["customer_id"][0].as_py() == "C00000001"
+    kept = small.customers["customer_id"]
+    for name in ("transactions", "interactions", "receivables", "survey_answers"):
+        table = large.tables()[name]
+        assert table.filter(pc.is_in(table["customer_id"], value_set=kept)).equals(small.tables()[name]), name
+    converted = large.leads.filter(pc.is_in(large.leads["customer_id"], value_set=kept))
+    assert converted.equals(small.leads.filter(pc.is_valid(small.leads["customer_id"])))
+    assert small.leads.num_rows == pytest.approx(500, abs=30)
 
 
 def test_written_files_equal_the_in_memory_tables_for_any_chunk_size(tmp_path: Path) -> None:
@@ -87,7 +92,11 @@ def test_transaction_target_is_met_closely() -> None:
     n = customers_for_transactions(60_000, seed=1)
     company = generate_company(n_transactions=60_000, seed=1)
     assert company.customers.num_rows == n
-    assert abs(company.transactions.num_rows - 60_000) / 60_000 < 0.05
+    rows = company.transactions.num_rows
+    last = company.customers["customer_id"][n - 1]
+    last_rows = pc.sum(pc.equal(company.transactions["customer_id"], last)).as_py()
+    # the smallest customer count whose rows reach the target
+    assert rows >= 60_000 and rows - last_rows < 60_000
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,7 @@ class Orders:
     death: np.ndarray  # per customer: day of dropout (inf if still alive at the end)
     n_orders: np.ndarray  # per customer
     n_returns: np.ndarray  # per customer: returned lines
+    n_rows: np.ndarray  # per customer: transaction rows (order lines plus return lines)
 
 
 def _group_rank(group: np.ndarray) -> np.ndarray:
@@ -103,13 +104,14 @@ def draw_orders(rng: np.random.Generator, pop: Population, period: Period, param
         death=death,
         n_orders=n_orders,
         n_returns=np.zeros(n, dtype=np.int64),
+        n_rows=np.zeros(n, dtype=np.int64),
     )
 
 
 def transactions_table(
     rng: np.random.Generator, pop: Population, orders: Orders, period: Period, params: CompanyParams
 ) -> pa.Table:
-    """Order lines and return lines of the block; fills ``orders.n_returns``.
+    """Order lines and return lines of the block; fills ``orders.n_returns`` and ``n_rows``.
 
     Line amounts are rounded to cents, so ``orders.value`` is replaced by the sum of the
     rounded line amounts.
@@ -179,6 +181,7 @@ def transactions_table(
     flags = np.r_[np.zeros(len(o), bool), np.ones(len(r), bool)]
     both = {k: (pa.concat_arrays([sale[k], ret[k]]) if isinstance(sale[k], pa.Array)
                 else np.concatenate([sale[k], ret[k]])) for k in sale}
+    orders.n_rows = np.bincount(both["cust"], minlength=pop.n)
     tz = pop.tz.take(pa.array(both["cust"]))
     cols = {
         "order_id": both["order_id"],

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from custlens.errors import InputError
 from custlens.schema import TABLES
@@ -32,6 +33,7 @@ from custlens.synth.params import CompanyParams
 __all__ = [
     "BLOCK_SIZE",
     "DEFAULT_CUSTOMERS",
+    "PILOT_CUSTOMERS",
     "Company",
     "generate_company",
     "write_company",
@@ -44,7 +46,8 @@ BLOCK_SIZE = 2048
 """Customers per deterministic generation block."""
 DEFAULT_CUSTOMERS = 20_000
 """Customers when neither a customer nor a transaction count is given."""
-_PILOT_BLOCKS = 10
+PILOT_CUSTOMERS = 50 * BLOCK_SIZE
+"""Customers generated to match a transaction target (see :func:`customers_for_transactions`)."""
 _TABLE_ORDER = ("customers", "identity", "transactions", "interactions", "receivables", "leads",
                 "survey_answers")
 
@@ -100,13 +103,14 @@ def _check_count(value: object, name: str) -> int:
     return int(value)
 
 
-def _block(seed: int, k: int, n: int, period: Period, params: CompanyParams) -> dict[str, pa.Table]:
-    """All tables of block ``k`` holding ``n`` customers."""
+def _block(seed: int, k: int, period: Period, params: CompanyParams) -> tuple[dict[str, pa.Table], np.ndarray]:
+    """All tables of block ``k`` (always :data:`BLOCK_SIZE` customers) and the number of
+    transaction rows of each of its customers."""
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(k,)).spawn(9)]
-    pop = draw_population(streams[0], k * BLOCK_SIZE + 1, n, period, params)
+    pop = draw_population(streams[0], k * BLOCK_SIZE + 1, BLOCK_SIZE, period, params)
     orders = draw_orders(streams[3], pop, period, params)
     transactions = transactions_table(streams[4], pop, orders, period, params)
-    return {
+    tables = {
         "customers": customers_table(streams[1], pop, period),
         "identity": identity_table(streams[2], pop),
         "transactions": transactions,
@@ -116,14 +120,38 @@ def _block(seed: int, k: int, n: int, period: Period, params: CompanyParams) -> 
                              k * leads_in_block(BLOCK_SIZE, params) + 1),
         "survey_answers": survey_table(streams[8], pop, period, params),
     }
+    return tables, orders.n_rows
 
 
-def _blocks(seed: int, n_customers: int, period: Period, params: CompanyParams,
-            first: int = 0) -> Iterator[tuple[int, dict[str, pa.Table]]]:
+def _truncate(tables: dict[str, pa.Table], m: int, params: CompanyParams) -> dict[str, pa.Table]:
+    """Keep the first ``m`` customers of a block and everything that refers to them.
+
+    Leads that did not convert are kept in proportion: the first ``leads_in_block(m)``
+    rows of the block.
+    """
+    kept = tables["customers"]["customer_id"].slice(0, m)
+    out = {name: tables[name].slice(0, m) for name in ("customers", "identity")}
+    for name in ("transactions", "interactions", "receivables", "survey_answers"):
+        t = tables[name]
+        out[name] = t.filter(pc.is_in(t["customer_id"], value_set=kept))
+    leads = tables["leads"]
+    position = pa.array(np.arange(leads.num_rows) < leads_in_block(m, params))
+    keep = pc.or_(pc.and_(pc.is_null(leads["customer_id"]), position),
+                  pc.fill_null(pc.is_in(leads["customer_id"], value_set=kept), False))
+    out["leads"] = leads.filter(keep)
+    return out
+
+
+def _blocks(seed: int, n_customers: int, period: Period,
+            params: CompanyParams) -> Iterator[tuple[int, dict[str, pa.Table], np.ndarray]]:
+    """Blocks covering customers 1..n_customers: (customers in block, tables, rows per customer)."""
     n_blocks = -(-n_customers // BLOCK_SIZE)
-    for k in range(first, n_blocks):
-        n = min(BLOCK_SIZE, n_customers - k * BLOCK_SIZE)
-        yield n, _block(seed, k, n, period, params)
+    for k in range(n_blocks):
+        m = min(BLOCK_SIZE, n_customers - k * BLOCK_SIZE)
+        tables, rows = _block(seed, k, period, params)
+        if m < BLOCK_SIZE:
+            tables, rows = _truncate(tables, m, params), rows[:m]
+        yield m, tables, rows
 
 
 def customers_for_transactions(
@@ -136,19 +164,26 @@ def customers_for_transactions(
 ) -> int:
     """Number of customers whose transaction table has about ``n_transactions`` rows.
 
-    The rate of transaction rows per customer is measured on the first
-    ``10 * BLOCK_SIZE`` customers of the company itself (deterministic); the result is
-    ``round(n_transactions / rate)``. The achieved count is within a few per cent.
+    The company is generated block by block up to :data:`PILOT_CUSTOMERS` customers. If the
+    target is reached within them, the answer is the smallest customer count whose
+    transaction rows reach ``n_transactions`` (exact up to one customer's rows); otherwise
+    it is extrapolated from the rows per customer of the pilot (within about 1 %).
     """
     n_transactions = _check_count(n_transactions, "n_transactions")
     params = params or CompanyParams()
     _, _, period = _period(start, end)
-    pilot = _PILOT_BLOCKS * BLOCK_SIZE
-    rows = sum(t["transactions"].num_rows for _, t in _blocks(seed, pilot, period, params))
-    if rows == 0:
+    total = 0
+    seen = 0
+    for _, _, rows in _blocks(seed, PILOT_CUSTOMERS, period, params):
+        cum = total + np.cumsum(rows)
+        if cum.size and cum[-1] >= n_transactions:
+            return seen + int(np.searchsorted(cum, n_transactions)) + 1
+        total = int(cum[-1]) if cum.size else total
+        seen += len(rows)
+    if total == 0:
         raise InputError("these parameters produce no transactions; cannot reach "
                          f"n_transactions={n_transactions}")
-    return max(1, int(round(n_transactions * pilot / rows)))
+    return max(1, int(round(n_transactions * seen / total)))
 
 
 def _resolve_customers(n_customers: int | None, n_transactions: int | None, seed: int,
@@ -209,7 +244,7 @@ def generate_company(
     n = _resolve_customers(n_customers, n_transactions, seed, start, end, params)
     s, e, period = _period(start, end)
     parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
-    for _, block in _blocks(seed, n, period, params):
+    for _, block, _ in _blocks(seed, n, period, params):
         for name, t in block.items():
             parts[name].append(t)
     tables = {name: pa.concat_tables(ts).combine_chunks() for name, ts in parts.items()}
@@ -273,14 +308,14 @@ def write_company(
     try:
         pending: dict[str, list[pa.Table]] = {name: [] for name in _TABLE_ORDER}
         n_pending = 0
-        for size, block in _blocks(seed, n, period, params):
+        for size, block, _ in _blocks(seed, n, period, params):
             for name, t in block.items():
                 pending[name].append(t)
             n_pending += 1
             done += size
             if n_pending == blocks_per_chunk or done == n:
                 for name in _TABLE_ORDER:
-                    writers[name].write_table(pa.concat_tables(pending[name]).combine_chunks())
+                    writers[name].write_table(pa.concat_tables(pending[name]))
                     pending[name] = []
                 n_pending = 0
                 log.debug("wrote customers up to %d of %d", done, n)
