@@ -55,9 +55,14 @@ def composite_reliability(loadings: NDArray[np.float64]) -> float:
 
 
 def rho_a(s: NDArray[np.float64], w: NDArray[np.float64]) -> float:
-    """Dijkstra-Henseler's rho_A from the block correlation matrix and its weights."""
+    """Dijkstra-Henseler's rho_A from the block correlation matrix and its weights.
+
+    The weights are first scaled so that the composite has unit variance (``w'Sw = 1``),
+    the normalisation the formula assumes.
+    """
     if w.size < 2:
         return 1.0
+    w = w / np.sqrt(w @ s @ w)
     off = s - np.diag(np.diag(s))
     ww = np.outer(w, w)
     return float((w @ w) ** 2 * (w @ off @ w) / (w @ (ww - np.diag(np.diag(ww))) @ w))
