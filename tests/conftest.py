@@ -56,7 +56,7 @@ def mobi_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark_session() -> Iterator[object]:
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One local-mode Spark session per test process (started lazily, stopped at the end)."""
     pyspark = pytest.importorskip("pyspark", reason="the spark extra is not installed")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -68,6 +68,7 @@ def spark_session() -> Iterator[object]:
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "2g")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
