@@ -94,5 +94,6 @@ def satisfaction_index(result: PLSResult, scale: tuple[float, float] = (1, 10)) 
             )
         norm[idx, j] = u / total
         weights[name] = {pm.items[h]: float(norm[h, j]) for h in idx}
-    scores = (x @ norm - lo) / (hi - lo) * 100.0
+    # weights >= 0 summing to 1 keep every score inside 0-100; clip only round-off
+    scores = np.clip((x @ norm - lo) / (hi - lo) * 100.0, 0.0, 100.0)
     return IndexResult(pm.constructs, (lo, hi), weights, scores)

@@ -105,7 +105,7 @@ def survey_matrix(answers: Any, instrument: str | None = None) -> SurveyMatrix:
     if (counts > 1).any():
         k = uniq[counts > 1][0]
         raise InputError(
-            f"respondent {r_codes[k // len(i_codes)]!r} answered item {i_codes[k % len(i_codes)]!r} "
+            f"respondent {str(r_codes[k // len(i_codes)])!r} answered item {str(i_codes[k % len(i_codes)])!r} "
             f"{counts[counts > 1][0]} times; each respondent may answer an item once per instrument"
         )
     matrix = np.full((len(r_codes), len(i_codes)), np.nan)
