@@ -106,6 +106,7 @@ def churn_table(
     model: str | None = None,
     horizon_months: float = 12.0,
     monthly_discount: float = 0.01,
+    columns: dict[str, str] | None = None,
 ) -> pa.Table:
     """Per-customer churn outputs: next-order timing, risk band, value at stake.
 
@@ -133,6 +134,9 @@ def churn_table(
         with :func:`custlens.clv.value.score_customers` to get P(alive) and CLV.
     horizon_months, monthly_discount
         Passed to ``score_customers`` when a model is fitted.
+    columns
+        Names in the table of the expected columns, e.g. ``{"customer_id": "ID",
+        "frequency": "x", "recency": "t_x", "monetary_value": "zbar"}``.
 
     Returns
     -------
@@ -149,7 +153,7 @@ def churn_table(
     ``(T - recency) / mean gap``. Customers without a repeat purchase get the median gap
     of the repeat customers (``gap_source = "population"``).
     """
-    table = _as_arrow(summary)
+    table = _rename(_as_arrow(summary), columns or {})
     unit = str(time_unit).upper()
     if unit not in DAYS_PER_UNIT:
         raise InputError(f"'time_unit' must be one of D, W, M; got {time_unit!r}")
@@ -208,6 +212,17 @@ def churn_table(
         cols["expected_next_order"] = pa.array(dates, mask=~ok)
     cols |= {"risk_band": band, "band_basis": np.full(x.shape, basis), "value": value, "value_at_stake": stake}
     return pa.table(cols)
+
+
+def _rename(table: pa.Table, columns: dict[str, str]) -> pa.Table:
+    """Rename the user's columns to the expected names (``{expected: actual}``)."""
+    if not columns:
+        return table
+    absent = [src for src in columns.values() if src not in table.column_names]
+    if absent:
+        raise InputError(f"column(s) {', '.join(absent)} not in the table (columns: {', '.join(table.column_names)})")
+    back = {src: dst for dst, src in columns.items()}
+    return table.rename_columns([back.get(n, n) for n in table.column_names])
 
 
 def _value(table: pa.Table, value_column: str | None) -> NDArray[np.float64]:
