@@ -228,6 +228,10 @@ def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping
 
 def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.Array]:
     """Strip currency marks and spaces, validate grouping, return (float64, bad mask)."""
+    plain = pc.match_substring_regex(text, r"^-?\d{1,15}(?:\.\d+)?$")
+    if pc.all(pc.fill_null(plain, True)).as_py():  # fast path: plain decimals only
+        values = pc.cast(text, pa.float64())
+        return values, pa.array(np.zeros(len(text), dtype=bool))
     s = text
     symbols = sorted(mapping.currency_symbols, key=len, reverse=True)
     if symbols:
@@ -284,12 +288,20 @@ def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping
 
 def _strptime_any(text: pa.Array, formats: tuple[str, ...], zone: str) -> pa.Array:
     """Parse with each format in turn; naive results are read in ``zone``; UTC out."""
-    text = pc.replace_substring_regex(text, r"(\d{2}:\d{2}:\d{2})[.,]\d+", r"\1")
+    # strptime has no directive for fractions of a second: cut them out, add them back
+    fraction = pc.struct_field(
+        pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
+    micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 6, "0"), 0, 6), pa.int64())
+    text = pc.replace_substring_regex(text, r"(\d{2}:\d{2}:\d{2})[.,]\d{1,9}", r"\1")
     result = pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
+    wanted = pc.sum(pc.is_valid(text)).as_py() or 0
     for fmt in formats:
         parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
         result = pc.coalesce(result, _to_utc(parsed, zone))
-    return result
+        if (pc.sum(pc.is_valid(result)).as_py() or 0) == wanted:
+            break
+    offset = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
+    return pc.add(result, offset)
 
 
 def _to_utc(ts: pa.Array, zone: str) -> pa.Array:

@@ -309,12 +309,10 @@ def _commit_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> int:
         INSERT INTO main.{quote(target.name)} ({cols})
         SELECT {cols} FROM {_STAGE} s
         WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)
-        ORDER BY s._line
     """)
-    return int(raw.execute(
-        f"SELECT count(*) FROM {_STAGE} s WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)"
-    ).fetchall()[0][0])
+    staged = raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
+    dropped = raw.execute(f"SELECT count(*) FROM {_DUPS}").fetchall()[0][0]
+    return int(staged) - int(dropped)
 
 
 def _next_import_id(raw: duckdb.DuckDBPyConnection) -> int:

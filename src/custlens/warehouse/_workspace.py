@@ -177,7 +177,9 @@ class Workspace:
             )
         except duckdb.Error as exc:
             raise BackendError(f"{db_path}: cannot open the warehouse ({exc})") from None
-        (path / QUARANTINE_DIR).mkdir(exist_ok=True)
+        con.con.execute("SET enable_progress_bar = false")  # no output from the library
+        if not read_only:
+            (path / QUARANTINE_DIR).mkdir(exist_ok=True)
         ws = cls(path, con, settings, read_only)
         if not read_only:
             migrate(ws.raw)
