@@ -1,0 +1,37 @@
+"""Customer identification and segmentation on a whole customer base (Ibis expressions).
+
+Every method returns a :class:`SegmentResult`: ``customers`` (one row per customer with
+``customer_id``, the method's columns, ``segment`` and ``segment_zh``) and ``summary``
+(one row per segment: ``segment, segment_zh, segment_rank, customers, share, value,
+value_share, orders, avg_order_value``). Thresholds, rules and names come from TOML
+configuration; the defaults ship in ``custlens/segment/defaults/``.
+"""
+
+from __future__ import annotations
+
+from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
+from custlens.segment._config import load_config, load_defaults
+from custlens.segment._transactions import TransactionColumns, customer_summary
+from custlens.segment.export import csv_bytes, write_export
+from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
+from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
+
+__all__ = [
+    "SegmentResult",
+    "SUMMARY_COLUMNS",
+    "RFM_COLUMNS",
+    "TransactionColumns",
+    "RuleError",
+    "customer_summary",
+    "summarise",
+    "load_config",
+    "load_defaults",
+    "load_segment_map",
+    "rfm",
+    "rfm_from_transactions",
+    "compile_rule",
+    "parse_rule",
+    "rule_segments",
+    "csv_bytes",
+    "write_export",
+]

@@ -1,0 +1,143 @@
+"""Per-customer purchase summaries computed from a transaction log (Ibis expressions).
+
+The segmentation methods read per-customer features; when only a transaction log is at
+hand (the ``custlens segment rfm FILE`` form) this module builds the few columns they need,
+named as in :mod:`custlens.features` (``order_count``, ``revenue``, ``recency_days``, ...).
+
+Rules (documented in docs/segmentation.md):
+
+* rows dated after the as-of date are ignored; the default as-of date is the date of the
+  latest transaction;
+* a row with a negative amount is a return: it reduces ``revenue`` but is not a purchase;
+* ``order_count`` counts distinct order ids among purchase rows, or purchase rows when no
+  order column is given (as the R package *rfm* counts transactions);
+* dates are whole calendar days (UTC): ``recency_days = as_of - last purchase date``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from custlens.errors import InputError
+from custlens.segment._common import as_table, require_columns, resolve_as_of
+
+__all__ = ["TransactionColumns", "customer_summary", "as_dates", "latest_date"]
+
+SUMMARY_COLUMNS = (
+    "customer_id", "order_count", "revenue", "avg_order_value", "quantity", "first_purchase_at",
+    "last_purchase_at", "recency_days", "tenure_days", "avg_purchase_cycle_days",
+    "window_orders", "window_revenue",
+)
+
+
+@dataclass(frozen=True)
+class TransactionColumns:
+    """Names of the transaction columns a method reads (canonical names by default)."""
+
+    customer: str = "customer_id"
+    date: str = "ordered_at"
+    amount: str = "amount"
+    order: str | None = "order_id"
+    quantity: str | None = None
+
+    def resolve(self, table: ir.Table) -> TransactionColumns:
+        """Check the columns exist; an absent default ``order_id`` means 'one row per order'."""
+        order = self.order
+        if order == "order_id" and order not in table.columns:
+            order = None
+        cols = {"customer": self.customer, "date": self.date, "amount": self.amount}
+        if order:
+            cols["order"] = order
+        if self.quantity:
+            cols["quantity"] = self.quantity
+        require_columns(table, {f"{k} column": v for k, v in cols.items()}, "transactions")
+        return TransactionColumns(self.customer, self.date, self.amount, order, self.quantity)
+
+
+def as_dates(col: ir.Value, name: str) -> ir.DateValue:
+    """A date column from dates, timestamps, ISO strings or integers like 19970101."""
+    typ = col.type()
+    if typ.is_date():
+        return col
+    if typ.is_timestamp():
+        return col.date()
+    if typ.is_string():
+        return col.cast("date")
+    if typ.is_integer():
+        return col.cast("string").as_date("%Y%m%d")
+    raise InputError(f"date column {name!r} has type {typ}; expected a date, timestamp, "
+                     "ISO date text or YYYYMMDD integers")
+
+
+def latest_date(transactions: ir.Table, date_col: str) -> date:
+    """The latest date in the log (the default as-of date)."""
+    value = as_dates(transactions[date_col], date_col).max().execute()
+    if value is None:
+        raise InputError("transactions: the table is empty, so there is no as-of date to default to")
+    return value if not hasattr(value, "date") else value.date()
+
+
+def customer_summary(
+    transactions: ir.Table,
+    *,
+    as_of: date | str | None = None,
+    columns: TransactionColumns = TransactionColumns(),
+    window_days: int | None = None,
+) -> tuple[ir.Table, date]:
+    """One row per customer with at least one purchase on or before ``as_of``.
+
+    Returns the table (columns ``customer_id, order_count, revenue, avg_order_value,
+    quantity, first_purchase_at, last_purchase_at, recency_days, tenure_days,
+    avg_purchase_cycle_days, window_orders, window_revenue``) and the as-of date used.
+    ``window_orders``/``window_revenue`` count only purchases in the last ``window_days``
+    days before ``as_of`` (all purchases when ``window_days`` is None).
+    """
+    t = as_table(transactions, "transactions")
+    cols = columns.resolve(t)
+    if not t[cols.amount].type().is_numeric():
+        raise InputError(f"transactions: amount column {cols.amount!r} must be numeric, got "
+                         f"{t[cols.amount].type()}")
+    as_of_d = resolve_as_of(as_of) or latest_date(t, cols.date)
+    day = as_dates(t[cols.date], cols.date)
+    base = t.mutate(_cid=t[cols.customer].cast("string"), _day=day,
+                    _amt=t[cols.amount].cast("float64"))
+    base = base.filter(base._day <= ibis.literal(as_of_d))
+    purchase = base._amt >= 0
+    start = as_of_d - timedelta(days=window_days) if window_days else None
+    in_window = purchase & (base._day > ibis.literal(start)) if start else purchase
+    if cols.order:
+        oid = base[cols.order].cast("string")
+        orders = oid.nunique(where=purchase)
+        w_orders = oid.nunique(where=in_window)
+    else:
+        orders = purchase.sum()
+        w_orders = in_window.sum()
+    qty = (base[cols.quantity].cast("float64").sum() if cols.quantity
+           else ibis.null().cast("float64"))
+    agg = base.group_by(customer_id=base._cid).aggregate(
+        order_count=orders.cast("int64"),
+        revenue=base._amt.sum(),
+        quantity=qty,
+        first_purchase_at=base._day.min(where=purchase),
+        last_purchase_at=base._day.max(where=purchase),
+        window_orders=w_orders.cast("int64"),
+        window_revenue=base._amt.sum(where=(base._day > ibis.literal(start)) if start else None)
+        .fill_null(0.0),
+    )
+    agg = agg.filter(agg.order_count > 0)
+    lit = ibis.literal(as_of_d)
+    span = agg.last_purchase_at.delta(agg.first_purchase_at, unit="day")
+    out = agg.mutate(
+        avg_order_value=agg.revenue / agg.order_count,
+        recency_days=lit.delta(agg.last_purchase_at, unit="day").cast("int64"),
+        tenure_days=lit.delta(agg.first_purchase_at, unit="day").cast("int64"),
+        avg_purchase_cycle_days=ibis.ifelse(agg.order_count > 1,
+                                            span.cast("float64") / (agg.order_count - 1),
+                                            ibis.null().cast(dt.float64)),
+    )
+    return out.select(*SUMMARY_COLUMNS), as_of_d

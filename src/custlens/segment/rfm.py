@@ -1,0 +1,325 @@
+"""RFM (and RFA) scoring and the named RFM segment map.
+
+Quantile scoring follows the R package ``rfm`` (Hebbali, rsquaredacademy/rfm,
+``rfm_table_customer`` with ``R/utils.R::bins``): for ``n`` bins the cut points are the
+type-7 sample quantiles at ``k/n`` (k = 1..n-1); the lowest bin starts at the minimum and
+the highest ends above the maximum, so every customer gets a score; recency is scored in
+reverse (the fewest days since the last purchase get ``n``); equal values always share a
+score; duplicate cut points (heavy ties) leave some scores unused.
+
+The package adds 1 to each cut point and scores ``lower <= x < upper``; for the integer day
+and order counts it was written for that is "a value equal to a cut point falls in the
+lower bin". custlens applies that rule directly (``x > q`` moves a customer up a bin,
+``cut_offset = 0``, the default), which keeps quintiles balanced for money and fractional
+cut points; ``cut_offset = 1`` reproduces the package exactly (``x >= q + 1``).
+Threshold tables (``[min, max)`` rules) replace quantiles per dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from custlens.errors import ConfigError, InputError
+from custlens.segment._common import (
+    SegmentResult,
+    as_table,
+    check_config_keys,
+    name_column,
+    require_columns,
+    resolve_as_of,
+    summarise,
+)
+from custlens.segment._config import ConfigLike, check_bins, load_config, read_toml
+from custlens.segment._transactions import TransactionColumns, customer_summary
+
+__all__ = ["rfm", "rfm_from_transactions", "load_segment_map", "quantile_cut_points",
+           "RFM_COLUMNS", "DAYS_PER_MONTH"]
+
+RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+               "m_score", "rfm_score", "segment", "segment_zh")
+"""Columns of :attr:`SegmentResult.customers` for RFM, in order."""
+
+DAYS_PER_MONTH = 30.4375
+"""Days per month when recency thresholds are given in months (365.25 / 12)."""
+
+_DIMS = ("recency", "frequency", "monetary")
+_SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
+
+
+def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) -> dict[str, list[float]]:
+    """Type-7 quantiles at k/bins (k = 1..bins-1) of each column, in one query."""
+    probs = [k / bins for k in range(1, bins)]
+    row = table.aggregate(**{dim: table[col].cast("float64").quantile(probs)
+                             for dim, col in columns.items()}).to_pyarrow().to_pylist()[0]
+    cuts = {}
+    for dim, values in row.items():
+        if values is None or any(v is None for v in values):
+            raise InputError(f"RFM: column {columns[dim]!r} has no values to take quantiles of")
+        cuts[dim] = [float(v) for v in values]
+    return cuts
+
+
+def _quantile_score(x: ir.NumericValue, cuts: Sequence[float], reverse: bool, bins: int,
+                    offset: float = 0.0) -> ir.IntegerValue:
+    passed = [(x >= c + offset) if offset else (x > c) for c in cuts]
+    above = sum((ibis.ifelse(p, 1, 0) for p in passed), ibis.literal(0))
+    score = 1 + above
+    if reverse:
+        score = bins + 1 - score
+    return ibis.ifelse(x.isnull(), ibis.null().cast("int64"), score.cast("int64"))
+
+
+def _threshold_score(x: ir.NumericValue, rules: Sequence[tuple[float, float, Any]]) -> ir.IntegerValue:
+    branches = []
+    for lo, hi, score in rules:
+        cond = ibis.literal(True)
+        if not math.isinf(lo):
+            cond = cond & (x >= lo)
+        if not math.isinf(hi):
+            cond = cond & (x < hi)
+        branches.append((cond, int(score)))
+    return ibis.cases(*branches, else_=ibis.null().cast("int64")).cast("int64")
+
+
+def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str, Any]:
+    """Read and check a segment map (the shipped 11-segment map by default).
+
+    Each ``[[segment]]`` has ``name``, optional ``name_zh``, and inclusive score ranges
+    ``r``, ``f``, ``m`` (``[low, high]``; a missing range matches every score) or a
+    ``when`` condition in the rule language over ``r_score``, ``f_score``, ``m_score`` and
+    the RFM columns. ``fallback``/``fallback_zh`` name customers no segment matches.
+    """
+    cfg = load_config("rfm_segments", segment_map, replace=True)
+    # ``bins`` is accepted for symmetry: ranges above it simply never match.
+    del bins
+    where = str(segment_map) if isinstance(segment_map, (str, Path)) else "segment map"
+    check_config_keys(cfg, ["fallback", "fallback_zh", "segment"], where)
+    segs = cfg.get("segment")
+    if not isinstance(segs, list) or not segs:
+        raise ConfigError(f"{where}: expected one or more [[segment]] tables")
+    seen: set[str] = set()
+    for i, seg in enumerate(segs, start=1):
+        label = f"{where}, segment {i}" + (f" ({seg.get('name')!r})" if isinstance(seg, Mapping) else "")
+        if not isinstance(seg, Mapping) or not isinstance(seg.get("name"), str) or not seg["name"]:
+            raise ConfigError(f"{label}: every [[segment]] needs a text 'name'")
+        check_config_keys(seg, ["name", "name_zh", "r", "f", "m", "when"], label)
+        if seg["name"] in seen:
+            raise ConfigError(f"{label}: the name {seg['name']!r} is used twice")
+        seen.add(seg["name"])
+        for key in ("r", "f", "m"):
+            rng = seg.get(key)
+            if rng is None:
+                continue
+            ok = (isinstance(rng, list) and len(rng) == 2
+                  and all(isinstance(v, int) and not isinstance(v, bool) for v in rng))
+            if not ok or not 1 <= rng[0] <= rng[1]:
+                raise ConfigError(f"{label}: {key!r} must be [low, high] with integer scores "
+                                  f"1 <= low <= high, got {rng!r}")
+    return cfg
+
+
+def _segment_expr(t: ir.Table, cfg: Mapping[str, Any], where: str) -> ir.StringValue:
+    from custlens.segment.rules import compile_rule
+
+    branches = []
+    for seg in cfg["segment"]:
+        cond = ibis.literal(True)
+        for key, col in (("r", "r_score"), ("f", "f_score"), ("m", "m_score")):
+            if key in seg:
+                lo, hi = seg[key]
+                cond = cond & t[col].between(lo, hi)
+        if "when" in seg:
+            cond = cond & compile_rule(seg["when"], t, name=f"{where}: segment {seg['name']!r}")
+        branches.append((cond.fill_null(False), seg["name"]))
+    return ibis.cases(*branches, else_=cfg.get("fallback", "Others"))
+
+
+def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike) -> dict[str, Any]:
+    cfg = load_config("rfm", config)
+    if thresholds is not None:
+        given = read_toml(thresholds) if not isinstance(thresholds, Mapping) else dict(thresholds)
+        if "thresholds" not in given and any(d in given for d in _DIMS):
+            given = {"thresholds": {d: given[d] for d in _DIMS if d in given},
+                     **{k: v for k, v in given.items() if k not in _DIMS}}
+        from custlens.segment._config import merge
+
+        cfg = merge(cfg, given)
+    if bins is not None:
+        cfg["bins"] = bins
+    check_config_keys(cfg, ["bins", "cut_offset", "measures", "thresholds"], "RFM configuration")
+    off = cfg.setdefault("cut_offset", 0)
+    if isinstance(off, bool) or not isinstance(off, (int, float)) or off < 0:
+        raise ConfigError(f"RFM: 'cut_offset' must be a number >= 0, got {off!r}")
+    check_config_keys(cfg.get("measures", {}),
+                      ["recency_unit", "frequency_window_days", "monetary", "value"], "[measures]")
+    check_config_keys(cfg.get("thresholds", {}), _DIMS, "[thresholds]")
+    b = cfg["bins"]
+    if isinstance(b, bool) or not isinstance(b, int) or not 2 <= b <= 10:
+        raise ConfigError(f"RFM: 'bins' must be an integer from 2 to 10, got {b!r}")
+    m = cfg["measures"]
+    for key, allowed in (("recency_unit", ("days", "months")), ("monetary", ("total", "average")),
+                         ("value", ("amount", "quantity"))):
+        if m[key] not in allowed:
+            raise ConfigError(f"RFM [measures]: {key!r} must be one of {allowed}, got {m[key]!r}")
+    w = m["frequency_window_days"]
+    if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+        raise ConfigError(f"RFM [measures]: 'frequency_window_days' must be an integer >= 0, got {w!r}")
+    return cfg
+
+
+def rfm(
+    features: Any,
+    *,
+    as_of: date | str | None = None,
+    bins: int | None = None,
+    thresholds: ConfigLike = None,
+    segment_map: ConfigLike = None,
+    config: ConfigLike = None,
+    customer_col: str = "customer_id",
+    recency_col: str = "recency_days",
+    frequency_col: str = "frequency",
+    monetary_col: str = "monetary",
+    value_col: str | None = None,
+    orders_col: str | None = None,
+) -> SegmentResult:
+    """Score recency, frequency and monetary value and name each customer's segment.
+
+    Parameters
+    ----------
+    features
+        One row per customer with recency (days since the last purchase), frequency and
+        monetary columns (e.g. :func:`custlens.features.value_indicators` with
+        ``frequency_col="order_count"``, ``monetary_col="revenue"``).
+    as_of
+        The date the recency was measured at (recorded with the result).
+    bins
+        Number of quantile bins (scores 1..bins); overrides the configuration (default 5).
+    thresholds
+        Threshold tables (TOML file or mapping with ``[[recency]]``/``[[thresholds.recency]]``
+        rules ``{score, min, max}`` on ``[min, max)``) replacing quantiles per dimension.
+    segment_map
+        A segment map (TOML file or mapping); the shipped 11-segment map by default.
+    config
+        Overrides of ``segment/defaults/rfm.toml``.
+    value_col, orders_col
+        Columns summed into the summary's ``value`` and ``orders`` (default: ``revenue`` /
+        ``order_count`` when present, else the monetary / frequency columns).
+
+    Returns
+    -------
+    SegmentResult
+        ``customers`` with :data:`RFM_COLUMNS`; ``details["cut_points"]`` holds the score
+        intervals per dimension.
+    """
+    t = as_table(features, "RFM features")
+    cfg = _scoring_config(config, bins, thresholds)
+    n_bins = cfg["bins"]
+    cols = {"customer_col": customer_col, "recency_col": recency_col,
+            "frequency_col": frequency_col, "monetary_col": monetary_col}
+    require_columns(t, cols, "RFM")
+    value_col = value_col or ("revenue" if "revenue" in t.columns else monetary_col)
+    orders_col = orders_col or ("order_count" if "order_count" in t.columns else frequency_col)
+    require_columns(t, {"value_col": value_col, "orders_col": orders_col}, "RFM")
+    base = t.select(
+        customer_id=t[customer_col].cast("string"),
+        recency_days=t[recency_col],
+        frequency=t[frequency_col],
+        monetary=t[monetary_col].cast("float64"),
+        _value=t[value_col].cast("float64"),
+        _orders=t[orders_col].cast("float64"),
+    )
+    for name in ("recency_days", "frequency"):
+        if not base[name].type().is_numeric():
+            raise InputError(f"RFM: column {cols[name.split('_')[0] + '_col']!r} must be numeric, "
+                             f"got {base[name].type()}")
+    unit = DAYS_PER_MONTH if cfg["measures"]["recency_unit"] == "months" else 1.0
+    measured = {"recency": base.recency_days.cast("float64") / unit,
+                "frequency": base.frequency.cast("float64"), "monetary": base.monetary}
+    table_rules = {d: check_bins(r, f"RFM thresholds for {d}")
+                   for d, r in cfg.get("thresholds", {}).items()}
+    for d, rules in table_rules.items():
+        bad = [s for _, _, s in rules if isinstance(s, bool) or not isinstance(s, int)
+               or not 1 <= s <= n_bins]
+        if bad:
+            raise ConfigError(f"RFM thresholds for {d}: scores must be integers 1..{n_bins}, got {bad}")
+    quantile_dims = {d: c for d, c in (("recency", "recency_days"), ("frequency", "frequency"),
+                                       ("monetary", "monetary")) if d not in table_rules}
+    cuts = quantile_cut_points(base, quantile_dims, n_bins) if quantile_dims else {}
+    scores = {}
+    cut_points: dict[str, list[dict[str, Any]]] = {}
+    for d in _DIMS:
+        if d in table_rules:
+            scores[_SCORE[d]] = _threshold_score(measured[d], table_rules[d])
+            cut_points[d] = [{"min": lo, "max": hi, "score": s} for lo, hi, s in table_rules[d]]
+        else:
+            q = cuts[d]
+            x = base[quantile_dims[d]].cast("float64")
+            off = cfg["cut_offset"]
+            scores[_SCORE[d]] = _quantile_score(x, q, d == "recency", n_bins, off)
+            edges = [-math.inf, *[c + off for c in q], math.inf]
+            rule = "min <= x < max" if off else "min < x <= max"
+            cut_points[d] = [
+                {"min": edges[k], "max": edges[k + 1], "rule": rule,
+                 "score": (n_bins - k) if d == "recency" else k + 1}
+                for k in range(n_bins)
+            ]
+    scored = base.mutate(**scores)
+    scored = scored.mutate(rfm_score=scored.r_score * 100 + scored.f_score * 10 + scored.m_score)
+    seg_cfg = load_segment_map(segment_map, n_bins)
+    names_zh = {s["name"]: s.get("name_zh", "") for s in seg_cfg["segment"]}
+    names_zh[seg_cfg.get("fallback", "Others")] = seg_cfg.get("fallback_zh", "")
+    where = str(segment_map) if isinstance(segment_map, (str, Path)) else "segment map"
+    scored = scored.mutate(segment=_segment_expr(scored, seg_cfg, where))
+    scored = scored.mutate(segment_zh=name_column(scored.segment, names_zh))
+    order = [s["name"] for s in seg_cfg["segment"]] + [seg_cfg.get("fallback", "Others")]
+    summary = summarise(scored, segments=order, names_zh=names_zh, value_col="_value",
+                        orders_col="_orders")
+    return SegmentResult(
+        method="rfm",
+        as_of=resolve_as_of(as_of),
+        customers=scored.select(*RFM_COLUMNS),
+        summary=summary,
+        config={"scoring": cfg, "segment_map": seg_cfg},
+        details={"cut_points": cut_points, "value_column": value_col},
+    )
+
+
+def rfm_from_transactions(
+    transactions: Any,
+    *,
+    as_of: date | str | None = None,
+    columns: TransactionColumns = TransactionColumns(),
+    bins: int | None = None,
+    thresholds: ConfigLike = None,
+    segment_map: ConfigLike = None,
+    config: ConfigLike = None,
+) -> SegmentResult:
+    """RFM (or RFA) from a transaction log.
+
+    ``recency_days`` = days from the last purchase to ``as_of`` (default: the latest date in
+    the log); ``frequency`` = purchases (distinct orders, or rows without an order column)
+    in the frequency window; ``monetary`` = their total (or average, per the configuration)
+    of the amount, or of the quantity for the RFA variant (``[measures] value = "quantity"``).
+    """
+    cfg = _scoring_config(config, bins, thresholds)
+    m = cfg["measures"]
+    t = as_table(transactions, "transactions")
+    if m["value"] == "quantity":
+        qcol = columns.quantity or "quantity"
+        require_columns(t, {"quantity column": qcol}, "RFA")
+        columns = TransactionColumns(columns.customer, columns.date, qcol, columns.order, None)
+    window = m["frequency_window_days"] or None
+    summary, as_of_d = customer_summary(t, as_of=as_of, columns=columns, window_days=window)
+    total = summary.window_revenue
+    mon = total if m["monetary"] == "total" else ibis.ifelse(
+        summary.window_orders > 0, total / summary.window_orders, 0.0)
+    feats = summary.mutate(frequency=summary.window_orders, monetary=mon)
+    return rfm(feats, as_of=as_of_d, thresholds=None, segment_map=segment_map, config=cfg,
+               value_col="revenue", orders_col="order_count")
