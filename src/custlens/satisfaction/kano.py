@@ -139,11 +139,13 @@ class KanoResult:
         return {row["attribute"]: {k: v for k, v in row.items() if k != "attribute"} for row in self.attributes}
 
     def table(self) -> list[dict[str, Any]]:
-        """Flat rows (counts spread into columns) for tabular output."""
+        """One row per attribute: counts, category, strength, Fong test, Better and Worse."""
+        keep = ("category", "category_strength", "fong_significant", "better", "worse")
         rows = []
         for row in self.attributes:
-            flat = {k: v for k, v in row.items() if k not in ("counts", "percent")}
+            flat: dict[str, Any] = {"attribute": row["attribute"], "n": row["n"]}
             flat.update({c: row["counts"][c] for c in CATEGORIES})
+            flat.update({k: row[k] for k in keep})
             rows.append(flat)
         return rows
 
