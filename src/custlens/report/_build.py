@@ -1,0 +1,248 @@
+"""Assembling the standard report from transactions, indicators and segmentation results."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from custlens.errors import InputError
+from custlens.report._figures import (
+    migration_figure,
+    pareto_figure,
+    playbook_table_figure,
+    pyramid_figure,
+    ranking_table_figure,
+    rfm_heatmap_figure,
+    segment_sizes_figure,
+    value_matrix_figure,
+)
+from custlens.report._html import ReportSection, write_report
+from custlens.report._tables import as_ibis
+
+__all__ = ["build_report", "report_sections", "DEFAULT_SCORE_INDICATORS"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SCORE_INDICATORS: tuple[tuple[str, bool], ...] = (
+    ("revenue", False), ("order_count", False), ("avg_order_value", False),
+    ("recency_days", True), ("tenure_days", False),
+)
+"""Indicators scored when none are named: ``(column, is_cost)``; those present are used."""
+
+_TITLES = {
+    "rfm": "RFM segments", "abc": "ABC classes", "pyramid": "Value pyramid tiers",
+    "value_matrix": "Customer value matrix quadrants", "clv_matrix": "CLV matrix",
+    "relationship": "Relationship states", "lifecycle": "Lifecycle stages",
+}
+
+
+def _segment_fn(name: str) -> Any:
+    """A function of :mod:`custlens.segment` if that package provides it, else ``None``."""
+    try:
+        import custlens.segment as seg
+    except ImportError:  # pragma: no cover - the segment package is part of custlens
+        return None
+    return getattr(seg, name, None)
+
+
+def report_sections(
+    *,
+    segmentations: Mapping[str, Any] | None = None,
+    customers: Any = None,
+    ranking: Any = None,
+    migration: Any = None,
+    playbook: Any = None,
+    value_col: str = "revenue",
+    top: int = 50,
+    max_points: int = 5000,
+) -> list[ReportSection]:
+    """The report's sections from results already computed (any may be omitted).
+
+    Parameters
+    ----------
+    segmentations
+        Segmentation results by method name (objects with ``customers`` and ``summary``
+        tables, such as :class:`custlens.segment.SegmentResult`). ``rfm`` gives the RFM
+        heat map, ``pyramid`` the pyramid, ``value_matrix`` the coloured scatter.
+    customers
+        Per-customer table with ``value_col`` (Pareto curve) and, for the value-matrix
+        scatter without a ``value_matrix`` result, ``order_count`` and ``avg_order_value``.
+    ranking
+        :class:`custlens.scoring.ScoreResult` or its table.
+    migration
+        Long table ``from_segment, to_segment, customers``.
+    playbook
+        :class:`custlens.playbook.Playbook`; its actions for the schemes shown are listed
+        with each segment's size.
+    """
+    results = dict(segmentations or {})
+    sections: list[ReportSection] = []
+    for method, res in results.items():
+        sections.append(ReportSection(
+            f"{_TITLES.get(method, method)}: sizes and value shares",
+            segment_sizes_figure(res.summary),
+            "Share of customers and share of value per segment; a segment whose value share "
+            "exceeds its customer share is worth more than an average customer.",
+        ))
+    if customers is not None:
+        sections.append(ReportSection(
+            "Pareto curve", pareto_figure(customers, value_col=value_col),
+            f"Cumulative share of {value_col} against the share of customers, best first; "
+            "the label gives the share of the top 20 % and the Gini coefficient.",
+        ))
+    if "pyramid" in results:
+        sections.append(ReportSection("Value pyramid", pyramid_figure(results["pyramid"].summary),
+                                      "Customers per tier, top tier first, with each tier's share of value."))
+    if "rfm" in results:
+        sections.append(ReportSection(
+            "RFM heat map", rfm_heatmap_figure(results["rfm"].customers),
+            "Mean monetary value for each pair of recency (rows) and frequency (columns) scores; "
+            "hover for the number of customers.",
+        ))
+    vm = results.get("value_matrix")
+    if vm is not None and {"frequency", "avg_order_value"} <= set(as_ibis(vm.customers, "value matrix").columns):
+        details = getattr(vm, "details", {}) or {}
+        th = details.get("thresholds")
+        thresholds = (th["frequency"], th["avg_order_value"]) if isinstance(th, Mapping) and \
+            {"frequency", "avg_order_value"} <= set(th) else None
+        sections.append(ReportSection("Customer value matrix",
+                                      value_matrix_figure(vm.customers, max_points=max_points,
+                                                          thresholds=thresholds),
+                                      "Purchase frequency against average order value, coloured by quadrant."))
+    elif customers is not None and {"order_count", "avg_order_value"} <= set(as_ibis(customers, "c").columns):
+        sections.append(ReportSection("Customer value matrix",
+                                      value_matrix_figure(customers, max_points=max_points,
+                                                          frequency_col="order_count"),
+                                      "Purchase frequency against average order value."))
+    if migration is not None:
+        sections.append(ReportSection("Segment migration", migration_figure(migration),
+                                      "Share of each earlier segment found in each later segment; "
+                                      "cells show customer counts."))
+    if ranking is not None:
+        detail = getattr(ranking, "summary", None)
+        note = "Customers ranked by the important-customer score (1 = most important)."
+        if callable(detail):
+            s = detail()
+            weights = ", ".join(f"{k} {v:.3f}" for k, v in s["weights"].items())
+            note += f" Weights ({s['method']}, {s['normalisation']} normalisation): {weights}."
+        sections.append(ReportSection("Important customers", ranking_table_figure(ranking, top=top), note))
+    if playbook is not None:
+        table = _playbook_rows(playbook, results)
+        if table.num_rows:
+            sections.append(ReportSection("Playbook", playbook_table_figure(table),
+                                          "Suggested service level, channel, resource priority and offer per "
+                                          "segment (edit the playbook file to change them)."))
+    return sections
+
+
+def _playbook_rows(playbook: Any, results: Mapping[str, Any]) -> pa.Table:
+    schemes = [m for m in results if m in playbook.schemes] or playbook.schemes
+    tables = []
+    for scheme in schemes:
+        acts = playbook.table(scheme)
+        sizes: dict[str, int] = {}
+        if scheme in results:
+            summ = as_ibis(results[scheme].summary, "summary").select("segment", "customers").to_pyarrow()
+            sizes = dict(zip(summ.column("segment").to_pylist(), summ.column("customers").to_pylist()))
+        acts = acts.append_column("customers", pa.array([sizes.get(s) for s in acts.column("segment").to_pylist()],
+                                                        type=pa.int64()))
+        tables.append(acts)
+    return pa.concat_tables(tables) if tables else pa.table({})
+
+
+def build_report(
+    out_path: str | Path,
+    *,
+    transactions: Any = None,
+    indicators: Any = None,
+    segmentations: Mapping[str, Any] | None = None,
+    migration: Any = None,
+    playbook: Any = None,
+    as_of: date | str | None = None,
+    score_columns: Sequence[str] | None = None,
+    score_cost: Sequence[str] | None = None,
+    score_method: str = "entropy",
+    weights: Mapping[str, float] | Sequence[float] | None = None,
+    ahp: Any = None,
+    title: str = "custlens customer report",
+    top: int = 50,
+    max_points: int = 5000,
+) -> Path:
+    """Run the standard analyses and write the self-contained HTML report in one call.
+
+    Parameters
+    ----------
+    out_path
+        The ``.html`` file to write.
+    transactions
+        Transaction log with the canonical columns ``customer_id``, ``ordered_at``,
+        ``amount`` (and ``order_id`` when present). From it the report computes the
+        per-customer summary and RFM (:mod:`custlens.segment`) unless given.
+    indicators
+        Per-customer value indicators to score (default: the per-customer summary of
+        ``transactions``).
+    segmentations
+        Results already computed, by method name (take precedence over computed ones).
+    migration
+        ``from_segment, to_segment, customers`` between two snapshots.
+    playbook
+        A :class:`custlens.playbook.Playbook`; ``None`` uses the shipped default.
+    as_of
+        The as-of date of the analysis (default: the latest purchase date).
+    score_columns, score_cost, score_method, weights, ahp
+        The important-customer score (:func:`custlens.scoring.score_customers`); by
+        default the entropy-weight method over :data:`DEFAULT_SCORE_INDICATORS` present.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    from custlens.playbook import load_playbook
+    from custlens.scoring import score_customers
+
+    if transactions is None and indicators is None and not segmentations:
+        raise InputError("the report needs transactions, indicators or segmentation results")
+    results: dict[str, Any] = {}
+    customers = None
+    used_as_of = as_of
+    if transactions is not None:
+        tx = as_ibis(transactions, "transactions")
+        summary_fn = _segment_fn("customer_summary")
+        if summary_fn is not None:
+            customers, used_as_of = summary_fn(tx, as_of=as_of)
+        rfm_fn = _segment_fn("rfm_from_transactions")
+        if rfm_fn is not None and "rfm" not in (segmentations or {}):
+            results["rfm"] = rfm_fn(tx, as_of=as_of)
+    results.update(segmentations or {})
+    ind = indicators if indicators is not None else customers
+    ranking = None
+    if ind is not None:
+        ind_t = as_ibis(ind, "indicators")
+        if score_columns is None:
+            present = [(c, cost) for c, cost in DEFAULT_SCORE_INDICATORS if c in ind_t.columns]
+            cols = [c for c, _ in present]
+            cost = [c for c, is_cost in present if is_cost] if score_cost is None else list(score_cost)
+        else:
+            cols, cost = list(score_columns), list(score_cost or ())
+        if ahp is not None and score_columns is None:
+            cols = list(ahp.names)
+            cost = [c for c in cost if c in cols]
+        if cols:
+            ranking = score_customers(ind_t, cols, cost=cost, weights=weights, ahp=ahp,
+                                      method=None if (weights is not None or ahp is not None) else score_method)  # type: ignore[arg-type]
+        if customers is None:
+            customers = ind_t
+    value_col = "revenue"
+    if customers is not None and value_col not in as_ibis(customers, "customers").columns:
+        customers = None
+    sections = report_sections(segmentations=results, customers=customers, ranking=ranking,
+                               migration=migration, playbook=playbook if playbook is not None else load_playbook(),
+                               value_col=value_col, top=top, max_points=max_points)
+    subtitle = f"As of {used_as_of}" if used_as_of else ""
+    return write_report(out_path, sections, title=title, subtitle=subtitle)

@@ -1,0 +1,43 @@
+"""Reading the result tables the figures take: any table type in, checked Arrow out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from custlens.errors import InputError
+
+__all__ = ["as_ibis", "as_arrow", "require"]
+
+
+def as_ibis(data: Any, what: str) -> ir.Table:
+    """An Ibis table from an Ibis table, Arrow table, pandas or polars frame."""
+    if isinstance(data, ir.Table):
+        return data
+    try:
+        return ibis.memtable(data)
+    except Exception as exc:  # noqa: BLE001 - anything unconvertible is a user error
+        raise InputError(f"{what}: expected a table, got {type(data).__name__} ({exc})") from None
+
+
+def require(t: ir.Table, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`InputError` naming the first missing column and the columns present."""
+    import difflib
+
+    for c in columns:
+        if c not in t.columns:
+            close = difflib.get_close_matches(c, list(t.columns), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(f"{what}: needs column {c!r}{hint} (columns: {', '.join(t.columns)})")
+
+
+def as_arrow(data: Any, columns: Sequence[str], what: str, optional: Sequence[str] = ()) -> pa.Table:
+    """Execute/convert ``data`` keeping ``columns`` (required) and ``optional`` ones present."""
+    t = as_ibis(data, what)
+    require(t, columns, what)
+    keep = [*columns, *(c for c in optional if c in t.columns and c not in columns)]
+    return t.select(*keep).to_pyarrow()
