@@ -1,8 +1,11 @@
 """The designed truths of docs/demo-company.md are present in the generated data.
 
 Parameter recovery uses textbook likelihoods written out here, independently of the
-generator: the NBD (Ehrenberg 1959; Morrison and Schmittlein 1988) and the BG/NBD
-(Fader, Hardie and Lee 2005, "Counting your customers the easy way", eq. 6).
+generator: the NBD (Ehrenberg 1959; Morrison and Schmittlein 1988), the BG/NBD (Fader,
+Hardie and Lee 2005, "Counting your customers the easy way", eq. 6) and the Pareto/NBD
+(Schmittlein, Morrison and Colombo 1987, in the form of Fader and Hardie 2005, "A note on
+deriving the Pareto/NBD model and related expressions", the likelihood L(r, alpha, s, beta |
+x, t_x, T) with the Gaussian hypergeometric function).
 """
 
 from __future__ import annotations
@@ -75,6 +78,35 @@ def test_bgnbd_parameters_are_recovered() -> None:
     assert r == pytest.approx(params.r, rel=0.12)
     assert alpha == pytest.approx(params.alpha, rel=0.15)
     assert a / (a + b) == pytest.approx(params.a / (params.a + params.b), rel=0.2)
+
+
+def test_pareto_nbd_parameters_are_recovered() -> None:
+    params = CompanyParams()  # the default process
+    d = _rft(generate_company(8000, seed=23, params=params))
+    x, t_x, T = (d[c].to_numpy() for c in ("x", "t_x", "T"))
+
+    def negll(p: np.ndarray) -> float:
+        r, alpha, s, beta = p
+        rsx = r + s + x
+        const = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        if alpha >= beta:
+            b2, big, gap = s + 1, alpha, alpha - beta
+        else:
+            b2, big, gap = r + x, beta, beta - alpha
+        l1 = np.log(special.hyp2f1(rsx, b2, rsx + 1, gap / (big + t_x))) - rsx * np.log(big + t_x)
+        l2 = np.log(special.hyp2f1(rsx, b2, rsx + 1, gap / (big + T))) - rsx * np.log(big + T)
+        dead = np.log(s / rsx) + l1 + np.log1p(-np.exp(l2 - l1))
+        value = -np.sum(const + np.logaddexp(alive, dead))
+        return value if np.isfinite(value) else 1e100
+
+    res = optimize.minimize(lambda v: negll(np.exp(v)), np.log([1.0, 5.0, 1.0, 10.0]), method="L-BFGS-B")
+    assert res.success
+    r, alpha, s, beta = np.exp(res.x)
+    assert r == pytest.approx(params.r, rel=0.10)
+    assert alpha == pytest.approx(params.alpha, rel=0.15)
+    assert s == pytest.approx(params.s, rel=0.25)
+    assert beta == pytest.approx(params.beta, rel=0.35)
 
 
 def test_pareto_nbd_dropout_lowers_repeat_buying(company: Company) -> None:
