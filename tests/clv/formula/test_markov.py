@@ -16,7 +16,9 @@ from custlens.clv.formula import (
 )
 from custlens.errors import InputError
 
-# Pfeifer & Carraway (2000) recency chain: p = (.30, .20, .05, 0), NC = $40, M = $4, d = .20
+# Recency chain of Pfeifer & Carraway (2000) with the inputs of phpOMS's test of its
+# implementation: p = (.30, .20, .05, 0), $40 contribution, $4 mailing, d = .20
+# (see reference/published_values.md for provenance)
 PC_P = [0.30, 0.20, 0.05, 0.0]
 PC_R = [36.0, -4.0, -4.0, 0.0]
 
@@ -31,28 +33,28 @@ def test_recency_matrix_structure() -> None:
     np.testing.assert_allclose(recency_transition_matrix([0.5, 0.1])[1], [0.1, 0.9])
 
 
-def test_pfeifer_carraway_chain_finite_horizon_reference() -> None:
+def test_recency_chain_finite_horizon_matches_phpoms() -> None:
     # independent implementation: phpOMS MetricsTest::testMailingSuccessEstimation
     # (horizon 4, d = 0.2) -> (49.4, 2.69, -1.98, 0.0), delta 0.1; see reference/published_values.md
     V = markov_value(recency_transition_matrix(PC_P), PC_R, 0.20, horizon=4)
     np.testing.assert_allclose(V, [49.4, 2.69, -1.98, 0.0], atol=0.1)
 
 
-def test_infinite_horizon_reference() -> None:
+def test_infinite_horizon_matches_phpoms() -> None:
     # phpOMS MetricsTest::testMigrationModel: d = 0.1, p = (.5, .2, .1, 0), R = (100, 0, 0, 0)
     V = markov_value(recency_transition_matrix([0.5, 0.2, 0.1, 0.0]), [100, 0, 0, 0], 0.1)
     np.testing.assert_allclose(V, [231.08, 57.29, 21.01, 0.0], atol=0.1)
 
 
-def test_four_step_matrix_reference() -> None:
+def test_four_step_matrix_matches_phpoms() -> None:
     # phpOMS MetricsTest::testMigrationModelPurchaseMatrix: P^4, p = (.3, .2, .05, 0)
     P4 = np.linalg.matrix_power(recency_transition_matrix([0.3, 0.2, 0.05, 0.0]), 4)
     np.testing.assert_allclose(P4[0], [0.0823, 0.0973, 0.1288, 0.6916], atol=0.01)
     np.testing.assert_allclose(P4[1], [0.037, 0.0406, 0.056, 0.8664], atol=0.01)
 
 
-def test_pfeifer_carraway_exact_values() -> None:
-    # exact solution of V = R + P V / 1.2 for the Pfeifer & Carraway inputs, by hand:
+def test_recency_chain_exact_values_by_hand() -> None:
+    # exact solution of V = R + P V / 1.2 for these inputs, by hand:
     # V4 = 0; V3 = -4 + (.05 V1)/1.2; V2 = -4 + (.2 V1 + .8 V3)/1.2; V1 = 36 + (.3 V1 + .7 V2)/1.2
     V = markov_value(recency_transition_matrix(PC_P), PC_R, 0.20)
     v1, v2, v3, v4 = V
