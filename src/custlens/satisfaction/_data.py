@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from custlens.errors import InputError
 
-__all__ = ["as_arrow", "column_names", "item_matrix", "handle_missing", "MISSING"]
+__all__ = ["as_arrow", "column_names", "item_matrix", "handle_missing", "parse_numbers", "MISSING"]
 
 MISSING = ("listwise", "mean")
 
@@ -36,25 +36,37 @@ def _column(data: Any, name: str) -> NDArray[Any]:
     return np.asarray(col)
 
 
-def _to_float(values: NDArray[Any], name: str) -> NDArray[np.float64]:
+def parse_numbers(values: NDArray[Any]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Numbers from a column of numbers or text; returns the values and a mask of failures.
+
+    Blank strings and ``None`` become NaN (missing). Each distinct value is parsed once, so
+    the cost grows with the number of distinct answers, not with the rows.
+    """
+    values = np.asarray(values)
     if values.dtype.kind in "fiub":
-        return values.astype(float)
-    out = np.empty(values.shape[0], dtype=float)
-    bad: list[tuple[int, Any]] = []
-    for i, v in enumerate(values.tolist()):  # object columns: strings, None, numbers
-        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
-            out[i] = np.nan
+        return values.astype(float), np.zeros(values.shape[0], dtype=bool)
+    text = np.array(["" if v is None else str(v) for v in values.tolist()], dtype=object)
+    uniq, inverse = np.unique(text.astype(str), return_inverse=True)
+    parsed = np.full(uniq.size, np.nan)
+    failed = np.zeros(uniq.size, dtype=bool)
+    for k, u in enumerate(uniq):  # distinct answers only
+        u = u.strip()
+        if not u or u.lower() in ("nan", "na", "none", "null"):
             continue
         try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            out[i] = np.nan
-            bad.append((i, v))
-    if bad:
-        row, value = bad[0]
+            parsed[k] = float(u.replace(",", ".")) if u.count(",") == 1 and "." not in u else float(u)
+        except ValueError:
+            failed[k] = True
+    return parsed[inverse], failed[inverse]
+
+
+def _to_float(values: NDArray[Any], name: str) -> NDArray[np.float64]:
+    out, bad = parse_numbers(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
         raise InputError(
-            f"column {name!r} must hold numbers; {len(bad)} value(s) are not numeric "
-            f"(first: row {row + 1}, {value!r})"
+            f"column {name!r} must hold numbers; {rows.size} value(s) are not numeric "
+            f"(first: row {rows[0] + 1}, {np.asarray(values)[rows[0]]!r})"
         )
     return out
 

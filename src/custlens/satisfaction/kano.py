@@ -158,6 +158,19 @@ def _column(table: pa.Table, *names: str) -> list[Any] | None:
     return None
 
 
+def _codes(values: list[Any], attrs: list[Any]) -> np.ndarray:
+    """Answer codes of a column; each distinct answer is parsed once."""
+    keys = [(type(v).__name__, v) for v in values]
+    lookup: dict[tuple[str, Any], int] = {}
+    for row, key in enumerate(keys):
+        if key not in lookup:  # distinct answers only
+            try:
+                lookup[key] = parse_answer(key[1])
+            except InputError as exc:
+                raise InputError(f"row {row + 1} (attribute {attrs[row]!r}): {exc}") from None
+    return np.array([lookup[k] for k in keys], dtype=np.intp)
+
+
 def kano(data: Any) -> KanoResult:
     """Kano statistics per attribute from one row per respondent and attribute.
 
@@ -183,14 +196,8 @@ def kano(data: Any) -> KanoResult:
             f"(got: {', '.join(t.column_names)})"
         )
     importance = _column(t, "importance")
-    codes_f = np.empty(len(attrs), dtype=np.intp)
-    codes_d = np.empty(len(attrs), dtype=np.intp)
-    for k, (f, d) in enumerate(zip(func, dysf)):  # answers are labels: parse each with its row
-        try:
-            codes_f[k] = parse_answer(f)
-            codes_d[k] = parse_answer(d)
-        except InputError as exc:
-            raise InputError(f"row {k + 1} (attribute {attrs[k]!r}): {exc}") from None
+    codes_f = _codes(func, attrs)
+    codes_d = _codes(dysf, attrs)
     table = np.array(EVALUATION_TABLE)
     cats = table[codes_f, codes_d]
     fscore = np.asarray(FUNCTIONAL_SCORE)[codes_f]

@@ -100,7 +100,7 @@ def quality_report(result: PLSResult) -> dict[str, Any]:
     loadings = result.cross_loadings_matrix
     r2 = result.r2_vector
     endo = pm.paths.any(axis=0)
-    per_construct: dict[str, dict[str, float]] = {}
+    per_construct: dict[str, dict[str, Any]] = {}
     comm_items: list[float] = []
     for j, name in enumerate(pm.constructs):
         idx = np.flatnonzero(pm.blocks[:, j])
@@ -109,7 +109,7 @@ def quality_report(result: PLSResult) -> dict[str, Any]:
         block_cov = cov[np.ix_(idx, idx)]
         communality = ave(lam)
         per_construct[name] = {
-            "items": float(idx.size),
+            "items": int(idx.size),
             "mode": pm.model.blocks[j].mode,
             "cronbach_alpha": cronbach_alpha(block_cov),
             "dillon_goldstein_rho": composite_reliability(lam),

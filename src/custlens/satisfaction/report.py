@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from custlens.errors import InputError
 from custlens.satisfaction.bootstrap import BootstrapResult
 from custlens.satisfaction.index import IndexResult, satisfaction_index
 from custlens.satisfaction.ipma import ipma
@@ -89,8 +90,6 @@ def pls_report(
     notes: list[str] = []
     if fit.n_dropped:
         notes.append(f"{fit.n_dropped} respondent(s) with missing answers were left out (listwise deletion)")
-    from custlens.errors import InputError
-
     try:
         index: IndexResult | None = satisfaction_index(fit, scale)
         ipma_data: dict[str, Any] | None = ipma(fit, ipma_target, scale)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from custlens.errors import InputError
-from custlens.satisfaction._data import as_arrow
+from custlens.satisfaction._data import as_arrow, parse_numbers
 from custlens.satisfaction.index import satisfaction_index
 from custlens.satisfaction.model import ModelSpec
 from custlens.satisfaction.pls import PLSResult, fit_pls
@@ -83,19 +83,12 @@ def survey_matrix(answers: Any, instrument: str | None = None) -> SurveyMatrix:
     item = np.asarray(t.column("item").cast(pa.string()).to_pylist(), dtype=object)
     text = t.column("answer").cast(pa.string())
     raw = np.asarray(text.to_pylist(), dtype=object)
-    values = np.full(raw.size, np.nan)
-    bad = []
-    for k, v in enumerate(raw):  # answers are free text: parse each, remember failures
-        if v is None or not str(v).strip():
-            continue
-        try:
-            values[k] = float(str(v).strip().replace(",", "."))
-        except ValueError:
-            bad.append(k)
-    if bad:
+    values, failed = parse_numbers(raw)
+    if failed.any():
+        bad = np.flatnonzero(failed)
         k = bad[0]
         raise InputError(
-            f"survey answers must be numbers for PLS; {len(bad)} are not "
+            f"survey answers must be numbers for PLS; {bad.size} are not "
             f"(first: respondent {resp[k]!r}, item {item[k]!r}, answer {raw[k]!r})"
         )
     r_codes, r_index = np.unique(resp.astype(str), return_inverse=True)
