@@ -1,0 +1,97 @@
+"""The workspace: creation, opening, canonical tables, migrations, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pytest
+
+from custlens.errors import ConfigError, InputError
+from custlens.schema import TABLES
+from custlens.warehouse import MIGRATIONS, Workspace, WorkspaceSettings
+
+
+def test_init_creates_layout_and_every_canonical_table(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "shop") as ws:
+        assert (ws.path / "workspace.toml").is_file()
+        assert (ws.path / "warehouse.duckdb").is_file()
+        assert (ws.path / "quarantine").is_dir()
+        assert ws.schema_version == max(v for v, _, _ in MIGRATIONS)
+        for name, spec in TABLES.items():
+            schema = ws.table(name).schema()
+            assert list(schema.names) == spec.column_names
+            for column in spec.columns:
+                got, want = schema[column.name], ibis.dtype(column.dtype)
+                if want.is_timestamp():  # DuckDB reports microsecond scale
+                    assert got.is_timestamp() and got.timezone == want.timezone == "UTC"
+                else:
+                    assert got == want, (name, column.name)
+        assert set(ws.row_counts().values()) == {0}
+
+
+def test_open_rejects_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a custlens workspace.*custlens init"):
+        Workspace.open(tmp_path)
+
+
+def test_init_refuses_an_existing_workspace_and_a_file(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "w").close()
+    with pytest.raises(InputError, match="already holds"):
+        Workspace.init(tmp_path / "w")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        Workspace.init(tmp_path / "f")
+
+
+def test_unknown_table_names_the_tables_there_are(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "w") as ws, pytest.raises(InputError, match="transactions"):
+        ws.table("orders")
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "w") as ws:
+        ws.raw.execute("INSERT INTO customers (customer_id, customer_type) VALUES ('c1', 'personal')")
+        n_migrations = ws.raw.execute("SELECT count(*) FROM _schema_migrations").fetchall()[0][0]
+    with Workspace.open(tmp_path / "w") as ws:
+        assert ws.row_counts()["customers"] == 1
+        assert ws.raw.execute("SELECT count(*) FROM _schema_migrations").fetchall()[0][0] == n_migrations
+
+
+def test_missing_columns_are_added_and_recorded(tmp_path: Path) -> None:
+    """A warehouse made by an older schema gains the columns schema.py has added since."""
+    with Workspace.init(tmp_path / "w") as ws:
+        ws.raw.execute("ALTER TABLE transactions DROP COLUMN channel")
+        ws.raw.execute("DROP TABLE leads")
+    with Workspace.open(tmp_path / "w") as ws:
+        assert "channel" in ws.table("transactions").columns
+        assert ws.table("leads").count().execute() == 0
+        changes = {r[0] for r in ws.raw.execute("SELECT description FROM _schema_migrations").fetchall()}
+        assert {"add column transactions.channel", "add table leads"} <= changes
+
+
+def test_settings_round_trip_and_are_applied(tmp_path: Path) -> None:
+    settings = WorkspaceSettings(memory_limit="512MB", threads=1, max_reject_rate=0.05, currency="CNY")
+    Workspace.init(tmp_path / "w", settings=settings).close()
+    with Workspace.open(tmp_path / "w") as ws:
+        assert ws.settings.max_reject_rate == 0.05
+        assert ws.settings.currency == "CNY"
+        threads = ws.raw.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        assert int(threads) == 1
+
+
+def test_bad_settings_file_is_a_config_error(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "w").close()
+    (tmp_path / "w" / "workspace.toml").write_text("[import]\nmax_reject_rate = 7\n")
+    with pytest.raises(ConfigError, match="max_reject_rate must be between 0 and 1; got 7"):
+        Workspace.open(tmp_path / "w")
+    (tmp_path / "w" / "workspace.toml").write_text("not = [toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Workspace.open(tmp_path / "w")
+
+
+def test_read_only_workspace_reads_but_does_not_write(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "w").close()
+    with Workspace.open(tmp_path / "w", read_only=True) as ws:
+        assert ws.table("customers").count().execute() == 0
+        assert ws.read_only
