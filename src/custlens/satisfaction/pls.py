@@ -16,7 +16,6 @@ Conventions (see docs/satisfaction.md for the full list and how other packages d
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
