@@ -67,3 +67,17 @@ def test_standard_errors_agree_with_seminr_within_monte_carlo_error(mobi: pd.Dat
 def test_bad_bootstrap_parameters(mobi: pd.DataFrame, kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         fit_pls(mobi, "ecsi").bootstrap(**kwargs)
+
+
+def test_vectorised_bootstrap_handles_mode_b_and_raw_data(mobi: pd.DataFrame) -> None:
+    from custlens.satisfaction.model import ECSI, Block, ModelSpec
+
+    model = ModelSpec("mixed", tuple(Block(b.name, b.items, "B" if b.name in ("Image", "Value") else "A")
+                                     for b in ECSI.blocks), ECSI.paths)
+    res = fit_pls(mobi, model, scheme="path", standardize=False, tol=1e-10)
+    boot = res.bootstrap(n_boot=6, seed=9)
+    rng = np.random.default_rng(9)
+    for row, idx in zip(boot.draws["weights"], rng.integers(0, len(mobi), size=(6, len(mobi)))):
+        fit = fit_pls(mobi.iloc[idx].reset_index(drop=True), model, scheme="path", standardize=False, tol=1e-10)
+        expected = [fit.outer_weights()[name.split(" <- ")[0]][name.split(" <- ")[1]] for name in boot.names["weights"]]
+        np.testing.assert_allclose(row, expected, atol=1e-7)
