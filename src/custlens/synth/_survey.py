@@ -125,7 +125,7 @@ def survey_table(rng: np.random.Generator, pop: Population, period: Period, para
     attrs = list(KANO_DESIGN)
     kano_items = [f"kano:{a}:{side}" for a in attrs for side in ("functional", "dysfunctional")]
     # interleave functional and dysfunctional answers per attribute
-    kano_answers = np.stack([func, dysf], axis=2).reshape(len(kano_who), -1)
+    kano_answers = np.stack([func, dysf], axis=2).reshape(len(kano_who), 2 * len(attrs))
     who = np.r_[np.repeat(ecsi_who, n_items), np.repeat(kano_who, len(kano_items))]
     ids = pop.customer_id.take(pa.array(who, pa.int64()))
     item = pa.concat_arrays([

@@ -48,8 +48,7 @@ DEFAULT_CUSTOMERS = 20_000
 """Customers when neither a customer nor a transaction count is given."""
 PILOT_CUSTOMERS = 50 * BLOCK_SIZE
 """Customers generated to match a transaction target (see :func:`customers_for_transactions`)."""
-_TABLE_ORDER = ("customers", "identity", "transactions", "interactions", "receivables", "leads",
-                "survey_answers")
+_TABLE_ORDER = tuple(TABLES)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Tests of the synthetic demo company (custlens.synth)."""
