@@ -12,7 +12,9 @@ from __future__ import annotations
 from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
 from custlens.segment._config import load_config, load_defaults
 from custlens.segment._transactions import TransactionColumns, customer_summary
+from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.export import csv_bytes, write_export
+from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 
@@ -29,6 +31,12 @@ __all__ = [
     "load_segment_map",
     "rfm",
     "rfm_from_transactions",
+    "abc_classes",
+    "value_pyramid",
+    "pareto_curve",
+    "concentration",
+    "value_matrix",
+    "clv_matrix",
     "compile_rule",
     "parse_rule",
     "rule_segments",
