@@ -132,3 +132,15 @@ def test_bad_parameters_are_named(field: str, value: object, fragment: str) -> N
 def test_write_rejects_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="'fmt' must be 'parquet' or 'csv'"):
         write_company(tmp_path, n_customers=10, fmt="xlsx")  # type: ignore[arg-type]
+
+
+def test_an_interrupted_write_leaves_no_partial_files(tmp_path: Path) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        write_company(tmp_path, n_customers=3 * BLOCK_SIZE, seed=1, chunk_size=BLOCK_SIZE, on_progress=stop)
+    assert list(tmp_path.iterdir()) == []
