@@ -296,12 +296,45 @@ def _strptime_any(text: pa.Array, formats: tuple[str, ...], zone: str) -> pa.Arr
     result = pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
     wanted = pc.sum(pc.is_valid(text)).as_py() or 0
     for fmt in formats:
-        parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        parsed = _strptime_strict(text, fmt)
         result = pc.coalesce(result, _to_utc(parsed, zone))
         if (pc.sum(pc.is_valid(result)).as_py() or 0) == wanted:
             break
     offset = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
     return pc.add(result, offset)
+
+
+def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
+    """strptime that refuses impossible days (Arrow rolls 2024-02-30 over to 1 March).
+
+    Only a parse landing on day 1-3 can be a roll-over; those rows are formatted back
+    and compared with the text (leading zeros and letter case ignored).
+    """
+    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if "%d" not in fmt and "%e" not in fmt:
+        return parsed
+    local_fmt, local_text = fmt, text
+    if "%z" in fmt:
+        local_fmt = fmt.replace("%z", "")
+        local_text = pc.replace_substring_regex(text, r"(?:[Zz]|[+-]\d{2}:?\d{2})$", "")
+    local = pc.strptime(local_text, format=local_fmt, unit="us", error_is_null=True)
+    candidates = pc.fill_null(pc.less_equal(pc.day(local), 3), False)
+    if not pc.any(candidates).as_py():
+        return parsed
+    index = pc.indices_nonzero(candidates)
+    seconds = pc.cast(pc.take(local, index), pa.timestamp("s"), safe=False)  # %S has no fraction
+    back = pc.strftime(seconds, format=local_fmt)
+    same = pc.equal(_fold(back), _fold(pc.take(local_text, index)))
+    bad = pc.filter(index, pc.invert(same)).to_numpy()
+    if len(bad) == 0:
+        return parsed
+    mask = np.zeros(len(text), dtype=bool)
+    mask[bad] = True
+    return pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
+
+
+def _fold(text: pa.Array) -> pa.Array:
+    return pc.utf8_lower(pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2"))
 
 
 def _to_utc(ts: pa.Array, zone: str) -> pa.Array:
