@@ -80,9 +80,9 @@ def draw_orders(rng: np.random.Generator, pop: Population, period: Period, param
     k = rng.poisson(pop.lam * window)
     k[~buys] = 0
     who = np.repeat(np.arange(n), k)
-    keys = np.sort(who + rng.random(len(who)))
-    who = keys.astype(np.int64)
-    rep_time = b[who] + (keys - who) * window[who]
+    u = rng.random(len(who))
+    u = u[np.lexsort((u, who))]  # sorted within each customer (who is already grouped)
+    rep_time = b[who] + u * window[who]
     if cap is not None:
         rank = _group_rank(who)
         keep = rank < cap[who]
