@@ -144,3 +144,13 @@ def test_an_interrupted_write_leaves_no_partial_files(tmp_path: Path) -> None:
     with pytest.raises(Stop):
         write_company(tmp_path, n_customers=3 * BLOCK_SIZE, seed=1, chunk_size=BLOCK_SIZE, on_progress=stop)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_large_transaction_targets_are_extrapolated_from_the_pilot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from custlens.synth import company as company_module
+
+    monkeypatch.setattr(company_module, "PILOT_CUSTOMERS", 2 * BLOCK_SIZE)
+    n = customers_for_transactions(80_000, seed=4)
+    assert n > 2 * BLOCK_SIZE
+    rows = generate_company(n, seed=4).transactions.num_rows
+    assert abs(rows - 80_000) / 80_000 < 0.05
