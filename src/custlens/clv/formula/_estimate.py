@@ -30,7 +30,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from custlens.clv.formula._checks import plain as _plain, as_float, check_nonnegative
+from custlens.clv.formula._checks import (
+    as_float, check_nonnegative, order_by,
+)
+from custlens.clv.formula._checks import plain as _plain
 from custlens.clv.formula._markov import recency_transition_matrix
 from custlens.errors import InputError
 
@@ -182,7 +185,7 @@ def _recency_spells(
     customer: NDArray[np.intp], period: NDArray[np.int64], end_period: int
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.intp]]:
     """Spells between purchases: (no-buy periods L, ended by a purchase?, customer)."""
-    order = np.lexsort((period, customer))
+    order = order_by(customer, period)
     c, t = customer[order], period[order]
     keep = np.ones(c.size, dtype=bool)
     keep[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])  # one purchase flag per customer-period
@@ -403,7 +406,7 @@ def estimate_state_transitions(
         raise InputError(f"state {_plain(lab[bad])!r} (row {bad}) is not among the given states {labels.tolist()}")
     code = order_lab[pos]
     w_cust = _customer_weights(weights, customer, uniques.size)
-    order = np.lexsort((t, customer))
+    order = order_by(customer, t)
     c, tt, s = customer[order], t[order], code[order]
     dup = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1])
     if dup.any():

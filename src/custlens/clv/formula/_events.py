@@ -34,7 +34,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from custlens.clv.formula._checks import plain as _plain, as_float, check_finite, check_nonnegative, check_probability
+from custlens.clv.formula._checks import (
+    as_float, check_finite, check_nonnegative, check_probability, order_by,
+)
+from custlens.clv.formula._checks import plain as _plain
 from custlens.errors import InputError
 
 __all__ = ["NextPurchase", "mean_gap_next_purchase", "GammaWait", "gamma_next_purchase"]
@@ -108,12 +111,11 @@ def mean_gap_next_purchase(
         raise InputError("no orders given")
     uniq, code = np.unique(ids, return_inverse=True)
     n = np.bincount(code, minlength=uniq.size)
-    order = np.lexsort((t, code))
+    order = order_by(code, t)
     cs, ts = code[order], t[order]
-    first = np.full(uniq.size, np.inf)
-    last = np.full(uniq.size, -np.inf)
-    np.minimum.at(first, cs, ts)
-    np.maximum.at(last, cs, ts)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])  # sorted by customer, then time
+    first = ts[starts]
+    last = ts[starts + n - 1]
     same = cs[1:] == cs[:-1]
     gaps = (ts[1:] - ts[:-1])[same]
     gap_c = cs[1:][same]
