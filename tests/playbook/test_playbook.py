@@ -36,21 +36,47 @@ def test_default_covers_the_shipped_segment_names() -> None:
     assert missing_actions(RFM_11 + ["Others"], pb, "rfm") == []
     assert missing_actions(["A", "B", "C"], pb, "abc") == []
     assert missing_actions(["VIP", "major", "ordinary", "small"], pb, "pyramid") == []
-    assert missing_actions(["most-valuable", "most-growable", "maintain", "abandon"], pb, "clv_matrix") == []
-    assert missing_actions(["non-customer", "potential", "target", "first-time", "repeat", "loyal", "lost"],
-                           pb, "relationship") == []
+    assert missing_actions(["most_valuable", "most_growable", "maintain", "abandon"], pb, "clv_matrix") == []
+    assert missing_actions(["non_customer", "potential", "target", "first_time", "repeat", "loyal", "lost"],
+                           pb, "state") == []
     assert missing_actions(["acquisition", "growth", "maturity", "decline", "termination"], pb, "lifecycle") == []
     assert len(pb.segments("value_matrix")) == 4
 
 
-def test_default_matches_segment_map_when_present() -> None:
-    """Every segment of the shipped RFM map (custlens.segment defaults) has an action."""
-    path = Path(__file__).parents[2] / "src" / "custlens" / "segment" / "defaults" / "rfm_segments.toml"
-    if not path.exists():
-        pytest.skip("the segmentation package ships no RFM segment map yet")
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    names = [s["name"] for s in doc["segment"]] + [doc.get("fallback", "Others")]
-    assert missing_actions(names, load_playbook(), "rfm") == []
+SEGMENT_DEFAULTS = Path(__file__).parents[2] / "src" / "custlens" / "segment" / "defaults"
+
+
+def _shipped_names() -> dict[str, list[str]]:
+    """Segment names in the segmentation package's shipped defaults, by method (scheme)."""
+    names: dict[str, list[str]] = {}
+    rfm = SEGMENT_DEFAULTS / "rfm_segments.toml"
+    if rfm.exists():
+        doc = tomllib.loads(rfm.read_text(encoding="utf-8"))
+        names["rfm"] = [s["name"] for s in doc["segment"]] + [doc.get("fallback", "Others")]
+    abc = SEGMENT_DEFAULTS / "abc.toml"
+    if abc.exists():
+        doc = tomllib.loads(abc.read_text(encoding="utf-8"))
+        names["abc"] = [c["name"] for c in doc.get("class", [])]
+        names["pyramid"] = [t["name"] for t in doc.get("tier", [])]
+    matrix = SEGMENT_DEFAULTS / "matrix.toml"
+    if matrix.exists():
+        doc = tomllib.loads(matrix.read_text(encoding="utf-8"))
+        for scheme in ("value_matrix", "clv_matrix"):
+            names[scheme] = [q["name"] for q in doc.get(scheme, {}).get("quadrant", [])]
+    state = SEGMENT_DEFAULTS / "state.toml"
+    if state.exists():
+        names["state"] = list(tomllib.loads(state.read_text(encoding="utf-8")).get("names", {}))
+    return {k: v for k, v in names.items() if v}
+
+
+def test_default_covers_every_segment_the_segmentation_defaults_ship() -> None:
+    """Every segment name in custlens/segment/defaults/*.toml has an action under its method."""
+    shipped = _shipped_names()
+    if not shipped:
+        pytest.skip("the segmentation package ships no defaults yet")
+    pb = load_playbook()
+    gaps = {scheme: missing_actions(names, pb, scheme) for scheme, names in shipped.items()}
+    assert not any(gaps.values()), gaps
 
 
 def test_every_default_action_is_bilingual() -> None:

@@ -211,11 +211,27 @@ def test_build_report_from_cdnow_transactions(cdnow_sample_path: Path, tmp_path:
     path = build_report(tmp_path / "cdnow.html", transactions=tx, as_of="1998-06-30")
     text = path.read_text(encoding="utf-8")
     _offline_checks(text)
-    for heading in ("Pareto curve", "Important customers", "Playbook", "Customer value matrix"):
+    for heading in ("Pareto curve", "Important customers", "Playbook", "Customer value matrix", "RFM heat map"):
         assert f"<h2>{heading}</h2>" in text
     assert "As of 1998-06-30" in text
+    import custlens.segment as seg
+
+    if hasattr(seg, "value_pyramid"):
+        assert "<h2>Value pyramid</h2>" in text and "<h2>ABC classes: sizes and value shares</h2>" in text
+        conc = seg.concentration(seg.customer_summary(tx, as_of="1998-06-30")[0])
+        assert f"{conc['top_share_value']:.1%} of value" in text  # the Pareto label shows the backend figure
 
 
 def test_build_report_needs_something(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="needs transactions"):
         build_report(tmp_path / "r.html")
+
+
+def test_pareto_from_a_backend_curve_and_state_flow_columns() -> None:
+    curve = pa.table({"customer_share": [0.0, 0.5, 1.0], "value_share": [0.0, 0.9, 1.0]})
+    fig = pareto_figure(curve, concentration_figures={"top_share": 0.2, "top_share_value": 0.61, "gini": 0.5})
+    assert list(fig.data[0].y) == [0.0, 0.9, 1.0]
+    assert "top 20%: 61.0% of value" in fig.layout.annotations[0].text
+    flow = pa.table({"from_state": ["(none)", "repeat"], "to_state": ["first_time", "loyal"], "customers": [4, 2]})
+    fig = migration_figure(flow)
+    assert set(fig.data[0].x) == {"(none)", "first_time", "loyal", "repeat"}

@@ -122,7 +122,7 @@ def playbook_command(
     playbook: Annotated[Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: the "
                                                   "shipped playbook).")] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="Playbook section: rfm, abc, pyramid, "
-                                               "value_matrix, clv_matrix, relationship, lifecycle, ...")] = None,
+                                               "value_matrix, clv_matrix, state, lifecycle, ...")] = None,
     segment_col: Annotated[str, typer.Option("--segment-col", help="Segment column of --segments.")] = "segment",
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer column of --segments.")] = "customer_id",
     check: Annotated[bool, typer.Option("--check", help="List the segments of --segments that have no "

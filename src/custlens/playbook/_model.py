@@ -11,8 +11,9 @@ File format (the shipped default is ``custlens/playbook/defaults/playbook.toml``
     offer = "Early access ..."        # and offer_zh
     note = "..."                      # optional
 
-Schemes are the segmentation method names (``rfm``, ``abc``, ``pyramid``,
-``value_matrix``, ``clv_matrix``, ``relationship``, ``lifecycle`` or your own).
+Schemes are the segmentation method names (``SegmentResult.method``: ``rfm``, ``abc``,
+``pyramid``, ``value_matrix``, ``clv_matrix``, ``state`` (relationship state),
+``lifecycle`` or your own).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ DEFAULT_SCORE_INDICATORS: tuple[tuple[str, bool], ...] = (
 _TITLES = {
     "rfm": "RFM segments", "abc": "ABC classes", "pyramid": "Value pyramid tiers",
     "value_matrix": "Customer value matrix quadrants", "clv_matrix": "CLV matrix",
-    "relationship": "Relationship states", "lifecycle": "Lifecycle stages",
+    "state": "Relationship states", "lifecycle": "Lifecycle stages",
 }
 
 
@@ -57,6 +57,8 @@ def report_sections(
     ranking: Any = None,
     migration: Any = None,
     playbook: Any = None,
+    pareto: Any = None,
+    concentration: Mapping[str, float] | None = None,
     value_col: str = "revenue",
     top: int = 50,
     max_points: int = 5000,
@@ -75,7 +77,12 @@ def report_sections(
     ranking
         :class:`custlens.scoring.ScoreResult` or its table.
     migration
-        Long table ``from_segment, to_segment, customers``.
+        Long table ``from_segment, to_segment, customers`` (or ``from_state, to_state``).
+    pareto, concentration
+        A Pareto curve computed on the backend (``customer_share, value_share``, from
+        :func:`custlens.segment.pareto_curve`) and its concentration figures
+        (:func:`custlens.segment.concentration`); without them the curve is drawn from
+        ``customers``.
     playbook
         :class:`custlens.playbook.Playbook`; its actions for the schemes shown are listed
         with each segment's size.
@@ -89,9 +96,11 @@ def report_sections(
             "Share of customers and share of value per segment; a segment whose value share "
             "exceeds its customer share is worth more than an average customer.",
         ))
-    if customers is not None:
+    if pareto is not None or customers is not None:
         sections.append(ReportSection(
-            "Pareto curve", pareto_figure(customers, value_col=value_col),
+            "Pareto curve",
+            pareto_figure(pareto if pareto is not None else customers, value_col=value_col,
+                          concentration_figures=concentration),
             f"Cumulative share of {value_col} against the share of customers, best first; "
             "the label gives the share of the top 20 % and the Gini coefficient.",
         ))
@@ -107,13 +116,13 @@ def report_sections(
     vm = results.get("value_matrix")
     if vm is not None and {"frequency", "avg_order_value"} <= set(as_ibis(vm.customers, "value matrix").columns):
         details = getattr(vm, "details", {}) or {}
-        th = details.get("thresholds")
-        thresholds = (th["frequency"], th["avg_order_value"]) if isinstance(th, Mapping) and \
-            {"frequency", "avg_order_value"} <= set(th) else None
+        thresholds = ((float(details["x_split"]), float(details["y_split"]))
+                      if {"x_split", "y_split"} <= set(details) else None)
         sections.append(ReportSection("Customer value matrix",
                                       value_matrix_figure(vm.customers, max_points=max_points,
                                                           thresholds=thresholds),
-                                      "Purchase frequency against average order value, coloured by quadrant."))
+                                      "Purchase frequency against average order value, coloured by quadrant; "
+                                      "dashed lines are the split points."))
     elif customers is not None and {"order_count", "avg_order_value"} <= set(as_ibis(customers, "c").columns):
         sections.append(ReportSection("Customer value matrix",
                                       value_matrix_figure(customers, max_points=max_points,
@@ -181,8 +190,10 @@ def build_report(
         The ``.html`` file to write.
     transactions
         Transaction log with the canonical columns ``customer_id``, ``ordered_at``,
-        ``amount`` (and ``order_id`` when present). From it the report computes the
-        per-customer summary and RFM (:mod:`custlens.segment`) unless given.
+        ``amount`` (and ``order_id`` when present). From it the report computes, with
+        :mod:`custlens.segment`, the per-customer summary, RFM, relationship states, ABC
+        classes, the value pyramid, the value matrix, the Pareto curve and concentration
+        (each unless given in ``segmentations``).
     indicators
         Per-customer value indicators to score (default: the per-customer summary of
         ``transactions``).
@@ -210,15 +221,29 @@ def build_report(
         raise InputError("the report needs transactions, indicators or segmentation results")
     results: dict[str, Any] = {}
     customers = None
+    pareto = conc = None
     used_as_of = as_of
+    given = dict(segmentations or {})
     if transactions is not None:
         tx = as_ibis(transactions, "transactions")
         summary_fn = _segment_fn("customer_summary")
         if summary_fn is not None:
             customers, used_as_of = summary_fn(tx, as_of=as_of)
-        rfm_fn = _segment_fn("rfm_from_transactions")
-        if rfm_fn is not None and "rfm" not in (segmentations or {}):
-            results["rfm"] = rfm_fn(tx, as_of=as_of)
+        runs: list[tuple[str, Any, Any]] = [
+            ("rfm", _segment_fn("rfm_from_transactions"), tx),
+            ("state", _segment_fn("relationship_state"), tx),
+        ]
+        if customers is not None:
+            runs += [("abc", _segment_fn("abc_classes"), customers),
+                     ("pyramid", _segment_fn("value_pyramid"), customers),
+                     ("value_matrix", _segment_fn("value_matrix"), customers)]
+        for method, fn, data in runs:
+            if fn is not None and method not in given:
+                logger.info("report: running %s", method)
+                results[method] = fn(data, as_of=used_as_of)
+        if customers is not None and _segment_fn("pareto_curve") is not None:
+            pareto = _segment_fn("pareto_curve")(customers)
+            conc = _segment_fn("concentration")(customers)
     results.update(segmentations or {})
     ind = indicators if indicators is not None else customers
     ranking = None
@@ -243,6 +268,7 @@ def build_report(
         customers = None
     sections = report_sections(segmentations=results, customers=customers, ranking=ranking,
                                migration=migration, playbook=playbook if playbook is not None else load_playbook(),
-                               value_col=value_col, top=top, max_points=max_points)
+                               pareto=pareto, concentration=conc, value_col=value_col, top=top,
+                               max_points=max_points)
     subtitle = f"As of {used_as_of}" if used_as_of else ""
     return write_report(out_path, sections, title=title, subtitle=subtitle)

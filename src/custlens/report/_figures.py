@@ -8,7 +8,7 @@ gives a figure of a few hundred points.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -80,35 +80,53 @@ def concentration(values: np.ndarray) -> dict[str, float]:
 
 
 def pareto_figure(customers: Any, value_col: str = "value", points: int = 500,
+                  concentration_figures: Mapping[str, float] | None = None,
                   title: str = "Pareto curve: cumulative share of value") -> go.Figure:
     """Cumulative share of value against cumulative share of customers, best first.
 
     Parameters
     ----------
     customers
-        One row per customer with a numeric ``value_col`` (revenue, profit, CLV ...);
-        negative values count as 0.
+        Either a curve already computed on the backend -- columns ``customer_share`` and
+        ``value_share`` (:func:`custlens.segment.pareto_curve`) -- or one row per customer
+        with a numeric ``value_col`` (revenue, profit, CLV ...; negative values count as 0).
     points
-        Number of points drawn (the curve is evaluated at evenly spaced customer shares).
+        For per-customer input: number of points drawn (evenly spaced customer shares).
+    concentration_figures
+        ``top_share_value`` (share of value of the top 20 %) and ``gini`` for the label
+        (:func:`custlens.segment.concentration`); computed from per-customer input when omitted.
     """
-    t = as_arrow(customers, [value_col], "Pareto input")
-    x = np.clip(np.asarray(t.column(value_col).to_numpy(zero_copy_only=False), dtype=float), 0.0, None)
-    x = x[np.isfinite(x)]
-    if x.size == 0 or not x.sum() > 0:
-        raise InputError(f"Pareto curve: column {value_col!r} has no positive values")
-    desc = np.sort(x)[::-1]
-    cum = np.concatenate([[0.0], np.cumsum(desc) / desc.sum()])
-    share = np.linspace(0.0, 1.0, min(points, x.size) + 1)
-    idx = np.round(share * x.size).astype(int)
-    conc = concentration(x)
+    t = as_ibis(customers, "Pareto input")
+    if {"customer_share", "value_share"} <= set(t.columns):
+        curve = t.select("customer_share", "value_share").order_by("customer_share").to_pyarrow()
+        share = np.asarray(curve.column("customer_share").to_numpy(zero_copy_only=False), dtype=float)
+        cum = np.asarray(curve.column("value_share").to_numpy(zero_copy_only=False), dtype=float)
+        conc = dict(concentration_figures or {})
+    else:
+        require(t, [value_col], "Pareto input")
+        raw = t.select(value_col).to_pyarrow().column(0).to_numpy(zero_copy_only=False)
+        x = np.clip(np.asarray(raw, dtype=float), 0.0, None)
+        x = x[np.isfinite(x)]
+        if x.size == 0 or not x.sum() > 0:
+            raise InputError(f"Pareto curve: column {value_col!r} has no positive values")
+        desc = np.sort(x)[::-1]
+        full = np.concatenate([[0.0], np.cumsum(desc) / desc.sum()])
+        share = np.linspace(0.0, 1.0, min(points, x.size) + 1)
+        cum = full[np.round(share * x.size).astype(int)]
+        own = concentration(x)
+        conc = dict(concentration_figures or {"top_share_value": own["top20_share"], "gini": own["gini"]})
     fig = go.Figure()
-    fig.add_scatter(x=share, y=cum[idx], mode="lines", name="cumulative value", line_color=_BLUE,
+    fig.add_scatter(x=share, y=cum, mode="lines", name="cumulative value", line_color=_BLUE,
                     hovertemplate="top %{x:.1%} of customers<br>%{y:.1%} of value<extra></extra>")
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="equal shares",
                     line={"dash": "dot", "color": "#999"}, hoverinfo="skip")
-    fig.add_vline(x=0.2, line_dash="dash", line_color="#bbb")
-    fig.add_annotation(x=0.2, y=conc["top20_share"], showarrow=True, arrowhead=2,
-                       text=f"top 20 %: {conc['top20_share']:.1%} of value<br>Gini {conc['gini']:.3f}")
+    top = float(conc.get("top_share", 0.2))
+    fig.add_vline(x=top, line_dash="dash", line_color="#bbb")
+    if conc.get("top_share_value") is not None and np.isfinite(conc["top_share_value"]):
+        label = f"top {top:.0%}: {conc['top_share_value']:.1%} of value"
+        if conc.get("gini") is not None and np.isfinite(conc["gini"]):
+            label += f"<br>Gini {conc['gini']:.3f}"
+        fig.add_annotation(x=top, y=conc["top_share_value"], showarrow=True, arrowhead=2, text=label)
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title="share of customers (best first)",
                       yaxis_title="share of value", xaxis_tickformat=".0%", yaxis_tickformat=".0%")
     return fig
@@ -236,14 +254,18 @@ def migration_figure(transitions: Any, order: Sequence[str] | None = None, norma
     Parameters
     ----------
     transitions
-        Long table: ``from_segment``, ``to_segment``, ``customers`` (count).
+        Long table: ``from_segment``, ``to_segment``, ``customers`` (count); the
+        relationship-state flow's ``from_state``, ``to_state``, ``customers`` also works.
     order
         Segment display order (default: alphabetical).
     normalise
         Colour by row share (the share of each starting segment that moved to each
         segment); the hover shows the counts either way.
     """
-    t = as_arrow(transitions, ["from_segment", "to_segment", "customers"], "migration table")
+    t0 = as_ibis(transitions, "migration table")
+    if "from_segment" not in t0.columns and {"from_state", "to_state"} <= set(t0.columns):
+        t0 = t0.rename(from_segment="from_state", to_segment="to_state")
+    t = as_arrow(t0, ["from_segment", "to_segment", "customers"], "migration table")
     rows = [r for r in t.to_pylist() if r["customers"]]
     if not rows:
         raise InputError("migration: the table has no transitions")
