@@ -16,6 +16,7 @@ from custlens.segment.abc import abc_classes, concentration, pareto_curve, value
 from custlens.segment.export import csv_bytes, write_export
 from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
+from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 
 __all__ = [
@@ -31,6 +32,10 @@ __all__ = [
     "load_segment_map",
     "rfm",
     "rfm_from_transactions",
+    "STATES",
+    "relationship_state",
+    "state_flow",
+    "winback_list",
     "abc_classes",
     "value_pyramid",
     "pareto_curve",
