@@ -118,3 +118,21 @@ def test_report_command(tmp_path: Path) -> None:
     assert "<h2>Important customers</h2>" in text and "As of 2024-06-30" in text
     both = runner.invoke(app, ["report", "--out", str(out)])
     assert both.exit_code == 2 and "exactly one of --transactions" in " ".join(both.output.split())
+
+
+def test_score_from_transactions(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,order_id,ordered_at,amount\n"
+                  "a,1,2024-01-05,100\na,2,2024-03-01,50\nb,3,2024-02-01,20\nc,4,2023-06-01,500\n",
+                  encoding="utf-8")
+    res = runner.invoke(app, ["segment", "score", str(tx), "--from-transactions", "--as-of", "2024-03-31",
+                              "-i", "revenue,order_count,recency_days", "--cost-indicators", "recency_days",
+                              "--weights", "1,1,1", "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    rows = _csv(res.stdout)
+    # min-max: a = revenue (150-20)/480, orders 1, recency 1 (30 days); c = 1, 0, 0 (304 days);
+    # b = 0, 0, (304-59)/274 = 0.894 -> order a (0.757), c (0.333), b (0.298)
+    assert [r["customer_id"] for r in rows] == ["a", "c", "b"]
+    assert float(rows[0]["score"]) == pytest.approx((130 / 480 + 1 + 1) / 3)
+    bad = runner.invoke(app, ["segment", "score", str(tx), "--as-of", "2024-03-31", "-i", "amount"])
+    assert bad.exit_code == 2 and "--as-of applies to" in " ".join(bad.output.split())

@@ -82,18 +82,24 @@ def score_command(
     top: Annotated[int | None, typer.Option("--top", help="Only the N highest-ranked customers.")] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Print the weights, method and consistency "
                                           "(JSON) instead of the ranking.")] = False,
+    from_transactions: Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction "
+                                                    "log (customer_id, ordered_at, amount[, order_id]): score "
+                                                    "the per-customer summary (order_count, revenue, "
+                                                    "avg_order_value, recency_days, tenure_days, ...).")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date of the summary with "
+                                              "--from-transactions or --workspace.")] = None,
     workspace: WorkspaceOpt = None,
-    table: Annotated[str, typer.Option("--table", help="Workspace table with the indicators.")] = "value_indicators",
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
 ) -> None:
     """Rank customers by the important-customer score (weighted, normalised value indicators).
 
     Example: custlens segment score indicators.csv --indicators revenue,order_count,recency_days
-    --cost-indicators recency_days --entropy --format csv
+    --cost-indicators recency_days --entropy --format csv. With --workspace W (or
+    --from-transactions) the indicators are summarised from the transactions.
     """
     from custlens.errors import InputError
-    from custlens.scoring import load_ahp, parse_weights, score_customers
+    from custlens.scoring import load_ahp, parse_weights, score_customers, score_transactions
 
     chosen = [name for name, on in (("--weights", weights is not None), ("--entropy", entropy),
                                     ("--ahp", ahp is not None)) if on]
@@ -103,11 +109,18 @@ def score_command(
     judged = load_ahp(ahp) if ahp is not None else None
     parsed = parse_weights(weights) if weights is not None else None
     method = "entropy" if entropy else None
-    result = score_customers(
-        _read(data, workspace, table, "indicator"), cols, cost=_split(cost), method=method, weights=parsed,
-        ahp=judged, normalisation=normalisation.value, customer_col=customer_col,
-        on_missing=on_missing.value, allow_inconsistent=allow_inconsistent,  # type: ignore[arg-type]
-    )
+    options: dict[str, Any] = {
+        "cost": _split(cost), "method": method, "weights": parsed, "ahp": judged,
+        "normalisation": normalisation.value, "customer_col": customer_col,
+        "on_missing": on_missing.value, "allow_inconsistent": allow_inconsistent,
+    }
+    if workspace is not None or from_transactions:
+        tx = _read(data, workspace, "transactions", "transaction")
+        result = score_transactions(tx, cols, as_of=as_of, **options)
+    else:
+        if as_of is not None:
+            raise InputError("--as-of applies to --from-transactions or --workspace")
+        result = score_customers(_read(data, None, "", "indicator"), cols, **options)
     if summary:
         emit(result.summary(), OutputFormat.json if fmt is OutputFormat.table else fmt, output)
         return

@@ -19,7 +19,7 @@ from custlens.scoring._ahp import (
 )
 from custlens.scoring._config import ahp_from_mapping, load_ahp, parse_weights
 from custlens.scoring._entropy import EntropyWeights, entropy_weights, entropy_weights_from_sums
-from custlens.scoring._score import DEFAULT_TIERS, ScoreResult, score_customers
+from custlens.scoring._score import DEFAULT_TIERS, ScoreResult, score_customers, score_transactions
 
 __all__ = [
     "AHPHierarchy",
@@ -39,4 +39,5 @@ __all__ = [
     "pairwise_matrix",
     "parse_weights",
     "score_customers",
+    "score_transactions",
 ]

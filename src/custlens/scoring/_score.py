@@ -24,7 +24,7 @@ from custlens.scoring._ahp import AHPHierarchy, AHPResult
 from custlens.scoring._config import did_you_mean
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
 
-__all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers"]
+__all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers", "score_transactions"]
 
 logger = logging.getLogger(__name__)
 
@@ -377,3 +377,24 @@ def _tier_expr(rank: ir.IntegerValue, spec: list[tuple[str, float]], n: int) -> 
     if not branches:
         return ibis.literal(spec[-1][0])
     return ibis.cases(*branches, else_=spec[-1][0])
+
+
+def score_transactions(
+    transactions: ir.Table | pa.Table | Any,
+    columns: Sequence[str] | None = None,
+    *,
+    as_of: Any = None,
+    **kwargs: Any,
+) -> ScoreResult:
+    """Score customers on indicators summarised from a transaction log.
+
+    The per-customer summary is :func:`custlens.segment.customer_summary` as of ``as_of``
+    (default: the latest purchase): ``order_count, revenue, avg_order_value, quantity,
+    recency_days, tenure_days, avg_purchase_cycle_days`` (and dates). Other keyword
+    arguments are those of :func:`score_customers`.
+    """
+    from custlens.segment import customer_summary
+
+    t = transactions if isinstance(transactions, ir.Table) else ibis.memtable(transactions)
+    summary, _ = customer_summary(t, as_of=as_of)
+    return score_customers(summary, columns, **kwargs)
