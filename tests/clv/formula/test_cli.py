@@ -123,3 +123,50 @@ def test_bad_matrix_rows_named(tmp_path: Path) -> None:
     code, _, err = run("clv-formula", "migration", "--transition-matrix", str(tmp_path / "none.csv"),
                        "--rewards", "1,0", "--discount", "0.1")
     assert code == 2 and "no such file" in " ".join(err.split())
+
+
+def _orders_file(tmp_path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(4)
+    rows_c, rows_d = [], []
+    start = np.datetime64("2023-01-01")
+    for c in range(300):
+        months = np.flatnonzero(rng.random(12) < 0.3)
+        months = np.union1d([0], months)
+        rows_c += [f"c{c}"] * months.size
+        rows_d += [start.astype("datetime64[M]") + int(m) for m in months]
+    dates = np.array(rows_d, dtype="datetime64[M]").astype("datetime64[D]") + 9
+    path = tmp_path / "orders.csv"
+    pacsv.write_csv(pa.table({"customer_id": rows_c, "ordered_at": pa.array(dates)}), path)
+    return path
+
+
+def test_estimate_then_migration_round_trip(tmp_path: Path) -> None:
+    orders = _orders_file(tmp_path)
+    matrix = tmp_path / "P.csv"
+    code, _, err = run("clv-formula", "estimate", str(orders), "--n-states", "3", "--period-column", "ordered_at",
+                       "--period-unit", "M", "--format", "csv", "--output", str(matrix))
+    assert code == 0, err
+    code, out, err = run("clv-formula", "estimate", str(orders), "--n-states", "3", "--period-column", "ordered_at",
+                         "--period-unit", "M", "--format", "json")
+    doc = json.loads(out)
+    assert set(doc) >= {"counts", "matrix", "standard_errors", "lower", "upper", "purchase_prob"}
+    assert doc["n_customers"] == 300
+    np.testing.assert_allclose(np.sum(doc["matrix"], axis=1), 1.0)
+    code, out, err = run("clv-formula", "migration", "--transition-matrix", str(matrix), "--rewards", "30,-2,0",
+                         "--discount", "0.01", "--format", "json")
+    assert code == 0, err
+    expected = markov_value(np.array(doc["matrix"]), [30, -2, 0], 0.01)
+    np.testing.assert_allclose(json.loads(out)["values"], expected)
+
+
+def test_estimate_bad_input(tmp_path: Path) -> None:
+    orders = _orders_file(tmp_path)
+    code, _, err = run("clv-formula", "estimate", str(orders), "--n-states", "3", "--period-column", "ordered_at")
+    assert code == 2 and "give period_unit" in " ".join(err.split())
+    code, _, err = run("clv-formula", "estimate", str(orders), "--n-states", "3", "--period-column", "when")
+    assert code == 2 and "no column 'when'" in " ".join(err.split())
+    code, _, err = run("clv-formula", "estimate", str(orders), "--period-column", "ordered_at")
+    assert code == 2 and "exactly one of --n-states" in " ".join(err.split())

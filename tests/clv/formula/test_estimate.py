@@ -163,3 +163,21 @@ def test_estimation_errors() -> None:
         estimate_state_transitions(["a", "a"], [0, 1], ["x", "x"], weights=[1, 2])
     with pytest.raises(InputError, match="'level' must lie strictly between 0 and 1"):
         estimate_recency_chain([1], [0], n_states=2, level=1.5)
+
+
+def test_period_index_units() -> None:
+    from custlens.clv.formula import period_index
+
+    d = np.array(["1970-01-04", "1970-01-05", "1970-01-11", "1970-01-12", "1971-03-31", "1971-04-01"],
+                 dtype="datetime64[D]")
+    np.testing.assert_array_equal(period_index(d, "W"), [-1, 0, 0, 1, 64, 64])
+    np.testing.assert_array_equal(period_index(d, "M")[-2:], [14, 15])
+    np.testing.assert_array_equal(period_index(d, "Q")[-2:], [4, 5])
+    np.testing.assert_array_equal(period_index(d, "Y")[-2:], [1, 1])
+    np.testing.assert_array_equal(period_index([3, 4.0]), [3, 4])
+    with pytest.raises(InputError, match="give period_unit"):
+        period_index(d)
+    with pytest.raises(InputError, match="'period_unit' must be one of"):
+        period_index(d, "D")
+    with pytest.raises(InputError, match="whole period numbers"):
+        period_index([1.5])

@@ -1,0 +1,138 @@
+"""Property tests: gradients equal finite differences, probabilities in [0, 1],
+monotonicity where theory says so, and finite values at extreme inputs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custlens.clv import _bgbb, _bgnbd, _gamma_gamma, _pareto_nbd, _sbg
+
+pos = st.floats(0.05, 20.0)
+
+
+def _fd_check(fn, params: list[float], data: tuple, rtol: float = 1e-5) -> None:
+    _, grads = fn(*params, *data)
+    for j in range(len(params)):
+        h = 1e-6 * max(abs(params[j]), 1e-2)
+        up, down = list(params), list(params)
+        up[j] += h
+        down[j] -= h
+        numeric = (fn(*up, *data)[0] - fn(*down, *data)[0]) / (2 * h)
+        np.testing.assert_allclose(np.asarray(grads[j]).ravel(), np.ravel(numeric), rtol=rtol, atol=1e-6)
+
+
+def _rft(seed: int, n: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(5, 80, n)
+    x = rng.integers(0, 60, n).astype(float)
+    t_x = np.where(x > 0, rng.uniform(0, 1, n) * T, 0.0)
+    return x, t_x, T
+
+
+@settings(max_examples=25, deadline=None)
+@given(r=pos, alpha=pos, a=pos, b=pos, seed=st.integers(0, 1000), k=st.sampled_from([0, 1]))
+def test_bg_family_gradient(r: float, alpha: float, a: float, b: float, seed: int, k: int) -> None:
+    _fd_check(lambda *v: _bgnbd.loglik_grad(*v[:4], *v[4:], k=k), [r, alpha, a, b], _rft(seed))
+
+
+@settings(max_examples=25, deadline=None)
+@given(r=pos, alpha=pos, s=pos, beta=pos, seed=st.integers(0, 1000))
+def test_pareto_nbd_gradient(r: float, alpha: float, s: float, beta: float, seed: int) -> None:
+    _fd_check(_pareto_nbd.loglik_grad, [r, alpha, s, beta], _rft(seed))
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=pos, b=pos, g=pos, d=pos, seed=st.integers(0, 1000))
+def test_bgbb_gradient(a: float, b: float, g: float, d: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = rng.integers(1, 12, 20).astype(float)
+    t_x = np.floor(rng.uniform(0, 1, 20) * (n + 1))
+    x = np.floor(rng.uniform(0, 1, 20) * (t_x + 1))
+    t_x = np.where(x > 0, t_x, 0.0)
+    _fd_check(_bgbb.loglik_grad, [a, b, g, d], (x, t_x, n))
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=pos, q=pos, g=pos, seed=st.integers(0, 1000))
+def test_gamma_gamma_gradient(p: float, q: float, g: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    _fd_check(_gamma_gamma.loglik_grad, [p, q, g], (rng.integers(1, 50, 20).astype(float), rng.uniform(1, 500, 20)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=pos, b=pos)
+def test_sbg_gradient(a: float, b: float) -> None:
+    _fd_check(_sbg.loglik_grad, [a, b], (np.arange(1.0, 9.0), np.array([1, 1, 1, 0, 1, 1, 1, 0.0])))
+
+
+@settings(max_examples=30, deadline=None)
+@given(r=pos, alpha=pos, a=pos, b=pos, s=pos, beta=pos, seed=st.integers(0, 1000))
+def test_probabilities_in_unit_interval(r, alpha, a, b, s, beta, seed) -> None:
+    x, t_x, T = _rft(seed)
+    for k in (0, 1):
+        p = _bgnbd.p_alive(r, alpha, a, b, x, t_x, T, k=k)
+        assert np.all((p >= 0) & (p <= 1))
+    p = _pareto_nbd.p_alive(r, alpha, s, beta, x, t_x, T)
+    assert np.all((p >= 0) & (p <= 1 + 1e-12))
+    pmf = _pareto_nbd.prob_n_purchases(np.arange(5), 10.0, r, alpha, s, beta)
+    assert np.all((pmf >= 0) & (pmf <= 1 + 1e-12))
+    assert np.all(_bgbb.p_alive(a, b, s, beta, np.minimum(x, 5), np.minimum(np.ceil(t_x), 6) * (x > 0), 6.0) <= 1 + 1e-12)
+
+
+def test_p_alive_falls_as_T_grows_and_expectation_grows_with_horizon() -> None:
+    T = np.linspace(40, 400, 30)
+    for fn, params in ((lambda *v: _bgnbd.p_alive(*v), (0.243, 4.414, 0.793, 2.426)),
+                       (lambda *v: _bgnbd.p_alive(*v, k=1), (0.525, 6.183, 0.891, 1.614)),
+                       (_pareto_nbd.p_alive, (0.553, 10.578, 0.606, 11.669))):
+        alive = fn(*params, 5.0, 30.0, T)
+        assert np.all(np.diff(alive) < 0)
+    t = np.linspace(1, 200, 40)
+    assert np.all(np.diff(_bgnbd.conditional_expected_purchases(t, 0.243, 4.414, 0.793, 2.426, 5, 30.0, 38.0)) > 0)
+    assert np.all(np.diff(_pareto_nbd.conditional_expected_purchases(t, 0.553, 10.578, 0.606, 11.669, 5, 30.0, 38.0)) > 0)
+    assert np.all(np.diff(_bgbb.expected_purchases(np.arange(1, 30), 1.204, 0.750, 0.657, 2.783)) > 0)
+
+
+@pytest.mark.parametrize("beta", [0.01, 11.669, 1e4])
+def test_pareto_nbd_extreme_inputs_finite_without_warnings(beta: float) -> None:
+    # frequency 5000 over 10000 time units: the hypergeometric form overflows here
+    x = np.array([5000.0, 5000.0, 0.0, 3000.0])
+    t_x = np.array([9999.0, 100.0, 0.0, 10000.0])
+    T = np.array([10000.0, 10000.0, 10000.0, 10000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ll, grads = _pareto_nbd.loglik_grad(0.553, 10.578, 0.606, beta, x, t_x, T)
+        alive = _pareto_nbd.p_alive(0.553, 10.578, 0.606, beta, x, t_x, T)
+        ey = _pareto_nbd.conditional_expected_purchases(52.0, 0.553, 10.578, 0.606, beta, x, t_x, T)
+    assert np.all(np.isfinite(ll)) and all(np.all(np.isfinite(g)) for g in grads)
+    assert np.all((alive >= 0) & (alive <= 1)) and np.all(np.isfinite(ey))
+    assert alive[0] > 0.9 and alive[1] < 1e-10  # active buyer vs long silence after 5000 purchases
+
+
+def test_bgnbd_extreme_inputs_finite_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ll, grads = _bgnbd.loglik_grad(0.243, 4.414, 0.793, 2.426, 5000.0, 9999.0, 10000.0)
+        ey = _bgnbd.conditional_expected_purchases(52.0, 0.243, 4.414, 0.793, 2.426, 5000.0, 9999.0, 10000.0)
+    assert np.isfinite(ll) and all(np.isfinite(g) for g in grads) and np.isfinite(ey) and ey > 0
+
+
+def test_simulators_match_expectations() -> None:
+    bg = (0.243, 4.414, 0.793, 2.426)
+    sim = _bgnbd.simulate(*bg, 39.0, size=200_000, rng=7, holdout=39.0)
+    assert sim["frequency"].mean() == pytest.approx(_bgnbd.expected_purchases(39.0, *bg), rel=0.03)
+    assert np.all(sim["recency"] <= sim["T"])
+    pn = (0.553, 10.578, 0.606, 11.669)
+    sim = _pareto_nbd.simulate(*pn, 39.0, size=200_000, rng=7, holdout=39.0)
+    assert sim["frequency"].mean() == pytest.approx(_pareto_nbd.expected_purchases(39.0, *pn), rel=0.03)
+    both = sim["frequency"] + sim["holdout_frequency"]
+    assert both.mean() == pytest.approx(_pareto_nbd.expected_purchases(78.0, *pn), rel=0.03)
+    bb = (1.204, 0.750, 0.657, 2.783)
+    sim = _bgbb.simulate(*bb, 6, size=200_000, rng=7)
+    assert sim["frequency"].mean() == pytest.approx(float(_bgbb.expected_purchases(6, *bb)), rel=0.03)
+    surv = _sbg.simulate(0.668, 3.806, 7, size=200_000, rng=7) / 200_000
+    np.testing.assert_allclose(surv, _sbg.survival(np.arange(8), 0.668, 3.806), atol=0.01)
