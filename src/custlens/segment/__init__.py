@@ -14,6 +14,7 @@ from custlens.segment._config import load_config, load_defaults
 from custlens.segment._transactions import TransactionColumns, customer_summary
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.export import csv_bytes, write_export
+from custlens.segment.lifecycle import STAGES, lifecycle_stage
 from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
 from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
@@ -36,6 +37,8 @@ __all__ = [
     "relationship_state",
     "state_flow",
     "winback_list",
+    "STAGES",
+    "lifecycle_stage",
     "abc_classes",
     "value_pyramid",
     "pareto_curve",
