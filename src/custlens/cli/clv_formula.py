@@ -67,10 +67,10 @@ def _read_matrix(path: Path) -> np.ndarray:
         lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         delim = "\t" if "\t" in lines[0] else ";" if ";" in lines[0] else "," if "," in lines[0] else None
         rows = [[c.strip().strip('"') for c in (ln.split(delim) if delim else ln.split())] for ln in lines]
-        if rows and not all(_is_float(c) for c in rows[0][1:] or rows[0]):
+        if rows and not all(_is_float(c) for c in rows[0]):
             rows = rows[1:]  # header row
-        if rows and not all(_is_float(r[0]) for r in rows):
-            rows = [r[1:] for r in rows]  # state-label column
+        if rows and (not all(_is_float(r[0]) for r in rows) or all(len(r) == len(rows) + 1 for r in rows)):
+            rows = [r[1:] for r in rows]  # state-label column (text, or one column too many)
         widths = {len(r) for r in rows}
         if len(widths) != 1:
             raise InputError(f"{path}: rows of the transition matrix have different lengths {sorted(widths)}")
@@ -158,6 +158,58 @@ def register(app: typer.Typer) -> None:
             emit({"values": [float(v) for v in values]}, fmt, output)
         else:
             emit(pa.table({"state": np.arange(1, values.size + 1), "value": values}), fmt, output)
+
+    @group.command("estimate")
+    @guarded
+    def estimate(
+        data_file: Annotated[Path, typer.Argument(help="One row per customer and period (purchase periods, or states).")],
+        n_states: Annotated[int | None, typer.Option("--n-states", help="Recency states 1..K (recency chain).")] = None,
+        state_column: Annotated[str | None, typer.Option("--state-column", help="Column of user-defined states (tiers); "
+                                                          "estimates transitions between them instead.")] = None,
+        customer_column: Annotated[str, typer.Option("--customer-column", help="Customer column.")] = "customer_id",
+        period_column: Annotated[str, typer.Option("--period-column", help="Period number (or date) column.")] = "period",
+        period_unit: Annotated[str | None, typer.Option("--period-unit", help="Bin dates into W, M, Q or Y periods.")] = None,
+        bought_column: Annotated[str | None, typer.Option("--bought-column", help="0/1 purchase flag column (recency chain).")] = None,
+        weight_column: Annotated[str | None, typer.Option("--weight-column", help="Weight column (identical customers collapsed).")] = None,
+        end_period: Annotated[int | None, typer.Option("--end-period", help="Last observed period (default: the last in the data).")] = None,
+        level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
+        method: Annotated[str, typer.Option("--method", help="Intervals: dirichlet or bootstrap.")] = "dirichlet",
+        n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates.")] = 500,
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+    ) -> None:
+        """Estimate a purchase-transition matrix with counts, standard errors and intervals.
+
+        JSON gives everything; table/CSV give the matrix (CSV feeds --transition-matrix).
+        """
+        from custlens.clv.formula import estimate_recency_chain, estimate_state_transitions
+        from custlens.ingest.readers import read_table
+
+        table = read_table(data_file)
+
+        def col(name: str | None) -> np.ndarray | None:
+            if name is None:
+                return None
+            if name not in table.column_names:
+                raise InputError(f"{data_file}: no column {name!r} (columns: {', '.join(table.column_names)})")
+            return table.column(name).to_numpy(zero_copy_only=False)
+
+        common: dict[str, Any] = {"weights": col(weight_column), "level": level, "method": method,
+                                  "n_boot": n_boot, "period_unit": period_unit}
+        if (n_states is None) == (state_column is None):
+            raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
+        if state_column is not None:
+            est = estimate_state_transitions(col(customer_column), col(period_column), col(state_column), **common)
+        else:
+            est = estimate_recency_chain(col(customer_column), col(period_column), n_states,
+                                         bought=col(bought_column), end_period=end_period, **common)
+        if OutputFormat(fmt) is OutputFormat.json:
+            emit(est.to_dict(), fmt, output)
+            return
+        labels = [str(s) for s in est.states]
+        columns: dict[str, Any] = {"state": labels}
+        columns |= {lab: est.matrix[:, j] for j, lab in enumerate(labels)}
+        emit(pa.table(columns), fmt, output, title="Estimated transition matrix")
 
     @app.command("churn")
     @guarded

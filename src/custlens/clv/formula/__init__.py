@@ -24,7 +24,9 @@ from custlens.clv.formula._cashflow import (
     survival_curve,
 )
 from custlens.clv.formula._estimate import (
+    PERIOD_UNITS,
     TransitionEstimate,
+    period_index,
     estimate_recency_chain,
     estimate_state_transitions,
 )
@@ -61,6 +63,8 @@ __all__ = [
     "markov_value",
     "state_distribution",
     "TransitionEstimate",
+    "PERIOD_UNITS",
+    "period_index",
     "estimate_recency_chain",
     "estimate_state_transitions",
     "survival_curve",

@@ -37,7 +37,10 @@ from custlens.clv.formula._checks import plain as _plain
 from custlens.clv.formula._markov import recency_transition_matrix
 from custlens.errors import InputError
 
-__all__ = ["TransitionEstimate", "estimate_recency_chain", "estimate_state_transitions"]
+__all__ = ["TransitionEstimate", "estimate_recency_chain", "estimate_state_transitions", "period_index", "PERIOD_UNITS"]
+
+#: Calendar units that dates can be binned into.
+PERIOD_UNITS: tuple[str, ...] = ("W", "M", "Q", "Y")
 
 IntervalMethod = Literal["dirichlet", "bootstrap"]
 
@@ -104,6 +107,34 @@ class TransitionEstimate:
             out["purchase_prob_lower"] = self.purchase_prob_lower.tolist()  # type: ignore[union-attr]
             out["purchase_prob_upper"] = self.purchase_prob_upper.tolist()  # type: ignore[union-attr]
         return out
+
+
+def period_index(period: ArrayLike, unit: str | None = None) -> NDArray[np.int64]:
+    """Whole period numbers from integers, or from dates binned by calendar ``unit``.
+
+    ``W``: weeks since 1970-01-05 (a Monday); ``M``: months since 1970-01; ``Q``: quarters;
+    ``Y``: years. Without ``unit`` the values must already be whole numbers.
+    """
+    arr = np.asarray(period)
+    if unit is not None:
+        if unit not in PERIOD_UNITS:
+            raise InputError(f"'period_unit' must be one of {', '.join(PERIOD_UNITS)}; got {unit!r}")
+        try:
+            dates = arr.astype("datetime64[D]")
+        except (TypeError, ValueError):
+            raise InputError(f"with period_unit={unit!r}, 'period' must hold dates; got {arr.dtype}") from None
+        if np.isnat(dates).any():
+            raise InputError(f"'period' has {int(np.isnat(dates).sum())} missing dates")
+        if unit == "W":
+            return ((dates - np.datetime64("1970-01-05")).astype(np.int64) // 7).astype(np.int64)
+        months = dates.astype("datetime64[M]").astype(np.int64)
+        return {"M": months, "Q": months // 3, "Y": months // 12}[unit].astype(np.int64)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        raise InputError("'period' holds dates: give period_unit (W, M, Q or Y) to bin them")
+    t = as_float(arr, "period")
+    if np.any(t != np.round(t)):
+        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)")
+    return t.astype(np.int64)
 
 
 def _check_common(level: float, method: str, prior: float, n_boot: int) -> None:
@@ -230,6 +261,7 @@ def estimate_recency_chain(
     prior: float = 0.5,
     n_boot: int = 500,
     seed: int | None = 0,
+    period_unit: str | None = None,
 ) -> TransitionEstimate:
     """Estimate the recency chain of Pfeifer & Carraway (2000) from purchase periods.
 
@@ -262,6 +294,9 @@ def estimate_recency_chain(
         Dirichlet/Beta prior count per free cell (0.5: Jeffreys).
     n_boot, seed
         Bootstrap replicates and random seed.
+    period_unit
+        When ``period`` holds dates: ``W``, ``M``, ``Q`` or ``Y`` turns them into period
+        numbers (see :func:`period_index`).
 
     Returns
     -------
@@ -273,10 +308,7 @@ def estimate_recency_chain(
     if int(n_states) != n_states or n_states < 1:
         raise InputError(f"'n_states' must be a whole number >= 1; got {n_states!r}")
     k = int(n_states)
-    t_all = as_float(period, "period")
-    if np.any(t_all != np.round(t_all)):
-        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)")
-    t_all = t_all.astype(np.int64)
+    t_all = period_index(period, period_unit)
     customer, uniques = _customer_index(customer_id, t_all.size)
     w_cust = _customer_weights(weights, customer, uniques.size)
     end = int(t_all.max()) if end_period is None else int(end_period)
@@ -368,6 +400,7 @@ def estimate_state_transitions(
     prior: float = 0.5,
     n_boot: int = 500,
     seed: int | None = 0,
+    period_unit: str | None = None,
 ) -> TransitionEstimate:
     """Estimate a transition matrix between user-defined states (tiers, segments).
 
@@ -383,15 +416,12 @@ def estimate_state_transitions(
         the data but not in this list is an error.
     weights
         Optional per-row weight, constant within a customer.
-    level, method, prior, n_boot, seed
+    level, method, prior, n_boot, seed, period_unit
         As in :func:`estimate_recency_chain`; Dirichlet intervals put ``prior`` on every
         cell.
     """
     _check_common(level, method, prior, n_boot)
-    t = as_float(period, "period")
-    if np.any(t != np.round(t)):
-        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)")
-    t = t.astype(np.int64)
+    t = period_index(period, period_unit)
     customer, uniques = _customer_index(customer_id, t.size)
     lab = np.asarray(state)
     if lab.shape != t.shape:
