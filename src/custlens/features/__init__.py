@@ -1,0 +1,18 @@
+"""Per-customer summaries as Ibis expressions: purchase histories, value indicators, cohorts.
+
+Every function takes Ibis tables with the canonical column names of
+:mod:`custlens.schema` (overridable by keyword) and an explicit as-of / observation end
+(default: the last transaction day), and returns an Ibis expression that runs on any Ibis
+backend (DuckDB, PySpark). :func:`to_frame` executes one as pandas, polars or Arrow.
+"""
+
+from __future__ import annotations
+
+from custlens.features._base import to_frame
+from custlens.features.history import calibration_holdout, purchase_history
+
+__all__ = [
+    "to_frame",
+    "purchase_history",
+    "calibration_holdout",
+]
