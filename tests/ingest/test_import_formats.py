@@ -265,3 +265,8 @@ def test_constants_and_offsets_in_timestamps(ws: Workspace, tmp_path: Path) -> N
 def test_header_only_file_loads_nothing(ws: Workspace, tmp_path: Path) -> None:
     report = import_file(ws, write(tmp_path / "h.csv", TX_HEADER), table="transactions")
     assert (report.status, report.rows_read, report.rows_loaded) == ("loaded", 0, 0)
+
+
+def test_header_without_newline_loads_nothing(ws: Workspace, tmp_path: Path) -> None:
+    report = import_file(ws, write(tmp_path / "h.csv", TX_HEADER.strip()), table="transactions")
+    assert (report.rows_read, report.rows_loaded) == (0, 0)

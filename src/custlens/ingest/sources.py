@@ -241,6 +241,8 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         stream.close()
+        if "Could not skip initial" in str(exc):  # header line(s) and nothing after them
+            return
         raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
     seen_rows = 0
     skipped = np.zeros(0, dtype=np.int64)
@@ -251,6 +253,8 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
             except StopIteration:
                 break
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+                if seen_rows == 0 and "Could not skip initial" in str(exc):
+                    break  # header line(s) and nothing after them
                 raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
             if broken_lines:
                 skipped = np.concatenate([skipped, np.asarray(broken_lines, dtype=np.int64)])

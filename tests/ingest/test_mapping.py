@@ -1,0 +1,94 @@
+"""Mapping files: the format, and clear errors for mistakes in them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custlens.errors import ConfigError, InputError
+from custlens.ingest import import_file, load_mapping, parse_mapping
+from custlens.ingest.plan import build_plan
+from custlens.schema import table
+from custlens.warehouse import Workspace
+
+FULL = """
+table = "transactions"
+
+[source]
+encoding = "auto"
+delimiter = ","
+date_format = ["%d/%m/%Y %H:%M", "%d/%m/%Y"]
+timezone = "Asia/Shanghai"
+decimal = ","
+thousands = "."
+currency_symbols = ["€", "EUR"]
+null_values = ["", "-"]
+
+[columns]
+order_id = "Bestellung"
+customer_id = "Kunde"
+ordered_at = "Datum"
+amount = "Betrag"
+channel = { source = "Kanal", values = { "Laden" = "store" } }
+
+[constants]
+category = "books"
+
+[values.channel]
+"Netz" = "web"
+"""
+
+
+def test_full_mapping_file_parses_and_imports(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(FULL, encoding="utf-8")
+    mapping = load_mapping(path)
+    assert mapping.sha256 and mapping.date_formats == ("%d/%m/%Y %H:%M", "%d/%m/%Y")
+    assert mapping.columns["channel"].values == {"Laden": "store", "Netz": "web"}
+    src = tmp_path / "orders.csv"
+    src.write_text("Bestellung,Kunde,Datum,Betrag,Kanal,Notiz\n"
+                   'B1,k1,31/01/2024 09:00,"1.234,50 €",Laden,x\n'
+                   "B2,k2,01/02/2024,-,Netz,y\n", encoding="utf-8")
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = import_file(ws, src, table="transactions", mapping=path, max_reject_rate=0.5)
+        got = ws.raw.sql("SELECT order_id, amount, channel, category, ordered_tz "
+                         "FROM transactions").fetchall()
+    # B2 has amount '-' (a null value here) and amount is required: rejected
+    assert (report.rows_loaded, report.rows_rejected) == (1, 1)
+    assert got == [("B1", 1234.5, "store", "books", "Asia/Shanghai")]
+    assert report.ignored_columns == ("Notiz",)
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"colums": {}}, "unknown key(s) 'colums'"),
+    ({"source": {"timezone": "Mars/Olympus"}}, "unknown time zone 'Mars/Olympus'"),
+    ({"source": {"decimal": ",", "thousands": ","}}, "both ','"),
+    ({"source": {"encoding": "latin-1"}}, "encoding must be 'auto', 'utf-8' or 'gb18030'"),
+    ({"columns": {"amount": {"source": "a", "constant": 1}}}, "exactly one of 'source' or 'constant'"),
+    ({"columns": {"amount": {"source": "a", "format": "x"}}}, "unknown key(s) 'format'"),
+    ({"columns": {"amount": 5}}, "must be a source column name or a table"),
+    ({"columns": {"price": "a"}}, "does not have; expected one of"),
+    ({"table": "customers"}, "written for table 'customers'"),
+])
+def test_mapping_mistakes_are_config_errors(doc: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_plan(table("transactions"), parse_mapping(doc), ["a"], origin="f.csv")
+    assert message in str(info.value)
+
+
+def test_missing_source_column_and_missing_required_column(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="from column 'Betrag', which the file does not have"):
+        build_plan(table("transactions"), parse_mapping({"columns": {"amount": "Betrag"}}),
+                   ["order_id", "customer_id", "ordered_at"], origin="f.csv")
+    with pytest.raises(InputError, match="transactions.customer_id is required.*columns are: order_id"):
+        build_plan(table("transactions"), parse_mapping({}), ["order_id"], origin="f.csv")
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text("[columns\n")
+    with pytest.raises(ConfigError, match="not a valid TOML mapping file"):
+        load_mapping(path)
+    with pytest.raises(InputError, match="no such mapping file"):
+        load_mapping(tmp_path / "absent.toml")
