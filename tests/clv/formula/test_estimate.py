@@ -181,3 +181,27 @@ def test_period_index_units() -> None:
         period_index(d, "D")
     with pytest.raises(InputError, match="whole period numbers"):
         period_index([1.5])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9)), min_size=1, max_size=40),
+    k=st.integers(1, 5),
+)
+def test_estimates_are_probabilities(data: list[tuple[int, int]], k: int) -> None:
+    cust, per = map(np.array, zip(*data, strict=True))
+    est = estimate_recency_chain(cust, per, n_states=k, end_period=10)
+    observed = est.row_totals > 0
+    np.testing.assert_allclose(est.matrix[observed].sum(axis=1), 1.0)
+    assert np.all((est.matrix[observed] >= 0) & (est.matrix[observed] <= 1))
+    assert np.all(est.lower <= est.upper + 1e-12)
+    ok = np.isfinite(est.purchase_prob)
+    assert np.all(est.purchase_prob_lower[ok] <= est.purchase_prob[ok] + 1e-12)
+    assert np.all(est.purchase_prob[ok] <= est.purchase_prob_upper[ok] + 1e-12)
+    # every period after a customer's first purchase, up to the end, is one observed move
+    first = {c: min(p for cc, p in data if cc == c) for c in set(cust.tolist())}
+    assert est.n_transitions == sum(10 - f for f in first.values())

@@ -191,6 +191,10 @@ def _row_intervals(
     upper = np.where(allowed & (b == 0) & (a > 0), 1.0, upper)
     lower = np.where(allowed & (a == 0) & (b > 0), 0.0, lower)
     upper = np.where(allowed & (a == 0) & (b > 0), 0.0, upper)
+    # Brown, Cai & DasGupta (2001): an interval at a boundary MLE reaches the boundary
+    n = counts.sum(axis=1, keepdims=True)
+    lower = np.where(allowed & (counts == 0) & (n > 0), 0.0, lower)
+    upper = np.where(allowed & (counts == n) & (n > 0), 1.0, upper)
     lower = np.where(~allowed, 0.0, lower)
     upper = np.where(~allowed, 0.0, upper)
     return lower, upper
@@ -338,6 +342,9 @@ def estimate_recency_chain(
         ok = (a > 0) & (b > 0)
         lo = np.where(ok, stats.beta.ppf(q, np.where(ok, a, 1), np.where(ok, b, 1)), np.where(b > 0, 0.0, 1.0))
         hi = np.where(ok, stats.beta.ppf(1 - q, np.where(ok, a, 1), np.where(ok, b, 1)), np.where(b > 0, 0.0, 1.0))
+        # Brown, Cai & DasGupta (2001): an interval at a boundary MLE reaches the boundary
+        lo = np.where(buys == 0, 0.0, lo)
+        hi = np.where(nobuys == 0, 1.0, hi)
         lo = np.where(trials + 2 * prior > 0, lo, np.nan)
         hi = np.where(trials + 2 * prior > 0, hi, np.nan)
     else:
