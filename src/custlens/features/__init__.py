@@ -9,10 +9,28 @@ backend (DuckDB, PySpark). :func:`to_frame` executes one as pandas, polars or Ar
 from __future__ import annotations
 
 from custlens.features._base import to_frame
+from custlens.features.cohorts import cohort_table, cohort_triangle, period_values
 from custlens.features.history import calibration_holdout, purchase_history
+from custlens.features.indicators import (
+    ATTRIBUTE_COLUMNS,
+    CONTACT_INDICATORS,
+    FINANCIAL_INDICATORS,
+    INDICATOR_COLUMNS,
+    TRANSACTION_INDICATORS,
+    value_indicators,
+)
 
 __all__ = [
     "to_frame",
     "purchase_history",
     "calibration_holdout",
+    "value_indicators",
+    "period_values",
+    "cohort_table",
+    "cohort_triangle",
+    "INDICATOR_COLUMNS",
+    "TRANSACTION_INDICATORS",
+    "FINANCIAL_INDICATORS",
+    "CONTACT_INDICATORS",
+    "ATTRIBUTE_COLUMNS",
 ]
