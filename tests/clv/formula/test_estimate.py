@@ -198,7 +198,8 @@ def test_estimates_are_probabilities(data: list[tuple[int, int]], k: int) -> Non
     observed = est.row_totals > 0
     np.testing.assert_allclose(est.matrix[observed].sum(axis=1), 1.0)
     assert np.all((est.matrix[observed] >= 0) & (est.matrix[observed] <= 1))
-    assert np.all(est.lower <= est.upper + 1e-12)
+    assert not np.any(est.lower > est.upper + 1e-12)  # NaN for states never visited
+    assert np.all(np.isnan(est.purchase_prob_lower) == (est.row_totals == 0))
     ok = np.isfinite(est.purchase_prob)
     assert np.all(est.purchase_prob_lower[ok] <= est.purchase_prob[ok] + 1e-12)
     assert np.all(est.purchase_prob[ok] <= est.purchase_prob_upper[ok] + 1e-12)

@@ -23,6 +23,7 @@ three copies of that customer.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -210,9 +211,10 @@ def _mle(counts: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.f
 
 def _bootstrap_bounds(replicates: NDArray[np.float64], level: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     lo_q = (1 - level) / 2
-    with np.errstate(invalid="ignore"):
-        lower = np.nanquantile(replicates, lo_q, axis=0) if np.isfinite(replicates).any() else replicates[0]
-        upper = np.nanquantile(replicates, 1 - lo_q, axis=0) if np.isfinite(replicates).any() else replicates[0]
+    with warnings.catch_warnings():  # local: states never visited give all-NaN columns
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lower = np.nanquantile(replicates, lo_q, axis=0)
+        upper = np.nanquantile(replicates, 1 - lo_q, axis=0)
     return lower, upper
 
 
@@ -345,8 +347,8 @@ def estimate_recency_chain(
         # Brown, Cai & DasGupta (2001): an interval at a boundary MLE reaches the boundary
         lo = np.where(buys == 0, 0.0, lo)
         hi = np.where(nobuys == 0, 1.0, hi)
-        lo = np.where(trials + 2 * prior > 0, lo, np.nan)
-        hi = np.where(trials + 2 * prior > 0, hi, np.nan)
+        lo = np.where(trials > 0, lo, np.nan)  # a state never visited has no estimate
+        hi = np.where(trials > 0, hi, np.nan)
     else:
         rng = np.random.default_rng(seed)
         reps = np.empty((n_boot, k))
@@ -461,7 +463,7 @@ def estimate_state_transitions(
     allowed = np.ones((k, k), dtype=bool)
     if method == "dirichlet":
         lower, upper = _row_intervals(counts, prior, level, allowed)
-        empty = counts.sum(axis=1) + prior * k == 0
+        empty = counts.sum(axis=1) == 0  # a state never left has no estimate
         lower[empty] = np.nan
         upper[empty] = np.nan
     else:
