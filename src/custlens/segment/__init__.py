@@ -13,10 +13,19 @@ from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
 from custlens.segment._config import load_config, load_defaults
 from custlens.segment._transactions import TransactionColumns, customer_summary
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
+from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
 from custlens.segment.lifecycle import STAGES, lifecycle_stage
 from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
+from custlens.segment.scheme import combine
+from custlens.segment.snapshot import (
+    Migration,
+    list_snapshots,
+    load_assignments,
+    migration,
+    save_snapshot,
+)
 from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 
@@ -45,6 +54,13 @@ __all__ = [
     "concentration",
     "value_matrix",
     "clv_matrix",
+    "kmeans_segments",
+    "combine",
+    "Migration",
+    "save_snapshot",
+    "list_snapshots",
+    "load_assignments",
+    "migration",
     "compile_rule",
     "parse_rule",
     "rule_segments",

@@ -1,0 +1,152 @@
+"""k-means clustering of customers on standardised RFM and indicator features.
+
+Features are pulled from the table once (one row per customer, a few columns), skewed
+money columns are log-transformed (``sign(x) log(1 + |x|)``), every feature is
+standardised, and scikit-learn's ``KMeans`` (Lloyd, k-means++ starts) is fitted. Unless
+``k`` is given it is chosen in ``k_min..k_max`` by the silhouette coefficient (Rousseeuw,
+1987) computed on a random sample. Clusters are numbered by mean value, largest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from custlens.errors import ConfigError, InputError
+from custlens.segment._common import SegmentResult, as_table, check_config_keys, require_columns, resolve_as_of, summarise
+from custlens.segment._config import ConfigLike, load_config
+
+__all__ = ["kmeans_segments", "CLUSTER_KEYS"]
+
+log = logging.getLogger(__name__)
+
+CLUSTER_KEYS = ["features", "log_features", "value", "k_min", "k_max", "silhouette_sample", "n_init",
+                "random_state"]
+
+
+def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
+    cfg = load_config("cluster", config)
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    check_config_keys(cfg, CLUSTER_KEYS, "cluster configuration")
+    for key in ("k_min", "k_max", "silhouette_sample", "n_init"):
+        v = cfg[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key.startswith("k_") else 1):
+            raise ConfigError(f"cluster: {key!r} must be an integer >= {2 if key.startswith('k_') else 1}, got {v!r}")
+    if cfg["k_min"] > cfg["k_max"]:
+        raise ConfigError(f"cluster: 'k_min' ({cfg['k_min']}) must not exceed 'k_max' ({cfg['k_max']})")
+    if not isinstance(cfg["features"], list) or not cfg["features"]:
+        raise ConfigError("cluster: 'features' must be a non-empty list of column names")
+    return cfg
+
+
+def _choose_k(z: np.ndarray, cfg: dict[str, Any], rng: np.random.Generator) -> tuple[int, dict[int, float]]:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    n = len(z)
+    sample = z if n <= cfg["silhouette_sample"] else z[rng.choice(n, cfg["silhouette_sample"], replace=False)]
+    scores: dict[int, float] = {}
+    for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
+        labels = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit_predict(sample)
+        scores[k] = float(silhouette_score(sample, labels))
+    if not scores:
+        raise InputError(f"cluster: too few distinct customers ({len(sample)}) to choose k by silhouette")
+    best = max(scores, key=lambda k: (scores[k], -k))
+    log.debug("silhouette by k: %s", scores)
+    return best, scores
+
+
+def kmeans_segments(
+    features: Any,
+    *,
+    k: int | None = None,
+    columns: Sequence[str] | None = None,
+    customer_col: str = "customer_id",
+    as_of: date | str | None = None,
+    config: ConfigLike = None,
+) -> SegmentResult:
+    """Cluster customers with k-means and profile the clusters.
+
+    Returns
+    -------
+    SegmentResult
+        ``customers``: ``customer_id``, the raw features, ``cluster`` (1 = highest mean
+        value), ``segment`` (``"cluster 1"``...), ``segment_zh`` (``"第1类"``...);
+        ``details["profile"]`` (Arrow table: cluster, customers, share, mean of each raw
+        feature and the standardised centre ``z_<feature>``), ``details["k"]`` and
+        ``details["silhouette"]`` (by k, when k was chosen).
+    """
+    from sklearn.cluster import KMeans
+
+    cfg = _config(config, {"features": list(columns) if columns else None})
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
+        raise ConfigError(f"cluster: k must be an integer >= 2, got {k!r}")
+    t = as_table(features, "cluster features")
+    feats = list(cfg["features"])
+    value = cfg["value"] if cfg["value"] in t.columns else feats[0]
+    require_columns(t, {"customer_col": customer_col, **{f: f for f in feats}}, "cluster")
+    data = t.select(customer_id=t[customer_col].cast("string"),
+                    **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}).to_pyarrow()
+    raw = np.column_stack([data[f].to_numpy(zero_copy_only=False) for f in feats]).astype(float)
+    bad = ~np.isfinite(raw)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InputError(f"cluster: {int(bad.any(axis=1).sum())} customers have missing or infinite "
+                         f"values (first: customer {data['customer_id'][int(row)]}, column {feats[col]!r})")
+    n = len(raw)
+    if n < 3:
+        raise InputError(f"cluster: need at least 3 customers, got {n}")
+    x = raw.copy()
+    for j, f in enumerate(feats):
+        if f in cfg["log_features"]:
+            x[:, j] = np.sign(x[:, j]) * np.log1p(np.abs(x[:, j]))
+    mu, sd = x.mean(axis=0), x.std(axis=0)
+    sd[sd == 0] = 1.0
+    z = (x - mu) / sd
+    rng = np.random.default_rng(cfg["random_state"])
+    scores: dict[int, float] = {}
+    if k is None:
+        k, scores = _choose_k(z, cfg, rng)
+    km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(z)
+    labels = km.labels_
+    val = data[value].to_numpy(zero_copy_only=False).astype(float)
+    means = np.array([val[labels == c].mean() if (labels == c).any() else -np.inf for c in range(k)])
+    order = np.argsort(-means, kind="stable")
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(1, k + 1)
+    cluster = rank[labels]
+    out = data.select(["customer_id", *feats]).append_column("cluster", pa.array(cluster))
+    out = out.append_column("segment", pa.array([f"cluster {c}" for c in cluster]))
+    out = out.append_column("segment_zh", pa.array([f"第{c}类" for c in cluster]))
+    if value not in feats:
+        out = out.append_column("_value", data[value])
+    prof: dict[str, list[Any]] = {"cluster": [], "customers": [], "share": []}
+    for f in feats:
+        prof[f"mean_{f}"] = []
+    for f in feats:
+        prof[f"z_{f}"] = []
+    for c in range(1, k + 1):
+        m = cluster == c
+        prof["cluster"].append(c)
+        prof["customers"].append(int(m.sum()))
+        prof["share"].append(float(m.mean()))
+        src = int(order[c - 1])
+        for j, f in enumerate(feats):
+            prof[f"mean_{f}"].append(float(raw[m, j].mean()) if m.any() else float("nan"))
+            prof[f"z_{f}"].append(float(km.cluster_centers_[src, j]))
+    profile = pa.table(prof)
+    mem = ibis.memtable(out)
+    names = {f"cluster {c}": f"第{c}类" for c in range(1, k + 1)}
+    summary = summarise(mem, segments=list(names), names_zh=names,
+                        value_col=value if value in feats else "_value",
+                        orders_col="order_count" if "order_count" in feats else None)
+    customers = mem.select("customer_id", *feats, "cluster", "segment", "segment_zh")
+    return SegmentResult("cluster", resolve_as_of(as_of), customers, summary, cfg,
+                         {"k": k, "silhouette": scores, "profile": profile, "value_column": value,
+                          "inertia": float(km.inertia_)})

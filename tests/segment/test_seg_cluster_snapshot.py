@@ -1,0 +1,136 @@
+"""k-means clustering, snapshots and migration, and multi-dimensional schemes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from custlens.errors import ConfigError, InputError
+from custlens.segment import SegmentResult
+from custlens.segment.abc import abc_classes, value_pyramid
+from custlens.segment.cluster import kmeans_segments
+from custlens.segment.scheme import combine
+from custlens.segment.snapshot import list_snapshots, load_assignments, migration, save_snapshot
+
+
+def _blobs(n_per: int = 200, seed: int = 3) -> pa.Table:
+    """Three well separated groups: big recent spenders, mid, small lapsed buyers."""
+    rng = np.random.default_rng(seed)
+    centres = [(10, 20, 5000, 250), (60, 6, 600, 100), (300, 1, 40, 40)]
+    cols = {k: [] for k in ("recency_days", "order_count", "revenue", "avg_order_value")}
+    for r, f, m, a in centres:
+        cols["recency_days"] += list(rng.normal(r, r * 0.1, n_per))
+        cols["order_count"] += list(np.maximum(1, rng.normal(f, f * 0.1, n_per)))
+        cols["revenue"] += list(rng.lognormal(np.log(m), 0.1, n_per))
+        cols["avg_order_value"] += list(rng.lognormal(np.log(a), 0.1, n_per))
+    n = 3 * n_per
+    return pa.table({"customer_id": [f"c{i:04d}" for i in range(n)], **cols})
+
+
+def test_kmeans_finds_the_three_groups_and_orders_them_by_value() -> None:
+    res = kmeans_segments(_blobs())
+    assert res.details["k"] == 3
+    assert max(res.details["silhouette"], key=res.details["silhouette"].get) == 3
+    c = res.customers.order_by("customer_id").to_pyarrow()
+    clusters = np.array(c["cluster"].to_pylist())
+    # the first 200 customers are the big spenders -> cluster 1, then 2, then 3
+    assert set(clusters[:200]) == {1} and set(clusters[200:400]) == {2} and set(clusters[400:]) == {3}
+    prof = res.details["profile"].to_pylist()
+    assert [p["customers"] for p in prof] == [200, 200, 200]
+    assert prof[0]["mean_revenue"] > prof[1]["mean_revenue"] > prof[2]["mean_revenue"]
+    assert c["segment_zh"][0].as_py() == "第1类"
+
+
+def test_kmeans_given_k_and_errors() -> None:
+    res = kmeans_segments(_blobs(50), k=2)
+    assert res.details["k"] == 2 and res.details["silhouette"] == {}
+    with pytest.raises(ConfigError, match="k must be an integer >= 2"):
+        kmeans_segments(_blobs(50), k=1)
+    with pytest.raises(InputError, match="did you mean 'revenue'"):
+        kmeans_segments(_blobs(50), columns=["revenu"])
+    bad = _blobs(20).set_column(3, "revenue", pa.array([None] + [1.0] * 59, pa.float64()))
+    with pytest.raises(InputError, match="1 customers have missing.*first: customer c0000"):
+        kmeans_segments(bad)
+
+
+def _values(n=10) -> pa.Table:
+    return pa.table({"customer_id": [f"c{i}" for i in range(n)], "revenue": [float(2 ** i) for i in range(n)],
+                     "customer_type": ["personal", "corporate"] * (n // 2)})
+
+
+def test_snapshot_round_trip_and_migration() -> None:
+    con = ibis.duckdb.connect()
+    tiers = {"tier": [{"name": "top", "top": 0.3}, {"name": "rest", "top": 1.0}]}
+    first = value_pyramid(_values(), as_of=date(2024, 1, 31), config=tiers)
+    # a month later c6 has grown into the top tier and c0 has left
+    later = _values().to_pandas()
+    later.loc[6, "revenue"] = 10_000.0
+    later = later.iloc[1:]
+    second = value_pyramid(pa.Table.from_pandas(later, preserve_index=False), as_of=date(2024, 2, 29),
+                           config=tiers)
+    a = save_snapshot(con, first, snapshot_id="jan")
+    b = save_snapshot(con, second)
+    assert b.startswith("pyramid-2024-02-29-")
+    snaps = list_snapshots(con).to_pyarrow().to_pylist()
+    assert [s["snapshot_id"] for s in snaps] == ["jan", b] and snaps[0]["customers"] == 10
+    assert snaps[0]["config_hash"] == first.config_hash
+    got = load_assignments(con, "jan").order_by("customer_id").to_pyarrow().to_pylist()
+    exp = first.customers.select("customer_id", "segment").order_by("customer_id").to_pyarrow().to_pylist()
+    assert got == exp
+    mig = migration(con, a, b)
+    m = {(r["from_segment"], r["to_segment"]): r["customers"] for r in mig.matrix.to_pyarrow().to_pylist()}
+    # jan (10 customers, rank share < 0.3): top = c9, c8, c7; feb (9 customers): c6 = 10000,
+    # c9 = 512, c8 = 256 -> c6 moves up, c7 moves down, c0 is absent in feb
+    assert m == {("top", "top"): 2, ("top", "rest"): 1, ("rest", "top"): 1, ("rest", "rest"): 5,
+                 ("rest", "(absent)"): 1}
+    moved = {r["customer_id"]: (r["from_segment"], r["to_segment"]) for r in mig.customers.to_pyarrow().to_pylist()}
+    assert moved["c6"] == ("rest", "top") and moved["c7"] == ("top", "rest") and moved["c0"] == ("rest", "(absent)")
+    with pytest.raises(InputError, match="already exists"):
+        save_snapshot(con, first, snapshot_id="jan")
+    with pytest.raises(InputError, match="no snapshot 'jna'.*did you mean 'jan'"):
+        migration(con, "jna", b)
+
+
+def test_snapshot_needs_a_date() -> None:
+    with pytest.raises(InputError, match="has no as-of date"):
+        save_snapshot(ibis.duckdb.connect(), abc_classes(_values()))
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_snapshots_on_every_backend(backend) -> None:
+    res = abc_classes(_values(), as_of="2024-01-31")
+    sid = save_snapshot(backend, res, snapshot_id=f"abc-{id(backend)}")
+    got = load_assignments(backend, sid).to_pyarrow()
+    assert got.num_rows == 10
+    mig = migration(backend, sid, sid).matrix.to_pyarrow().to_pylist()
+    assert all(r["from_segment"] == r["to_segment"] for r in mig)
+
+
+def test_bank_style_scheme() -> None:
+    vals = _values()
+    tiers = {"tier": [{"name": "VIP", "name_zh": "贵宾型客户", "top": 0.2}, {"name": "other", "name_zh": "其他", "top": 1.0}]}
+    tier = value_pyramid(vals, config=tiers)
+    abc = abc_classes(vals)
+    res = combine({"value_tier": tier, "abc": abc}, attributes=vals, attribute_columns=["customer_type"],
+                  value_col="revenue")
+    rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
+    assert rows["c9"]["segment"] == "corporate | VIP | A"
+    assert rows["c9"]["segment_zh"] == "corporate | 贵宾型客户 | A类客户"
+    assert list(res.customers.columns) == ["customer_id", "customer_type", "value_tier", "abc", "segment", "segment_zh"]
+    summ = res.summary.to_pyarrow().to_pylist()
+    assert sum(r["customers"] for r in summ) == 10
+    assert abs(sum(r["value_share"] for r in summ) - 1) < 1e-12
+
+
+def test_scheme_errors() -> None:
+    with pytest.raises(InputError, match="did you mean 'customer_type'"):
+        combine({}, attributes=_values(), attribute_columns=["customer_typ"])
+    r = abc_classes(_values())
+    with pytest.raises(InputError, match="reserved"):
+        combine({"segment": r})
+    assert isinstance(r, SegmentResult)
