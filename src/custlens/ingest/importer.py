@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_REJECT_RATE = 0.01
 """Largest share of rejected rows an import accepts unless told otherwise (1 %)."""
 
-_STAGE = "_custlens_stage"
+_STAGE = "_custlens_stage"  # a real table inside the transaction: its rows spill to the
+# database file instead of memory, and vanish with the transaction if it is not committed
 _BATCH = "_custlens_batch"
 _DUPS = "_custlens_dups"
 
@@ -238,7 +239,7 @@ def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
 
 def _create_stage(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
     cols = ", ".join(f"{quote(c.name)} {sql_type(c)}" for c in target.columns)
-    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} ({cols}, _line BIGINT)")
+    raw.execute(f"CREATE OR REPLACE TABLE {_STAGE} ({cols}, _line BIGINT)")
 
 
 def _append(raw: duckdb.DuckDBPyConnection, target: Table, rows: pa.Table) -> None:
@@ -267,7 +268,7 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
     key_label = "+".join(key)
     key_value = "concat_ws('|', " + ", ".join(f"s.{quote(k)}::VARCHAR" for k in key) + ")"
     raw.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_DUPS} AS
+        CREATE OR REPLACE TABLE {_DUPS} AS
         WITH firsts AS (
             SELECT {keys}, min(_line) AS _first FROM {_STAGE} GROUP BY {keys} HAVING count(*) > 1
         )

@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,25 +167,52 @@ def _sniff(lines: list[str]) -> str:
 
 
 class _CountingReader(io.RawIOBase):
-    """A file reader that reports how many bytes have been consumed."""
+    """A file reader that reports progress and keeps Arrow from reading far ahead.
 
-    def __init__(self, path: Path, progress: Progress | None, total: int) -> None:
+    Arrow's streaming CSV reader fetches blocks on an I/O thread as fast as the disk
+    allows, which would buffer the whole file in memory while batches are validated and
+    staged. Reads from any thread other than the consumer's wait until the consumer has
+    taken batches to within ``window`` blocks of what has been read.
+    """
+
+    def __init__(self, path: Path, progress: Progress | None, total: int, block: int,
+                 window: int = 4) -> None:
         self._fh = path.open("rb")
         self._progress = progress
         self._total = total
+        self._block = block
+        self._window = window
+        self._allowed = window * block
+        self._consumer = threading.get_ident()
+        self._cv = threading.Condition()
         self.done = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = self._fh.readinto(buffer)
-        self.done += n or 0
-        if self._progress is not None:
+        if threading.get_ident() != self._consumer:
+            with self._cv:
+                while self.done >= self._allowed and not self.closed:
+                    self._cv.wait(0.5)
+        n = self._fh.readinto(buffer) or 0
+        self.done += n
+        if self._progress is not None and threading.get_ident() == self._consumer:
             self._progress(self.done, self._total)
-        return n or 0
+        return n
+
+    def consumed(self, batches: int) -> None:
+        """The consumer has taken ``batches`` batches: allow reading further ahead."""
+        with self._cv:
+            self._allowed = (batches + self._window) * self._block
+            self._cv.notify_all()
+        if self._progress is not None:
+            self._progress(min(self.done, self._total), self._total)
 
     def close(self) -> None:
+        with self._cv:
+            self._allowed = 1 << 62
+            self._cv.notify_all()
         self._fh.close()
         super().close()
 
@@ -225,7 +253,7 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
         )
         return "skip"
 
-    stream = _CountingReader(info.path, progress, info.size)
+    stream = _CountingReader(info.path, progress, info.size, _BLOCK)
     header_line = mapping.skip_rows + 1
     try:
         reader = pacsv.open_csv(
@@ -245,6 +273,7 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
             return
         raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
     seen_rows = 0
+    batches_taken = 0
     skipped = np.zeros(0, dtype=np.int64)
     try:
         while True:
@@ -272,6 +301,8 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
             shifts = np.searchsorted(np.sort(skipped) - np.arange(len(skipped)), base + k, side="right")
             lines = pa.array(base + k + shifts, pa.int64())
             seen_rows += n
+            batches_taken += 1
+            stream.consumed(batches_taken)
             yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines, broken=broken)
         if broken_lines:
             yield Batch(rows=pa.table({n: pa.array([], pa.string()) for n in names}),
