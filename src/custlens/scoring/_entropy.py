@@ -57,6 +57,7 @@ def entropy_weights_from_sums(
     sums_xlogx: Sequence[float] | np.ndarray,
     n_rows: int,
     names: Sequence[str] | None = None,
+    constant: Sequence[bool] | np.ndarray | None = None,
 ) -> EntropyWeights:
     """Entropy weights from ``S_j = sum_i r_ij`` and ``T_j = sum_i r_ij ln r_ij``.
 
@@ -68,6 +69,9 @@ def entropy_weights_from_sums(
         Number of customers ``m`` (at least 2).
     names
         Indicator names (default ``x1 .. xn``).
+    constant
+        Indicators known to take one value for every customer: their entropy is set to
+        exactly 1 (the sums alone lose this to rounding for tiny values).
 
     Raises
     ------
@@ -86,6 +90,8 @@ def entropy_weights_from_sums(
     # sum_i f ln f = T/S - ln S for f = r / S
     entropy[positive] = -(t[positive] / s[positive] - np.log(s[positive])) / np.log(n_rows)
     entropy = np.clip(entropy, 0.0, 1.0)
+    if constant is not None:
+        entropy[np.asarray(constant, dtype=bool)] = 1.0
     divergence = 1.0 - entropy
     divergence[divergence < 1e-12] = 0.0  # rounding noise of a constant indicator
     total = divergence.sum()
@@ -110,4 +116,5 @@ def entropy_weights(values: np.ndarray | Sequence[Sequence[float]],
         raise InputError("entropy weights need finite, non-negative normalised values")
     safe = np.where(r > 0, r, 1.0)
     t = (r * np.log(safe)).sum(axis=0)
-    return entropy_weights_from_sums(r.sum(axis=0), t, r.shape[0], names)
+    const = r.max(axis=0) == r.min(axis=0) if r.shape[0] else None
+    return entropy_weights_from_sums(r.sum(axis=0), t, r.shape[0], names, constant=const)
