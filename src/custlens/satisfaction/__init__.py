@@ -15,7 +15,7 @@ from custlens.satisfaction.model import ACSI, BUILTIN_MODELS, ECSI, SCSB, Block,
 from custlens.satisfaction.pls import PLSResult, fit_pls
 from custlens.satisfaction.quality import quality_report
 from custlens.satisfaction.report import PLSReport, pls_report
-from custlens.satisfaction.survey import SurveyMatrix, indices_by_segment, survey_matrix
+from custlens.satisfaction.survey import SurveyMatrix, indices_by_segment, kano_answers, survey_matrix
 
 __all__ = [
     "ACSI",
@@ -46,4 +46,5 @@ __all__ = [
     "quality_report",
     "satisfaction_index",
     "survey_matrix",
+    "kano_answers",
 ]

@@ -29,7 +29,7 @@ from custlens.satisfaction.index import satisfaction_index
 from custlens.satisfaction.model import ModelSpec
 from custlens.satisfaction.pls import PLSResult, fit_pls
 
-__all__ = ["SurveyMatrix", "survey_matrix", "indices_by_segment", "NO_SEGMENT"]
+__all__ = ["SurveyMatrix", "survey_matrix", "indices_by_segment", "kano_answers", "NO_SEGMENT", "KANO_ITEM_PREFIX"]
 
 NO_SEGMENT = "(no segment)"
 
@@ -157,3 +157,58 @@ def indices_by_segment(
         "overall": {"n": result.n_obs, **idx.index()},
         "segments": rows,
     }
+
+
+KANO_ITEM_PREFIX = "kano:"
+
+
+def kano_answers(answers: Any, instrument: str | None = "kano") -> pa.Table:
+    """Turn Kano items of the long survey table into one row per respondent and attribute.
+
+    Kano question pairs are stored as items ``kano:<attribute>:functional`` and
+    ``kano:<attribute>:dysfunctional`` (see ``docs/data-model.md``); the result has the
+    columns :func:`custlens.satisfaction.kano` reads: ``respondent, attribute, functional,
+    dysfunctional``. Pairs with either answer missing are dropped.
+
+    Parameters
+    ----------
+    answers
+        Table with ``respondent_id``, ``item``, ``answer`` (and ``instrument``).
+    instrument
+        Keep only this questionnaire (``None``: every row whose item starts with ``kano:``).
+
+    Raises
+    ------
+    InputError
+        For a missing column, a Kano item not of the form above, or no Kano items at all.
+    """
+    table = as_arrow(answers)
+    _need(table, ["respondent_id", "item", "answer"], "survey answers")
+    if instrument is not None and "instrument" in table.column_names:
+        table = table.filter(pc.equal(table["instrument"], instrument))
+    items = pc.cast(table["item"], pa.string())
+    table = table.filter(pc.starts_with(items, KANO_ITEM_PREFIX))
+    if table.num_rows == 0:
+        raise InputError(f"no Kano items (items named '{KANO_ITEM_PREFIX}<attribute>:functional|dysfunctional') "
+                         f"in the survey answers" + (f" of instrument {instrument!r}" if instrument else ""))
+    parts = pc.split_pattern(pc.cast(table["item"], pa.string()), ":")
+    lengths = pc.list_value_length(parts)
+    kinds = pc.list_element(parts, 2) if pc.all(pc.equal(lengths, 3)).as_py() else None
+    if kinds is None or not pc.all(pc.is_in(kinds, pa.array(["functional", "dysfunctional"]))).as_py():
+        bad_mask = pc.invert(pc.and_(pc.equal(lengths, 3), pc.is_in(
+            pc.list_element(pc.list_slice(parts, 2, 3), 0), pa.array(["functional", "dysfunctional"]))))
+        first = table.filter(pc.fill_null(bad_mask, True))["item"][0].as_py()
+        raise InputError(f"Kano item {first!r} is not of the form 'kano:<attribute>:functional' "
+                         "or 'kano:<attribute>:dysfunctional'")
+    long = pa.table({
+        "respondent": pc.cast(table["respondent_id"], pa.string()),
+        "attribute": pc.list_element(parts, 1),
+        "kind": kinds,
+        "answer": pc.cast(table["answer"], pa.string()),
+    })
+    functional = long.filter(pc.equal(long["kind"], "functional")).select(["respondent", "attribute", "answer"])
+    dysfunctional = long.filter(pc.equal(long["kind"], "dysfunctional")).select(["respondent", "attribute", "answer"])
+    joined = functional.rename_columns(["respondent", "attribute", "functional"]).join(
+        dysfunctional.rename_columns(["respondent", "attribute", "dysfunctional"]),
+        keys=["respondent", "attribute"], join_type="inner")
+    return joined.sort_by([("attribute", "ascending"), ("respondent", "ascending")])
