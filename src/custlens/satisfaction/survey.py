@@ -191,15 +191,13 @@ def kano_answers(answers: Any, instrument: str | None = "kano") -> pa.Table:
     if table.num_rows == 0:
         raise InputError(f"no Kano items (items named '{KANO_ITEM_PREFIX}<attribute>:functional|dysfunctional') "
                          f"in the survey answers" + (f" of instrument {instrument!r}" if instrument else ""))
+    for item in pc.unique(pc.cast(table["item"], pa.string())).to_pylist():  # few distinct items
+        pieces = item.split(":")
+        if len(pieces) != 3 or not pieces[1] or pieces[2] not in ("functional", "dysfunctional"):
+            raise InputError(f"Kano item {item!r} is not of the form 'kano:<attribute>:functional' "
+                             "or 'kano:<attribute>:dysfunctional'")
     parts = pc.split_pattern(pc.cast(table["item"], pa.string()), ":")
-    lengths = pc.list_value_length(parts)
-    kinds = pc.list_element(parts, 2) if pc.all(pc.equal(lengths, 3)).as_py() else None
-    if kinds is None or not pc.all(pc.is_in(kinds, pa.array(["functional", "dysfunctional"]))).as_py():
-        bad_mask = pc.invert(pc.and_(pc.equal(lengths, 3), pc.is_in(
-            pc.list_element(pc.list_slice(parts, 2, 3), 0), pa.array(["functional", "dysfunctional"]))))
-        first = table.filter(pc.fill_null(bad_mask, True))["item"][0].as_py()
-        raise InputError(f"Kano item {first!r} is not of the form 'kano:<attribute>:functional' "
-                         "or 'kano:<attribute>:dysfunctional'")
+    kinds = pc.list_element(parts, 2)
     long = pa.table({
         "respondent": pc.cast(table["respondent_id"], pa.string()),
         "attribute": pc.list_element(parts, 1),
