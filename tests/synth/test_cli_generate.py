@@ -9,7 +9,12 @@ from typer.testing import CliRunner
 
 from custlens.cli import app
 from custlens.schema import TABLES
-from custlens.synth import generate_company
+from custlens.synth import CompanyParams, generate_company
+
+
+def _flat(text: str) -> str:
+    """Output with Rich's line wrapping undone."""
+    return " ".join(text.split())
 
 
 def test_generate_writes_every_table(tmp_path: Path) -> None:
@@ -36,7 +41,34 @@ def test_generate_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     runner = CliRunner()
     both = runner.invoke(app, ["generate", str(tmp_path), "--customers", "10", "--transactions", "50"])
     assert both.exit_code == 2
-    assert "either 'n_customers' or 'n_transactions'" in both.output
+    assert "either 'n_customers' or 'n_transactions'" in _flat(both.output)
     assert "Traceback" not in both.output
     bad_date = runner.invoke(app, ["generate", str(tmp_path), "--end", "2025-02-30"])
-    assert bad_date.exit_code == 2 and "'end' must be a date" in bad_date.output
+    assert bad_date.exit_code == 2 and "'end' must be a date" in _flat(bad_date.output)
+
+
+def test_generate_reads_parameters_from_toml(tmp_path: Path) -> None:
+    spec = tmp_path / "params.toml"
+    spec.write_text('process = "bg_nbd"\ncorporate_share = 1.0\nalpha = 4\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "-n", "200", "--params", str(spec)])
+    assert result.exit_code == 0, result.output
+    expected = generate_company(200, params=CompanyParams(process="bg_nbd", corporate_share=1.0, alpha=4))
+    written = pq.read_table(tmp_path / "out" / "transactions.parquet")
+    assert written.equals(expected.transactions)
+    assert set(pq.read_table(tmp_path / "out" / "customers.parquet")["customer_type"].to_pylist()) == {"corporate"}
+
+
+def test_generate_names_a_bad_parameter_file(tmp_path: Path) -> None:
+    spec = tmp_path / "params.toml"
+    spec.write_text("[params]\nbeta_ = 3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--params", str(spec)])
+    assert result.exit_code == 2
+    assert "unknown parameter(s) 'beta_'" in _flat(result.output) and "params.toml" in result.output
+    spec.write_text("return_rate = 0.9\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--params", str(spec)])
+    assert result.exit_code == 2 and "'return_rate' parameter of CompanyParams" in _flat(result.output)
+    spec.write_text("return_rate = \n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--params", str(spec)])
+    assert result.exit_code == 2 and "not valid TOML" in _flat(result.output)
+    missing = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--params", str(tmp_path / "nope.toml")])
+    assert missing.exit_code == 2 and "Traceback" not in missing.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pytest
 from scipy import optimize, special
 
@@ -200,3 +201,13 @@ def test_satisfaction_rises_with_customer_value(company: Company) -> None:
     praise = it[it["kind"] == "praise"].groupby("customer_id").size().reindex(lv.index, fill_value=0)
     assert np.corrcoef(complaints, lv["CUSA"])[0, 1] < -0.05
     assert np.corrcoef(praise, lv["CUSA"])[0, 1] > 0.05
+
+
+def test_item_nonresponse_drops_the_requested_share_of_ecsi_answers() -> None:
+    full = generate_company(3000, seed=8).survey_answers
+    holes = generate_company(3000, seed=8, params=CompanyParams(survey_missing_share=0.1)).survey_answers
+    ecsi = pc.equal(full["instrument"], "ecsi")
+    kept = pc.sum(pc.equal(holes["instrument"], "ecsi")).as_py() / pc.sum(ecsi).as_py()
+    assert kept == pytest.approx(0.9, abs=0.01)
+    # Kano answers are untouched
+    assert pc.sum(pc.equal(holes["instrument"], "kano")).as_py() == pc.sum(pc.invert(ecsi)).as_py()

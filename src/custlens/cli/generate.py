@@ -41,6 +41,10 @@ def generate(
     start: Annotated[str, typer.Option("--start", help="First day of the observation period (YYYY-MM-DD, UTC).")] = "2023-01-01",
     end: Annotated[str, typer.Option("--end", help="Last day of the observation period (YYYY-MM-DD, inclusive).")] = "2025-12-31",
     fmt: Annotated[FileFormat, typer.Option("--format", "-f", help="File format: Parquet, or CSV (UTF-8 with a header).")] = FileFormat.parquet,
+    params_file: Annotated[Path | None, typer.Option(
+        "--params", "-p",
+        help="TOML file of generator parameters (name = value, e.g. process = \"bg_nbd\", "
+             "corporate_share = 0.3); see docs/demo-company.md.", show_default=False)] = None,
     chunk_size: Annotated[int, typer.Option(
         "--chunk-size", help="Customers generated and written at a time (bounds memory, ~1 kB each).")] = 65_536,
 ) -> None:
@@ -57,9 +61,12 @@ def generate(
         custlens generate big --transactions 10000000 --seed 7
 
         custlens generate csv-data --customers 5000 --format csv
-    """
-    from custlens.synth import write_company
 
+        custlens generate bgnbd-data --params bgnbd.toml
+    """
+    from custlens.synth import CompanyParams, write_company
+
+    params = CompanyParams.from_toml(params_file) if params_file is not None else None
     began = time.perf_counter()
     with progress() as bar:
         task = bar.add_task("generating customers", total=None)
@@ -69,7 +76,7 @@ def generate(
 
         paths = write_company(
             out_dir, n_customers=customers, n_transactions=transactions, seed=seed, start=start,
-            end=end, fmt=fmt.value, chunk_size=chunk_size, on_progress=advance,
+            end=end, fmt=fmt.value, chunk_size=chunk_size, params=params, on_progress=advance,
         )
     seconds = time.perf_counter() - began
     summary = RichTable(title=f"demo company written to {out_dir} in {seconds:,.1f} s")

@@ -147,4 +147,9 @@ def survey_table(rng: np.random.Generator, pop: Population, period: Period, para
         "answer": answer,
         "answered_at": timestamps(period.start_us, when),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["survey_answers"]))
+    table = pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["survey_answers"]))
+    if params.survey_missing_share > 0:
+        n_ecsi = len(ecsi_who) * n_items
+        drop = np.r_[rng.random(n_ecsi) < params.survey_missing_share, np.zeros(len(who) - n_ecsi, bool)]
+        table = table.filter(pa.array(~drop))
+    return table

@@ -10,13 +10,16 @@ on (see ``docs/demo-company.md``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from custlens.errors import InputError
+from custlens.errors import ConfigError, InputError
 
 __all__ = [
     "CompanyParams",
@@ -83,6 +86,8 @@ class CompanyParams:
         Share of leads that became customers (they carry the customer id).
     ecsi_share, kano_share
         Share of buying customers answering the ECSI and the Kano questionnaire.
+    survey_missing_share
+        Share of ECSI item answers left out (item nonresponse: the row is absent).
     """
 
     corporate_share: float = 0.15
@@ -108,6 +113,42 @@ class CompanyParams:
     lead_conversion_share: float = 0.2
     ecsi_share: float = 0.15
     kano_share: float = 0.10
+    survey_missing_share: float = 0.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "parameters") -> CompanyParams:
+        """Parameters from a mapping (e.g. a parsed TOML file); unknown names are errors.
+
+        Raises
+        ------
+        ConfigError
+            For an unknown parameter name or a value that breaks its rule.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            hint = [n for n in known if n.lower() == unknown[0].lower().replace("-", "_")]
+            raise ConfigError(
+                f"{source}: unknown parameter(s) {', '.join(map(repr, unknown))}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; expected some of: {', '.join(f.name for f in fields(cls))}"
+            )
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> CompanyParams:
+        """Parameters from a TOML file of ``name = value`` lines (top level or ``[params]``)."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        if set(data) == {"params"} and isinstance(data["params"], dict):
+            data = data["params"]
+        return cls.from_mapping(data, source=str(p))
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -165,6 +206,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "lead_conversion_share": (_share, "a float in [0, 1]"),
     "ecsi_share": (_share, "a float in [0, 1]"),
     "kano_share": (_share, "a float in [0, 1]"),
+    "survey_missing_share": (lambda v: _num(v) and 0 <= v < 1, "a float in [0, 1)"),
 }
 
 # --------------------------------------------------------------------------- ECSI truths
