@@ -92,3 +92,26 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
         load_mapping(path)
     with pytest.raises(InputError, match="no such mapping file"):
         load_mapping(tmp_path / "absent.toml")
+
+
+def test_the_example_in_docs_import_md_is_a_valid_mapping(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    blocks = [b.split("```")[0] for b in doc.split("```toml")[1:]]
+    block = next(b for b in blocks if "erp-orders.toml" in b)
+    path = tmp_path / "erp-orders.toml"
+    path.write_text(block, encoding="utf-8")
+    mapping = load_mapping(path)
+    assert mapping.timezone == "Asia/Shanghai" and mapping.skip_rows == 2
+    assert mapping.true_values == ("是", "y") and mapping.columns["return_flag"].values["退货"] == "true"
+    src = tmp_path / "orders.csv"
+    src.write_text("导出: ERP\n日期: 2024-03-02\n"
+                   "订单号,行号,客户编号,下单时间,金额,成本,数量,商品编码,品类,return_flag\n"
+                   "A1,1,K1,2024年3月1日 09:30,\"¥1,200.00\",800,1,P1,家电,正常\n"
+                   "A1,2,K1,2024-03-01,-50元,-30,-1,P2,图书,退货\n", encoding="utf-8")
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = import_file(ws, src, table="transactions", mapping=path)
+        got = ws.raw.sql("SELECT line, amount, margin, category, channel, return_flag "
+                         "FROM transactions ORDER BY line").fetchall()
+    assert report.rows_loaded == 2
+    assert got == [(1, 1200.0, 400.0, "appliances", "store", False),
+                   (2, -50.0, -20.0, "books", "store", True)]

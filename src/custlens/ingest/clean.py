@@ -278,8 +278,9 @@ def _parse_int(text: pa.Array, target: TargetPlan, mapping: ImportMapping
 def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping
                 ) -> tuple[pa.Array, pa.Array | None, str]:
     lowered = pc.utf8_lower(text)
-    is_true = pc.is_in(lowered, pa.array(list(mapping.true_values), _STRING))
-    is_false = pc.is_in(lowered, pa.array(list(mapping.false_values), _STRING))
+    # "true" and "false" (what value maps produce) are understood whatever the words are
+    is_true = pc.is_in(lowered, pa.array([*mapping.true_values, "true"], _STRING))
+    is_false = pc.is_in(lowered, pa.array([*mapping.false_values, "false"], _STRING))
     values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
     bad = pc.and_(pc.is_valid(text), pc.is_null(values))
     return values, bad, (f"not a yes/no value; expected one of: "

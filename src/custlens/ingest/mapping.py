@@ -201,9 +201,9 @@ def parse_mapping(doc: AbcMapping[str, Any], origin: str = "mapping") -> ImportM
     for key in ("currency_symbols", "null_values", "true_values", "false_values"):
         if key in source:
             kwargs[key] = _texts(source[key], origin, f"source.{key}")
-    if "true_values" in kwargs or "false_values" in kwargs:
-        for key in ("true_values", "false_values"):
-            kwargs[key] = tuple(v.lower() for v in kwargs.get(key, ()))
+    for key in ("true_values", "false_values"):
+        if key in kwargs:
+            kwargs[key] = tuple(v.lower() for v in kwargs[key])
 
     rules: dict[str, ColumnRule] = {}
     columns = doc.get("columns", {})
