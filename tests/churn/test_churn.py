@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv  # noqa: F401  (pa.csv)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -165,3 +166,41 @@ def test_expected_churn_rate_bounds() -> None:
     assert expected_churn_rate(now, now) == 0
     with pytest.raises(InputError, match="no customer is alive"):
         expected_churn_rate([0.0], [0.0])
+
+
+def test_model_churn_mbgnbd_matches_simulation() -> None:
+    # MBG/NBD: a dropout chance also at the first purchase. Customers with x = 0 by T are
+    # alive with probability < 1; condition the simulation on "alive at T".
+    rng = np.random.default_rng(8)
+    r, alpha, a, b, T, h = 0.5, 4.0, 0.8, 2.5, 6.0, 10.0
+    n = 400_000
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    alive_now = (rng.exponential(1 / lam) > T) & (rng.random(n) >= p)  # no purchase, survived the first
+    lam, p = lam[alive_now], p[alive_now]
+    alive = rng.random(lam.size) < (1 - p) ** rng.poisson(lam * h)
+    model = alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h, modified=True)[0]
+    assert alive.mean() == pytest.approx(model, abs=0.004)
+    assert model > alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h)[0]
+
+
+def test_with_a_fitted_bgnbd_on_cdnow(cdnow_summary_path) -> None:  # type: ignore[no-untyped-def]
+    clv = pytest.importorskip("custlens.clv", reason="custlens.clv estimators not available")
+    if not hasattr(clv, "BetaGeo"):
+        pytest.skip("custlens.clv.BetaGeo not available")
+    from custlens.clv.formula import gamma_next_purchase
+
+    t = pa.csv.read_csv(cdnow_summary_path)
+    x, t_x, T = (t.column(c).to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    model = clv.BetaGeo().fit(x, t_x, T)
+    par = model.params_
+    pa_now = model.p_alive(x, t_x, T)
+    later = alive_later_bgnbd(x, T, pa_now, par["r"], par["alpha"], par["a"], par["b"], 13.0)
+    assert np.all(later <= pa_now + 1e-12) and np.all(later >= 0)
+    wait = gamma_next_purchase(x, T, pa_now, par["r"], par["alpha"], horizon=13.0)
+    expected = model.conditional_expected_purchases(13.0, x, t_x, T)
+    # P(at least one purchase) <= E[number of purchases], and <= P(alive)
+    assert np.all(wait.p_purchase_within <= expected + 1e-9)
+    assert np.all(wait.p_purchase_within <= pa_now + 1e-12)
+    rate = expected_churn_rate(pa_now, later)
+    assert 0 < rate < 1

@@ -92,9 +92,17 @@ def _arr(x: Any, name: str) -> NDArray[np.float64]:
 
 
 def alive_later_bgnbd(
-    frequency: ArrayLike, T: ArrayLike, p_alive: ArrayLike, r: float, alpha: float, a: float, b: float, horizon: float
+    frequency: ArrayLike,
+    T: ArrayLike,
+    p_alive: ArrayLike,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    horizon: float,
+    modified: bool = False,
 ) -> NDArray[np.float64]:
-    """P(alive at ``T + h``) under BG/NBD (or MBG/NBD) given each customer's ``(x, T)``.
+    """P(alive at ``T + h``) under BG/NBD (``modified=True``: MBG/NBD) given ``(x, T)``.
 
     Alive at ``T + h`` means alive at ``T`` and no dropout after any of the ``N`` purchases
     in ``(T, T + h]``. Given alive at ``T``, ``lambda ~ Gamma(r + x, alpha + T)`` and
@@ -103,12 +111,17 @@ def alive_later_bgnbd(
 
         P(alive at T + h | data) = P(alive at T) x E_p[((alpha + T) / (alpha + T + h p))^(r + x)]
                                  = P(alive at T) x 2F1(r + x, a; a + b + x; -h / (alpha + T)).
+
+    MBG/NBD (Batislam, Denizel & Filiztekin 2007) also allows a dropout at the first
+    purchase, so the alive branch carries ``(1 - p)^(x + 1)`` and ``p ~ Beta(a, b + x + 1)``:
+    the third argument of 2F1 becomes ``a + b + x + 1``. ``p_alive`` is the model's own
+    P(alive at T) (e.g. ``BetaGeo.p_alive``), and ``r, alpha, a, b`` its ``params_``.
     """
     x, age, pa_ = _arr(frequency, "frequency"), _arr(T, "T"), _arr(p_alive, "p_alive")
     if min(r, alpha, a, b) <= 0:
         raise InputError(f"BG/NBD parameters must be > 0; got r={r}, alpha={alpha}, a={a}, b={b}")
     z = -float(horizon) / (alpha + age)
-    return pa_ * special.hyp2f1(r + x, a, a + b + x, z)
+    return pa_ * special.hyp2f1(r + x, a, a + b + x + (1.0 if modified else 0.0), z)
 
 
 def alive_later_pnbd(T: ArrayLike, p_alive: ArrayLike, s: float, beta: float, horizon: float) -> NDArray[np.float64]:
