@@ -115,3 +115,13 @@ def test_the_example_in_docs_import_md_is_a_valid_mapping(tmp_path: Path) -> Non
     assert report.rows_loaded == 2
     assert got == [(1, 1200.0, 400.0, "appliances", "store", False),
                    (2, -50.0, -20.0, "books", "store", True)]
+
+
+def test_an_invalid_constant_is_a_config_error(tmp_path: Path) -> None:
+    src = tmp_path / "i.csv"
+    src.write_text("interaction_id,customer_id,occurred_at\ni1,c1,2024-01-01\n")
+    mapping = parse_mapping({"constants": {"kind": "grumble"}})
+    with Workspace.init(tmp_path / "ws") as ws:
+        with pytest.raises(ConfigError, match="constant 'grumble' for kind is invalid: not an allowed"):
+            import_file(ws, src, table="interactions", mapping=mapping)
+        assert ws.row_counts()["interactions"] == 0

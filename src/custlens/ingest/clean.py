@@ -157,16 +157,21 @@ def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping,
         if target.values:
             text = _apply_value_map(text, target.values)
         values, bad, reason = _PARSERS[kind](text, target, mapping)
+    checks: list[tuple[pa.Array, str]] = []
     if bad is not None:
-        errors.add(bad, target.label, raw_text, reason)
+        checks.append((bad, reason))
     if col.allowed is not None:
         values = _normalise_label(values)
         bad_label = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(col.allowed))))
-        errors.add(bad_label, target.label, raw_text,
-                   f"not an allowed value for {col.name}; expected one of: {', '.join(col.allowed)}")
+        checks.append((bad_label, f"not an allowed value for {col.name}; expected one of: "
+                                  f"{', '.join(col.allowed)}"))
     if col.minimum is not None and kind in ("int64", "float64"):
-        errors.add(pc.less(values, col.minimum), target.label, raw_text,
-                   f"below the minimum {col.minimum:g} of {col.name}")
+        checks.append((pc.less(values, col.minimum), f"below the minimum {col.minimum:g} of {col.name}"))
+    for mask, why in checks:
+        if target.constant is not None and len(mask) and pc.any(pc.fill_null(mask, False)).as_py():
+            raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is "
+                              f"invalid: {why}")
+        errors.add(mask, target.label, raw_text, why)
     return values
 
 

@@ -261,9 +261,14 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
     quarantine file and leaves their lines in the temporary table ``_custlens_dups``.
     """
     key = target.key
-    on = lambda a, b: " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)  # noqa: E731
-    same = lambda a, b: " AND ".join(  # noqa: E731
-        f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in target.column_names)
+
+    def on(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)
+
+    def same(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}"
+                            for c in target.column_names)
+
     keys = ", ".join(quote(k) for k in key)
     key_label = "+".join(key)
     key_value = "concat_ws('|', " + ", ".join(f"s.{quote(k)}::VARCHAR" for k in key) + ")"

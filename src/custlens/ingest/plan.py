@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from custlens.errors import ConfigError, InputError
+from custlens.errors import InputError
 from custlens.ingest.mapping import ImportMapping
 from custlens.schema import Column, Table
 
@@ -149,12 +149,3 @@ def _derivation(table: Table, column: Column, mapping: ImportMapping,
     if column.name in tz_columns:
         return "zone_of:" + tz_columns[column.name].name
     return None
-
-
-def check_constant(target: TargetPlan) -> None:
-    """Raise :class:`ConfigError` when a constant is not a plain value."""
-    if not isinstance(target.constant, (str, int, float, bool)) and target.constant is not None:
-        raise ConfigError(
-            f"mapping: constant for {target.column.name!r} must be a text, number or boolean; "
-            f"got {target.constant!r}"
-        )
