@@ -131,6 +131,442 @@ def rfm_command(
             None if all_columns else base)
 
 
+DateOpt = Annotated[str, typer.Option("--date-col", help="Transaction date column.")]
+AmountOpt = Annotated[str, typer.Option("--amount-col", help="Amount column (negative = return).")]
+OrderOpt = Annotated[str | None, typer.Option("--order-col", help="Order id column (default: order_id "
+                                              "if present, else one row = one order).")]
+FromTxOpt = Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction log: "
+                                         "compute the value indicators first.")]
+SnapshotOpt = Annotated[Path | None, typer.Option("--save-snapshot", help="Store the result as a dated "
+                                                  "snapshot in this DuckDB file (or the --workspace).")]
+
+
+def _tx_columns(tx: Any, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> Any:
+    from custlens.segment import TransactionColumns
+
+    return TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id")
+
+
+def _features(data: Path | None, workspace: Path | None, table: str | None, from_tx: bool,
+              customer_col: str, date_col: str, amount_col: str, order_col: str | None,
+              end: str | None) -> Any:
+    """Per-customer features: a features file, or value indicators of a transaction log."""
+    if not from_tx and workspace is None:
+        return _read(data, workspace, table, "customers")
+    tx = _read(data, workspace, table, "transactions")
+    customers = None
+    if workspace is not None and table is None:
+        from custlens.warehouse import Workspace
+
+        customers = Workspace.open(workspace).table("customers")
+    try:
+        from custlens.features import value_indicators
+    except ImportError:  # pragma: no cover - the features package ships with custlens
+        from custlens.segment import customer_summary
+
+        return customer_summary(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col,
+                                                                    amount_col, order_col))[0]
+    from custlens.segment._transactions import as_dates
+
+    if date_col in tx.columns and not tx[date_col].type().is_timestamp():
+        tx = tx.mutate(**{date_col: as_dates(tx[date_col], date_col)})
+    optional = {f"{c}_col": (c if c in tx.columns else None)
+                for c in ("cost", "margin", "quantity")}
+    optional["return_col"] = "return_flag" if "return_flag" in tx.columns else None
+    order = order_col or ("order_id" if "order_id" in tx.columns else None)
+    return value_indicators(tx, customers=customers, as_of=end, customer_col=customer_col,
+                            date_col=date_col, amount_col=amount_col, order_col=order, **optional)
+
+
+def _snapshot(result: Any, target: Path | None, workspace: Path | None) -> None:
+    if target is None:
+        return
+    import ibis
+
+    from custlens.segment import save_snapshot
+
+    del workspace  # snapshots go to the named DuckDB file (a workspace file works too)
+    con = ibis.duckdb.connect(str(target))
+    sid = save_snapshot(con, result)
+    err_console.print(f"saved snapshot {sid} in {target}")
+
+
+def _snapshot_con(db: Path | None, workspace: Path | None) -> Any:
+    from custlens.errors import InputError
+
+    if workspace is not None:
+        from custlens.warehouse import Workspace
+
+        return Workspace.open(workspace).con
+    if db is None:
+        raise InputError("give --db FILE (the DuckDB file holding the snapshots) or --workspace W")
+    if not db.exists():
+        raise InputError(f"{db}: no such snapshot database")
+    import ibis
+
+    return ibis.duckdb.connect(str(db))
+
+
+@segment_app.command("state")
+@guarded
+def state_command(
+    data: DataArg = None,
+    customer_col: CustomerOpt = "customer_id",
+    date_col: DateOpt = "ordered_at",
+    amount_col: AmountOpt = "amount",
+    order_col: OrderOpt = None,
+    end: EndOpt = None,
+    leads: Annotated[Path | None, typer.Option("--leads", help="Leads file (lead_id, customer_id, "
+                                               "budget, decision_authority, need, ...).")] = None,
+    p_alive: Annotated[Path | None, typer.Option("--p-alive", help="File with customer_id and p_alive "
+                                                 "(decides 'lost' where given).")] = None,
+    flow_from: Annotated[str | None, typer.Option("--flow-from", help="Print the flow table from this "
+                                                  "date to --end instead.")] = None,
+    winback: Annotated[bool, typer.Option("--winback", help="Print the win-back list of lost customers.")] = False,
+    top: Annotated[int | None, typer.Option("--top", help="Win-back list: only the first N.")] = None,
+    config: ConfigOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Relationship states (non-customer ... loyal, lost), the customer flow, the win-back list.
+
+    Example: custlens segment state orders.csv --end 2024-12-31 --leads leads.csv --summary
+    """
+    from custlens.ingest.readers import read_table
+    from custlens.segment import relationship_state, state_flow, winback_list
+    from custlens.segment._config import read_toml
+
+    tx = _read(data, workspace, table, "transactions")
+    cols = _tx_columns(tx, customer_col, date_col, amount_col, order_col)
+    cfg = read_toml(config) if config else None
+    ld = read_table(leads) if leads else (
+        _read(None, workspace, "leads", "leads") if workspace is not None else None)
+    pa_t = read_table(p_alive) if p_alive else None
+    if flow_from is not None:
+        from custlens.errors import InputError
+
+        if end is None:
+            raise InputError("--flow-from needs --end (the second date)")
+        _emit_table(state_flow(tx, flow_from, end, leads=ld, columns=cols, config=cfg), fmt, output, encoding)
+        return
+    if winback:
+        _emit_table(winback_list(tx, as_of=end, p_alive=pa_t, columns=cols, config=cfg, top=top),
+                    fmt, output, encoding)
+        return
+    result = relationship_state(tx, as_of=end, leads=ld, p_alive=pa_t, columns=cols, config=cfg)
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+def _emit_table(data: Any, fmt: OutputFormat, output: Path | None, encoding: str) -> None:
+    from custlens.segment.export import csv_bytes
+
+    if fmt is OutputFormat.csv and encoding != "utf-8":
+        raw = csv_bytes(data, encoding)
+        if output is None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(raw)
+        else:
+            output.write_bytes(raw)
+        return
+    emit(data, fmt, output)
+
+
+@segment_app.command("lifecycle")
+@guarded
+def lifecycle_command(
+    data: DataArg = None,
+    customer_col: CustomerOpt = "customer_id",
+    date_col: DateOpt = "ordered_at",
+    amount_col: AmountOpt = "amount",
+    order_col: OrderOpt = None,
+    end: EndOpt = None,
+    config: ConfigOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Lifecycle stages (acquisition, growth, maturity, decline, termination) from transactions.
+
+    Example: custlens segment lifecycle orders.csv --end 2024-12-31 --summary
+    """
+    from custlens.segment import lifecycle_stage
+    from custlens.segment._config import read_toml
+
+    tx = _read(data, workspace, table, "transactions")
+    result = lifecycle_stage(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col,
+                                                                order_col),
+                             config=read_toml(config) if config else None)
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+def _value_command(method: str):  # noqa: ANN202 - builds one Typer command per method
+    def command(
+        data: DataArg = None,
+        value_col: Annotated[str | None, typer.Option("--value-col", help="Value column (default "
+                                                      "revenue).")] = None,
+        pareto: Annotated[bool, typer.Option("--pareto", help="Print the Pareto curve instead.")] = False,
+        concentration: Annotated[bool, typer.Option("--concentration", help="Print the share of value "
+                                                    "from the top 20 % and the Gini coefficient.")] = False,
+        from_transactions: FromTxOpt = False,
+        customer_col: CustomerOpt = "customer_id",
+        date_col: DateOpt = "ordered_at",
+        amount_col: AmountOpt = "amount",
+        order_col: OrderOpt = None,
+        end: EndOpt = None,
+        config: ConfigOpt = None,
+        summary: SummaryOpt = False,
+        save_snapshot: SnapshotOpt = None,
+        workspace: WorkspaceOpt = None,
+        table: TableOpt = None,
+        export: ExportOpt = None,
+        encoding: EncodingOpt = "utf-8",
+        fmt: FormatOption = OutputFormat.table,
+        output: OutputOption = None,
+    ) -> None:
+        from custlens.segment import abc_classes
+        from custlens.segment import concentration as conc
+        from custlens.segment import pareto_curve, value_pyramid
+        from custlens.segment._config import read_toml
+
+        feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
+                          order_col, end)
+        cfg = read_toml(config) if config else None
+        cust = "customer_id" if from_transactions or workspace is not None else customer_col
+        if pareto:
+            _emit_table(pareto_curve(feats, value_col=value_col, customer_col=cust, config=cfg), fmt,
+                        output, encoding)
+            return
+        if concentration:
+            emit(conc(feats, value_col=value_col, customer_col=cust, config=cfg), fmt, output)
+            return
+        fn = abc_classes if method == "abc" else value_pyramid
+        result = fn(feats, value_col=value_col, customer_col=cust, as_of=end, config=cfg)
+        _snapshot(result, save_snapshot, workspace)
+        _finish(result, summary, fmt, output, export, encoding)
+
+    return command
+
+
+_abc = _value_command("abc")
+_abc.__doc__ = """ABC classes by cumulative contribution (A up to 80 %, B up to 95 %), Pareto curve, Gini.
+
+    Example: custlens segment abc features.csv --value-col profit --summary
+    """
+segment_app.command("abc")(guarded(_abc))
+_pyr = _value_command("pyramid")
+_pyr.__doc__ = """The customer pyramid: VIP (top 1 %), major (next 4 %), ordinary (next 15 %), small.
+
+    Example: custlens segment pyramid orders.csv --from-transactions --summary
+    """
+segment_app.command("pyramid")(guarded(_pyr))
+
+
+@segment_app.command("value-matrix")
+@guarded
+def value_matrix_command(
+    data: DataArg = None,
+    frequency_col: Annotated[str | None, typer.Option("--frequency-col", help="Purchase frequency column "
+                                                      "(default order_count).")] = None,
+    aov_col: Annotated[str | None, typer.Option("--aov-col", help="Average order value column "
+                                                "(default avg_order_value).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="median (default), mean or thresholds.")] = None,
+    frequency_threshold: Annotated[float | None, typer.Option("--frequency-threshold")] = None,
+    aov_threshold: Annotated[float | None, typer.Option("--aov-threshold")] = None,
+    from_transactions: FromTxOpt = False,
+    customer_col: CustomerOpt = "customer_id",
+    date_col: DateOpt = "ordered_at",
+    amount_col: AmountOpt = "amount",
+    order_col: OrderOpt = None,
+    end: EndOpt = None,
+    config: ConfigOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Customer value matrix: purchase frequency x average order value, four quadrants.
+
+    Example: custlens segment value-matrix features.csv --summary
+    """
+    from custlens.segment import value_matrix
+    from custlens.segment._config import read_toml
+
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
+                      order_col, end)
+    cust = "customer_id" if from_transactions or workspace is not None else customer_col
+    result = value_matrix(feats, frequency_col=frequency_col, avg_value_col=aov_col, split=split,
+                          frequency_threshold=frequency_threshold, avg_value_threshold=aov_threshold,
+                          customer_col=cust, as_of=end, config=read_toml(config) if config else None)
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+@segment_app.command("clv-matrix")
+@guarded
+def clv_matrix_command(
+    data: DataArg = None,
+    current_col: Annotated[str | None, typer.Option("--current-col", help="Current value column "
+                                                    "(default revenue).")] = None,
+    potential_col: Annotated[str | None, typer.Option("--potential-col", help="Potential value column "
+                                                      "(default potential_value; e.g. clv).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="median (default), mean or thresholds.")] = None,
+    current_threshold: Annotated[float | None, typer.Option("--current-threshold")] = None,
+    potential_threshold: Annotated[float | None, typer.Option("--potential-threshold")] = None,
+    customer_col: CustomerOpt = "customer_id",
+    end: EndOpt = None,
+    config: ConfigOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """CLV matrix: current x potential value -> most valuable, most growable, maintain, abandon.
+
+    Example: custlens segment clv-matrix scores.csv --current-col revenue --potential-col clv
+    """
+    from custlens.segment import clv_matrix
+    from custlens.segment._config import read_toml
+
+    feats = _read(data, workspace, table, "customers")
+    result = clv_matrix(feats, current_col=current_col, potential_col=potential_col, split=split,
+                        current_threshold=current_threshold, potential_threshold=potential_threshold,
+                        customer_col=customer_col, as_of=end, config=read_toml(config) if config else None)
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+@segment_app.command("rules")
+@guarded
+def rules_command(
+    data: DataArg = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Rules TOML: [[rule]] name, when, name_zh; "
+                                               "first match wins.")] = None,
+    keep: Annotated[list[str] | None, typer.Option("--keep", help="Feature column to keep (repeatable).")] = None,
+    from_transactions: FromTxOpt = False,
+    customer_col: CustomerOpt = "customer_id",
+    date_col: DateOpt = "ordered_at",
+    amount_col: AmountOpt = "amount",
+    order_col: OrderOpt = None,
+    end: EndOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Rule segments written in the rule language (compiled to Ibis); the first matching rule wins.
+
+    Example: custlens segment rules features.csv --rules segments.toml --summary
+    """
+    from custlens.segment import rule_segments
+
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
+                      order_col, end)
+    cust = "customer_id" if from_transactions or workspace is not None else customer_col
+    result = rule_segments(feats, rules, as_of=end, customer_col=cust, keep=keep or ())
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+@segment_app.command("cluster")
+@guarded
+def cluster_command(
+    data: DataArg = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of clusters (default: best silhouette).")] = None,
+    features: Annotated[list[str] | None, typer.Option("--feature", help="Feature column (repeatable; "
+                                                       "default recency_days, order_count, revenue, "
+                                                       "avg_order_value).")] = None,
+    profile: Annotated[bool, typer.Option("--profile", help="Print the cluster profile instead.")] = False,
+    from_transactions: FromTxOpt = False,
+    customer_col: CustomerOpt = "customer_id",
+    date_col: DateOpt = "ordered_at",
+    amount_col: AmountOpt = "amount",
+    order_col: OrderOpt = None,
+    end: EndOpt = None,
+    config: ConfigOpt = None,
+    summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
+    workspace: WorkspaceOpt = None,
+    table: TableOpt = None,
+    export: ExportOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """k-means clusters on standardised (log for money) features, k by silhouette, with profiles.
+
+    Example: custlens segment cluster orders.csv --from-transactions --profile
+    """
+    from custlens.segment import kmeans_segments
+    from custlens.segment._config import read_toml
+
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
+                      order_col, end)
+    cust = "customer_id" if from_transactions or workspace is not None else customer_col
+    result = kmeans_segments(feats, k=k, columns=features, customer_col=cust, as_of=end,
+                             config=read_toml(config) if config else None)
+    if profile:
+        _emit_table(result.details["profile"], fmt, output, encoding)
+        return
+    _snapshot(result, save_snapshot, workspace)
+    _finish(result, summary, fmt, output, export, encoding)
+
+
+@segment_app.command("migrate")
+@guarded
+def migrate_command(
+    from_id: Annotated[str | None, typer.Argument(help="Earlier snapshot id.", show_default=False)] = None,
+    to_id: Annotated[str | None, typer.Argument(help="Later snapshot id.", show_default=False)] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file holding the snapshots.")] = None,
+    customers: Annotated[bool, typer.Option("--customers", help="List every customer's move instead "
+                                            "of the counts.")] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="List the stored snapshots.")] = False,
+    workspace: WorkspaceOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Migration matrix between two stored segment snapshots (counts, or --customers lists).
+
+    Example: custlens segment migrate rfm-2024-06-30-1a2b3c4d rfm-2024-12-31-5e6f7a8b --db snaps.duckdb
+    """
+    from custlens.errors import InputError
+    from custlens.segment import list_snapshots, migration
+
+    con = _snapshot_con(db, workspace)
+    if list_only:
+        _emit_table(list_snapshots(con), fmt, output, encoding)
+        return
+    if from_id is None or to_id is None:
+        raise InputError("give FROM_ID and TO_ID (see --list for the stored snapshots)")
+    mig = migration(con, from_id, to_id)
+    _emit_table(mig.customers if customers else mig.matrix, fmt, output, encoding)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app`` (as the ``segment`` sub-app)."""
     app.add_typer(segment_app, name="segment")

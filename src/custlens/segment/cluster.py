@@ -45,21 +45,25 @@ def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _choose_k(z: np.ndarray, cfg: dict[str, Any], rng: np.random.Generator) -> tuple[int, dict[int, float]]:
+def _choose_k(z: np.ndarray, cfg: dict[str, Any],
+              rng: np.random.Generator) -> tuple[int, dict[int, float], np.ndarray]:
+    """Best k by silhouette on a sample; returns k, the scores and that k's sample centres."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     n = len(z)
     sample = z if n <= cfg["silhouette_sample"] else z[rng.choice(n, cfg["silhouette_sample"], replace=False)]
     scores: dict[int, float] = {}
+    centres: dict[int, np.ndarray] = {}
     for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
-        labels = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit_predict(sample)
-        scores[k] = float(silhouette_score(sample, labels))
+        km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(sample)
+        scores[k] = float(silhouette_score(sample, km.labels_))
+        centres[k] = km.cluster_centers_
     if not scores:
         raise InputError(f"cluster: too few distinct customers ({len(sample)}) to choose k by silhouette")
     best = max(scores, key=lambda k: (scores[k], -k))
     log.debug("silhouette by k: %s", scores)
-    return best, scores
+    return best, scores, centres[best]
 
 
 def kmeans_segments(
@@ -112,8 +116,11 @@ def kmeans_segments(
     rng = np.random.default_rng(cfg["random_state"])
     scores: dict[int, float] = {}
     if k is None:
-        k, scores = _choose_k(z, cfg, rng)
-    km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(z)
+        # the full fit starts from the chosen k's centres on the sample (one Lloyd run)
+        k, scores, start = _choose_k(z, cfg, rng)
+        km = KMeans(k, init=start, n_init=1, random_state=cfg["random_state"]).fit(z)
+    else:
+        km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(z)
     labels = km.labels_
     val = data[value].to_numpy(zero_copy_only=False).astype(float)
     means = np.array([val[labels == c].mean() if (labels == c).any() else -np.inf for c in range(k)])
