@@ -15,7 +15,6 @@ Prints a table and writes benchmarks/results/import_summary_10m.json.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -136,13 +135,9 @@ def phase_summary(workspace: str) -> dict:
             if fn is None:
                 out[name] = {"skipped": f"custlens.features.{name} is not available"}
                 continue
-            kwargs = {}
-            params = inspect.signature(fn).parameters
-            for table_name in ("receivables", "interactions", "customers"):
-                if table_name in params:
-                    kwargs[table_name] = ws.table(table_name)
+            # transactions only: the benchmark workspace holds no other table
             started = time.perf_counter()
-            rows = _materialise(fn(tx, **kwargs))
+            rows = _materialise(fn(tx))
             out[name] = {"seconds": time.perf_counter() - started, "customers": rows}
     out["peak_rss_mb"] = peak_rss_mb()
     return out
