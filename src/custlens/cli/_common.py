@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
@@ -75,13 +76,19 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CustlensError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            _report(exc)
             raise typer.Exit(exc.exit_code) from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            _report(exc)
             raise typer.Exit(InputError.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report(exc: BaseException) -> None:
+    """One line on standard error: never wrapped, brackets in the message kept as they are."""
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False,
+                      soft_wrap=True)
 
 
 @contextmanager
