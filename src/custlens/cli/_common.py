@@ -78,7 +78,7 @@ def guarded(fn: F) -> F:
         except CustlensError as exc:
             _report(exc)
             raise typer.Exit(exc.exit_code) from None
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except OSError as exc:  # unreadable or unwritable paths the user named
             _report(exc)
             raise typer.Exit(InputError.exit_code) from None
 
