@@ -253,6 +253,18 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
         )
         return "skip"
 
+    def take_broken() -> pa.Table:
+        table = pa.table({
+            "line": pa.array(broken_lines, pa.int64()),
+            "column": pa.array([""] * len(broken_lines), pa.string()),
+            "value": pa.array(broken_text, pa.string()),
+            "reason": pa.array(broken_reason, pa.string()),
+        }, schema=ERROR_SCHEMA)
+        broken_lines.clear()
+        broken_text.clear()
+        broken_reason.clear()
+        return table
+
     stream = _CountingReader(info.path, progress, info.size, _BLOCK)
     header_line = mapping.skip_rows + 1
     try:
@@ -287,13 +299,7 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
                 raise InputError(f"{info.path}: cannot read as delimited text ({exc})") from None
             if broken_lines:
                 skipped = np.concatenate([skipped, np.asarray(broken_lines, dtype=np.int64)])
-            broken = pa.table({
-                "line": pa.array(broken_lines, pa.int64()),
-                "column": pa.array([""] * len(broken_lines), pa.string()),
-                "value": pa.array(broken_text, pa.string()),
-                "reason": pa.array(broken_reason, pa.string()),
-            }, schema=ERROR_SCHEMA)
-            broken_lines.clear(), broken_text.clear(), broken_reason.clear()
+            broken = take_broken()
             n = record_batch.num_rows
             k = np.arange(seen_rows, seen_rows + n, dtype=np.int64)
             base = header_line + 1
@@ -304,15 +310,9 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
             batches_taken += 1
             stream.consumed(batches_taken)
             yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines, broken=broken)
-        if broken_lines:
+        if broken_lines:  # invalid rows after the last batch
             yield Batch(rows=pa.table({n: pa.array([], pa.string()) for n in names}),
-                        lines=pa.array([], pa.int64()),
-                        broken=pa.table({
-                            "line": pa.array(broken_lines, pa.int64()),
-                            "column": pa.array([""] * len(broken_lines), pa.string()),
-                            "value": pa.array(broken_text, pa.string()),
-                            "reason": pa.array(broken_reason, pa.string()),
-                        }, schema=ERROR_SCHEMA))
+                        lines=pa.array([], pa.int64()), broken=take_broken())
     finally:
         stream.close()
 
