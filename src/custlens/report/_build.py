@@ -88,11 +88,13 @@ def report_sections(
         with each segment's size.
     """
     results = dict(segmentations or {})
+    # each summary is executed once and shared by its bar chart, the pyramid and the playbook
+    summaries = {m: as_ibis(res.summary, f"{m} summary").to_pyarrow() for m, res in results.items()}
     sections: list[ReportSection] = []
-    for method, res in results.items():
+    for method in results:
         sections.append(ReportSection(
             f"{_TITLES.get(method, method)}: sizes and value shares",
-            segment_sizes_figure(res.summary),
+            segment_sizes_figure(summaries[method]),
             "Share of customers and share of value per segment; a segment whose value share "
             "exceeds its customer share is worth more than an average customer.",
         ))
@@ -105,7 +107,7 @@ def report_sections(
             "the label gives the share of the top 20 % and the Gini coefficient.",
         ))
     if "pyramid" in results:
-        sections.append(ReportSection("Value pyramid", pyramid_figure(results["pyramid"].summary),
+        sections.append(ReportSection("Value pyramid", pyramid_figure(summaries["pyramid"]),
                                       "Customers per tier, top tier first, with each tier's share of value."))
     if "rfm" in results:
         sections.append(ReportSection(
@@ -141,7 +143,7 @@ def report_sections(
             note += f" Weights ({s['method']}, {s['normalisation']} normalisation): {weights}."
         sections.append(ReportSection("Important customers", ranking_table_figure(ranking, top=top), note))
     if playbook is not None:
-        table = _playbook_rows(playbook, results)
+        table = _playbook_rows(playbook, summaries)
         if table.num_rows:
             sections.append(ReportSection("Playbook", playbook_table_figure(table),
                                           "Suggested service level, channel, resource priority and offer per "
@@ -149,14 +151,14 @@ def report_sections(
     return sections
 
 
-def _playbook_rows(playbook: Any, results: Mapping[str, Any]) -> pa.Table:
-    schemes = [m for m in results if m in playbook.schemes] or playbook.schemes
+def _playbook_rows(playbook: Any, summaries: Mapping[str, pa.Table]) -> pa.Table:
+    schemes = [m for m in summaries if m in playbook.schemes] or playbook.schemes
     tables = []
     for scheme in schemes:
         acts = playbook.table(scheme)
         sizes: dict[str, int] = {}
-        if scheme in results:
-            summ = as_ibis(results[scheme].summary, "summary").select("segment", "customers").to_pyarrow()
+        if scheme in summaries and {"segment", "customers"} <= set(summaries[scheme].column_names):
+            summ = summaries[scheme]
             sizes = dict(zip(summ.column("segment").to_pylist(), summ.column("customers").to_pylist()))
         acts = acts.append_column("customers", pa.array([sizes.get(s) for s in acts.column("segment").to_pylist()],
                                                         type=pa.int64()))
@@ -229,6 +231,7 @@ def build_report(
         summary_fn = _segment_fn("customer_summary")
         if summary_fn is not None:
             customers, used_as_of = summary_fn(tx, as_of=as_of)
+            customers = customers.cache()  # one pass over the log, read by every method below
         runs: list[tuple[str, Any, Any]] = [
             ("rfm", _segment_fn("rfm_from_transactions"), tx),
             ("state", _segment_fn("relationship_state"), tx),
