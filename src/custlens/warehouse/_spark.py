@@ -28,9 +28,6 @@ __all__ = ["connect_spark", "export_parquet"]
 
 log = logging.getLogger(__name__)
 
-Source = "Workspace | str | Path | Mapping[str, str | Path | pa.Table]"
-
-
 def export_parquet(workspace: Workspace, folder: str | Path | None = None,
                    tables: Iterable[str] | None = None) -> dict[str, Path]:
     """Write canonical tables of a workspace to ``<folder>/<table>.parquet``.
@@ -63,7 +60,10 @@ def export_parquet(workspace: Workspace, folder: str | Path | None = None,
     return paths
 
 
-def connect_spark(session: Any, sources: Any = None) -> ibis.BaseBackend:
+def connect_spark(
+    session: Any,
+    sources: Workspace | str | Path | Mapping[str, str | Path | pa.Table] | None = None,
+) -> ibis.BaseBackend:
     """An Ibis PySpark backend with tables registered as temporary views.
 
     Parameters
