@@ -136,3 +136,21 @@ def test_simulators_match_expectations() -> None:
     assert sim["frequency"].mean() == pytest.approx(float(_bgbb.expected_purchases(6, *bb)), rel=0.03)
     surv = _sbg.simulate(0.668, 3.806, 7, size=200_000, rng=7) / 200_000
     np.testing.assert_allclose(surv, _sbg.survival(np.arange(8), 0.668, 3.806), atol=0.01)
+
+
+def test_numeric_helpers_match_direct_evaluation() -> None:
+    from scipy import special
+
+    from custlens.clv._numeric import log1mexp, per_count, unique_rows
+
+    rng = np.random.default_rng(4)
+    M = np.column_stack([rng.integers(0, 5, 5000), rng.integers(0, 3, 5000) / 7, rng.integers(1, 4, 5000)]).astype(float)
+    uniq, inverse = unique_rows(M)
+    expected, expected_inverse = np.unique(M, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(uniq, expected)
+    np.testing.assert_array_equal(inverse, expected_inverse.ravel())
+    x = rng.integers(3, 400, 1000).astype(float)
+    np.testing.assert_allclose(per_count(special.digamma, 0.7, x), special.digamma(0.7 + x), rtol=1e-15)
+    np.testing.assert_allclose(per_count(np.log, 0.0, x), np.log(x), rtol=1e-15)
+    v = -np.logspace(-20, 3, 50)
+    np.testing.assert_allclose(log1mexp(v), np.log(-np.expm1(v)), rtol=1e-12)

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
 from custlens.clv._checks import ParamRule, check_hyper_params, column, nonneg_float, positive_float, positive_int
+from custlens.clv._numeric import unique_rows
 from custlens.clv._result import FitResult
 from custlens.errors import ConvergenceError, InputError, NotFittedError
 
@@ -147,8 +148,8 @@ class MLEstimator:
 
         keys = list(data)
         stacked = np.column_stack([data[k] for k in keys] + ([X] if n_cov else []))
-        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-        cw = np.bincount(inverse.reshape(-1), weights=w, minlength=uniq.shape[0])
+        uniq, inverse = unique_rows(stacked)
+        cw = np.bincount(inverse, weights=w, minlength=uniq.shape[0])
         keep = cw > 0
         uniq, cw = uniq[keep], cw[keep]
         cdata = {k: uniq[:, i] for i, k in enumerate(keys)}

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from custlens.clv._numeric import digamma_diff, gauss_laguerre
+from custlens.clv._numeric import digamma_diff, gauss_laguerre, per_count
 
 __all__ = [
     "loglik",
@@ -59,8 +59,11 @@ def loglik_grad(
     r, alpha, a, b, x, t_x, T = map(_f, (r, alpha, a, b, x, t_x, T))
     bx = b + x + k
     log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.betaln(a, bx) - special.betaln(a, b)
+    a1 = per_count(special.gammaln, r, x) - special.gammaln(r) + r * np.log(alpha)
+    if np.ndim(a) == 0 and np.ndim(b) == 0:
+        a2 = per_count(lambda v: special.betaln(a, v), b + k, x) - special.betaln(a, b)
+    else:
+        a2 = special.betaln(a, bx) - special.betaln(a, b)
     a3 = -(r + x) * log_at
     has_a4 = (x + k) > 0
     bx1 = np.where(has_a4, bx - 1.0, 1.0)
@@ -71,7 +74,7 @@ def loglik_grad(
     w4 = np.where(has_a4, np.exp(a4 - tail), 0.0)
 
     psi_ab = special.digamma(a + b)
-    psi_abx = special.digamma(a + bx)
+    psi_abx = per_count(special.digamma, a + b + k, x) if np.ndim(a + b) == 0 else special.digamma(a + bx)
     d_r = digamma_diff(r, x) + np.log(alpha) - w3 * log_at - w4 * log_atx
     d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
     d_a = psi_ab - psi_abx + w4 / a

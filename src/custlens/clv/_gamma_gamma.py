@@ -12,6 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from custlens.clv._numeric import per_count
+
 __all__ = [
     "loglik",
     "loglik_grad",
@@ -39,14 +41,18 @@ def loglik_grad(
     """
     p, q, gamma, x, zbar = map(_f, (p, q, gamma, x, zbar))
     px = p * x
-    log_x, log_z = np.log(x), np.log(zbar)
+    log_x, log_z = per_count(np.log, 0.0, x), np.log(zbar)
     log_den = np.log(gamma + x * zbar)
-    ll = (
-        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
-        + q * np.log(gamma) + px * log_x + (px - 1.0) * log_z - (px + q) * log_den
-    )
-    psi_pq = special.digamma(px + q)
-    d_p = x * (psi_pq - special.digamma(px) + log_x + log_z - log_den)
+    if np.ndim(p) == 0 and np.ndim(q) == 0:  # special functions once per distinct count
+        lg_pq = per_count(lambda v: special.gammaln(p * v + q), 0.0, x)
+        lg_p = per_count(lambda v: special.gammaln(p * v), 0.0, x)
+        psi_pq = per_count(lambda v: special.digamma(p * v + q), 0.0, x)
+        psi_p = per_count(lambda v: special.digamma(p * v), 0.0, x)
+    else:
+        lg_pq, lg_p = special.gammaln(px + q), special.gammaln(px)
+        psi_pq, psi_p = special.digamma(px + q), special.digamma(px)
+    ll = lg_pq - lg_p - special.gammaln(q) + q * np.log(gamma) + px * log_x + (px - 1.0) * log_z - (px + q) * log_den
+    d_p = x * (psi_pq - psi_p + log_x + log_z - log_den)
     d_q = psi_pq - special.digamma(q) + np.log(gamma) - log_den
     d_gamma = q / gamma - (px + q) / (gamma + x * zbar)
     return ll, (d_p, d_q, d_gamma)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +15,8 @@ __all__ = [
     "gauss_laguerre",
     "one_minus_pow_over",
     "digamma_diff",
+    "unique_rows",
+    "per_count",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -61,7 +64,45 @@ def one_minus_pow_over(c: ArrayLike, log_q: ArrayLike) -> FloatArray:
     return np.where(small, series, general)
 
 
+def per_count(fn: Callable[[FloatArray], FloatArray], offset: ArrayLike, x: FloatArray) -> FloatArray:
+    """``fn(offset + x)`` for whole-number counts ``x``, evaluated once per distinct count.
+
+    Purchase counts take few distinct values, so special functions of ``param + x`` are
+    computed on ``0..max(x)`` and looked up; falls back to direct evaluation when ``offset``
+    varies by row or the counts are not small whole numbers.
+    """
+    x = np.asarray(x, dtype=float)
+    if np.ndim(offset) == 0 and x.size > 256:
+        low, top = float(x.min()), float(x.max())
+        if low >= 0 and top < 1e6 and top - low < 4 * x.size:
+            xi = x.astype(np.intp)
+            if np.array_equal(xi, x):
+                lo = int(low)
+                return fn(float(offset) + np.arange(lo, int(top) + 1, dtype=float))[xi - lo]
+    return fn(np.asarray(offset, dtype=float) + x)
+
+
 def digamma_diff(a: ArrayLike, n: ArrayLike) -> FloatArray:
     """``psi(a + n) - psi(a)``, the derivative of ``log Gamma(a + n) - log Gamma(a)`` in ``a``."""
     a = np.asarray(a, dtype=float)
-    return special.digamma(a + np.asarray(n, dtype=float)) - special.digamma(a)
+    return per_count(special.digamma, a, np.asarray(n, dtype=float)) - special.digamma(a)
+
+
+def unique_rows(M: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Distinct rows of a 2-D float array and, per input row, the index of its distinct row.
+
+    Same result as ``np.unique(M, axis=0, return_inverse=True)`` (rows in lexicographic
+    order), computed with one ``lexsort`` -- an order of magnitude faster on millions of rows.
+    """
+    n = M.shape[0]
+    if n == 0:
+        return M.copy(), np.zeros(0, dtype=np.intp)
+    order = np.lexsort(M.T[::-1])
+    ordered = M[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    return ordered[new], inverse

@@ -24,7 +24,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from custlens.clv._checks import ParamRule, check_hyper_params, nonneg_float, positive_float
-from custlens.clv._numeric import gauss_legendre
+from custlens.clv._numeric import gauss_legendre, unique_rows
 from custlens.clv._spend import GammaGamma
 from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD, _TransactionModel, check_rft
 from custlens.errors import InputError
@@ -66,7 +66,10 @@ def discounted_expected_purchases(
                        (ParamRule("horizon_months", positive_float, "a float > 0"),
                         ParamRule("monthly_discount", nonneg_float, "a float >= 0")))
     upm = _units(time_unit)
-    x, t_x, T_ = check_rft(frequency, recency, T)
+    x_all, t_x_all, T_all = check_rft(frequency, recency, T)
+    # identical customers get identical predictions: compute once per distinct summary row
+    uniq, inverse = unique_rows(np.column_stack([x_all, t_x_all, T_all]))
+    x, t_x, T_ = uniq[:, 0], uniq[:, 1], uniq[:, 2]
     H = float(horizon_months)
 
     def ey(months: ArrayLike) -> FloatArray:
@@ -79,13 +82,14 @@ def discounted_expected_purchases(
         curve = ey(grid)
         steps = np.diff(curve, axis=1)
         factors = (1.0 + monthly_discount) ** -np.arange(1, whole + 1, dtype=float)
-        return steps @ factors, curve[:, -1]
+        return (steps @ factors)[inverse], curve[inverse, -1]
     if discounting == "continuous":
         delta = np.log1p(monthly_discount)
         u, w = gauss_legendre(32)
         curve = ey(np.concatenate([u * H, [H]]))
         inner = curve[:, :-1] @ (w * H * np.exp(-delta * u * H))
-        return np.exp(-delta * H) * curve[:, -1] + delta * inner, curve[:, -1]
+        value = np.exp(-delta * H) * curve[:, -1] + delta * inner
+        return value[inverse], curve[inverse, -1]
     raise InputError(f"'discounting' must be 'discrete' or 'continuous'; got {discounting!r}")
 
 
@@ -135,11 +139,17 @@ def customer_lifetime_value(
         raise InputError(f"'customer_id' has {ids.shape[0]} rows but the summary has {disc.size}")
     return pa.table({
         "customer_id": pa.array(ids),
-        "p_alive": model.p_alive(frequency, recency, T),
+        "p_alive": _p_alive_compressed(model, frequency, recency, T),
         "expected_purchases": plain,
         "expected_spend": np.asarray(spend, dtype=float),
         "clv": float(margin) * spend * disc,
     })
+
+
+def _p_alive_compressed(model: _TransactionModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
+    x, t_x, T_ = check_rft(frequency, recency, T)
+    uniq, inverse = unique_rows(np.column_stack([x, t_x, T_]))
+    return model.p_alive(uniq[:, 0], uniq[:, 1], uniq[:, 2])[inverse]
 
 
 def as_arrow(data: Any) -> pa.Table:
