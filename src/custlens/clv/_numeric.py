@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 __all__ = [
-    "log1mexp",
     "gauss_legendre",
     "gauss_laguerre",
     "one_minus_pow_over",
@@ -20,22 +19,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-def log1mexp(x: ArrayLike) -> FloatArray:
-    """``log(1 - exp(x))`` for ``x <= 0``, accurate near 0 and for very negative ``x``.
-
-    Mächler (2012), "Accurately computing log(1 - exp(-|a|))", eq. (7).
-    """
-    x = np.asarray(x, dtype=float)
-    out = np.full(x.shape, -np.inf)
-    near = x > -np.log(2.0)
-    far = ~near & np.isfinite(x)
-    with np.errstate(divide="ignore"):
-        out[near] = np.log(-np.expm1(x[near]))
-    out[far] = np.log1p(-np.exp(x[far]))
-    out[np.isneginf(x)] = 0.0
-    return out
 
 
 @lru_cache(maxsize=8)
