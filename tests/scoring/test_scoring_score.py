@@ -71,6 +71,9 @@ def test_ahp_weights_and_tiers(backend: object) -> None:
     assert res.weights == pytest.approx(ahp.weight_map())
     out = res.to_pyarrow().to_pylist()
     assert [r["tier"] for r in out] == ["top", "top", "top", "rest", "rest", "rest"]  # ceil(0.34 * 6) = 3
+    assert {r["tier_zh"] for r in out} == {""}
+    default = score_customers(t, ["revenue"]).to_pyarrow().to_pylist()
+    assert [(r["tier"], r["tier_zh"]) for r in default][:2] == [("key", "关键客户"), ("important", "重要客户")]
 
 
 def test_zscore_normalisation(backend: object) -> None:
@@ -166,6 +169,8 @@ def test_missing_values_error_names_the_customer_or_count_as_worst() -> None:
         ({"columns": ["revenue"], "tiers": [("a", 0.5), ("b", 0.9)]}, ConfigError, "must reach share 1.0"),
         ({"columns": ["revenue"], "tiers": [("a", 0.5), ("b", 0.4), ("c", 1.0)]}, ConfigError, "must rise"),
         ({"columns": ["revenue"], "normalisation": "rank"}, InputError, "normalisation"),
+        ({"columns": ["revenue"], "tiers": [("a",)]}, ConfigError, "each tier is"),
+        ({"columns": ["revenue"], "tiers": [("a", "x")]}, ConfigError, "share must be a number"),
         ({"columns": ["revenue"], "method": "ahp"}, InputError, "needs pairwise judgements"),
         ({"columns": ["revenue"], "method": "entropy", "weights": [1.0]}, InputError, "derives its own"),
     ],

@@ -308,11 +308,12 @@ def ranking_table_figure(ranking: Any, top: int = 50, title: str | None = None) 
     ----------
     ranking
         :attr:`custlens.scoring.ScoreResult.table` or a table with ``rank``,
-        ``customer_id``, ``score``; optional ``tier`` and ``contribution_<indicator>`` columns.
+        ``customer_id``, ``score``; optional ``tier``, ``tier_zh`` and
+        ``contribution_<indicator>`` columns.
     """
     t = as_ibis(getattr(ranking, "table", ranking), "ranking")
     require(t, ["rank", "customer_id", "score"], "ranking")
-    cols = ["rank", "customer_id", "score"] + [c for c in t.columns if c == "tier"] + \
+    cols = ["rank", "customer_id", "score"] + [c for c in ("tier", "tier_zh") if c in t.columns] + \
         [c for c in t.columns if c.startswith("contribution_")]
     data = t.select(*cols).order_by("rank").limit(top).to_pyarrow()
     values = []

@@ -31,7 +31,11 @@ logger = logging.getLogger(__name__)
 Normalisation = Literal["minmax", "zscore"]
 WeightMethod = Literal["user", "equal", "entropy", "ahp"]
 
-DEFAULT_TIERS: tuple[tuple[str, float], ...] = (("key", 0.10), ("important", 0.30), ("ordinary", 1.0))
+DEFAULT_TIERS: tuple[tuple[str, float, str], ...] = (
+    ("key", 0.10, "关键客户"),
+    ("important", 0.30, "重要客户"),
+    ("ordinary", 1.0, "普通客户"),
+)
 """Tiers by share of customers in rank order: top 10 % key, next 20 % important, rest ordinary."""
 
 
@@ -43,7 +47,7 @@ class ScoreResult:
     ----------
     table
         Ibis expression, one row per customer ordered by rank: ``rank`` (1 = most
-        important), the customer column, ``score``, ``tier`` and one
+        important), the customer column, ``score``, ``tier``, ``tier_zh`` and one
         ``contribution_<indicator>`` column per indicator (weight x normalised value;
         contributions sum to the score).
     indicators
@@ -103,7 +107,7 @@ def score_customers(
     ahp: AHPResult | AHPHierarchy | None = None,
     normalisation: Normalisation = "minmax",
     customer_col: str = "customer_id",
-    tiers: Sequence[tuple[str, float]] = DEFAULT_TIERS,
+    tiers: Sequence[tuple[str, float] | tuple[str, float, str]] = DEFAULT_TIERS,
     on_missing: Literal["error", "worst"] = "error",
     allow_inconsistent: bool = False,
 ) -> ScoreResult:
@@ -132,7 +136,8 @@ def score_customers(
     customer_col
         Customer identifier column.
     tiers
-        ``(name, cumulative share)`` pairs in rank order; the last share must be 1.
+        ``(name, cumulative share)`` or ``(name, cumulative share, Chinese name)`` in rank
+        order; the last share must be 1.
     on_missing
         ``"error"``: a missing indicator value is an error; ``"worst"``: it counts as the
         worst value observed for that indicator.
@@ -191,8 +196,9 @@ def score_customers(
     score = sum(contrib.values(), ibis.literal(0.0))
     base = t.select(t[customer_col], **contrib).mutate(score=score)
     ranked = base.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(base.score), base[customer_col]]) + 1)
-    ranked = ranked.mutate(tier=_tier_expr(ranked["rank"], tier_spec, n))
-    table = ranked.select("rank", customer_col, "score", "tier", *contrib).order_by("rank")
+    ranked = ranked.mutate(tier=_tier_expr(ranked["rank"], [(a, b) for a, b, _ in tier_spec], n))
+    ranked = ranked.mutate(tier_zh=_tier_expr(ranked["rank"], [(c, b) for _, b, c in tier_spec], n))
+    table = ranked.select("rank", customer_col, "score", "tier", "tier_zh", *contrib).order_by("rank")
     return ScoreResult(table, tuple(cols), cost_t, weight_map, method, normalisation, stats, n, detail)
 
 
@@ -239,19 +245,26 @@ def _check_cost(cols: list[str], cost: Sequence[str]) -> tuple[str, ...]:
     return tuple(c for c in cols if c in set(cost))
 
 
-def _check_tiers(tiers: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    spec = [(str(name), float(share)) for name, share in tiers]
+def _check_tiers(tiers: Sequence[tuple[Any, ...]]) -> list[tuple[str, float, str]]:
+    spec: list[tuple[str, float, str]] = []
+    for tier in tiers:
+        if not isinstance(tier, (tuple, list)) or len(tier) not in (2, 3):
+            raise ConfigError(f"tiers: each tier is (name, share) or (name, share, name_zh); got {tier!r}")
+        try:
+            spec.append((str(tier[0]), float(tier[1]), str(tier[2]) if len(tier) == 3 else ""))
+        except (TypeError, ValueError):
+            raise ConfigError(f"tier {tier[0]!r}: share must be a number; got {tier[1]!r}") from None
     if not spec:
         raise ConfigError("tiers: give at least one (name, share) pair")
     prev = 0.0
-    for name, share in spec:
+    for name, share, _ in spec:
         if not prev < share <= 1.0:
             raise ConfigError(f"tier {name!r}: cumulative share must rise within (0, 1]; "
                               f"got {share} after {prev}")
         prev = share
     if abs(spec[-1][1] - 1.0) > 1e-12:
         raise ConfigError(f"tiers: the last tier ({spec[-1][0]!r}) must reach share 1.0; got {spec[-1][1]}")
-    names = [n for n, _ in spec]
+    names = [n for n, _, _ in spec]
     if len(set(names)) != len(names):
         raise ConfigError("tiers: names must be distinct")
     return spec
