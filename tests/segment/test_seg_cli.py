@@ -95,3 +95,77 @@ def test_rfm_user_errors_are_one_line(tx_file: Path, extra: list[str], message: 
     assert res.exit_code == 2
     assert message in " ".join(res.output.split())
     assert "Traceback" not in res.output
+
+
+FEATURES = (
+    "customer_id,order_count,avg_order_value,revenue,potential_value,recency_days\n"
+    "a,1,10,10,5,300\nb,2,60,120,1,20\nc,3,20,60,9,40\nd,4,50,200,2,10\ne,5,30,150,8,5\nf,6,40,240,3,1\n"
+)
+
+
+@pytest.fixture
+def feat_file(tmp_path: Path) -> Path:
+    path = tmp_path / "features.csv"
+    path.write_text(FEATURES, encoding="utf-8")
+    return path
+
+
+def _csv(res) -> list[dict[str, str]]:
+    assert res.exit_code == 0, res.output
+    return list(csv.DictReader(io.StringIO(res.stdout)))
+
+
+def test_abc_pyramid_pareto_and_concentration(feat_file: Path) -> None:
+    rows = _csv(_run("segment", "abc", str(feat_file), "--format", "csv"))
+    assert {r["customer_id"]: r["segment"] for r in rows}["f"] == "A"
+    summ = _csv(_run("segment", "pyramid", str(feat_file), "--summary", "--format", "csv"))
+    assert summ[0]["segment"] == "VIP" and summ[0]["segment_zh"] == "贵宾型客户"
+    curve = _csv(_run("segment", "abc", str(feat_file), "--pareto", "--format", "csv"))
+    assert curve[0]["customer_share"] == "0" and float(curve[-1]["value_share"]) == pytest.approx(1.0)
+    res = _run("segment", "pyramid", str(feat_file), "--concentration", "--format", "json")
+    assert res.exit_code == 0 and '"gini"' in res.stdout
+
+
+def test_value_and_clv_matrix(feat_file: Path) -> None:
+    rows = _csv(_run("segment", "value-matrix", str(feat_file), "--format", "csv"))
+    assert {r["customer_id"]: r["segment"] for r in rows}["d"] == "best"
+    rows = _csv(_run("segment", "clv-matrix", str(feat_file), "--format", "csv"))
+    assert {r["customer_id"]: r["alias"] for r in rows}["e"] == "gold"
+    res = _run("segment", "clv-matrix", str(feat_file), "--potential-col", "clv")
+    assert res.exit_code == 2 and "'clv'" in res.output
+
+
+def test_rules_command_and_rule_errors(feat_file: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nname = "big"\nwhen = "revenue >= 150"\n', encoding="utf-8")
+    rows = _csv(_run("segment", "rules", str(feat_file), "--rules", str(rules), "--format", "csv"))
+    assert sorted(r["customer_id"] for r in rows if r["segment"] == "big") == ["d", "e", "f"]
+    rules.write_text('[[rule]]\nname = "big"\nwhen = "revenue >= "\n', encoding="utf-8")
+    res = _run("segment", "rules", str(feat_file), "--rules", str(rules))
+    assert res.exit_code == 2 and "rule 'big'" in res.output and "position" in res.output
+
+
+def test_state_lifecycle_cluster_and_migrate(tx_file: Path, tmp_path: Path) -> None:
+    common = ["--customer-col", "C", "--date-col", "D", "--amount-col", "A", "--end", "2024-03-31"]
+    db = tmp_path / "snaps.duckdb"
+    rows = _csv(_run("segment", "state", str(tx_file), *common, "--save-snapshot", str(db), "--format", "csv"))
+    states = {r["customer_id"]: r["segment"] for r in rows}
+    assert states["c"] == "repeat" and states["d"] == "first_time"
+    flow = _csv(_run("segment", "state", str(tx_file), "--customer-col", "C", "--date-col", "D",
+                     "--amount-col", "A", "--flow-from", "2024-01-31", "--end", "2024-03-31", "--format", "csv"))
+    assert sum(int(r["customers"]) for r in flow) == 5
+    rows = _csv(_run("segment", "lifecycle", str(tx_file), *common, "--format", "csv"))
+    assert {r["customer_id"] for r in rows} == set("abcde")
+    rows = _csv(_run("segment", "cluster", str(tx_file), *common, "--from-transactions", "--k", "2",
+                     "--save-snapshot", str(db), "--format", "csv"))
+    assert {r["segment"] for r in rows} == {"cluster 1", "cluster 2"}
+    snaps = _csv(_run("segment", "migrate", "--db", str(db), "--list", "--format", "csv"))
+    assert [s["method"] for s in snaps] == ["state", "cluster"]
+    mig = _csv(_run("segment", "migrate", snaps[0]["snapshot_id"], snaps[1]["snapshot_id"], "--db", str(db),
+                    "--format", "csv"))
+    assert sum(int(r["customers"]) for r in mig) == 5
+    moves = _csv(_run("segment", "migrate", snaps[0]["snapshot_id"], snaps[1]["snapshot_id"], "--db", str(db),
+                      "--customers", "--format", "csv"))
+    assert len(moves) == 5
+    res = _run("segment", "migrate", "nope", snaps[1]["snapshot_id"], "--db", str(db))
+    assert res.exit_code == 2 and "no snapshot 'nope'" in res.output
