@@ -87,23 +87,23 @@ HAND = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("freq", "expected_a", "expected_b"),
-    [
-        # D: days 2024-01-01, 01-03, 02-15; end 2024-03-01 is day 60 after 01-01.
-        ("D", (2, 45.0, 60.0, (20.0 + 30.0) / 2), (0, 0.0, 1.0, 0.0)),
-        # W: weeks of 01-01 (wk 0), 02-12 (wk 6); end 03-01 lies in the week of 02-26 (wk 8).
-        ("W", (1, 6.0, 8.0, 30.0), (0, 0.0, 0.0, 0.0)),
-        # M: January, February; end in March.
-        ("M", (1, 1.0, 2.0, 30.0), (0, 0.0, 1.0, 0.0)),
-    ],
-)
-def test_hand_checked(backend: object, freq: str, expected_a: tuple, expected_b: tuple) -> None:
+HAND_EXPECTED = {
+    # D: days 2024-01-01, 01-03, 02-15; end 2024-03-01 is day 60 after 01-01.
+    "D": ((2, 45.0, 60.0, (20.0 + 30.0) / 2), (0, 0.0, 1.0, 0.0)),
+    # W: weeks of 01-01 (wk 0), 02-12 (wk 6); end 03-01 lies in the week of 02-26 (wk 8).
+    "W": ((1, 6.0, 8.0, 30.0), (0, 0.0, 0.0, 0.0)),
+    # M: January, February; end in March.
+    "M": ((1, 1.0, 2.0, 30.0), (0, 0.0, 1.0, 0.0)),
+}
+
+
+def test_hand_checked(backend: object) -> None:
     t = put(backend, tx_table(HAND))
-    got = as_indexed(to_frame(purchase_history(t, end="2024-03-01", freq=freq)))
-    assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
-    assert tuple(got.loc["a"]) == pytest.approx(expected_a)
-    assert tuple(got.loc["b"]) == pytest.approx(expected_b)
+    for freq, (expected_a, expected_b) in HAND_EXPECTED.items():
+        got = as_indexed(to_frame(purchase_history(t, end="2024-03-01", freq=freq)))
+        assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
+        assert tuple(got.loc["a"]) == pytest.approx(expected_a), freq
+        assert tuple(got.loc["b"]) == pytest.approx(expected_b), freq
 
 
 def test_returns_are_not_purchases_and_default_end_is_last_day() -> None:
@@ -167,6 +167,8 @@ def test_cdnow_master_matches_independent_computation(
     for col in ("recency", "T", "monetary_value"):
         np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-12,
                                    atol=1e-9, err_msg=col)
+    if backend.name == "pyspark":  # type: ignore[attr-defined]
+        return  # the split below runs on DuckDB; on Spark its hand-checked test covers it
     # and a calibration/holdout split at 1997-09-30 on the same data
     split = as_indexed(to_frame(calibration_holdout(t, calibration_end="1997-09-30", freq=freq)))
     cal = independent_summary(cdnow_master, "1997-09-30", freq)

@@ -67,7 +67,7 @@ def require_columns(table: ir.Table, columns: dict[str, str], what: str = "trans
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(
                 f"{what} has no column {name!r} (given as {parameter}){hint} "
-                f"columns are: {', '.join(present)}"
+                f"(columns: {', '.join(present)})"
             )
 
 

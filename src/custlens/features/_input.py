@@ -137,7 +137,7 @@ def _check_column(table: pa.Table, name: str, option: str, source: str) -> None:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InputError(
             f"{source}: no column {name!r} (given with {option}){hint} "
-            f"columns are: {', '.join(table.column_names)}"
+            f"(columns: {', '.join(table.column_names)})"
         )
 
 
