@@ -27,14 +27,14 @@ __all__ = ["kmeans_segments", "CLUSTER_KEYS"]
 log = logging.getLogger(__name__)
 
 CLUSTER_KEYS = ["features", "log_features", "value", "k_min", "k_max", "silhouette_sample", "n_init",
-                "random_state"]
+                "max_iter", "random_state"]
 
 
 def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
     cfg = load_config("cluster", config)
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     check_config_keys(cfg, CLUSTER_KEYS, "cluster configuration")
-    for key in ("k_min", "k_max", "silhouette_sample", "n_init"):
+    for key in ("k_min", "k_max", "silhouette_sample", "n_init", "max_iter"):
         v = cfg[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key.startswith("k_") else 1):
             raise ConfigError(f"cluster: {key!r} must be an integer >= {2 if key.startswith('k_') else 1}, got {v!r}")
@@ -53,12 +53,16 @@ def _choose_k(z: np.ndarray, cfg: dict[str, Any],
 
     n = len(z)
     sample = z if n <= cfg["silhouette_sample"] else z[rng.choice(n, cfg["silhouette_sample"], replace=False)]
+    from threadpoolctl import threadpool_limits
+
     scores: dict[int, float] = {}
     centres: dict[int, np.ndarray] = {}
-    for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
-        km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(sample)
-        scores[k] = float(silhouette_score(sample, km.labels_))
-        centres[k] = km.cluster_centers_
+    # small fits: one thread each is several times faster than a thread pool per fit
+    with threadpool_limits(limits=1):
+        for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
+            km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(sample)
+            scores[k] = float(silhouette_score(sample, km.labels_))
+            centres[k] = km.cluster_centers_
     if not scores:
         raise InputError(f"cluster: too few distinct customers ({len(sample)}) to choose k by silhouette")
     best = max(scores, key=lambda k: (scores[k], -k))
@@ -118,9 +122,11 @@ def kmeans_segments(
     if k is None:
         # the full fit starts from the chosen k's centres on the sample (one Lloyd run)
         k, scores, start = _choose_k(z, cfg, rng)
-        km = KMeans(k, init=start, n_init=1, random_state=cfg["random_state"]).fit(z)
+        km = KMeans(k, init=start, n_init=1, max_iter=cfg["max_iter"],
+                    random_state=cfg["random_state"]).fit(z)
     else:
-        km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(z)
+        km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"],
+                    random_state=cfg["random_state"]).fit(z)
     labels = km.labels_
     val = data[value].to_numpy(zero_copy_only=False).astype(float)
     means = np.array([val[labels == c].mean() if (labels == c).any() else -np.inf for c in range(k)])

@@ -99,7 +99,7 @@ def lifecycle_stage(
         (j.relative_trend < float(cfg["decline_slope"]), "decline"),
         else_="maturity",
     )
-    j = j.mutate(segment=stage)
+    j = j.mutate(segment=stage).cache()  # materialised once: customers and summary read it
     j = j.mutate(segment_zh=name_column(j.segment, cfg["names"]))
     summary = summarise(j, segments=list(STAGES), names_zh=cfg["names"], value_col="revenue",
                         orders_col="order_count")

@@ -235,6 +235,8 @@ def rfm(
         _value=t[value_col].cast("float64"),
         _orders=t[orders_col].cast("float64"),
     )
+    # materialised once on the backend: cut points, scores and summary all read it
+    base = base.cache()
     for name in ("recency_days", "frequency"):
         if not base[name].type().is_numeric():
             raise InputError(f"RFM: column {cols[name.split('_')[0] + '_col']!r} must be numeric, "

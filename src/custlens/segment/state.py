@@ -172,7 +172,8 @@ def relationship_state(
     tx = as_table(transactions, "transactions")
     cols = columns.resolve(tx)
     as_of_d = resolve_as_of(as_of) or latest_date(tx, cols.date)
-    buyers = _buyers(tx, cols, as_of_d, cfg, p_alive, p_alive_col)
+    # materialised once on the backend (Ibis cache): the summary and the leads read it
+    buyers = _buyers(tx, cols, as_of_d, cfg, p_alive, p_alive_col).cache()
     out = buyers.select(*[c for c in STATE_COLUMNS if c != "segment_zh"])
     if leads is not None:
         lead_rows = _leads(leads, buyers, as_of_d, cfg)
