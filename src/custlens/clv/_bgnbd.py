@@ -24,6 +24,7 @@ __all__ = [
     "p_alive",
     "expected_purchases",
     "conditional_expected_purchases",
+    "alive_expected_purchases",
     "prob_n_purchases",
     "dert",
     "simulate",
@@ -151,7 +152,17 @@ def conditional_expected_purchases(
     """
     t, r, alpha, a, b, x, t_x, T = map(_f, (t, r, alpha, a, b, x, t_x, T))
     alive = p_alive(r, alpha, a, b, x, t_x, T, k=k)
-    return alive * _alive_expectation(t, r + x, alpha + T, a, b + x + k)
+    return alive * alive_expected_purchases(t, r, alpha, a, b, x, T, k=k)
+
+
+def alive_expected_purchases(
+    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
+    x: ArrayLike, T: ArrayLike, *, k: int = 0,
+) -> FloatArray:
+    """Expected purchases in ``(T, T+t]`` of a customer known to be alive at ``T`` (the factor
+    of FHL 2005 eq. (10) after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
+    t, r, alpha, a, b, x, T = map(_f, (t, r, alpha, a, b, x, T))
+    return _alive_expectation(t, r + x, alpha + T, a, b + x + k)
 
 
 def prob_n_purchases(

@@ -35,6 +35,7 @@ __all__ = [
     "p_alive",
     "expected_purchases",
     "conditional_expected_purchases",
+    "alive_expected_purchases",
     "prob_n_purchases",
     "dert",
     "simulate",
@@ -193,8 +194,17 @@ def conditional_expected_purchases(
     ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``."""
     t, r, alpha, s, beta, x, t_x, T = map(_f, (t, r, alpha, s, beta, x, t_x, T))
     alive = p_alive(r, alpha, s, beta, x, t_x, T)
+    return alive * alive_expected_purchases(t, r, alpha, s, beta, x, T)
+
+
+def alive_expected_purchases(
+    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike, x: ArrayLike, T: ArrayLike,
+) -> FloatArray:
+    """Expected purchases in ``(T, T+t]`` of a customer known to be alive at ``T`` (the factor of
+    FH05 eq. (22) after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
+    t, r, alpha, s, beta, x, T = map(_f, (t, r, alpha, s, beta, x, T))
     rate = (r + x) / (alpha + T) * (beta + T)
-    return alive * rate * one_minus_pow_over(s - 1.0, np.log(beta + T) - np.log(beta + T + t))
+    return rate * one_minus_pow_over(s - 1.0, np.log(beta + T) - np.log(beta + T + t))
 
 
 def prob_n_purchases(

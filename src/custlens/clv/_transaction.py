@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from custlens.clv import _bgnbd, _pareto_nbd
 from custlens.clv._base import MLEstimator, RowParams
 from custlens.clv._checks import column, require
+from custlens.clv._numeric import unique_rows
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "check_rft"]
 
@@ -109,9 +110,17 @@ class _TransactionModel(MLEstimator):
                            covariates: ArrayLike | None = None) -> FloatArray:
         """E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``: shape (customers, grid)."""
         P = self._row_params(covariates, x.size)
-        params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
-        return self._family.conditional_expected_purchases(
-            t[None, :], *params, x[:, None], t_x[:, None], T[:, None], **self._family_kw)
+        alive = self._family.p_alive(*self._p(P), x, t_x, T, **self._family_kw)
+        if any(np.ndim(v) for v in self._p(P)):  # per-customer parameters: no sharing
+            params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
+            curve = self._family.alive_expected_purchases(t[None, :], *params, x[:, None], T[:, None],
+                                                          **self._family_kw)
+            return alive[:, None] * curve
+        # the alive-customer expectation depends on (x, T) only: evaluate it once per pair
+        pairs, inverse = unique_rows(np.column_stack([x, T]))
+        curve = self._family.alive_expected_purchases(t[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:],
+                                                      **self._family_kw)
+        return alive[:, None] * curve[inverse]
 
     def expected_purchases(self, t: ArrayLike, *, covariates: ArrayLike | None = None) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a new customer."""
