@@ -207,12 +207,16 @@ def test_build_report_from_cdnow_transactions(cdnow_sample_path: Path, tmp_path:
     from custlens.ingest.readers import read_table
 
     raw = read_table(cdnow_sample_path)  # lifetimes CDNOW sample: index, id, YYYYMMDD, quantity, amount
-    tx = pa.table({"customer_id": raw.column(1).cast(pa.string()), "ordered_at": raw.column(2),
+    import pyarrow.compute as pc
+
+    day = pc.strptime(raw.column(2).cast(pa.string()), format="%Y%m%d", unit="s").cast(pa.date32())
+    tx = pa.table({"customer_id": raw.column(1).cast(pa.string()), "ordered_at": day,
                    "quantity": raw.column(3), "amount": raw.column(4)})
     path = build_report(tmp_path / "cdnow.html", transactions=tx, as_of="1998-06-30")
     text = path.read_text(encoding="utf-8")
     _offline_checks(text)
-    for heading in ("Pareto curve", "Important customers", "Playbook", "Customer value matrix", "RFM heat map"):
+    for heading in ("Pareto curve", "Important customers", "Playbook", "Customer value matrix", "RFM heat map",
+                    "Relationship states: sizes and value shares", "Lifecycle stages: sizes and value shares"):
         assert f"<h2>{heading}</h2>" in text
     assert "As of 1998-06-30" in text
     import custlens.segment as seg
@@ -236,3 +240,27 @@ def test_pareto_from_a_backend_curve_and_state_flow_columns() -> None:
     flow = pa.table({"from_state": ["(none)", "repeat"], "to_state": ["first_time", "loyal"], "customers": [4, 2]})
     fig = migration_figure(flow)
     assert set(fig.data[0].x) == {"(none)", "first_time", "loyal", "repeat"}
+
+
+def test_build_report_with_snapshot_migration(tmp_path: Path) -> None:
+    import ibis
+
+    seg = pytest.importorskip("custlens.segment")
+    if not hasattr(seg, "save_snapshot"):
+        pytest.skip("the segmentation package has no snapshots yet")
+    rng = np.random.default_rng(3)
+    n = 400
+    tx = pa.table({
+        "customer_id": [f"c{i % 80}" for i in range(n)],
+        "order_id": [f"o{i}" for i in range(n)],
+        "ordered_at": pa.array(np.datetime64("2024-01-01") + rng.integers(0, 360, n).astype("timedelta64[D]"),
+                               pa.date32()),
+        "amount": rng.gamma(2.0, 30.0, n),
+    })
+    con = ibis.duckdb.connect()
+    first = seg.save_snapshot(con, seg.rfm_from_transactions(tx, as_of="2024-06-30"))
+    second = seg.save_snapshot(con, seg.rfm_from_transactions(tx, as_of="2024-12-26"))
+    path = build_report(tmp_path / "m.html", transactions=tx, snapshot_con=con, snapshots=(first, second))
+    assert "<h2>Segment migration</h2>" in path.read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="snapshot_con"):
+        build_report(tmp_path / "m2.html", transactions=tx, snapshots=(first, second))

@@ -136,3 +136,34 @@ def test_score_from_transactions(tmp_path: Path) -> None:
     assert float(rows[0]["score"]) == pytest.approx((130 / 480 + 1 + 1) / 3)
     bad = runner.invoke(app, ["segment", "score", str(tx), "--as-of", "2024-03-31", "-i", "amount"])
     assert bad.exit_code == 2 and "--as-of applies to" in " ".join(bad.output.split())
+
+
+def test_score_and_report_on_a_workspace(tmp_path: Path) -> None:
+    from custlens.segment import rfm_from_transactions, save_snapshot
+    from custlens.warehouse import Workspace
+
+    ws_path = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws_path)]).exit_code == 0
+    tx = tmp_path / "tx.csv"
+    lines = ["customer_id,order_id,line,ordered_at,amount"]
+    for i in range(40):
+        for k in range(1 + i % 3):
+            lines.append(f"c{i},o{i}_{k},1,2024-0{1 + 3 * k}-{10 + i % 15}T10:00:00Z,{10 + (i * 7) % 90 + k}")
+    tx.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    imp = runner.invoke(app, ["import", str(tx), "--table", "transactions", "--workspace", str(ws_path)])
+    assert imp.exit_code == 0, imp.output
+    res = runner.invoke(app, ["segment", "score", "--workspace", str(ws_path), "-i", "revenue,order_count,recency_days",
+                              "--cost-indicators", "recency_days", "--entropy", "--as-of", "2024-12-31", "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    assert len(_csv(res.stdout)) == 40
+    with Workspace.open(ws_path) as ws:
+        first = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-05-01"))
+        second = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-12-31"))
+    out = tmp_path / "r.html"
+    rep = runner.invoke(app, ["report", "--workspace", str(ws_path), "--snapshots", f"{first},{second}",
+                              "--out", str(out)])
+    assert rep.exit_code == 0, rep.output
+    text = out.read_text(encoding="utf-8")
+    assert "<h2>Segment migration</h2>" in text and "<h2>Important customers</h2>" in text
+    bad = runner.invoke(app, ["report", "--workspace", str(ws_path), "--snapshots", "x", "--out", str(out)])
+    assert bad.exit_code == 2 and "FROM_ID,TO_ID" in " ".join(bad.output.split())

@@ -84,7 +84,7 @@ def score_command(
                                           "(JSON) instead of the ranking.")] = False,
     from_transactions: Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction "
                                                     "log (customer_id, ordered_at, amount[, order_id]): score "
-                                                    "the per-customer summary (order_count, revenue, "
+                                                    "its value indicators (order_count, revenue, profit, "
                                                     "avg_order_value, recency_days, tenure_days, ...).")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date of the summary with "
                                               "--from-transactions or --workspace.")] = None,
@@ -96,7 +96,8 @@ def score_command(
 
     Example: custlens segment score indicators.csv --indicators revenue,order_count,recency_days
     --cost-indicators recency_days --entropy --format csv. With --workspace W (or
-    --from-transactions) the indicators are summarised from the transactions.
+    --from-transactions) the value indicators are computed from the transactions (and the
+    workspace's receivables and interactions).
     """
     from custlens.errors import InputError
     from custlens.scoring import load_ahp, parse_weights, score_customers, score_transactions
@@ -114,9 +115,14 @@ def score_command(
         "normalisation": normalisation.value, "customer_col": customer_col,
         "on_missing": on_missing.value, "allow_inconsistent": allow_inconsistent,
     }
-    if workspace is not None or from_transactions:
-        tx = _read(data, workspace, "transactions", "transaction")
-        result = score_transactions(tx, cols, as_of=as_of, **options)
+    if workspace is not None:
+        from custlens.warehouse import Workspace
+
+        ws = Workspace.open(workspace, read_only=True)
+        result = score_transactions(ws.table("transactions"), cols, as_of=as_of, receivables=ws.table("receivables"),
+                                    interactions=ws.table("interactions"), **options)
+    elif from_transactions:
+        result = score_transactions(_read(data, None, "", "transaction"), cols, as_of=as_of, **options)
     else:
         if as_of is not None:
             raise InputError("--as-of applies to --from-transactions or --workspace")
@@ -189,6 +195,8 @@ def report_command(
                                                     "score (default: computed from the transactions).")] = None,
     migration: Annotated[Path | None, typer.Option("--migration", help="Migration table file "
                                                    "(from_segment, to_segment, customers).")] = None,
+    snapshots: Annotated[str | None, typer.Option("--snapshots", help="FROM_ID,TO_ID: show the migration "
+                                                  "between two segment snapshots stored in --workspace.")] = None,
     playbook: Annotated[Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: shipped).")] = None,
     ahp: Annotated[Path | None, typer.Option("--ahp", help="AHP judgement file for the score (default: "
                                              "entropy weights).")] = None,
@@ -198,7 +206,9 @@ def report_command(
 ) -> None:
     """Write the self-contained HTML report (segments, Pareto, pyramid, RFM, value matrix, ranking, playbook).
 
-    Example: custlens report --transactions orders.csv --as-of 2024-12-31 --out report.html
+    Example: custlens report --transactions orders.csv --as-of 2024-12-31 --out report.html.
+    With --workspace W the transactions, receivables, interactions and leads come from the
+    workspace.
     """
     from custlens.errors import InputError
     from custlens.playbook import load_playbook
@@ -207,9 +217,21 @@ def report_command(
 
     if (transactions is None) == (workspace is None):
         raise InputError("give exactly one of --transactions FILE or --workspace W")
-    tx = _read(transactions, workspace, "transactions", "transactions")
+    pair = _split(snapshots)
+    if snapshots is not None and (len(pair) != 2 or workspace is None):
+        raise InputError("--snapshots takes FROM_ID,TO_ID and needs --workspace W (where the snapshots are stored)")
+    tables: dict[str, Any] = {}
+    if workspace is not None:
+        from custlens.warehouse import Workspace
+
+        ws = Workspace.open(workspace, read_only=not pair)
+        tables = {name: ws.table(name) for name in ("transactions", "receivables", "interactions", "leads")}
+        if pair:
+            tables["snapshot_con"], tables["snapshots"] = ws.con, (pair[0], pair[1])
+    else:
+        tables["transactions"] = _read(transactions, None, "", "transactions")
     path = build_report(
-        out, transactions=tx,
+        out, **tables,
         indicators=_read(indicators, None, "", "indicators") if indicators else None,
         migration=_read(migration, None, "", "migration") if migration else None,
         playbook=load_playbook(playbook), ahp=load_ahp(ahp) if ahp else None, as_of=as_of, title=title,

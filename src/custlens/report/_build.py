@@ -171,8 +171,13 @@ def build_report(
     *,
     transactions: Any = None,
     indicators: Any = None,
+    receivables: Any = None,
+    interactions: Any = None,
+    leads: Any = None,
     segmentations: Mapping[str, Any] | None = None,
     migration: Any = None,
+    snapshot_con: Any = None,
+    snapshots: tuple[str, str] | None = None,
     playbook: Any = None,
     as_of: date | str | None = None,
     score_columns: Sequence[str] | None = None,
@@ -192,17 +197,26 @@ def build_report(
         The ``.html`` file to write.
     transactions
         Transaction log with the canonical columns ``customer_id``, ``ordered_at``,
-        ``amount`` (and ``order_id`` when present). From it the report computes, with
-        :mod:`custlens.segment`, the per-customer summary, RFM, relationship states, ABC
-        classes, the value pyramid, the value matrix, the Pareto curve and concentration
-        (each unless given in ``segmentations``).
+        ``amount`` (``order_id``, ``cost``, ``margin``, ``quantity``, ``return_flag`` when
+        present). From it the report computes, with :mod:`custlens.segment`, the
+        per-customer summary, RFM, relationship states, lifecycle stages, ABC classes, the
+        value pyramid, the value matrix, the Pareto curve and concentration (each unless
+        given in ``segmentations``), and with :mod:`custlens.features` the value indicators.
     indicators
-        Per-customer value indicators to score (default: the per-customer summary of
-        ``transactions``).
+        Per-customer value indicators to score (default: :func:`custlens.features.value_indicators`
+        of the transactions, with ``receivables`` and ``interactions`` when given).
+    receivables, interactions
+        Canonical tables for the financial and contact indicators (optional).
+    leads
+        Canonical leads table: leads without a purchase get a relationship state too.
     segmentations
         Results already computed, by method name (take precedence over computed ones).
     migration
-        ``from_segment, to_segment, customers`` between two snapshots.
+        A :class:`custlens.segment.Migration` or a table ``from_segment, to_segment,
+        customers``.
+    snapshot_con, snapshots
+        Instead of ``migration``: an Ibis connection holding segment snapshots and the
+        ``(from_id, to_id)`` pair to compare (:func:`custlens.segment.migration`).
     playbook
         A :class:`custlens.playbook.Playbook`; ``None`` uses the shipped default.
     as_of
@@ -232,22 +246,33 @@ def build_report(
         if summary_fn is not None:
             customers, used_as_of = summary_fn(tx, as_of=as_of)
             customers = customers.cache()  # one pass over the log, read by every method below
-        runs: list[tuple[str, Any, Any]] = [
-            ("rfm", _segment_fn("rfm_from_transactions"), tx),
-            ("state", _segment_fn("relationship_state"), tx),
+        runs: list[tuple[str, Any, Any, dict[str, Any]]] = [
+            ("rfm", _segment_fn("rfm_from_transactions"), tx, {}),
+            ("state", _segment_fn("relationship_state"), tx,
+             {"leads": as_ibis(leads, "leads")} if leads is not None else {}),
+            ("lifecycle", _segment_fn("lifecycle_stage"), tx, {}),
         ]
         if customers is not None:
-            runs += [("abc", _segment_fn("abc_classes"), customers),
-                     ("pyramid", _segment_fn("value_pyramid"), customers),
-                     ("value_matrix", _segment_fn("value_matrix"), customers)]
-        for method, fn, data in runs:
+            runs += [("abc", _segment_fn("abc_classes"), customers, {}),
+                     ("pyramid", _segment_fn("value_pyramid"), customers, {}),
+                     ("value_matrix", _segment_fn("value_matrix"), customers, {})]
+        for method, fn, data, extra in runs:
             if fn is not None and method not in given:
                 logger.info("report: running %s", method)
-                results[method] = fn(data, as_of=used_as_of)
+                results[method] = fn(data, as_of=used_as_of, **extra)
         if customers is not None and _segment_fn("pareto_curve") is not None:
             pareto = _segment_fn("pareto_curve")(customers)
             conc = _segment_fn("concentration")(customers)
-    results.update(segmentations or {})
+        if indicators is None:
+            indicators = _indicators(tx, receivables, interactions, used_as_of)
+    results.update(given)
+    if migration is None and snapshots is not None:
+        migrate = _segment_fn("migration")
+        if snapshot_con is None or migrate is None:
+            raise InputError("snapshots need a connection holding them (snapshot_con) and custlens.segment.migration")
+        migration = migrate(snapshot_con, snapshots[0], snapshots[1])
+    if migration is not None:
+        migration = getattr(migration, "matrix", migration)
     ind = indicators if indicators is not None else customers
     ranking = None
     if ind is not None:
@@ -275,3 +300,16 @@ def build_report(
                                max_points=max_points)
     subtitle = f"As of {used_as_of}" if used_as_of else ""
     return write_report(out_path, sections, title=title, subtitle=subtitle)
+
+
+def _indicators(tx: Any, receivables: Any, interactions: Any, as_of: Any) -> Any:
+    """:func:`custlens.features.value_indicators` of the log, or ``None`` without that package."""
+    try:
+        from custlens.features import value_indicators
+    except ImportError:  # pragma: no cover - the features package is part of custlens
+        return None
+    return value_indicators(
+        tx, as_of=as_of,
+        receivables=as_ibis(receivables, "receivables") if receivables is not None else None,
+        interactions=as_ibis(interactions, "interactions") if interactions is not None else None,
+    ).cache()

@@ -254,15 +254,16 @@ def migration_figure(transitions: Any, order: Sequence[str] | None = None, norma
     Parameters
     ----------
     transitions
-        Long table: ``from_segment``, ``to_segment``, ``customers`` (count); the
-        relationship-state flow's ``from_state``, ``to_state``, ``customers`` also works.
+        Long table: ``from_segment``, ``to_segment``, ``customers`` (count), such as
+        :attr:`custlens.segment.Migration.matrix` (a ``Migration`` is accepted as such);
+        the relationship-state flow's ``from_state``, ``to_state``, ``customers`` also works.
     order
         Segment display order (default: alphabetical).
     normalise
         Colour by row share (the share of each starting segment that moved to each
         segment); the hover shows the counts either way.
     """
-    t0 = as_ibis(transitions, "migration table")
+    t0 = as_ibis(getattr(transitions, "matrix", transitions), "migration table")
     if "from_segment" not in t0.columns and {"from_state", "to_state"} <= set(t0.columns):
         t0 = t0.rename(from_segment="from_state", to_segment="to_state")
     t = as_arrow(t0, ["from_segment", "to_segment", "customers"], "migration table")

@@ -397,17 +397,24 @@ def score_transactions(
     columns: Sequence[str] | None = None,
     *,
     as_of: Any = None,
+    receivables: Any = None,
+    interactions: Any = None,
     **kwargs: Any,
 ) -> ScoreResult:
-    """Score customers on indicators summarised from a transaction log.
+    """Score customers on the value indicators of a transaction log.
 
-    The per-customer summary is :func:`custlens.segment.customer_summary` as of ``as_of``
-    (default: the latest purchase): ``order_count, revenue, avg_order_value, quantity,
-    recency_days, tenure_days, avg_purchase_cycle_days`` (and dates). Other keyword
-    arguments are those of :func:`score_customers`.
+    The indicators are :func:`custlens.features.value_indicators` as of ``as_of`` (default:
+    the last transaction day): ``order_count, revenue, profit, margin_rate,
+    avg_order_value, max_order_value, return_amount, recency_days, tenure_days, ...``, the
+    financial ones (``arrears_rate``, ...) when ``receivables`` is given and the contact
+    ones (``complaint_ratio``, ...) from ``interactions``. Other keyword arguments are
+    those of :func:`score_customers`.
     """
-    from custlens.segment import customer_summary
+    from custlens.features import value_indicators
 
-    t = transactions if isinstance(transactions, ir.Table) else ibis.memtable(transactions)
-    summary, _ = customer_summary(t, as_of=as_of)
-    return score_customers(summary, columns, **kwargs)
+    def table(x: Any) -> ir.Table | None:
+        return None if x is None else x if isinstance(x, ir.Table) else ibis.memtable(x)
+
+    indicators = value_indicators(table(transactions), as_of=as_of, receivables=table(receivables),
+                                  interactions=table(interactions))
+    return score_customers(indicators, columns, **kwargs)
