@@ -63,9 +63,10 @@ def _shipped_names() -> dict[str, list[str]]:
         doc = tomllib.loads(matrix.read_text(encoding="utf-8"))
         for scheme in ("value_matrix", "clv_matrix"):
             names[scheme] = [q["name"] for q in doc.get(scheme, {}).get("quadrant", [])]
-    state = SEGMENT_DEFAULTS / "state.toml"
-    if state.exists():
-        names["state"] = list(tomllib.loads(state.read_text(encoding="utf-8")).get("names", {}))
+    for scheme, file in (("state", "state.toml"), ("lifecycle", "lifecycle.toml")):
+        path = SEGMENT_DEFAULTS / file
+        if path.exists():
+            names[scheme] = list(tomllib.loads(path.read_text(encoding="utf-8")).get("names", {}))
     return {k: v for k, v in names.items() if v}
 
 
@@ -77,6 +78,7 @@ def test_default_covers_every_segment_the_segmentation_defaults_ship() -> None:
     pb = load_playbook()
     gaps = {scheme: missing_actions(names, pb, scheme) for scheme, names in shipped.items()}
     assert not any(gaps.values()), gaps
+    assert {"rfm", "abc", "pyramid"} <= set(shipped)
 
 
 def test_every_default_action_is_bilingual() -> None:
