@@ -270,3 +270,24 @@ def test_header_only_file_loads_nothing(ws: Workspace, tmp_path: Path) -> None:
 def test_header_without_newline_loads_nothing(ws: Workspace, tmp_path: Path) -> None:
     report = import_file(ws, write(tmp_path / "h.csv", TX_HEADER.strip()), table="transactions")
     assert (report.rows_read, report.rows_loaded) == (0, 0)
+
+
+def test_unreadable_inputs_are_input_errors(ws: Workspace, tmp_path: Path) -> None:
+    from custlens.errors import InputError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(TX_HEADER.encode() + b"o1,c1,2024-01-01,\xff\xff\n")  # not UTF-8, not GB18030
+    with pytest.raises(InputError, match=r"neither UTF-8 \(invalid byte at offset 56\) nor GB18030"):
+        import_file(ws, bad, table="transactions")
+    with pytest.raises(InputError, match="the file is empty"):
+        import_file(ws, write(tmp_path / "e.csv", ""), table="transactions")
+    with pytest.raises(InputError, match="unsupported file type '.json'"):
+        import_file(ws, write(tmp_path / "x.json", "{}"), table="transactions")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        import_file(ws, write(tmp_path / "x.parquet", "not parquet"), table="transactions")
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"order_id": ["o1"], "customer_id": [["c1"]],
+                             "ordered_at": ["2024-01-01"], "amount": [1.0]}), nested)
+    with pytest.raises(InputError, match="column 'customer_id' has type list<element: string>"):
+        import_file(ws, nested, table="transactions")
+    assert ws.row_counts()["transactions"] == 0
