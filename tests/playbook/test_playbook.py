@@ -46,27 +46,28 @@ def test_default_covers_the_shipped_segment_names() -> None:
 SEGMENT_DEFAULTS = Path(__file__).parents[2] / "src" / "custlens" / "segment" / "defaults"
 
 
-def _shipped_names() -> dict[str, list[str]]:
-    """Segment names in the segmentation package's shipped defaults, by method (scheme)."""
-    names: dict[str, list[str]] = {}
+def _shipped_names() -> dict[str, dict[str, str]]:
+    """Segment names -> Chinese names in the segmentation package's shipped defaults, by method."""
+    names: dict[str, dict[str, str]] = {}
     rfm = SEGMENT_DEFAULTS / "rfm_segments.toml"
     if rfm.exists():
         doc = tomllib.loads(rfm.read_text(encoding="utf-8"))
-        names["rfm"] = [s["name"] for s in doc["segment"]] + [doc.get("fallback", "Others")]
+        names["rfm"] = {s["name"]: s.get("name_zh", "") for s in doc["segment"]}
+        names["rfm"][doc.get("fallback", "Others")] = doc.get("fallback_zh", "")
     abc = SEGMENT_DEFAULTS / "abc.toml"
     if abc.exists():
         doc = tomllib.loads(abc.read_text(encoding="utf-8"))
-        names["abc"] = [c["name"] for c in doc.get("class", [])]
-        names["pyramid"] = [t["name"] for t in doc.get("tier", [])]
+        names["abc"] = {c["name"]: c.get("name_zh", "") for c in doc.get("class", [])}
+        names["pyramid"] = {t["name"]: t.get("name_zh", "") for t in doc.get("tier", [])}
     matrix = SEGMENT_DEFAULTS / "matrix.toml"
     if matrix.exists():
         doc = tomllib.loads(matrix.read_text(encoding="utf-8"))
         for scheme in ("value_matrix", "clv_matrix"):
-            names[scheme] = [q["name"] for q in doc.get(scheme, {}).get("quadrant", [])]
+            names[scheme] = {q["name"]: q.get("name_zh", "") for q in doc.get(scheme, {}).get("quadrant", [])}
     for scheme, file in (("state", "state.toml"), ("lifecycle", "lifecycle.toml")):
         path = SEGMENT_DEFAULTS / file
         if path.exists():
-            names[scheme] = list(tomllib.loads(path.read_text(encoding="utf-8")).get("names", {}))
+            names[scheme] = dict(tomllib.loads(path.read_text(encoding="utf-8")).get("names", {}))
     return {k: v for k, v in names.items() if v}
 
 
@@ -76,9 +77,14 @@ def test_default_covers_every_segment_the_segmentation_defaults_ship() -> None:
     if not shipped:
         pytest.skip("the segmentation package ships no defaults yet")
     pb = load_playbook()
-    gaps = {scheme: missing_actions(names, pb, scheme) for scheme, names in shipped.items()}
+    gaps = {scheme: missing_actions(list(names), pb, scheme) for scheme, names in shipped.items()}
     assert not any(gaps.values()), gaps
     assert {"rfm", "abc", "pyramid"} <= set(shipped)
+    # the playbook shows the same Chinese names as the segmentation
+    differ = {(scheme, name): (zh, pb.get(scheme, name).name_zh)  # type: ignore[union-attr]
+              for scheme, names in shipped.items() for name, zh in names.items()
+              if zh and pb.get(scheme, name).name_zh != zh}  # type: ignore[union-attr]
+    assert not differ, differ
 
 
 def test_every_default_action_is_bilingual() -> None:
