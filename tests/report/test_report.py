@@ -264,3 +264,12 @@ def test_build_report_with_snapshot_migration(tmp_path: Path) -> None:
     assert "<h2>Segment migration</h2>" in path.read_text(encoding="utf-8")
     with pytest.raises(InputError, match="snapshot_con"):
         build_report(tmp_path / "m2.html", transactions=tx, snapshots=(first, second))
+
+
+def test_build_report_scores_customers_without_purchases_as_worst(tmp_path: Path) -> None:
+    ind = pa.table({"customer_id": ["a", "b", "c"], "revenue": [100.0, 0.0, 40.0],
+                    "order_count": [3, 0, 1], "avg_order_value": [33.3, None, 40.0],
+                    "recency_days": [5, None, 50]})
+    path = build_report(tmp_path / "r.html", indicators=ind)
+    text = path.read_text(encoding="utf-8")
+    assert "<h2>Important customers</h2>" in text and "<h2>Pareto curve</h2>" in text

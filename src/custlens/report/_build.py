@@ -224,6 +224,8 @@ def build_report(
     score_columns, score_cost, score_method, weights, ahp
         The important-customer score (:func:`custlens.scoring.score_customers`); by
         default the entropy-weight method over :data:`DEFAULT_SCORE_INDICATORS` present.
+        A missing indicator value (a customer without purchases has no order value)
+        counts as the worst value observed.
 
     Returns
     -------
@@ -287,7 +289,8 @@ def build_report(
             cols = list(ahp.names)
             cost = [c for c in cost if c in cols]
         if cols:
-            ranking = score_customers(ind_t, cols, cost=cost, weights=weights, ahp=ahp,
+            # customers without purchases have no order value or recency: they count as the worst
+            ranking = score_customers(ind_t, cols, cost=cost, weights=weights, ahp=ahp, on_missing="worst",
                                       method=None if (weights is not None or ahp is not None) else score_method)  # type: ignore[arg-type]
         if customers is None:
             customers = ind_t
