@@ -12,6 +12,13 @@ from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
 from custlens.clv._result import FitResult
 from custlens.clv._spend import GammaGamma
 from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from custlens.clv.evaluation import (
+    compare_models,
+    conditional_expectations,
+    conditional_expectations_figure,
+    tracking,
+    tracking_figure,
+)
 from custlens.clv.tables import fit_summary
 from custlens.clv.value import UNITS_PER_MONTH, customer_lifetime_value, discounted_expected_purchases, score_customers
 
@@ -20,6 +27,11 @@ __all__ = [
     "BetaGeoBetaBinom",
     "ShiftedBetaGeometric",
     "UNITS_PER_MONTH",
+    "compare_models",
+    "conditional_expectations",
+    "conditional_expectations_figure",
+    "tracking",
+    "tracking_figure",
     "customer_lifetime_value",
     "discounted_expected_purchases",
     "fit_summary",
