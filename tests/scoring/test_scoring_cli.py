@@ -167,3 +167,25 @@ def test_score_and_report_on_a_workspace(tmp_path: Path) -> None:
     assert "<h2>Segment migration</h2>" in text and "<h2>Important customers</h2>" in text
     bad = runner.invoke(app, ["report", "--workspace", str(ws_path), "--snapshots", "x", "--out", str(out)])
     assert bad.exit_code == 2 and "FROM_ID,TO_ID" in " ".join(bad.output.split())
+
+
+def test_score_two_level_ahp_file(indicators: Path, tmp_path: Path) -> None:
+    ahp = tmp_path / "h.toml"
+    ahp.write_text(
+        'elements = ["value", "activity"]\n'
+        '[comparisons]\n"value > activity" = 3\n'
+        '[criteria.activity]\nelements = ["order_count", "recency_days"]\nmatrix = [[1, 2], ["1/2", 1]]\n',
+        encoding="utf-8")
+    res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "-i",
+                              "value,order_count,recency_days", "--summary", "-f", "json"])
+    # 'value' is a leaf criterion here, and not a column: the error names it
+    assert res.exit_code == 2 and "'value' is not a column" in " ".join(res.output.split())
+    ahp.write_text(ahp.read_text(encoding="utf-8").replace('"value"', '"revenue"').replace("value >", "revenue >"),
+                   encoding="utf-8")
+    res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "--cost-indicators",
+                              "recency_days", "--summary", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    # global weights: revenue 3/4; activity 1/4 split 2:1
+    assert out["weights"] == pytest.approx({"revenue": 0.75, "order_count": 0.25 * 2 / 3, "recency_days": 0.25 / 3})
+    assert set(out["ahp"]["nodes"]) == {"goal", "activity"}
