@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import plotly.graph_objects as go
 import pyarrow as pa
 from numpy.typing import ArrayLike
-from plotly.subplots import make_subplots
 
 from custlens.clv._checks import column, require
 from custlens.clv._numeric import unique_rows
 from custlens.clv._transaction import _TransactionModel, check_rft
 from custlens.errors import InputError
+
+if TYPE_CHECKING:  # plotly is imported when a figure is drawn, not with the package
+    import plotly.graph_objects as go
 
 __all__ = [
     "tracking",
@@ -78,6 +81,9 @@ def tracking(
 
 def tracking_figure(table: pa.Table, *, title: str = "Repeat transactions: actual vs model") -> go.Figure:
     """Incremental and cumulative tracking plots of a :func:`tracking` table."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
     fig = make_subplots(rows=1, cols=2, subplot_titles=("per period", "cumulative"))
     period = table.column("period").to_numpy()
     for col, (a, p) in enumerate((("actual", "predicted"), ("actual_cumulative", "predicted_cumulative")), start=1):
@@ -127,6 +133,8 @@ def conditional_expectations(
 
 def conditional_expectations_figure(table: pa.Table, *, title: str = "Holdout transactions by calibration frequency") -> go.Figure:
     """Actual vs predicted mean holdout transactions per frequency bin."""
+    import plotly.graph_objects as go
+
     bins = table.column("frequency_bin").to_pylist()
     fig = go.Figure([
         go.Scatter(x=bins, y=table.column("actual").to_numpy(), name="actual", mode="lines+markers"),
