@@ -83,3 +83,24 @@ def test_score_customers_time_units(cdnow_money) -> None:
     daily = score_customers(days, model="bgnbd", time_unit="D")
     np.testing.assert_allclose(daily.column("clv").to_numpy(), weekly.column("clv").to_numpy(), rtol=1e-4)
     assert weekly.column_names == ["customer_id", "p_alive", "expected_purchases", "expected_spend", "clv"]
+
+
+def test_fit_from_transaction_log(tmp_path) -> None:
+    # three customers; weekly units: customer A bought in weeks 0, 1 and 3, B once, C twice
+    log = tmp_path / "tx.csv"
+    log.write_text(
+        "customer_id,ordered_at,amount\n"
+        "A,2024-01-01,10\nA,2024-01-08,20\nA,2024-01-22,30\n"
+        "B,2024-01-03,5\n"
+        "C,2024-01-02,7\nC,2024-01-16,9\nD,2024-01-29,1\n"
+    )
+    from custlens.clv.tables import summary_from_transactions
+    from custlens.ingest.readers import read_table
+
+    summary = summary_from_transactions(read_table(log), time_unit="W").sort_by("customer_id")
+    assert summary.column("frequency").to_pylist() == [2, 0, 1, 0]
+    assert summary.column("recency").to_pylist()[0] == pytest.approx(3.0)
+    assert summary.column("T").to_pylist()[0] == pytest.approx(4.0)
+    assert summary.column("monetary_value").to_pylist()[0] == pytest.approx(25.0)
+    result = CliRunner().invoke(app, ["fit", "sbg", str(log), "--transactions", "--format", "json"])
+    assert result.exit_code == 2 and "--transactions" in result.output

@@ -64,6 +64,11 @@ def register(app: typer.Typer) -> None:
         period_col: Annotated[str, typer.Option("--period-col", help="Period column (sbg).")] = "period",
         survivors_col: Annotated[str, typer.Option("--survivors-col", help="Survivors column (sbg).")] = "survivors",
         penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
+        transactions: Annotated[bool, typer.Option("--transactions", help="DATA_FILE is a transaction log (customer_id, ordered_at, amount); summarise it first.")] = False,
+        customer_col: Annotated[str, typer.Option("--customer-col", help="Customer column of the transaction log.")] = "customer_id",
+        date_col: Annotated[str, typer.Option("--date-col", help="Date/timestamp column of the transaction log.")] = "ordered_at",
+        amount_col: Annotated[str, typer.Option("--amount-col", help="Amount column of the transaction log.")] = "amount",
+        time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")] = TimeUnit.W,
         fmt: FormatOption = OutputFormat.json,
         output: OutputOption = None,
     ) -> None:
@@ -73,7 +78,12 @@ def register(app: typer.Typer) -> None:
 
         columns = {"frequency": frequency_col, "recency": recency_col, "T": t_col, "monetary_value": monetary_col,
                    "n_periods": n_periods_col, "weight": weight_col, "period": period_col, "survivors": survivors_col}
-        emit(fit_summary(model.value, read_table(data_file), columns=columns, penalizer=penalizer), fmt, output)
+        log_options = None
+        if transactions:
+            log_options = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col,
+                           "time_unit": time_unit.value}
+        emit(fit_summary(model.value, read_table(data_file), columns=columns, penalizer=penalizer,
+                         transactions=log_options), fmt, output)
 
     @app.command("clv")
     @guarded

@@ -165,18 +165,24 @@ class MLEstimator:
         objective = _Objective(self, cdata, cw, cX, targets, n_base, float(self.penalizer))
 
         bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
-        res = optimize.minimize(
-            objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-            options={"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20},
-        )
+        options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
+        res = optimize.minimize(objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+        n_iter = int(res.nit)
+        for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
+            if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
+                break
+            options["maxiter"] = int(self.max_iter) - n_iter
+            res = optimize.minimize(objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            n_iter += int(res.nit)
         theta = res.x
         f, g = objective.scaled(theta)
         grad_norm = float(np.max(np.abs(g)))
         finite = bool(np.isfinite(f))
-        converged = finite and (bool(res.success) or grad_norm < 1e-5)
+        # the objective is a mean log-likelihood: a gradient this small is an optimum to ~1e-8
+        converged = finite and (bool(res.success) or grad_norm < 1e-4 * max(1.0, abs(f)))
         if not converged:
             raise ConvergenceError(
-                f"{type(self).__name__}.fit did not converge after {res.nit} iterations "
+                f"{type(self).__name__}.fit did not converge after {n_iter} iterations "
                 f"({res.message}; largest gradient {grad_norm:.3g}, objective {f:.6g}). "
                 "Try a larger 'max_iter', other 'initial_params' or a 'penalizer' > 0."
             )
@@ -192,10 +198,10 @@ class MLEstimator:
             model=self._model, params=dict(self.params_), cov=cov,
             positive=tuple([True] * n_base + [False] * (len(names) - n_base)),
             log_likelihood=loglik, n_obs=total_w, n_unique=int(uniq.shape[0]),
-            n_iter=int(res.nit), converged=converged, penalizer=float(self.penalizer), message=str(res.message),
+            n_iter=n_iter, converged=converged, penalizer=float(self.penalizer), message=str(res.message),
         )
-        self.n_iter_ = int(res.nit)
-        log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], res.nit)
+        self.n_iter_ = n_iter
+        log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], n_iter)
         return self
 
 
