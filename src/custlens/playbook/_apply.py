@@ -43,10 +43,10 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
 
 def _unwrap(assignments: Any, scheme: str | None) -> tuple[ir.Table, str | None]:
     """Accept a segmentation result (``.customers`` and ``.method``) or a table."""
+    if isinstance(assignments, ir.Table):  # before the duck-typing: columns read as attributes
+        return assignments, scheme
     if hasattr(assignments, "customers") and hasattr(assignments, "method"):
         return _unwrap(assignments.customers, scheme or str(assignments.method))
-    if isinstance(assignments, ir.Table):
-        return assignments, scheme
     try:
         return ibis.memtable(assignments), scheme
     except Exception as exc:  # noqa: BLE001 - anything unconvertible is a user error

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from custlens.errors import InputError
@@ -135,7 +136,7 @@ def report_sections(
                                       "Share of each earlier segment found in each later segment; "
                                       "cells show customer counts."))
     if ranking is not None:
-        detail = getattr(ranking, "summary", None)
+        detail = None if isinstance(ranking, (ir.Table, pa.Table)) else getattr(ranking, "summary", None)
         note = "Customers ranked by the important-customer score (1 = most important)."
         if callable(detail):
             s = detail()
@@ -273,7 +274,7 @@ def build_report(
         if snapshot_con is None or migrate is None:
             raise InputError("snapshots need a connection holding them (snapshot_con) and custlens.segment.migration")
         migration = migrate(snapshot_con, snapshots[0], snapshots[1])
-    if migration is not None:
+    if migration is not None and not isinstance(migration, (ir.Table, pa.Table)):
         migration = getattr(migration, "matrix", migration)
     ind = indicators if indicators is not None else customers
     ranking = None

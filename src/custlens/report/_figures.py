@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import ibis.expr.types as ir
 import numpy as np
 import plotly.graph_objects as go
+import pyarrow as pa
 
 from custlens.errors import InputError
 from custlens.report._tables import as_arrow, as_ibis, require
@@ -263,7 +265,9 @@ def migration_figure(transitions: Any, order: Sequence[str] | None = None, norma
         Colour by row share (the share of each starting segment that moved to each
         segment); the hover shows the counts either way.
     """
-    t0 = as_ibis(getattr(transitions, "matrix", transitions), "migration table")
+    source = (transitions if isinstance(transitions, (ir.Table, pa.Table))
+              else getattr(transitions, "matrix", transitions))
+    t0 = as_ibis(source, "migration table")
     if "from_segment" not in t0.columns and {"from_state", "to_state"} <= set(t0.columns):
         t0 = t0.rename(from_segment="from_state", to_segment="to_state")
     t = as_arrow(t0, ["from_segment", "to_segment", "customers"], "migration table")
@@ -312,7 +316,8 @@ def ranking_table_figure(ranking: Any, top: int = 50, title: str | None = None) 
         ``customer_id``, ``score``; optional ``tier``, ``tier_zh`` and
         ``contribution_<indicator>`` columns.
     """
-    t = as_ibis(getattr(ranking, "table", ranking), "ranking")
+    source = ranking if isinstance(ranking, (ir.Table, pa.Table)) else getattr(ranking, "table", ranking)
+    t = as_ibis(source, "ranking")
     require(t, ["rank", "customer_id", "score"], "ranking")
     cols = ["rank", "customer_id", "score"] + [c for c in ("tier", "tier_zh") if c in t.columns] + \
         [c for c in t.columns if c.startswith("contribution_")]
