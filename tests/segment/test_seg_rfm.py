@@ -26,13 +26,13 @@ from custlens.segment import RFM_COLUMNS, TransactionColumns, rfm, rfm_from_tran
 
 def _right_closed_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
     """custlens' default: 1 + number of type-7 cut points strictly below x."""
-    cuts = np.quantile(x, np.linspace(0, 1, n + 1))[1:-1]
+    cuts = np.array([float(f"{c:.12g}") for c in np.quantile(x, np.linspace(0, 1, n + 1))[1:-1]])
     s = 1 + np.searchsorted(cuts, x, side="left")
     return n + 1 - s if reverse else s
 
 
 def _r_package_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
-    cuts = np.quantile(x, np.linspace(0, 1, n + 1))[1:-1] + 1  # rfm::bins (type 7) + 1
+    cuts = np.array([float(f"{c:.12g}") for c in np.quantile(x, np.linspace(0, 1, n + 1))[1:-1]]) + 1  # rfm::bins + 1
     lower = np.concatenate([[x.min()], cuts])
     upper = np.concatenate([cuts, [x.max() + 1]])
     scores = np.full(len(x), -1)

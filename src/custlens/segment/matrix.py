@@ -92,7 +92,7 @@ def _matrix(method: str, features: Any, cfg: dict[str, Any], customer_col: str, 
     quads = cfg["quadrant"]
     seg = ibis.cases(*[((x_hi == q["x"]) & (y_hi == q["y"]), q["name"]) for q in quads])
     out = base.mutate(_xl=x_hi, _yl=y_hi, segment=seg)
-    names_zh = {q["name"]: q.get("name_zh", "") for q in quads}
+    names_zh = {q["name"]: q.get("name_zh", q["name"]) for q in quads}
     out = out.mutate(segment_zh=name_column(out.segment, names_zh))
     if method == "clv_matrix":
         out = out.mutate(alias=name_column(out.segment, {q["name"]: q.get("alias", "") for q in quads}),

@@ -62,7 +62,9 @@ def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) 
     for dim, values in row.items():
         if values is None or any(v is None for v in values):
             raise InputError(f"RFM: column {columns[dim]!r} has no values to take quantiles of")
-        cuts[dim] = [float(v) for v in values]
+        # 12 significant digits: interpolation noise (2.9999999999999996 for 3) must not
+        # move a value that equals a cut point into the next bin
+        cuts[dim] = [float(f"{float(v):.12g}") for v in values]
     return cuts
 
 
@@ -275,8 +277,9 @@ def rfm(
     scored = base.mutate(**scores)
     scored = scored.mutate(rfm_score=scored.r_score * 100 + scored.f_score * 10 + scored.m_score)
     seg_cfg = load_segment_map(segment_map, n_bins)
-    names_zh = {s["name"]: s.get("name_zh", "") for s in seg_cfg["segment"]}
-    names_zh[seg_cfg.get("fallback", "Others")] = seg_cfg.get("fallback_zh", "")
+    names_zh = {s["name"]: s.get("name_zh", s["name"]) for s in seg_cfg["segment"]}
+    fallback = seg_cfg.get("fallback", "Others")
+    names_zh[fallback] = seg_cfg.get("fallback_zh", fallback)
     where = str(segment_map) if isinstance(segment_map, (str, Path)) else "segment map"
     scored = scored.mutate(segment=_segment_expr(scored, seg_cfg, where))
     scored = scored.mutate(segment_zh=name_column(scored.segment, names_zh))

@@ -375,7 +375,7 @@ def rule_segments(
     fallback = cfg.get("fallback", "other")
     branches = [(compile_rule(r["when"], t, r["name"]).fill_null(False), r["name"]) for r in cfg["rule"]]
     seg = ibis.cases(*branches, else_=fallback)
-    names_zh = {r["name"]: r.get("name_zh", "") for r in cfg["rule"]}
+    names_zh = {r["name"]: r.get("name_zh", r["name"]) for r in cfg["rule"]}
     names_zh[fallback] = cfg.get("fallback_zh", "其他")
     value_col = value_col or ("revenue" if "revenue" in t.columns else None)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
