@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from custlens.clv import _bgbb, _bgnbd, _gamma_gamma, _pareto_nbd, _sbg
+from custlens.clv import _bgbb, _bgnbd, _gamma_gamma, _mbgnbd, _pareto_nbd, _sbg
 
 RTOL = 1e-6
 BG = (0.243, 4.414, 0.793, 2.426)  # FHL 2005 CDNOW estimates
@@ -45,6 +45,13 @@ def test_bg_family_conditional_predictions(customer: tuple[int, float, float], k
     alive, expected = _bg_by_quadrature(39.0, x, t_x, T, k)
     assert _bgnbd.p_alive(*BG, x, t_x, T, k=k) == pytest.approx(alive, rel=RTOL)
     assert _bgnbd.conditional_expected_purchases(39.0, *BG, x, t_x, T, k=k) == pytest.approx(expected, rel=RTOL)
+
+
+def test_mbgnbd_module_is_the_k1_family() -> None:
+    for x, t_x, T in CUSTOMERS:
+        _, mbg = _bg_by_quadrature(39.0, x, t_x, T, 1)
+        assert float(_mbgnbd.conditional_expected_purchases(39.0, *BG, x, t_x, T)) == pytest.approx(mbg, rel=RTOL)
+    assert float(_mbgnbd.expected_purchases(39.0, *BG)) == pytest.approx(float(_bgnbd.expected_purchases(39.0, *BG, k=1)))
 
 
 @pytest.mark.parametrize("k", [0, 1])

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from custlens.clv import _bgnbd, _pareto_nbd
+from custlens.clv import _bgnbd, _mbgnbd, _pareto_nbd
 from custlens.clv._base import MLEstimator, RowParams
 from custlens.clv._checks import column, require
 from custlens.clv._numeric import unique_rows
@@ -183,7 +183,8 @@ class ModifiedBetaGeo(BetaGeo):
     """
 
     _model = "mbgnbd"
-    _family_kw = {"k": 1}
+    _family = _mbgnbd
+    _family_kw = {}
 
 
 class ParetoNBD(_TransactionModel):
