@@ -135,8 +135,10 @@ def kmeans_segments(
     rank[order] = np.arange(1, k + 1)
     cluster = rank[labels]
     out = data.select(["customer_id", *feats]).append_column("cluster", pa.array(cluster))
-    out = out.append_column("segment", pa.array([f"cluster {c}" for c in cluster]))
-    out = out.append_column("segment_zh", pa.array([f"第{c}类" for c in cluster]))
+    labels_en = np.array([f"cluster {c}" for c in range(1, k + 1)], dtype=object)
+    labels_zh = np.array([f"第{c}类" for c in range(1, k + 1)], dtype=object)
+    out = out.append_column("segment", pa.array(labels_en[cluster - 1], pa.string()))
+    out = out.append_column("segment_zh", pa.array(labels_zh[cluster - 1], pa.string()))
     if value not in feats:
         out = out.append_column("_value", data[value])
     prof: dict[str, list[Any]] = {"cluster": [], "customers": [], "share": []}
