@@ -6,6 +6,7 @@ import tomllib
 import uuid
 from pathlib import Path
 
+import ibis
 import pyarrow as pa
 import pytest
 
@@ -130,8 +131,18 @@ def _assignments() -> pa.Table:
     })
 
 
+def _on(backend: object, table: pa.Table) -> ibis.Table:
+    """``table`` on ``backend`` without writing files (a temp view on Spark, not spark-warehouse/)."""
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    if getattr(backend, "name", "") == "pyspark":
+        session = backend._session  # type: ignore[attr-defined]
+        session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+        return backend.table(name)  # type: ignore[attr-defined]
+    return backend.create_table(name, table, temp=True)  # type: ignore[attr-defined]
+
+
 def test_apply_joins_actions(backend: object) -> None:
-    t = backend.create_table(f"pb_{uuid.uuid4().hex[:8]}", _assignments())  # type: ignore[attr-defined]
+    t = _on(backend, _assignments())
     out = apply_playbook(t, load_playbook(), scheme="rfm").to_pyarrow()
     assert out.column_names == list(CAMPAIGN_COLUMNS)
     rows = {r["customer_id"]: r for r in out.to_pylist()}

@@ -29,7 +29,13 @@ INDICATORS = pa.table({
 
 
 def _on(backend: object, table: pa.Table) -> ibis.Table:
-    return backend.create_table(f"scoring_{uuid.uuid4().hex[:8]}", table)  # type: ignore[attr-defined]
+    """``table`` on ``backend`` without writing files (a temp view on Spark, not spark-warehouse/)."""
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    if getattr(backend, "name", "") == "pyspark":
+        session = backend._session  # type: ignore[attr-defined]
+        session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+        return backend.table(name)  # type: ignore[attr-defined]
+    return backend.create_table(name, table, temp=True)  # type: ignore[attr-defined]
 
 
 def test_user_weights_by_hand(backend: object) -> None:
