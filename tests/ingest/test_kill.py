@@ -90,6 +90,7 @@ def test_sigkill_mid_import_leaves_the_warehouse_unchanged(tmp_path: Path, big_c
     assert killed and child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
 
     assert _state(ws_path) == before
+    assert not list((ws_path / "tmp").glob("*.parquet")), "a killed import's staging file was left"
     # the workspace still works: a later import commits
     later = tmp_path / "later.csv"
     later.write_text("order_id,customer_id,ordered_at,amount\nL1,c1,2024-03-01,1\n")

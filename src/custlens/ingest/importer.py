@@ -4,41 +4,48 @@ Steps (all rows flow through Arrow compute and DuckDB SQL, never a Python row lo
 
 1. one pass over the file: SHA-256 and encoding (strict UTF-8, else GB18030);
 2. the ledger: a file already imported into this table is skipped (or refused);
-3. batches are read, cleaned and validated (:func:`custlens.ingest.clean.clean_batch`)
-   and appended to a temporary staging table inside one DuckDB transaction; every
-   rejected cell goes to the quarantine file;
-4. duplicate keys are resolved in SQL: an exact copy of a row seen earlier in the file or
-   already in the warehouse is dropped as a duplicate; the same key with other values is
-   rejected;
+3. batches are read, cleaned and validated (:func:`custlens.ingest.clean.clean_batch`);
+   accepted rows stream to a Parquet staging file in the workspace's ``tmp/`` folder,
+   every rejected cell to the quarantine file (the warehouse is not touched yet);
+4. in one DuckDB transaction, duplicate keys are resolved in SQL over the staging file:
+   an exact copy of a row seen earlier in the file or already in the warehouse is dropped
+   as a duplicate; the same key with other values is rejected;
 5. if the share of rejected rows exceeds ``max_reject_rate`` the transaction is rolled
    back and :class:`~custlens.errors.RejectedImportError` is raised; otherwise the rows
-   and a ledger record are committed together.
+   (one ``INSERT ... SELECT`` from the staging file) and a ledger record are committed
+   together.
 
 A process killed at any point before the commit leaves the warehouse as it was: DuckDB
-discards an uncommitted transaction when the database is next opened.
+discards an uncommitted transaction when the database is next opened, and a leftover
+staging file is removed then. Staging outside the transaction keeps memory bounded:
+DuckDB holds many small appends made inside one transaction in memory, whereas one large
+``INSERT ... SELECT`` streams within its memory limit.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from custlens.errors import BackendError, InputError, RejectedImportError
-from custlens.ingest.clean import clean_batch
+from custlens.ingest.clean import ARROW_TYPES, clean_batch
 from custlens.ingest.mapping import ImportMapping, load_mapping
-from custlens.ingest.plan import build_plan
+from custlens.ingest.plan import ImportPlan, build_plan
 from custlens.ingest.quarantine import QuarantineWriter
-from custlens.ingest.sources import Progress, inspect_source, iter_batches
+from custlens.ingest.sources import Batch, Progress, inspect_source, iter_batches
 from custlens.schema import Table
 from custlens.schema import table as schema_table
-from custlens.warehouse import LEDGER_TABLE, Workspace
-from custlens.warehouse._ddl import quote, sql_type
+from custlens.warehouse import LEDGER_TABLE, STAGING_DIR, Workspace
+from custlens.warehouse._ddl import quote
 
 __all__ = ["import_file", "ImportReport", "DEFAULT_MAX_REJECT_RATE"]
 
@@ -47,9 +54,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_REJECT_RATE = 0.01
 """Largest share of rejected rows an import accepts unless told otherwise (1 %)."""
 
-_STAGE = "_custlens_stage"  # a real table inside the transaction: its rows spill to the
-# database file instead of memory, and vanish with the transaction if it is not committed
-_BATCH = "_custlens_batch"
+_STAGE = "_custlens_stage"
 _DUPS = "_custlens_dups"
 
 
@@ -176,48 +181,17 @@ def import_file(
     names, batches = iter_batches(info, mapping, progress=progress)
     plan = build_plan(target, mapping, names, origin=str(path))
     quarantine = QuarantineWriter(workspace.quarantine_dir, path, table, info.sha256)
-    counts = {"read": 0, "rejected": 0}
+    stage = workspace.path / STAGING_DIR / f"import-{os.getpid()}-{info.sha256[:12]}.parquet"
     try:
-        raw.execute("BEGIN TRANSACTION")
-        try:
-            _create_stage(raw, target)
-            for batch in batches:
-                quarantine.write(batch.broken)
-                result = clean_batch(batch.rows, batch.lines, plan, mapping)
-                quarantine.write(result.errors)
-                counts["read"] += batch.rows.num_rows + batch.broken.num_rows
-                counts["rejected"] += result.n_rejected + batch.broken.num_rows
-                _append(raw, target, result.rows)
-            conflicts, duplicates = _resolve_keys(raw, target, quarantine)
-            rejected = counts["rejected"] + conflicts
-            read = counts["read"]
-            rate = rejected / read if read else 0.0
-            if rate > max_reject_rate:
-                raise RejectedImportError(
-                    f"{path}: {rejected:,} of {read:,} rows rejected ({rate:.2%}), more than the "
-                    f"accepted {max_reject_rate:.2%}; nothing was imported. Every rejected row "
-                    f"and its reason is in {quarantine.path}"
-                )
-            loaded = _commit_rows(raw, target)
-            import_id = _next_import_id(raw)
-            quarantine.close()
-            raw.execute(
-                f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [import_id, info.sha256, table, str(path.resolve()), info.size, info.format,
-                 info.encoding, mapping.sha256, read, loaded, rejected, duplicates,
-                 str(quarantine.written) if quarantine.written else None],
-            )
-            raw.execute(f"DROP TABLE IF EXISTS {_STAGE}")
-            raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
-            raw.execute("COMMIT")
-        except BaseException:
-            _rollback(raw)
-            raise
-    except duckdb.Error as exc:
-        raise BackendError(f"{path}: the warehouse failed during the import and was left "
-                           f"unchanged ({exc})") from None
+        read, rejected = _stage_rows(batches, plan, mapping, quarantine, stage)
+        loaded, rejected, duplicates, import_id = _load(
+            workspace, target, stage if stage.exists() else None, quarantine,
+            read=read, rejected=rejected, max_reject_rate=float(max_reject_rate),
+            ledger=[info.sha256, table, str(path.resolve()), info.size, info.format,
+                    info.encoding, mapping.sha256], path=path)
     finally:
         quarantine.close()
+        stage.unlink(missing_ok=True)
     report = ImportReport(
         status="loaded", rows_read=read, rows_loaded=loaded, rows_rejected=rejected,
         rows_duplicate=duplicates, quarantine_path=str(quarantine.written) if quarantine.written else None,
@@ -230,27 +204,83 @@ def import_file(
     return report
 
 
+def _stage_rows(batches: Iterable[Batch], plan: ImportPlan, mapping: ImportMapping,
+                quarantine: QuarantineWriter, stage: Path) -> tuple[int, int]:
+    """Clean every batch; write accepted rows to a Parquet staging file, rejected cells to
+    the quarantine file. Returns (rows read, rows rejected). The warehouse is not touched."""
+    schema = pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in plan.table.columns]
+                       + [("_line", pa.int64())])
+    writer: pq.ParquetWriter | None = None
+    read = rejected = 0
+    try:
+        for batch in batches:
+            quarantine.write(batch.broken)
+            result = clean_batch(batch.rows, batch.lines, plan, mapping)
+            quarantine.write(result.errors)
+            read += batch.rows.num_rows + batch.broken.num_rows
+            rejected += result.n_rejected + batch.broken.num_rows
+            if result.rows.num_rows:
+                if writer is None:
+                    stage.parent.mkdir(parents=True, exist_ok=True)
+                    writer = pq.ParquetWriter(stage, schema, compression="lz4")
+                writer.write_table(result.rows.select(schema.names).cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    return read, rejected
+
+
+def _load(workspace: Workspace, target: Table, stage: Path | None, quarantine: QuarantineWriter,
+          *, read: int, rejected: int, max_reject_rate: float, ledger: list[Any],
+          path: Path) -> tuple[int, int, int, int]:
+    """Resolve keys, check the reject rate and commit rows plus ledger record, in one
+    transaction. Returns (loaded, rejected, duplicates, import id)."""
+    raw = workspace.raw
+    try:
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            conflicts = duplicates = staged = 0
+            if stage is not None:
+                literal = str(stage).replace("'", "''")
+                raw.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGE} AS "
+                            f"SELECT * FROM read_parquet('{literal}')")
+                conflicts, duplicates = _resolve_keys(raw, target, quarantine)
+                staged = int(raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0])
+            rejected += conflicts
+            rate = rejected / read if read else 0.0
+            if rate > max_reject_rate:
+                raise RejectedImportError(
+                    f"{path}: {rejected:,} of {read:,} rows rejected ({rate:.2%}), more than the "
+                    f"accepted {max_reject_rate:.2%}; nothing was imported. Every rejected row "
+                    f"and its reason is in {quarantine.path}"
+                )
+            if stage is not None:
+                _insert_rows(raw, target)
+            loaded = staged - conflicts - duplicates
+            import_id = _next_import_id(raw)
+            quarantine.close()
+            raw.execute(
+                f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [import_id, *ledger, read, loaded, rejected, duplicates,
+                 str(quarantine.written) if quarantine.written else None],
+            )
+            raw.execute(f"DROP VIEW IF EXISTS {_STAGE}")
+            raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
+            raw.execute("COMMIT")
+        except BaseException:
+            _rollback(raw)
+            raise
+    except duckdb.Error as exc:
+        raise BackendError(f"{path}: the warehouse failed during the import and was left "
+                           f"unchanged ({exc})") from None
+    return loaded, rejected, duplicates, import_id
+
+
 def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
     try:
         raw.execute("ROLLBACK")
     except duckdb.Error:  # no transaction open (e.g. BEGIN itself failed)
         pass
-
-
-def _create_stage(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
-    cols = ", ".join(f"{quote(c.name)} {sql_type(c)}" for c in target.columns)
-    raw.execute(f"CREATE OR REPLACE TABLE {_STAGE} ({cols}, _line BIGINT)")
-
-
-def _append(raw: duckdb.DuckDBPyConnection, target: Table, rows: pa.Table) -> None:
-    if rows.num_rows == 0:
-        return
-    cols = ", ".join(quote(c) for c in [*target.column_names, "_line"])
-    raw.register(_BATCH, rows)
-    try:
-        raw.execute(f"INSERT INTO {_STAGE} ({cols}) SELECT {cols} FROM {_BATCH}")
-    finally:
-        raw.unregister(_BATCH)
 
 
 def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
@@ -273,7 +303,7 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
     key_label = "+".join(key)
     key_value = "concat_ws('|', " + ", ".join(f"s.{quote(k)}::VARCHAR" for k in key) + ")"
     raw.execute(f"""
-        CREATE OR REPLACE TABLE {_DUPS} AS
+        CREATE OR REPLACE TEMP TABLE {_DUPS} AS
         WITH firsts AS (
             SELECT {keys}, min(_line) AS _first FROM {_STAGE} GROUP BY {keys} HAVING count(*) > 1
         )
@@ -309,16 +339,13 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
     return int(rows[0]), int(rows[1])
 
 
-def _commit_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> int:
+def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
     cols = ", ".join(quote(c) for c in target.column_names)
     raw.execute(f"""
         INSERT INTO main.{quote(target.name)} ({cols})
         SELECT {cols} FROM {_STAGE} s
         WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)
     """)
-    staged = raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
-    dropped = raw.execute(f"SELECT count(*) FROM {_DUPS}").fetchall()[0][0]
-    return int(staged) - int(dropped)
 
 
 def _next_import_id(raw: duckdb.DuckDBPyConnection) -> int:

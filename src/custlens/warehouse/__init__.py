@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from custlens.warehouse._migrations import LEDGER_TABLE, MIGRATIONS, MIGRATIONS_TABLE
 from custlens.warehouse._spark import connect_spark, export_parquet
-from custlens.warehouse._workspace import Workspace, WorkspaceSettings
+from custlens.warehouse._workspace import STAGING_DIR, Workspace, WorkspaceSettings
 
 __all__ = [
     "Workspace",
@@ -17,6 +17,7 @@ __all__ = [
     "connect_spark",
     "export_parquet",
     "LEDGER_TABLE",
+    "STAGING_DIR",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
 ]

@@ -6,6 +6,7 @@ Layout::
         workspace.toml      settings (format version, DuckDB limits, import defaults)
         warehouse.duckdb    the canonical tables, the import ledger, the migrations table
         quarantine/         one CSV per import that rejected rows
+        tmp/                staging files of imports in progress
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from custlens.errors import BackendError, ConfigError, InputError
 from custlens.schema import table as schema_table
 from custlens.warehouse._migrations import migrate, schema_version
 
-__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR"]
+__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR",
+           "STAGING_DIR"]
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "workspace.toml"
 DATABASE_FILE = "warehouse.duckdb"
 QUARANTINE_DIR = "quarantine"
+STAGING_DIR = "tmp"
 FORMAT_VERSION = 1
 
 
@@ -180,6 +183,10 @@ class Workspace:
         con.con.execute("SET enable_progress_bar = false")  # no output from the library
         if not read_only:
             (path / QUARANTINE_DIR).mkdir(exist_ok=True)
+            # this process holds the write lock: staging files left here belong to
+            # imports that were killed before they committed
+            for stale in (path / STAGING_DIR).glob("import-*.parquet"):
+                stale.unlink(missing_ok=True)
         ws = cls(path, con, settings, read_only)
         if not read_only:
             migrate(ws.raw)
