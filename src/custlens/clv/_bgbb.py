@@ -44,7 +44,7 @@ def loglik_grad(
 ) -> tuple[FloatArray, Grad]:
     """Per-customer log-likelihood and its gradient in ``(alpha, beta, gamma, delta)``.
 
-    FHS eq. (5): ``L = B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma, delta)
+    FHS (2010): ``L = B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma, delta)
     + sum_{i=0}^{n-t_x-1} B(alpha+x, beta+t_x-x+i)/B(alpha, beta)
     B(gamma+1, delta+t_x+i)/B(gamma, delta)``, summed as a ``logsumexp``.
     """
@@ -76,7 +76,7 @@ def loglik(
     alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
 ) -> FloatArray:
-    """Per-customer log-likelihood, FHS eq. (5); see :func:`loglik_grad`."""
+    """Per-customer log-likelihood, FHS (2010); see :func:`loglik_grad`."""
     return loglik_grad(alpha, beta, gamma, delta, x, t_x, n)[0]
 
 
@@ -84,7 +84,7 @@ def p_alive(
     alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
 ) -> FloatArray:
-    """P(alive at opportunity n+1 | x, t_x, n), FHS eq. (11):
+    """P(alive at opportunity n+1 | x, t_x, n) (FHS 2010):
     ``B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n+1)/B(gamma, delta) / L``."""
     alpha, beta, gamma, delta, x, t_x, n = map(_f, (alpha, beta, gamma, delta, x, t_x, n))
     ll = loglik(alpha, beta, gamma, delta, x, t_x, n).reshape(np.broadcast(alpha, x, t_x, n).shape)
@@ -105,7 +105,7 @@ def _gamma_ratio_diff(gamma: FloatArray, delta: FloatArray, lo: FloatArray, hi: 
 def expected_purchases(
     n: ArrayLike, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike
 ) -> FloatArray:
-    """E[X(n)] for a new customer, FHS eq. (8):
+    """E[X(n)] for a new customer (FHS 2010):
     ``alpha/(alpha+beta) delta/(gamma-1) [1 - G(gamma+delta)/G(gamma+delta+n) G(1+delta+n)/G(1+delta)]``."""
     n, alpha, beta, gamma, delta = map(_f, (n, alpha, beta, gamma, delta))
     return alpha / (alpha + beta) * delta * _gamma_ratio_diff(gamma, delta, np.zeros_like(n), n)
@@ -115,7 +115,7 @@ def conditional_expected_purchases(
     n_star: ArrayLike, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
 ) -> FloatArray:
-    """E[X(n, n+n*) | x, t_x, n], expected transactions in the next ``n*`` opportunities, FHS eq. (13)."""
+    """E[X(n, n+n*) | x, t_x, n], expected transactions in the next ``n*`` opportunities, FHS (2010)."""
     n_star, alpha, beta, gamma, delta, x, t_x, n = map(_f, (n_star, alpha, beta, gamma, delta, x, t_x, n))
     ll = loglik(alpha, beta, gamma, delta, x, t_x, n).reshape(np.broadcast(alpha, x, t_x, n).shape)
     log_head = special.betaln(alpha + x + 1.0, beta + n - x) - special.betaln(alpha, beta) - ll
@@ -125,7 +125,7 @@ def conditional_expected_purchases(
 def prob_n_purchases(
     k: ArrayLike, n: ArrayLike, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike
 ) -> FloatArray:
-    """P(X(n) = k) for a new customer, FHS eq. (7):
+    """P(X(n) = k) for a new customer (FHS 2010):
     ``C(n,k) B(alpha+k, beta+n-k)/B(alpha,beta) B(gamma, delta+n)/B(gamma,delta)
     + sum_{i=k}^{n-1} C(i,k) B(alpha+k, beta+i-k)/B(alpha,beta) B(gamma+1, delta+i)/B(gamma,delta)``."""
     k, n, alpha, beta, gamma, delta = np.broadcast_arrays(*map(_f, (k, n, alpha, beta, gamma, delta)))
@@ -151,7 +151,7 @@ def dert(
     d: float, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
 ) -> FloatArray:
-    """Discounted expected residual transactions with discount rate ``d`` per opportunity, FHS eq. (14):
+    """Discounted expected residual transactions with discount rate ``d`` per opportunity (FHS 2010):
     ``B(alpha+x+1, beta+n-x)/B(alpha, beta) B(gamma, delta+n+1)/((1+d) B(gamma, delta))
     2F1(1, delta+n+1; gamma+delta+n+1; 1/(1+d)) / L``."""
     alpha, beta, gamma, delta, x, t_x, n = map(_f, (alpha, beta, gamma, delta, x, t_x, n))

@@ -48,7 +48,7 @@ def loglik_grad(
     ``A1 = Gamma(r+x) alpha^r / Gamma(r)``, ``A2 = B(a, b+x) / B(a, b)``,
     ``A3 = (alpha+T)^-(r+x)``, ``A4 = a / (b+x-1) (alpha+t_x)^-(r+x)``, evaluated as a
     ``logaddexp`` so that frequencies in the thousands stay finite. With ``k = 1`` it is
-    the MBG/NBD likelihood of Batislam et al. (2007), eq. (5): ``b+x`` becomes ``b+x+1``
+    the MBG/NBD likelihood of Batislam et al. (2007): ``b+x`` becomes ``b+x+1``
     and the dropout term applies to every customer.
 
     Returns
@@ -130,7 +130,7 @@ def expected_purchases(
 ) -> FloatArray:
     """E[X(t)] for a randomly chosen new customer, FHL (2005) eq. (9).
 
-    For MBG/NBD (``k = 1``, Batislam et al. 2007, eq. (8)) the customer is alive after the
+    For MBG/NBD (``k = 1``, Batislam et al. 2007) the customer is alive after the
     first purchase with probability ``b/(a+b)``: ``b/(a-1) [1 - (alpha/(alpha+t))^r
     2F1(r, b+1; a+b; t/(alpha+t))]``.
     """

@@ -34,8 +34,7 @@ def loglik_grad(
 ) -> tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]]:
     """Per-customer log density of the mean spend ``zbar`` and its gradient in ``(p, q, gamma)``.
 
-    Fader & Hardie (2013) eq. (4) (FHL 2005 "RFM and CLV" eq. (3) for the marginal of
-    ``zbar``): since ``x zbar | nu ~ Gamma(px, nu)``,
+    Fader & Hardie (2013), the marginal density of the mean spend ``zbar``: since ``x zbar | nu ~ Gamma(px, nu)``,
     ``f(zbar | p, q, gamma, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) gamma^q x^(px)
     zbar^(px-1) / (gamma + x zbar)^(px+q)``.
     """
@@ -64,7 +63,7 @@ def loglik(p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: Arr
 
 
 def expected_spend(p: ArrayLike, q: ArrayLike, gamma: ArrayLike) -> FloatArray:
-    """Population mean transaction value ``p gamma / (q - 1)`` (Fader & Hardie 2013, eq. (2)); needs ``q > 1``."""
+    """Population mean transaction value ``p gamma / (q - 1)`` (Fader & Hardie 2013); needs ``q > 1``."""
     p, q, gamma = map(_f, (p, q, gamma))
     return np.where(q > 1.0, p * gamma / np.where(q > 1.0, q - 1.0, 1.0), np.inf)
 
@@ -74,7 +73,7 @@ def conditional_expected_spend(
 ) -> FloatArray:
     """E[Z | p, q, gamma, x, zbar] = p (gamma + x zbar) / (p x + q - 1).
 
-    Fader & Hardie (2013) eq. (5) (FHL 2005 "RFM and CLV" eq. (5)): a weighted average of the
+    Fader & Hardie (2013); FHL 2005 "RFM and CLV", section 4: a weighted average of the
     population mean ``p gamma / (q-1)`` and the customer's observed mean ``zbar``. For
     ``x = 0`` it is the population mean.
     """

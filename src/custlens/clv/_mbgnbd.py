@@ -32,25 +32,25 @@ FloatArray = NDArray[np.float64]
 def loglik_grad(
     r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
-    """Per-customer log-likelihood and gradient in ``(r, alpha, a, b)``, BDF eq. (5):
+    """Per-customer log-likelihood and gradient in ``(r, alpha, a, b)`` (BDF):
     ``L = Gamma(r+x) alpha^r / Gamma(r) B(a, b+x+1)/B(a, b) [(alpha+T)^-(r+x) + a/(b+x) (alpha+t_x)^-(r+x)]``."""
     return _bgnbd.loglik_grad(r, alpha, a, b, x, t_x, T, k=1)
 
 
 def loglik(r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike,
            T: ArrayLike) -> FloatArray:
-    """Per-customer log-likelihood, BDF eq. (5)."""
+    """Per-customer log-likelihood (BDF)."""
     return _bgnbd.loglik_grad(r, alpha, a, b, x, t_x, T, k=1)[0]
 
 
 def p_alive(r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike,
             T: ArrayLike) -> FloatArray:
-    """P(alive) ``= 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))``, BDF eq. (7)."""
+    """P(alive) ``= 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` (BDF)."""
     return _bgnbd.p_alive(r, alpha, a, b, x, t_x, T, k=1)
 
 
 def expected_purchases(t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike) -> FloatArray:
-    """E[X(t)] ``= b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]``, BDF eq. (8)."""
+    """E[X(t)] ``= b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]`` (BDF)."""
     return _bgnbd.expected_purchases(t, r, alpha, a, b, k=1)
 
 
@@ -59,14 +59,14 @@ def conditional_expected_purchases(
     T: ArrayLike,
 ) -> FloatArray:
     """E[Y(t) | x, t_x, T] ``= (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-    2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))``, BDF eq. (9)."""
+    2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` (BDF)."""
     return _bgnbd.conditional_expected_purchases(t, r, alpha, a, b, x, t_x, T, k=1)
 
 
 def alive_expected_purchases(
     t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, T: ArrayLike
 ) -> FloatArray:
-    """The factor of BDF eq. (9) after P(alive): expected purchases of a customer alive at ``T``."""
+    """The factor of BDF after P(alive): expected purchases of a customer alive at ``T``."""
     return _bgnbd.alive_expected_purchases(t, r, alpha, a, b, x, T, k=1)
 
 

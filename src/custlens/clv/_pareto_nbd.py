@@ -4,11 +4,11 @@
 Transaction rate ``lambda ~ Gamma(r, alpha)``, dropout rate ``mu ~ Gamma(s, beta)``;
 data ``x, t_x, T``. Pure functions of arrays.
 
-The likelihood (FH05 eq. (11)-(18)) is usually written with Gauss hypergeometric terms
+The likelihood (FH05) is usually written with Gauss hypergeometric terms
 ``2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+t))`` divided by ``(alpha+t)^(r+s+x)``; the
 difference of two such terms overflows or cancels when ``x`` is in the thousands, which is
 where other implementations fail. Here the same quantity is kept in its integral form
-(FH05 eq. (10), before the integral is expressed through 2F1)::
+(FH05, before the integral is expressed through 2F1)::
 
     L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [ (alpha+T)^-(r+x) (beta+T)^-s + s J ]
     J = int_{t_x}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) d tau
@@ -124,9 +124,9 @@ def loglik_grad(
 ) -> tuple[FloatArray, Grad]:
     """Per-customer log-likelihood and gradient in ``(r, alpha, s, beta)``.
 
-    FH05 eq. (10): ``log L = log Gamma(r+x) - log Gamma(r) + r log alpha + s log beta +
+    FH05: ``log L = log Gamma(r+x) - log Gamma(r) + r log alpha + s log beta +
     log[(alpha+T)^-(r+x) (beta+T)^-s + s J]`` with ``J`` as in the module docstring
-    (equal to FH05 eq. (11)'s hypergeometric expression). Finite for any frequency.
+    (equal to FH05's hypergeometric expression). Finite for any frequency.
     """
     shape = np.broadcast_shapes(*(np.shape(v) for v in (r, alpha, s, beta, x, t_x, T)))
     r, alpha, s, beta, x, t_x, T = _parts(r, alpha, s, beta, x, t_x, T)
@@ -151,7 +151,7 @@ def loglik(
     r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
 ) -> FloatArray:
-    """Per-customer log-likelihood, FH05 eq. (10)-(11); see :func:`loglik_grad`."""
+    """Per-customer log-likelihood, FH05; see :func:`loglik_grad`."""
     return loglik_grad(r, alpha, s, beta, x, t_x, T)[0]
 
 
@@ -171,13 +171,13 @@ def p_alive(
     r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
 ) -> FloatArray:
-    """P(alive at T | x, t_x, T), FH05 eq. (19): the survival term's share of the likelihood."""
+    """P(alive at T | x, t_x, T), FH05: the survival term's share of the likelihood."""
     a_term, tail = _log_tail_parts(r, alpha, s, beta, x, t_x, T)
     return np.exp(a_term - tail)
 
 
 def expected_purchases(t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike) -> FloatArray:
-    """E[X(t)] for a new customer, FH05 eq. (21): ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]``.
+    """E[X(t)] for a new customer, FH05: ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]``.
 
     Written as ``r beta / alpha * (1 - q^(s-1)) / (s-1)`` so that ``s = 1`` gives its limit
     ``r beta / alpha log((beta+t)/beta)``.
@@ -190,7 +190,7 @@ def conditional_expected_purchases(
     t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
 ) -> FloatArray:
-    """E[Y(t) | x, t_x, T], FH05 eq. (22): P(alive) times
+    """E[Y(t) | x, t_x, T], FH05: P(alive) times
     ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``."""
     t, r, alpha, s, beta, x, t_x, T = map(_f, (t, r, alpha, s, beta, x, t_x, T))
     alive = p_alive(r, alpha, s, beta, x, t_x, T)
@@ -201,7 +201,7 @@ def alive_expected_purchases(
     t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike, x: ArrayLike, T: ArrayLike,
 ) -> FloatArray:
     """Expected purchases in ``(T, T+t]`` of a customer known to be alive at ``T`` (the factor of
-    FH05 eq. (22) after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
+    FH05 after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
     t, r, alpha, s, beta, x, T = map(_f, (t, r, alpha, s, beta, x, T))
     rate = (r + x) / (alpha + T) * (beta + T)
     return rate * one_minus_pow_over(s - 1.0, np.log(beta + T) - np.log(beta + T + t))
@@ -217,7 +217,7 @@ def prob_n_purchases(
     and integrating the gamma-Poisson count gives
     ``NB(n; r, alpha/(alpha+t)) (beta/(beta+t))^s + int_0^t NB(n; r, alpha/(alpha+tau)) dG(tau)``,
     the expression from which Fader & Hardie (2006, "Deriving an expression for P(X(t)=x)
-    under the Pareto/NBD model", eq. (5)) derive their 2F1 closed form. The integral is
+    under the Pareto/NBD model") derive their 2F1 closed form. The integral is
     computed by Gauss-Legendre quadrature in ``u = G(tau)``, which avoids the closed form's
     alternating sums.
     """

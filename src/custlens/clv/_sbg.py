@@ -69,7 +69,7 @@ def retention_rate(t: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> FloatArra
 def del_(d: float, alpha: ArrayLike, beta: ArrayLike) -> FloatArray:
     """Discounted expected lifetime of a new customer, ``sum_{t>=0} S(t)/(1+d)^t =
     2F1(1, beta; alpha+beta; 1/(1+d))`` (Fader & Hardie 2010, "Customer-base valuation in a
-    contractual setting", Marketing Science 29(1), eq. (4))."""
+    contractual setting", Marketing Science 29(1))."""
     alpha, beta = map(_f, (alpha, beta))
     return special.hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + d))
 
@@ -77,7 +77,7 @@ def del_(d: float, alpha: ArrayLike, beta: ArrayLike) -> FloatArray:
 def derl(d: float, renewals: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> FloatArray:
     """Discounted expected residual lifetime of a customer who has made ``n-1 = renewals``
     renewals, just before the next decision: ``(beta+n-1)/(alpha+beta+n-1)
-    2F1(1, beta+n; alpha+beta+n; 1/(1+d))`` (Fader & Hardie 2010, eq. (6))."""
+    2F1(1, beta+n; alpha+beta+n; 1/(1+d))`` (Fader & Hardie 2010)."""
     n = _f(renewals) + 1.0
     alpha, beta = map(_f, (alpha, beta))
     return (beta + n - 1.0) / (alpha + beta + n - 1.0) * special.hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d))
