@@ -148,7 +148,7 @@ def conditional_expected_purchases(
 
     Equals P(alive) times the alive-customer expectation with updated parameters
     ``r+x, alpha+T`` and ``p ~ Beta(a, b+x)`` (``b+x+1`` for MBG/NBD, Batislam et al.
-    2007, eq. (9)).
+    2007).
     """
     t, r, alpha, a, b, x, t_x, T = map(_f, (t, r, alpha, a, b, x, t_x, T))
     alive = p_alive(r, alpha, a, b, x, t_x, T, k=k)
