@@ -8,7 +8,6 @@ per-segment summary) in the chosen format; --export writes both to CSV/XLSX/Parq
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +41,16 @@ EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding: utf-
                                           "(with BOM, for Excel) or gb18030.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file overriding the "
                                                 "method's defaults.")]
+
+
+DateOpt = Annotated[str, typer.Option("--date-col", help="Transaction date column.")]
+AmountOpt = Annotated[str, typer.Option("--amount-col", help="Amount column (negative = return).")]
+OrderOpt = Annotated[str | None, typer.Option("--order-col", help="Order id column (default: order_id "
+                                              "if present, else one row = one order).")]
+FromTxOpt = Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction log: "
+                                         "compute the value indicators first.")]
+SnapshotOpt = Annotated[Path | None, typer.Option("--save-snapshot", help="Store the result as a dated "
+                                                  "snapshot in this DuckDB file.")]
 
 
 def _read(data: Path | None, workspace: Path | None, table: str | None, default_table: str) -> Any:
@@ -104,6 +113,7 @@ def rfm_command(
     all_columns: Annotated[bool, typer.Option("--all-columns", help="Add rfm_score and segment_zh.")] = False,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
+    save_snapshot: SnapshotOpt = None,
     workspace: WorkspaceOpt = None,
     table: TableOpt = None,
     export: ExportOpt = None,
@@ -127,18 +137,9 @@ def rfm_command(
     result = rfm_from_transactions(tx, as_of=end, columns=cols, bins=bins, thresholds=thresholds,
                                    segment_map=map_file, config=cfg or None)
     base = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"]
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding,
             None if all_columns else base)
-
-
-DateOpt = Annotated[str, typer.Option("--date-col", help="Transaction date column.")]
-AmountOpt = Annotated[str, typer.Option("--amount-col", help="Amount column (negative = return).")]
-OrderOpt = Annotated[str | None, typer.Option("--order-col", help="Order id column (default: order_id "
-                                              "if present, else one row = one order).")]
-FromTxOpt = Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction log: "
-                                         "compute the value indicators first.")]
-SnapshotOpt = Annotated[Path | None, typer.Option("--save-snapshot", help="Store the result as a dated "
-                                                  "snapshot in this DuckDB file (or the --workspace).")]
 
 
 def _tx_columns(tx: Any, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> Any:
@@ -178,14 +179,14 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
                             date_col=date_col, amount_col=amount_col, order_col=order, **optional)
 
 
-def _snapshot(result: Any, target: Path | None, workspace: Path | None) -> None:
+def _snapshot(result: Any, target: Path | None) -> None:
+    """Store the result as a dated snapshot in the DuckDB file ``target`` (if given)."""
     if target is None:
         return
     import ibis
 
     from custlens.segment import save_snapshot
 
-    del workspace  # snapshots go to the named DuckDB file (a workspace file works too)
     con = ibis.duckdb.connect(str(target))
     sid = save_snapshot(con, result)
     err_console.print(f"saved snapshot {sid} in {target}")
@@ -260,7 +261,7 @@ def state_command(
                     fmt, output, encoding)
         return
     result = relationship_state(tx, as_of=end, leads=ld, p_alive=pa_t, columns=cols, config=cfg)
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
@@ -308,7 +309,7 @@ def lifecycle_command(
     result = lifecycle_stage(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col,
                                                                 order_col),
                              config=read_toml(config) if config else None)
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
@@ -354,7 +355,7 @@ def _value_command(method: str):  # noqa: ANN202 - builds one Typer command per 
             return
         fn = abc_classes if method == "abc" else value_pyramid
         result = fn(feats, value_col=value_col, customer_col=cust, as_of=end, config=cfg)
-        _snapshot(result, save_snapshot, workspace)
+        _snapshot(result, save_snapshot)
         _finish(result, summary, fmt, output, export, encoding)
 
     return command
@@ -414,7 +415,7 @@ def value_matrix_command(
     result = value_matrix(feats, frequency_col=frequency_col, avg_value_col=aov_col, split=split,
                           frequency_threshold=frequency_threshold, avg_value_threshold=aov_threshold,
                           customer_col=cust, as_of=end, config=read_toml(config) if config else None)
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
@@ -452,7 +453,7 @@ def clv_matrix_command(
     result = clv_matrix(feats, current_col=current_col, potential_col=potential_col, split=split,
                         current_threshold=current_threshold, potential_threshold=potential_threshold,
                         customer_col=customer_col, as_of=end, config=read_toml(config) if config else None)
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
@@ -488,7 +489,7 @@ def rules_command(
                       order_col, end)
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
     result = rule_segments(feats, rules, as_of=end, customer_col=cust, keep=keep or ())
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
@@ -532,7 +533,7 @@ def cluster_command(
     if profile:
         _emit_table(result.details["profile"], fmt, output, encoding)
         return
-    _snapshot(result, save_snapshot, workspace)
+    _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 

@@ -36,7 +36,7 @@ from custlens.segment._common import (
     resolve_as_of,
     summarise,
 )
-from custlens.segment._config import ConfigLike, check_bins, load_config, read_toml
+from custlens.segment._config import ConfigLike, check_bins, load_config, merge, read_toml
 from custlens.segment._transactions import TransactionColumns, customer_summary
 
 __all__ = ["rfm", "rfm_from_transactions", "load_segment_map", "quantile_cut_points",
@@ -150,8 +150,6 @@ def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike
         if "thresholds" not in given and any(d in given for d in _DIMS):
             given = {"thresholds": {d: given[d] for d in _DIMS if d in given},
                      **{k: v for k, v in given.items() if k not in _DIMS}}
-        from custlens.segment._config import merge
-
         cfg = merge(cfg, given)
     if bins is not None:
         cfg["bins"] = bins

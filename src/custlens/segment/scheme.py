@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ibis
 
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult, as_table, require_columns, summarise
