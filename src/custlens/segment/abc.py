@@ -77,7 +77,8 @@ def _prepare(features: Any, value_col: str | None, customer_col: str, cfg: Mappi
 def _result(method: str, out: ir.Table, levels: Sequence[Mapping[str, Any]], columns: Sequence[str],
             as_of: Any, cfg: Mapping[str, Any], details: dict[str, Any], orders: str | None) -> SegmentResult:
     names_zh = {lev["name"]: lev.get("name_zh", lev["name"]) for lev in levels}
-    out = out.mutate(segment_zh=name_column(out.segment, names_zh))
+    # the window functions run once; customers and summary read the materialised table
+    out = out.mutate(segment_zh=name_column(out.segment, names_zh)).cache()
     summary = summarise(out, segments=[lev["name"] for lev in levels], names_zh=names_zh,
                         value_col="value", orders_col="_orders" if orders else None)
     return SegmentResult(method, resolve_as_of(as_of), out.select(*columns), summary, cfg, details)

@@ -79,7 +79,7 @@ def combine(
     for p, z in zip(parts[1:], zh_cols[1:]):
         seg = seg + separator + table[p]
         zh = zh + separator + z
-    out = table.mutate(segment=seg, segment_zh=zh)
+    out = table.mutate(segment=seg, segment_zh=zh).cache()  # one join; summary and customers read it
     combos = out.select("segment", "segment_zh").distinct().order_by("segment")
     combo_rows = combos.to_pyarrow().to_pylist()
     names_zh = {r["segment"]: r["segment_zh"] for r in combo_rows}
