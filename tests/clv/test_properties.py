@@ -161,3 +161,13 @@ def test_numeric_helpers_match_direct_evaluation() -> None:
     x = rng.integers(3, 400, 1000).astype(float)
     np.testing.assert_allclose(per_count(special.digamma, 0.7, x), special.digamma(0.7 + x), rtol=1e-15)
     np.testing.assert_allclose(per_count(np.log, 0.0, x), np.log(x), rtol=1e-15)
+
+
+def test_bg_expectation_with_homogeneous_dropout_is_finite() -> None:
+    # a, b in the millions (a fit on data without dropout heterogeneity): 2F1 overflows;
+    # the fixed-p evaluation agrees with the exact form at a 1000 times smaller scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = _bgnbd.expected_purchases(np.array([10.0, 52.0]), 2.6, 16.7, 1495188.69, 14564569.18)
+    moderate = _bgnbd.expected_purchases(np.array([10.0, 52.0]), 2.6, 16.7, 1495.18869, 14564.56918)
+    np.testing.assert_allclose(huge, moderate, rtol=1e-4)

@@ -121,8 +121,15 @@ def _alive_expectation(
     z = t / (alpha + t)
     c = a + b - 1.0
     log_1mz = np.log(alpha) - np.log(alpha + t)
-    hyp = special.hyp2f1(c - r, a - 1.0, c, z)
-    return c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log_1mz) * hyp)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hyp = special.hyp2f1(c - r, a - 1.0, c, z)
+        exact = c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log_1mz) * hyp)
+    # When a + b is huge the dropout probability is practically the same for everyone and
+    # 2F1 overflows; then p is fixed at its mean a/(a+b) (relative error O(1/(a+b))):
+    # E = (1 - (alpha/(alpha+p t))^r) / p.
+    p = a / (a + b)
+    fixed = -np.expm1(-r * np.log1p(p * t / alpha)) / p
+    return np.where(np.isfinite(exact) & (a + b < 1e6), exact, fixed)
 
 
 def expected_purchases(
