@@ -202,6 +202,9 @@ def run_demo(
             folder / "report.html",
             transactions=tx,
             indicators=ind_arrow,
+            receivables=workspace.table("receivables"),
+            interactions=workspace.table("interactions"),
+            leads=workspace.table("leads"),
             segmentations={k: v for k, v in segmentations.items() if k != "rfm"},
             as_of=as_of,
         )
