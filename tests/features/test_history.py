@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custlens.errors import InputError
+from custlens.errors import BackendError, InputError
 from custlens.features import calibration_holdout, purchase_history, to_frame
 from tests.features.conftest import put
 
@@ -104,6 +104,14 @@ def test_hand_checked(backend: object) -> None:
         assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
         assert tuple(got.loc["a"]) == pytest.approx(expected_a), freq
         assert tuple(got.loc["b"]) == pytest.approx(expected_b), freq
+    if backend.name == "pyspark":  # type: ignore[attr-defined]
+        session = backend._session  # type: ignore[attr-defined]
+        session.conf.set("spark.sql.session.timeZone", "Asia/Shanghai")
+        try:
+            with pytest.raises(BackendError, match="spark.sql.session.timeZone=UTC"):
+                purchase_history(t, end="2024-03-01")
+        finally:
+            session.conf.set("spark.sql.session.timeZone", "UTC")
 
 
 def test_returns_are_not_purchases_and_default_end_is_last_day() -> None:

@@ -15,13 +15,14 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.types as ir
 
-from custlens.errors import InputError
+from custlens.errors import BackendError, InputError
 
 __all__ = [
     "Freq",
     "FrameKind",
     "FREQS",
     "check_freq",
+    "check_backend",
     "literal_date",
     "require_columns",
     "optional_column",
@@ -50,6 +51,31 @@ def check_freq(freq: str) -> str:
             f"got {freq!r}"
         )
     return value
+
+
+_UTC_NAMES = ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00", "UTC+00:00")
+
+
+def check_backend(table: ir.Table) -> None:
+    """Refuse a Spark session whose time zone is not UTC (days would shift).
+
+    Raises
+    ------
+    BackendError
+        Naming the session's time zone and the setting to change.
+    """
+    try:
+        backend = table._find_backend(use_default=False)
+    except Exception:  # memtables and unbound tables: executed on the default (DuckDB)
+        return
+    if getattr(backend, "name", "") != "pyspark":
+        return
+    zone = backend._session.conf.get("spark.sql.session.timeZone")  # type: ignore[attr-defined]
+    if str(zone).upper() not in _UTC_NAMES:
+        raise BackendError(
+            f"the Spark session's time zone is {zone!r}; custlens takes calendar days in UTC: "
+            "set spark.sql.session.timeZone=UTC"
+        )
 
 
 def require_columns(table: ir.Table, columns: dict[str, str], what: str = "transactions") -> None:

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from custlens.errors import InputError
 from custlens.features._base import (
+    check_backend,
     check_freq,
     day_of,
     literal_date,
@@ -156,6 +157,7 @@ def purchase_history(
     """
     freq = check_freq(freq)
     multiplier = _check_multiplier(freq_multiplier)
+    check_backend(transactions)
     amount, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
     end_day = resolve_as_of(day_of(transactions[date_col]), end, "end")
     periods = _purchase_periods(
@@ -201,6 +203,7 @@ def calibration_holdout(
     """
     freq = check_freq(freq)
     multiplier = _check_multiplier(freq_multiplier)
+    check_backend(transactions)
     amount, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
     cal_end = to_date(calibration_end, "calibration_end")
     obs_end = resolve_as_of(day_of(transactions[date_col]), observation_end, "observation_end")

@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from custlens.features._base import (
+    check_backend,
     day_of,
     literal_date,
     optional_column,
@@ -67,6 +68,7 @@ def resolve_transaction_columns(
     quantity_col: str | None, return_col: str | None,
 ) -> dict[str, str | None]:
     """Check the transaction columns; optional ones resolve to ``None`` when absent."""
+    check_backend(transactions)
     require_columns(transactions, {"customer_col": customer_col, "date_col": date_col,
                                    "amount_col": amount_col})
     return {
