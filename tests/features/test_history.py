@@ -249,3 +249,19 @@ def test_properties_against_independent(data: list, freq: str, end_offset: int) 
     assert (got["recency"] <= got["T"]).all()
     assert (got["frequency"] <= got["recency"]).all()  # one purchase period per period
     assert (got.loc[got["frequency"] == 0, "monetary_value"] == 0).all()
+
+
+def test_to_frame_kinds() -> None:
+    import ibis
+    import polars as pl
+
+    expr = purchase_history(put(ibis.duckdb.connect(), tx_table(HAND)), end="2024-03-01")
+    arrow = to_frame(expr, "arrow", order_by="customer_id")
+    assert isinstance(arrow, pa.Table) and arrow.column_names == [
+        "customer_id", "frequency", "recency", "T", "monetary_value"]
+    assert arrow.schema.field("frequency").type == pa.int64()
+    polars = to_frame(expr, "polars", order_by="customer_id")
+    assert isinstance(polars, pl.DataFrame) and polars["customer_id"].to_list() == ["a", "b"]
+    assert to_frame(expr, "ibis") is expr
+    with pytest.raises(InputError, match="'kind' must be one of"):
+        to_frame(expr, "excel")  # type: ignore[arg-type]
