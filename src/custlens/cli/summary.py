@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
-        from custlens.features._input import summarize_file, summarize_workspace
+        from custlens.features import summarize_file, summarize_workspace
 
         if (transactions_file is None) == (workspace is None):
             raise InputError("give either TRANSACTIONS_FILE or --workspace W (exactly one)")

@@ -9,6 +9,7 @@ backend (DuckDB, PySpark). :func:`to_frame` executes one as pandas, polars or Ar
 from __future__ import annotations
 
 from custlens.features._base import to_frame
+from custlens.features._input import load_transactions, summarize_file, summarize_workspace
 from custlens.features.cohorts import cohort_table, cohort_triangle, period_values
 from custlens.features.history import calibration_holdout, purchase_history
 from custlens.features.indicators import (
@@ -28,6 +29,9 @@ __all__ = [
     "period_values",
     "cohort_table",
     "cohort_triangle",
+    "load_transactions",
+    "summarize_file",
+    "summarize_workspace",
     "INDICATOR_COLUMNS",
     "TRANSACTION_INDICATORS",
     "FINANCIAL_INDICATORS",
