@@ -169,3 +169,24 @@ def test_state_lifecycle_cluster_and_migrate(tx_file: Path, tmp_path: Path) -> N
     assert len(moves) == 5
     res = _run("segment", "migrate", "nope", snaps[1]["snapshot_id"], "--db", str(db))
     assert res.exit_code == 2 and "no snapshot 'nope'" in res.output
+
+
+def test_commands_read_a_workspace(tmp_path: Path) -> None:
+    import ibis
+
+    from custlens.synth import generate_company
+    from custlens.warehouse import Workspace
+
+    company = generate_company(120, seed=5)
+    ws = Workspace.init(tmp_path / "ws")
+    for name in ("customers", "transactions", "leads"):
+        ws.con.insert(name, ibis.memtable(getattr(company, name)))
+    ws.close()
+    w = str(tmp_path / "ws")
+    rows = _csv(_run("segment", "rfm", "--workspace", w, "--format", "csv"))
+    assert rows and set(rows[0]) == set(RFM_HEADER)
+    summ = _csv(_run("segment", "state", "--workspace", w, "--summary", "--format", "csv"))
+    assert {"potential", "non_customer"} & {r["segment"] for r in summ}
+    assert all(r["value"] != "" for r in summ)  # leads add 0 to the value
+    tiers = _csv(_run("segment", "pyramid", "--workspace", w, "--format", "csv"))
+    assert len(tiers) == 120  # every customer of the warehouse, buyers or not

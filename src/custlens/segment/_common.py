@@ -127,9 +127,10 @@ def summarise(
     """
     seg = customers[segment_col]
     metrics: dict[str, ir.Value] = {"customers": customers.count()}
-    metrics["value"] = (customers[value_col].cast("float64").sum() if value_col
+    # a customer without a value (a lead) adds 0, so every segment has a value when one is given
+    metrics["value"] = (customers[value_col].cast("float64").fill_null(0.0).sum() if value_col
                         else ibis.null().cast("float64"))
-    metrics["orders"] = (customers[orders_col].cast("float64").sum() if orders_col
+    metrics["orders"] = (customers[orders_col].cast("float64").fill_null(0.0).sum() if orders_col
                          else ibis.null().cast("float64"))
     grouped = customers.group_by(segment=seg).aggregate(**metrics)
     total_n = grouped.customers.sum().over()
