@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from custlens.cli import app
-from tests.features.test_history import independent_summary
+from .test_history import independent_summary
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import pytest
 
 from custlens.errors import InputError
 from custlens.features import cohort_table, cohort_triangle, period_values, to_frame
-from tests.features.conftest import put
+from .conftest import put
 
 UTC = dt.timezone.utc
 

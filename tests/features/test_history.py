@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from custlens.errors import BackendError, InputError
 from custlens.features import calibration_holdout, purchase_history, to_frame
-from tests.features.conftest import put
+from .conftest import put
 
 UTC = dt.timezone.utc
 

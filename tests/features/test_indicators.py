@@ -18,7 +18,7 @@ from custlens.features import (
     to_frame,
     value_indicators,
 )
-from tests.features.conftest import put
+from .conftest import put
 
 UTC = dt.timezone.utc
 
