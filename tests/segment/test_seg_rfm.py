@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custlens.errors import ConfigError, InputError
-from custlens.segment import RFM_COLUMNS, TransactionColumns, rfm, rfm_from_transactions
+from custlens.segment import RFM_COLUMNS, SegmentResult, TransactionColumns, rfm, rfm_from_transactions, rfm_heatmap
 
 
 def _right_closed_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
@@ -226,3 +226,15 @@ def test_rfm_same_on_every_backend(backend, small_transactions) -> None:
 def test_transaction_column_errors(small_transactions) -> None:
     with pytest.raises(InputError, match="'ordered_on'.*did you mean 'ordered_at'"):
         rfm_from_transactions(small_transactions, columns=TransactionColumns(date="ordered_on"))
+
+
+def test_heatmap_counts_customers_by_r_and_f() -> None:
+    x = list(range(1, 11))
+    res = rfm(_features(x[::-1], x, x))
+    grid = rfm_heatmap(res).to_pyarrow().to_pylist()
+    assert sum(g["customers"] for g in grid) == 10
+    assert {(g["r_score"], g["f_score"]) for g in grid} == {(5, 5), (4, 4), (3, 3), (2, 2), (1, 1)}
+    top = next(g for g in grid if g["r_score"] == 5)
+    assert top["customers"] == 2 and top["mean_monetary"] == 9.5 and top["share"] == 0.2
+    with pytest.raises(InputError, match="needs an RFM result"):
+        rfm_heatmap(SegmentResult("abc", None, res.customers, res.summary))

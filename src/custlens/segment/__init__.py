@@ -17,7 +17,7 @@ from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
 from custlens.segment.lifecycle import STAGES, lifecycle_stage
 from custlens.segment.matrix import clv_matrix, value_matrix
-from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions
+from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions, rfm_heatmap
 from custlens.segment.scheme import combine
 from custlens.segment.snapshot import (
     Migration,
@@ -42,6 +42,7 @@ __all__ = [
     "load_segment_map",
     "rfm",
     "rfm_from_transactions",
+    "rfm_heatmap",
     "STATES",
     "relationship_state",
     "state_flow",

@@ -39,7 +39,7 @@ from custlens.segment._common import (
 from custlens.segment._config import ConfigLike, check_bins, load_config, merge, read_toml
 from custlens.segment._transactions import TransactionColumns, customer_summary
 
-__all__ = ["rfm", "rfm_from_transactions", "load_segment_map", "quantile_cut_points",
+__all__ = ["rfm", "rfm_from_transactions", "rfm_heatmap", "load_segment_map", "quantile_cut_points",
            "RFM_COLUMNS", "DAYS_PER_MONTH"]
 
 RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
@@ -326,3 +326,18 @@ def rfm_from_transactions(
     feats = summary.mutate(frequency=summary.window_orders, monetary=mon)
     return rfm(feats, as_of=as_of_d, thresholds=None, segment_map=segment_map, config=cfg,
                value_col="revenue", orders_col="order_count")
+
+
+def rfm_heatmap(result: SegmentResult) -> ir.Table:
+    """Customers and mean monetary value by recency score x frequency score (the RFM heat map).
+
+    Returns ``r_score, f_score, customers, share, mean_monetary`` (cells without customers
+    are absent).
+    """
+    if result.method != "rfm":
+        raise InputError(f"rfm_heatmap needs an RFM result, got a {result.method!r} result")
+    c = result.customers
+    grid = c.group_by(["r_score", "f_score"]).aggregate(customers=c.count(), mean_monetary=c.monetary.mean())
+    grid = grid.mutate(share=grid.customers.cast("float64") / grid.customers.sum().over())
+    return grid.select("r_score", "f_score", "customers", "share", "mean_monetary").order_by(
+        [ibis.desc("r_score"), "f_score"])
