@@ -238,3 +238,11 @@ def test_heatmap_counts_customers_by_r_and_f() -> None:
     assert top["customers"] == 2 and top["mean_monetary"] == 9.5 and top["share"] == 0.2
     with pytest.raises(InputError, match="needs an RFM result"):
         rfm_heatmap(SegmentResult("abc", None, res.customers, res.summary))
+
+
+def test_chinese_eight_class_map_with_median_split() -> None:
+    # bins = 2 splits each dimension at its median: 1..4 -> cut 2.5
+    res = rfm(_features([1, 4, 1, 4], [4, 4, 1, 1], [4, 1, 4, 1]), bins=2, segment_map="cn8")
+    zh = res.customers.order_by("customer_id").segment_zh.to_pyarrow().to_pylist()
+    # c000 recent, frequent, high spend; c001 old, frequent, low; c002 recent, rare, high; c003 old, rare, low
+    assert zh == ["重要价值客户", "一般保持客户", "重要发展客户", "一般挽留客户"]

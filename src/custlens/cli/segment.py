@@ -105,8 +105,8 @@ def rfm_command(
     quantity_col: Annotated[str | None, typer.Option("--quantity-col", help="Quantity column (RFA).")] = None,
     end: EndOpt = None,
     bins: Annotated[int | None, typer.Option("--bins", help="Quantile bins per dimension (default 5).")] = None,
-    map_file: Annotated[Path | None, typer.Option("--map", help="Segment map TOML (default: the "
-                                                  "11-segment map).")] = None,
+    map_file: Annotated[str | None, typer.Option("--map", help="Segment map TOML, or a shipped map: "
+                                                 "default (11 segments), cn8 (8 classes, use --bins 2).")] = None,
     thresholds: Annotated[Path | None, typer.Option("--thresholds", help="Threshold table TOML "
                                                     "replacing quantile scoring.")] = None,
     rfa: Annotated[bool, typer.Option("--rfa", help="RFA: score quantity instead of amount.")] = False,

@@ -36,7 +36,7 @@ from custlens.segment._common import (
     resolve_as_of,
     summarise,
 )
-from custlens.segment._config import ConfigLike, check_bins, load_config, merge, read_toml
+from custlens.segment._config import ConfigLike, check_bins, load_config, load_defaults, merge, read_toml
 from custlens.segment._transactions import TransactionColumns, customer_summary
 
 __all__ = ["rfm", "rfm_from_transactions", "rfm_heatmap", "load_segment_map", "quantile_cut_points",
@@ -45,6 +45,10 @@ __all__ = ["rfm", "rfm_from_transactions", "rfm_heatmap", "load_segment_map", "q
 RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
                "m_score", "rfm_score", "segment", "segment_zh")
 """Columns of :attr:`SegmentResult.customers` for RFM, in order."""
+
+SHIPPED_MAPS = {"default": "rfm_segments", "cn8": "rfm_segments_cn8"}
+"""Segment maps shipped in ``defaults/``, usable by name: the 11-segment map and the
+eight-class Chinese map (``cn8``, for ``bins = 2``)."""
 
 DAYS_PER_MONTH = 30.4375
 """Days per month when recency thresholds are given in months (365.25 / 12)."""
@@ -98,6 +102,8 @@ def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str,
     ``when`` condition in the rule language over ``r_score``, ``f_score``, ``m_score`` and
     the RFM columns. ``fallback``/``fallback_zh`` name customers no segment matches.
     """
+    if isinstance(segment_map, str) and segment_map in SHIPPED_MAPS:
+        segment_map = load_defaults(SHIPPED_MAPS[segment_map])
     cfg = load_config("rfm_segments", segment_map, replace=True)
     # ``bins`` is accepted for symmetry: ranges above it simply never match.
     del bins
