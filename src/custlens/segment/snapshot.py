@@ -56,7 +56,7 @@ def save_snapshot(con: Any, result: SegmentResult, *, snapshot_id: str | None = 
     """
     if result.as_of is None:
         raise InputError(f"snapshot of {result.method!r}: the result has no as-of date; pass as_of= "
-                         "to the method so that the snapshot is dated")
+                         "to the method (--end in the CLI) so that the snapshot is dated")
     _ensure(con)
     sid = snapshot_id or f"{result.method}-{result.as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
     snaps = con.table(SNAPSHOTS_TABLE)
