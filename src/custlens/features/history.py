@@ -66,7 +66,7 @@ def _purchase_periods(
     if after is not None:
         keep.append(day > literal_date(after))
     if return_col is not None:
-        keep.append(~t[return_col].fill_null(False))
+        keep.append(~t[return_col].cast("boolean").fill_null(False))
     if amount_col is not None:
         keep.append(t[amount_col].isnull() | (t[amount_col] >= 0))
     amount = (t[amount_col].cast("float64") if amount_col is not None

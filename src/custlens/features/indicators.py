@@ -89,7 +89,8 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
     profit and quantity); ``profit`` is the margin, else amount - cost, else null.
     """
     amount = t[c["amount"]].cast("float64")
-    flagged = t[c["return"]].fill_null(False) if c["return"] else ibis.literal(False)
+    flagged = (t[c["return"]].cast("boolean").fill_null(False) if c["return"]
+               else ibis.literal(False))
     is_return = flagged | (amount < 0)
     sign = ibis.cases((flagged & (amount > 0), -1.0), else_=1.0)
     if c["margin"] and c["cost"]:
