@@ -128,3 +128,18 @@ def test_bad_abc_configuration(config, message) -> None:
 def test_unknown_value_column() -> None:
     with pytest.raises(InputError, match="'revenu'.*did you mean 'revenue'"):
         abc_classes(_table([1, 2, 3]), value_col="revenu")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(-5, 200), min_size=1, max_size=50))
+def test_classes_and_tiers_never_rank_a_larger_value_lower(values) -> None:
+    order = {"A": 0, "B": 1, "C": 2, "VIP": 0, "major": 1, "ordinary": 2, "small": 3}
+    for fn in (abc_classes, value_pyramid):
+        rows = fn(_table(values)).customers.to_pyarrow().to_pylist()
+        pairs = sorted((r["value"], order[r["segment"]]) for r in rows)
+        for (v1, c1), (v2, c2) in zip(pairs, pairs[1:]):
+            assert c2 <= c1 or v1 == v2
+        by_value: dict[float, set[str]] = {}
+        for r in rows:
+            by_value.setdefault(r["value"], set()).add(r["segment"])
+        assert all(len(s) == 1 for s in by_value.values())  # ties share a class

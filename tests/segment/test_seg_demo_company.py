@@ -18,6 +18,7 @@ from custlens.segment import (
     kmeans_segments,
     lifecycle_stage,
     relationship_state,
+    rfm,
     rfm_from_transactions,
     rule_segments,
     value_matrix,
@@ -62,6 +63,8 @@ def test_every_method_on_the_demo_company(company, tables) -> None:
     buyers = feats.filter(feats.order_count > 0)
     n_buyers = buyers.count().execute()
     _check(rfm_from_transactions(tx, as_of=company.end), n_buyers)
+    # RFM straight from the features package's value indicators
+    _check(rfm(buyers, as_of=company.end, frequency_col="order_count", monetary_col="revenue"), n_buyers)
     state = relationship_state(tx, as_of=company.end, leads=leads)
     summ = _check(state)
     assert {"lost", "repeat"} <= {r["segment"] for r in summ}
