@@ -153,3 +153,17 @@ def test_bgnbd_covariate_gradient_matches_finite_differences() -> None:
         up[j] += 1e-6
         down[j] -= 1e-6
         assert g[j] == pytest.approx((obj._eval(up)[0] - obj._eval(down)[0]) / 2e-6, rel=1e-5, abs=1e-6)
+
+
+def test_warm_start_on_large_data_reaches_the_same_optimum(monkeypatch) -> None:
+    from custlens.clv import _base
+
+    sim = _bgnbd.simulate(0.4, 6.0, 0.8, 2.5, np.random.default_rng(1).uniform(20, 60, 4000), rng=2)
+    args = (sim["frequency"], sim["recency"], sim["T"])
+    monkeypatch.setattr(_base, "_WARM_START_ROWS", 500)  # force the subset + BFGS polish path
+    warm = BetaGeo().fit(*args)
+    monkeypatch.setattr(_base, "_WARM_START_ROWS", 10**9)
+    direct = BetaGeo().fit(*args)
+    for k in direct.params_:
+        assert warm.params_[k] == pytest.approx(direct.params_[k], rel=1e-5)
+    assert warm.result_.log_likelihood == pytest.approx(direct.result_.log_likelihood, abs=1e-6)

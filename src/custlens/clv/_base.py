@@ -28,6 +28,9 @@ __all__ = ["MLEstimator", "RowParams"]
 
 log = logging.getLogger(__name__)
 
+#: above this many distinct rows, a fit first runs on a random subset of this size
+_WARM_START_ROWS = 20_000
+
 FloatArray = NDArray[np.float64]
 RowParams = dict[str, Any]
 
@@ -166,8 +169,27 @@ class MLEstimator:
 
         bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
         options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
+        n_polish = 0
+        if uniq.shape[0] > _WARM_START_ROWS:
+            # warm start: optimise on a fixed random subset of the distinct rows (with their
+            # weights) first, so the full data only polish the estimate
+            pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
+            sub = _Objective(self, {k: v[pick] for k, v in cdata.items()}, cw[pick],
+                             None if cX is None else cX[pick], targets, n_base, float(self.penalizer))
+            warm = optimize.minimize(sub.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                     options={**options, "ftol": 1e-10, "gtol": 1e-6})
+            if np.isfinite(warm.fun):
+                theta0 = warm.x
+                # polish on all rows with BFGS seeded by the subset's inverse Hessian: a few steps
+                h_inv = _inverse_hessian(sub, theta0)
+                if h_inv is not None:
+                    polished = optimize.minimize(objective.scaled, theta0, jac=True, method="BFGS",
+                                                 options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
+                                                          "hess_inv0": h_inv})
+                    if np.isfinite(polished.fun) and np.all(np.abs(polished.x[:n_base]) < 25.0):
+                        theta0, n_polish = polished.x, int(polished.nit)
         res = optimize.minimize(objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-        n_iter = int(res.nit)
+        n_iter = int(res.nit) + n_polish
         for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
             if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
                 break
@@ -203,6 +225,26 @@ class MLEstimator:
         self.n_iter_ = n_iter
         log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], n_iter)
         return self
+
+
+def _inverse_hessian(objective: _Objective, theta: FloatArray) -> FloatArray | None:
+    """Inverse Hessian of the scaled objective in log-parameters (central differences), if positive definite."""
+    m = theta.size
+    H = np.empty((m, m))
+    for j in range(m):
+        up, down = theta.copy(), theta.copy()
+        up[j] += 1e-5
+        down[j] -= 1e-5
+        H[:, j] = (objective.scaled(up)[1] - objective.scaled(down)[1]) / 2e-5
+    H = 0.5 * (H + H.T)
+    try:
+        np.linalg.cholesky(H)
+        inv = np.linalg.inv(H)
+        inv = 0.5 * (inv + inv.T)
+        np.linalg.cholesky(inv)
+    except np.linalg.LinAlgError:
+        return None
+    return inv if np.all(np.isfinite(inv)) else None
 
 
 class _Objective:
@@ -263,12 +305,19 @@ class _Objective:
         return -value / self.total, -g_theta / self.total
 
     def hessian(self, nat: FloatArray) -> FloatArray:
+        """Hessian of the penalised log-likelihood by central differences of the analytic gradient
+        (forward differences above 100,000 distinct rows, where each gradient costs most)."""
         m = nat.size
         H = np.empty((m, m))
+        central = self.w.size <= 100_000
+        g0 = None if central else self.penalised(nat)[1]
         for j in range(m):
-            h = 1e-5 * max(abs(nat[j]), 1e-3)
+            h = (1e-5 if central else 1e-6) * max(abs(nat[j]), 1e-3)
             up, down = nat.copy(), nat.copy()
             up[j] += h
             down[j] -= h
-            H[:, j] = (self.penalised(up)[1] - self.penalised(down)[1]) / (2.0 * h)
+            if central:
+                H[:, j] = (self.penalised(up)[1] - self.penalised(down)[1]) / (2.0 * h)
+            else:
+                H[:, j] = (self.penalised(up)[1] - g0) / h
         return 0.5 * (H + H.T)

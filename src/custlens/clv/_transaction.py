@@ -107,20 +107,23 @@ class _TransactionModel(MLEstimator):
             np.asarray(t, dtype=float), *self._p(P), x, t_x, T_, **self._family_kw)
 
     def _conditional_curve(self, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray,
-                           covariates: ArrayLike | None = None) -> FloatArray:
-        """E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``: shape (customers, grid)."""
+                           covariates: ArrayLike | None = None) -> tuple[FloatArray, FloatArray]:
+        """P(alive) and E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``.
+
+        Returns ``(alive, curve)`` with shapes (customers,) and (customers, grid).
+        """
         P = self._row_params(covariates, x.size)
         alive = self._family.p_alive(*self._p(P), x, t_x, T, **self._family_kw)
         if any(np.ndim(v) for v in self._p(P)):  # per-customer parameters: no sharing
             params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
             curve = self._family.alive_expected_purchases(t[None, :], *params, x[:, None], T[:, None],
                                                           **self._family_kw)
-            return alive[:, None] * curve
+            return alive, alive[:, None] * curve
         # the alive-customer expectation depends on (x, T) only: evaluate it once per pair
         pairs, inverse = unique_rows(np.column_stack([x, T]))
         curve = self._family.alive_expected_purchases(t[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:],
                                                       **self._family_kw)
-        return alive[:, None] * curve[inverse]
+        return alive, alive[:, None] * curve[inverse]
 
     def expected_purchases(self, t: ArrayLike, *, covariates: ArrayLike | None = None) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` of a new customer."""

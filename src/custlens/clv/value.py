@@ -62,35 +62,40 @@ def discounted_expected_purchases(
     tuple
         ``(discounted, undiscounted)`` arrays, one value per customer.
     """
+    disc, plain, _ = _value_parts(model, frequency, recency, T, horizon_months, monthly_discount, time_unit,
+                                  discounting)
+    return disc, plain
+
+
+def _value_parts(
+    model: _TransactionModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+    horizon_months: float, monthly_discount: float, time_unit: str, discounting: str,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Discounted purchases, undiscounted purchases and P(alive), once per distinct customer row."""
     check_hyper_params("customer_lifetime_value", {"horizon_months": horizon_months, "monthly_discount": monthly_discount},
                        (ParamRule("horizon_months", positive_float, "a float > 0"),
                         ParamRule("monthly_discount", nonneg_float, "a float >= 0")))
+    if discounting not in ("discrete", "continuous"):
+        raise InputError(f"'discounting' must be 'discrete' or 'continuous'; got {discounting!r}")
     upm = _units(time_unit)
     x_all, t_x_all, T_all = check_rft(frequency, recency, T)
     # identical customers get identical predictions: compute once per distinct summary row
     uniq, inverse = unique_rows(np.column_stack([x_all, t_x_all, T_all]))
     x, t_x, T_ = uniq[:, 0], uniq[:, 1], uniq[:, 2]
     H = float(horizon_months)
-
-    def ey(months: ArrayLike) -> FloatArray:
-        m = np.asarray(months, dtype=float)
-        return model._conditional_curve(m * upm, x, t_x, T_)
-
     if discounting == "discrete":
         whole = int(np.ceil(H - 1e-12))
         grid = np.minimum(np.arange(0, whole + 1, dtype=float), H)
-        curve = ey(grid)
-        steps = np.diff(curve, axis=1)
+        alive, curve = model._conditional_curve(grid * upm, x, t_x, T_)
         factors = (1.0 + monthly_discount) ** -np.arange(1, whole + 1, dtype=float)
-        return (steps @ factors)[inverse], curve[inverse, -1]
-    if discounting == "continuous":
+        value = np.diff(curve, axis=1) @ factors
+    else:
         delta = np.log1p(monthly_discount)
         u, w = gauss_legendre(32)
-        curve = ey(np.concatenate([u * H, [H]]))
+        alive, curve = model._conditional_curve(np.concatenate([u * H, [H]]) * upm, x, t_x, T_)
         inner = curve[:, :-1] @ (w * H * np.exp(-delta * u * H))
         value = np.exp(-delta * H) * curve[:, -1] + delta * inner
-        return value[inverse], curve[inverse, -1]
-    raise InputError(f"'discounting' must be 'discrete' or 'continuous'; got {discounting!r}")
+    return value[inverse], curve[inverse, -1], alive[inverse]
 
 
 def customer_lifetime_value(
@@ -130,26 +135,19 @@ def customer_lifetime_value(
     """
     check_hyper_params("customer_lifetime_value", {"margin": margin},
                        (ParamRule("margin", nonneg_float, "a float >= 0"),))
-    disc, plain = discounted_expected_purchases(
-        model, frequency, recency, T, horizon_months=horizon_months,
-        monthly_discount=monthly_discount, time_unit=time_unit, discounting=discounting)
+    disc, plain, alive = _value_parts(model, frequency, recency, T, horizon_months, monthly_discount, time_unit,
+                                      discounting)
     spend = np.broadcast_to(np.asarray(expected_spend, dtype=float), disc.shape)
     ids = np.arange(disc.size) if customer_id is None else np.asarray(customer_id)
     if ids.shape[0] != disc.size:
         raise InputError(f"'customer_id' has {ids.shape[0]} rows but the summary has {disc.size}")
     return pa.table({
         "customer_id": pa.array(ids),
-        "p_alive": _p_alive_compressed(model, frequency, recency, T),
+        "p_alive": alive,
         "expected_purchases": plain,
         "expected_spend": np.asarray(spend, dtype=float),
         "clv": float(margin) * spend * disc,
     })
-
-
-def _p_alive_compressed(model: _TransactionModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
-    x, t_x, T_ = check_rft(frequency, recency, T)
-    uniq, inverse = unique_rows(np.column_stack([x, t_x, T_]))
-    return model.p_alive(uniq[:, 0], uniq[:, 1], uniq[:, 2])[inverse]
 
 
 def as_arrow(data: Any) -> pa.Table:
