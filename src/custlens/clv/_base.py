@@ -19,7 +19,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from custlens.clv._checks import ParamRule, check_hyper_params, column, nonneg_float, positive_float, positive_int
+from custlens.clv._checks import (
+    ParamRule,
+    check_hyper_params,
+    column,
+    nonneg_float,
+    positive_float,
+    positive_int,
+    require,
+)
 from custlens.clv._numeric import unique_rows
 from custlens.clv._result import FitResult
 from custlens.errors import ConvergenceError, InputError, NotFittedError
@@ -139,10 +147,7 @@ class MLEstimator:
         if n == 0:
             raise InputError(f"{type(self).__name__}.fit needs at least one row; got none")
         w = np.ones(n) if weights is None else column("weights", weights, n)
-        if (w < 0).any():
-            from custlens.clv._checks import require
-
-            require("weights", w >= 0, "must be >= 0", w)
+        require("weights", w >= 0, "must be >= 0", w)
         X = self._covariate_matrix(covariates, n)
         targets = tuple(self.covariate_params)
         if targets and X is None:

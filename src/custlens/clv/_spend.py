@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike, NDArray
 from custlens.clv import _gamma_gamma
 from custlens.clv._base import MLEstimator, RowParams
 from custlens.clv._checks import column, require
+from custlens.errors import InputError
 
 __all__ = ["GammaGamma", "check_spend"]
 
@@ -59,8 +60,6 @@ class GammaGamma(MLEstimator):
         x, m = check_spend(frequency, monetary_value)
         keep = x > 0
         if not keep.any():
-            from custlens.errors import InputError
-
             raise InputError("GammaGamma.fit needs customers with 'frequency' > 0; none were given")
         w = None if weights is None else column("weights", weights, x.size)[keep]
         return self._fit({"x": x[keep], "zbar": m[keep]}, w)
