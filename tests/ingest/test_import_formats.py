@@ -291,3 +291,12 @@ def test_unreadable_inputs_are_input_errors(ws: Workspace, tmp_path: Path) -> No
     with pytest.raises(InputError, match="column 'customer_id' has type list<element: string>"):
         import_file(ws, nested, table="transactions")
     assert ws.row_counts()["transactions"] == 0
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5, "lots", float("nan")])
+def test_bad_reject_rate_is_an_input_error(ws: Workspace, tmp_path: Path, rate: object) -> None:
+    from custlens.errors import InputError
+
+    src = write(tmp_path / "t.csv", TX_HEADER + "o1,c1,2024-01-01,1\n")
+    with pytest.raises(InputError, match="max_reject_rate must be a number between 0 and 1"):
+        import_file(ws, src, table="transactions", max_reject_rate=rate)  # type: ignore[arg-type]

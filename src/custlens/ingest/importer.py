@@ -153,8 +153,12 @@ def import_file(
         raise InputError(f"{workspace.path}: the workspace is open read-only; cannot import")
     if max_reject_rate is None:
         max_reject_rate = workspace.settings.max_reject_rate
-    if not 0.0 <= float(max_reject_rate) <= 1.0:
-        raise InputError(f"max_reject_rate must be between 0 and 1; got {max_reject_rate}")
+    try:
+        rate_ok = 0.0 <= float(max_reject_rate) <= 1.0
+    except (TypeError, ValueError):
+        rate_ok = False
+    if not rate_ok:
+        raise InputError(f"max_reject_rate must be a number between 0 and 1; got {max_reject_rate!r}")
     if on_repeat not in ("skip", "error", "import"):
         raise InputError(f"on_repeat must be 'skip', 'error' or 'import'; got {on_repeat!r}")
     if mapping is None:
@@ -166,8 +170,9 @@ def import_file(
                 encoding=info.encoding, max_reject_rate=float(max_reject_rate))
     raw = workspace.raw
     previous = raw.execute(
-        f"SELECT import_id, strftime(timezone('UTC', imported_at), '%Y-%m-%d %H:%M') FROM {LEDGER_TABLE} WHERE sha256 = ? AND target_table = ? "
-        "ORDER BY import_id", [info.sha256, table]
+        f"SELECT import_id, strftime(timezone('UTC', imported_at), '%Y-%m-%d %H:%M') "
+        f"FROM {LEDGER_TABLE} WHERE sha256 = ? AND target_table = ? ORDER BY import_id",
+        [info.sha256, table],
     ).fetchall()
     if previous and on_repeat != "import":
         import_id, when = previous[0]
