@@ -143,3 +143,17 @@ def test_classes_and_tiers_never_rank_a_larger_value_lower(values) -> None:
         for r in rows:
             by_value.setdefault(r["value"], set()).add(r["segment"])
         assert all(len(s) == 1 for s in by_value.values())  # ties share a class
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_abc_and_pyramid_on_every_backend(backend) -> None:
+    import ibis
+
+    t = backend.create_table("seg_abc_items", ibis.memtable(_table(HEIZER_RENDER, ITEMS)), overwrite=True)
+    rows = abc_classes(t).customers.to_pyarrow().to_pylist()
+    by_rank = sorted(rows, key=lambda r: r["value_rank"])
+    assert [r["segment"] for r in by_rank] == ["A", "A", "B", "B"] + ["C"] * 6
+    summ = {r["segment"]: r for r in value_pyramid(t, config=BOOK_TIERS).summary.to_pyarrow().to_pylist()}
+    assert round(100 * summ["A"]["value_share"]) == 72
+    assert concentration(t)["top_share_value"] == pytest.approx(167000 / 232057)
