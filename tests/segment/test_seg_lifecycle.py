@@ -62,3 +62,15 @@ def test_thresholds_are_configuration(tx) -> None:
 def test_bad_lifecycle_configuration(tx, config, message) -> None:
     with pytest.raises(ConfigError, match=message):
         lifecycle_stage(tx, as_of=AS_OF, config=config)
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_lifecycle_on_every_backend(backend, tx) -> None:
+    import ibis
+
+    t = backend.create_table("seg_life_tx", ibis.memtable(tx), overwrite=True)
+    rows = {r["customer_id"]: r for r in lifecycle_stage(t, as_of=AS_OF).customers.to_pyarrow().to_pylist()}
+    assert {k: v["segment"] for k, v in rows.items()} == {
+        "grow": "growth", "fall": "decline", "flat": "maturity", "new": "acquisition", "gone": "termination"}
+    assert rows["grow"]["trend_slope"] == pytest.approx(10.0)
