@@ -76,6 +76,12 @@ def connect_spark(
         or a mapping of view name to a Parquet path or an Arrow table. ``None``
         registers nothing.
 
+    Notes
+    -----
+    The warehouse stores timestamps in UTC and the features cut them into calendar days;
+    Spark does that in its session time zone. A session in another zone is therefore
+    switched to UTC (``spark.sql.session.timeZone``), with a log message naming the old one.
+
     Raises
     ------
     BackendError
@@ -107,6 +113,10 @@ def connect_spark(
         mapping = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
     else:
         mapping = dict(sources)
+    zone = session.conf.get("spark.sql.session.timeZone")
+    if zone != "UTC":
+        log.info("setting spark.sql.session.timeZone from %s to UTC (custlens works in UTC days)", zone)
+        session.conf.set("spark.sql.session.timeZone", "UTC")
     for name, source in mapping.items():
         _register(session, name, source)
     return ibis.pyspark.connect(session)
