@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from custlens.scoring import ahp_weights, score_customers
 from custlens.segment import (
     SegmentResult,
     abc_classes,
@@ -123,6 +124,15 @@ def main() -> None:
     rules = {"rule": [{"name": "vip", "when": "revenue >= 2000 and recency_days < 180"},
                       {"name": "lapsed big", "when": "revenue >= 1000 and recency_days >= 365"},
                       {"name": "new", "when": "tenure_days < 90"}]}
+    score_cols = ["revenue", "order_count", "avg_order_value", "recency_days", "tenure_days"]
+    timed("important-customer score (entropy weights, 5 indicators)",
+          lambda: score_customers(feats, score_cols, cost=["recency_days"], method="entropy",
+                                  on_missing="worst").table)
+    priorities = np.array([5.0, 3.0, 3.0, 2.0, 1.0])  # a consistent judgement matrix a_ij = w_i / w_j
+    ahp = ahp_weights(np.outer(priorities, 1.0 / priorities), score_cols)
+    timed("important-customer score (AHP weights, 5 indicators)",
+          lambda: score_customers(feats, score_cols, cost=["recency_days"], ahp=ahp,
+                                  on_missing="worst").table)
     timed("rule segments (3 rules)", lambda: rule_segments(feats, rules, as_of=AS_OF))
     timed("k-means (k by silhouette 2..8)", lambda: kmeans_segments(feats, as_of=AS_OF))
     timed("scheme (type x state x tier)",
