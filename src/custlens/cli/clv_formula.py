@@ -62,13 +62,19 @@ def _read_matrix(path: Path) -> np.ndarray:
 
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a transition-matrix file")
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ""):
         text, _ = decode_text(path.read_bytes(), str(path))
         lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        if not lines:
+            raise InputError(f"{path}: empty; expected a k x k transition matrix")
         delim = "\t" if "\t" in lines[0] else ";" if ";" in lines[0] else "," if "," in lines[0] else None
         rows = [[c.strip().strip('"') for c in (ln.split(delim) if delim else ln.split())] for ln in lines]
-        if rows and not all(_is_float(c) for c in rows[0]):
-            rows = rows[1:]  # header row
+        if not _is_float(rows[0][0]) or not any(_is_float(c) for c in rows[0]):
+            rows = rows[1:]  # header row: a text corner label, or text state labels only
+        if not rows:
+            raise InputError(f"{path}: a header only; expected a k x k transition matrix")
         if rows and (not all(_is_float(r[0]) for r in rows) or all(len(r) == len(rows) + 1 for r in rows)):
             rows = [r[1:] for r in rows]  # state-label column (text, or one column too many)
         widths = {len(r) for r in rows}
@@ -80,6 +86,8 @@ def _read_matrix(path: Path) -> np.ndarray:
                     raise InputError(f"{path}: row {i + 1} of the transition matrix has a non-number {c!r}")
         return np.array([[float(c) for c in r] for r in rows])
     table = read_table(path)
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no rows; expected a k x k transition matrix")
     numeric = [n for n in table.column_names if pa.types.is_floating(table.schema.field(n).type)
                or pa.types.is_integer(table.schema.field(n).type)]
     return np.column_stack([table.column(n).to_numpy(zero_copy_only=False).astype(float) for n in numeric])
@@ -186,6 +194,8 @@ def register(app: typer.Typer) -> None:
         from custlens.ingest.readers import read_table
 
         table = read_table(data_file)
+        if table.num_rows == 0:
+            raise InputError(f"{data_file}: no data rows (a header only); expected one row per customer and period")
 
         def col(name: str | None) -> np.ndarray | None:
             if name is None:

@@ -102,6 +102,9 @@ def score_command(
     from custlens.errors import InputError
     from custlens.scoring import load_ahp, parse_weights, score_customers, score_transactions
 
+    if top is not None and top < 1:
+        raise InputError(f"--top must be a whole number >= 1; got {top}")
+
     chosen = [name for name, on in (("--weights", weights is not None), ("--entropy", entropy),
                                     ("--ahp", ahp is not None)) if on]
     if len(chosen) > 1:

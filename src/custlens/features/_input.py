@@ -164,6 +164,8 @@ def load_transactions(
     header_rows = 2 if Path(path).suffix.lower() not in (".parquet", ".pq") else 1
     _check_column(table, customer_col, "--customer-col", source)
     _check_column(table, date_col, "--date-col", source)
+    if table.num_rows == 0:
+        raise InputError(f"{source}: no transactions (a header only); expected one row per purchase")
     columns: dict[str, Any] = {
         "customer_id": pc.cast(table[customer_col], pa.string()),
         "ordered_at": parse_dates(table[date_col], column=date_col, source=source,

@@ -195,6 +195,8 @@ def kano(data: Any) -> KanoResult:
             "the Kano table needs columns attribute, functional and dysfunctional "
             f"(got: {', '.join(t.column_names)})"
         )
+    if t.num_rows == 0:
+        raise InputError("the Kano table has no rows; expected one row per respondent and attribute")
     importance = _column(t, "importance")
     codes_f = _codes(func, attrs)
     codes_d = _codes(dysf, attrs)

@@ -286,6 +286,9 @@ def load_spec(path: str | Path) -> ModelSpec:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); "
+                          "expected a model specification TOML file") from None
     model = parse_spec(doc, name=path.stem)
     return ModelSpec(model.name, model.blocks, model.paths, model.description, str(path))
 

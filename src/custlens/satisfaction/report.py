@@ -11,7 +11,7 @@ from typing import Any
 
 from custlens.errors import InputError
 from custlens.satisfaction.bootstrap import BootstrapResult
-from custlens.satisfaction.index import IndexResult, satisfaction_index
+from custlens.satisfaction.index import IndexResult, check_scale, satisfaction_index
 from custlens.satisfaction.ipma import ipma
 from custlens.satisfaction.model import ModelSpec
 from custlens.satisfaction.pls import PLSResult, fit_pls
@@ -86,6 +86,7 @@ def pls_report(
     The 0-100 index and the IPMA need non-negative unstandardised weights and answers
     inside ``scale``; when that fails the report carries a note instead of failing.
     """
+    scale = check_scale(scale)  # a wrong scale is the caller's mistake, not a note
     fit = fit_pls(data, model, scheme=scheme, missing=missing, **fit_options)
     notes: list[str] = []
     if fit.n_dropped:

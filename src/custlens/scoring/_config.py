@@ -58,10 +58,17 @@ def load_ahp(path: str | Path) -> AHPResult | AHPHierarchy:
         Naming the file, the node (``goal`` or a criterion) and the problem.
     """
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file; expected an AHP judgement TOML file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected an AHP judgement TOML file")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); "
+                          "expected an AHP judgement TOML file") from None
     return ahp_from_mapping(doc, where=str(path))
 
 

@@ -352,7 +352,7 @@ def _user_weights(weights: Mapping[str, float] | Sequence[float] | None, cols: l
     bad = [c for c, v in zip(cols, w) if not np.isfinite(v) or v < 0]
     if bad:
         i = cols.index(bad[0])
-        raise InputError(f"weight of {bad[0]!r} must be a finite number >= 0; got {w[i]!r}")
+        raise InputError(f"weight of {bad[0]!r} must be a finite number >= 0; got {float(w[i])!r}")
     if not w.sum() > 0:
         raise InputError("weights sum to 0: at least one indicator needs a positive weight")
     return w / w.sum()

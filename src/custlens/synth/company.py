@@ -298,6 +298,10 @@ def write_company(
     n = _resolve_customers(n_customers, n_transactions, seed, start, end, params)
     _, _, period = _period(start, end)
     out = Path(out_dir)
+    blocker = next((q for q in (out, *out.parents) if q.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        where = "is a file" if blocker == out else f"cannot be created: {blocker} is a file"
+        raise InputError(f"{out}: {where}; expected a folder to write the tables into")
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / f"{name}.{fmt}" for name in _TABLE_ORDER}
     partial = {name: p.with_name(p.name + ".partial") for name, p in paths.items()}

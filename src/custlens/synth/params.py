@@ -142,10 +142,17 @@ class CompanyParams:
     def from_toml(cls, path: str | os.PathLike[str]) -> CompanyParams:
         """Parameters from a TOML file of ``name = value`` lines (top level or ``[params]``)."""
         p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"{p}: no such file; expected a TOML file of generator parameters")
+        if p.is_dir():
+            raise ConfigError(f"{p}: is a folder; expected a TOML file of generator parameters")
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start}); "
+                              "expected a TOML file of generator parameters") from None
         if set(data) == {"params"} and isinstance(data["params"], dict):
             data = data["params"]
         return cls.from_mapping(data, source=str(p))

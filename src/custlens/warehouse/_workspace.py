@@ -12,6 +12,7 @@ Layout::
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +38,10 @@ DATABASE_FILE = "warehouse.duckdb"
 QUARANTINE_DIR = "quarantine"
 STAGING_DIR = "tmp"
 FORMAT_VERSION = 1
+
+
+#: Sizes DuckDB accepts for ``memory_limit``: a number and an optional unit.
+_MEMORY_LIMIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*((?:[kmgt]i?)?b|%)?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,12 @@ class WorkspaceSettings:
             )
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
+        size = _MEMORY_LIMIT.fullmatch(settings.memory_limit)
+        if size is None or float(size.group(1)) <= 0:
+            raise ConfigError(
+                f"{source}: [duckdb] memory_limit must be a positive size such as 2GB, 500MB "
+                f"or 80%; got {settings.memory_limit!r}"
+            )
         return settings
 
 
@@ -139,6 +150,8 @@ class Workspace:
         if (path / SETTINGS_FILE).exists() or (path / DATABASE_FILE).exists():
             raise InputError(f"{path}: already holds a custlens workspace; open it instead")
         settings = settings or WorkspaceSettings()
+        # validate before anything is written: a refused init leaves no half-made workspace
+        WorkspaceSettings.from_toml(settings.to_toml(), path / SETTINGS_FILE)
         path.mkdir(parents=True, exist_ok=True)
         (path / QUARANTINE_DIR).mkdir(exist_ok=True)
         (path / SETTINGS_FILE).write_bytes(tomli_w.dumps(settings.to_toml()).encode("utf-8"))

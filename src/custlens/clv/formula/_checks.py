@@ -17,10 +17,30 @@ def as_float(value: ArrayLike, name: str) -> NDArray[np.float64]:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"'{name}' must be numeric; got {value!r}") from None
+        raise InputError(f"'{name}' must be numeric; {_first_non_number(value)}") from None
     if np.isnan(arr).any():
         raise InputError(f"'{name}' has missing values (NaN); {_where(np.isnan(arr))}")
     return arr
+
+
+def _first_non_number(value: ArrayLike) -> str:
+    """Describe the first entry of ``value`` that is not a number (for error messages)."""
+    items = np.asarray(value, dtype=object).ravel()
+    for i, item in enumerate(items):
+        try:
+            float(item)
+        except (TypeError, ValueError):
+            n = sum(1 for v in items if not _is_number(v))
+            return f"{n} value{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} not (first at position {i}: {item!r})"
+    return f"got {type(value).__name__}"
+
+
+def _is_number(item: Any) -> bool:
+    try:
+        float(item)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def first_bad(mask: NDArray[np.bool_]) -> Any:

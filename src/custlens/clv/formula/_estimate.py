@@ -117,6 +117,8 @@ def period_index(period: ArrayLike, unit: str | None = None) -> NDArray[np.int64
     ``Y``: years. Without ``unit`` the values must already be whole numbers.
     """
     arr = np.asarray(period)
+    if arr.size == 0:
+        raise InputError("'period' is empty: the data has no rows")
     if unit is not None:
         if unit not in PERIOD_UNITS:
             raise InputError(f"'period_unit' must be one of {', '.join(PERIOD_UNITS)}; got {unit!r}")
