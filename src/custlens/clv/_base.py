@@ -275,13 +275,15 @@ class _Objective:
             coef = nat[self.n_base + i * k: self.n_base + (i + 1) * k]
             P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (self.X @ coef))
         ll, grads = self.est._loglik_grad(P, self.data)
-        total = float(self.w @ ll)
+        # multiply-and-sum rather than BLAS dot products: on a busy machine BLAS threads
+        # waiting for a core cost more than these O(n) sums
+        total = float((self.w * ll).sum())
         g = np.empty(nat.size)
         for j, name in enumerate(names):
             gj = self.w * np.broadcast_to(grads[j], ll.shape)
             if name in self.targets:
                 # d/d(param_0) of param_0 * exp(...) is exp(...) = P[name] / param_0
-                g[j] = float(gj @ (P[name] / nat[j]))
+                g[j] = float((gj * (P[name] / nat[j])).sum())
             else:
                 g[j] = float(gj.sum())
         for i, t in enumerate(self.targets):

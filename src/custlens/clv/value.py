@@ -88,12 +88,12 @@ def _value_parts(
         grid = np.minimum(np.arange(0, whole + 1, dtype=float), H)
         alive, curve = model._conditional_curve(grid * upm, x, t_x, T_)
         factors = (1.0 + monthly_discount) ** -np.arange(1, whole + 1, dtype=float)
-        value = np.diff(curve, axis=1) @ factors
+        value = (np.diff(curve, axis=1) * factors).sum(axis=1)  # ufunc sums: no BLAS threads
     else:
         delta = np.log1p(monthly_discount)
         u, w = gauss_legendre(32)
         alive, curve = model._conditional_curve(np.concatenate([u * H, [H]]) * upm, x, t_x, T_)
-        inner = curve[:, :-1] @ (w * H * np.exp(-delta * u * H))
+        inner = (curve[:, :-1] * (w * H * np.exp(-delta * u * H))).sum(axis=1)
         value = np.exp(-delta * H) * curve[:, -1] + delta * inner
     return value[inverse], curve[inverse, -1], alive[inverse]
 
