@@ -110,6 +110,9 @@ def score_command(
     if len(chosen) > 1:
         raise InputError(f"give one of --weights, --entropy, --ahp; got {' and '.join(chosen)}")
     cols = _split(indicators) or None
+    if cols is None and ahp is None:
+        raise InputError("give --indicators (comma-separated indicator columns, e.g. "
+                         "--indicators revenue,order_count,recency_days) or --ahp FILE naming them")
     judged = load_ahp(ahp) if ahp is not None else None
     parsed = parse_weights(weights) if weights is not None else None
     method = "entropy" if entropy else None

@@ -164,6 +164,11 @@ def export_campaign(
     """
     if encoding not in ("utf-8-sig", "utf-8", "gb18030"):
         raise InputError(f"encoding must be utf-8-sig, utf-8 or gb18030; got {encoding!r}")
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; expected the name of the campaign CSV file to write")
+    if not target.parent.is_dir():
+        raise InputError(f"{target}: folder {target.parent} does not exist; create it first")
     langs = list(languages)
     if not langs or any(lang not in ("en", "zh") for lang in langs):
         raise InputError(f"languages must be 'en' and/or 'zh'; got {langs!r}")
