@@ -81,6 +81,11 @@ FILES: dict[str, tuple[str | None, str]] = {
     "ind_nonnum": (IND.replace(",50,", ",fifty,"), "utf-8"),
     "ind_nan": (IND.replace(",50,", ",,"), "utf-8"),
     "ind_gb": (IND.replace("\n1,", "\n张三,"), "gb18030"),
+    "kano_importance": (KANO_HEADER.replace("\n", ",importance\n") + "1,a,like,dislike,high\n", "utf-8"),
+    "dup_header": ("customer_id,customer_id,ordered_at\n1,2,2024-01-01\n", "utf-8"),
+    "ragged": (TX + "d,2024-03-03,4,5\n", "utf-8"),
+    "json": ("{}", "utf-8"),
+    "mat_3x2": ("0.5,0.5\n0.3,0.7\n0.1,0.9\n", "utf-8"),
     "seg": (SEGMENTS, "utf-8"),
     "seg_gb": ("customer_id,segment\n张三,champions\n", "gb18030"),
     "bad_toml": ("this is = = not toml [[[", "utf-8"),
@@ -95,7 +100,8 @@ def files(tmp_path: Path) -> dict[str, str]:
     """Every input file of the sweep, written into ``tmp_path``; plus output paths."""
     out: dict[str, str] = {"tmp": str(tmp_path), "mobi": str(EXTERNAL / "mobi.csv")}
     for name, (text, encoding) in FILES.items():
-        path = tmp_path / (name + (".toml" if name.endswith("_toml") else ".csv"))
+        suffix = ".toml" if name.endswith("_toml") else ".json" if name == "json" else ".csv"
+        path = tmp_path / (name + suffix)
         if name == "folder":
             path.mkdir()
         elif name in ("garbage", "garbage_toml"):
@@ -379,6 +385,21 @@ CASES: dict[str, Case | object] = {
                          "revenue"), says=("'nope'",)),
     "score-ahp-toml": Case(("segment", "score", "{ind}", "--ahp", "{bad_toml}"), says=("{bad_toml}", "TOML")),
     "score-ahp-empty": Case(("segment", "score", "{ind}", "--ahp", "{empty_toml}"), says=("{empty_toml}",)),
+    "kano-importance-text": Case(("kano", "{kano_importance}"), says=("row 1", "importance", "'high'")),
+    "summary-duplicate-header": Case(("summary", "{dup_header}"), says=("{dup_header}", "'customer_id'", "2 times")),
+    "churn-duplicate-header": Case(("churn", "{dup_header}"), says=("'customer_id'",)),
+    "estimate-duplicate-header": Case(("clv-formula", "estimate", "{dup_header}", "--n-states", "2"),
+                                      says=("'customer_id'",)),
+    "summary-ragged-row": Case(("summary", "{ragged}"), says=("{ragged}", "Expected 3 columns")),
+    "summary-unsupported-type": Case(("summary", "{json}"), says=("{json}", "unsupported file type")),
+    "migration-not-square": Case(("clv-formula", "migration", "--transition-matrix", "{mat_3x2}", "--rewards",
+                                  "1,0", "--discount", "0.1"), says=("square", "(3, 2)")),
+    "migration-rewards-text": Case(("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "a,b",
+                                    "--discount", "0.1"), says=("--rewards", "'a'")),
+    "simple-infinite-years": Case(("clv-formula", "simple", "--years", "inf", "--annual-profit", "10"),
+                                  says=("'years'", "inf")),
+    "retention-diverges": Case(("clv-formula", "retention", "--margin", "10", "--retention", "1", "--discount", "0"),
+                               says=("diverges",)),
     "score-no-indicators": Case(("segment", "score", "{ind}", "--entropy"), says=("--indicators",)),
     "playbook-export-folder": Case(("playbook", "--segments", "{seg}", "--scheme", "rfm", "--export", "{folder}"),
                                    says=("{folder}", "is a folder")),

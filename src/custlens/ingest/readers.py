@@ -81,9 +81,11 @@ def read_table(
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
-            return pq.read_table(path)
+            table = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        _check_unique_columns(table.column_names, path)
+        return table
     if suffix in (".xlsx", ".xlsm"):
         return _read_excel(path, sheet)
     if suffix not in (".csv", ".tsv", ".txt", ""):
@@ -107,13 +109,27 @@ def read_table(
         convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                        strings_can_be_null=True, null_values=[""])
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=convert,
         )
     except pa.ArrowInvalid as exc:
         raise InputError(f"{path}: cannot parse as delimited text ({exc})") from None
+    _check_unique_columns(table.column_names, path)
+    return table
+
+
+def _check_unique_columns(names: list[str], path: Path) -> None:
+    """A header naming one column twice is ambiguous: say which name, and where."""
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise InputError(
+                f"{path}: column {name!r} appears {names.count(name)} times in the header "
+                f"(again as column {i + 1}); column names must be unique"
+            )
+        seen.add(name)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -151,6 +167,7 @@ def _read_excel(path: Path, sheet: str | int | None) -> pa.Table:
     if not rows:
         raise InputError(f"{path}: sheet {sheet!r} is empty")
     header = [str(h).strip() for h in rows[0]]
+    _check_unique_columns(header, path)
     columns = {name: [row[i] if i < len(row) else None for row in rows[1:]] for i, name in enumerate(header)}
     columns = {k: [None if v == "" else v for v in vals] for k, vals in columns.items()}
     try:

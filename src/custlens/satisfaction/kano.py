@@ -158,6 +158,22 @@ def _column(table: pa.Table, *names: str) -> list[Any] | None:
     return None
 
 
+def _importance(values: list[Any], attrs: list[Any]) -> np.ndarray:
+    """Self-stated importance as floats (missing: NaN); an error names the first bad row."""
+    out = np.full(len(values), np.nan)
+    for row, value in enumerate(values):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            out[row] = float(value)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"row {row + 1} (attribute {attrs[row]!r}): importance {value!r} is not a number; "
+                "expected a number on any scale (e.g. 1-9) or an empty cell"
+            ) from None
+    return out
+
+
 def _codes(values: list[Any], attrs: list[Any]) -> np.ndarray:
     """Answer codes of a column; each distinct answer is parsed once."""
     keys = [(type(v).__name__, v) for v in values]
@@ -206,7 +222,7 @@ def kano(data: Any) -> KanoResult:
     dscore = np.asarray(DYSFUNCTIONAL_SCORE)[codes_d]
     imp = None
     if importance is not None:
-        imp = np.array([np.nan if v is None else float(v) for v in importance])
+        imp = _importance(importance, attrs)
     names = list(dict.fromkeys(str(a) for a in attrs))
     attr_arr = np.array([str(a) for a in attrs], dtype=object)
     rows = []
