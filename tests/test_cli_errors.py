@@ -238,7 +238,7 @@ CASES: dict[str, Case | object] = {
     "score-header-only": Case(("segment", "score", "{ind_hdr}", "--entropy", "-i", "revenue,order_count"),
                               says=("revenue",)),
     "report-header-only": Case(("report", "--transactions", "{tx_hdr}", "--out", "{tmp}/r.html"),
-                               says=("amount",)),
+                               says=("no rows",)),
     "rfm-header-only": Case(("segment", "rfm", "{tx_hdr}"), says=("amount",)),
     "abc-header-only": Case(("segment", "abc", "{tx_hdr}", "--from-transactions"), says=("ordered_at",)),
     # unknown column names given by option
@@ -516,6 +516,17 @@ def test_rejected_import_commits_nothing(files: dict[str, str]) -> None:
 
     with Workspace.open(ws, read_only=True) as w:
         assert w.table("transactions").count().execute() == 2
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (("summary", "-w", "{ws}"), ("{ws}", "no transactions")),
+    (("report", "-w", "{ws}", "--out", "{tmp}/r.html"), ("transactions: no rows",)),
+], ids=["summary", "report"])
+def test_empty_workspace(argv: tuple[str, ...], says: tuple[str, ...], files: dict[str, str]) -> None:
+    """A workspace without transactions: say so, do not fail inside the query engine."""
+    files = {**files, "ws": files["tmp"] + "/ws"}
+    assert _run(("init", files["ws"]), files)[0] == 0
+    _check(Case(argv, says=says), files)
 
 
 def test_generate_does_not_replace_a_file(files: dict[str, str]) -> None:

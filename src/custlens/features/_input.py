@@ -208,5 +208,9 @@ def summarize_workspace(path: str | Path, *, end: Any = None, freq: str = "D",
     from custlens.warehouse import Workspace
 
     workspace = Workspace.open(path, read_only=True)
-    return purchase_history(workspace.table("transactions"), end=end, freq=freq,
+    transactions = workspace.table("transactions")
+    if int(transactions.count().execute()) == 0:
+        raise InputError(f"{path}: the workspace has no transactions yet; import some first "
+                         f"(custlens import FILE --table transactions --workspace {path})")
+    return purchase_history(transactions, end=end, freq=freq,
                             freq_multiplier=freq_multiplier).order_by("customer_id")

@@ -245,6 +245,8 @@ def build_report(
     given = dict(segmentations or {})
     if transactions is not None:
         tx = as_ibis(transactions, "transactions")
+        if int(tx.count().execute()) == 0:
+            raise InputError("transactions: no rows; the report needs at least one purchase")
         summary_fn = _segment_fn("customer_summary")
         if summary_fn is not None:
             customers, used_as_of = summary_fn(tx, as_of=as_of)
