@@ -34,6 +34,7 @@ __all__ = [
     "FormatOption",
     "OutputOption",
     "emit",
+    "check_output_path",
     "guarded",
     "progress",
     "to_arrow",
@@ -176,6 +177,7 @@ def emit(
     values. Mappings given with ``table``/``csv``/``parquet`` are shown as key/value rows.
     """
     fmt = OutputFormat(fmt)
+    check_output_path(output)
     if fmt is OutputFormat.json and isinstance(data, Mapping):
         _write_text(dumps_json(data) + "\n", output)
         return
@@ -200,6 +202,17 @@ def emit(
         _write_bytes(buf.getvalue(), output)
     else:
         _print_table(table, output, title)
+
+
+def check_output_path(output: Path | None, option: str = "--output") -> None:
+    """Refuse an output path that cannot be written, before any work is done with it."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; {option} expects a file name")
+    if not output.parent.exists():
+        raise InputError(f"{output}: the folder {output.parent} does not exist; create it or "
+                         f"choose another {option}")
 
 
 def _scalar_text(v: Any) -> str:
