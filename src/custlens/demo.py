@@ -153,10 +153,7 @@ def run_demo(
         customers=workspace.table("customers"),
         as_of=as_of,
     )
-    history_expr = purchase_history(tx, freq="W", end=as_of)
-    # customers whose first purchase falls in the last week have T = 0: they carry no
-    # information for the fit and are left out of the model (their CLV stays empty)
-    history = to_frame(history_expr.filter(history_expr["T"] > 0), "arrow")
+    history = to_frame(purchase_history(tx, freq="W", end=as_of), "arrow")
     done()
 
     done = timed("clv", "fitting BG/NBD and Gamma-Gamma, scoring lifetime value")

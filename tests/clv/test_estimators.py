@@ -167,3 +167,24 @@ def test_warm_start_on_large_data_reaches_the_same_optimum(monkeypatch) -> None:
     for k in direct.params_:
         assert warm.params_[k] == pytest.approx(direct.params_[k], rel=1e-5)
     assert warm.result_.log_likelihood == pytest.approx(direct.result_.log_likelihood, abs=1e-6)
+
+
+def test_first_purchase_at_the_end_is_a_new_customer(cdnow_summary_path) -> None:
+    """T == 0 (first purchase on the observation end) adds nothing to the fit and is scored
+    as a new customer: P(alive) = 1 and the conditional expectation equals E[X(t)]."""
+    import pandas as pd
+
+    from custlens.clv import BetaGeo, ParetoNBD
+
+    d = pd.read_csv(cdnow_summary_path)
+    for model in (BetaGeo, ParetoNBD):
+        plain = model().fit(d["frequency"], d["recency"], d["T"])
+        padded = model().fit(np.r_[d["frequency"], 0, 0], np.r_[d["recency"], 0, 0], np.r_[d["T"], 0, 0])
+        for name, value in plain.params_.items():
+            assert padded.params_[name] == pytest.approx(value, rel=1e-6)
+        zero = np.zeros(1)
+        assert plain.p_alive(zero, zero, zero)[0] == pytest.approx(1.0)
+        assert plain.conditional_expected_purchases(10.0, zero, zero, zero)[0] == pytest.approx(
+            float(plain.expected_purchases(10.0)), rel=1e-9)
+    with pytest.raises(InputError, match="'frequency' must be 0 where 'T' is 0"):
+        BetaGeo().fit([1, 0], [0, 0], [0, 5])

@@ -26,16 +26,19 @@ FloatArray = NDArray[np.float64]
 def check_rft(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Validate a recency/frequency summary and return it as float arrays.
 
-    Rules: ``frequency`` is a whole number >= 0; ``0 <= recency <= T``; ``T > 0``;
+    Rules: ``frequency`` is a whole number >= 0; ``0 <= recency <= T``; ``T >= 0``;
     ``recency`` is 0 where ``frequency`` is 0 (the models read ``recency`` as the time of
-    the last *repeat* purchase).
+    the last *repeat* purchase). ``T == 0`` (first purchase at the end of the observation)
+    needs ``frequency == 0``: such a customer adds nothing to the log-likelihood (observing
+    no purchase in no time has probability 1) and is predicted as a new customer.
     """
     x = column("frequency", frequency)
     t_x = column("recency", recency, x.size)
     T = column("T", T, x.size)
     require("frequency", (x >= 0) & (x == np.round(x)), "must be a whole number >= 0", x)
     require("recency", t_x >= 0, "must be >= 0", t_x)
-    require("T", T > 0, "must be > 0", T)
+    require("T", T >= 0, "must be >= 0", T)
+    require("frequency", (T > 0) | (x == 0), "must be 0 where 'T' is 0", x)
     require("recency", t_x <= T * (1 + 1e-12), "must be <= 'T'", t_x)
     require("recency", (x > 0) | (t_x == 0), "must be 0 where 'frequency' is 0", t_x)
     return x, np.minimum(t_x, T), T
