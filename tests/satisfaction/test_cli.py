@@ -50,7 +50,7 @@ def test_pls_table_and_toml_model(runner: CliRunner, mobi_path: Path, tmp_path: 
     ("args", "message"),
     [
         (["--model", "nope"], "unknown model 'nope'"),
-        (["--model", "missing.toml"], "not found"),
+        (["--model", "missing.toml"], "no such file"),
         (["--scale-min", "1", "--scale-max", "5", "--format", "json"], None),
     ],
 )

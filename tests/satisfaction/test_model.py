@@ -62,7 +62,7 @@ def test_get_model_by_name_and_file(tmp_path: Path) -> None:
     assert spec.paths == (("Image", "Satisfaction"), ("Value", "Satisfaction"))
     with pytest.raises(ConfigError, match="unknown model 'xyz'"):
         get_model("xyz")
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_spec(tmp_path / "absent.toml")
 
 

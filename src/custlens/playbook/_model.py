@@ -18,7 +18,6 @@ Schemes are the segmentation method names (``SegmentResult.method``: ``rfm``, ``
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -27,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from custlens._toml import read_toml
 from custlens.errors import ConfigError
 
 __all__ = [
@@ -149,17 +149,7 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         Naming the file, the segment and the field at fault.
     """
     p = default_playbook_path() if path is None else Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: no such file; expected a playbook TOML file")
-    if p.is_dir():
-        raise ConfigError(f"{p}: is a folder; expected a playbook TOML file")
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                          "expected a playbook TOML file") from None
+    doc = read_toml(p, "a playbook TOML file")
     return playbook_from_mapping(doc, source=str(p))
 
 

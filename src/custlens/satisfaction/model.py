@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from custlens._toml import read_toml
 from custlens.errors import ConfigError
 
 __all__ = ["Block", "ModelSpec", "ACSI", "ECSI", "SCSB", "BUILTIN_MODELS", "load_spec", "parse_spec", "get_model"]
@@ -280,15 +280,7 @@ def parse_spec(spec: Mapping[str, Any], name: str = "model") -> ModelSpec:
 def load_spec(path: str | Path) -> ModelSpec:
     """Read a model specification from a TOML file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"model specification file {path} not found")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                          "expected a model specification TOML file") from None
+    doc = read_toml(path, "a model specification TOML file")
     model = parse_spec(doc, name=path.stem)
     return ModelSpec(model.name, model.blocks, model.paths, model.description, str(path))
 

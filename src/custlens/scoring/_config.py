@@ -21,12 +21,12 @@ Two levels: the top ``elements`` are criteria, and ``[criteria.NAME]`` tables (e
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from custlens._toml import read_toml
 from custlens.errors import ConfigError, InputError
 from custlens.scoring._ahp import (
     CONSISTENCY_THRESHOLD,
@@ -58,17 +58,7 @@ def load_ahp(path: str | Path) -> AHPResult | AHPHierarchy:
         Naming the file, the node (``goal`` or a criterion) and the problem.
     """
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file; expected an AHP judgement TOML file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; expected an AHP judgement TOML file")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                          "expected an AHP judgement TOML file") from None
+    doc = read_toml(path, "an AHP judgement TOML file")
     return ahp_from_mapping(doc, where=str(path))
 
 

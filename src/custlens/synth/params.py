@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from custlens._toml import read_toml
 from custlens.errors import ConfigError, InputError
 
 __all__ = [
@@ -142,17 +142,7 @@ class CompanyParams:
     def from_toml(cls, path: str | os.PathLike[str]) -> CompanyParams:
         """Parameters from a TOML file of ``name = value`` lines (top level or ``[params]``)."""
         p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"{p}: no such file; expected a TOML file of generator parameters")
-        if p.is_dir():
-            raise ConfigError(f"{p}: is a folder; expected a TOML file of generator parameters")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                              "expected a TOML file of generator parameters") from None
+        data = read_toml(p, "a TOML file of generator parameters")
         if set(data) == {"params"} and isinstance(data["params"], dict):
             data = data["params"]
         return cls.from_mapping(data, source=str(p))
