@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
 from custlens.segment._config import load_config, load_defaults
-from custlens.segment._transactions import TransactionColumns, customer_summary
+from custlens.segment._transactions import TransactionColumns, as_dates, as_numbers, customer_summary
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
@@ -24,6 +24,7 @@ from custlens.segment.snapshot import (
     list_snapshots,
     load_assignments,
     migration,
+    open_snapshot_db,
     save_snapshot,
 )
 from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
@@ -36,6 +37,8 @@ __all__ = [
     "TransactionColumns",
     "RuleError",
     "customer_summary",
+    "as_dates",
+    "as_numbers",
     "summarise",
     "load_config",
     "load_defaults",
@@ -58,6 +61,7 @@ __all__ = [
     "kmeans_segments",
     "combine",
     "Migration",
+    "open_snapshot_db",
     "save_snapshot",
     "list_snapshots",
     "load_assignments",

@@ -21,12 +21,14 @@ from datetime import date, timedelta
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from custlens.errors import InputError
 from custlens.segment._common import as_table, require_columns, resolve_as_of
 
-__all__ = ["TransactionColumns", "customer_summary", "as_dates", "latest_date"]
+__all__ = ["TransactionColumns", "customer_summary", "as_dates", "as_numbers", "check_convertible",
+           "latest_date"]
 
 SUMMARY_COLUMNS = (
     "customer_id", "order_count", "revenue", "avg_order_value", "quantity", "first_purchase_at",
@@ -59,27 +61,90 @@ class TransactionColumns:
         return TransactionColumns(self.customer, self.date, self.amount, order, self.quantity)
 
 
-def as_dates(col: ir.Value, name: str) -> ir.DateValue:
-    """A date column from dates, timestamps, ISO strings or integers like 19970101."""
+def _column_table(col: ir.Value) -> ir.Table:
+    """The table a column expression reads from (the column itself when it is derived)."""
+    op = col.op()
+    return op.rel.to_expr() if isinstance(op, ops.Field) else col.as_table()
+
+
+def check_convertible(col: ir.Value, converted: ir.Value, name: str, *, noun: str,
+                      what: str = "transactions", expected: str = "") -> None:
+    """Raise InputError when a non-blank value of ``col`` is null in ``converted``.
+
+    ``converted`` is ``col`` converted with ``try_cast`` (null where the conversion fails).
+    One aggregate query counts the failures and finds the first one; ``row`` in the message
+    is the 1-based position among the table's data rows (data row 1 is the first row under
+    a file's header line).
+
+    Raises
+    ------
+    InputError
+        e.g. ``transactions: column 'ordered_at': 1 value(s) are not dates (first: data
+        row 2, 'not-a-date'); expected ISO dates like 2024-01-31``.
+    """
+    t = _column_table(col)
+    blank = col.cast("string").strip() == ""
+    rows = t.select(_v=col, _bad=col.notnull() & ~blank.fill_null(True) & converted.isnull(),
+                    _r=ibis.row_number() + 1)
+    res = rows.aggregate(n=rows._bad.sum(), first=rows._r.min(where=rows._bad),
+                         value=rows._v.cast("string").argmin(rows._r, where=rows._bad)).to_pyarrow()
+    n = res["n"][0].as_py() or 0
+    if n:
+        hint = f"; expected {expected}" if expected else ""
+        raise InputError(f"{what}: column {name!r}: {n} value(s) are not {noun} (first: data row "
+                         f"{res['first'][0].as_py()}, {res['value'][0].as_py()!r}){hint}")
+
+
+def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.DateValue:
+    """A date column from dates, timestamps, ISO strings or integers like 19970101.
+
+    Text is checked first (one query; blank cells become null): a value that is not an ISO
+    date raises :class:`InputError` naming the column, the first bad row and its value.
+    Date and timestamp columns are used as they are, at no extra cost.
+    """
     typ = col.type()
     if typ.is_date():
         return col
     if typ.is_timestamp():
         return col.date()
     if typ.is_string():
-        return col.cast("date")
+        day = col.try_cast("date")
+        check_convertible(col, day, name, noun="dates", what=what,
+                          expected="ISO dates like 2024-01-31")
+        return day
     if typ.is_integer():
         return col.cast("string").as_date("%Y%m%d")
     raise InputError(f"date column {name!r} has type {typ}; expected a date, timestamp, "
                      "ISO date text or YYYYMMDD integers")
 
 
-def latest_date(transactions: ir.Table, date_col: str) -> date:
-    """The latest date in the log (the default as-of date)."""
-    value = as_dates(transactions[date_col], date_col).max().execute()
+def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.FloatingValue:
+    """A float64 column from a numeric column or from text holding numbers.
+
+    Text is checked first (one query; blank cells become null): a value that is not a
+    number raises :class:`InputError` naming the column, the first bad row and its value.
+    Numeric columns are only cast, at no extra cost.
+    """
+    typ = col.type()
+    if typ.is_numeric():
+        return col.cast("float64")
+    if typ.is_string():
+        num = col.try_cast("float64")
+        check_convertible(col, num, name, noun="numbers", what=what)
+        return num
+    raise InputError(f"{what}: column {name!r} must be numeric, got {typ}")
+
+
+def _max_date(day: ir.DateValue) -> date:
+    value = day.max().execute()
     if value is None:
         raise InputError("transactions: the table is empty, so there is no as-of date to default to")
     return value if not hasattr(value, "date") else value.date()
+
+
+def latest_date(transactions: ir.Table, date_col: str) -> date:
+    """The latest date in the log (the default as-of date)."""
+    return _max_date(as_dates(transactions[date_col], date_col))
 
 
 def customer_summary(
@@ -99,13 +164,10 @@ def customer_summary(
     """
     t = as_table(transactions, "transactions")
     cols = columns.resolve(t)
-    if not t[cols.amount].type().is_numeric():
-        raise InputError(f"transactions: amount column {cols.amount!r} must be numeric, got "
-                         f"{t[cols.amount].type()}")
-    as_of_d = resolve_as_of(as_of) or latest_date(t, cols.date)
+    amount = as_numbers(t[cols.amount], cols.amount)
     day = as_dates(t[cols.date], cols.date)
-    base = t.mutate(_cid=t[cols.customer].cast("string"), _day=day,
-                    _amt=t[cols.amount].cast("float64"))
+    as_of_d = resolve_as_of(as_of) or _max_date(day)
+    base = t.mutate(_cid=t[cols.customer].cast("string"), _day=day, _amt=amount)
     base = base.filter(base._day <= ibis.literal(as_of_d))
     purchase = base._amt >= 0
     start = as_of_d - timedelta(days=window_days) if window_days else None

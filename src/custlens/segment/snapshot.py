@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -20,7 +21,7 @@ import pyarrow as pa
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult
 
-__all__ = ["save_snapshot", "list_snapshots", "load_assignments", "migration", "Migration",
+__all__ = ["open_snapshot_db", "save_snapshot", "list_snapshots", "load_assignments", "migration", "Migration",
            "SNAPSHOTS_TABLE", "ASSIGNMENTS_TABLE"]
 
 SNAPSHOTS_TABLE = "segment_snapshots"
@@ -30,6 +31,41 @@ ABSENT = "(absent)"
 _SNAP_SCHEMA = ibis.schema({"snapshot_id": "string", "method": "string", "as_of": "date",
                             "created_at": "timestamp('UTC')", "config_hash": "string", "customers": "int64"})
 _ASSIGN_SCHEMA = ibis.schema({"snapshot_id": "string", "customer_id": "string", "segment": "string"})
+
+
+#: bytes 8-11 of every DuckDB database file (after the 8-byte header checksum)
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def open_snapshot_db(path: str | Path, *, create: bool = True) -> Any:
+    """An Ibis DuckDB connection to the snapshot database file ``path``.
+
+    ``create=True`` makes the file when it does not exist. A folder, a file that is not a
+    DuckDB database (DuckDB would otherwise read a CSV as a throw-away database and lose the
+    snapshot) or a file DuckDB cannot open raise :class:`InputError` naming the file.
+    An empty file is accepted when creating (DuckDB initialises it).
+    """
+    import duckdb
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a DuckDB snapshot database file")
+    if not path.exists():
+        if not create:
+            raise InputError(f"{path}: no such snapshot database")
+    else:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        if (head or not create) and head[8:12] != _DUCKDB_MAGIC:
+            raise InputError(f"{path}: not a DuckDB snapshot database (give a .duckdb file, "
+                             "or a new path to create one)")
+    try:
+        return ibis.duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a DuckDB snapshot database ({str(exc).splitlines()[0]})") from None
 
 
 def _exists(con: Any, name: str) -> bool:

@@ -117,7 +117,7 @@ def _leads(leads: Any, buyers: ir.Table, as_of: date, cfg: Mapping[str, Any]) ->
     cid = (ld.customer_id.cast("string") if "customer_id" in ld.columns else ibis.null().cast("string"))
     ld = ld.mutate(_lid=cid.fill_null(ld.lead_id.cast("string")))
     if "created_at" in ld.columns:
-        ld = ld.filter(as_dates(ld.created_at, "created_at") <= ibis.literal(as_of))
+        ld = ld.filter(as_dates(ld.created_at, "created_at", what="leads") <= ibis.literal(as_of))
     bought = buyers.select(_bid=buyers.customer_id)
     ld = ld.anti_join(bought, ld._lid == bought._bid)
     pot = cfg["potential"]
