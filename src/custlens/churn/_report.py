@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from custlens._frames import as_arrow
 from custlens.churn._bands import (
     BAND_LABELS,
     DEFAULT_OVERDUE_THRESHOLDS,
@@ -29,25 +30,6 @@ logger = logging.getLogger(__name__)
 DAYS_PER_UNIT: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
 
 BandBasis = Literal["auto", "p_alive", "overdue"]
-
-
-def _as_arrow(data: Any) -> pa.Table:
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "to_pyarrow"):  # Ibis
-        return data.to_pyarrow()
-    if hasattr(data, "to_arrow"):  # polars
-        return data.to_arrow()
-    try:
-        import pandas as pd
-
-        if isinstance(data, pd.DataFrame):
-            return pa.Table.from_pandas(data, preserve_index=False)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(data, dict):
-        return pa.table(data)
-    raise InputError(f"expected a table (Arrow, pandas, polars, Ibis); got {type(data).__name__}")
 
 
 def _num(table: pa.Table, name: str) -> NDArray[np.float64]:
@@ -167,7 +149,7 @@ def churn_table(
     ``(T - recency) / mean gap``. Customers without a repeat purchase get the median gap
     of the repeat customers (``gap_source = "population"``).
     """
-    table = _rename(_as_arrow(summary), columns or {})
+    table = _rename(as_arrow(summary, "summary"), columns or {})
     unit = str(time_unit).upper()
     if unit not in DAYS_PER_UNIT:
         raise InputError(f"'time_unit' must be one of D, W, M; got {time_unit!r}")

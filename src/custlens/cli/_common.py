@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from custlens._frames import as_arrow
 from custlens.errors import CustlensError, InputError
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "check_output_path",
     "guarded",
     "progress",
-    "to_arrow",
     "err_console",
 ]
 
@@ -109,25 +109,6 @@ def progress(transient: bool = True) -> Iterator[Progress]:
         yield bar
 
 
-def to_arrow(data: Any) -> pa.Table:
-    """Convert a pandas or polars frame, an Arrow table or an Ibis expression to Arrow."""
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "to_pyarrow"):  # ibis expressions
-        return data.to_pyarrow()
-    if hasattr(data, "to_arrow"):  # polars
-        return data.to_arrow()
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
-        return pa.Table.from_pandas(data, preserve_index=False)
-    if isinstance(data, Mapping):
-        return pa.table({k: list(v) if not isinstance(v, list) else v for k, v in data.items()})
-    raise TypeError(f"cannot convert {type(data).__name__} to an Arrow table")
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
@@ -183,7 +164,7 @@ def emit(
         return
     if isinstance(data, Mapping) and fmt is not OutputFormat.json:
         data = {"key": [str(k) for k in data], "value": [_scalar_text(v) for v in data.values()]}
-    table = to_arrow(data)
+    table = as_arrow(data, "result")
     if fmt is OutputFormat.json:
         _write_text(dumps_json(table.to_pylist()) + "\n", output)
     elif fmt is OutputFormat.csv:

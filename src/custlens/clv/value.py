@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
+from custlens._frames import as_arrow
 from custlens.clv._checks import ParamRule, check_hyper_params, nonneg_float, positive_float
 from custlens.clv._numeric import gauss_legendre, unique_rows
 from custlens.clv._spend import GammaGamma
@@ -148,19 +149,6 @@ def customer_lifetime_value(
         "expected_spend": np.asarray(spend, dtype=float),
         "clv": float(margin) * spend * disc,
     })
-
-
-def as_arrow(data: Any) -> pa.Table:
-    """An Arrow table from an Arrow, pandas or polars table or an Ibis expression."""
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "to_pyarrow"):  # Ibis
-        return data.to_pyarrow()
-    if hasattr(data, "to_arrow"):  # polars
-        return data.to_arrow()
-    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas
-        return pa.Table.from_pandas(data, preserve_index=False)
-    raise InputError(f"expected a table (Arrow, pandas, polars or Ibis); got {type(data).__name__}")
 
 
 def _column(table: pa.Table, name: str) -> Any:

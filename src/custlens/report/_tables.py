@@ -5,23 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from custlens._frames import as_ibis
 from custlens.errors import InputError
 
 __all__ = ["as_ibis", "as_arrow", "require"]
-
-
-def as_ibis(data: Any, what: str) -> ir.Table:
-    """An Ibis table from an Ibis table, Arrow table, pandas or polars frame."""
-    if isinstance(data, ir.Table):
-        return data
-    try:
-        return ibis.memtable(data)
-    except Exception as exc:  # noqa: BLE001 - anything unconvertible is a user error
-        raise InputError(f"{what}: expected a table, got {type(data).__name__} ({exc})") from None
 
 
 def require(t: ir.Table, columns: Sequence[str], what: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from custlens._frames import as_arrow
 from custlens.errors import InputError
 
 __all__ = ["as_arrow", "column_names", "item_matrix", "handle_missing", "parse_numbers", "MISSING"]
@@ -102,18 +103,3 @@ def handle_missing(x: NDArray[np.float64], items: Sequence[str], missing: str) -
     return filled, np.ones(x.shape[0], dtype=bool)
 
 
-def as_arrow(table: Any) -> pa.Table:
-    """An Arrow table from Arrow, pandas, polars, Ibis or a mapping of columns."""
-    if isinstance(table, pa.Table):
-        return table
-    if hasattr(table, "to_pyarrow"):  # ibis
-        return table.to_pyarrow()
-    if hasattr(table, "to_arrow"):  # polars
-        return table.to_arrow()
-    if isinstance(table, Mapping):
-        return pa.table(dict(table))
-    try:
-        return pa.Table.from_pandas(table, preserve_index=False)
-    except (TypeError, AttributeError, pa.ArrowInvalid):
-        pass
-    raise InputError(f"expected a table (Arrow, pandas, polars, Ibis); got {type(table).__name__}")
