@@ -202,28 +202,6 @@ def test_import_bad_file(bad: str, files: dict[str, str]) -> None:
 
 # --- header-only, wrong columns, bad values, out-of-range options --------------------
 
-SEGMENT_DEFECT = (
-    "segment/_transactions.py and the value-indicator path cast text columns with CAST in "
-    "DuckDB: a non-date or non-number cell raises duckdb ConversionException (traceback) "
-    "instead of an InputError naming the column, row and value"
-)
-
-
-def _xfail_segment(case: Case) -> object:
-    return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=SEGMENT_DEFECT))
-
-
-SNAPSHOT_DEFECT = (
-    "segment snapshots open the --save-snapshot/--db path with duckdb directly: a folder or a "
-    "file that is not a DuckDB database raises duckdb IOException (traceback) instead of an "
-    "InputError naming the file"
-)
-
-
-def _xfail_snapshot(case: Case) -> object:
-    return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=SNAPSHOT_DEFECT))
-
-
 CASES: dict[str, Case | object] = {
     # header only
     "summary-header-only": Case(("summary", "{tx_hdr}", "--amount-col", "amount"), says=("{tx_hdr}", "header only")),
@@ -294,14 +272,14 @@ CASES: dict[str, Case | object] = {
     "lifecycle-bad-date": Case(("segment", "lifecycle", "{tx_baddate}"), says=("ordered_at",)),
     "abc-bad-date": Case(("segment", "abc", "{tx_baddate}", "--from-transactions"),
                          says=("ordered_at",)),
-    "abc-nonnumeric": _xfail_segment(Case(("segment", "abc", "{tx_nonnum}", "--from-transactions"),
-                                          says=("amount",))),
-    "pyramid-nonnumeric": _xfail_segment(Case(("segment", "pyramid", "{tx_nonnum}", "--from-transactions"),
-                                              says=("amount",))),
-    "value-matrix-nonnumeric": _xfail_segment(Case(("segment", "value-matrix", "{tx_nonnum}",
-                                                    "--from-transactions"), says=("amount",))),
-    "cluster-nonnumeric": _xfail_segment(Case(("segment", "cluster", "{tx_nonnum}", "--from-transactions"),
-                                              says=("amount",))),
+    "abc-nonnumeric": Case(("segment", "abc", "{tx_nonnum}", "--from-transactions"),
+                                          says=("amount",)),
+    "pyramid-nonnumeric": Case(("segment", "pyramid", "{tx_nonnum}", "--from-transactions"),
+                                              says=("amount",)),
+    "value-matrix-nonnumeric": Case(("segment", "value-matrix", "{tx_nonnum}",
+                                                    "--from-transactions"), says=("amount",)),
+    "cluster-nonnumeric": Case(("segment", "cluster", "{tx_nonnum}", "--from-transactions"),
+                                              says=("amount",)),
     "rules-bad-date": Case(("segment", "rules", "{tx_baddate}", "--from-transactions"),
                            says=("ordered_at",)),
     # negative / NaN where not allowed
@@ -408,12 +386,12 @@ CASES: dict[str, Case | object] = {
     "rfm-config-folder": Case(("segment", "rfm", "{tx}", "--config", "{folder}"), says=("{folder}",)),
     "rfm-config-garbage": Case(("segment", "rfm", "{tx}", "--config", "{garbage_toml}"),
                                says=("{garbage_toml}", "UTF-8")),
-    "rfm-snapshot-folder": _xfail_snapshot(Case(("segment", "rfm", "{tx}", "--save-snapshot", "{folder}"),
-                                                says=("{folder}",))),
-    "rfm-snapshot-not-duckdb": _xfail_snapshot(Case(("segment", "rfm", "{tx}", "--save-snapshot", "{tx}"),
-                                                    says=("{tx}",))),
-    "migrate-db-not-duckdb": _xfail_snapshot(Case(("segment", "migrate", "a", "b", "--db", "{tx}"),
-                                                  says=("{tx}",))),
+    "rfm-snapshot-folder": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{folder}"),
+                                                says=("{folder}",)),
+    "rfm-snapshot-not-duckdb": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{tx}"),
+                                                    says=("{tx}",)),
+    "migrate-db-not-duckdb": Case(("segment", "migrate", "a", "b", "--db", "{tx}"),
+                                                  says=("{tx}",)),
     "migrate-db-missing": Case(("segment", "migrate", "a", "b", "--db", "{missing}"), says=("{missing}",)),
     "playbook-toml-invalid": Case(("playbook", "--playbook", "{bad_toml}"), says=("{bad_toml}", "TOML")),
     "playbook-check-needs-segments": Case(("playbook", "--check"), says=("--segments",)),

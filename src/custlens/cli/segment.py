@@ -167,10 +167,12 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
 
         return customer_summary(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col,
                                                                     amount_col, order_col))[0]
-    from custlens.segment._transactions import as_dates
+    from custlens.segment._transactions import as_dates, as_numbers
 
     if date_col in tx.columns and not tx[date_col].type().is_timestamp():
         tx = tx.mutate(**{date_col: as_dates(tx[date_col], date_col)})
+    if amount_col in tx.columns and not tx[amount_col].type().is_numeric():
+        tx = tx.mutate(**{amount_col: as_numbers(tx[amount_col], amount_col)})
     optional = {f"{c}_col": (c if c in tx.columns else None)
                 for c in ("cost", "margin", "quantity")}
     optional["return_col"] = "return_flag" if "return_flag" in tx.columns else None
@@ -183,12 +185,9 @@ def _snapshot(result: Any, target: Path | None) -> None:
     """Store the result as a dated snapshot in the DuckDB file ``target`` (if given)."""
     if target is None:
         return
-    import ibis
+    from custlens.segment import open_snapshot_db, save_snapshot
 
-    from custlens.segment import save_snapshot
-
-    con = ibis.duckdb.connect(str(target))
-    sid = save_snapshot(con, result)
+    sid = save_snapshot(open_snapshot_db(target), result)
     err_console.print(f"saved snapshot {sid} in {target}")
 
 
@@ -201,11 +200,9 @@ def _snapshot_con(db: Path | None, workspace: Path | None) -> Any:
         return Workspace.open(workspace).con
     if db is None:
         raise InputError("give --db FILE (the DuckDB file holding the snapshots) or --workspace W")
-    if not db.exists():
-        raise InputError(f"{db}: no such snapshot database")
-    import ibis
+    from custlens.segment import open_snapshot_db
 
-    return ibis.duckdb.connect(str(db))
+    return open_snapshot_db(db, create=False)
 
 
 @segment_app.command("state")
