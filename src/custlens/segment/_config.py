@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from custlens._toml import read_toml as read_toml_file
 from custlens.errors import ConfigError
 
 __all__ = ["load_defaults", "load_config", "read_toml", "merge", "check_bins", "Bin"]
@@ -23,20 +24,8 @@ ConfigLike = str | Path | Mapping[str, Any] | None
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file; errors name the file, line and problem."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such configuration file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; expected a TOML configuration file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the configuration as UTF-8") from None
+    """Read a segmentation configuration file; errors name the file, line and problem."""
+    return read_toml_file(path, "a TOML configuration file")
 
 
 def load_defaults(name: str) -> dict[str, Any]:
