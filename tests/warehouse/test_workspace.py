@@ -95,3 +95,24 @@ def test_read_only_workspace_reads_but_does_not_write(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "w", read_only=True) as ws:
         assert ws.table("customers").count().execute() == 0
         assert ws.read_only
+
+
+def test_close_with_cached_results_is_quiet(tmp_path) -> None:
+    """Results cached on the workspace (segmentations cache their tables) and released after
+    ``close()`` must not try to drop their temporary tables from the closed connection."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        "from custlens.warehouse import Workspace\n"
+        f"ws = Workspace.init({str(tmp_path / 'ws')!r})\n"
+        "cached = ws.table('customers').cache()\n"
+        "cached.to_pyarrow()\n"
+        "ws.close()\n"
+        "del cached\n"
+        "gc.collect()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Exception ignored" not in result.stderr, result.stderr

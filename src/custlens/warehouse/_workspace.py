@@ -254,7 +254,19 @@ class Workspace:
 
     # -- lifetime ------------------------------------------------------------------
     def close(self) -> None:
-        """Release the database file."""
+        """Release the database file.
+
+        Tables cached with Ibis's ``.cache()`` (the segmentation methods cache their
+        per-customer tables) are temporary tables that end with the connection; their
+        clean-up hooks are detached first, so that results still held by the caller do not
+        try to drop them from a closed connection when they are garbage-collected.
+        """
+        entries = getattr(self.con, "_cache_name_to_entry", None)
+        if isinstance(entries, dict):
+            for entry in list(entries.values()):
+                entry.finalizer.detach()
+            entries.clear()
+            getattr(self.con, "_cache_op_to_entry", {}).clear()
         try:
             self.con.disconnect()
         except duckdb.Error:  # pragma: no cover - already closed
