@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         columns = {"customer_id": id_col, "frequency": frequency_col, "recency": recency_col, "T": t_col,
                    "monetary_value": monetary_col}
         table = score_customers(
-            read_table(data_file), model=model.value, spend=None if spend is None else spend.value,
+            read_table(data_file, text_columns=(id_col,)), model=model.value, spend=None if spend is None else spend.value,
             horizon_months=horizon, monthly_discount=discount, time_unit=time_unit.value, columns=columns,
         )
         emit(table, fmt, output)

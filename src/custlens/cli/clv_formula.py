@@ -246,7 +246,8 @@ def register(app: typer.Typer) -> None:
         from custlens.churn import churn_report
         from custlens.ingest.readers import read_table
 
-        table = read_table(data_file)
+        id_col = (_mapping(columns) or {}).get("customer_id", "customer_id")
+        table = read_table(data_file, text_columns=(id_col,))
         result = churn_report(
             table,
             bands=[b.strip() for b in bands.split(",") if b.strip()],

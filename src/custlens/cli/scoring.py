@@ -39,7 +39,8 @@ def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
-def _read(data: Path | None, workspace: Path | None, table: str, what: str) -> Any:
+def _read(data: Path | None, workspace: Path | None, table: str, what: str,
+          customer_col: str = "customer_id") -> Any:
     """An Ibis table from a data file or a workspace table."""
     import ibis
 
@@ -53,7 +54,7 @@ def _read(data: Path | None, workspace: Path | None, table: str, what: str) -> A
         raise InputError(f"give the {what} file or --workspace W")
     from custlens.ingest.readers import read_table
 
-    return ibis.memtable(read_table(data))
+    return ibis.memtable(read_table(data, text_columns=(customer_col,)))  # ids keep leading zeros
 
 
 WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Read from this custlens workspace.")]
@@ -132,7 +133,7 @@ def score_command(
     else:
         if as_of is not None:
             raise InputError("--as-of applies to --from-transactions or --workspace")
-        result = score_customers(_read(data, None, "", "indicator"), cols, **options)
+        result = score_customers(_read(data, None, "", "indicator", customer_col), cols, **options)
     if summary:
         emit(result.summary(), OutputFormat.json if fmt is OutputFormat.table else fmt, output)
         return

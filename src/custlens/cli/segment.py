@@ -53,7 +53,8 @@ SnapshotOpt = Annotated[Path | None, typer.Option("--save-snapshot", help="Store
                                                   "snapshot in this DuckDB file.")]
 
 
-def _read(data: Path | None, workspace: Path | None, table: str | None, default_table: str) -> Any:
+def _read(data: Path | None, workspace: Path | None, table: str | None, default_table: str,
+          customer_col: str = "customer_id") -> Any:
     """Read the input as an Ibis table from a file or a workspace."""
     import ibis
 
@@ -69,7 +70,8 @@ def _read(data: Path | None, workspace: Path | None, table: str | None, default_
         raise InputError("give a DATA_FILE or --workspace W")
     from custlens.ingest.readers import read_table
 
-    return ibis.memtable(read_table(data))
+    # customer ids stay as written (leading zeros kept), as in `custlens summary`
+    return ibis.memtable(read_table(data, text_columns=(customer_col,)))
 
 
 def _finish(result: Any, summary: bool, fmt: OutputFormat, output: Path | None,
@@ -132,7 +134,7 @@ def rfm_command(
     cfg = read_toml(config) if config else {}
     if rfa:
         cfg = {**cfg, "measures": {**cfg.get("measures", {}), "value": "quantity"}}
-    tx = _read(data, workspace, table, "transactions")
+    tx = _read(data, workspace, table, "transactions", customer_col)
     cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col)
     result = rfm_from_transactions(tx, as_of=end, columns=cols, bins=bins, thresholds=thresholds,
                                    segment_map=map_file, config=cfg or None)
@@ -153,8 +155,8 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
               end: str | None) -> Any:
     """Per-customer features: a features file, or value indicators of a transaction log."""
     if not from_tx and workspace is None:
-        return _read(data, workspace, table, "customers")
-    tx = _read(data, workspace, table, "transactions")
+        return _read(data, workspace, table, "customers", customer_col)
+    tx = _read(data, workspace, table, "transactions", customer_col)
     customers = None
     if workspace is not None and table is None:
         from custlens.warehouse import Workspace
@@ -240,7 +242,7 @@ def state_command(
     from custlens.segment import relationship_state, state_flow, winback_list
     from custlens.segment._config import read_toml
 
-    tx = _read(data, workspace, table, "transactions")
+    tx = _read(data, workspace, table, "transactions", customer_col)
     cols = _tx_columns(tx, customer_col, date_col, amount_col, order_col)
     cfg = read_toml(config) if config else None
     ld = read_table(leads) if leads else (
@@ -302,7 +304,7 @@ def lifecycle_command(
     from custlens.segment import lifecycle_stage
     from custlens.segment._config import read_toml
 
-    tx = _read(data, workspace, table, "transactions")
+    tx = _read(data, workspace, table, "transactions", customer_col)
     result = lifecycle_stage(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col,
                                                                 order_col),
                              config=read_toml(config) if config else None)
@@ -446,7 +448,7 @@ def clv_matrix_command(
     from custlens.segment import clv_matrix
     from custlens.segment._config import read_toml
 
-    feats = _read(data, workspace, table, "customers")
+    feats = _read(data, workspace, table, "customers", customer_col)
     result = clv_matrix(feats, current_col=current_col, potential_col=potential_col, split=split,
                         current_threshold=current_threshold, potential_threshold=potential_threshold,
                         customer_col=customer_col, as_of=end, config=read_toml(config) if config else None)

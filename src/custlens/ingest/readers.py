@@ -8,6 +8,7 @@ same encoding rules: strict UTF-8 (with or without BOM) first, then GB18030.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,6 +53,7 @@ def read_table(
     delimiter: str | None = None,
     sheet: str | int | None = None,
     all_strings: bool = False,
+    text_columns: Sequence[str] = (),
 ) -> pa.Table:
     """Read a CSV/TSV, Parquet or Excel file into an Arrow table.
 
@@ -67,6 +69,10 @@ def read_table(
         Excel sheet name or index (default: the first sheet).
     all_strings
         Read every text column as strings (no type inference).
+    text_columns
+        Columns kept as the text written in the file (identifiers such as ``00042`` keep
+        their leading zeros); names not in the file are ignored. Non-text formats
+        (Parquet, Excel) have these columns cast to strings.
 
     Raises
     ------
@@ -85,9 +91,9 @@ def read_table(
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
         _check_unique_columns(table.column_names, path)
-        return table
+        return _as_text(table, text_columns)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_excel(path, sheet)
+        return _as_text(_read_excel(path, sheet), text_columns)
     if suffix not in (".csv", ".tsv", ".txt", ""):
         raise InputError(
             f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
@@ -108,6 +114,8 @@ def read_table(
         names = [n.strip() for n in header.split(delimiter)]
         convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                        strings_can_be_null=True, null_values=[""])
+    elif text_columns:
+        convert.column_types = {name: pa.string() for name in text_columns}
     try:
         table = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -130,6 +138,15 @@ def _check_unique_columns(names: list[str], path: Path) -> None:
                 f"(again as column {i + 1}); column names must be unique"
             )
         seen.add(name)
+
+
+def _as_text(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """Cast the named columns (those present) to strings."""
+    for name in columns:
+        if name in table.column_names and not pa.types.is_string(table.schema.field(name).type):
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, table[name].cast(pa.string()))
+    return table
 
 
 def _sniff_delimiter(text: str) -> str:
