@@ -196,6 +196,7 @@ def summarize_file(
     """:func:`~custlens.features.purchase_history` of a transaction file (see the CLI)."""
     transactions = load_transactions(path, customer_col=customer_col, date_col=date_col,
                                      amount_col=amount_col, date_format=date_format)
+    _check_end(transactions, end, str(path))
     return purchase_history(
         transactions, amount_col="amount" if amount_col is not None else None,
         return_col=None, end=end, freq=freq, freq_multiplier=freq_multiplier,
@@ -212,5 +213,19 @@ def summarize_workspace(path: str | Path, *, end: Any = None, freq: str = "D",
     if int(transactions.count().execute()) == 0:
         raise InputError(f"{path}: the workspace has no transactions yet; import some first "
                          f"(custlens import FILE --table transactions --workspace {path})")
+    _check_end(transactions, end, str(path))
     return purchase_history(transactions, end=end, freq=freq,
                             freq_multiplier=freq_multiplier).order_by("customer_id")
+
+
+def _check_end(transactions: ir.Table, end: Any, source: str, date_col: str = "ordered_at") -> None:
+    """Refuse an observation end before the first purchase: the summary would be empty."""
+    if end is None:
+        return
+    from custlens.features._base import day_of, to_date
+
+    end_day = to_date(end, "end")
+    first = transactions.aggregate(first=day_of(transactions[date_col]).min()).to_pyarrow()["first"][0].as_py()
+    if first is not None and end_day < first:
+        raise InputError(f"{source}: --end {end_day} is before the first transaction ({first}); "
+                         "nothing to summarise")
