@@ -16,6 +16,7 @@ from custlens.scoring import (
     ahp_weights,
     entropy_weights,
     pairwise_matrix,
+    parse_weights,
     score_customers,
 )
 
@@ -204,3 +205,25 @@ def test_empty_table() -> None:
     t = INDICATORS.slice(0, 0)
     with pytest.raises(InputError, match="no rows"):
         score_customers(t, ["revenue"])
+
+
+def test_parse_weights_by_name_and_by_position() -> None:
+    names = ["revenue", "order_count", "recency_days"]
+    assert parse_weights("revenue=0.5, order_count=0.3", names) == {"revenue": 0.5, "order_count": 0.3}
+    assert parse_weights("0.5,0.3,0.2", names) == [0.5, 0.3, 0.2]
+    assert parse_weights("0.5,0.3") == [0.5, 0.3]  # no indicators given: nothing to check against
+    assert parse_weights("revnue=1") == {"revnue": 1.0}
+
+
+def test_parse_weights_checks_names_and_count_against_indicators() -> None:
+    names = ["revenue", "order_count", "recency_days"]
+    with pytest.raises(InputError, match=r"unknown indicator 'revnue'.*did you mean 'revenue'\?"):
+        parse_weights("revnue=0.5,order_count=0.5", names)
+    with pytest.raises(InputError, match=r"got 2 plain weights for 3 indicators"):
+        parse_weights("0.5,0.5", names)
+    with pytest.raises(InputError, match=r"got 4 plain weights for 3 indicators"):
+        parse_weights("0.25,0.25,0.25,0.25", names)
+    with pytest.raises(InputError, match="mixes"):
+        parse_weights("revenue=0.5,0.5", names)
+    with pytest.raises(InputError, match="must be a number"):
+        parse_weights("revenue=high", names)

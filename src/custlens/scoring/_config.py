@@ -140,10 +140,24 @@ def _number(value: Any, where: str) -> float:
 def parse_weights(text: str, indicators: Sequence[str] | None = None) -> dict[str, float] | list[float]:
     """Parse ``"revenue=0.5,profit=0.3"`` (by name) or ``"0.5,0.3"`` (in indicator order).
 
+    Parameters
+    ----------
+    text : str
+        The weights, either all ``name=value`` or all plain values.
+    indicators : sequence of str, optional
+        The indicator names the weights are for. When given, every named weight must be
+        one of them, and plain (positional) weights must be exactly as many as they.
+
+    Returns
+    -------
+    dict of str to float, or list of float
+        Named weights as a mapping, positional weights as a list.
+
     Raises
     ------
     InputError
-        A value that is not a number, or a mixture of the two forms.
+        A value that is not a number, a mixture of the two forms, a name that is not one
+        of ``indicators``, or a count of positional weights different from theirs.
     """
     items = [p.strip() for p in text.split(",") if p.strip()]
     if not items:
@@ -157,7 +171,19 @@ def parse_weights(text: str, indicators: Sequence[str] | None = None) -> dict[st
             for p in items:
                 k, v = p.split("=", 1)
                 out[k.strip()] = float(v)
-            return out
-        return [float(p) for p in items]
+        else:
+            values = [float(p) for p in items]
     except ValueError:
         raise InputError(f"--weights: every weight must be a number; got {text!r}") from None
+    if all(named):
+        if indicators is not None:
+            known = list(indicators)
+            for k in out:
+                if k not in known:
+                    raise InputError(f"--weights: unknown indicator {k!r}; expected one of "
+                                     f"{known}{did_you_mean(k, known)}")
+        return out
+    if indicators is not None and len(values) != len(indicators):
+        raise InputError(f"--weights: got {len(values)} plain weights for {len(indicators)} "
+                         f"indicators {list(indicators)}; give one weight per indicator, in order")
+    return values
