@@ -217,7 +217,7 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def iter_batches(info: SourceInfo, mapping: ImportMapping, columns: list[str] | None = None,
+def iter_batches(info: SourceInfo, mapping: ImportMapping,
                  progress: Progress | None = None) -> tuple[list[str], Iterator[Batch]]:
     """Column names and an iterator of batches of the source.
 
