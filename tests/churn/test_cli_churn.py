@@ -61,7 +61,6 @@ def test_churn_bad_input(tmp_path: Path) -> None:
 
 
 def test_churn_fits_a_model_when_p_alive_is_missing(cdnow_summary_monetary_path: Path) -> None:
-    pytest.importorskip("custlens.clv.value", reason="custlens.clv.score_customers not available")
     result = runner.invoke(app, [
         "churn", str(cdnow_summary_monetary_path), "--time-unit", "W", "--top", "10",
         "--columns", "customer_id=ID,frequency=x,recency=t_x,monetary_value=zbar", "--format", "json",

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pytest
 
+import custlens.segment as seg
 from custlens.errors import InputError
 from custlens.playbook import load_playbook
 from custlens.report import (
@@ -219,12 +220,9 @@ def test_build_report_from_cdnow_transactions(cdnow_sample_path: Path, tmp_path:
                     "Relationship states: sizes and value shares", "Lifecycle stages: sizes and value shares"):
         assert f"<h2>{heading}</h2>" in text
     assert "As of 1998-06-30" in text
-    import custlens.segment as seg
-
-    if hasattr(seg, "value_pyramid"):
-        assert "<h2>Value pyramid</h2>" in text and "<h2>ABC classes: sizes and value shares</h2>" in text
-        conc = seg.concentration(seg.customer_summary(tx, as_of="1998-06-30")[0])
-        assert f"{conc['top_share_value']:.1%} of value" in text  # the Pareto label shows the backend figure
+    assert "<h2>Value pyramid</h2>" in text and "<h2>ABC classes: sizes and value shares</h2>" in text
+    conc = seg.concentration(seg.customer_summary(tx, as_of="1998-06-30")[0])
+    assert f"{conc['top_share_value']:.1%} of value" in text  # the Pareto label shows the backend figure
 
 
 def test_build_report_needs_something(tmp_path: Path) -> None:
@@ -245,9 +243,6 @@ def test_pareto_from_a_backend_curve_and_state_flow_columns() -> None:
 def test_build_report_with_snapshot_migration(tmp_path: Path) -> None:
     import ibis
 
-    seg = pytest.importorskip("custlens.segment")
-    if not hasattr(seg, "save_snapshot"):
-        pytest.skip("the segmentation package has no snapshots yet")
     rng = np.random.default_rng(3)
     n = 400
     tx = pa.table({

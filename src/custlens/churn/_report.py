@@ -20,6 +20,7 @@ from custlens.churn._bands import (
     band_from_overdue,
     band_from_p_alive,
 )
+from custlens.clv import score_customers
 from custlens.errors import InputError
 
 __all__ = ["DAYS_PER_UNIT", "churn_table", "at_risk_list", "churn_report"]
@@ -53,28 +54,8 @@ def _as_of_date(as_of: Any) -> np.datetime64:
         raise InputError(f"'as_of' must be a date like 2024-06-30; got {as_of!r}") from None
 
 
-def _score_customers() -> Any:
-    """``custlens.clv.score_customers`` (or ``custlens.clv.value.score_customers``), if present."""
-    import importlib
-
-    for module in ("custlens.clv", "custlens.clv.value"):
-        try:
-            found = getattr(importlib.import_module(module), "score_customers", None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    return None
-
-
 def _attach_model(table: pa.Table, model: str, time_unit: str, horizon_months: float, monthly_discount: float) -> pa.Table:
     """Add p_alive, expected_purchases and clv from custlens.clv.score_customers."""
-    score_customers = _score_customers()
-    if score_customers is None:
-        raise InputError(
-            "the table has no 'p_alive' column and custlens.clv.score_customers is not available; "
-            "add a p_alive column"
-        )
     spend = "gg" if "monetary_value" in table.column_names else None
     logger.info("no p_alive column: fitting %s to %d customers", model, table.num_rows)
     scored = score_customers(

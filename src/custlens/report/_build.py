@@ -12,6 +12,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from custlens.errors import InputError
+from custlens.features import value_indicators
 from custlens.report._figures import (
     migration_figure,
     pareto_figure,
@@ -24,6 +25,18 @@ from custlens.report._figures import (
 )
 from custlens.report._html import ReportSection, write_report
 from custlens.report._tables import as_ibis
+from custlens.segment import (
+    abc_classes,
+    concentration,
+    customer_summary,
+    lifecycle_stage,
+    migration as segment_migration,
+    pareto_curve,
+    relationship_state,
+    rfm_from_transactions,
+    value_matrix,
+    value_pyramid,
+)
 
 __all__ = ["build_report", "report_sections", "DEFAULT_SCORE_INDICATORS"]
 
@@ -40,15 +53,6 @@ _TITLES = {
     "value_matrix": "Customer value matrix quadrants", "clv_matrix": "CLV matrix",
     "state": "Relationship states", "lifecycle": "Lifecycle stages",
 }
-
-
-def _segment_fn(name: str) -> Any:
-    """A function of :mod:`custlens.segment` if that package provides it, else ``None``."""
-    try:
-        import custlens.segment as seg
-    except ImportError:  # pragma: no cover - the segment package is part of custlens
-        return None
-    return getattr(seg, name, None)
 
 
 def report_sections(
@@ -247,35 +251,30 @@ def build_report(
         tx = as_ibis(transactions, "transactions")
         if int(tx.count().execute()) == 0:
             raise InputError("transactions: no rows; the report needs at least one purchase")
-        summary_fn = _segment_fn("customer_summary")
-        if summary_fn is not None:
-            customers, used_as_of = summary_fn(tx, as_of=as_of)
-            customers = customers.cache()  # one pass over the log, read by every method below
+        customers, used_as_of = customer_summary(tx, as_of=as_of)
+        customers = customers.cache()  # one pass over the log, read by every method below
         runs: list[tuple[str, Any, Any, dict[str, Any]]] = [
-            ("rfm", _segment_fn("rfm_from_transactions"), tx, {}),
-            ("state", _segment_fn("relationship_state"), tx,
+            ("rfm", rfm_from_transactions, tx, {}),
+            ("state", relationship_state, tx,
              {"leads": as_ibis(leads, "leads")} if leads is not None else {}),
-            ("lifecycle", _segment_fn("lifecycle_stage"), tx, {}),
+            ("lifecycle", lifecycle_stage, tx, {}),
+            ("abc", abc_classes, customers, {}),
+            ("pyramid", value_pyramid, customers, {}),
+            ("value_matrix", value_matrix, customers, {}),
         ]
-        if customers is not None:
-            runs += [("abc", _segment_fn("abc_classes"), customers, {}),
-                     ("pyramid", _segment_fn("value_pyramid"), customers, {}),
-                     ("value_matrix", _segment_fn("value_matrix"), customers, {})]
         for method, fn, data, extra in runs:
-            if fn is not None and method not in given:
+            if method not in given:
                 logger.info("report: running %s", method)
                 results[method] = fn(data, as_of=used_as_of, **extra)
-        if customers is not None and _segment_fn("pareto_curve") is not None:
-            pareto = _segment_fn("pareto_curve")(customers)
-            conc = _segment_fn("concentration")(customers)
+        pareto = pareto_curve(customers)
+        conc = concentration(customers)
         if indicators is None:
             indicators = _indicators(tx, receivables, interactions, used_as_of)
     results.update(given)
     if migration is None and snapshots is not None:
-        migrate = _segment_fn("migration")
-        if snapshot_con is None or migrate is None:
-            raise InputError("snapshots need a connection holding them (snapshot_con) and custlens.segment.migration")
-        migration = migrate(snapshot_con, snapshots[0], snapshots[1])
+        if snapshot_con is None:
+            raise InputError("snapshots need a connection holding them (snapshot_con)")
+        migration = segment_migration(snapshot_con, snapshots[0], snapshots[1])
     if migration is not None and not isinstance(migration, (ir.Table, pa.Table)):
         migration = getattr(migration, "matrix", migration)
     ind = indicators if indicators is not None else customers
@@ -309,11 +308,7 @@ def build_report(
 
 
 def _indicators(tx: Any, receivables: Any, interactions: Any, as_of: Any) -> Any:
-    """:func:`custlens.features.value_indicators` of the log, or ``None`` without that package."""
-    try:
-        from custlens.features import value_indicators
-    except ImportError:  # pragma: no cover - the features package is part of custlens
-        return None
+    """:func:`custlens.features.value_indicators` of the log."""
     return value_indicators(
         tx, as_of=as_of,
         receivables=as_ibis(receivables, "receivables") if receivables is not None else None,
