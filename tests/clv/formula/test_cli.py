@@ -57,7 +57,9 @@ def test_migration_purchase_prob_json() -> None:
     assert code == 0
     doc = json.loads(out)
     assert list(doc) == ["values"]
-    np.testing.assert_allclose(doc["values"], [49.4, 2.69, -1.98, 0.0], atol=0.1)  # phpOMS reference
+    # phpOMS MetricsTest::testMailingSuccessEstimation, to half a unit of each value's last printed digit
+    np.testing.assert_array_less(np.abs(np.asarray(doc["values"]) - [49.4, 2.69, -1.98, 0.0]),
+                                 [5e-2, 5e-3, 5e-3, 5e-2])
 
 
 def test_migration_matrix_file_forms(tmp_path: Path) -> None:
