@@ -24,6 +24,11 @@ from custlens.errors import ConfigError, InputError
 from custlens.segment import RFM_COLUMNS, SegmentResult, TransactionColumns, rfm, rfm_from_transactions, rfm_heatmap
 
 
+# scoring-only tests with bins other than 5: a map of conditions fits any bins (the default
+# 11-segment map is for bins = 5 and is rejected with other bins)
+NO_RANGES = {"segment": [{"name": "scored", "when": "r_score >= 1"}]}
+
+
 def _right_closed_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
     """custlens' default: 1 + number of type-7 cut points strictly below x."""
     cuts = np.array([float(f"{c:.12g}") for c in np.quantile(x, np.linspace(0, 1, n + 1))[1:-1]])
@@ -68,9 +73,9 @@ def test_quintile_edges_on_one_to_ten() -> None:
 def test_value_on_a_cut_point_goes_to_the_lower_bin() -> None:
     # 1..9: quartile cut points are exactly 3, 5, 7 -> 3 scores 1, 4 scores 2
     x = list(range(1, 10))
-    s = _scores(rfm(_features(x, x, x), bins=4))
+    s = _scores(rfm(_features(x, x, x), bins=4, segment_map=NO_RANGES))
     assert s["f_score"].tolist() == [1, 1, 1, 2, 2, 3, 3, 4, 4]
-    s_r = _scores(rfm(_features(x, x, x), bins=4, config={"cut_offset": 1}))
+    s_r = _scores(rfm(_features(x, x, x), bins=4, config={"cut_offset": 1}, segment_map=NO_RANGES))
     assert s_r["f_score"].tolist() == _r_package_scores(np.array(x), 4, False).tolist() == s["f_score"].tolist()
 
 
@@ -89,10 +94,11 @@ def test_ties_get_equal_scores_and_duplicate_cut_points_leave_scores_unused() ->
 @given(st.lists(st.integers(0, 40), min_size=3, max_size=60), st.integers(2, 6))
 def test_scores_match_the_documented_rules(values: list[int], bins: int) -> None:
     x = np.array(values)
-    s = _scores(rfm(_features(values, values, values), bins=bins))
+    s = _scores(rfm(_features(values, values, values), bins=bins, segment_map=NO_RANGES))
     assert s["f_score"].tolist() == _right_closed_scores(x, bins, False).tolist()
     assert s["r_score"].tolist() == _right_closed_scores(x, bins, True).tolist()
-    s_r = _scores(rfm(_features(values, values, values), bins=bins, config={"cut_offset": 1}))
+    s_r = _scores(rfm(_features(values, values, values), bins=bins, config={"cut_offset": 1},
+                        segment_map=NO_RANGES))
     assert s_r["f_score"].tolist() == _r_package_scores(x, bins, False).tolist()
     assert s_r["r_score"].tolist() == _r_package_scores(x, bins, True).tolist()
     # equal values always share a score; scores never decrease with the value
@@ -216,8 +222,8 @@ def test_bins_out_of_range() -> None:
 def test_rfm_same_on_every_backend(backend, small_transactions) -> None:
     con = backend
     t = con.create_table("seg_rfm_tx", ibis.memtable(small_transactions), overwrite=True)
-    res = rfm_from_transactions(t, as_of=AS_OF, bins=3)
-    ref = rfm_from_transactions(small_transactions, as_of=AS_OF, bins=3)
+    res = rfm_from_transactions(t, as_of=AS_OF, bins=3, segment_map=NO_RANGES)
+    ref = rfm_from_transactions(small_transactions, as_of=AS_OF, bins=3, segment_map=NO_RANGES)
     got = res.customers.to_pandas().sort_values("customer_id").reset_index(drop=True)
     exp = ref.customers.to_pandas().sort_values("customer_id").reset_index(drop=True)
     assert got.to_dict("list") == exp.to_dict("list")
@@ -246,3 +252,33 @@ def test_chinese_eight_class_map_with_median_split() -> None:
     zh = res.customers.order_by("customer_id").segment_zh.to_pyarrow().to_pylist()
     # c000 recent, frequent, high spend; c001 old, frequent, low; c002 recent, rare, high; c003 old, rare, low
     assert zh == ["重要价值客户", "一般保持客户", "重要发展客户", "一般挽留客户"]
+
+
+@pytest.mark.parametrize(
+    ("seg_map", "bins", "message"),
+    [
+        # the eight-class map is for bins = 2: with 5 bins most customers would be 'unscored'
+        ("cn8", 5, "segment map 'cn8' uses scores up to 2 only but --bins is 5.*use --bins 2"),
+        # the default map tops out at 5: with 10 bins most customers would be 'Others'
+        (None, 10, "the default segment map uses scores up to 5 only but --bins is 10.*use --bins 5"),
+        # ranges above the score range can never match
+        ({"segment": [{"name": "x", "r": [3, 5]}]}, 3, "uses scores up to 5 but --bins is 3; use --bins 5"),
+        # a declared 'bins' is what the message suggests
+        ({"bins": 4, "segment": [{"name": "x", "r": [3, 3]}]}, 5,
+         "written for bins = 4 but --bins is 5; use --bins 4"),
+        ({"bins": 2, "segment": [{"name": "x", "r": [3, 3]}]}, 3, "declares bins = 2 but uses scores up to 3"),
+    ],
+)
+def test_segment_map_must_fit_the_bins(seg_map, bins, message) -> None:
+    x = list(range(1, 11))
+    with pytest.raises(ConfigError, match=message):
+        rfm(_features(x, x, x), bins=bins, segment_map=seg_map)
+
+
+def test_segment_map_declaring_its_bins_is_accepted_and_default_still_fits() -> None:
+    x = list(range(1, 11))
+    seg_map = {"bins": 4, "segment": [{"name": "top", "r": [3, 3]}]}
+    assert rfm(_features(x, x, x), bins=4, segment_map=seg_map).customers.count().execute() == 10
+    # maps written only with 'when' conditions are not checked against bins
+    rfm(_features(x, x, x), bins=3, segment_map=NO_RANGES)
+    assert "Others" not in rfm(_features(x[::-1], x, x)).customers.segment.to_pyarrow().to_pylist()[-1:]

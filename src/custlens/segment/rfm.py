@@ -102,13 +102,12 @@ def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str,
     ``when`` condition in the rule language over ``r_score``, ``f_score``, ``m_score`` and
     the RFM columns. ``fallback``/``fallback_zh`` name customers no segment matches.
     """
+    where = (f"segment map {str(segment_map)!r}" if isinstance(segment_map, (str, Path))
+             else "the default segment map" if segment_map is None else "segment map")
     if isinstance(segment_map, str) and segment_map in SHIPPED_MAPS:
         segment_map = load_defaults(SHIPPED_MAPS[segment_map])
     cfg = load_config("rfm_segments", segment_map, replace=True)
-    # ``bins`` is accepted for symmetry: ranges above it simply never match.
-    del bins
-    where = str(segment_map) if isinstance(segment_map, (str, Path)) else "segment map"
-    check_config_keys(cfg, ["fallback", "fallback_zh", "segment"], where)
+    check_config_keys(cfg, ["bins", "fallback", "fallback_zh", "segment"], where)
     segs = cfg.get("segment")
     if not isinstance(segs, list) or not segs:
         raise ConfigError(f"{where}: expected one or more [[segment]] tables")
@@ -130,7 +129,41 @@ def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str,
             if not ok or not 1 <= rng[0] <= rng[1]:
                 raise ConfigError(f"{label}: {key!r} must be [low, high] with integer scores "
                                   f"1 <= low <= high, got {rng!r}")
+    _check_map_fits(cfg, bins, where)
     return cfg
+
+
+def _check_map_fits(cfg: Mapping[str, Any], bins: int, where: str) -> None:
+    """Raise ConfigError when the map's score ranges do not span exactly scores 1..bins.
+
+    A map whose ranges go above ``bins`` has segments no customer can reach; one whose
+    highest score is below ``bins`` leaves the top scores to the fallback. Maps written
+    only with ``when`` conditions are not checked. A map may declare the ``bins`` it is
+    written for; the message then suggests it.
+    """
+    highs = [seg[key][1] for seg in cfg["segment"] for key in ("r", "f", "m") if key in seg]
+    if not highs:
+        return
+    declared = cfg.get("bins")
+    if declared is not None and (isinstance(declared, bool) or not isinstance(declared, int)
+                                 or not 2 <= declared <= 10):
+        raise ConfigError(f"{where}: 'bins' must be an integer from 2 to 10, got {declared!r}")
+    top = max(highs)
+    if declared is not None and top > declared:
+        raise ConfigError(f"{where} declares bins = {declared} but uses scores up to {top}")
+    if top > bins:
+        problem = f"uses scores up to {top} but --bins is {bins}"
+    elif declared is not None:
+        if declared == bins:
+            return
+        problem = f"is written for bins = {declared} but --bins is {bins}"
+    elif top < bins:
+        problem = (f"uses scores up to {top} only but --bins is {bins}, so customers "
+                   f"scoring {top + 1}..{bins} can only fall to the fallback")
+    else:
+        return
+    wanted = declared if declared is not None else top
+    raise ConfigError(f"{where} {problem}; use --bins {wanted} (bins={wanted} in Python)")
 
 
 def _segment_expr(t: ir.Table, cfg: Mapping[str, Any], where: str) -> ir.StringValue:
@@ -284,7 +317,7 @@ def rfm(
     names_zh = {s["name"]: s.get("name_zh", s["name"]) for s in seg_cfg["segment"]}
     fallback = seg_cfg.get("fallback", "Others")
     names_zh[fallback] = seg_cfg.get("fallback_zh", fallback)
-    where = str(segment_map) if isinstance(segment_map, (str, Path)) else "segment map"
+    where = f"segment map {str(segment_map)!r}" if isinstance(segment_map, (str, Path)) else "segment map"
     scored = scored.mutate(segment=_segment_expr(scored, seg_cfg, where))
     scored = scored.mutate(segment_zh=name_column(scored.segment, names_zh))
     order = [s["name"] for s in seg_cfg["segment"]] + [seg_cfg.get("fallback", "Others")]
