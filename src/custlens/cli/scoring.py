@@ -115,7 +115,7 @@ def score_command(
         raise InputError("give --indicators (comma-separated indicator columns, e.g. "
                          "--indicators revenue,order_count,recency_days) or --ahp FILE naming them")
     judged = load_ahp(ahp) if ahp is not None else None
-    parsed = parse_weights(weights, cols) if weights is not None else None
+    parsed = parse_weights(weights) if weights is not None else None
     method = "entropy" if entropy else None
     options: dict[str, Any] = {
         "cost": _split(cost), "method": method, "weights": parsed, "ahp": judged,
