@@ -134,3 +134,34 @@ def test_scheme_errors() -> None:
     with pytest.raises(InputError, match="reserved"):
         combine({"segment": r})
     assert isinstance(r, SegmentResult)
+
+
+def test_kmeans_k_above_distinct_customers_and_missing_value_column() -> None:
+    few = pa.table({"customer_id": ["a", "b", "c", "d"], "recency_days": [1.0, 1.0, 5.0, 9.0],
+                    "order_count": [2.0, 2.0, 1.0, 3.0], "revenue": [10.0, 10.0, 4.0, 30.0],
+                    "avg_order_value": [5.0, 5.0, 4.0, 10.0]})
+    # a and b have the same features: 3 distinct rows
+    with pytest.raises(InputError, match=r"'k' must not exceed .*distinct.*\(3\), got k = 4"):
+        kmeans_segments(few, k=4)
+    assert kmeans_segments(few, k=3).details["k"] == 3
+    # a configured value column that is not there is an error, not a silent fallback
+    with pytest.raises(ConfigError, match="'value' column 'profit'.*not in the features table"):
+        kmeans_segments(few, k=2, config={"value": "profit"})
+    # the default value column (revenue) absent: clusters are numbered by the first feature
+    res = kmeans_segments(few.drop(["revenue"]), k=2, columns=["order_count", "avg_order_value"])
+    assert res.details["value_column"] == "order_count"
+
+
+def test_choose_k_uses_the_configured_max_iter(monkeypatch) -> None:
+    import sklearn.cluster
+
+    seen: list[int] = []
+    real = sklearn.cluster.KMeans
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("max_iter", 300))  # 300 = scikit-learn's default
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn.cluster, "KMeans", spy)
+    kmeans_segments(_blobs(30), config={"max_iter": 7, "k_max": 3})
+    assert seen and set(seen) == {7}

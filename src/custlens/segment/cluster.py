@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -20,7 +21,7 @@ import pyarrow as pa
 
 from custlens.errors import ConfigError, InputError
 from custlens.segment._common import SegmentResult, as_table, check_config_keys, require_columns, resolve_as_of, summarise
-from custlens.segment._config import ConfigLike, load_config
+from custlens.segment._config import ConfigLike, load_config, read_toml
 
 __all__ = ["kmeans_segments", "CLUSTER_KEYS"]
 
@@ -60,7 +61,8 @@ def _choose_k(z: np.ndarray, cfg: dict[str, Any],
     # small fits: one thread each is several times faster than a thread pool per fit
     with threadpool_limits(limits=1):
         for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
-            km = KMeans(k, n_init=cfg["n_init"], random_state=cfg["random_state"]).fit(sample)
+            km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"],
+                        random_state=cfg["random_state"]).fit(sample)
             scores[k] = float(silhouette_score(sample, km.labels_))
             centres[k] = km.cluster_centers_
     if not scores:
@@ -97,7 +99,15 @@ def kmeans_segments(
         raise ConfigError(f"cluster: k must be an integer >= 2, got {k!r}")
     t = as_table(features, "cluster features")
     feats = list(cfg["features"])
-    value = cfg["value"] if cfg["value"] in t.columns else feats[0]
+    value = cfg["value"]
+    user = read_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
+    if "value" not in user and value not in t.columns:
+        # the default value column (revenue) is absent: number clusters by the first feature
+        value = feats[0]
+    if not isinstance(value, str) or value not in t.columns:
+        raise ConfigError(f"cluster: the 'value' column {value!r} (clusters are numbered by its mean) "
+                          f"is not in the features table; columns are {list(t.columns)}; set 'value' "
+                          f"to one of them (e.g. {feats[0]!r})")
     require_columns(t, {"customer_col": customer_col, **{f: f for f in feats}}, "cluster")
     data = t.select(customer_id=t[customer_col].cast("string"),
                     **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}).to_pyarrow()
@@ -117,6 +127,11 @@ def kmeans_segments(
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd[sd == 0] = 1.0
     z = (x - mu) / sd
+    if k is not None:
+        distinct = len(np.unique(z, axis=0))
+        if k > distinct:
+            raise InputError(f"cluster: 'k' must not exceed the number of distinct customers' "
+                             f"feature rows ({distinct}), got k = {k}")
     rng = np.random.default_rng(cfg["random_state"])
     scores: dict[int, float] = {}
     if k is None:
