@@ -134,3 +134,37 @@ def test_snapshot_db_missing_when_not_creating(tmp_path: Path) -> None:
 def test_config_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=f"{tmp_path}: is a folder; expected a TOML configuration file"):
         load_config("rfm", tmp_path)
+
+
+def test_as_of_before_the_first_transaction_is_refused(small_transactions) -> None:
+    from custlens.segment import lifecycle_stage, relationship_state, state_flow
+
+    # small_transactions starts on 2023-06-01 (customer d)
+    message = r"as_of 2000-01-01 is before the first transaction \(2023-06-01\); nothing to segment"
+    for fn in (rfm_from_transactions, relationship_state, lifecycle_stage):
+        with pytest.raises(InputError, match=message):
+            fn(small_transactions, as_of="2000-01-01")
+    with pytest.raises(InputError, match=message):
+        customer_summary(small_transactions, as_of=date(2000, 1, 1))
+    # the first transaction day itself is fine: one buyer
+    summ, used = customer_summary(small_transactions, as_of="2023-06-01")
+    assert used == date(2023, 6, 1) and summ.count().execute() == 1
+    # a flow may start before the first transaction: everybody arrives from '(none)'
+    flow = state_flow(small_transactions, "2000-01-01", "2024-03-31").to_pyarrow().to_pylist()
+    assert {r["from_state"] for r in flow} == {"(none)"} and sum(r["customers"] for r in flow) == 5
+
+
+def test_cli_as_of_before_the_first_transaction_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from custlens.cli import app
+
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,ordered_at,amount\na,2024-01-03,10\nb,2024-02-01,5\na,2024-03-01,7\n",
+                    encoding="utf-8")
+    for cmd in ("rfm", "state", "lifecycle"):
+        res = CliRunner().invoke(app, ["segment", cmd, str(path), "--end", "2000-01-01"])
+        assert res.exit_code == 2, (cmd, res.output)
+        assert ("as_of 2000-01-01 is before the first transaction (2024-01-03); nothing to segment"
+                in " ".join(res.output.split())), (cmd, res.output)
+        assert "Traceback" not in res.output

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
 from custlens.segment._config import load_config, load_defaults
-from custlens.segment._transactions import TransactionColumns, as_dates, as_numbers, customer_summary
+from custlens.segment._transactions import TransactionColumns, as_dates, as_numbers, as_of_date, customer_summary
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
@@ -38,6 +38,7 @@ __all__ = [
     "RuleError",
     "customer_summary",
     "as_dates",
+    "as_of_date",
     "as_numbers",
     "summarise",
     "load_config",

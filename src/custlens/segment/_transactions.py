@@ -17,7 +17,8 @@ Rules (documented in docs/segmentation.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -28,7 +29,7 @@ from custlens.errors import InputError
 from custlens.segment._common import as_table, require_columns, resolve_as_of
 
 __all__ = ["TransactionColumns", "customer_summary", "as_dates", "as_numbers", "check_convertible",
-           "latest_date"]
+           "latest_date", "as_of_date"]
 
 SUMMARY_COLUMNS = (
     "customer_id", "order_count", "revenue", "avg_order_value", "quantity", "first_purchase_at",
@@ -135,16 +136,47 @@ def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.Fl
     raise InputError(f"{what}: column {name!r} must be numeric, got {typ}")
 
 
-def _max_date(day: ir.DateValue) -> date:
-    value = day.max().execute()
-    if value is None:
-        raise InputError("transactions: the table is empty, so there is no as-of date to default to")
-    return value if not hasattr(value, "date") else value.date()
+def _to_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    return value.date()
+
+
+def _as_of_for(day: ir.DateValue, as_of: date | str | None) -> date:
+    """The as-of date to use: ``as_of``, or the latest date in the log when it is None.
+
+    One aggregate query reads the first and the latest date. An as-of date before the
+    first transaction leaves nothing to segment and raises :class:`InputError`.
+    """
+    given = resolve_as_of(as_of)
+    row = day.as_table().aggregate(first=day.min(), last=day.max()).to_pyarrow().to_pylist()[0]
+    first, last = _to_date(row["first"]), _to_date(row["last"])
+    if given is None:
+        if last is None:
+            raise InputError("transactions: the table is empty, so there is no as-of date to default to")
+        return last
+    if first is not None and given < first:
+        raise InputError(f"as_of {given.isoformat()} is before the first transaction "
+                         f"({first.isoformat()}); nothing to segment")
+    return given
 
 
 def latest_date(transactions: ir.Table, date_col: str) -> date:
     """The latest date in the log (the default as-of date)."""
-    return _max_date(as_dates(transactions[date_col], date_col))
+    return _as_of_for(as_dates(transactions[date_col], date_col), None)
+
+
+def as_of_date(transactions: ir.Table, date_col: str, as_of: date | str | None) -> date:
+    """``as_of`` checked against the log (or its latest date when None), in one query.
+
+    Raises
+    ------
+    InputError
+        When ``as_of`` is before the first transaction ("as_of 2000-01-01 is before the
+        first transaction (2024-01-03); nothing to segment") or the log is empty and no
+        ``as_of`` is given.
+    """
+    return _as_of_for(as_dates(transactions[date_col], date_col), as_of)
 
 
 def customer_summary(
@@ -153,6 +185,7 @@ def customer_summary(
     as_of: date | str | None = None,
     columns: TransactionColumns = TransactionColumns(),
     window_days: int | None = None,
+    _checked: bool = False,
 ) -> tuple[ir.Table, date]:
     """One row per customer with at least one purchase on or before ``as_of``.
 
@@ -161,12 +194,15 @@ def customer_summary(
     avg_purchase_cycle_days, window_orders, window_revenue``) and the as-of date used.
     ``window_orders``/``window_revenue`` count only purchases in the last ``window_days``
     days before ``as_of`` (all purchases when ``window_days`` is None).
+    An ``as_of`` before the first transaction raises :class:`InputError` (one aggregate
+    query reads the first and latest dates; ``_checked=True`` skips it for a date the
+    caller already checked with :func:`as_of_date`).
     """
     t = as_table(transactions, "transactions")
     cols = columns.resolve(t)
     amount = as_numbers(t[cols.amount], cols.amount)
     day = as_dates(t[cols.date], cols.date)
-    as_of_d = resolve_as_of(as_of) or _max_date(day)
+    as_of_d = as_of if _checked and isinstance(as_of, date) else _as_of_for(day, as_of)
     base = t.mutate(_cid=t[cols.customer].cast("string"), _day=day, _amt=amount)
     base = base.filter(base._day <= ibis.literal(as_of_d))
     purchase = base._amt >= 0

@@ -19,9 +19,9 @@ from typing import Any
 import ibis
 
 from custlens.errors import ConfigError
-from custlens.segment._common import SegmentResult, as_table, check_config_keys, name_column, resolve_as_of, summarise
+from custlens.segment._common import SegmentResult, as_table, check_config_keys, name_column, summarise
 from custlens.segment._config import ConfigLike, load_config, load_defaults, merge
-from custlens.segment._transactions import TransactionColumns, as_dates, customer_summary, latest_date
+from custlens.segment._transactions import TransactionColumns, as_dates, as_of_date, customer_summary
 
 __all__ = ["lifecycle_stage", "STAGES", "LIFECYCLE_COLUMNS"]
 
@@ -67,8 +67,8 @@ def lifecycle_stage(
     cfg = _config(config)
     tx = as_table(transactions, "transactions")
     cols = columns.resolve(tx)
-    as_of_d = resolve_as_of(as_of) or latest_date(tx, cols.date)
-    summ, _ = customer_summary(tx, as_of=as_of_d, columns=cols)
+    as_of_d = as_of_date(tx, cols.date, as_of)
+    summ, _ = customer_summary(tx, as_of=as_of_d, columns=cols, _checked=True)
     w, pdays = cfg["window_periods"], cfg["period_days"]
     start = as_of_d - timedelta(days=w * pdays)
     t = tx.mutate(_cid=tx[cols.customer].cast("string"), _day=as_dates(tx[cols.date], cols.date),

@@ -29,7 +29,7 @@ from custlens.segment._common import (
     summarise,
 )
 from custlens.segment._config import ConfigLike, load_config
-from custlens.segment._transactions import TransactionColumns, as_dates, customer_summary, latest_date
+from custlens.segment._transactions import TransactionColumns, as_dates, as_of_date, customer_summary
 
 __all__ = ["relationship_state", "state_flow", "winback_list", "STATES", "STATE_COLUMNS"]
 
@@ -83,7 +83,7 @@ def _active_periods(tx: ir.Table, cols: TransactionColumns, as_of: date, period_
 
 def _buyers(tx: ir.Table, cols: TransactionColumns, as_of: date, cfg: Mapping[str, Any],
             p_alive: Any, p_alive_col: str) -> ir.Table:
-    summ, _ = customer_summary(tx, as_of=as_of, columns=cols)
+    summ, _ = customer_summary(tx, as_of=as_of, columns=cols, _checked=True)
     act = _active_periods(tx, cols, as_of, cfg["loyal"]["period_days"], cfg["loyal"]["window_periods"])
     b = summ.left_join(act, "customer_id").select(summ, act.active_periods)
     b = b.mutate(active_periods=b.active_periods.fill_null(0))
@@ -148,8 +148,13 @@ def relationship_state(
     p_alive_col: str = "p_alive",
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
+    _before_first_ok: bool = False,
 ) -> SegmentResult:
     """The relationship state of every buyer (and lead) at ``as_of``.
+
+    An ``as_of`` before the first transaction raises :class:`InputError` (nothing to
+    segment); :func:`state_flow` allows it for its start date (everyone comes from
+    ``"(none)"``) through the private ``_before_first_ok``.
 
     Parameters
     ----------
@@ -171,7 +176,8 @@ def relationship_state(
     cfg = _config(config)
     tx = as_table(transactions, "transactions")
     cols = columns.resolve(tx)
-    as_of_d = resolve_as_of(as_of) or latest_date(tx, cols.date)
+    given = resolve_as_of(as_of)
+    as_of_d = given if _before_first_ok and given is not None else as_of_date(tx, cols.date, as_of)
     # materialised once on the backend (Ibis cache): the summary and the leads read it
     buyers = _buyers(tx, cols, as_of_d, cfg, p_alive, p_alive_col).cache()
     out = buyers.select(*[c for c in STATE_COLUMNS if c != "segment_zh"])
@@ -204,7 +210,8 @@ def state_flow(
     s, e = resolve_as_of(start, "start"), resolve_as_of(end, "end")
     if s is None or e is None or not s < e:
         raise InputError(f"state flow: start ({start}) must be a date before end ({end})")
-    a = relationship_state(transactions, as_of=s, leads=leads, columns=columns, config=config).customers
+    a = relationship_state(transactions, as_of=s, leads=leads, columns=columns, config=config,
+                           _before_first_ok=True).customers
     b = relationship_state(transactions, as_of=e, leads=leads, columns=columns, config=config).customers
     a = a.select(_aid=a.customer_id, from_state=a.segment)
     b = b.select(customer_id=b.customer_id, to_state=b.segment)
