@@ -175,6 +175,10 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
         tx = tx.mutate(**{date_col: as_dates(tx[date_col], date_col)})
     if amount_col in tx.columns and not tx[amount_col].type().is_numeric():
         tx = tx.mutate(**{amount_col: as_numbers(tx[amount_col], amount_col)})
+    if end is not None:  # an as-of before every purchase leaves nothing to segment
+        from custlens.segment import as_of_date
+
+        as_of_date(tx, date_col, end)
     optional = {f"{c}_col": (c if c in tx.columns else None)
                 for c in ("cost", "margin", "quantity")}
     optional["return_col"] = "return_flag" if "return_flag" in tx.columns else None
