@@ -30,8 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from custlens.clv import BetaGeo, GammaGamma, ParetoNBD, customer_lifetime_value
-from custlens.clv import _bgnbd, _gamma_gamma
+from custlens.clv import BetaGeo, GammaGamma, ParetoNBD, _bgnbd, _gamma_gamma, customer_lifetime_value
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache"
@@ -40,7 +39,7 @@ DATA = CACHE / "bench-data"
 RESULTS = ROOT / "benchmarks" / "results"
 CDNOW = ROOT / "tests" / "data" / "external" / "cdnow_customers_summary_with_transactions.csv"
 
-LIFETIMES_RUNNER = textwrap.dedent('''
+LIFETIMES_RUNNER = textwrap.dedent("""
     import json, sys, time, warnings
     import numpy as np, pandas as pd
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
@@ -71,7 +70,7 @@ LIFETIMES_RUNNER = textwrap.dedent('''
         clv = timed("clv", lambda: ggf.customer_lifetime_value(bgf, x, tx, T, m, time=12, discount_rate=0.01, freq="W"))
         np.save(path + ".lifetimes_clv.npy", np.asarray(clv, dtype=float))
     print(json.dumps(out))
-''')
+""")
 
 
 def ensure_lifetimes() -> Path:
@@ -80,8 +79,18 @@ def ensure_lifetimes() -> Path:
     if not python.exists():
         print(f"building {VENV} (lifetimes 0.11.3, numpy<2) ...", file=sys.stderr)
         venv.create(VENV, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r",
-                        str(ROOT / "benchmarks" / "requirements-lifetimes.txt")], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-r",
+                str(ROOT / "benchmarks" / "requirements-lifetimes.txt"),
+            ],
+            check=True,
+        )
     runner = VENV / "run_lifetimes.py"
     runner.write_text(LIFETIMES_RUNNER, encoding="utf-8")
     return python
@@ -90,8 +99,17 @@ def ensure_lifetimes() -> Path:
 def write_cdnow() -> Path:
     table = pacsv.read_csv(CDNOW)
     out = DATA / "cdnow.csv"
-    pacsv.write_csv(pa.table({"frequency": table.column("x"), "recency": table.column("t_x"), "T": table.column("T"),
-                              "monetary_value": table.column("zbar")}), out)
+    pacsv.write_csv(
+        pa.table(
+            {
+                "frequency": table.column("x"),
+                "recency": table.column("t_x"),
+                "T": table.column("T"),
+                "monetary_value": table.column("zbar"),
+            }
+        ),
+        out,
+    )
     return out
 
 
@@ -105,8 +123,9 @@ def write_synthetic(n: int, seed: int = 2026) -> Path:
     recency = np.round(sim["recency"] * 7.0) / 7.0  # whole days, in weeks
     spend = np.round(_gamma_gamma.simulate(6.25, 3.74, 15.44, sim["frequency"], rng=rng), 2)
     spend = np.where(sim["frequency"] > 0, np.maximum(spend, 0.01), 0.0)
-    pacsv.write_csv(pa.table({"frequency": sim["frequency"], "recency": recency, "T": sim["T"],
-                              "monetary_value": spend}), out)
+    pacsv.write_csv(
+        pa.table({"frequency": sim["frequency"], "recency": recency, "T": sim["T"], "monetary_value": spend}), out
+    )
     return out
 
 
@@ -117,7 +136,7 @@ def run_custlens(path: Path) -> dict[str, object]:
     cpu_seconds: dict[str, float] = {}
     caught_all: dict[str, list[str]] = {}
 
-    def timed(name: str, fn):  # noqa: ANN001, ANN202
+    def timed(name: str, fn):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t0, c0 = time.perf_counter(), time.process_time()
@@ -131,13 +150,16 @@ def run_custlens(path: Path) -> dict[str, object]:
     pn = timed("fit_pnbd", lambda: ParetoNBD().fit(x, tx, T))
     gg = timed("fit_gg", lambda: GammaGamma().fit(x, m))
 
-    def score():  # noqa: ANN202
+    def score():
         spend = gg.conditional_expected_spend(x, m)
         return customer_lifetime_value(bg, x, tx, T, spend, horizon_months=12, monthly_discount=0.01, time_unit="W")
 
     clv = timed("clv", score)
     return {
-        "n": int(x.size), "seconds": seconds, "cpu_seconds": cpu_seconds, "warnings": caught_all,
+        "n": int(x.size),
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "warnings": caught_all,
         "params": {"bgnbd": bg.params_, "pnbd": pn.params_, "gg": gg.params_},
         "distinct_rows": {"bgnbd": bg.result_.n_unique, "pnbd": pn.result_.n_unique, "gg": gg.result_.n_unique},
         "clv": clv.column("clv").to_numpy(),
@@ -146,8 +168,13 @@ def run_custlens(path: Path) -> dict[str, object]:
 
 def run_lifetimes(python: Path, path: Path, steps: str, timeout: float | None) -> dict[str, object] | None:
     try:
-        done = subprocess.run([str(python), str(VENV / "run_lifetimes.py"), str(path), steps],
-                              capture_output=True, text=True, timeout=timeout, check=True)
+        done = subprocess.run(
+            [str(python), str(VENV / "run_lifetimes.py"), str(path), steps],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
     except subprocess.TimeoutExpired:
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -164,10 +191,18 @@ def subsample(path: Path, n: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--pnbd-timeout", type=float, default=600.0,
-                        help="seconds lifetimes' Pareto/NBD fit may take on the full synthetic data")
-    parser.add_argument("--pnbd-subsample", type=int, default=100_000,
-                        help="customers for lifetimes' Pareto/NBD when the full fit times out")
+    parser.add_argument(
+        "--pnbd-timeout",
+        type=float,
+        default=600.0,
+        help="seconds lifetimes' Pareto/NBD fit may take on the full synthetic data",
+    )
+    parser.add_argument(
+        "--pnbd-subsample",
+        type=int,
+        default=100_000,
+        help="customers for lifetimes' Pareto/NBD when the full fit times out",
+    )
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -184,8 +219,10 @@ def main() -> None:
             scale = ours["n"] / pnbd["n"]
             pnbd["seconds"]["fit_pnbd"] *= scale
             pnbd["cpu_seconds"]["fit_pnbd"] *= scale
-            pnbd_note = (f"did not finish in {args.pnbd_timeout:.0f} s on {ours['n']:,} customers; timed on the first "
-                         f"{pnbd['n']:,} and scaled linearly by {scale:g} (a lower bound)")
+            pnbd_note = (
+                f"did not finish in {args.pnbd_timeout:.0f} s on {ours['n']:,} customers; timed on the first "
+                f"{pnbd['n']:,} and scaled linearly by {scale:g} (a lower bound)"
+            )
         lt_seconds = {**theirs.get("seconds", {}), **pnbd.get("seconds", {})}
         lt_cpu = {**theirs.get("cpu_seconds", {}), **pnbd.get("cpu_seconds", {})}
         lt_params = {**theirs.get("params", {}), **pnbd.get("params", {})}
@@ -195,8 +232,10 @@ def main() -> None:
         e2e = {"custlens": sum(ours["seconds"][s] for s in steps), "lifetimes": sum(lt_seconds[s] for s in steps)}
         e2e_cpu = {"custlens": sum(ours["cpu_seconds"][s] for s in steps), "lifetimes": sum(lt_cpu[s] for s in steps)}
         no_pnbd = [s for s in steps if s != "fit_pnbd"]
-        e2e_cpu_no_pnbd = {"custlens": sum(ours["cpu_seconds"][s] for s in no_pnbd),
-                           "lifetimes": sum(lt_cpu[s] for s in no_pnbd)}
+        e2e_cpu_no_pnbd = {
+            "custlens": sum(ours["cpu_seconds"][s] for s in no_pnbd),
+            "lifetimes": sum(lt_cpu[s] for s in no_pnbd),
+        }
         report["datasets"][name] = {
             "customers": ours["n"],
             "distinct_rows": ours["distinct_rows"],
@@ -224,14 +263,22 @@ def main() -> None:
     print(f"{'dataset':<22}{'step':<12}{'custlens':>10}{'lifetimes':>11}{'speed-up':>10}")
     for name, d in report["datasets"].items():
         for s in ("fit_bgnbd", "fit_pnbd", "fit_gg", "clv"):
-            print(f"{name:<22}{s:<12}{d['custlens_cpu_seconds'][s]:>10.3f}{d['lifetimes_cpu_seconds'][s]:>11.3f}"
-                  f"{d['speedup_cpu'][s]:>9.1f}x")
+            print(
+                f"{name:<22}{s:<12}{d['custlens_cpu_seconds'][s]:>10.3f}{d['lifetimes_cpu_seconds'][s]:>11.3f}"
+                f"{d['speedup_cpu'][s]:>9.1f}x"
+            )
         e = d["end_to_end_cpu_seconds"]
-        print(f"{name:<22}{'end to end':<12}{e['custlens']:>10.3f}{e['lifetimes']:>11.3f}"
-              f"{d['end_to_end_speedup_cpu']:>9.1f}x   (wall {d['end_to_end_speedup_wall']:.1f}x)")
-        print(f"  without Pareto/NBD: {d['bgnbd_gg_clv_speedup_cpu']:.1f}x; lifetimes Pareto/NBD: {d['lifetimes_pnbd']}")
-        print(f"  custlens warnings: {sum(len(v) for v in d['custlens_warnings'].values())}; "
-              f"lifetimes warnings: {d['lifetimes_warnings']}")
+        print(
+            f"{name:<22}{'end to end':<12}{e['custlens']:>10.3f}{e['lifetimes']:>11.3f}"
+            f"{d['end_to_end_speedup_cpu']:>9.1f}x   (wall {d['end_to_end_speedup_wall']:.1f}x)"
+        )
+        print(
+            f"  without Pareto/NBD: {d['bgnbd_gg_clv_speedup_cpu']:.1f}x; lifetimes Pareto/NBD: {d['lifetimes_pnbd']}"
+        )
+        print(
+            f"  custlens warnings: {sum(len(v) for v in d['custlens_warnings'].values())}; "
+            f"lifetimes warnings: {d['lifetimes_warnings']}"
+        )
     print(f"wrote {RESULTS / 'clv_speed.json'}")
 
 

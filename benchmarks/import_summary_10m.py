@@ -61,8 +61,13 @@ def build_csv(rows: int, regenerate: bool) -> dict:
         _numpy_csv(csv_path, rows)
     with csv_path.open("rb") as fh:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
-    meta = {"path": str(csv_path), "generator": generator, "data_lines": lines - 1,
-            "bytes": csv_path.stat().st_size, "generate_seconds": time.perf_counter() - started}
+    meta = {
+        "path": str(csv_path),
+        "generator": generator,
+        "data_lines": lines - 1,
+        "bytes": csv_path.stat().st_size,
+        "generate_seconds": time.perf_counter() - started,
+    }
     meta_path.write_text(json.dumps(meta))
     return meta
 
@@ -80,16 +85,18 @@ def _numpy_csv(path: Path, rows: int, chunk: int = 1_000_000) -> None:
         n = min(chunk, rows - offset)
         ids = np.arange(offset, offset + n)
         amount = np.round(rng.gamma(2.0, 50.0, n) * np.where(rng.random(n) < 0.03, -1, 1), 2)
-        table = pa.table({
-            "order_id": pa.array(np.char.add("SO", ids.astype(str))),
-            "line": np.ones(n, dtype=np.int64),
-            "customer_id": pa.array(np.char.add("C", rng.integers(0, rows // 9, n).astype(str))),
-            "ordered_at": pa.array((start + rng.integers(0, span, n)).astype("datetime64[s]")),
-            "amount": amount,
-            "cost": np.round(np.abs(amount) * 0.7, 2),
-            "quantity": rng.integers(1, 5, n).astype(np.float64),
-            "channel": pa.array(rng.choice(["store", "web", "app"], n)),
-        })
+        table = pa.table(
+            {
+                "order_id": pa.array(np.char.add("SO", ids.astype(str))),
+                "line": np.ones(n, dtype=np.int64),
+                "customer_id": pa.array(np.char.add("C", rng.integers(0, rows // 9, n).astype(str))),
+                "ordered_at": pa.array((start + rng.integers(0, span, n)).astype("datetime64[s]")),
+                "amount": amount,
+                "cost": np.round(np.abs(amount) * 0.7, 2),
+                "quantity": rng.integers(1, 5, n).astype(np.float64),
+                "channel": pa.array(rng.choice(["store", "web", "app"], n)),
+            }
+        )
         if writer is None:
             writer = pacsv.CSVWriter(str(path), table.schema)
         writer.write_table(table)
@@ -114,11 +121,18 @@ def phase_import(csv_path: str, workspace: str, memory_limit: str) -> dict:
     with Workspace.init(workspace, settings=WorkspaceSettings(memory_limit=memory_limit)) as ws:
         report = import_file(ws, csv_path, table="transactions", max_reject_rate=0.01)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "cpu_seconds": cpu_seconds() - cpu, "memory_limit": memory_limit,
-            "rows_read": report.rows_read, "rows_loaded": report.rows_loaded,
-            "rows_rejected": report.rows_rejected, "rows_duplicate": report.rows_duplicate,
-            "rows_per_second": report.rows_read / seconds, "peak_rss_mb": peak_rss_mb(),
-            "database_mb": (Path(workspace) / "warehouse.duckdb").stat().st_size / 2**20}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - cpu,
+        "memory_limit": memory_limit,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "rows_duplicate": report.rows_duplicate,
+        "rows_per_second": report.rows_read / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "database_mb": (Path(workspace) / "warehouse.duckdb").stat().st_size / 2**20,
+    }
 
 
 def _materialise(result: object) -> int:
@@ -163,8 +177,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--memory-limit", default="2GB",
-                        help="DuckDB memory limit of the workspace (the default setting is 2GB)")
+    parser.add_argument(
+        "--memory-limit", default="2GB", help="DuckDB memory limit of the workspace (the default setting is 2GB)"
+    )
     parser.add_argument("--phase", choices=["import", "summary"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
@@ -177,13 +192,17 @@ def main() -> None:
         return
     meta = build_csv(args.rows, args.regenerate)
     workspace = str(CACHE / f"ws_{args.rows}")
-    imported = run_child("--phase", "import", "--csv", meta["path"], "--workspace", workspace,
-                         "--memory-limit", args.memory_limit)
+    imported = run_child(
+        "--phase", "import", "--csv", meta["path"], "--workspace", workspace, "--memory-limit", args.memory_limit
+    )
     summary = run_child("--phase", "summary", "--workspace", workspace) if "error" not in imported else {}
-    result = {"source": meta, "import": imported, "summary": summary,
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "platform": platform.platform()},
-              "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "source": meta,
+        "import": imported,
+        "summary": summary,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     rows = [
@@ -199,7 +218,10 @@ def main() -> None:
             ("import CPU time (s)", f"{imported['cpu_seconds']:.1f}"),
             ("DuckDB memory limit", imported["memory_limit"]),
             ("import rows/s", f"{imported['rows_per_second']:,.0f}"),
-            ("rows loaded / rejected / dup", f"{imported['rows_loaded']:,} / {imported['rows_rejected']:,} / {imported['rows_duplicate']:,}"),
+            (
+                "rows loaded / rejected / dup",
+                f"{imported['rows_loaded']:,} / {imported['rows_rejected']:,} / {imported['rows_duplicate']:,}",
+            ),
             ("import peak RSS (MB)", f"{imported['peak_rss_mb']:,.0f}"),
             ("warehouse file (MB)", f"{imported['database_mb']:,.0f}"),
         ]

@@ -52,12 +52,19 @@ def main() -> None:
     for name, f in figures.items():
         print(f"{name:<{width}}  {f['median_ms']:>10.1f}  {f['min_ms']:>10.1f}  {f['repeat']:>6}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "machine": platform.machine(),
-        "figures": figures,
-    }, indent=2) + "\n", encoding="utf-8")
+    OUT.write_text(
+        json.dumps(
+            {
+                "python": sys.version.split()[0],
+                "numpy": np.__version__,
+                "machine": platform.machine(),
+                "figures": figures,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"written {OUT.relative_to(ROOT)}")
 
 

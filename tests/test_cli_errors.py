@@ -30,13 +30,9 @@ CUSTLENS = Path(sys.executable).with_name("custlens")
 # --- the input files ---------------------------------------------------------------
 
 TX_HEADER = "customer_id,ordered_at,amount\n"
-TX = TX_HEADER + (
-    "a,2024-01-01,10\na,2024-02-01,20\nb,2024-01-15,5\nb,2024-03-01,7\nc,2024-02-10,3\n"
-)
+TX = TX_HEADER + ("a,2024-01-01,10\na,2024-02-01,20\nb,2024-01-15,5\nb,2024-03-01,7\nc,2024-02-10,3\n")
 SUMMARY_HEADER = "customer_id,frequency,recency,T,monetary_value\n"
-SUMMARY = SUMMARY_HEADER + "".join(
-    f"{i},{i % 4},{(i % 4) * 3},{20 + i % 5},{10 + i}\n" for i in range(1, 41)
-)
+SUMMARY = SUMMARY_HEADER + "".join(f"{i},{i % 4},{(i % 4) * 3},{20 + i % 5},{10 + i}\n" for i in range(1, 41))
 KANO_HEADER = "respondent,attribute,functional,dysfunctional\n"
 KANO = KANO_HEADER + "".join(f"{r},{a},like,dislike\n" for r in range(5) for a in ("价格", "speed"))
 EST_HEADER = "customer_id,period,bought\n"
@@ -147,8 +143,16 @@ FILE_COMMANDS: dict[str, tuple[str, ...]] = {
     "clv": ("clv", "{f}", "--horizon", "12", "--discount", "0.01"),
     "churn": ("churn", "{f}"),
     "clv-formula-estimate": ("clv-formula", "estimate", "{f}", "--n-states", "3", "--bought-column", "bought"),
-    "clv-formula-migration": ("clv-formula", "migration", "--transition-matrix", "{f}", "--rewards", "1,0",
-                              "--discount", "0.1"),
+    "clv-formula-migration": (
+        "clv-formula",
+        "migration",
+        "--transition-matrix",
+        "{f}",
+        "--rewards",
+        "1,0",
+        "--discount",
+        "0.1",
+    ),
     "kano": ("kano", "{f}"),
     "pls": ("pls", "{f}"),
     "playbook-segments": ("playbook", "--segments", "{f}", "--scheme", "rfm"),
@@ -196,8 +200,7 @@ def test_bad_file(command: str, bad: str, files: dict[str, str]) -> None:
 @pytest.mark.parametrize("bad", ["missing", "folder", "garbage", "empty"])
 def test_import_bad_file(bad: str, files: dict[str, str]) -> None:
     assert _run(("init", "{tmp}/ws"), files)[0] == 0
-    _check(Case(("import", "{" + bad + "}", "-t", "transactions", "-w", "{tmp}/ws"),
-                says=("{" + bad + "}",)), files)
+    _check(Case(("import", "{" + bad + "}", "-t", "transactions", "-w", "{tmp}/ws"), says=("{" + bad + "}",)), files)
 
 
 # --- header-only, wrong columns, bad values, out-of-range options --------------------
@@ -207,104 +210,130 @@ CASES: dict[str, Case | object] = {
     "summary-header-only": Case(("summary", "{tx_hdr}", "--amount-col", "amount"), says=("{tx_hdr}", "header only")),
     "fit-header-only": Case(("fit", "bgnbd", "{sum_hdr}"), says=("at least one row",)),
     "clv-header-only": Case(("clv", "{sum_hdr}", "--horizon", "12", "--discount", "0.01"), says=("at least one row",)),
-    "churn-header-only": Case(("churn", "{sum_hdr}",), says=("at least one row",)),
-    "estimate-header-only": Case(("clv-formula", "estimate", "{est_hdr}", "--n-states", "3", "--bought-column",
-                                  "bought"), says=("{est_hdr}", "header only")),
-    "migration-header-only": Case(("clv-formula", "migration", "--transition-matrix", "{mat_hdr}", "--rewards",
-                                   "1,0", "--discount", "0.1"), says=("{mat_hdr}", "header only")),
+    "churn-header-only": Case(
+        (
+            "churn",
+            "{sum_hdr}",
+        ),
+        says=("at least one row",),
+    ),
+    "estimate-header-only": Case(
+        ("clv-formula", "estimate", "{est_hdr}", "--n-states", "3", "--bought-column", "bought"),
+        says=("{est_hdr}", "header only"),
+    ),
+    "migration-header-only": Case(
+        ("clv-formula", "migration", "--transition-matrix", "{mat_hdr}", "--rewards", "1,0", "--discount", "0.1"),
+        says=("{mat_hdr}", "header only"),
+    ),
     "kano-header-only": Case(("kano", "{kano_hdr}"), says=("no rows",)),
-    "score-header-only": Case(("segment", "score", "{ind_hdr}", "--entropy", "-i", "revenue,order_count"),
-                              says=("revenue",)),
-    "report-header-only": Case(("report", "--transactions", "{tx_hdr}", "--out", "{tmp}/r.html"),
-                               says=("no rows",)),
+    "score-header-only": Case(
+        ("segment", "score", "{ind_hdr}", "--entropy", "-i", "revenue,order_count"), says=("revenue",)
+    ),
+    "report-header-only": Case(("report", "--transactions", "{tx_hdr}", "--out", "{tmp}/r.html"), says=("no rows",)),
     "rfm-header-only": Case(("segment", "rfm", "{tx_hdr}"), says=("amount",)),
     "abc-header-only": Case(("segment", "abc", "{tx_hdr}", "--from-transactions"), says=("ordered_at",)),
     # unknown column names given by option
-    "summary-customer-col": Case(("summary", "{tx}", "--customer-col", "nosuch"),
-                                 says=("{tx}", "'nosuch'", "--customer-col", "customer_id, ordered_at, amount")),
+    "summary-customer-col": Case(
+        ("summary", "{tx}", "--customer-col", "nosuch"),
+        says=("{tx}", "'nosuch'", "--customer-col", "customer_id, ordered_at, amount"),
+    ),
     "summary-amount-col": Case(("summary", "{tx}", "--amount-col", "nosuch"), says=("'nosuch'", "--amount-col")),
     "fit-frequency-col": Case(("fit", "bgnbd", "{sum}", "--frequency-col", "nosuch"), says=("'nosuch'",)),
-    "clv-recency-col": Case(("clv", "{sum}", "--horizon", "12", "--discount", "0.01", "--recency-col", "nosuch"),
-                            says=("'nosuch'",)),
+    "clv-recency-col": Case(
+        ("clv", "{sum}", "--horizon", "12", "--discount", "0.01", "--recency-col", "nosuch"), says=("'nosuch'",)
+    ),
     "churn-columns": Case(("churn", "{sum}", "--columns", "frequency=nosuch"), says=("nosuch",)),
     "churn-columns-syntax": Case(("churn", "{sum}", "--columns", "frequency"), says=("--columns",)),
     "churn-value-column": Case(("churn", "{sum}", "--value-column", "nosuch"), says=("'nosuch'",)),
-    "estimate-bought-column": Case(("clv-formula", "estimate", "{est}", "--n-states", "3", "--bought-column",
-                                    "nosuch"), says=("{est}", "'nosuch'")),
+    "estimate-bought-column": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "3", "--bought-column", "nosuch"), says=("{est}", "'nosuch'")
+    ),
     "kano-columns": Case(("kano", "{kano_wrong}"), says=("attribute", "who, what")),
     "pls-columns": Case(("pls", "{pls_wrong}"), says=("IMAG",)),
-    "playbook-segment-col": Case(("playbook", "--segments", "{seg}", "--scheme", "rfm", "--segment-col", "nosuch"),
-                                 says=("'nosuch'", "segment_col")),
-    "playbook-customer-col": Case(("playbook", "--segments", "{seg}", "--scheme", "rfm", "--customer-col",
-                                   "nosuch"), says=("'nosuch'",)),
+    "playbook-segment-col": Case(
+        ("playbook", "--segments", "{seg}", "--scheme", "rfm", "--segment-col", "nosuch"),
+        says=("'nosuch'", "segment_col"),
+    ),
+    "playbook-customer-col": Case(
+        ("playbook", "--segments", "{seg}", "--scheme", "rfm", "--customer-col", "nosuch"), says=("'nosuch'",)
+    ),
     "playbook-scheme": Case(("playbook", "--scheme", "nosuch"), says=("'nosuch'", "rfm")),
     "report-columns": Case(("report", "--transactions", "{sum}", "--out", "{tmp}/r.html"), says=("ordered_at",)),
     "score-indicator": Case(("segment", "score", "{ind}", "-i", "nosuch", "--entropy"), says=("'nosuch'",)),
-    "score-customer-col": Case(("segment", "score", "{ind}", "--customer-col", "nosuch", "--entropy", "-i",
-                                "revenue"), says=("'nosuch'",)),
+    "score-customer-col": Case(
+        ("segment", "score", "{ind}", "--customer-col", "nosuch", "--entropy", "-i", "revenue"), says=("'nosuch'",)
+    ),
     "rfm-amount-col": Case(("segment", "rfm", "{tx}", "--amount-col", "nosuch"), says=("'nosuch'",)),
-    "abc-date-col": Case(("segment", "abc", "{tx}", "--from-transactions", "--date-col", "nosuch"),
-                         says=("'nosuch'",)),
+    "abc-date-col": Case(("segment", "abc", "{tx}", "--from-transactions", "--date-col", "nosuch"), says=("'nosuch'",)),
     "value-matrix-col": Case(("segment", "value-matrix", "{ind}", "--frequency-col", "nosuch"), says=("'nosuch'",)),
     # non-numeric / non-date values
-    "summary-nonnumeric": Case(("summary", "{tx_nonnum}", "--amount-col", "amount"),
-                               says=("{tx_nonnum}", "'amount'", "row 2", "'ten'")),
+    "summary-nonnumeric": Case(
+        ("summary", "{tx_nonnum}", "--amount-col", "amount"), says=("{tx_nonnum}", "'amount'", "row 2", "'ten'")
+    ),
     "summary-bad-date": Case(("summary", "{tx_baddate}"), says=("'ordered_at'", "row 3", "'not-a-date'")),
     "fit-nonnumeric": Case(("fit", "bgnbd", "{sum_nonnum}"), says=("'frequency'",)),
     "clv-nonnumeric": Case(("clv", "{sum_nonnum}", "--horizon", "12", "--discount", "0.01"), says=("'frequency'",)),
     "churn-nonnumeric": Case(("churn", "{sum_nonnum}"), says=("'frequency'",)),
-    "estimate-nonnumeric": Case(("clv-formula", "estimate", "{est_nonnum}", "--n-states", "3", "--bought-column",
-                                 "bought"), says=("'period'", "'two'")),
-    "migration-nonnumeric": Case(("clv-formula", "migration", "--transition-matrix", "{mat_nonnum}", "--rewards",
-                                  "1,0", "--discount", "0.1"), says=("{mat_nonnum}", "row 1", "'x'")),
+    "estimate-nonnumeric": Case(
+        ("clv-formula", "estimate", "{est_nonnum}", "--n-states", "3", "--bought-column", "bought"),
+        says=("'period'", "'two'"),
+    ),
+    "migration-nonnumeric": Case(
+        ("clv-formula", "migration", "--transition-matrix", "{mat_nonnum}", "--rewards", "1,0", "--discount", "0.1"),
+        says=("{mat_nonnum}", "row 1", "'x'"),
+    ),
     "kano-bad-answer": Case(("kano", "{kano_bad}"), says=("row 1", "'maybe'")),
-    "score-nonnumeric": Case(("segment", "score", "{ind_nonnum}", "--entropy", "-i", "revenue,order_count"),
-                             says=("'revenue'", "numeric")),
-    "score-missing-value": Case(("segment", "score", "{ind_nan}", "--entropy", "-i", "revenue,order_count"),
-                                says=("'revenue'", "customer 2")),
-    "report-nonnumeric": Case(("report", "--transactions", "{tx_nonnum}", "--out", "{tmp}/r.html"),
-                              says=("amount",)),
+    "score-nonnumeric": Case(
+        ("segment", "score", "{ind_nonnum}", "--entropy", "-i", "revenue,order_count"), says=("'revenue'", "numeric")
+    ),
+    "score-missing-value": Case(
+        ("segment", "score", "{ind_nan}", "--entropy", "-i", "revenue,order_count"), says=("'revenue'", "customer 2")
+    ),
+    "report-nonnumeric": Case(("report", "--transactions", "{tx_nonnum}", "--out", "{tmp}/r.html"), says=("amount",)),
     "rfm-nonnumeric": Case(("segment", "rfm", "{tx_nonnum}"), says=("amount",)),
-    "report-bad-date": Case(("report", "--transactions", "{tx_baddate}", "--out", "{tmp}/r.html"),
-                            says=("ordered_at",)),
+    "report-bad-date": Case(
+        ("report", "--transactions", "{tx_baddate}", "--out", "{tmp}/r.html"), says=("ordered_at",)
+    ),
     "rfm-bad-date": Case(("segment", "rfm", "{tx_baddate}"), says=("ordered_at",)),
     "state-bad-date": Case(("segment", "state", "{tx_baddate}"), says=("ordered_at",)),
     "lifecycle-bad-date": Case(("segment", "lifecycle", "{tx_baddate}"), says=("ordered_at",)),
-    "abc-bad-date": Case(("segment", "abc", "{tx_baddate}", "--from-transactions"),
-                         says=("ordered_at",)),
-    "abc-nonnumeric": Case(("segment", "abc", "{tx_nonnum}", "--from-transactions"),
-                                          says=("amount",)),
-    "pyramid-nonnumeric": Case(("segment", "pyramid", "{tx_nonnum}", "--from-transactions"),
-                                              says=("amount",)),
-    "value-matrix-nonnumeric": Case(("segment", "value-matrix", "{tx_nonnum}",
-                                                    "--from-transactions"), says=("amount",)),
-    "cluster-nonnumeric": Case(("segment", "cluster", "{tx_nonnum}", "--from-transactions"),
-                                              says=("amount",)),
-    "rules-bad-date": Case(("segment", "rules", "{tx_baddate}", "--from-transactions"),
-                           says=("ordered_at",)),
+    "abc-bad-date": Case(("segment", "abc", "{tx_baddate}", "--from-transactions"), says=("ordered_at",)),
+    "abc-nonnumeric": Case(("segment", "abc", "{tx_nonnum}", "--from-transactions"), says=("amount",)),
+    "pyramid-nonnumeric": Case(("segment", "pyramid", "{tx_nonnum}", "--from-transactions"), says=("amount",)),
+    "value-matrix-nonnumeric": Case(
+        ("segment", "value-matrix", "{tx_nonnum}", "--from-transactions"), says=("amount",)
+    ),
+    "cluster-nonnumeric": Case(("segment", "cluster", "{tx_nonnum}", "--from-transactions"), says=("amount",)),
+    "rules-bad-date": Case(("segment", "rules", "{tx_baddate}", "--from-transactions"), says=("ordered_at",)),
     # negative / NaN where not allowed
     "fit-negative": Case(("fit", "bgnbd", "{sum_neg}"), says=("'frequency'", ">= 0")),
     "fit-nan": Case(("fit", "bgnbd", "{sum_nan}"), says=("'frequency'", "missing")),
     "clv-negative": Case(("clv", "{sum_neg}", "--horizon", "12", "--discount", "0.01"), says=("'frequency'",)),
     "churn-negative": Case(("churn", "{sum_neg}"), says=("'frequency'",)),
     "churn-nan": Case(("churn", "{sum_nan}"), says=("'frequency'",)),
-    "estimate-bought-not-01": Case(("clv-formula", "estimate", "{est_neg}", "--n-states", "3", "--bought-column",
-                                    "bought"), says=("'bought'", "0 or 1")),
-    "migration-row-sum": Case(("clv-formula", "migration", "--transition-matrix", "{mat_rowsum}", "--rewards",
-                               "1,0", "--discount", "0.1"), says=("row 1", "1.1")),
-    "retention-nan": Case(("clv-formula", "retention", "--margin", "nan", "--retention", "0.5", "--discount", "0.1"),
-                          says=("'margin'",)),
-    "score-negative-weight": Case(("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "-1,2"),
-                                  says=("'revenue'", "-1.0")),
+    "estimate-bought-not-01": Case(
+        ("clv-formula", "estimate", "{est_neg}", "--n-states", "3", "--bought-column", "bought"),
+        says=("'bought'", "0 or 1"),
+    ),
+    "migration-row-sum": Case(
+        ("clv-formula", "migration", "--transition-matrix", "{mat_rowsum}", "--rewards", "1,0", "--discount", "0.1"),
+        says=("row 1", "1.1"),
+    ),
+    "retention-nan": Case(
+        ("clv-formula", "retention", "--margin", "nan", "--retention", "0.5", "--discount", "0.1"), says=("'margin'",)
+    ),
+    "score-negative-weight": Case(
+        ("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "-1,2"), says=("'revenue'", "-1.0")
+    ),
     # out-of-range options
     "clv-negative-horizon": Case(("clv", "{sum}", "--horizon", "-12", "--discount", "0.01"), says=("horizon", "-12")),
-    "clv-negative-discount": Case(("clv", "{sum}", "--horizon", "12", "--discount", "-0.5"),
-                                  says=("discount", "-0.5")),
+    "clv-negative-discount": Case(("clv", "{sum}", "--horizon", "12", "--discount", "-0.5"), says=("discount", "-0.5")),
     "churn-negative-horizon": Case(("churn", "{sum}", "--horizon", "-3"), says=("horizon", "-3")),
     "churn-negative-discount": Case(("churn", "{sum}", "--discount", "-1"), says=("discount",)),
     "churn-probability-1.5": Case(("churn", "{sum}", "--p-alive-thresholds", "1.5,0.4,0.1"), says=("1.5",)),
-    "churn-thresholds-text": Case(("churn", "{sum}", "--p-alive-thresholds", "x"),
-                                  says=("--p-alive-thresholds", "'x'")),
+    "churn-thresholds-text": Case(
+        ("churn", "{sum}", "--p-alive-thresholds", "x"), says=("--p-alive-thresholds", "'x'")
+    ),
     "churn-time-unit": Case(("churn", "{sum}", "--time-unit", "Y"), says=("time_unit", "'Y'")),
     "churn-band": Case(("churn", "{sum}", "--bands", "nosuch"), says=("nosuch",)),
     "churn-band-on": Case(("churn", "{sum}", "--band-on", "nosuch"), says=("'nosuch'",)),
@@ -316,90 +345,142 @@ CASES: dict[str, Case | object] = {
     "summary-multiplier-negative": Case(("summary", "{tx}", "--freq-multiplier", "-7"), says=("-7",)),
     "summary-end": Case(("summary", "{tx}", "--end", "31/12/2024"), says=("'31/12/2024'",)),
     "summary-date-format": Case(("summary", "{tx}", "--date-format", "%Q"), says=("'%Q'",)),
-    "simple-negative-years": Case(("clv-formula", "simple", "--years", "-1", "--annual-profit", "10"),
-                                  says=("'years'", "-1")),
-    "retention-probability-1.5": Case(("clv-formula", "retention", "--margin", "10", "--retention", "1.5",
-                                       "--discount", "0.1"), says=("'retention'", "1.5")),
-    "retention-negative-discount": Case(("clv-formula", "retention", "--margin", "10", "--retention", "0.5",
-                                         "--discount", "-0.1"), says=("'discount'", "-0.1")),
-    "retention-negative-years": Case(("clv-formula", "retention", "--margin", "10", "--retention", "0.5",
-                                      "--discount", "0.1", "--years", "-3"), says=("-3",)),
-    "retention-timing": Case(("clv-formula", "retention", "--margin", "10", "--retention", "0.5", "--discount",
-                              "0.1", "--timing", "nosuch"), says=("'nosuch'",)),
-    "migration-probability-1.5": Case(("clv-formula", "migration", "--purchase-prob", "1.5,0.2", "--rewards", "1,0",
-                                       "--discount", "0.1"), says=("purchase_prob", "1.5")),
-    "migration-negative-discount": Case(("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards",
-                                         "1,0", "--discount", "-0.1"), says=("'discount'",)),
-    "migration-negative-horizon": Case(("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "1,0",
-                                        "--discount", "0.1", "--horizon", "-2"), says=("'horizon'", "-2")),
-    "migration-rewards-length": Case(("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards",
-                                      "1,0,3,4", "--discount", "0.1"), says=("4 rewards", "2 states")),
-    "migration-no-chain": Case(("clv-formula", "migration", "--rewards", "1,0", "--discount", "0.1"),
-                               says=("--purchase-prob",)),
-    "estimate-level-1.5": Case(("clv-formula", "estimate", "{est}", "--n-states", "3", "--bought-column", "bought",
-                                "--level", "1.5"), says=("'level'", "1.5")),
-    "estimate-states-0": Case(("clv-formula", "estimate", "{est}", "--n-states", "0", "--bought-column", "bought"),
-                              says=("'n_states'",)),
-    "estimate-method": Case(("clv-formula", "estimate", "{est}", "--n-states", "3", "--method", "nosuch"),
-                            says=("'nosuch'",)),
-    "estimate-boot-0": Case(("clv-formula", "estimate", "{est}", "--n-states", "3", "--method", "bootstrap",
-                             "--n-boot", "0"), says=("'n_boot'",)),
-    "estimate-period-unit": Case(("clv-formula", "estimate", "{est}", "--n-states", "3", "--period-unit", "X"),
-                                 says=("'X'",)),
+    "simple-negative-years": Case(
+        ("clv-formula", "simple", "--years", "-1", "--annual-profit", "10"), says=("'years'", "-1")
+    ),
+    "retention-probability-1.5": Case(
+        ("clv-formula", "retention", "--margin", "10", "--retention", "1.5", "--discount", "0.1"),
+        says=("'retention'", "1.5"),
+    ),
+    "retention-negative-discount": Case(
+        ("clv-formula", "retention", "--margin", "10", "--retention", "0.5", "--discount", "-0.1"),
+        says=("'discount'", "-0.1"),
+    ),
+    "retention-negative-years": Case(
+        ("clv-formula", "retention", "--margin", "10", "--retention", "0.5", "--discount", "0.1", "--years", "-3"),
+        says=("-3",),
+    ),
+    "retention-timing": Case(
+        ("clv-formula", "retention", "--margin", "10", "--retention", "0.5", "--discount", "0.1", "--timing", "nosuch"),
+        says=("'nosuch'",),
+    ),
+    "migration-probability-1.5": Case(
+        ("clv-formula", "migration", "--purchase-prob", "1.5,0.2", "--rewards", "1,0", "--discount", "0.1"),
+        says=("purchase_prob", "1.5"),
+    ),
+    "migration-negative-discount": Case(
+        ("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "1,0", "--discount", "-0.1"),
+        says=("'discount'",),
+    ),
+    "migration-negative-horizon": Case(
+        (
+            "clv-formula",
+            "migration",
+            "--purchase-prob",
+            "0.5,0.2",
+            "--rewards",
+            "1,0",
+            "--discount",
+            "0.1",
+            "--horizon",
+            "-2",
+        ),
+        says=("'horizon'", "-2"),
+    ),
+    "migration-rewards-length": Case(
+        ("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "1,0,3,4", "--discount", "0.1"),
+        says=("4 rewards", "2 states"),
+    ),
+    "migration-no-chain": Case(
+        ("clv-formula", "migration", "--rewards", "1,0", "--discount", "0.1"), says=("--purchase-prob",)
+    ),
+    "estimate-level-1.5": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "3", "--bought-column", "bought", "--level", "1.5"),
+        says=("'level'", "1.5"),
+    ),
+    "estimate-states-0": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "0", "--bought-column", "bought"), says=("'n_states'",)
+    ),
+    "estimate-method": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "3", "--method", "nosuch"), says=("'nosuch'",)
+    ),
+    "estimate-boot-0": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "3", "--method", "bootstrap", "--n-boot", "0"),
+        says=("'n_boot'",),
+    ),
+    "estimate-period-unit": Case(
+        ("clv-formula", "estimate", "{est}", "--n-states", "3", "--period-unit", "X"), says=("'X'",)
+    ),
     "pls-model": Case(("pls", "{mobi}", "--model", "nosuch"), says=("'nosuch'", "ecsi")),
     "pls-model-toml": Case(("pls", "{mobi}", "--model", "{bad_toml}"), says=("{bad_toml}", "TOML")),
     "pls-model-garbage": Case(("pls", "{mobi}", "--model", "{garbage_toml}"), says=("{garbage_toml}", "not UTF-8")),
     "pls-scale-reversed": Case(("pls", "{mobi}", "--scale-min", "10", "--scale-max", "1"), says=("scale",)),
     "pls-bootstrap-negative": Case(("pls", "{mobi}", "--bootstrap", "-1"), says=("--bootstrap",)),
-    "score-top-negative": Case(("segment", "score", "{ind}", "--entropy", "-i", "revenue", "--top", "-1"),
-                               says=("--top", "-1")),
-    "score-weights-text": Case(("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "a,b"),
-                               says=("--weights", "'a,b'")),
-    "score-weights-length": Case(("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "1,2,3"),
-                                 says=("3 weight(s)",)),
-    "score-two-methods": Case(("segment", "score", "{ind}", "-i", "revenue", "--weights", "1", "--entropy"),
-                              says=("--weights", "--entropy")),
-    "score-as-of": Case(("segment", "score", "{tx}", "--from-transactions", "--as-of", "nope", "--entropy", "-i",
-                         "revenue"), says=("'nope'",)),
+    "score-top-negative": Case(
+        ("segment", "score", "{ind}", "--entropy", "-i", "revenue", "--top", "-1"), says=("--top", "-1")
+    ),
+    "score-weights-text": Case(
+        ("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "a,b"), says=("--weights", "'a,b'")
+    ),
+    "score-weights-length": Case(
+        ("segment", "score", "{ind}", "-i", "revenue,order_count", "--weights", "1,2,3"), says=("3 weight(s)",)
+    ),
+    "score-two-methods": Case(
+        ("segment", "score", "{ind}", "-i", "revenue", "--weights", "1", "--entropy"), says=("--weights", "--entropy")
+    ),
+    "score-as-of": Case(
+        ("segment", "score", "{tx}", "--from-transactions", "--as-of", "nope", "--entropy", "-i", "revenue"),
+        says=("'nope'",),
+    ),
     "score-ahp-toml": Case(("segment", "score", "{ind}", "--ahp", "{bad_toml}"), says=("{bad_toml}", "TOML")),
     "score-ahp-empty": Case(("segment", "score", "{ind}", "--ahp", "{empty_toml}"), says=("{empty_toml}",)),
     "kano-importance-text": Case(("kano", "{kano_importance}"), says=("row 1", "importance", "'high'")),
     "summary-duplicate-header": Case(("summary", "{dup_header}"), says=("{dup_header}", "'customer_id'", "2 times")),
     "churn-duplicate-header": Case(("churn", "{dup_header}"), says=("'customer_id'",)),
-    "estimate-duplicate-header": Case(("clv-formula", "estimate", "{dup_header}", "--n-states", "2"),
-                                      says=("'customer_id'",)),
+    "estimate-duplicate-header": Case(
+        ("clv-formula", "estimate", "{dup_header}", "--n-states", "2"), says=("'customer_id'",)
+    ),
     "summary-ragged-row": Case(("summary", "{ragged}"), says=("{ragged}", "Expected 3 columns")),
     "summary-unsupported-type": Case(("summary", "{json}"), says=("{json}", "unsupported file type")),
-    "migration-not-square": Case(("clv-formula", "migration", "--transition-matrix", "{mat_3x2}", "--rewards",
-                                  "1,0", "--discount", "0.1"), says=("square", "(3, 2)")),
-    "migration-rewards-text": Case(("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "a,b",
-                                    "--discount", "0.1"), says=("--rewards", "'a'")),
-    "simple-infinite-years": Case(("clv-formula", "simple", "--years", "inf", "--annual-profit", "10"),
-                                  says=("'years'", "inf")),
-    "retention-diverges": Case(("clv-formula", "retention", "--margin", "10", "--retention", "1", "--discount", "0"),
-                               says=("diverges",)),
+    "migration-not-square": Case(
+        ("clv-formula", "migration", "--transition-matrix", "{mat_3x2}", "--rewards", "1,0", "--discount", "0.1"),
+        says=("square", "(3, 2)"),
+    ),
+    "migration-rewards-text": Case(
+        ("clv-formula", "migration", "--purchase-prob", "0.5,0.2", "--rewards", "a,b", "--discount", "0.1"),
+        says=("--rewards", "'a'"),
+    ),
+    "simple-infinite-years": Case(
+        ("clv-formula", "simple", "--years", "inf", "--annual-profit", "10"), says=("'years'", "inf")
+    ),
+    "retention-diverges": Case(
+        ("clv-formula", "retention", "--margin", "10", "--retention", "1", "--discount", "0"), says=("diverges",)
+    ),
     "score-no-indicators": Case(("segment", "score", "{ind}", "--entropy"), says=("--indicators",)),
-    "playbook-export-folder": Case(("playbook", "--segments", "{seg}", "--scheme", "rfm", "--export", "{folder}"),
-                                   says=("{folder}", "is a folder")),
-    "playbook-export-no-parent": Case(("playbook", "--segments", "{seg}", "--scheme", "rfm", "--export",
-                                       "{tmp}/no/such/c.csv"), says=("does not exist",)),
+    "playbook-export-folder": Case(
+        ("playbook", "--segments", "{seg}", "--scheme", "rfm", "--export", "{folder}"), says=("{folder}", "is a folder")
+    ),
+    "playbook-export-no-parent": Case(
+        ("playbook", "--segments", "{seg}", "--scheme", "rfm", "--export", "{tmp}/no/such/c.csv"),
+        says=("does not exist",),
+    ),
     "rfm-config-folder": Case(("segment", "rfm", "{tx}", "--config", "{folder}"), says=("{folder}",)),
-    "rfm-config-garbage": Case(("segment", "rfm", "{tx}", "--config", "{garbage_toml}"),
-                               says=("{garbage_toml}", "UTF-8")),
-    "rfm-snapshot-folder": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{folder}"),
-                                                says=("{folder}",)),
-    "rfm-snapshot-not-duckdb": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{tx}"),
-                                                    says=("{tx}",)),
-    "migrate-db-not-duckdb": Case(("segment", "migrate", "a", "b", "--db", "{tx}"),
-                                                  says=("{tx}",)),
+    "rfm-config-garbage": Case(
+        ("segment", "rfm", "{tx}", "--config", "{garbage_toml}"), says=("{garbage_toml}", "UTF-8")
+    ),
+    "rfm-snapshot-folder": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{folder}"), says=("{folder}",)),
+    "rfm-snapshot-not-duckdb": Case(("segment", "rfm", "{tx}", "--save-snapshot", "{tx}"), says=("{tx}",)),
+    "migrate-db-not-duckdb": Case(("segment", "migrate", "a", "b", "--db", "{tx}"), says=("{tx}",)),
     "migrate-db-missing": Case(("segment", "migrate", "a", "b", "--db", "{missing}"), says=("{missing}",)),
     "playbook-toml-invalid": Case(("playbook", "--playbook", "{bad_toml}"), says=("{bad_toml}", "TOML")),
     "playbook-check-needs-segments": Case(("playbook", "--check"), says=("--segments",)),
-    "report-as-of": Case(("report", "--transactions", "{tx}", "--as-of", "nope", "--out", "{tmp}/r.html"),
-                         says=("'nope'",)),
+    "report-as-of": Case(
+        ("report", "--transactions", "{tx}", "--as-of", "nope", "--out", "{tmp}/r.html"), says=("'nope'",)
+    ),
     "report-out-folder": Case(("report", "--transactions", "{tx}", "--out", "{folder}"), says=("{folder}",)),
-    "report-out-no-parent": Case(("report", "--transactions", "{tx}", "--out", "{tmp}/no/such/r.html"),
-                                 says=("does not exist",)),
+    "report-out-no-parent": Case(
+        ("report", "--transactions", "{tx}", "--out", "{tmp}/no/such/r.html"), says=("does not exist",)
+    ),
     "report-needs-input": Case(("report",), says=("--transactions",)),
     "rfm-bins-0": Case(("segment", "rfm", "{tx}", "--bins", "0"), says=("'bins'", "0")),
     "rfm-bins-negative": Case(("segment", "rfm", "{tx}", "--bins", "-2"), says=("-2",)),
@@ -409,26 +490,31 @@ CASES: dict[str, Case | object] = {
     "generate-customers-negative": Case(("generate", "{tmp}/gen", "-n", "-5"), says=("'n_customers'", "-5")),
     "generate-customers-0": Case(("generate", "{tmp}/gen", "-n", "0"), says=("'n_customers'",)),
     "generate-start": Case(("generate", "{tmp}/gen", "-n", "100", "--start", "nope"), says=("'start'", "'nope'")),
-    "generate-end-before-start": Case(("generate", "{tmp}/gen", "-n", "100", "--start", "2025-01-01", "--end",
-                                       "2024-01-01"), says=("'end'",)),
+    "generate-end-before-start": Case(
+        ("generate", "{tmp}/gen", "-n", "100", "--start", "2025-01-01", "--end", "2024-01-01"), says=("'end'",)
+    ),
     "generate-chunk-0": Case(("generate", "{tmp}/gen", "-n", "100", "--chunk-size", "0"), says=("'chunk_size'",)),
     "generate-out-is-file": Case(("generate", "{tx}", "-n", "100"), says=("{tx}", "is a file")),
-    "generate-params-toml": Case(("generate", "{tmp}/gen", "-n", "100", "--params", "{bad_toml}"),
-                                 says=("{bad_toml}", "TOML")),
-    "generate-params-unknown": Case(("generate", "{tmp}/gen", "-n", "100", "--params", "{unknown_param_toml}"),
-                                    says=("'nosuch_param'",)),
-    "generate-params-range": Case(("generate", "{tmp}/gen", "-n", "100", "--params", "{bad_param_toml}"),
-                                  says=("'corporate_share'", "1.5")),
+    "generate-params-toml": Case(
+        ("generate", "{tmp}/gen", "-n", "100", "--params", "{bad_toml}"), says=("{bad_toml}", "TOML")
+    ),
+    "generate-params-unknown": Case(
+        ("generate", "{tmp}/gen", "-n", "100", "--params", "{unknown_param_toml}"), says=("'nosuch_param'",)
+    ),
+    "generate-params-range": Case(
+        ("generate", "{tmp}/gen", "-n", "100", "--params", "{bad_param_toml}"), says=("'corporate_share'", "1.5")
+    ),
     "demo-customers-0": Case(("demo", "--customers", "0", "--folder", "{tmp}/demo"), says=("--customers",)),
-    "demo-folder-is-file": Case(("demo", "--customers", "100", "--folder", "{tx}", "--no-report"),
-                                says=("{tx}", "not a folder")),
+    "demo-folder-is-file": Case(
+        ("demo", "--customers", "100", "--folder", "{tx}", "--no-report"), says=("{tx}", "not a folder")
+    ),
     "init-reject-rate-1.5": Case(("init", "{tmp}/ws", "--max-reject-rate", "1.5"), says=("max_reject_rate", "1.5")),
-    "init-reject-rate-negative": Case(("init", "{tmp}/ws", "--max-reject-rate", "-0.1"),
-                                      says=("max_reject_rate",)),
+    "init-reject-rate-negative": Case(("init", "{tmp}/ws", "--max-reject-rate", "-0.1"), says=("max_reject_rate",)),
     "init-memory-limit": Case(("init", "{tmp}/ws", "--memory-limit", "lots"), says=("memory_limit", "'lots'")),
     "init-path-is-file": Case(("init", "{tx}"), says=("{tx}", "is a file")),
-    "import-no-workspace": Case(("import", "{tx}", "-t", "transactions", "-w", "{tmp}/nows"),
-                                says=("not a custlens workspace",)),
+    "import-no-workspace": Case(
+        ("import", "{tx}", "-t", "transactions", "-w", "{tmp}/nows"), says=("not a custlens workspace",)
+    ),
     "summary-no-workspace": Case(("summary", "-w", "{tmp}/nows"), says=("not a custlens workspace",)),
     "summary-file-and-workspace": Case(("summary", "{tx}", "-w", "{tmp}/nows"), says=("exactly one",)),
     # unknown --format (Typer rejects the choice)
@@ -467,6 +553,7 @@ def test_gb18030_file(command: str, files: dict[str, str]) -> None:
 
 # --- loses nothing -------------------------------------------------------------------
 
+
 def test_refused_init_writes_nothing(files: dict[str, str]) -> None:
     """A refused setting leaves no half-made workspace behind; the corrected call then works."""
     ws = Path(files["tmp"]) / "ws"
@@ -496,10 +583,14 @@ def test_rejected_import_commits_nothing(files: dict[str, str]) -> None:
         assert w.table("transactions").count().execute() == 2
 
 
-@pytest.mark.parametrize(("argv", "says"), [
-    (("summary", "-w", "{ws}"), ("{ws}", "no transactions")),
-    (("report", "-w", "{ws}", "--out", "{tmp}/r.html"), ("transactions: no rows",)),
-], ids=["summary", "report"])
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("summary", "-w", "{ws}"), ("{ws}", "no transactions")),
+        (("report", "-w", "{ws}", "--out", "{tmp}/r.html"), ("transactions: no rows",)),
+    ],
+    ids=["summary", "report"],
+)
 def test_empty_workspace(argv: tuple[str, ...], says: tuple[str, ...], files: dict[str, str]) -> None:
     """A workspace without transactions: say so, do not fail inside the query engine."""
     files = {**files, "ws": files["tmp"] + "/ws"}
@@ -530,8 +621,13 @@ needs_script = pytest.mark.skipif(not CUSTLENS.exists(), reason="the custlens co
     ids=["missing", "garbage", "header-only", "format-xml"],
 )
 def test_console_script(argv: tuple[str, ...], says: str, files: dict[str, str]) -> None:
-    proc = subprocess.run([str(CUSTLENS), *(a.format(**files) for a in argv)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [str(CUSTLENS), *(a.format(**files) for a in argv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert says in proc.stderr
@@ -546,8 +642,13 @@ def test_parquet_to_a_terminal_needs_output(files: dict[str, str]) -> None:
 
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run([str(CUSTLENS), "summary", files["tx"], "--format", "parquet"], stdout=follower,
-                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+        proc = subprocess.run(
+            [str(CUSTLENS), "summary", files["tx"], "--format", "parquet"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
     finally:
         os.close(follower)
         os.close(leader)

@@ -22,8 +22,10 @@ def test_every_table_imported(demo_result) -> None:
     assert set(IMPORT_ORDER) <= set(demo_result.row_counts)
     for name in IMPORT_ORDER:
         assert demo_result.row_counts[name] > 0, name
-    assert all(r["status"] in ("imported", "committed", "ok", "loaded") or r.get("rows_loaded", 0) > 0
-               for r in demo_result.imports)
+    assert all(
+        r["status"] in ("imported", "committed", "ok", "loaded") or r.get("rows_loaded", 0) > 0
+        for r in demo_result.imports
+    )
 
 
 def test_headline_figures(demo_result) -> None:

@@ -64,7 +64,9 @@ def test_import_changes_no_global_state() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("package", [m for m in _modules() if m.count(".") == 1 and not m.endswith(("errors", "schema"))])
+@pytest.mark.parametrize(
+    "package", [m for m in _modules() if m.count(".") == 1 and not m.endswith(("errors", "schema"))]
+)
 def test_packages_declare_public_api(package: str) -> None:
     module = importlib.import_module(package)
     if not hasattr(module, "__path__"):

@@ -63,7 +63,12 @@ def test_console_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_library_snippet_runs(tmp_path: Path) -> None:
     code = _block("### The library", "python")
     assert CliRunner().invoke(app, ["generate", str(tmp_path / "company"), "--customers", "600"]).exit_code == 0
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"'r': \d", result.stdout)

@@ -72,8 +72,7 @@ def _prepare_folder(folder: Path) -> None:
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    (folder / _MARKER).write_text("made by custlens demo; the folder is replaced on the next run\n",
-                                  encoding="utf-8")
+    (folder / _MARKER).write_text("made by custlens demo; the folder is replaced on the next run\n", encoding="utf-8")
 
 
 def run_demo(
@@ -157,8 +156,9 @@ def run_demo(
     done()
 
     done = timed("clv", "fitting BG/NBD and Gamma-Gamma, scoring lifetime value")
-    scored = score_customers(history, model="bgnbd", spend="gg", horizon_months=12,
-                             monthly_discount=0.01, time_unit="W")
+    scored = score_customers(
+        history, model="bgnbd", spend="gg", horizon_months=12, monthly_discount=0.01, time_unit="W"
+    )
     model_params = _model_params(history)
     done()
 
@@ -182,12 +182,14 @@ def run_demo(
     pls = pls_report({name: values for name, values in matrix.items.items()}, ECSI, scale=(1, 10))
     index = pls.index.index() if pls.index is not None else {}
     kano_result = kano(kano_answers(answers_arrow, instrument="kano"))
-    kano_table = pa.table({
-        "attribute": [a["attribute"] for a in kano_result.attributes],
-        "category": [a["category"] for a in kano_result.attributes],
-        "better": [a["better"] for a in kano_result.attributes],
-        "worse": [a["worse"] for a in kano_result.attributes],
-    })
+    kano_table = pa.table(
+        {
+            "attribute": [a["attribute"] for a in kano_result.attributes],
+            "category": [a["category"] for a in kano_result.attributes],
+            "better": [a["better"] for a in kano_result.attributes],
+            "worse": [a["worse"] for a in kano_result.attributes],
+        }
+    )
     done()
 
     report_path: Path | None = None

@@ -8,7 +8,11 @@ REST API uses for it, so that every edge reports one error the same way.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
+    "did_you_mean",
     "CustlensError",
     "InputError",
     "ConfigError",
@@ -70,3 +74,18 @@ class BackendError(CustlensError):
 
     exit_code = 5
     http_status = 503
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ``"; did you mean 'x'?"`` suffix naming the closest candidate, or ``""``.
+
+    A candidate equal to ``name`` but for letter case wins; otherwise the closest by
+    :func:`difflib.get_close_matches` (cut-off 0.6). Every message that refuses an unknown
+    name (column, parameter, setting, table, method) builds its hint with this function.
+    """
+    names = [str(c) for c in candidates]
+    same_case = [c for c in names if c.lower() == str(name).lower()]
+    if same_case:
+        return f"; did you mean {same_case[0]!r}?"
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

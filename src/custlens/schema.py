@@ -16,9 +16,12 @@ Money is in the company's currency unit (one currency per workspace).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from custlens.errors import InputError
+from custlens.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "Column",
@@ -28,7 +31,51 @@ __all__ = [
     "table_names",
     "CUSTOMER_TYPES",
     "INTERACTION_KINDS",
+    "TIME_UNITS",
+    "TimeUnit",
+    "DAYS_PER_MONTH",
+    "DAYS_PER_UNIT",
+    "check_time_unit",
+    "units_per_month",
+    "arrow_type",
 ]
+
+# -- time units ------------------------------------------------------------------------------
+TimeUnit = Literal["D", "W", "M"]
+
+TIME_UNITS: tuple[str, ...] = ("D", "W", "M")
+"""The time units of custlens: ``D`` days, ``W`` weeks (Monday to Sunday), ``M`` months.
+
+Every duration of a per-customer summary (``recency``, ``T``) and every model rate is in
+one of these units; the library parameter that names it is ``time_unit`` everywhere."""
+
+DAYS_PER_MONTH: float = 365.25 / 12.0
+"""Days in an average month (30.4375): the month of discounting, horizons and day counts."""
+
+DAYS_PER_UNIT: dict[str, float] = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
+"""Days per time unit, for turning durations in a unit into days and back."""
+
+
+def check_time_unit(value: object, parameter: str = "time_unit") -> str:
+    """Return the time unit ``value`` upper-cased; raise :class:`InputError` naming ``parameter``.
+
+    Raises
+    ------
+    InputError
+        When ``value`` is not one of D (days), W (weeks), M (months).
+    """
+    unit = str(value).upper() if isinstance(value, str) else None
+    if unit not in TIME_UNITS:
+        raise InputError(
+            f"{parameter!r} must be one of D (days), W (weeks, Monday to Sunday), M (months); got {value!r}"
+        )
+    return unit
+
+
+def units_per_month(time_unit: str, parameter: str = "time_unit") -> float:
+    """How many ``time_unit`` s make a month (``D`` 30.4375, ``W`` 4.348..., ``M`` 1)."""
+    return DAYS_PER_MONTH / DAYS_PER_UNIT[check_time_unit(time_unit, parameter)]
+
 
 Kind = Literal["string", "int64", "float64", "boolean", "date", "timestamp('UTC')"]
 
@@ -109,17 +156,23 @@ class Table:
             return self._index[name]
         except KeyError:
             raise InputError(
-                f"table {self.name!r} has no column {name!r}; "
-                f"expected one of: {', '.join(self.column_names)}"
+                f"table {self.name!r} has no column {name!r}{did_you_mean(name, self.column_names)} "
+                f"(expected one of: {', '.join(self.column_names)})"
             ) from None
 
     def ibis_schema(self) -> dict[str, str]:
         """Mapping of column name to Ibis type string, for creating the table."""
         return {c.name: c.dtype for c in self.columns}
 
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema of the table (required columns are not nullable)."""
+        import pyarrow as pa
+
+        return pa.schema([pa.field(c.name, arrow_type(c.dtype), nullable=not c.required) for c in self.columns])
+
 
 C = Column
-TS = "timestamp('UTC')"
+TS: Kind = "timestamp('UTC')"
 
 CUSTOMERS = Table(
     name="customers",
@@ -128,17 +181,18 @@ CUSTOMERS = Table(
     key=("customer_id",),
     columns=(
         C("customer_id", "string", "Customer identifier, unique in the workspace.", required=True),
-        C("customer_type", "string", "Personal or corporate customer.", required=True,
-          allowed=CUSTOMER_TYPES),
+        C("customer_type", "string", "Personal or corporate customer.", required=True, allowed=CUSTOMER_TYPES),
         C("region", "string", "Sales region or province."),
         C("city", "string", "City."),
         C("industry", "string", "Industry (corporate customers)."),
-        C("company_size", "string", "Size band (corporate): micro, small, medium, large.",
-          allowed=("micro", "small", "medium", "large")),
-        C("registered_capital", "float64", "Registered capital (corporate).", unit="currency",
-          minimum=0),
-        C("annual_sales", "float64", "Annual sales of the customer company (corporate).",
-          unit="currency", minimum=0),
+        C(
+            "company_size",
+            "string",
+            "Size band (corporate): micro, small, medium, large.",
+            allowed=("micro", "small", "medium", "large"),
+        ),
+        C("registered_capital", "float64", "Registered capital (corporate).", unit="currency", minimum=0),
+        C("annual_sales", "float64", "Annual sales of the customer company (corporate).", unit="currency", minimum=0),
         C("listed", "boolean", "Whether the company is publicly listed (corporate)."),
         C("gender", "string", "Gender (personal), as recorded by the source."),
         C("age_band", "string", "Age band (personal), e.g. '25-34'."),
@@ -175,16 +229,13 @@ TRANSACTIONS = Table(
     key=("order_id", "line"),
     columns=(
         C("order_id", "string", "Order identifier.", required=True),
-        C("line", "int64", "Line number within the order (1 when the source has none).",
-          required=True, minimum=0),
+        C("line", "int64", "Line number within the order (1 when the source has none).", required=True, minimum=0),
         C("customer_id", "string", "Buying customer.", required=True),
         C("ordered_at", TS, "When the order was placed (UTC).", unit="timestamp", required=True),
         C("ordered_tz", "string", "IANA time zone of the source timestamp, e.g. 'Asia/Shanghai'."),
-        C("amount", "float64", "Line revenue; negative for returns.", unit="currency",
-          required=True),
+        C("amount", "float64", "Line revenue; negative for returns.", unit="currency", required=True),
         C("cost", "float64", "Cost of goods for the line.", unit="currency"),
-        C("margin", "float64", "Gross margin of the line (amount - cost when both are known).",
-          unit="currency"),
+        C("margin", "float64", "Gross margin of the line (amount - cost when both are known).", unit="currency"),
         C("quantity", "float64", "Units on the line; negative for returns.", unit="count"),
         C("product_id", "string", "Product identifier."),
         C("category", "string", "Product category."),
@@ -195,8 +246,7 @@ TRANSACTIONS = Table(
 
 INTERACTIONS = Table(
     name="interactions",
-    description="Service and contact interactions: complaints, praise, suggestions, inquiries, "
-    "service tasks.",
+    description="Service and contact interactions: complaints, praise, suggestions, inquiries, service tasks.",
     key=("interaction_id",),
     columns=(
         C("interaction_id", "string", "Interaction identifier.", required=True),
@@ -226,14 +276,12 @@ RECEIVABLES = Table(
 
 LEADS = Table(
     name="leads",
-    description="People or companies that are not customers yet (MAN: money, authority, "
-    "need).",
+    description="People or companies that are not customers yet (MAN: money, authority, need).",
     key=("lead_id",),
     columns=(
         C("lead_id", "string", "Lead identifier.", required=True),
         C("customer_id", "string", "Customer id once converted; empty before."),
-        C("created_at", TS, "When the lead was recorded (UTC).", unit="timestamp",
-          required=True),
+        C("created_at", TS, "When the lead was recorded (UTC).", unit="timestamp", required=True),
         C("source", "string", "Where the lead came from (event, referral, web, ...)."),
         C("need", "boolean", "Has a need for the offer."),
         C("budget", "float64", "Declared budget.", unit="currency", minimum=0),
@@ -250,20 +298,38 @@ SURVEY_ANSWERS = Table(
     columns=(
         C("respondent_id", "string", "Respondent; the customer id when known.", required=True),
         C("customer_id", "string", "Customer id of the respondent, when known."),
-        C("instrument", "string", "Questionnaire (e.g. 'acsi-2026', 'kano-2026').",
-          required=True),
-        C("item", "string", "Item code (e.g. 'CUSA1', 'kano:fast_delivery:functional').",
-          required=True),
+        C("instrument", "string", "Questionnaire (e.g. 'acsi-2026', 'kano-2026').", required=True),
+        C("item", "string", "Item code (e.g. 'CUSA1', 'kano:fast_delivery:functional').", required=True),
         C("answer", "string", "Answer as given (number or label).", required=True),
         C("answered_at", TS, "When answered (UTC).", unit="timestamp"),
     ),
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (CUSTOMERS, IDENTITY, TRANSACTIONS, INTERACTIONS, RECEIVABLES, LEADS, SURVEY_ANSWERS)
+    t.name: t for t in (CUSTOMERS, IDENTITY, TRANSACTIONS, INTERACTIONS, RECEIVABLES, LEADS, SURVEY_ANSWERS)
 }
 """All canonical tables by name."""
+
+
+def arrow_type(dtype: str) -> pa.DataType:
+    """The Arrow type that stores a column of Ibis type string ``dtype`` (a :data:`Kind`).
+
+    Timestamps are microseconds in UTC; dates are ``date32``.
+    """
+    import pyarrow as pa
+
+    types: dict[str, pa.DataType] = {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp('UTC')": pa.timestamp("us", tz="UTC"),
+    }
+    try:
+        return types[dtype]
+    except KeyError:
+        raise InputError(f"unknown column type {dtype!r}; expected one of: {', '.join(types)}") from None
 
 
 def table_names() -> list[str]:
@@ -283,5 +349,5 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise InputError(
-            f"unknown table {name!r}; expected one of: {', '.join(TABLES)}"
+            f"unknown table {name!r}{did_you_mean(name, TABLES)} (expected one of: {', '.join(TABLES)})"
         ) from None

@@ -43,8 +43,9 @@ def test_churn_with_p_alive_in_file(tmp_path: Path) -> None:
 
 def test_churn_thresholds_and_top(tmp_path: Path) -> None:
     f = write_summary(tmp_path / "s.csv")
-    result = runner.invoke(app, ["churn", str(f), "--band-on", "overdue", "--bands", "lost,high",
-                                 "--top", "1", "--format", "json"])
+    result = runner.invoke(
+        app, ["churn", str(f), "--band-on", "overdue", "--bands", "lost,high", "--top", "1", "--format", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 1 and rows[0]["customer_id"] == "d"  # 55 days since last vs a 5-day rhythm
@@ -61,10 +62,21 @@ def test_churn_bad_input(tmp_path: Path) -> None:
 
 
 def test_churn_fits_a_model_when_p_alive_is_missing(cdnow_summary_monetary_path: Path) -> None:
-    result = runner.invoke(app, [
-        "churn", str(cdnow_summary_monetary_path), "--time-unit", "W", "--top", "10",
-        "--columns", "customer_id=ID,frequency=x,recency=t_x,monetary_value=zbar", "--format", "json",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "churn",
+            str(cdnow_summary_monetary_path),
+            "--time-unit",
+            "W",
+            "--top",
+            "10",
+            "--columns",
+            "customer_id=ID,frequency=x,recency=t_x,monetary_value=zbar",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 10

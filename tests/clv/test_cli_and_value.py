@@ -29,8 +29,20 @@ def test_fit_sbg_and_bgbb(tmp_path, donations_path) -> None:
     path.write_text("period,survivors\n0,1000\n1,631\n2,468\n3,382\n4,326\n5,289\n6,262\n7,241\n")
     out = json.loads(CliRunner().invoke(app, ["fit", "sbg", str(path), "--format", "json"]).stdout)
     assert out["params"]["alpha"] == pytest.approx(0.704, abs=5e-4)
-    result = CliRunner().invoke(app, ["fit", "bgbb", str(donations_path), "--n-periods-col", "periods",
-                                      "--weight-col", "weights", "--format", "json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            "bgbb",
+            str(donations_path),
+            "--n-periods-col",
+            "periods",
+            "--weight-col",
+            "weights",
+            "--format",
+            "json",
+        ],
+    )
     assert json.loads(result.stdout)["n_customers"] == 11104
 
 
@@ -41,9 +53,30 @@ def test_fit_missing_column_is_one_line_error(cdnow_summary_path) -> None:
 
 
 def test_clv_csv(cdnow_summary_monetary_path) -> None:
-    args = ["clv", str(cdnow_summary_monetary_path), "--model", "pnbd", "--spend", "gg", "--horizon", "12",
-            "--discount", "0.01", "--time-unit", "W", "--format", "csv", "--id-col", "ID", "--frequency-col", "x",
-            "--recency-col", "t_x", "--monetary-col", "zbar"]
+    args = [
+        "clv",
+        str(cdnow_summary_monetary_path),
+        "--model",
+        "pnbd",
+        "--spend",
+        "gg",
+        "--horizon",
+        "12",
+        "--discount",
+        "0.01",
+        "--time-unit",
+        "W",
+        "--format",
+        "csv",
+        "--id-col",
+        "ID",
+        "--frequency-col",
+        "x",
+        "--recency-col",
+        "t_x",
+        "--monetary-col",
+        "zbar",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     table = pacsv.read_csv(io.BytesIO(result.stdout_bytes))
@@ -52,8 +85,15 @@ def test_clv_csv(cdnow_summary_monetary_path) -> None:
 
 
 def _cdnow_table(cdnow_money) -> pa.Table:
-    return pa.table({"customer_id": cdnow_money["ID"], "frequency": cdnow_money["x"], "recency": cdnow_money["t_x"],
-                     "T": cdnow_money["T"], "monetary_value": cdnow_money["zbar"]})
+    return pa.table(
+        {
+            "customer_id": cdnow_money["ID"],
+            "frequency": cdnow_money["x"],
+            "recency": cdnow_money["t_x"],
+            "T": cdnow_money["T"],
+            "monetary_value": cdnow_money["zbar"],
+        }
+    )
 
 
 def test_clv_definition_and_discounting(cdnow_money) -> None:
@@ -62,11 +102,15 @@ def test_clv_definition_and_discounting(cdnow_money) -> None:
     spend = GammaGamma().fit(x, z).conditional_expected_spend(x, z)
     undiscounted = customer_lifetime_value(bg, x, t_x, T, spend, horizon_months=12, monthly_discount=0.0)
     weeks = 12 * 365.25 / 12 / 7
-    np.testing.assert_allclose(undiscounted.column("clv").to_numpy(),
-                               spend * bg.conditional_expected_purchases(weeks, x, t_x, T), rtol=1e-10)
+    np.testing.assert_allclose(
+        undiscounted.column("clv").to_numpy(), spend * bg.conditional_expected_purchases(weeks, x, t_x, T), rtol=1e-10
+    )
     discrete = customer_lifetime_value(bg, x, t_x, T, spend, monthly_discount=0.02).column("clv").to_numpy()
-    continuous = customer_lifetime_value(bg, x, t_x, T, spend, monthly_discount=0.02,
-                                         discounting="continuous").column("clv").to_numpy()
+    continuous = (
+        customer_lifetime_value(bg, x, t_x, T, spend, monthly_discount=0.02, discounting="continuous")
+        .column("clv")
+        .to_numpy()
+    )
     assert np.all(discrete <= undiscounted.column("clv").to_numpy() + 1e-12)
     # monthly-end discounting is slightly heavier than continuous discounting at the same rate
     assert np.all(continuous >= discrete - 1e-12)

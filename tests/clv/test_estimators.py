@@ -77,7 +77,9 @@ def test_sbg_conformance() -> None:
 
 
 def test_hyper_parameter_message() -> None:
-    with pytest.raises(InputError, match=r"The 'penalizer' parameter of BetaGeo must be a float >= 0\. Got -1 instead\."):
+    with pytest.raises(
+        InputError, match=r"The 'penalizer' parameter of BetaGeo must be a float >= 0\. Got -1 instead\."
+    ):
         BetaGeo(penalizer=-1).fit(X, TX, TT)
     with pytest.raises(InputError, match="'max_iter' parameter of ParetoNBD must be an int >= 1"):
         ParetoNBD(max_iter=0).fit(X, TX, TT)
@@ -185,6 +187,7 @@ def test_first_purchase_at_the_end_is_a_new_customer(cdnow_summary_path) -> None
         zero = np.zeros(1)
         assert plain.p_alive(zero, zero, zero)[0] == pytest.approx(1.0)
         assert plain.conditional_expected_purchases(10.0, zero, zero, zero)[0] == pytest.approx(
-            float(plain.expected_purchases(10.0)), rel=1e-9)
+            float(plain.expected_purchases(10.0)), rel=1e-9
+        )
     with pytest.raises(InputError, match="'frequency' must be 0 where 'T' is 0"):
         BetaGeo().fit([1, 0], [0, 0], [0, 5])

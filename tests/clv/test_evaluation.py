@@ -27,8 +27,9 @@ def cohort() -> dict[str, np.ndarray]:
 
 def test_conditional_expectations_track_simulated_holdout(cohort) -> None:
     m = BetaGeo().fit(cohort["frequency"], cohort["recency"], cohort["T"])
-    table = conditional_expectations(m, cohort["frequency"], cohort["recency"], cohort["T"],
-                                     cohort["holdout_frequency"], 39.0)
+    table = conditional_expectations(
+        m, cohort["frequency"], cohort["recency"], cohort["T"], cohort["holdout_frequency"], 39.0
+    )
     assert table.column("frequency_bin").to_pylist()[0] == "0"
     assert table.column("customers").to_numpy().sum() == 20000
     actual, predicted = table.column("actual").to_numpy(), table.column("predicted").to_numpy()

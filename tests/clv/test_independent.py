@@ -51,7 +51,9 @@ def test_mbgnbd_module_is_the_k1_family() -> None:
     for x, t_x, T in CUSTOMERS:
         _, mbg = _bg_by_quadrature(39.0, x, t_x, T, 1)
         assert float(_mbgnbd.conditional_expected_purchases(39.0, *BG, x, t_x, T)) == pytest.approx(mbg, rel=RTOL)
-    assert float(_mbgnbd.expected_purchases(39.0, *BG)) == pytest.approx(float(_bgnbd.expected_purchases(39.0, *BG, k=1)))
+    assert float(_mbgnbd.expected_purchases(39.0, *BG)) == pytest.approx(
+        float(_bgnbd.expected_purchases(39.0, *BG, k=1))
+    )
 
 
 @pytest.mark.parametrize("k", [0, 1])
@@ -91,8 +93,13 @@ def _pnbd_closed_form(x: float, t_x: float, T: float) -> float:
         b_par, top = r + x, beta
     z1, z2 = abs(alpha - beta) / (top + t_x), abs(alpha - beta) / (top + T)
     a0 = special.hyp2f1(k, b_par, k + 1, z1) / (top + t_x) ** k - special.hyp2f1(k, b_par, k + 1, z2) / (top + T) ** k
-    return (special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha) + s * math.log(beta)
-            + math.log((alpha + T) ** -(r + x) * (beta + T) ** -s + s / k * a0))
+    return (
+        special.gammaln(r + x)
+        - special.gammaln(r)
+        + r * math.log(alpha)
+        + s * math.log(beta)
+        + math.log((alpha + T) ** -(r + x) * (beta + T) ** -s + s / k * a0)
+    )
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
@@ -121,8 +128,11 @@ def test_pareto_nbd_predictions_by_quadrature(customer: tuple[int, float, float]
 def test_pareto_nbd_new_customer(t: float) -> None:
     r, alpha, s, beta = PNBD
     mu_pdf = stats.gamma(s, scale=1 / beta).pdf
-    expected = r / alpha * integrate.quad(lambda mu: -math.expm1(-mu * t) / mu * mu_pdf(mu), 0, np.inf,
-                                          epsrel=1e-11, limit=200)[0]
+    expected = (
+        r
+        / alpha
+        * integrate.quad(lambda mu: -math.expm1(-mu * t) / mu * mu_pdf(mu), 0, np.inf, epsrel=1e-11, limit=200)[0]
+    )
     assert float(_pareto_nbd.expected_purchases(t, *PNBD)) == pytest.approx(expected, rel=RTOL)
     n = np.arange(0, 300)
     pmf = _pareto_nbd.prob_n_purchases(n, t, *PNBD)
@@ -158,8 +168,8 @@ def test_bgbb_predictions_by_quadrature(customer: tuple[int, int, int]) -> None:
     th, wt = _beta_rule(g, d)
     P, TH = p[:, None], th[None, :]
     W = wp[:, None] * wt[None, :]
-    alive_now = P ** x * (1 - P) ** (n - x) * (1 - TH) ** n
-    lik = alive_now + sum(P ** x * (1 - P) ** (t_x - x + i) * TH * (1 - TH) ** (t_x + i) for i in range(n - t_x))
+    alive_now = P**x * (1 - P) ** (n - x) * (1 - TH) ** n
+    lik = alive_now + sum(P**x * (1 - P) ** (t_x - x + i) * TH * (1 - TH) ** (t_x + i) for i in range(n - t_x))
     total = float((W * lik).sum())
     assert float(_bgbb.loglik(*BGBB, x, t_x, n)[0]) == pytest.approx(math.log(total), rel=1e-10)
     alive = float((W * alive_now * (1 - TH)).sum()) / total
@@ -176,7 +186,7 @@ def test_bgbb_pmf_and_dert_by_direct_sums() -> None:
     assert (k * pmf).sum() == pytest.approx(float(_bgbb.expected_purchases(6, *BGBB)), rel=1e-10)
     # DERT as the discounted sum of expected purchases in each future opportunity
     d, x, t_x, n = 0.1, 3, 5, 6
-    steps = [float(_bgbb.conditional_expected_purchases(j, *BGBB, x, t_x, n)) for j in range(0, 3001)]
+    steps = [float(_bgbb.conditional_expected_purchases(j, *BGBB, x, t_x, n)) for j in range(3001)]
     direct = sum((steps[j] - steps[j - 1]) / (1 + d) ** j for j in range(1, 3001))
     assert float(_bgbb.dert(d, *BGBB, x, t_x, n)) == pytest.approx(direct, rel=RTOL)
 
@@ -190,5 +200,5 @@ def test_sbg_expressions_by_direct_sums() -> None:
     surv = _sbg.survival(np.arange(0, 5000), a, b)
     assert float(_sbg.del_(d, a, b)) == pytest.approx((surv / (1 + d) ** np.arange(0, 5000)).sum(), rel=RTOL)
     n = 4  # 3 renewals made
-    direct = sum(surv[n + j] / surv[n - 1] / (1 + d) ** j for j in range(0, 4000))
+    direct = sum(surv[n + j] / surv[n - 1] / (1 + d) ** j for j in range(4000))
     assert float(_sbg.derl(d, n - 1, a, b)) == pytest.approx(direct, rel=RTOL)

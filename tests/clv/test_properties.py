@@ -95,14 +95,18 @@ def test_probabilities_in_unit_interval(r, alpha, a, b, s, beta, seed) -> None:
 
 def test_p_alive_falls_as_T_grows_and_expectation_grows_with_horizon() -> None:
     T = np.linspace(40, 400, 30)
-    for fn, params in ((lambda *v: _bgnbd.p_alive(*v), (0.243, 4.414, 0.793, 2.426)),
-                       (lambda *v: _bgnbd.p_alive(*v, k=1), (0.525, 6.183, 0.891, 1.614)),
-                       (_pareto_nbd.p_alive, (0.553, 10.578, 0.606, 11.669))):
+    for fn, params in (
+        (lambda *v: _bgnbd.p_alive(*v), (0.243, 4.414, 0.793, 2.426)),
+        (lambda *v: _bgnbd.p_alive(*v, k=1), (0.525, 6.183, 0.891, 1.614)),
+        (_pareto_nbd.p_alive, (0.553, 10.578, 0.606, 11.669)),
+    ):
         alive = fn(*params, 5.0, 30.0, T)
         assert np.all(np.diff(alive) < 0)
     t = np.linspace(1, 200, 40)
     assert np.all(np.diff(_bgnbd.conditional_expected_purchases(t, 0.243, 4.414, 0.793, 2.426, 5, 30.0, 38.0)) > 0)
-    assert np.all(np.diff(_pareto_nbd.conditional_expected_purchases(t, 0.553, 10.578, 0.606, 11.669, 5, 30.0, 38.0)) > 0)
+    assert np.all(
+        np.diff(_pareto_nbd.conditional_expected_purchases(t, 0.553, 10.578, 0.606, 11.669, 5, 30.0, 38.0)) > 0
+    )
     assert np.all(np.diff(_bgbb.expected_purchases(np.arange(1, 30), 1.204, 0.750, 0.657, 2.783)) > 0)
 
 
@@ -153,7 +157,9 @@ def test_numeric_helpers_match_direct_evaluation() -> None:
     from custlens.clv._numeric import per_count, unique_rows
 
     rng = np.random.default_rng(4)
-    M = np.column_stack([rng.integers(0, 5, 5000), rng.integers(0, 3, 5000) / 7, rng.integers(1, 4, 5000)]).astype(float)
+    M = np.column_stack([rng.integers(0, 5, 5000), rng.integers(0, 3, 5000) / 7, rng.integers(1, 4, 5000)]).astype(
+        float
+    )
     uniq, inverse = unique_rows(M)
     expected, expected_inverse = np.unique(M, axis=0, return_inverse=True)
     np.testing.assert_array_equal(uniq, expected)

@@ -16,13 +16,13 @@ from custlens.clv import (
     ModifiedBetaGeo,
     ParetoNBD,
     ShiftedBetaGeometric,
+    _pareto_nbd,
 )
-from custlens.clv import _pareto_nbd
 
 
 def _close(params: dict[str, float], expected: dict[str, float], decimals: int) -> None:
     for name, value in expected.items():
-        assert round(params[name], decimals) == pytest.approx(value, abs=10.0 ** -decimals * 1.01), name
+        assert round(params[name], decimals) == pytest.approx(value, abs=10.0**-decimals * 1.01), name
 
 
 def test_bgnbd_cdnow(cdnow) -> None:
@@ -43,8 +43,7 @@ def test_pareto_nbd_cdnow(cdnow) -> None:
     # beta is weakly identified (standard error ~6); our optimum lies 0.0011 from the printed
     # value and has a (slightly) higher likelihood than the printed estimates.
     assert m.params_["beta"] == pytest.approx(11.669, abs=0.005)
-    published = _pareto_nbd.loglik(0.553, 10.578, 0.606, 11.669,
-                                   cdnow["frequency"], cdnow["recency"], cdnow["T"]).sum()
+    published = _pareto_nbd.loglik(0.553, 10.578, 0.606, 11.669, cdnow["frequency"], cdnow["recency"], cdnow["T"]).sum()
     assert m.result_.log_likelihood >= published
     # -9594.97 at both our estimates and the printed ones (two code paths agree: see
     # test_pareto_nbd.py::test_loglik_matches_hypergeometric_closed_form).
@@ -64,8 +63,9 @@ def test_bgbb_donations(donations) -> None:
     # Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time noncontractual
     # setting", Marketing Science 29(6), section 4 (11,104 donors, 6 opportunities):
     # alpha = 1.204, beta = 0.750, gamma = 0.657, delta = 2.783, LL = -33225.6.
-    m = BetaGeoBetaBinom().fit(donations["frequency"], donations["recency"], donations["periods"],
-                               weights=donations["weights"])
+    m = BetaGeoBetaBinom().fit(
+        donations["frequency"], donations["recency"], donations["periods"], weights=donations["weights"]
+    )
     _close(m.params_, {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}, 3)
     assert round(m.result_.log_likelihood, 1) == -33225.6
     assert m.result_.n_obs == 11104

@@ -28,11 +28,13 @@ def put(backend: object, table: pa.Table | pd.DataFrame, prefix: str = "t") -> o
 def read_cdnow_master(path: Path) -> pd.DataFrame:
     """CDNOW master log with pandas alone: customer_id (text), date (datetime64), amount."""
     df = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
-    return pd.DataFrame({
-        "customer_id": df["customer_id"],
-        "ordered_at": pd.to_datetime(df["date"], format="%Y%m%d").dt.tz_localize("UTC"),
-        "amount": df["dollar_value"].astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": df["customer_id"],
+            "ordered_at": pd.to_datetime(df["date"], format="%Y%m%d").dt.tz_localize("UTC"),
+            "amount": df["dollar_value"].astype(float),
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +46,17 @@ def cdnow_master(cdnow_master_path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def cdnow_sample(cdnow_sample_path: Path) -> pd.DataFrame:
     """The CDNOW 1/10 sample: sample id (the ID of the published summary), date, amount."""
-    df = pd.read_csv(cdnow_sample_path, sep=r"\s+", header=None,
-                     names=["master_id", "sample_id", "date", "cds", "dollars"],
-                     dtype={"master_id": str, "sample_id": "int64", "date": str})
-    return pd.DataFrame({
-        "customer_id": df["sample_id"],
-        "ordered_at": pd.to_datetime(df["date"], format="%Y%m%d").dt.tz_localize("UTC"),
-        "amount": df["dollars"].astype(float),
-    })
+    df = pd.read_csv(
+        cdnow_sample_path,
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "sample_id", "date", "cds", "dollars"],
+        dtype={"master_id": str, "sample_id": "int64", "date": str},
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": df["sample_id"],
+            "ordered_at": pd.to_datetime(df["date"], format="%Y%m%d").dt.tz_localize("UTC"),
+            "amount": df["dollars"].astype(float),
+        }
+    )

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from custlens.cli import app
+
 from .test_history import independent_summary
 
 runner = CliRunner()
@@ -22,12 +23,26 @@ def _csv(output: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("freq", ["D", "W", "M"])
-def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFrame,
-                                freq: str) -> None:
-    result = runner.invoke(app, [
-        "summary", str(cdnow_master_path), "--customer-col", "customer_id", "--date-col",
-        "date", "--amount-col", "dollar_value", "--end", "1998-06-30", "--freq", freq,
-        "--format", "csv"])
+def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFrame, freq: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "summary",
+            str(cdnow_master_path),
+            "--customer-col",
+            "customer_id",
+            "--date-col",
+            "date",
+            "--amount-col",
+            "dollar_value",
+            "--end",
+            "1998-06-30",
+            "--freq",
+            freq,
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     got = _csv(result.stdout)
     assert list(got.columns) == ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -49,8 +64,22 @@ def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFr
 def test_date_forms(tmp_path: Path, dates: list, extra: list[str]) -> None:
     path = tmp_path / "tx.csv"
     pd.DataFrame({"cust": ["k", "k", "k"], "when": dates, "spend": [1, 2, 4]}).to_csv(path, index=False)
-    result = runner.invoke(app, ["summary", str(path), "--customer-col", "cust", "--date-col",
-                                 "when", "--amount-col", "spend", "--format", "csv", *extra])
+    result = runner.invoke(
+        app,
+        [
+            "summary",
+            str(path),
+            "--customer-col",
+            "cust",
+            "--date-col",
+            "when",
+            "--amount-col",
+            "spend",
+            "--format",
+            "csv",
+            *extra,
+        ],
+    )
     assert result.exit_code == 0, result.output
     # 2024-01-15T23:00+08:00 is 15:00 UTC, still the 15th: days 0, 7, 14
     assert _csv(result.stdout).iloc[0].tolist() == ["k", 2, 14.0, 14.0, 3.0]
@@ -60,10 +89,18 @@ def test_parquet_input_and_no_amount(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     path = tmp_path / "tx.parquet"
-    pq.write_table(pa.table({"c": [1, 1, 2], "d": pa.array(
-        [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-01")])}), path)
-    result = runner.invoke(app, ["summary", str(path), "--customer-col", "c", "--date-col", "d",
-                                 "--freq", "M", "--format", "csv"])
+    pq.write_table(
+        pa.table(
+            {
+                "c": [1, 1, 2],
+                "d": pa.array([pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-01")]),
+            }
+        ),
+        path,
+    )
+    result = runner.invoke(
+        app, ["summary", str(path), "--customer-col", "c", "--date-col", "d", "--freq", "M", "--format", "csv"]
+    )
     assert result.exit_code == 0, result.output
     got = _csv(result.stdout)
     assert got["customer_id"].tolist() == ["1", "2"]
@@ -73,22 +110,27 @@ def test_parquet_input_and_no_amount(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
-        ("customer,d\n1,2024-01-01\n", ["--customer-col", "custmer", "--date-col", "d"],
-         "did you mean 'customer'? (columns: customer, d)"),
-        ("c,d\n1,2024-01-01\n2,2024-02-30\n", ["--customer-col", "c", "--date-col", "d"],
-         "row 3, value '2024-02-30'"),
-        ("c,d\n1,2024-01-01\n2,soon\n", ["--customer-col", "c", "--date-col", "d"],
-         "row 3, value 'soon'"),
-        ("c,d,a\n1,2024-01-01,x1\n", ["--customer-col", "c", "--date-col", "d", "--amount-col", "a"],
-         "row 2, value 'x1'"),
-        ("c,d\n1,2024-01-01\n", ["--customer-col", "c", "--date-col", "d", "--freq", "Y"],
-         "'freq' must be one of"),
-        ("c,d\n1,2024-01-01\n", ["--customer-col", "c", "--date-col", "d", "--end", "31.1.2024"],
-         "'end' must be a date"),
+        (
+            "customer,d\n1,2024-01-01\n",
+            ["--customer-col", "custmer", "--date-col", "d"],
+            "did you mean 'customer'? (columns: customer, d)",
+        ),
+        ("c,d\n1,2024-01-01\n2,2024-02-30\n", ["--customer-col", "c", "--date-col", "d"], "row 3, value '2024-02-30'"),
+        ("c,d\n1,2024-01-01\n2,soon\n", ["--customer-col", "c", "--date-col", "d"], "row 3, value 'soon'"),
+        (
+            "c,d,a\n1,2024-01-01,x1\n",
+            ["--customer-col", "c", "--date-col", "d", "--amount-col", "a"],
+            "row 2, value 'x1'",
+        ),
+        ("c,d\n1,2024-01-01\n", ["--customer-col", "c", "--date-col", "d", "--freq", "Y"], "'freq' must be one of"),
+        (
+            "c,d\n1,2024-01-01\n",
+            ["--customer-col", "c", "--date-col", "d", "--end", "31.1.2024"],
+            "'end' must be a date",
+        ),
     ],
 )
-def test_errors_are_one_line_with_exit_code_2(tmp_path: Path, content: str, args: list[str],
-                                              message: str) -> None:
+def test_errors_are_one_line_with_exit_code_2(tmp_path: Path, content: str, args: list[str], message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     result = runner.invoke(app, ["summary", str(path), *args, "--format", "csv"])
@@ -106,17 +148,28 @@ def test_needs_exactly_one_source(tmp_path: Path) -> None:
 def test_workspace_option(tmp_path: Path) -> None:
     from custlens.warehouse import Workspace
 
-    lines = pa.table({
-        "order_id": ["o1", "o2", "o3"], "line": [1, 1, 1], "customer_id": ["a", "a", "b"],
-        "ordered_at": pa.array([pd.Timestamp("2024-01-01", tz="UTC"),
-                                pd.Timestamp("2024-01-11", tz="UTC"),
-                                pd.Timestamp("2024-01-05", tz="UTC")]),
-        "amount": [5.0, 8.0, 3.0], "return_flag": [False, False, False],
-    })
+    lines = pa.table(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "line": [1, 1, 1],
+            "customer_id": ["a", "a", "b"],
+            "ordered_at": pa.array(
+                [
+                    pd.Timestamp("2024-01-01", tz="UTC"),
+                    pd.Timestamp("2024-01-11", tz="UTC"),
+                    pd.Timestamp("2024-01-05", tz="UTC"),
+                ]
+            ),
+            "amount": [5.0, 8.0, 3.0],
+            "return_flag": [False, False, False],
+        }
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         ws.raw.register("incoming", lines)
-        ws.raw.execute("INSERT INTO transactions (order_id, line, customer_id, ordered_at, "
-                       "amount, return_flag) SELECT * FROM incoming")
+        ws.raw.execute(
+            "INSERT INTO transactions (order_id, line, customer_id, ordered_at, "
+            "amount, return_flag) SELECT * FROM incoming"
+        )
     result = runner.invoke(app, ["summary", "--workspace", str(tmp_path / "ws"), "--format", "csv"])
     assert result.exit_code == 0, result.output
     got = _csv(result.stdout)

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from custlens.errors import BackendError, InputError
 from custlens.features import calibration_holdout, purchase_history, to_frame
+
 from .conftest import put
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def ts(y: int, m: int, d: int, h: int = 12) -> dt.datetime:
@@ -37,8 +38,10 @@ def tx_table(rows: list[tuple[str, dt.datetime, float]], returns: list[bool] | N
 
 # --- an independent computation (pandas/numpy, no Ibis) -------------------------------
 
-def independent_summary(df: pd.DataFrame, end: str, freq: str, multiplier: float = 1.0,
-                        start: str | None = None) -> pd.DataFrame:
+
+def independent_summary(
+    df: pd.DataFrame, end: str, freq: str, multiplier: float = 1.0, start: str | None = None
+) -> pd.DataFrame:
     """frequency/recency/T/monetary_value per customer, computed with pandas groupbys."""
     day = df["ordered_at"].dt.tz_convert(None).dt.normalize()
     keep = day <= pd.Timestamp(end)
@@ -55,16 +58,20 @@ def independent_summary(df: pd.DataFrame, end: str, freq: str, multiplier: float
 
     period = index(day)
     end_period = int(index(pd.Series([pd.Timestamp(end)])).iloc[0])
-    per = (pd.DataFrame({"c": d["customer_id"].to_numpy(), "p": period.to_numpy(),
-                         "a": d["amount"].to_numpy()})
-           .groupby(["c", "p"], as_index=False)["a"].sum())
+    per = (
+        pd.DataFrame({"c": d["customer_id"].to_numpy(), "p": period.to_numpy(), "a": d["amount"].to_numpy()})
+        .groupby(["c", "p"], as_index=False)["a"]
+        .sum()
+    )
     g = per.groupby("c")["p"]
     first = g.transform("min")
-    out = pd.DataFrame({
-        "frequency": g.size() - 1,
-        "recency": (g.max() - g.min()) / multiplier,
-        "T": (end_period - g.min()) / multiplier,
-    })
+    out = pd.DataFrame(
+        {
+            "frequency": g.size() - 1,
+            "recency": (g.max() - g.min()) / multiplier,
+            "T": (end_period - g.min()) / multiplier,
+        }
+    )
     repeat = per[per["p"] != first].groupby("c")["a"].mean()
     out["monetary_value"] = repeat.reindex(out.index).fillna(0.0)
     out.index.name = "customer_id"
@@ -78,11 +85,11 @@ def as_indexed(frame: pd.DataFrame) -> pd.DataFrame:
 # --- hand-checked ------------------------------------------------------------------------
 
 HAND = [
-    ("a", ts(2024, 1, 1), 10.0),   # Monday, first purchase
+    ("a", ts(2024, 1, 1), 10.0),  # Monday, first purchase
     ("a", ts(2024, 1, 1, 18), 5.0),  # same day: same period
-    ("a", ts(2024, 1, 3), 20.0),   # same week, same month
+    ("a", ts(2024, 1, 3), 20.0),  # same week, same month
     ("a", ts(2024, 2, 15), 30.0),
-    ("b", ts(2024, 2, 29), 7.0),   # single purchase
+    ("b", ts(2024, 2, 29), 7.0),  # single purchase
     ("a", ts(2024, 3, 20), 99.0),  # after the end below: dropped
 ]
 
@@ -118,8 +125,12 @@ def test_returns_are_not_purchases_and_default_end_is_last_day() -> None:
     import ibis
 
     con = ibis.duckdb.connect()
-    rows = [("a", ts(2024, 1, 1), 10.0), ("a", ts(2024, 1, 5), 4.0),
-            ("a", ts(2024, 1, 9), -3.0), ("a", ts(2024, 1, 11), 8.0)]
+    rows = [
+        ("a", ts(2024, 1, 1), 10.0),
+        ("a", ts(2024, 1, 5), 4.0),
+        ("a", ts(2024, 1, 9), -3.0),
+        ("a", ts(2024, 1, 11), 8.0),
+    ]
     t = put(con, tx_table(rows, returns=[False, True, False, False]))
     got = as_indexed(to_frame(purchase_history(t)))
     # only 01-01 and 01-11 are purchases; the default end is the last day (01-11).
@@ -148,13 +159,20 @@ def test_bad_arguments_raise_input_errors() -> None:
 
 def test_calibration_holdout_hand_checked(backend: object) -> None:
     t = put(backend, tx_table(HAND + [("c", ts(2024, 3, 2), 1.0)]))
-    got = as_indexed(to_frame(calibration_holdout(
-        t, calibration_end="2024-01-31", observation_end="2024-03-31", freq="D")))
+    got = as_indexed(
+        to_frame(calibration_holdout(t, calibration_end="2024-01-31", observation_end="2024-03-31", freq="D"))
+    )
     # b and c are first seen after the calibration end: not in the table.
     assert list(got.index) == ["a"]
     assert list(got.columns) == [
-        "frequency_cal", "recency_cal", "T_cal", "monetary_value_cal",
-        "frequency_holdout", "monetary_value_holdout", "duration_holdout"]
+        "frequency_cal",
+        "recency_cal",
+        "T_cal",
+        "monetary_value_cal",
+        "frequency_holdout",
+        "monetary_value_holdout",
+        "duration_holdout",
+    ]
     # calibration: days 01-01 (15) and 01-03 (20), T from 01-01 to 01-31 = 30;
     # holdout: 02-15 (30) and 03-20 (99), 60 days from 01-31 to 03-31.
     assert tuple(got.loc["a"]) == pytest.approx((1, 2.0, 30.0, 20.0, 2, 64.5, 60.0))
@@ -162,9 +180,9 @@ def test_calibration_holdout_hand_checked(backend: object) -> None:
 
 # --- CDNOW master log: independent computation, both backends ------------------------------
 
+
 @pytest.mark.parametrize("freq", ["D", "W", "M"])
-def test_cdnow_master_matches_independent_computation(
-        backend: object, cdnow_master: pd.DataFrame, freq: str) -> None:
+def test_cdnow_master_matches_independent_computation(backend: object, cdnow_master: pd.DataFrame, freq: str) -> None:
     assert len(cdnow_master) == 69_659
     t = put(backend, cdnow_master, "cdnow")
     got = as_indexed(to_frame(purchase_history(t, freq=freq)))
@@ -173,8 +191,7 @@ def test_cdnow_master_matches_independent_computation(
     assert got.index.equals(want.index)
     np.testing.assert_array_equal(got["frequency"].to_numpy(), want["frequency"].to_numpy())
     for col in ("recency", "T", "monetary_value"):
-        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-12,
-                                   atol=1e-9, err_msg=col)
+        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-12, atol=1e-9, err_msg=col)
     if backend.name == "pyspark":  # type: ignore[attr-defined]
         return  # the split below runs on DuckDB; on Spark its hand-checked test covers it
     # and a calibration/holdout split at 1997-09-30 on the same data
@@ -193,8 +210,9 @@ def test_cdnow_master_matches_independent_computation(
 CAL_END = "1997-09-30"  # 1997-01-01 .. 1997-09-30 inclusive is 273 days = 39 weeks
 
 
-def test_reproduces_lifetimes_cdnow_summary(cdnow_sample: pd.DataFrame, cdnow_summary_path: Path,
-                                            cdnow_summary_monetary_path: Path) -> None:
+def test_reproduces_lifetimes_cdnow_summary(
+    cdnow_sample: pd.DataFrame, cdnow_summary_path: Path, cdnow_summary_monetary_path: Path
+) -> None:
     """lifetimes 0.11.3 ships cdnow_customers_summary.csv (2,357 customers of the BG/NBD
     paper, Fader, Hardie & Lee 2005): frequency, recency and T in weeks, two decimals,
     measured on days (T of a 1997-01-01 buyer is 272/7 = 38.86)."""
@@ -215,21 +233,23 @@ def test_reproduces_lifetimes_cdnow_summary(cdnow_sample: pd.DataFrame, cdnow_su
     later = to_frame(purchase_history(t, end="1997-10-01", freq="D", freq_multiplier=7))
     assert not np.allclose(later.sort_values("customer_id")["T"].to_numpy(), published["T"], atol=0.005)
     # The holdout of the paper runs 39 weeks more, to 1998-06-30.
-    split = to_frame(calibration_holdout(t, calibration_end=CAL_END, observation_end="1998-06-30",
-                                         freq="D", freq_multiplier=7))
+    split = to_frame(
+        calibration_holdout(t, calibration_end=CAL_END, observation_end="1998-06-30", freq="D", freq_multiplier=7)
+    )
     assert (split["duration_holdout"] == 39.0).all()
-    np.testing.assert_array_equal(split.sort_values("customer_id")["frequency_cal"],
-                                  published["frequency"])
+    np.testing.assert_array_equal(split.sort_values("customer_id")["frequency_cal"], published["frequency"])
 
 
 # --- properties ----------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.lists(
-        st.tuples(st.sampled_from(["x", "y", "z"]), st.integers(0, 120),
-                  st.floats(0, 500, allow_nan=False)),
-        min_size=1, max_size=30),
+        st.tuples(st.sampled_from(["x", "y", "z"]), st.integers(0, 120), st.floats(0, 500, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    ),
     freq=st.sampled_from(["D", "W", "M"]),
     end_offset=st.integers(0, 150),
 )
@@ -258,7 +278,12 @@ def test_to_frame_kinds() -> None:
     expr = purchase_history(put(ibis.duckdb.connect(), tx_table(HAND)), end="2024-03-01")
     arrow = to_frame(expr, "arrow", order_by="customer_id")
     assert isinstance(arrow, pa.Table) and arrow.column_names == [
-        "customer_id", "frequency", "recency", "T", "monetary_value"]
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+    ]
     assert arrow.schema.field("frequency").type == pa.int64()
     polars = to_frame(expr, "polars", order_by="customer_id")
     assert isinstance(polars, pl.DataFrame) and polars["customer_id"].to_list() == ["a", "b"]

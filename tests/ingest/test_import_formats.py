@@ -3,7 +3,7 @@ worked out by hand beside each assertion."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +15,7 @@ from custlens.warehouse import Workspace
 
 from .conftest import quarantine, rows, write
 
-UTC = timezone.utc
+UTC = UTC
 TX_HEADER = "order_id,customer_id,ordered_at,amount\n"
 
 
@@ -35,16 +35,24 @@ def test_utf8_with_and_without_bom_give_the_same_rows(ws: Workspace, tmp_path: P
 
 
 def test_gbk_file_with_chinese_headers_and_value_map(ws: Workspace, tmp_path: Path) -> None:
-    text = ("订单号,客户编号,下单时间,金额,渠道\n"
-            "A001,客户1,2024年3月1日 09:30,\"￥1,234.50\",门店\n"
-            "A002,客户2,2024年3月2日 20:15,￥88元,网店\n")
+    text = (
+        "订单号,客户编号,下单时间,金额,渠道\n"
+        'A001,客户1,2024年3月1日 09:30,"￥1,234.50",门店\n'
+        "A002,客户2,2024年3月2日 20:15,￥88元,网店\n"
+    )
     src = write(tmp_path / "订单.csv", text, "gbk")
-    mapping = parse_mapping({
-        "source": {"timezone": "Asia/Shanghai", "date_format": "%Y年%m月%d日 %H:%M"},
-        "columns": {"order_id": "订单号", "customer_id": "客户编号", "ordered_at": "下单时间",
-                    "amount": "金额", "channel": {"source": "渠道",
-                                                 "values": {"门店": "store", "网店": "web"}}},
-    })
+    mapping = parse_mapping(
+        {
+            "source": {"timezone": "Asia/Shanghai", "date_format": "%Y年%m月%d日 %H:%M"},
+            "columns": {
+                "order_id": "订单号",
+                "customer_id": "客户编号",
+                "ordered_at": "下单时间",
+                "amount": "金额",
+                "channel": {"source": "渠道", "values": {"门店": "store", "网店": "web"}},
+            },
+        }
+    )
     report = import_file(ws, src, table="transactions", mapping=mapping)
     assert report.encoding == "gb18030"
     assert (report.rows_read, report.rows_loaded) == (2, 2)
@@ -58,16 +66,22 @@ def test_gbk_file_with_chinese_headers_and_value_map(ws: Workspace, tmp_path: Pa
     assert [g["customer_id"] for g in got] == ["客户1", "客户2"]
 
 
-@pytest.mark.parametrize(("decimal", "thousands", "cells", "expected"), [
-    (".", ",", ['"¥1,234.50"', "$ 12.00", "(7.25)", "1e3", '"1,000,000"'],
-     [1234.5, 12.0, -7.25, 1000.0, 1_000_000.0]),
-    (",", ".", ['"1.234,50"', '"€ 12,00"', '"-0,5"', "3", '"2.000.000"'],
-     [1234.5, 12.0, -0.5, 3.0, 2_000_000.0]),
-    (",", " ", ['"1 234,50"', '"12,5 ₽"', '"7"', '"0,25"', '"1 000 000"'],
-     [1234.5, None, 7.0, 0.25, 1_000_000.0]),
-])
-def test_amount_formats(ws: Workspace, tmp_path: Path, decimal: str, thousands: str,
-                        cells: list[str], expected: list[float | None]) -> None:
+@pytest.mark.parametrize(
+    ("decimal", "thousands", "cells", "expected"),
+    [
+        (
+            ".",
+            ",",
+            ['"¥1,234.50"', "$ 12.00", "(7.25)", "1e3", '"1,000,000"'],
+            [1234.5, 12.0, -7.25, 1000.0, 1_000_000.0],
+        ),
+        (",", ".", ['"1.234,50"', '"€ 12,00"', '"-0,5"', "3", '"2.000.000"'], [1234.5, 12.0, -0.5, 3.0, 2_000_000.0]),
+        (",", " ", ['"1 234,50"', '"12,5 ₽"', '"7"', '"0,25"', '"1 000 000"'], [1234.5, None, 7.0, 0.25, 1_000_000.0]),
+    ],
+)
+def test_amount_formats(
+    ws: Workspace, tmp_path: Path, decimal: str, thousands: str, cells: list[str], expected: list[float | None]
+) -> None:
     lines = [f"o{i},c1,2024-01-01,{cell}" for i, cell in enumerate(cells)]
     src = write(tmp_path / "amounts.csv", TX_HEADER + "\n".join(lines) + "\n")
     mapping = parse_mapping({"source": {"decimal": decimal, "thousands": thousands}})
@@ -89,28 +103,35 @@ def test_ambiguous_thousands_grouping_is_rejected(ws: Workspace, tmp_path: Path)
 
 
 def test_negative_amounts_are_returns_and_flags_are_kept(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "r.csv", "order_id,customer_id,ordered_at,amount,return_flag\n"
-                "o1,c1,2024-01-01,-5,\no2,c1,2024-01-01,5,是\no3,c1,2024-01-01,5,no\n")
+    src = write(
+        tmp_path / "r.csv",
+        "order_id,customer_id,ordered_at,amount,return_flag\n"
+        "o1,c1,2024-01-01,-5,\no2,c1,2024-01-01,5,是\no3,c1,2024-01-01,5,no\n",
+    )
     import_file(ws, src, table="transactions")
     got = {r["order_id"]: r["return_flag"] for r in rows(ws, "transactions")}
     assert got == {"o1": True, "o2": True, "o3": False}
 
 
 def test_margin_is_derived_from_cost(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "m.csv", "order_id,customer_id,ordered_at,amount,cost\n"
-                "o1,c1,2024-01-01,10,6.5\no2,c1,2024-01-01,10,\n")
+    src = write(
+        tmp_path / "m.csv",
+        "order_id,customer_id,ordered_at,amount,cost\no1,c1,2024-01-01,10,6.5\no2,c1,2024-01-01,10,\n",
+    )
     import_file(ws, src, table="transactions")
     got = {r["order_id"]: r["margin"] for r in rows(ws, "transactions")}
     assert got == {"o1": 3.5, "o2": None}
 
 
 def test_missing_ids_bad_dates_and_ragged_rows_go_to_quarantine(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "bad.csv", TX_HEADER +
-                "o1,c1,2024-01-01,1\n"      # line 2: fine
-                "o2,,2024-01-01,1\n"        # line 3: missing customer
-                "o3,c1,2024-02-30,1\n"      # line 4: no 30 February
-                "o4,c1,2024-01-01,1,x\n"    # line 5: five fields
-                "o5,c1,2024-01-01,1\n")     # line 6: fine
+    src = write(
+        tmp_path / "bad.csv",
+        TX_HEADER + "o1,c1,2024-01-01,1\n"  # line 2: fine
+        "o2,,2024-01-01,1\n"  # line 3: missing customer
+        "o3,c1,2024-02-30,1\n"  # line 4: no 30 February
+        "o4,c1,2024-01-01,1,x\n"  # line 5: five fields
+        "o5,c1,2024-01-01,1\n",
+    )  # line 6: fine
     report = import_file(ws, src, table="transactions", max_reject_rate=0.75)
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (5, 2, 3)
     records = sorted(quarantine(report.quarantine_path), key=lambda r: r["line"])
@@ -122,8 +143,10 @@ def test_missing_ids_bad_dates_and_ragged_rows_go_to_quarantine(ws: Workspace, t
 
 
 def test_line_numbers_after_skipped_rows_and_ragged_rows(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "skip.csv", "exported by ERP\n\nignored\n" + TX_HEADER +
-                "o1,c1,2024-01-01,1\no2,c1\no3,c1,2024-01-01,zz\n")
+    src = write(
+        tmp_path / "skip.csv",
+        "exported by ERP\n\nignored\n" + TX_HEADER + "o1,c1,2024-01-01,1\no2,c1\no3,c1,2024-01-01,zz\n",
+    )
     mapping = parse_mapping({"source": {"skip_rows": 3}})
     report = import_file(ws, src, table="transactions", mapping=mapping, max_reject_rate=1.0)
     records = sorted(quarantine(report.quarantine_path), key=lambda r: r["line"])
@@ -132,11 +155,13 @@ def test_line_numbers_after_skipped_rows_and_ragged_rows(ws: Workspace, tmp_path
 
 
 def test_duplicates_in_the_file_and_key_conflicts(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "d.csv", TX_HEADER +
-                "o1,c1,2024-01-01,1\n"
-                "o1,c1,2024-01-01,1\n"    # exact copy: dropped as duplicate
-                "o1,c1,2024-01-01,2\n"    # same key, other amount: rejected
-                "o2,c2,2024-01-01,1\n")
+    src = write(
+        tmp_path / "d.csv",
+        TX_HEADER + "o1,c1,2024-01-01,1\n"
+        "o1,c1,2024-01-01,1\n"  # exact copy: dropped as duplicate
+        "o1,c1,2024-01-01,2\n"  # same key, other amount: rejected
+        "o2,c2,2024-01-01,1\n",
+    )
     report = import_file(ws, src, table="transactions", max_reject_rate=0.5)
     assert (report.rows_loaded, report.rows_duplicate, report.rows_rejected) == (2, 1, 1)
     reasons = {r["line"]: r["reason"] for r in quarantine(report.quarantine_path)}
@@ -185,8 +210,9 @@ def test_too_many_rejects_commits_nothing(ws: Workspace, tmp_path: Path) -> None
 
 def test_tsv_and_semicolon_files(ws: Workspace, tmp_path: Path) -> None:
     tsv = write(tmp_path / "a.tsv", TX_HEADER.replace(",", "\t") + "o1\tc1\t2024-01-01\t1,5\n")
-    r = import_file(ws, tsv, table="transactions", mapping=parse_mapping(
-        {"source": {"decimal": ",", "thousands": "."}}))
+    r = import_file(
+        ws, tsv, table="transactions", mapping=parse_mapping({"source": {"decimal": ",", "thousands": "."}})
+    )
     assert r.rows_loaded == 1
     semi = write(tmp_path / "b.csv", TX_HEADER.replace(",", ";") + "o2;c1;2024-01-01;2\n")
     assert import_file(ws, semi, table="transactions").rows_loaded == 1
@@ -194,14 +220,15 @@ def test_tsv_and_semicolon_files(ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_parquet_keeps_its_types_and_local_times(ws: Workspace, tmp_path: Path) -> None:
-    table = pa.table({
-        "order_id": ["p1", "p2"],
-        "customer_id": ["c1", "c2"],
-        "ordered_at": pa.array([datetime(2024, 6, 1, 8, 0), datetime(2024, 6, 2, 8, 0)],
-                               pa.timestamp("ms")),
-        "amount": pa.array([10, -3], pa.int32()),
-        "quantity": [1.0, -1.0],
-    })
+    table = pa.table(
+        {
+            "order_id": ["p1", "p2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": pa.array([datetime(2024, 6, 1, 8, 0), datetime(2024, 6, 2, 8, 0)], pa.timestamp("ms")),
+            "amount": pa.array([10, -3], pa.int32()),
+            "quantity": [1.0, -1.0],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     mapping = parse_mapping({"source": {"timezone": "Europe/Berlin"}})
     report = import_file(ws, tmp_path / "t.parquet", table="transactions", mapping=mapping)
@@ -224,9 +251,20 @@ def test_excel_with_dates_and_mixed_cells(ws: Workspace, tmp_path: Path) -> None
     sheet.append(["INV2", "c2", "2024-01-07", "2024-02-06", "2024-02-01", "¥2,000.00", 2000])
     path = tmp_path / "ar.xlsx"
     book.save(path)
-    mapping = parse_mapping({"source": {"sheet": "应收"}, "columns": {
-        "invoice_id": "发票号", "customer_id": "客户", "issued_on": "开票日期", "due_on": "到期日",
-        "paid_on": "付款日", "amount": "金额", "paid_amount": "已付"}})
+    mapping = parse_mapping(
+        {
+            "source": {"sheet": "应收"},
+            "columns": {
+                "invoice_id": "发票号",
+                "customer_id": "客户",
+                "issued_on": "开票日期",
+                "due_on": "到期日",
+                "paid_on": "付款日",
+                "amount": "金额",
+                "paid_amount": "已付",
+            },
+        }
+    )
     report = import_file(ws, path, table="receivables", mapping=mapping)
     assert report.format == "excel" and report.rows_loaded == 2
     got = rows(ws, "receivables", "invoice_id")
@@ -235,12 +273,14 @@ def test_excel_with_dates_and_mixed_cells(ws: Workspace, tmp_path: Path) -> None
 
 
 def test_customers_labels_are_normalised_and_checked(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "c.csv", "customer_id,customer_type,listed,registered_capital\n"
-                "c1,Personal,,\nc2,CORPORATE,是,\"5,000,000\"\nc3,robot,,\nc4,corporate,yes,-1\n")
+    src = write(
+        tmp_path / "c.csv",
+        "customer_id,customer_type,listed,registered_capital\n"
+        'c1,Personal,,\nc2,CORPORATE,是,"5,000,000"\nc3,robot,,\nc4,corporate,yes,-1\n',
+    )
     report = import_file(ws, src, table="customers", max_reject_rate=1.0)
     assert report.rows_loaded == 2
-    got = {r["customer_id"]: (r["customer_type"], r["listed"], r["registered_capital"])
-           for r in rows(ws, "customers")}
+    got = {r["customer_id"]: (r["customer_type"], r["listed"], r["registered_capital"]) for r in rows(ws, "customers")}
     assert got == {"c1": ("personal", None, None), "c2": ("corporate", True, 5_000_000.0)}
     reasons = {r["line"]: r["reason"] for r in quarantine(report.quarantine_path)}
     assert "expected one of: personal, corporate" in reasons[4]
@@ -248,12 +288,13 @@ def test_customers_labels_are_normalised_and_checked(ws: Workspace, tmp_path: Pa
 
 
 def test_constants_and_offsets_in_timestamps(ws: Workspace, tmp_path: Path) -> None:
-    src = write(tmp_path / "i.csv", "id,who,when\n"
-                "i1,c1,2024-01-05T10:00:00+08:00\ni2,c1,2024-01-05T10:00:00.250Z\n")
-    mapping = parse_mapping({
-        "columns": {"interaction_id": "id", "customer_id": "who", "occurred_at": "when"},
-        "constants": {"kind": "complaint", "channel": "phone"},
-    })
+    src = write(tmp_path / "i.csv", "id,who,when\ni1,c1,2024-01-05T10:00:00+08:00\ni2,c1,2024-01-05T10:00:00.250Z\n")
+    mapping = parse_mapping(
+        {
+            "columns": {"interaction_id": "id", "customer_id": "who", "occurred_at": "when"},
+            "constants": {"kind": "complaint", "channel": "phone"},
+        }
+    )
     report = import_file(ws, src, table="interactions", mapping=mapping)
     assert report.rows_loaded == 2 and report.ignored_columns == ()
     got = rows(ws, "interactions", "interaction_id")
@@ -286,8 +327,9 @@ def test_unreadable_inputs_are_input_errors(ws: Workspace, tmp_path: Path) -> No
     with pytest.raises(InputError, match="not a readable Parquet file"):
         import_file(ws, write(tmp_path / "x.parquet", "not parquet"), table="transactions")
     nested = tmp_path / "nested.parquet"
-    pq.write_table(pa.table({"order_id": ["o1"], "customer_id": [["c1"]],
-                             "ordered_at": ["2024-01-01"], "amount": [1.0]}), nested)
+    pq.write_table(
+        pa.table({"order_id": ["o1"], "customer_id": [["c1"]], "ordered_at": ["2024-01-01"], "amount": [1.0]}), nested
+    )
     with pytest.raises(InputError, match="column 'customer_id' has type list<element: string>"):
         import_file(ws, nested, table="transactions")
     assert ws.row_counts()["transactions"] == 0

@@ -15,6 +15,8 @@ runner = CliRunner()
 def flat(text: str) -> str:
     """Output with Rich's line wrapping undone."""
     return " ".join(text.split())
+
+
 HEADER = "order_id,customer_id,ordered_at,amount\n"
 
 
@@ -25,18 +27,20 @@ def test_init_then_import_with_json_summary(tmp_path: Path) -> None:
     assert (ws / "warehouse.duckdb").is_file()
     src = tmp_path / "t.csv"
     src.write_text(HEADER + "o1,c1,2024-01-01,1\no1,c1,2024-01-01,1\no2,,2024-01-01,1\n")
-    result = runner.invoke(app, ["import", str(src), "--table", "transactions", "-w", str(ws),
-                                 "--format", "json"])
+    result = runner.invoke(app, ["import", str(src), "--table", "transactions", "-w", str(ws), "--format", "json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["rows_read"], summary["rows_loaded"], summary["rows_rejected"],
-            summary["rows_duplicate"]) == (3, 1, 1, 1)
+    assert (summary["rows_read"], summary["rows_loaded"], summary["rows_rejected"], summary["rows_duplicate"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
     assert Path(summary["quarantine"]).is_file()
     # the same file again is skipped (exit 0) or refused (exit 2)
     again = runner.invoke(app, ["import", str(src), "-t", "transactions", "-w", str(ws), "-f", "json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "skipped"
-    refused = runner.invoke(app, ["import", str(src), "-t", "transactions", "-w", str(ws),
-                                  "--on-repeat", "error"])
+    refused = runner.invoke(app, ["import", str(src), "-t", "transactions", "-w", str(ws), "--on-repeat", "error"])
     assert refused.exit_code == 2 and "already imported" in flat(refused.output)
 
 

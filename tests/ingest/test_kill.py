@@ -37,13 +37,16 @@ CHILD = textwrap.dedent("""
 def _big_csv(path: Path, n: int) -> None:
     rng = np.random.default_rng(7)
     ids = np.arange(n)
-    table = pa.table({
-        "order_id": pa.array(np.char.add("K", ids.astype(str))),
-        "customer_id": pa.array(np.char.add("c", (ids % 5000).astype(str))),
-        "ordered_at": pa.array((np.datetime64("2024-01-01T00:00:00", "s")
-                                + rng.integers(0, 86400 * 365, n)).astype("datetime64[s]")),
-        "amount": np.round(rng.gamma(2.0, 30.0, n), 2),
-    })
+    table = pa.table(
+        {
+            "order_id": pa.array(np.char.add("K", ids.astype(str))),
+            "customer_id": pa.array(np.char.add("c", (ids % 5000).astype(str))),
+            "ordered_at": pa.array(
+                (np.datetime64("2024-01-01T00:00:00", "s") + rng.integers(0, 86400 * 365, n)).astype("datetime64[s]")
+            ),
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 2),
+        }
+    )
     pacsv.write_csv(table, path)
 
 
@@ -62,8 +65,7 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("kill_at", [0.3, 1.0], ids=["while-reading", "after-reading"])
-def test_sigkill_mid_import_leaves_the_warehouse_unchanged(tmp_path: Path, big_csv: Path,
-                                                           kill_at: float) -> None:
+def test_sigkill_mid_import_leaves_the_warehouse_unchanged(tmp_path: Path, big_csv: Path, kill_at: float) -> None:
     ws_path = tmp_path / "ws"
     seed = tmp_path / "seed.csv"
     seed.write_text("order_id,customer_id,ordered_at,amount\nS1,c1,2024-01-01,5\nS2,c2,2024-01-02,7\n")
@@ -71,9 +73,13 @@ def test_sigkill_mid_import_leaves_the_warehouse_unchanged(tmp_path: Path, big_c
         import_file(ws, seed, table="transactions")
     before = _state(ws_path)
 
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(ws_path), str(big_csv)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(ws_path), str(big_csv)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert child.stdout is not None
     killed = False
     for line in child.stdout:

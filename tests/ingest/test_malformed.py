@@ -13,13 +13,55 @@ from custlens.errors import CustlensError
 from custlens.ingest import import_file
 from custlens.warehouse import Workspace
 
-COLUMNS = ["order_id", "line", "customer_id", "ordered_at", "amount", "cost", "quantity",
-           "channel", "return_flag", "extra"]
+COLUMNS = [
+    "order_id",
+    "line",
+    "customer_id",
+    "ordered_at",
+    "amount",
+    "cost",
+    "quantity",
+    "channel",
+    "return_flag",
+    "extra",
+]
 ODD_CELLS = [
-    "", "NA", "o1", "o2", "c1", "客户", "2024-01-05", "2024-02-30", "05/01/2024", "2024-01-05T10:00:00Z",
-    "9999-99-99", "1", "-1", "1,234.50", "¥1,234.50", "1.234,50", "$ 12", "abc", "1e400", "nan",
-    "true", "是", "\"quoted, comma\"", "\"unterminated", "\t", "  ", "\u00a0", "0", "2147483648",
-    "1.5", "-0", "(3)", "\\N", "'", ";", "\x00",
+    "",
+    "NA",
+    "o1",
+    "o2",
+    "c1",
+    "客户",
+    "2024-01-05",
+    "2024-02-30",
+    "05/01/2024",
+    "2024-01-05T10:00:00Z",
+    "9999-99-99",
+    "1",
+    "-1",
+    "1,234.50",
+    "¥1,234.50",
+    "1.234,50",
+    "$ 12",
+    "abc",
+    "1e400",
+    "nan",
+    "true",
+    "是",
+    '"quoted, comma"',
+    '"unterminated',
+    "\t",
+    "  ",
+    "\u00a0",
+    "0",
+    "2147483648",
+    "1.5",
+    "-0",
+    "(3)",
+    "\\N",
+    "'",
+    ";",
+    "\x00",
 ]
 ENCODINGS = ["utf-8", "utf-8-sig", "gb18030", "latin-1"]
 
@@ -68,23 +110,27 @@ def csv_files(draw: st.DrawFn) -> bytes:
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     text = newline.join(lines) + draw(st.sampled_from(["", newline]))
     if draw(st.integers(0, 4)) == 0:  # mixed encodings: each line encoded on its own
-        return newline.encode().join(
-            line.encode(draw(st.sampled_from(ENCODINGS)), errors="replace") for line in lines)
+        return newline.encode().join(line.encode(draw(st.sampled_from(ENCODINGS)), errors="replace") for line in lines)
     return text.encode(draw(st.sampled_from(ENCODINGS)), errors="replace")
 
 
 def _snapshot(ws: Workspace) -> tuple:
-    tx = ws.raw.sql('SELECT * FROM transactions ORDER BY order_id, line').to_arrow_table()
+    tx = ws.raw.sql("SELECT * FROM transactions ORDER BY order_id, line").to_arrow_table()
     ledger = ws.raw.execute("SELECT count(*) FROM _import_ledger").fetchall()[0][0]
     return tx.to_pylist(), ledger
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(content=csv_files(), rate=st.sampled_from([0.0, 0.01, 0.5, 1.0]),
-       suffix=st.sampled_from([".csv", ".csv", ".txt", ".tsv"]))
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    content=csv_files(),
+    rate=st.sampled_from([0.0, 0.01, 0.5, 1.0]),
+    suffix=st.sampled_from([".csv", ".csv", ".txt", ".tsv"]),
+)
 def test_malformed_files_fail_cleanly_or_load_consistently(
-        tmp_path: Path, content: bytes, rate: float, suffix: str) -> None:
+    tmp_path: Path, content: bytes, rate: float, suffix: str
+) -> None:
     folder = tmp_path / "ws"
     if not folder.exists():  # one workspace for all examples; it grows with each success
         with Workspace.init(folder) as ws:
@@ -97,8 +143,7 @@ def test_malformed_files_fail_cleanly_or_load_consistently(
             src = Path(tmp) / f"input{suffix}"
             src.write_bytes(content)
             try:
-                report = import_file(ws, src, table="transactions", max_reject_rate=rate,
-                                     on_repeat="import")
+                report = import_file(ws, src, table="transactions", max_reject_rate=rate, on_repeat="import")
             except CustlensError as exc:
                 event(f"refused: {type(exc).__name__}")
                 assert _snapshot(ws) == before  # nothing half-loaded

@@ -47,30 +47,35 @@ def test_full_mapping_file_parses_and_imports(tmp_path: Path) -> None:
     assert mapping.sha256 and mapping.date_formats == ("%d/%m/%Y %H:%M", "%d/%m/%Y")
     assert mapping.columns["channel"].values == {"Laden": "store", "Netz": "web"}
     src = tmp_path / "orders.csv"
-    src.write_text("Bestellung,Kunde,Datum,Betrag,Kanal,Notiz\n"
-                   'B1,k1,31/01/2024 09:00,"1.234,50 €",Laden,x\n'
-                   "B2,k2,01/02/2024,-,Netz,y\n", encoding="utf-8")
+    src.write_text(
+        "Bestellung,Kunde,Datum,Betrag,Kanal,Notiz\n"
+        'B1,k1,31/01/2024 09:00,"1.234,50 €",Laden,x\n'
+        "B2,k2,01/02/2024,-,Netz,y\n",
+        encoding="utf-8",
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         report = import_file(ws, src, table="transactions", mapping=path, max_reject_rate=0.5)
-        got = ws.raw.sql("SELECT order_id, amount, channel, category, ordered_tz "
-                         "FROM transactions").fetchall()
+        got = ws.raw.sql("SELECT order_id, amount, channel, category, ordered_tz FROM transactions").fetchall()
     # B2 has amount '-' (a null value here) and amount is required: rejected
     assert (report.rows_loaded, report.rows_rejected) == (1, 1)
     assert got == [("B1", 1234.5, "store", "books", "Asia/Shanghai")]
     assert report.ignored_columns == ("Notiz",)
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ({"colums": {}}, "unknown key(s) 'colums'"),
-    ({"source": {"timezone": "Mars/Olympus"}}, "unknown time zone 'Mars/Olympus'"),
-    ({"source": {"decimal": ",", "thousands": ","}}, "both ','"),
-    ({"source": {"encoding": "latin-1"}}, "encoding must be 'auto', 'utf-8' or 'gb18030'"),
-    ({"columns": {"amount": {"source": "a", "constant": 1}}}, "exactly one of 'source' or 'constant'"),
-    ({"columns": {"amount": {"source": "a", "format": "x"}}}, "unknown key(s) 'format'"),
-    ({"columns": {"amount": 5}}, "must be a source column name or a table"),
-    ({"columns": {"price": "a"}}, "does not have; expected one of"),
-    ({"table": "customers"}, "written for table 'customers'"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"colums": {}}, "unknown key(s) 'colums'"),
+        ({"source": {"timezone": "Mars/Olympus"}}, "unknown time zone 'Mars/Olympus'"),
+        ({"source": {"decimal": ",", "thousands": ","}}, "both ','"),
+        ({"source": {"encoding": "latin-1"}}, "encoding must be 'auto', 'utf-8' or 'gb18030'"),
+        ({"columns": {"amount": {"source": "a", "constant": 1}}}, "exactly one of 'source' or 'constant'"),
+        ({"columns": {"amount": {"source": "a", "format": "x"}}}, "unknown key(s) 'format'"),
+        ({"columns": {"amount": 5}}, "must be a source column name or a table"),
+        ({"columns": {"price": "a"}}, "does not have; expected one of"),
+        ({"table": "customers"}, "written for table 'customers'"),
+    ],
+)
 def test_mapping_mistakes_are_config_errors(doc: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         build_plan(table("transactions"), parse_mapping(doc), ["a"], origin="f.csv")
@@ -79,8 +84,12 @@ def test_mapping_mistakes_are_config_errors(doc: dict, message: str) -> None:
 
 def test_missing_source_column_and_missing_required_column(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="from column 'Betrag', which the file does not have"):
-        build_plan(table("transactions"), parse_mapping({"columns": {"amount": "Betrag"}}),
-                   ["order_id", "customer_id", "ordered_at"], origin="f.csv")
+        build_plan(
+            table("transactions"),
+            parse_mapping({"columns": {"amount": "Betrag"}}),
+            ["order_id", "customer_id", "ordered_at"],
+            origin="f.csv",
+        )
     with pytest.raises(InputError, match="transactions.customer_id is required.*columns are: order_id"):
         build_plan(table("transactions"), parse_mapping({}), ["order_id"], origin="f.csv")
 
@@ -104,17 +113,20 @@ def test_the_example_in_docs_import_md_is_a_valid_mapping(tmp_path: Path) -> Non
     assert mapping.timezone == "Asia/Shanghai" and mapping.skip_rows == 2
     assert mapping.true_values == ("是", "y") and mapping.columns["return_flag"].values["退货"] == "true"
     src = tmp_path / "orders.csv"
-    src.write_text("导出: ERP\n日期: 2024-03-02\n"
-                   "订单号,行号,客户编号,下单时间,金额,成本,数量,商品编码,品类,return_flag\n"
-                   "A1,1,K1,2024年3月1日 09:30,\"¥1,200.00\",800,1,P1,家电,正常\n"
-                   "A1,2,K1,2024-03-01,-50元,-30,-1,P2,图书,退货\n", encoding="utf-8")
+    src.write_text(
+        "导出: ERP\n日期: 2024-03-02\n"
+        "订单号,行号,客户编号,下单时间,金额,成本,数量,商品编码,品类,return_flag\n"
+        'A1,1,K1,2024年3月1日 09:30,"¥1,200.00",800,1,P1,家电,正常\n'
+        "A1,2,K1,2024-03-01,-50元,-30,-1,P2,图书,退货\n",
+        encoding="utf-8",
+    )
     with Workspace.init(tmp_path / "ws") as ws:
         report = import_file(ws, src, table="transactions", mapping=path)
-        got = ws.raw.sql("SELECT line, amount, margin, category, channel, return_flag "
-                         "FROM transactions ORDER BY line").fetchall()
+        got = ws.raw.sql(
+            "SELECT line, amount, margin, category, channel, return_flag FROM transactions ORDER BY line"
+        ).fetchall()
     assert report.rows_loaded == 2
-    assert got == [(1, 1200.0, 400.0, "appliances", "store", False),
-                   (2, -50.0, -20.0, "books", "store", True)]
+    assert got == [(1, 1200.0, 400.0, "appliances", "store", False), (2, -50.0, -20.0, "books", "store", True)]
 
 
 def test_an_invalid_constant_is_a_config_error(tmp_path: Path) -> None:

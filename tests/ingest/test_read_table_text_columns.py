@@ -29,10 +29,20 @@ def test_text_columns_cast_parquet(tmp_path: Path) -> None:
 
 def test_summary_and_rfm_agree_on_ids(tmp_path: Path) -> None:
     path = tmp_path / "tx.csv"
-    path.write_text("customer,date,amount\n00042,2024-01-01,10\n00042,2024-02-01,20\n00007,2024-01-15,5\n",
-                    encoding="utf-8")
-    common = [str(path), "--customer-col", "customer", "--date-col", "date", "--amount-col", "amount",
-              "--format", "csv"]
+    path.write_text(
+        "customer,date,amount\n00042,2024-01-01,10\n00042,2024-02-01,20\n00007,2024-01-15,5\n", encoding="utf-8"
+    )
+    common = [
+        str(path),
+        "--customer-col",
+        "customer",
+        "--date-col",
+        "date",
+        "--amount-col",
+        "amount",
+        "--format",
+        "csv",
+    ]
     summary = CliRunner().invoke(app, ["summary", *common])
     rfm = CliRunner().invoke(app, ["segment", "rfm", *common])
     assert summary.exit_code == 0 and rfm.exit_code == 0, summary.output + rfm.output

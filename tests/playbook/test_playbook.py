@@ -23,12 +23,28 @@ from custlens.playbook import (
 )
 from custlens.schema import table as schema_table
 
-RFM_11 = ["Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-          "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost"]
+RFM_11 = [
+    "Champions",
+    "Loyal Customers",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About To Sleep",
+    "At Risk",
+    "Can't Lose Them",
+    "Hibernating",
+    "Lost",
+]
 
 GOOD = {
-    "priority": "high", "service_level": "Priority", "service_level_zh": "优先服务",
-    "channel": "E-mail", "channel_zh": "电子邮件", "offer": "Points", "offer_zh": "积分",
+    "priority": "high",
+    "service_level": "Priority",
+    "service_level_zh": "优先服务",
+    "channel": "E-mail",
+    "channel_zh": "电子邮件",
+    "offer": "Points",
+    "offer_zh": "积分",
 }
 
 
@@ -38,8 +54,10 @@ def test_default_covers_the_shipped_segment_names() -> None:
     assert missing_actions(["A", "B", "C"], pb, "abc") == []
     assert missing_actions(["VIP", "major", "ordinary", "small"], pb, "pyramid") == []
     assert missing_actions(["most_valuable", "most_growable", "maintain", "abandon"], pb, "clv_matrix") == []
-    assert missing_actions(["non_customer", "potential", "target", "first_time", "repeat", "loyal", "lost"],
-                           pb, "state") == []
+    assert (
+        missing_actions(["non_customer", "potential", "target", "first_time", "repeat", "loyal", "lost"], pb, "state")
+        == []
+    )
     assert missing_actions(["acquisition", "growth", "maturity", "decline", "termination"], pb, "lifecycle") == []
     assert len(pb.segments("value_matrix")) == 4
 
@@ -82,9 +100,12 @@ def test_default_covers_every_segment_the_segmentation_defaults_ship() -> None:
     assert not any(gaps.values()), gaps
     assert {"rfm", "abc", "pyramid"} <= set(shipped)
     # the playbook shows the same Chinese names as the segmentation
-    differ = {(scheme, name): (zh, pb.get(scheme, name).name_zh)  # type: ignore[union-attr]
-              for scheme, names in shipped.items() for name, zh in names.items()
-              if zh and pb.get(scheme, name).name_zh != zh}  # type: ignore[union-attr]
+    differ = {
+        (scheme, name): (zh, pb.get(scheme, name).name_zh)  # type: ignore[union-attr]
+        for scheme, names in shipped.items()
+        for name, zh in names.items()
+        if zh and pb.get(scheme, name).name_zh != zh
+    }  # type: ignore[union-attr]
     assert not differ, differ
 
 
@@ -98,10 +119,14 @@ def test_every_default_action_is_bilingual() -> None:
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
-        ({"rfm": {"Champions": {**GOOD, "priority": "urgent"}}},
-         r"\[rfm.'Champions'\]: field 'priority' must be one of top, high"),
-        ({"rfm": {"Champions": {k: v for k, v in GOOD.items() if k != "channel"}}},
-         r"\[rfm.'Champions'\]: missing field 'channel'"),
+        (
+            {"rfm": {"Champions": {**GOOD, "priority": "urgent"}}},
+            r"\[rfm.'Champions'\]: field 'priority' must be one of top, high",
+        ),
+        (
+            {"rfm": {"Champions": {k: v for k, v in GOOD.items() if k != "channel"}}},
+            r"\[rfm.'Champions'\]: missing field 'channel'",
+        ),
         ({"rfm": {"Champions": {**GOOD, "chanel": "x"}}}, "unknown field 'chanel'; did you mean 'channel'"),
         ({"rfm": {"Champions": {**GOOD, "offer": ""}}}, r"\[rfm.'Champions'\]: field 'offer' must be non-empty"),
         ({"rfm": {"Champions": {**GOOD, "offer": 3}}}, "field 'offer' must be non-empty text"),
@@ -123,12 +148,14 @@ def test_bad_toml(tmp_path: Path) -> None:
 
 
 def _assignments() -> pa.Table:
-    return pa.table({
-        "customer_id": ["c1", "c2", "c3", "c4"],
-        "segment": ["Champions", "Lost", "At Risk", "Champions"],
-        "email": ["a@x.cn", "b@x.cn", "c@x.cn", "d@x.cn"],
-        "phone": ["1", "2", "3", "4"],
-    })
+    return pa.table(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "segment": ["Champions", "Lost", "At Risk", "Champions"],
+            "email": ["a@x.cn", "b@x.cn", "c@x.cn", "d@x.cn"],
+            "phone": ["1", "2", "3", "4"],
+        }
+    )
 
 
 def _on(backend: object, table: pa.Table) -> ibis.Table:

@@ -33,15 +33,17 @@ from custlens.report import (
 )
 from custlens.scoring import score_customers
 
-SUMMARY = pa.table({
-    "segment": ["VIP", "major", "ordinary", "small"],
-    "segment_zh": ["贵宾型客户", "重要型客户", "普通型客户", "小客户"],
-    "segment_rank": [0, 1, 2, 3],
-    "customers": [1, 4, 15, 80],
-    "share": [0.01, 0.04, 0.15, 0.80],
-    "value": [300.0, 400.0, 200.0, 100.0],
-    "value_share": [0.3, 0.4, 0.2, 0.1],
-})
+SUMMARY = pa.table(
+    {
+        "segment": ["VIP", "major", "ordinary", "small"],
+        "segment_zh": ["贵宾型客户", "重要型客户", "普通型客户", "小客户"],
+        "segment_rank": [0, 1, 2, 3],
+        "customers": [1, 4, 15, 80],
+        "share": [0.01, 0.04, 0.15, 0.80],
+        "value": [300.0, 400.0, 200.0, 100.0],
+        "value_share": [0.3, 0.4, 0.2, 0.1],
+    }
+)
 
 
 @dataclass
@@ -54,15 +56,20 @@ class _Result:  # the shape of custlens.segment.SegmentResult the report reads
 
 def _rfm_customers(n: int = 400) -> pa.Table:
     rng = np.random.default_rng(1)
-    return pa.table({
-        "customer_id": [f"c{i:04d}" for i in range(n)],
-        "r_score": rng.integers(1, 6, n), "f_score": rng.integers(1, 6, n),
-        "monetary": rng.gamma(2.0, 40.0, n),
-        "frequency": rng.integers(1, 30, n), "avg_order_value": rng.gamma(2.0, 25.0, n),
-        "revenue": rng.pareto(1.3, n) * 100,
-        "order_count": rng.integers(1, 30, n), "recency_days": rng.integers(0, 500, n),
-        "segment": rng.choice(["best", "spender", "frequent", "uncertain"], n),
-    })
+    return pa.table(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "r_score": rng.integers(1, 6, n),
+            "f_score": rng.integers(1, 6, n),
+            "monetary": rng.gamma(2.0, 40.0, n),
+            "frequency": rng.integers(1, 30, n),
+            "avg_order_value": rng.gamma(2.0, 25.0, n),
+            "revenue": rng.pareto(1.3, n) * 100,
+            "order_count": rng.integers(1, 30, n),
+            "recency_days": rng.integers(0, 500, n),
+            "segment": rng.choice(["best", "spender", "frequent", "uncertain"], n),
+        }
+    )
 
 
 def test_concentration_by_hand() -> None:
@@ -91,7 +98,9 @@ def test_rfm_heatmap_cells_are_group_means() -> None:
     import ibis
 
     # the aggregation is one Ibis group-by (the scoring and playbook tests cover Spark)
-    data = pa.table({"r_score": [1, 1, 5, 5, 5], "f_score": [1, 1, 5, 5, 1], "monetary": [10.0, 30.0, 100.0, 300.0, 7.0]})
+    data = pa.table(
+        {"r_score": [1, 1, 5, 5, 5], "f_score": [1, 1, 5, 5, 1], "monetary": [10.0, 30.0, 100.0, 300.0, 7.0]}
+    )
     t = ibis.duckdb.connect().create_table("rfm", data)
     fig = rfm_heatmap_figure(t)
     z = np.asarray(fig.data[0].z, dtype=float)
@@ -113,8 +122,9 @@ def test_value_matrix_samples_large_bases() -> None:
 
 
 def test_migration_rows_are_shares_and_counts_shown() -> None:
-    moves = pa.table({"from_segment": ["A", "A", "B", "C"], "to_segment": ["A", "B", "B", "A"],
-                      "customers": [6, 2, 5, 1]})
+    moves = pa.table(
+        {"from_segment": ["A", "A", "B", "C"], "to_segment": ["A", "B", "B", "A"], "customers": [6, 2, 5, 1]}
+    )
     fig = migration_figure(moves, order=["A", "B", "C"])
     z = np.asarray(fig.data[0].z)
     np.testing.assert_allclose(z.sum(axis=1), [1.0, 1.0, 1.0])
@@ -126,8 +136,9 @@ def test_pyramid_and_tables() -> None:
     fig = pyramid_figure(SUMMARY)
     assert list(fig.data[0].y)[0] == "VIP 贵宾型客户"
     assert "30.0% of value" in fig.data[0].text[0]
-    rank = score_customers(_rfm_customers(), ["revenue", "order_count", "recency_days"], cost=["recency_days"],
-                           method="entropy")
+    rank = score_customers(
+        _rfm_customers(), ["revenue", "order_count", "recency_days"], cost=["recency_days"], method="entropy"
+    )
     tab = ranking_table_figure(rank, top=10)
     assert len(tab.data[0].cells.values[0]) == 10
     assert tab.data[0].cells.values[0][:3] == [1, 2, 3]
@@ -159,9 +170,11 @@ def _offline_checks(text: str) -> None:
 
 
 def test_write_report_is_self_contained(tmp_path: Path) -> None:
-    figs = [ReportSection("Sizes", segment_sizes_figure(SUMMARY), "note <b>escaped</b>"),
-            ReportSection("Pyramid", pyramid_figure(SUMMARY)),
-            ReportSection("Text only", None, "no figure")]
+    figs = [
+        ReportSection("Sizes", segment_sizes_figure(SUMMARY), "note <b>escaped</b>"),
+        ReportSection("Pyramid", pyramid_figure(SUMMARY)),
+        ReportSection("Text only", None, "no figure"),
+    ]
     path = write_report(tmp_path / "r.html", figs, title="Test & report", subtitle="As of 2024-01-01")
     text = path.read_text(encoding="utf-8")
     _offline_checks(text)
@@ -186,16 +199,27 @@ def test_write_report_errors(tmp_path: Path) -> None:
 
 def test_report_sections_from_results() -> None:
     c = _rfm_customers()
-    results = {"rfm": _Result("rfm", c, SUMMARY, {}), "pyramid": _Result("pyramid", c, SUMMARY, {}),
-               "value_matrix": _Result("value_matrix", c, SUMMARY,
-                                       {"thresholds": {"frequency": 10.0, "avg_order_value": 40.0}})}
+    results = {
+        "rfm": _Result("rfm", c, SUMMARY, {}),
+        "pyramid": _Result("pyramid", c, SUMMARY, {}),
+        "value_matrix": _Result(
+            "value_matrix", c, SUMMARY, {"thresholds": {"frequency": 10.0, "avg_order_value": 40.0}}
+        ),
+    }
     rank = score_customers(c, ["revenue", "recency_days"], cost=["recency_days"], method="entropy")
     moves = pa.table({"from_segment": ["VIP"], "to_segment": ["major"], "customers": [3]})
-    secs = report_sections(segmentations=results, customers=c, ranking=rank, migration=moves,
-                           playbook=load_playbook())
+    secs = report_sections(segmentations=results, customers=c, ranking=rank, migration=moves, playbook=load_playbook())
     titles = [s.title for s in secs]
-    for expected in ("RFM segments: sizes and value shares", "Pareto curve", "Value pyramid", "RFM heat map",
-                     "Customer value matrix", "Segment migration", "Important customers", "Playbook"):
+    for expected in (
+        "RFM segments: sizes and value shares",
+        "Pareto curve",
+        "Value pyramid",
+        "RFM heat map",
+        "Customer value matrix",
+        "Segment migration",
+        "Important customers",
+        "Playbook",
+    ):
         assert expected in titles
     playbook_fig = secs[titles.index("Playbook")].figure
     assert isinstance(playbook_fig, go.Figure)
@@ -211,13 +235,26 @@ def test_build_report_from_cdnow_transactions(cdnow_sample_path: Path, tmp_path:
     import pyarrow.compute as pc
 
     day = pc.strptime(raw.column(2).cast(pa.string()), format="%Y%m%d", unit="s").cast(pa.date32())
-    tx = pa.table({"customer_id": raw.column(1).cast(pa.string()), "ordered_at": day,
-                   "quantity": raw.column(3), "amount": raw.column(4)})
+    tx = pa.table(
+        {
+            "customer_id": raw.column(1).cast(pa.string()),
+            "ordered_at": day,
+            "quantity": raw.column(3),
+            "amount": raw.column(4),
+        }
+    )
     path = build_report(tmp_path / "cdnow.html", transactions=tx, as_of="1998-06-30")
     text = path.read_text(encoding="utf-8")
     _offline_checks(text)
-    for heading in ("Pareto curve", "Important customers", "Playbook", "Customer value matrix", "RFM heat map",
-                    "Relationship states: sizes and value shares", "Lifecycle stages: sizes and value shares"):
+    for heading in (
+        "Pareto curve",
+        "Important customers",
+        "Playbook",
+        "Customer value matrix",
+        "RFM heat map",
+        "Relationship states: sizes and value shares",
+        "Lifecycle stages: sizes and value shares",
+    ):
         assert f"<h2>{heading}</h2>" in text
     assert "As of 1998-06-30" in text
     assert "<h2>Value pyramid</h2>" in text and "<h2>ABC classes: sizes and value shares</h2>" in text
@@ -245,13 +282,16 @@ def test_build_report_with_snapshot_migration(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(3)
     n = 400
-    tx = pa.table({
-        "customer_id": [f"c{i % 80}" for i in range(n)],
-        "order_id": [f"o{i}" for i in range(n)],
-        "ordered_at": pa.array(np.datetime64("2024-01-01") + rng.integers(0, 360, n).astype("timedelta64[D]"),
-                               pa.date32()),
-        "amount": rng.gamma(2.0, 30.0, n),
-    })
+    tx = pa.table(
+        {
+            "customer_id": [f"c{i % 80}" for i in range(n)],
+            "order_id": [f"o{i}" for i in range(n)],
+            "ordered_at": pa.array(
+                np.datetime64("2024-01-01") + rng.integers(0, 360, n).astype("timedelta64[D]"), pa.date32()
+            ),
+            "amount": rng.gamma(2.0, 30.0, n),
+        }
+    )
     con = ibis.duckdb.connect()
     first = seg.save_snapshot(con, seg.rfm_from_transactions(tx, as_of="2024-06-30"))
     second = seg.save_snapshot(con, seg.rfm_from_transactions(tx, as_of="2024-12-26"))
@@ -262,9 +302,15 @@ def test_build_report_with_snapshot_migration(tmp_path: Path) -> None:
 
 
 def test_build_report_scores_customers_without_purchases_as_worst(tmp_path: Path) -> None:
-    ind = pa.table({"customer_id": ["a", "b", "c"], "revenue": [100.0, 0.0, 40.0],
-                    "order_count": [3, 0, 1], "avg_order_value": [33.3, None, 40.0],
-                    "recency_days": [5, None, 50]})
+    ind = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "revenue": [100.0, 0.0, 40.0],
+            "order_count": [3, 0, 1],
+            "avg_order_value": [33.3, None, 40.0],
+            "recency_days": [5, None, 50],
+        }
+    )
     path = build_report(tmp_path / "r.html", indicators=ind)
     text = path.read_text(encoding="utf-8")
     assert "<h2>Important customers</h2>" in text and "<h2>Pareto curve</h2>" in text

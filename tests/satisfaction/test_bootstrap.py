@@ -63,7 +63,9 @@ def test_standard_errors_agree_with_seminr_within_monte_carlo_error(mobi: pd.Dat
         assert table[name]["ci_high"] == pytest.approx(values["ci_high"], abs=0.03)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"n_boot": 1}, "n_boot"), ({"level": 1.2}, "level"), ({"batch": 0}, "batch")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"n_boot": 1}, "n_boot"), ({"level": 1.2}, "level"), ({"batch": 0}, "batch")]
+)
 def test_bad_bootstrap_parameters(mobi: pd.DataFrame, kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         fit_pls(mobi, "ecsi").bootstrap(**kwargs)
@@ -72,8 +74,11 @@ def test_bad_bootstrap_parameters(mobi: pd.DataFrame, kwargs: dict, message: str
 def test_vectorised_bootstrap_handles_mode_b_and_raw_data(mobi: pd.DataFrame) -> None:
     from custlens.satisfaction.model import ECSI, Block, ModelSpec
 
-    model = ModelSpec("mixed", tuple(Block(b.name, b.items, "B" if b.name in ("Image", "Value") else "A")
-                                     for b in ECSI.blocks), ECSI.paths)
+    model = ModelSpec(
+        "mixed",
+        tuple(Block(b.name, b.items, "B" if b.name in ("Image", "Value") else "A") for b in ECSI.blocks),
+        ECSI.paths,
+    )
     res = fit_pls(mobi, model, scheme="path", standardize=False, tol=1e-10)
     boot = res.bootstrap(n_boot=6, seed=9)
     rng = np.random.default_rng(9)

@@ -24,7 +24,9 @@ def test_pls_json_holds_the_promised_keys(runner: CliRunner, mobi_path: Path) ->
     out = json.loads(result.stdout)
     assert {"path_coefficients", "outer_weights", "loadings", "r2", "quality", "index"} <= set(out)
     ref = read_smartpls("centroid", "pathCoefficients")
-    assert out["path_coefficients"]["Satisfaction -> Loyalty"] == pytest.approx(ref["Satisfaction"]["Loyalty"], abs=1e-6)
+    assert out["path_coefficients"]["Satisfaction -> Loyalty"] == pytest.approx(
+        ref["Satisfaction"]["Loyalty"], abs=1e-6
+    )
     assert 0 < out["index"]["Satisfaction"] < 100
     assert "bootstrap" not in out
 
@@ -39,8 +41,11 @@ def test_pls_bootstrap_is_seeded(runner: CliRunner, mobi_path: Path) -> None:
 
 def test_pls_table_and_toml_model(runner: CliRunner, mobi_path: Path, tmp_path: Path) -> None:
     spec = tmp_path / "model.toml"
-    spec.write_text('[blocks.Value]\nitems = "PERV*"\n[blocks.Satisfaction]\nitems = "CUSA*"\n'
-                    '[[paths]]\nfrom = "Value"\nto = "Satisfaction"\n', encoding="utf-8")
+    spec.write_text(
+        '[blocks.Value]\nitems = "PERV*"\n[blocks.Satisfaction]\nitems = "CUSA*"\n'
+        '[[paths]]\nfrom = "Value"\nto = "Satisfaction"\n',
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["pls", str(mobi_path), "--model", str(spec), "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert "Value -> Satisfaction" in result.stdout and "kind,name,value" in result.stdout.replace('"', "")

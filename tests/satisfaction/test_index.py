@@ -73,8 +73,9 @@ def test_ipma_importance_is_the_unstandardised_total_effect(mobi: pd.DataFrame) 
 
 
 def _long(mobi: pd.DataFrame) -> pd.DataFrame:
-    wide = mobi.assign(respondent_id=[f"r{i:03d}" for i in range(len(mobi))],
-                       customer_id=[f"c{i:03d}" for i in range(len(mobi))])
+    wide = mobi.assign(
+        respondent_id=[f"r{i:03d}" for i in range(len(mobi))], customer_id=[f"c{i:03d}" for i in range(len(mobi))]
+    )
     long = wide.melt(id_vars=["respondent_id", "customer_id"], var_name="item", value_name="answer")
     long["answer"] = long["answer"].astype(str)
     long["instrument"] = "ecsi-2026"
@@ -107,8 +108,9 @@ def test_survey_pivot_errors(mobi: pd.DataFrame) -> None:
 
 def test_indices_by_segment_average_common_scores(mobi: pd.DataFrame) -> None:
     long = _long(mobi)
-    segments = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(0, 250, 2)],
-                             "segment": ["gold"] * 60 + ["silver"] * 65})
+    segments = pd.DataFrame(
+        {"customer_id": [f"c{i:03d}" for i in range(0, 250, 2)], "segment": ["gold"] * 60 + ["silver"] * 65}
+    )
     out = indices_by_segment(long, segments, "ecsi")
     rows = {r["segment"]: r for r in out["segments"]}
     assert rows["gold"]["n"] == 60 and rows["silver"]["n"] == 65 and rows[NO_SEGMENT]["n"] == 125

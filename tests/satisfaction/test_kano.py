@@ -15,8 +15,14 @@ from custlens.satisfaction.kano import ANSWERS, classify, fong_significant, kano
 from .conftest import REFERENCE
 
 # one answer pair per category (functional, dysfunctional)
-PAIR = {"A": ("like", "neutral"), "O": ("like", "dislike"), "M": ("neutral", "dislike"),
-        "I": ("neutral", "neutral"), "R": ("dislike", "like"), "Q": ("like", "like")}
+PAIR = {
+    "A": ("like", "neutral"),
+    "O": ("like", "dislike"),
+    "M": ("neutral", "dislike"),
+    "I": ("neutral", "neutral"),
+    "R": ("dislike", "like"),
+    "Q": ("like", "like"),
+}
 
 
 def _rows(example: dict[str, dict[str, int]]) -> pd.DataFrame:
@@ -95,8 +101,14 @@ def test_better_worse_formulas_and_continuous_scores() -> None:
 
 
 def test_importance_is_averaged() -> None:
-    df = pd.DataFrame({"attribute": ["a", "a", "b"], "functional": ["like"] * 3,
-                       "dysfunctional": ["neutral"] * 3, "importance": [9, 7, 3]})
+    df = pd.DataFrame(
+        {
+            "attribute": ["a", "a", "b"],
+            "functional": ["like"] * 3,
+            "dysfunctional": ["neutral"] * 3,
+            "importance": [9, 7, 3],
+        }
+    )
     res = kano(df).to_dict()
     assert res["a"]["importance_mean"] == 8 and res["b"]["importance_mean"] == 3
 
@@ -119,7 +131,9 @@ def test_coefficients_stay_in_range(pairs: list[tuple[int, int]]) -> None:
 
 
 def test_bad_rows_name_the_row() -> None:
-    df = pd.DataFrame({"attribute": ["a", "b"], "functional": ["like", "sometimes"], "dysfunctional": ["neutral", "like"]})
+    df = pd.DataFrame(
+        {"attribute": ["a", "b"], "functional": ["like", "sometimes"], "dysfunctional": ["neutral", "like"]}
+    )
     with pytest.raises(InputError, match=r"row 2 \(attribute 'b'\).*'sometimes'"):
         kano(df)
     with pytest.raises(InputError, match="needs columns attribute, functional and dysfunctional"):

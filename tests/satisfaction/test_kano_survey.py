@@ -11,13 +11,20 @@ from custlens.synth import KANO_DESIGN, generate_company
 
 
 def test_kano_answers_pivots_pairs() -> None:
-    answers = pa.table({
-        "respondent_id": ["r1", "r1", "r2", "r2", "r2"],
-        "instrument": ["kano"] * 5,
-        "item": ["kano:speed:functional", "kano:speed:dysfunctional",
-                 "kano:speed:functional", "kano:speed:dysfunctional", "kano:gift:functional"],
-        "answer": ["1", "5", "like", "neutral", "1"],
-    })
+    answers = pa.table(
+        {
+            "respondent_id": ["r1", "r1", "r2", "r2", "r2"],
+            "instrument": ["kano"] * 5,
+            "item": [
+                "kano:speed:functional",
+                "kano:speed:dysfunctional",
+                "kano:speed:functional",
+                "kano:speed:dysfunctional",
+                "kano:gift:functional",
+            ],
+            "answer": ["1", "5", "like", "neutral", "1"],
+        }
+    )
     rows = kano_answers(answers).to_pylist()
     # r2's gift pair lacks the dysfunctional answer and is dropped
     assert rows == [

@@ -11,9 +11,32 @@ from custlens.errors import ConfigError
 from custlens.satisfaction.model import ACSI, ECSI, SCSB, get_model, load_spec, parse_spec
 from custlens.satisfaction.pls import fit_pls
 
-MOBI_ITEMS = ["CUEX1", "CUEX2", "CUEX3", "CUSA1", "CUSA2", "CUSA3", "CUSCO", "CUSL1", "CUSL2", "CUSL3",
-              "IMAG1", "IMAG2", "IMAG3", "IMAG4", "IMAG5", "PERQ1", "PERQ2", "PERQ3", "PERQ4", "PERQ5",
-              "PERQ6", "PERQ7", "PERV1", "PERV2"]
+MOBI_ITEMS = [
+    "CUEX1",
+    "CUEX2",
+    "CUEX3",
+    "CUSA1",
+    "CUSA2",
+    "CUSA3",
+    "CUSCO",
+    "CUSL1",
+    "CUSL2",
+    "CUSL3",
+    "IMAG1",
+    "IMAG2",
+    "IMAG3",
+    "IMAG4",
+    "IMAG5",
+    "PERQ1",
+    "PERQ2",
+    "PERQ3",
+    "PERQ4",
+    "PERQ5",
+    "PERQ6",
+    "PERQ7",
+    "PERV1",
+    "PERV2",
+]
 
 SPEC = """
 name = "mini"
@@ -82,14 +105,24 @@ def _spec(blocks: str, paths: str) -> dict:
 @pytest.mark.parametrize(
     ("blocks", "paths", "message"),
     [
-        ('[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]\n[blocks.C]\nitems=["z"]',
-         '[[paths]]\nfrom="A"\nto="B"\n[[paths]]\nfrom="B"\nto="C"\n[[paths]]\nfrom="C"\nto="A"',
-         "cycle: A -> B -> C -> A"),
+        (
+            '[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]\n[blocks.C]\nitems=["z"]',
+            '[[paths]]\nfrom="A"\nto="B"\n[[paths]]\nfrom="B"\nto="C"\n[[paths]]\nfrom="C"\nto="A"',
+            "cycle: A -> B -> C -> A",
+        ),
         ('[blocks.A]\nitems=[]\n[blocks.B]\nitems=["y"]', '[[paths]]\nfrom="A"\nto="B"', "block 'A' has no items"),
-        ('[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]', '[[paths]]\nfrom="A"\nto="Q"', "construct 'Q', which has no block"),
+        (
+            '[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]',
+            '[[paths]]\nfrom="A"\nto="Q"',
+            "construct 'Q', which has no block",
+        ),
         ('[blocks.A]\nitems=["x"]\nmode="C"\n[blocks.B]\nitems=["y"]', '[[paths]]\nfrom="A"\nto="B"', "mode 'C'"),
         ('[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]', '[[paths]]\nfrom="A"\nto="A"', "points to itself"),
-        ('[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]\n[blocks.C]\nitems=["z"]', '[[paths]]\nfrom="A"\nto="B"', "construct\\(s\\) C take part in no path"),
+        (
+            '[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]\n[blocks.C]\nitems=["z"]',
+            '[[paths]]\nfrom="A"\nto="B"',
+            "construct\\(s\\) C take part in no path",
+        ),
         ('[blocks.A]\nitems=["x"]\nweights="A"', '[[paths]]\nfrom="A"\nto="A"', "unknown key"),
         ("", '[[paths]]\nfrom="A"\nto="B"', "blocks"),
         ('[blocks.A]\nitems=["x"]\n[blocks.B]\nitems=["y"]', '[[paths]]\nfrom="A"', "needs 'from' and 'to'"),
@@ -101,10 +134,14 @@ def test_spec_errors(blocks: str, paths: str, message: str) -> None:
 
 
 def test_unknown_items_and_shared_items_are_errors() -> None:
-    spec = parse_spec(_spec('[blocks.A]\nitems=["IMAG1", "NOPE"]\n[blocks.B]\nitems=["CUSA*"]', '[[paths]]\nfrom="A"\nto="B"'))
+    spec = parse_spec(
+        _spec('[blocks.A]\nitems=["IMAG1", "NOPE"]\n[blocks.B]\nitems=["CUSA*"]', '[[paths]]\nfrom="A"\nto="B"')
+    )
     with pytest.raises(ConfigError, match="item 'NOPE', which is not a column"):
         spec.resolve(MOBI_ITEMS)
-    spec = parse_spec(_spec('[blocks.A]\nitems=["IMAG1", "CUSA1"]\n[blocks.B]\nitems=["CUSA*"]', '[[paths]]\nfrom="A"\nto="B"'))
+    spec = parse_spec(
+        _spec('[blocks.A]\nitems=["IMAG1", "CUSA1"]\n[blocks.B]\nitems=["CUSA*"]', '[[paths]]\nfrom="A"\nto="B"')
+    )
     with pytest.raises(ConfigError, match="'CUSA1' is in blocks 'A' and 'B'"):
         spec.resolve(MOBI_ITEMS)
     with pytest.raises(ConfigError, match="IMAG"):

@@ -21,8 +21,9 @@ from custlens.satisfaction.model import ECSI, Block, ModelSpec
 from custlens.satisfaction.pls import fit_pls, prepare
 
 
-def textbook_pls(x: np.ndarray, blocks: list[np.ndarray], mode_b: list[bool], paths: np.ndarray, scheme: str,
-                 iters: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def textbook_pls(
+    x: np.ndarray, blocks: list[np.ndarray], mode_b: list[bool], paths: np.ndarray, scheme: str, iters: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """Data-level PLS (Lohmöller's simultaneous updates); returns weights (p, J) and paths."""
     n, p = x.shape
     n_lv = len(blocks)
@@ -126,7 +127,9 @@ def test_duplicated_rows_equal_weighted_fit(mobi: pd.DataFrame) -> None:
 
 @settings(max_examples=15, deadline=None)
 @given(scale=st.floats(0.1, 50), shift=st.floats(-100, 100), seed=st.integers(0, 10_000))
-def test_standardised_results_invariant_to_item_units(mobi: pd.DataFrame, scale: float, shift: float, seed: int) -> None:
+def test_standardised_results_invariant_to_item_units(
+    mobi: pd.DataFrame, scale: float, shift: float, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     cols = rng.choice(mobi.columns, size=5, replace=False)
     changed = mobi.copy()

@@ -28,8 +28,15 @@ def test_saaty_2008_drinks_priorities_and_consistency_ratio() -> None:
     # priorities .177 .019 .042 .116 .190 .129 .327 and C.R. = .022.
     res = load_ahp(REF / "saaty2008_drinks.toml")
     assert isinstance(res, AHPResult)
-    published = {"coffee": 0.177, "wine": 0.019, "tea": 0.042, "beer": 0.116,
-                 "soda": 0.190, "milk": 0.129, "water": 0.327}
+    published = {
+        "coffee": 0.177,
+        "wine": 0.019,
+        "tea": 0.042,
+        "beer": 0.116,
+        "soda": 0.190,
+        "milk": 0.129,
+        "water": 0.327,
+    }
     for name, w in res.weight_map().items():
         assert round(w, 3) == pytest.approx(published[name], abs=1e-12), name
     assert round(res.cr, 3) == pytest.approx(0.022)
@@ -158,11 +165,21 @@ def test_spec_errors_name_the_node_and_key() -> None:
     with pytest.raises(ConfigError, match="must be 2 x 2"):
         ahp_from_mapping({"elements": ["a", "b"], "matrix": [[1, 2, 3], [1, 1, 1]]})
     with pytest.raises(ConfigError, match=r"\[criteria.value\].*'1/x'"):
-        ahp_from_mapping({"elements": ["value", "risk"], "matrix": [[1, 2], ["1/2", 1]],
-                          "criteria": {"value": {"elements": ["a", "b"], "matrix": [[1, "1/x"], [1, 1]]}}})
+        ahp_from_mapping(
+            {
+                "elements": ["value", "risk"],
+                "matrix": [[1, 2], ["1/2", 1]],
+                "criteria": {"value": {"elements": ["a", "b"], "matrix": [[1, "1/x"], [1, 1]]}},
+            }
+        )
     with pytest.raises(ConfigError, match="not a criterion of the goal"):
-        ahp_from_mapping({"elements": ["value", "risk"], "matrix": [[1, 2], ["1/2", 1]],
-                          "criteria": {"valu": {"elements": ["a", "b"], "matrix": [[1, 2], ["1/2", 1]]}}})
+        ahp_from_mapping(
+            {
+                "elements": ["value", "risk"],
+                "matrix": [[1, 2], ["1/2", 1]],
+                "criteria": {"valu": {"elements": ["a", "b"], "matrix": [[1, 2], ["1/2", 1]]}},
+            }
+        )
 
 
 def test_bad_toml_file(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ runner = CliRunner()
 @pytest.fixture()
 def indicators(tmp_path: Path) -> Path:
     p = tmp_path / "ind.csv"
-    p.write_text("customer_id,revenue,order_count,recency_days\n"
-                 "a,1000,10,5\nb,200,2,100\nc,50,1,400\nd,700,8,30\n", encoding="utf-8")
+    p.write_text(
+        "customer_id,revenue,order_count,recency_days\na,1000,10,5\nb,200,2,100\nc,50,1,400\nd,700,8,30\n",
+        encoding="utf-8",
+    )
     return p
 
 
@@ -29,8 +31,21 @@ def _csv(text: str) -> list[dict[str, str]]:
 
 
 def test_score_entropy_csv(indicators: Path) -> None:
-    res = runner.invoke(app, ["segment", "score", str(indicators), "--indicators", "revenue,order_count,recency_days",
-                              "--cost-indicators", "recency_days", "--entropy", "--format", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            str(indicators),
+            "--indicators",
+            "revenue,order_count,recency_days",
+            "--cost-indicators",
+            "recency_days",
+            "--entropy",
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = _csv(res.stdout)
     assert [r["customer_id"] for r in rows] == ["a", "d", "b", "c"]
@@ -38,9 +53,23 @@ def test_score_entropy_csv(indicators: Path) -> None:
 
 
 def test_score_user_weights_and_summary(indicators: Path) -> None:
-    res = runner.invoke(app, ["segment", "score", str(indicators), "-i", "revenue,recency_days",
-                              "--cost-indicators", "recency_days", "--weights", "revenue=3,recency_days=1",
-                              "--summary", "--format", "json"])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            str(indicators),
+            "-i",
+            "revenue,recency_days",
+            "--cost-indicators",
+            "recency_days",
+            "--weights",
+            "revenue=3,recency_days=1",
+            "--summary",
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["weights"] == pytest.approx({"revenue": 0.75, "recency_days": 0.25})
@@ -49,8 +78,9 @@ def test_score_user_weights_and_summary(indicators: Path) -> None:
 
 def test_score_ahp_file(indicators: Path, tmp_path: Path) -> None:
     ahp = tmp_path / "ahp.toml"
-    ahp.write_text('elements = ["revenue", "order_count"]\n[comparisons]\n"revenue > order_count" = 3\n',
-                   encoding="utf-8")
+    ahp.write_text(
+        'elements = ["revenue", "order_count"]\n[comparisons]\n"revenue > order_count" = 3\n', encoding="utf-8"
+    )
     res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "--summary", "-f", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["weights"] == pytest.approx({"revenue": 0.75, "order_count": 0.25})
@@ -74,13 +104,16 @@ def test_score_errors_are_one_line(indicators: Path, args: list[str], expected: 
 
 def test_score_inconsistent_ahp_exits_2(indicators: Path, tmp_path: Path) -> None:
     ahp = tmp_path / "bad.toml"
-    ahp.write_text('elements = ["revenue", "order_count", "recency_days"]\n[comparisons]\n'
-                   '"revenue > order_count" = 9\n"order_count > recency_days" = 9\n"recency_days > revenue" = 9\n',
-                   encoding="utf-8")
+    ahp.write_text(
+        'elements = ["revenue", "order_count", "recency_days"]\n[comparisons]\n'
+        '"revenue > order_count" = 9\n"order_count > recency_days" = 9\n"recency_days > revenue" = 9\n',
+        encoding="utf-8",
+    )
     res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp)])
     assert res.exit_code == 2 and "inconsistent" in " ".join(res.output.split())
-    ok = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "--allow-inconsistent",
-                             "-f", "csv"])
+    ok = runner.invoke(
+        app, ["segment", "score", str(indicators), "--ahp", str(ahp), "--allow-inconsistent", "-f", "csv"]
+    )
     assert ok.exit_code == 0, ok.output
 
 
@@ -122,12 +155,30 @@ def test_report_command(tmp_path: Path) -> None:
 
 def test_score_from_transactions(tmp_path: Path) -> None:
     tx = tmp_path / "tx.csv"
-    tx.write_text("customer_id,order_id,ordered_at,amount\n"
-                  "a,1,2024-01-05,100\na,2,2024-03-01,50\nb,3,2024-02-01,20\nc,4,2023-06-01,500\n",
-                  encoding="utf-8")
-    res = runner.invoke(app, ["segment", "score", str(tx), "--from-transactions", "--as-of", "2024-03-31",
-                              "-i", "revenue,order_count,recency_days", "--cost-indicators", "recency_days",
-                              "--weights", "1,1,1", "-f", "csv"])
+    tx.write_text(
+        "customer_id,order_id,ordered_at,amount\n"
+        "a,1,2024-01-05,100\na,2,2024-03-01,50\nb,3,2024-02-01,20\nc,4,2023-06-01,500\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            str(tx),
+            "--from-transactions",
+            "--as-of",
+            "2024-03-31",
+            "-i",
+            "revenue,order_count,recency_days",
+            "--cost-indicators",
+            "recency_days",
+            "--weights",
+            "1,1,1",
+            "-f",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = _csv(res.stdout)
     # min-max: a = revenue (150-20)/480, orders 1, recency 1 (30 days); c = 1, 0, 0 (304 days);
@@ -152,16 +203,33 @@ def test_score_and_report_on_a_workspace(tmp_path: Path) -> None:
     tx.write_text("\n".join(lines) + "\n", encoding="utf-8")
     imp = runner.invoke(app, ["import", str(tx), "--table", "transactions", "--workspace", str(ws_path)])
     assert imp.exit_code == 0, imp.output
-    res = runner.invoke(app, ["segment", "score", "--workspace", str(ws_path), "-i", "revenue,order_count,recency_days",
-                              "--cost-indicators", "recency_days", "--entropy", "--as-of", "2024-12-31", "-f", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            "--workspace",
+            str(ws_path),
+            "-i",
+            "revenue,order_count,recency_days",
+            "--cost-indicators",
+            "recency_days",
+            "--entropy",
+            "--as-of",
+            "2024-12-31",
+            "-f",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(_csv(res.stdout)) == 40
     with Workspace.open(ws_path) as ws:
         first = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-05-01"))
         second = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-12-31"))
     out = tmp_path / "r.html"
-    rep = runner.invoke(app, ["report", "--workspace", str(ws_path), "--snapshots", f"{first},{second}",
-                              "--out", str(out)])
+    rep = runner.invoke(
+        app, ["report", "--workspace", str(ws_path), "--snapshots", f"{first},{second}", "--out", str(out)]
+    )
     assert rep.exit_code == 0, rep.output
     text = out.read_text(encoding="utf-8")
     assert "<h2>Segment migration</h2>" in text and "<h2>Important customers</h2>" in text
@@ -175,15 +243,44 @@ def test_score_two_level_ahp_file(indicators: Path, tmp_path: Path) -> None:
         'elements = ["value", "activity"]\n'
         '[comparisons]\n"value > activity" = 3\n'
         '[criteria.activity]\nelements = ["order_count", "recency_days"]\nmatrix = [[1, 2], ["1/2", 1]]\n',
-        encoding="utf-8")
-    res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "-i",
-                              "value,order_count,recency_days", "--summary", "-f", "json"])
+        encoding="utf-8",
+    )
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            str(indicators),
+            "--ahp",
+            str(ahp),
+            "-i",
+            "value,order_count,recency_days",
+            "--summary",
+            "-f",
+            "json",
+        ],
+    )
     # 'value' is a leaf criterion here, and not a column: the error names it
     assert res.exit_code == 2 and "'value' is not a column" in " ".join(res.output.split())
-    ahp.write_text(ahp.read_text(encoding="utf-8").replace('"value"', '"revenue"').replace("value >", "revenue >"),
-                   encoding="utf-8")
-    res = runner.invoke(app, ["segment", "score", str(indicators), "--ahp", str(ahp), "--cost-indicators",
-                              "recency_days", "--summary", "-f", "json"])
+    ahp.write_text(
+        ahp.read_text(encoding="utf-8").replace('"value"', '"revenue"').replace("value >", "revenue >"),
+        encoding="utf-8",
+    )
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "score",
+            str(indicators),
+            "--ahp",
+            str(ahp),
+            "--cost-indicators",
+            "recency_days",
+            "--summary",
+            "-f",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     # global weights: revenue 3/4; activity 1/4 split 2:1

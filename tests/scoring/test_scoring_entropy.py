@@ -59,9 +59,14 @@ def test_weights_form_a_distribution(r: np.ndarray) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(2, 20), st.integers(1, 4)),
-              elements=st.integers(0, 1000).map(lambda v: v / 1000)),  # adjacent floats could merge
-       st.floats(0.1, 100))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(2, 20), st.integers(1, 4)),
+        elements=st.integers(0, 1000).map(lambda v: v / 1000),
+    ),  # adjacent floats could merge
+    st.floats(0.1, 100),
+)
 def test_weights_invariant_to_rescaling_the_normalised_values(r: np.ndarray, c: float) -> None:
     if np.all(r.max(axis=0) == r.min(axis=0)):
         return

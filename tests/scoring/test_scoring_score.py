@@ -20,13 +20,15 @@ from custlens.scoring import (
     score_customers,
 )
 
-INDICATORS = pa.table({
-    "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
-    "revenue": [1200.0, 300.0, 50.0, 800.0, 800.0, 20.0],
-    "order_count": [12, 3, 1, 9, 4, 1],
-    "recency_days": [5, 40, 300, 12, 60, 700],
-    "arrears_rate": [0.0, 0.1, 0.5, 0.0, 0.2, 0.9],
-})
+INDICATORS = pa.table(
+    {
+        "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+        "revenue": [1200.0, 300.0, 50.0, 800.0, 800.0, 20.0],
+        "order_count": [12, 3, 1, 9, 4, 1],
+        "recency_days": [5, 40, 300, 12, 60, 700],
+        "arrears_rate": [0.0, 0.1, 0.5, 0.0, 0.2, 0.9],
+    }
+)
 
 
 def _on(backend: object, table: pa.Table) -> ibis.Table:
@@ -41,8 +43,9 @@ def _on(backend: object, table: pa.Table) -> ibis.Table:
 
 def test_user_weights_by_hand(backend: object) -> None:
     t = _on(backend, INDICATORS)
-    res = score_customers(t, ["revenue", "recency_days"], cost=["recency_days"],
-                          weights={"revenue": 3, "recency_days": 1})
+    res = score_customers(
+        t, ["revenue", "recency_days"], cost=["recency_days"], weights={"revenue": 3, "recency_days": 1}
+    )
     assert res.weights == pytest.approx({"revenue": 0.75, "recency_days": 0.25})
     out = res.to_pyarrow().to_pylist()
     # c1: revenue (1200-20)/1180 = 1, recency (700-5)/695 = 1 -> score 1
@@ -71,8 +74,12 @@ def test_entropy_weights_match_numpy(backend: object) -> None:
 def test_ahp_weights_and_tiers(backend: object) -> None:
     t = _on(backend, INDICATORS)
     names = ["revenue", "order_count", "arrears_rate"]
-    ahp = ahp_weights(pairwise_matrix(names, {("revenue", "order_count"): 3, ("revenue", "arrears_rate"): 5,
-                                              ("order_count", "arrears_rate"): 2}), names)
+    ahp = ahp_weights(
+        pairwise_matrix(
+            names, {("revenue", "order_count"): 3, ("revenue", "arrears_rate"): 5, ("order_count", "arrears_rate"): 2}
+        ),
+        names,
+    )
     res = score_customers(t, cost=["arrears_rate"], ahp=ahp, tiers=[("top", 0.34), ("rest", 1.0)])
     assert res.method == "ahp"
     assert res.weights == pytest.approx(ahp.weight_map())
@@ -93,18 +100,26 @@ def test_zscore_normalisation(backend: object) -> None:
 
 
 def _frame(draw_values: list[tuple[float, float, float]]) -> pa.Table:
-    return pa.table({
-        "customer_id": [f"c{i}" for i in range(len(draw_values))],
-        "a": [v[0] for v in draw_values],
-        "b": [v[1] for v in draw_values],
-        "c": [v[2] for v in draw_values],
-    })
+    return pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(len(draw_values))],
+            "a": [v[0] for v in draw_values],
+            "b": [v[1] for v in draw_values],
+            "c": [v[2] for v in draw_values],
+        }
+    )
 
 
 # whole-number values: spans of one ulp would make rescaling change which values tie
-rows = st.lists(st.tuples(st.integers(-10**6, 10**6).map(float), st.integers(0, 10**4).map(lambda v: v / 4),
-                          st.integers(0, 50).map(float)),
-                min_size=2, max_size=25)
+rows = st.lists(
+    st.tuples(
+        st.integers(-(10**6), 10**6).map(float),
+        st.integers(0, 10**4).map(lambda v: v / 4),
+        st.integers(0, 50).map(float),
+    ),
+    min_size=2,
+    max_size=25,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -164,11 +179,13 @@ def test_missing_values_error_names_the_customer_or_count_as_worst() -> None:
     [
         ({"columns": ["revenu"]}, InputError, "did you mean 'revenue'"),
         ({"columns": ["revenue"], "customer_col": "cust"}, InputError, "customer column 'cust'"),
-        ({"columns": ["revenue", "order_count"], "weights": [1.0]}, InputError,
-         r"1 weight\(s\) given for 2 indicator\(s\)"),
+        (
+            {"columns": ["revenue", "order_count"], "weights": [1.0]},
+            InputError,
+            r"1 weight\(s\) given for 2 indicator\(s\)",
+        ),
         ({"columns": ["revenue"], "weights": {"revnue": 1.0}}, InputError, "did you mean 'revenue'"),
-        ({"columns": ["revenue", "order_count"], "weights": {"revenue": 1.0}}, InputError,
-         "no weight for indicator"),
+        ({"columns": ["revenue", "order_count"], "weights": {"revenue": 1.0}}, InputError, "no weight for indicator"),
         ({"columns": ["revenue"], "weights": [-1.0]}, InputError, "'revenue' must be a finite number >= 0"),
         ({"columns": ["revenue"], "weights": [0.0]}, InputError, "sum to 0"),
         ({"columns": ["revenue"], "cost": ["recency"]}, InputError, "cost indicator 'recency'"),
@@ -193,8 +210,13 @@ def test_ahp_mismatch_and_inconsistency_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="scored but not judged: recency_days"):
         score_customers(INDICATORS, ["revenue", "order_count", "recency_days"], ahp=ahp)
     bad_names = ["revenue", "order_count", "arrears_rate"]
-    bad = ahp_weights(pairwise_matrix(bad_names, {("revenue", "order_count"): 9, ("order_count", "arrears_rate"): 9,
-                                                  ("arrears_rate", "revenue"): 9}), bad_names)
+    bad = ahp_weights(
+        pairwise_matrix(
+            bad_names,
+            {("revenue", "order_count"): 9, ("order_count", "arrears_rate"): 9, ("arrears_rate", "revenue"): 9},
+        ),
+        bad_names,
+    )
     with pytest.raises(ConfigError, match=r"inconsistent: CR = \d\.\d+ >= 0.10"):
         score_customers(INDICATORS, ahp=bad)
     res = score_customers(INDICATORS, ahp=bad, allow_inconsistent=True)

@@ -114,9 +114,14 @@ def test_gini_bounds_and_equality(values) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"class": [{"name": "A", "up_to": 0.9}, {"name": "B", "up_to": 0.8}, {"name": "C", "up_to": 1.0}]},
-         r"\[\[class\]\] 2 \('B'\): 'up_to' must be a share above the previous one \(0.9\)"),
-        ({"class": [{"name": "A", "up_to": 0.8}, {"name": "B", "up_to": 0.95}]}, "last \\[\\[class\\]\\] must have up_to = 1.0"),
+        (
+            {"class": [{"name": "A", "up_to": 0.9}, {"name": "B", "up_to": 0.8}, {"name": "C", "up_to": 1.0}]},
+            r"\[\[class\]\] 2 \('B'\): 'up_to' must be a share above the previous one \(0.9\)",
+        ),
+        (
+            {"class": [{"name": "A", "up_to": 0.8}, {"name": "B", "up_to": 0.95}]},
+            "last \\[\\[class\\]\\] must have up_to = 1.0",
+        ),
         ({"class": [{"name": "A", "upto": 0.8}, {"name": "B", "up_to": 1.0}]}, "did you mean 'up_to'"),
     ],
 )

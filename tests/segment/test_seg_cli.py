@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from custlens.cli import app
 
-RFM_HEADER = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
-              "m_score", "segment"]
+RFM_HEADER = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"]
 
 
 @pytest.fixture
@@ -33,8 +32,23 @@ def _run(*args: str):
 
 
 def test_rfm_scripted_form(tx_file: Path) -> None:
-    res = _run("segment", "rfm", str(tx_file), "--customer-col", "C", "--date-col", "D",
-               "--amount-col", "A", "--end", "2024-03-31", "--bins", "5", "--format", "csv")
+    res = _run(
+        "segment",
+        "rfm",
+        str(tx_file),
+        "--customer-col",
+        "C",
+        "--date-col",
+        "D",
+        "--amount-col",
+        "A",
+        "--end",
+        "2024-03-31",
+        "--bins",
+        "5",
+        "--format",
+        "csv",
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.reader(io.StringIO(res.stdout)))
     assert rows[0] == RFM_HEADER
@@ -48,9 +62,27 @@ def test_rfm_with_a_map_and_gb18030(tx_file: Path, tmp_path: Path) -> None:
     seg_map = tmp_path / "map.toml"
     seg_map.write_text('fallback = "其他"\n[[segment]]\nname = "活跃"\nr = [4, 5]\n', encoding="utf-8")
     out = tmp_path / "out.csv"
-    res = _run("segment", "rfm", str(tx_file), "--customer-col", "C", "--date-col", "D",
-               "--amount-col", "A", "--end", "2024-03-31", "--map", str(seg_map), "--format", "csv",
-               "--encoding", "gb18030", "--output", str(out))
+    res = _run(
+        "segment",
+        "rfm",
+        str(tx_file),
+        "--customer-col",
+        "C",
+        "--date-col",
+        "D",
+        "--amount-col",
+        "A",
+        "--end",
+        "2024-03-31",
+        "--map",
+        str(seg_map),
+        "--format",
+        "csv",
+        "--encoding",
+        "gb18030",
+        "--output",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     text = out.read_bytes().decode("gb18030")
     assert "活跃" in text and "其他" in text
@@ -60,15 +92,40 @@ def test_rfm_exports_xlsx_and_parquet(tx_file: Path, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     xlsx = tmp_path / "rfm.xlsx"
-    res = _run("segment", "rfm", str(tx_file), "--customer-col", "C", "--date-col", "D",
-               "--amount-col", "A", "--export", str(xlsx), "--format", "json")
+    res = _run(
+        "segment",
+        "rfm",
+        str(tx_file),
+        "--customer-col",
+        "C",
+        "--date-col",
+        "D",
+        "--amount-col",
+        "A",
+        "--export",
+        str(xlsx),
+        "--format",
+        "json",
+    )
     assert res.exit_code == 0, res.output
     wb = load_workbook(xlsx)
     assert wb.sheetnames == ["customers", "summary"]
     assert [c.value for c in wb["customers"][1]] == RFM_HEADER
     pqf = tmp_path / "rfm.parquet"
-    res = _run("segment", "rfm", str(tx_file), "--customer-col", "C", "--date-col", "D",
-               "--amount-col", "A", "--export", str(pqf), "--summary")
+    res = _run(
+        "segment",
+        "rfm",
+        str(tx_file),
+        "--customer-col",
+        "C",
+        "--date-col",
+        "D",
+        "--amount-col",
+        "A",
+        "--export",
+        str(pqf),
+        "--summary",
+    )
     assert res.exit_code == 0, res.output
     assert pq.read_table(pqf).num_rows == 5
     assert "customers" in pq.read_table(tmp_path / "rfm_summary.parquet").column_names
@@ -76,8 +133,23 @@ def test_rfm_exports_xlsx_and_parquet(tx_file: Path, tmp_path: Path) -> None:
 
 def test_csv_with_bom_for_excel(tx_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "bom.csv"
-    res = _run("segment", "rfm", str(tx_file), "--customer-col", "C", "--date-col", "D",
-               "--amount-col", "A", "--format", "csv", "--encoding", "utf-8-sig", "-o", str(out))
+    res = _run(
+        "segment",
+        "rfm",
+        str(tx_file),
+        "--customer-col",
+        "C",
+        "--date-col",
+        "D",
+        "--amount-col",
+        "A",
+        "--format",
+        "csv",
+        "--encoding",
+        "utf-8-sig",
+        "-o",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
@@ -151,21 +223,63 @@ def test_state_lifecycle_cluster_and_migrate(tx_file: Path, tmp_path: Path) -> N
     rows = _csv(_run("segment", "state", str(tx_file), *common, "--save-snapshot", str(db), "--format", "csv"))
     states = {r["customer_id"]: r["segment"] for r in rows}
     assert states["c"] == "repeat" and states["d"] == "first_time"
-    flow = _csv(_run("segment", "state", str(tx_file), "--customer-col", "C", "--date-col", "D",
-                     "--amount-col", "A", "--flow-from", "2024-01-31", "--end", "2024-03-31", "--format", "csv"))
+    flow = _csv(
+        _run(
+            "segment",
+            "state",
+            str(tx_file),
+            "--customer-col",
+            "C",
+            "--date-col",
+            "D",
+            "--amount-col",
+            "A",
+            "--flow-from",
+            "2024-01-31",
+            "--end",
+            "2024-03-31",
+            "--format",
+            "csv",
+        )
+    )
     assert sum(int(r["customers"]) for r in flow) == 5
     rows = _csv(_run("segment", "lifecycle", str(tx_file), *common, "--format", "csv"))
     assert {r["customer_id"] for r in rows} == set("abcde")
-    rows = _csv(_run("segment", "cluster", str(tx_file), *common, "--from-transactions", "--k", "2",
-                     "--save-snapshot", str(db), "--format", "csv"))
+    rows = _csv(
+        _run(
+            "segment",
+            "cluster",
+            str(tx_file),
+            *common,
+            "--from-transactions",
+            "--k",
+            "2",
+            "--save-snapshot",
+            str(db),
+            "--format",
+            "csv",
+        )
+    )
     assert {r["segment"] for r in rows} == {"cluster 1", "cluster 2"}
     snaps = _csv(_run("segment", "migrate", "--db", str(db), "--list", "--format", "csv"))
     assert [s["method"] for s in snaps] == ["state", "cluster"]
-    mig = _csv(_run("segment", "migrate", snaps[0]["snapshot_id"], snaps[1]["snapshot_id"], "--db", str(db),
-                    "--format", "csv"))
+    mig = _csv(
+        _run("segment", "migrate", snaps[0]["snapshot_id"], snaps[1]["snapshot_id"], "--db", str(db), "--format", "csv")
+    )
     assert sum(int(r["customers"]) for r in mig) == 5
-    moves = _csv(_run("segment", "migrate", snaps[0]["snapshot_id"], snaps[1]["snapshot_id"], "--db", str(db),
-                      "--customers", "--format", "csv"))
+    moves = _csv(
+        _run(
+            "segment",
+            "migrate",
+            snaps[0]["snapshot_id"],
+            snaps[1]["snapshot_id"],
+            "--db",
+            str(db),
+            "--customers",
+            "--format",
+            "csv",
+        )
+    )
     assert len(moves) == 5
     res = _run("segment", "migrate", "nope", snaps[1]["snapshot_id"], "--db", str(db))
     assert res.exit_code == 2 and "no snapshot 'nope'" in res.output

@@ -58,8 +58,13 @@ def test_kmeans_given_k_and_errors() -> None:
 
 
 def _values(n=10) -> pa.Table:
-    return pa.table({"customer_id": [f"c{i}" for i in range(n)], "revenue": [float(2 ** i) for i in range(n)],
-                     "customer_type": ["personal", "corporate"] * (n // 2)})
+    return pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "revenue": [float(2**i) for i in range(n)],
+            "customer_type": ["personal", "corporate"] * (n // 2),
+        }
+    )
 
 
 def test_snapshot_round_trip_and_migration() -> None:
@@ -70,8 +75,7 @@ def test_snapshot_round_trip_and_migration() -> None:
     later = _values().to_pandas()
     later.loc[6, "revenue"] = 10_000.0
     later = later.iloc[1:]
-    second = value_pyramid(pa.Table.from_pandas(later, preserve_index=False), as_of=date(2024, 2, 29),
-                           config=tiers)
+    second = value_pyramid(pa.Table.from_pandas(later, preserve_index=False), as_of=date(2024, 2, 29), config=tiers)
     a = save_snapshot(con, first, snapshot_id="jan")
     b = save_snapshot(con, second)
     assert b.startswith("pyramid-2024-02-29-")
@@ -85,8 +89,13 @@ def test_snapshot_round_trip_and_migration() -> None:
     m = {(r["from_segment"], r["to_segment"]): r["customers"] for r in mig.matrix.to_pyarrow().to_pylist()}
     # jan (10 customers, rank share < 0.3): top = c9, c8, c7; feb (9 customers): c6 = 10000,
     # c9 = 512, c8 = 256 -> c6 moves up, c7 moves down, c0 is absent in feb
-    assert m == {("top", "top"): 2, ("top", "rest"): 1, ("rest", "top"): 1, ("rest", "rest"): 5,
-                 ("rest", "(absent)"): 1}
+    assert m == {
+        ("top", "top"): 2,
+        ("top", "rest"): 1,
+        ("rest", "top"): 1,
+        ("rest", "rest"): 5,
+        ("rest", "(absent)"): 1,
+    }
     moved = {r["customer_id"]: (r["from_segment"], r["to_segment"]) for r in mig.customers.to_pyarrow().to_pylist()}
     assert moved["c6"] == ("rest", "top") and moved["c7"] == ("top", "rest") and moved["c0"] == ("rest", "(absent)")
     with pytest.raises(InputError, match="already exists"):
@@ -113,11 +122,14 @@ def test_snapshots_on_every_backend(backend) -> None:
 
 def test_bank_style_scheme() -> None:
     vals = _values()
-    tiers = {"tier": [{"name": "VIP", "name_zh": "贵宾型客户", "top": 0.2}, {"name": "other", "name_zh": "其他", "top": 1.0}]}
+    tiers = {
+        "tier": [{"name": "VIP", "name_zh": "贵宾型客户", "top": 0.2}, {"name": "other", "name_zh": "其他", "top": 1.0}]
+    }
     tier = value_pyramid(vals, config=tiers)
     abc = abc_classes(vals)
-    res = combine({"value_tier": tier, "abc": abc}, attributes=vals, attribute_columns=["customer_type"],
-                  value_col="revenue")
+    res = combine(
+        {"value_tier": tier, "abc": abc}, attributes=vals, attribute_columns=["customer_type"], value_col="revenue"
+    )
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["c9"]["segment"] == "corporate | VIP | A"
     assert rows["c9"]["segment_zh"] == "corporate | 贵宾型客户 | A类客户"
@@ -137,9 +149,15 @@ def test_scheme_errors() -> None:
 
 
 def test_kmeans_k_above_distinct_customers_and_missing_value_column() -> None:
-    few = pa.table({"customer_id": ["a", "b", "c", "d"], "recency_days": [1.0, 1.0, 5.0, 9.0],
-                    "order_count": [2.0, 2.0, 1.0, 3.0], "revenue": [10.0, 10.0, 4.0, 30.0],
-                    "avg_order_value": [5.0, 5.0, 4.0, 10.0]})
+    few = pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "recency_days": [1.0, 1.0, 5.0, 9.0],
+            "order_count": [2.0, 2.0, 1.0, 3.0],
+            "revenue": [10.0, 10.0, 4.0, 30.0],
+            "avg_order_value": [5.0, 5.0, 4.0, 10.0],
+        }
+    )
     # a and b have the same features: 3 distinct rows
     with pytest.raises(InputError, match=r"'k' must not exceed .*distinct.*\(3\), got k = 4"):
         kmeans_segments(few, k=4)

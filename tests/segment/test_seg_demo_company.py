@@ -76,11 +76,19 @@ def test_every_method_on_the_demo_company(company, tables) -> None:
     assert counts["VIP"] + counts["major"] == pytest.approx(0.05 * n_buyers, abs=3)
     _check(value_matrix(buyers, as_of=company.end), n_buyers)
     _check(clv_matrix(buyers, potential_col="max_order_value", as_of=company.end), n_buyers)
-    _check(rule_segments(buyers, {"rule": [{"name": "corporate big", "when":
-                                            "customer_type = 'corporate' and revenue > 1000"}]}), n_buyers)
+    _check(
+        rule_segments(
+            buyers, {"rule": [{"name": "corporate big", "when": "customer_type = 'corporate' and revenue > 1000"}]}
+        ),
+        n_buyers,
+    )
     _check(kmeans_segments(buyers, as_of=company.end, config={"k_max": 4}), n_buyers)
     # the bank case: customer type x relationship state x value tier
-    scheme = combine({"relationship": state, "tier": tiers}, attributes=buyers,
-                     attribute_columns=["customer_type"], value_col="revenue")
+    scheme = combine(
+        {"relationship": state, "tier": tiers},
+        attributes=buyers,
+        attribute_columns=["customer_type"],
+        value_col="revenue",
+    )
     summ = _check(scheme, n_buyers)
     assert all(r["segment"].count(" | ") == 2 for r in summ)

@@ -30,22 +30,32 @@ from custlens.segment._transactions import latest_date
 
 def _text_log(dates: list[str | None], amounts: list[str | None]) -> ibis.Table:
     n = len(dates)
-    return ibis.memtable(pa.table({"customer_id": [f"c{i % 2}" for i in range(n)],
-                                   "ordered_at": pa.array(dates, pa.string()),
-                                   "amount": pa.array(amounts, pa.string())}))
+    return ibis.memtable(
+        pa.table(
+            {
+                "customer_id": [f"c{i % 2}" for i in range(n)],
+                "ordered_at": pa.array(dates, pa.string()),
+                "amount": pa.array(amounts, pa.string()),
+            }
+        )
+    )
 
 
 def test_text_dates_and_amounts_that_parse_give_the_same_summary_as_typed_columns() -> None:
     text = _text_log(["2024-01-01", "2024-02-01", "2024-01-15", "2024-03-01"], ["10", "20.5", "5", "7"])
-    typed = ibis.memtable(pa.table({
-        "customer_id": ["c0", "c1", "c0", "c1"],
-        "ordered_at": pa.array([date(2024, 1, 1), date(2024, 2, 1), date(2024, 1, 15), date(2024, 3, 1)]),
-        "amount": [10.0, 20.5, 5.0, 7.0]}))
+    typed = ibis.memtable(
+        pa.table(
+            {
+                "customer_id": ["c0", "c1", "c0", "c1"],
+                "ordered_at": pa.array([date(2024, 1, 1), date(2024, 2, 1), date(2024, 1, 15), date(2024, 3, 1)]),
+                "amount": [10.0, 20.5, 5.0, 7.0],
+            }
+        )
+    )
     got, as_of = customer_summary(text)
     want, as_of_typed = customer_summary(typed)
     assert as_of == as_of_typed == date(2024, 3, 1)
-    assert (got.order_by("customer_id").to_pyarrow().to_pylist()
-            == want.order_by("customer_id").to_pyarrow().to_pylist())
+    assert got.order_by("customer_id").to_pyarrow().to_pylist() == want.order_by("customer_id").to_pyarrow().to_pylist()
 
 
 def test_bad_date_names_column_count_first_row_and_value() -> None:
@@ -65,8 +75,7 @@ def test_bad_amount_names_column_first_row_and_value() -> None:
     log = _text_log(["2024-01-01", "2024-01-02", "2024-01-03"], ["10", "12.5", "ten"])
     with pytest.raises(InputError) as err:
         customer_summary(log)
-    assert str(err.value) == ("transactions: column 'amount': 1 value(s) are not numbers "
-                              "(first: data row 3, 'ten')")
+    assert str(err.value) == ("transactions: column 'amount': 1 value(s) are not numbers (first: data row 3, 'ten')")
 
 
 def test_blank_and_missing_text_cells_are_missing_values_not_errors() -> None:
@@ -160,11 +169,13 @@ def test_cli_as_of_before_the_first_transaction_is_one_line(tmp_path: Path) -> N
     from custlens.cli import app
 
     path = tmp_path / "tx.csv"
-    path.write_text("customer_id,ordered_at,amount\na,2024-01-03,10\nb,2024-02-01,5\na,2024-03-01,7\n",
-                    encoding="utf-8")
+    path.write_text(
+        "customer_id,ordered_at,amount\na,2024-01-03,10\nb,2024-02-01,5\na,2024-03-01,7\n", encoding="utf-8"
+    )
     for cmd in ("rfm", "state", "lifecycle"):
         res = CliRunner().invoke(app, ["segment", cmd, str(path), "--end", "2000-01-01"])
         assert res.exit_code == 2, (cmd, res.output)
-        assert ("as_of 2000-01-01 is before the first transaction (2024-01-03); nothing to segment"
-                in " ".join(res.output.split())), (cmd, res.output)
+        assert "as_of 2000-01-01 is before the first transaction (2024-01-03); nothing to segment" in " ".join(
+            res.output.split()
+        ), (cmd, res.output)
         assert "Traceback" not in res.output

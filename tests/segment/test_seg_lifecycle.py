@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -13,11 +13,11 @@ from custlens.segment.lifecycle import lifecycle_stage
 AS_OF = date(2024, 12, 31)
 # (days before as-of, amount); periods: 0-89 newest (x=3) ... 270-359 oldest (x=0)
 HISTORY = {
-    "grow": [(300, 10.0), (200, 20.0), (100, 30.0), (10, 40.0), (700, 5.0)],      # 10,20,30,40
-    "fall": [(300, 40.0), (200, 30.0), (100, 20.0), (10, 10.0), (700, 5.0)],      # 40,30,20,10
-    "flat": [(300, 25.0), (200, 25.0), (100, 25.0), (10, 25.0), (700, 5.0)],      # 25 each
-    "new": [(30, 100.0), (5, 100.0)],                                             # age 30 days
-    "gone": [(500, 50.0), (400, 50.0)],                                           # cycle 100 -> lost after 300
+    "grow": [(300, 10.0), (200, 20.0), (100, 30.0), (10, 40.0), (700, 5.0)],  # 10,20,30,40
+    "fall": [(300, 40.0), (200, 30.0), (100, 20.0), (10, 10.0), (700, 5.0)],  # 40,30,20,10
+    "flat": [(300, 25.0), (200, 25.0), (100, 25.0), (10, 25.0), (700, 5.0)],  # 25 each
+    "new": [(30, 100.0), (5, 100.0)],  # age 30 days
+    "gone": [(500, 50.0), (400, 50.0)],  # cycle 100 -> lost after 300
 }
 
 
@@ -26,18 +26,28 @@ def tx() -> pa.Table:
     rows = []
     for cid, items in HISTORY.items():
         for i, (d, amt) in enumerate(items):
-            rows.append((cid, f"{cid}{i}", datetime.combine(AS_OF - timedelta(days=d), datetime.min.time(),
-                                                            timezone.utc), amt))
+            rows.append((cid, f"{cid}{i}", datetime.combine(AS_OF - timedelta(days=d), datetime.min.time(), UTC), amt))
     c, o, w, a = zip(*rows)
-    return pa.table({"customer_id": list(c), "order_id": list(o),
-                     "ordered_at": pa.array(w, pa.timestamp("us", tz="UTC")), "amount": list(a)})
+    return pa.table(
+        {
+            "customer_id": list(c),
+            "order_id": list(o),
+            "ordered_at": pa.array(w, pa.timestamp("us", tz="UTC")),
+            "amount": list(a),
+        }
+    )
 
 
 def test_stages_and_trend(tx) -> None:
     res = lifecycle_stage(tx, as_of=AS_OF)
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert {k: v["segment"] for k, v in rows.items()} == {
-        "grow": "growth", "fall": "decline", "flat": "maturity", "new": "acquisition", "gone": "termination"}
+        "grow": "growth",
+        "fall": "decline",
+        "flat": "maturity",
+        "new": "acquisition",
+        "gone": "termination",
+    }
     # least squares slope of 10,20,30,40 over x = 0..3 is 10; mean 25 -> 0.4
     assert rows["grow"]["trend_slope"] == pytest.approx(10.0)
     assert rows["grow"]["relative_trend"] == pytest.approx(0.4)
@@ -56,8 +66,11 @@ def test_thresholds_are_configuration(tx) -> None:
 
 @pytest.mark.parametrize(
     ("config", "message"),
-    [({"window_periods": 1}, "at least 2"), ({"growth_slope": -0.5}, "must not exceed 'growth_slope'"),
-     ({"termination": {"floor": 3}}, "did you mean 'floor_days'")],
+    [
+        ({"window_periods": 1}, "at least 2"),
+        ({"growth_slope": -0.5}, "must not exceed 'growth_slope'"),
+        ({"termination": {"floor": 3}}, "did you mean 'floor_days'"),
+    ],
 )
 def test_bad_lifecycle_configuration(tx, config, message) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -72,5 +85,10 @@ def test_lifecycle_on_every_backend(backend, tx) -> None:
     t = backend.create_table("seg_life_tx", ibis.memtable(tx), overwrite=True)
     rows = {r["customer_id"]: r for r in lifecycle_stage(t, as_of=AS_OF).customers.to_pyarrow().to_pylist()}
     assert {k: v["segment"] for k, v in rows.items()} == {
-        "grow": "growth", "fall": "decline", "flat": "maturity", "new": "acquisition", "gone": "termination"}
+        "grow": "growth",
+        "fall": "decline",
+        "flat": "maturity",
+        "new": "acquisition",
+        "gone": "termination",
+    }
     assert rows["grow"]["trend_slope"] == pytest.approx(10.0)

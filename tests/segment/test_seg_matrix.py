@@ -8,13 +8,15 @@ import pytest
 from custlens.errors import ConfigError
 from custlens.segment.matrix import clv_matrix, value_matrix
 
-T = pa.table({
-    "customer_id": list("abcdef"),
-    "order_count": [1, 2, 3, 4, 5, 6],              # median 3.5
-    "avg_order_value": [10.0, 60, 20, 50, 30, 40],  # median 35
-    "revenue": [10.0, 120, 60, 200, 150, 240],      # median 135
-    "potential_value": [5.0, 1, 9, 2, 8, 3],        # median 4
-})
+T = pa.table(
+    {
+        "customer_id": list("abcdef"),
+        "order_count": [1, 2, 3, 4, 5, 6],  # median 3.5
+        "avg_order_value": [10.0, 60, 20, 50, 30, 40],  # median 35
+        "revenue": [10.0, 120, 60, 200, 150, 240],  # median 135
+        "potential_value": [5.0, 1, 9, 2, 8, 3],  # median 4
+    }
+)
 
 
 def _segments(res) -> dict[str, str]:
@@ -24,15 +26,27 @@ def _segments(res) -> dict[str, str]:
 def test_value_matrix_at_medians() -> None:
     res = value_matrix(T)
     assert res.details["x_split"] == 3.5 and res.details["y_split"] == 35.0
-    assert _segments(res) == {"a": "uncertain", "b": "spender", "c": "uncertain", "d": "best",
-                              "e": "frequent", "f": "best"}
+    assert _segments(res) == {
+        "a": "uncertain",
+        "b": "spender",
+        "c": "uncertain",
+        "d": "best",
+        "e": "frequent",
+        "f": "best",
+    }
 
 
 def test_value_matrix_thresholds_are_strict() -> None:
     res = value_matrix(T, frequency_threshold=3, avg_value_threshold=50)
     # c has 3 orders = threshold -> low; d has AOV 50 = threshold -> low
-    assert _segments(res) == {"a": "uncertain", "b": "spender", "c": "uncertain", "d": "frequent",
-                              "e": "frequent", "f": "frequent"}
+    assert _segments(res) == {
+        "a": "uncertain",
+        "b": "spender",
+        "c": "uncertain",
+        "d": "frequent",
+        "e": "frequent",
+        "f": "frequent",
+    }
 
 
 def test_clv_matrix_names_and_aliases() -> None:

@@ -16,13 +16,12 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import AS_OF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import AS_OF
 from custlens.errors import ConfigError, InputError
 from custlens.segment import RFM_COLUMNS, SegmentResult, TransactionColumns, rfm, rfm_from_transactions, rfm_heatmap
-
 
 # scoring-only tests with bins other than 5: a map of conditions fits any bins (the default
 # 11-segment map is for bins = 5 and is rejected with other bins)
@@ -49,8 +48,14 @@ def _r_package_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
 
 def _features(recency, frequency, monetary) -> pa.Table:
     n = len(recency)
-    return pa.table({"customer_id": [f"c{i:03d}" for i in range(n)], "recency_days": recency,
-                     "frequency": frequency, "monetary": [float(m) for m in monetary]})
+    return pa.table(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "recency_days": recency,
+            "frequency": frequency,
+            "monetary": [float(m) for m in monetary],
+        }
+    )
 
 
 def _scores(result) -> dict[str, np.ndarray]:
@@ -97,8 +102,7 @@ def test_scores_match_the_documented_rules(values: list[int], bins: int) -> None
     s = _scores(rfm(_features(values, values, values), bins=bins, segment_map=NO_RANGES))
     assert s["f_score"].tolist() == _right_closed_scores(x, bins, False).tolist()
     assert s["r_score"].tolist() == _right_closed_scores(x, bins, True).tolist()
-    s_r = _scores(rfm(_features(values, values, values), bins=bins, config={"cut_offset": 1},
-                        segment_map=NO_RANGES))
+    s_r = _scores(rfm(_features(values, values, values), bins=bins, config={"cut_offset": 1}, segment_map=NO_RANGES))
     assert s_r["f_score"].tolist() == _r_package_scores(x, bins, False).tolist()
     assert s_r["r_score"].tolist() == _r_package_scores(x, bins, True).tolist()
     # equal values always share a score; scores never decrease with the value
@@ -151,8 +155,10 @@ def _airline_path():
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        ([{"score": 1, "max": 10}, {"score": 2, "min": 8, "max": 20}, {"score": 3, "min": 20}],
-         "rule 2 (score 2: [8, 20)) overlaps rule 1"),
+        (
+            [{"score": 1, "max": 10}, {"score": 2, "min": 8, "max": 20}, {"score": 3, "min": 20}],
+            "rule 2 (score 2: [8, 20)) overlaps rule 1",
+        ),
         ([{"score": 1, "max": 10}, {"score": 2, "min": 12}], "gap between rule 1"),
         ([{"score": 1, "min": 5, "max": 5}], "min 5 must be below max 5"),
         ([{"score": 1, "max": "ten"}], "'max' must be a number"),
@@ -167,11 +173,14 @@ def test_bad_threshold_tables_name_the_rule(rules, message) -> None:
 
 def test_segment_map_first_match_wins_and_fallback() -> None:
     x = list(range(1, 11))
-    seg_map = {"fallback": "rest", "segment": [
-        {"name": "top", "name_zh": "顶级", "f": [4, 5]},
-        {"name": "also top", "f": [5, 5]},          # never reached: 'top' matches first
-        {"name": "by rule", "when": "monetary between 5 and 6"},
-    ]}
+    seg_map = {
+        "fallback": "rest",
+        "segment": [
+            {"name": "top", "name_zh": "顶级", "f": [4, 5]},
+            {"name": "also top", "f": [5, 5]},  # never reached: 'top' matches first
+            {"name": "by rule", "when": "monetary between 5 and 6"},
+        ],
+    }
     res = rfm(_features(x, x, x), segment_map=seg_map)
     df = res.customers.order_by("customer_id").to_pandas()
     assert df.segment.tolist() == ["rest"] * 4 + ["by rule"] * 2 + ["top"] * 4
@@ -264,8 +273,7 @@ def test_chinese_eight_class_map_with_median_split() -> None:
         # ranges above the score range can never match
         ({"segment": [{"name": "x", "r": [3, 5]}]}, 3, "uses scores up to 5 but --bins is 3; use --bins 5"),
         # a declared 'bins' is what the message suggests
-        ({"bins": 4, "segment": [{"name": "x", "r": [3, 3]}]}, 5,
-         "written for bins = 4 but --bins is 5; use --bins 4"),
+        ({"bins": 4, "segment": [{"name": "x", "r": [3, 3]}]}, 5, "written for bins = 4 but --bins is 5; use --bins 4"),
         ({"bins": 2, "segment": [{"name": "x", "r": [3, 3]}]}, 3, "declares bins = 2 but uses scores up to 3"),
     ],
 )

@@ -9,14 +9,16 @@ import pytest
 from custlens.errors import ConfigError
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 
-T = pa.table({
-    "customer_id": ["a", "b", "c", "d", "e"],
-    "revenue": [100.0, 2500.0, 800.0, None, 12000.0],
-    "order_count": [1, 5, 3, 0, 20],
-    "region": ["east", "north", "west", "east", "south"],
-    "customer type": ["personal", "corporate", "personal", "personal", "corporate"],
-    "vip": [False, True, False, False, True],
-})
+T = pa.table(
+    {
+        "customer_id": ["a", "b", "c", "d", "e"],
+        "revenue": [100.0, 2500.0, 800.0, None, 12000.0],
+        "order_count": [1, 5, 3, 0, 20],
+        "region": ["east", "north", "west", "east", "south"],
+        "customer type": ["personal", "corporate", "personal", "personal", "corporate"],
+        "vip": [False, True, False, False, True],
+    }
+)
 
 
 def _eval(rule: str) -> list[str]:
@@ -41,7 +43,7 @@ def _eval(rule: str) -> list[str]:
         ("revenue is null", ["d"]),
         ("revenue is not null and vip", ["b", "e"]),
         ("vip = true", ["b", "e"]),
-        ("`customer type` == \"corporate\"", ["b", "e"]),
+        ('`customer type` == "corporate"', ["b", "e"]),
         ("region = 'east' AND revenue > 0 OR NOT vip AND region = 'nowhere'", ["a"]),
         ("revenue >= 1e3", ["b", "e"]),
         ("region = 'it\\'s'", []),
@@ -85,15 +87,24 @@ def test_parse_tree_is_data_not_code() -> None:
 
 
 def test_rule_segments_first_match_wins_and_summary() -> None:
-    rules = {"fallback": "others", "fallback_zh": "其他", "rule": [
-        {"name": "vip", "name_zh": "贵宾", "when": "revenue >= 2000"},
-        {"name": "corporate", "when": "`customer type` = 'corporate'"},   # b, e already vip
-        {"name": "east", "when": "region = 'east'"},
-    ]}
+    rules = {
+        "fallback": "others",
+        "fallback_zh": "其他",
+        "rule": [
+            {"name": "vip", "name_zh": "贵宾", "when": "revenue >= 2000"},
+            {"name": "corporate", "when": "`customer type` = 'corporate'"},  # b, e already vip
+            {"name": "east", "when": "region = 'east'"},
+        ],
+    }
     res = rule_segments(T, rules, keep=["region"])
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
-    assert {k: v["segment"] for k, v in rows.items()} == {"a": "east", "b": "vip", "c": "others", "d": "east",
-                                                          "e": "vip"}
+    assert {k: v["segment"] for k, v in rows.items()} == {
+        "a": "east",
+        "b": "vip",
+        "c": "others",
+        "d": "east",
+        "e": "vip",
+    }
     assert rows["b"]["segment_zh"] == "贵宾" and rows["b"]["region"] == "north"
     summ = {r["segment"]: r for r in res.summary.to_pyarrow().to_pylist()}
     assert summ["vip"]["customers"] == 2 and summ["vip"]["value"] == 14500.0
@@ -119,8 +130,9 @@ def test_rule_file_from_toml(tmp_path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text('[[rule]]\nname = "大客户"\nwhen = "revenue > 1000"\n', encoding="utf-8")
     res = rule_segments(T, path)
-    segs = dict(zip(*[res.customers.order_by("customer_id")[c].to_pyarrow().to_pylist()
-                      for c in ("customer_id", "segment")]))
+    segs = dict(
+        zip(*[res.customers.order_by("customer_id")[c].to_pyarrow().to_pylist() for c in ("customer_id", "segment")])
+    )
     assert segs == {"a": "other", "b": "大客户", "c": "other", "d": "other", "e": "大客户"}
     bad = tmp_path / "bad.toml"
     bad.write_text("[[rule]\nname=1", encoding="utf-8")

@@ -14,7 +14,7 @@ buyers after 365 days; loyal = a purchase in each of the last four 90-day period
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import pyarrow as pa
@@ -33,23 +33,31 @@ def tx() -> pa.Table:
     rows = []
     for cid, days in DAYS.items():
         for i, d in enumerate(days):
-            when = datetime.combine(AS_OF - timedelta(days=d), datetime.min.time(), timezone.utc)
+            when = datetime.combine(AS_OF - timedelta(days=d), datetime.min.time(), UTC)
             rows.append((cid, f"{cid}{i}", when, 50.0 if cid == "X" else 10.0))
     c, o, w, a = zip(*rows)
-    return pa.table({"customer_id": list(c), "order_id": list(o),
-                     "ordered_at": pa.array(w, pa.timestamp("us", tz="UTC")), "amount": list(a)})
+    return pa.table(
+        {
+            "customer_id": list(c),
+            "order_id": list(o),
+            "ordered_at": pa.array(w, pa.timestamp("us", tz="UTC")),
+            "amount": list(a),
+        }
+    )
 
 
 @pytest.fixture
 def leads() -> pa.Table:
-    return pa.table({
-        "lead_id": ["l1", "l2", "l3", "l4"],
-        "customer_id": [None, None, "R", None],
-        "budget": [100.0, 100.0, 0.0, 10.0],
-        "decision_authority": [True, False, True, False],
-        "need": [True, True, True, False],
-        "industry": ["food", "food", "food", "retail"],
-    })
+    return pa.table(
+        {
+            "lead_id": ["l1", "l2", "l3", "l4"],
+            "customer_id": [None, None, "R", None],
+            "budget": [100.0, 100.0, 0.0, 10.0],
+            "decision_authority": [True, False, True, False],
+            "need": [True, True, True, False],
+            "industry": ["food", "food", "food", "retail"],
+        }
+    )
 
 
 def _states(res) -> dict[str, str]:
@@ -58,8 +66,7 @@ def _states(res) -> dict[str, str]:
 
 def test_states_follow_each_customers_rhythm(tx) -> None:
     res = relationship_state(tx, as_of=AS_OF)
-    assert _states(res) == {"L": "loyal", "R": "repeat", "F": "first_time", "X": "lost", "Y": "lost",
-                            "Z": "repeat"}
+    assert _states(res) == {"L": "loyal", "R": "repeat", "F": "first_time", "X": "lost", "Y": "lost", "Z": "repeat"}
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["Z"]["lost_after_days"] == 900 and rows["X"]["lost_after_days"] == 90
     assert rows["L"]["active_periods"] == 4 and rows["L"]["segment_zh"] == "忠诚客户"
@@ -85,8 +92,14 @@ def test_p_alive_decides_lost_when_given(tx) -> None:
 def test_flow_between_two_dates(tx) -> None:
     flow = state_flow(tx, "2024-06-30", AS_OF).to_pyarrow().to_pylist()
     got = {(r["from_state"], r["to_state"]): r["customers"] for r in flow}
-    assert got == {("repeat", "loyal"): 1, ("(none)", "repeat"): 1, ("(none)", "first_time"): 1,
-                   ("repeat", "lost"): 1, ("first_time", "lost"): 1, ("repeat", "repeat"): 1}
+    assert got == {
+        ("repeat", "loyal"): 1,
+        ("(none)", "repeat"): 1,
+        ("(none)", "first_time"): 1,
+        ("repeat", "lost"): 1,
+        ("first_time", "lost"): 1,
+        ("repeat", "repeat"): 1,
+    }
 
 
 def test_winback_ranks_lost_customers_by_value(tx) -> None:
@@ -116,8 +129,7 @@ def test_states_on_every_backend(backend, tx, leads) -> None:
     t = backend.create_table("seg_state_tx", ibis.memtable(tx), overwrite=True)
     # ibis' PySpark memtable upload turns null strings into 'NaN' text (pandas round trip),
     # so the Spark copy of the leads leaves out the converted lead and its customer_id column
-    ld = backend.create_table("seg_state_leads", ibis.memtable(leads.drop(["customer_id"]).slice(0, 2)),
-                              overwrite=True)
+    ld = backend.create_table("seg_state_leads", ibis.memtable(leads.drop(["customer_id"]).slice(0, 2)), overwrite=True)
     res = relationship_state(t, as_of=AS_OF, leads=ld)
     s = _states(res)
     assert s["L"] == "loyal" and s["Z"] == "repeat" and s["l1"] == "potential"

@@ -29,8 +29,9 @@ def test_generate_writes_every_table(tmp_path: Path) -> None:
 
 
 def test_generate_csv_and_period(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["generate", str(tmp_path), "-n", "300", "--format", "csv",
-                                      "--start", "2024-01-01", "--end", "2024-06-30"])
+    result = CliRunner().invoke(
+        app, ["generate", str(tmp_path), "-n", "300", "--format", "csv", "--start", "2024-01-01", "--end", "2024-06-30"]
+    )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "transactions.csv").read_text(encoding="utf-8")
     dates = {line.split(",")[3][:7] for line in text.splitlines()[1:]}

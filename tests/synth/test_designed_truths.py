@@ -32,8 +32,9 @@ END = pd.Timestamp("2026-01-01", tz="UTC")
 def _rft(company: Company) -> pd.DataFrame:
     """Repeat count x, time of last purchase t_x and age T (weeks since first purchase)."""
     tx = company.transactions.to_pandas()
-    orders = tx[~tx["return_flag"]].groupby("order_id").agg(
-        customer_id=("customer_id", "first"), at=("ordered_at", "first"))
+    orders = (
+        tx[~tx["return_flag"]].groupby("order_id").agg(customer_id=("customer_id", "first"), at=("ordered_at", "first"))
+    )
     g = orders.groupby("customer_id")["at"]
     first, last, n = g.min(), g.max(), g.size()
     week = pd.Timedelta(days=7)
@@ -41,8 +42,12 @@ def _rft(company: Company) -> pd.DataFrame:
 
 
 def _fit(negll, x0: np.ndarray) -> np.ndarray:
-    res = optimize.minimize(lambda v: negll(np.exp(v)), np.log(x0), method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000})
+    res = optimize.minimize(
+        lambda v: negll(np.exp(v)),
+        np.log(x0),
+        method="Nelder-Mead",
+        options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000},
+    )
     assert res.success
     return np.exp(res.x)
 
@@ -54,8 +59,9 @@ def test_nbd_purchase_rate_is_recovered_without_dropout() -> None:
 
     def negll(p: np.ndarray) -> float:
         r, alpha = p
-        return -np.sum(special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha / (alpha + T))
-                       + x * np.log(T / (alpha + T)))
+        return -np.sum(
+            special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha / (alpha + T)) + x * np.log(T / (alpha + T))
+        )
 
     r, alpha = _fit(negll, np.array([1.0, 5.0]))
     assert r == pytest.approx(params.r, rel=0.08)
@@ -71,8 +77,11 @@ def test_bgnbd_parameters_are_recovered() -> None:
         r, alpha, a, b = p
         common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
         alive = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
-        dead = np.where(x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-12)) - special.betaln(a, b)
-                        - (r + x) * np.log(alpha + t_x), -np.inf)
+        dead = np.where(
+            x > 0,
+            special.betaln(a + 1, np.maximum(b + x - 1, 1e-12)) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
         return -np.sum(common + np.logaddexp(alive, dead))
 
     r, alpha, a, b = _fit(negll, np.array([1.0, 5.0, 1.0, 3.0]))
@@ -156,8 +165,9 @@ def test_kano_answers_recover_the_designed_categories(company: Company) -> None:
     assert set(k["answer"]) <= {"1", "2", "3", "4", "5"}
     parts = k["item"].str.split(":", expand=True)
     k["attribute"], k["side"] = parts[1], parts[2]
-    wide = k.pivot_table(index=["respondent_id", "attribute"], columns="side", values="answer",
-                         aggfunc="first").astype(int)
+    wide = k.pivot_table(index=["respondent_id", "attribute"], columns="side", values="answer", aggfunc="first").astype(
+        int
+    )
     wide["category"] = _kano_category(wide["functional"], wide["dysfunctional"])
     counts = wide.groupby("attribute")["category"].value_counts(normalize=True).unstack(fill_value=0)
     assert set(counts.index) == set(KANO_DESIGN)

@@ -57,8 +57,9 @@ def test_written_files_equal_the_in_memory_tables_for_any_chunk_size(tmp_path: P
     n = 2 * BLOCK_SIZE + 100
     memory = generate_company(n, seed=9)
     seen: list[tuple[int, int]] = []
-    one = write_company(tmp_path / "one", n_customers=n, seed=9, chunk_size=1,
-                        on_progress=lambda d, t: seen.append((d, t)))
+    one = write_company(
+        tmp_path / "one", n_customers=n, seed=9, chunk_size=1, on_progress=lambda d, t: seen.append((d, t))
+    )
     big = write_company(tmp_path / "big", n_customers=n, seed=9, chunk_size=10**6)
     assert seen[-1] == (n, n) and len(seen) == 3
     for name in TABLES:
@@ -81,8 +82,7 @@ def test_csv_output_is_utf8_with_header_and_reads_back(tmp_path: Path) -> None:
         assert path.suffix == ".csv"
         text = path.read_text(encoding="utf-8")
         assert text.splitlines()[0].replace('"', "").split(",") == TABLES[name].column_names
-        back = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types=memory.tables()[name].schema))
+        back = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=memory.tables()[name].schema))
         assert back.num_rows == memory.tables()[name].num_rows
     ident = (tmp_path / "identity.csv").read_text(encoding="utf-8")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in ident)

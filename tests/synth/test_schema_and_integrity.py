@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -75,11 +75,15 @@ def test_receivables_belong_to_corporate_orders(company: Company) -> None:
 
 
 def test_times_lie_in_the_period(company: Company) -> None:
-    lo = datetime(2023, 1, 1, tzinfo=timezone.utc)
-    hi = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for name, col in [("customers", "created_at"), ("transactions", "ordered_at"),
-                      ("interactions", "occurred_at"), ("leads", "created_at"),
-                      ("survey_answers", "answered_at")]:
+    lo = datetime(2023, 1, 1, tzinfo=UTC)
+    hi = datetime(2026, 1, 1, tzinfo=UTC)
+    for name, col in [
+        ("customers", "created_at"),
+        ("transactions", "ordered_at"),
+        ("interactions", "occurred_at"),
+        ("leads", "created_at"),
+        ("survey_answers", "answered_at"),
+    ]:
         values = company.tables()[name][col]
         assert pc.min(values).as_py() >= lo and pc.max(values).as_py() < hi, name
 

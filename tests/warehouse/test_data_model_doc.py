@@ -43,5 +43,5 @@ def test_every_column_is_documented_with_type_unit_and_requirement(name: str) ->
 
 def test_document_is_up_to_date_with_the_schema() -> None:
     assert DOC.read_text(encoding="utf-8") == render_data_model(), (
-        "docs/data-model.md is out of date: run "
-        "`python -m custlens.warehouse._datamodel docs/data-model.md`")
+        "docs/data-model.md is out of date: run `python -m custlens.warehouse._datamodel docs/data-model.md`"
+    )

@@ -22,10 +22,11 @@ def _fill(ws: Workspace) -> None:
 
 
 def _per_customer(t):  # the expression under test, backend-agnostic
-    return (t.group_by("customer_id")
-             .aggregate(revenue=t.amount.sum(), orders=t.order_id.nunique(),
-                        first=t.ordered_at.min())
-             .order_by("customer_id"))
+    return (
+        t.group_by("customer_id")
+        .aggregate(revenue=t.amount.sum(), orders=t.order_id.nunique(), first=t.ordered_at.min())
+        .order_by("customer_id")
+    )
 
 
 def test_workspace_tables_run_on_spark(tmp_path: Path, spark_session: object) -> None:
@@ -37,8 +38,9 @@ def test_workspace_tables_run_on_spark(tmp_path: Path, spark_session: object) ->
     assert got.column("customer_id").to_pylist() == ["c1", "c2"]
     assert got.column("revenue").to_pylist() == expected.column("revenue").to_pylist() == [8.0, 7.0]
     assert got.column("orders").to_pylist() == [2, 1]
-    assert [v.timestamp() for v in got.column("first").to_pylist()] == \
-        [v.timestamp() for v in expected.column("first").to_pylist()]
+    assert [v.timestamp() for v in got.column("first").to_pylist()] == [
+        v.timestamp() for v in expected.column("first").to_pylist()
+    ]
 
 
 def test_arrow_tables_and_parquet_folders_register(tmp_path: Path, spark_session: object) -> None:

@@ -39,9 +39,7 @@ def _check_thresholds(values: Sequence[float], name: str, decreasing: bool) -> N
     return t
 
 
-def band_from_p_alive(
-    p_alive: ArrayLike, thresholds: Sequence[float] = DEFAULT_P_ALIVE_THRESHOLDS
-) -> NDArray[np.str_]:
+def band_from_p_alive(p_alive: ArrayLike, thresholds: Sequence[float] = DEFAULT_P_ALIVE_THRESHOLDS) -> NDArray[np.str_]:
     """Risk band of each customer from P(alive).
 
     ``p >= t0`` low, ``t1 <= p < t0`` medium, ``t2 <= p < t1`` high, ``p < t2`` lost.

@@ -39,7 +39,9 @@ def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: Arr
     t = np.asarray(period)
     ids = np.asarray(customer_id)
     if t.shape != ids.shape or t.ndim != 1:
-        raise InputError(f"'customer_id' and 'period' must be two columns of equal length; got {ids.shape} and {t.shape}")
+        raise InputError(
+            f"'customer_id' and 'period' must be two columns of equal length; got {ids.shape} and {t.shape}"
+        )
     if t.size == 0:
         raise InputError("no activity records given")
     try:

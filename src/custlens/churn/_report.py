@@ -54,13 +54,19 @@ def _as_of_date(as_of: Any) -> np.datetime64:
         raise InputError(f"'as_of' must be a date like 2024-06-30; got {as_of!r}") from None
 
 
-def _attach_model(table: pa.Table, model: str, time_unit: str, horizon_months: float, monthly_discount: float) -> pa.Table:
+def _attach_model(
+    table: pa.Table, model: str, time_unit: str, horizon_months: float, monthly_discount: float
+) -> pa.Table:
     """Add p_alive, expected_purchases and clv from custlens.clv.score_customers."""
     spend = "gg" if "monetary_value" in table.column_names else None
     logger.info("no p_alive column: fitting %s to %d customers", model, table.num_rows)
     scored = score_customers(
-        table, model=model, spend=spend, horizon_months=horizon_months,
-        monthly_discount=monthly_discount, time_unit=time_unit,
+        table,
+        model=model,
+        spend=spend,
+        horizon_months=horizon_months,
+        monthly_discount=monthly_discount,
+        time_unit=time_unit,
     )
     keep = [c for c in ("p_alive", "expected_purchases", "expected_spend", "clv") if c not in table.column_names]
     ids, sids = table.column("customer_id"), scored.column("customer_id")

@@ -88,8 +88,7 @@ def guarded(fn: F) -> F:
 
 def _report(exc: BaseException) -> None:
     """One line on standard error: never wrapped, brackets in the message kept as they are."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False,
-                      soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -192,8 +191,7 @@ def check_output_path(output: Path | None, option: str = "--output") -> None:
     if output.is_dir():
         raise InputError(f"{output}: is a folder; {option} expects a file name")
     if not output.parent.exists():
-        raise InputError(f"{output}: the folder {output.parent} does not exist; create it or "
-                         f"choose another {option}")
+        raise InputError(f"{output}: the folder {output.parent} does not exist; create it or choose another {option}")
 
 
 def _scalar_text(v: Any) -> str:
@@ -207,8 +205,12 @@ def _scalar_text(v: Any) -> str:
 def _print_table(table: pa.Table, output: Path | None, title: str | None, max_rows: int = 50) -> None:
     rich_table = RichTable(title=title, show_lines=False)
     for name in table.column_names:
-        rich_table.add_column(name, justify="right" if pa.types.is_floating(table.schema.field(name).type)
-                              or pa.types.is_integer(table.schema.field(name).type) else "left")
+        rich_table.add_column(
+            name,
+            justify="right"
+            if pa.types.is_floating(table.schema.field(name).type) or pa.types.is_integer(table.schema.field(name).type)
+            else "left",
+        )
     rows = table.slice(0, max_rows).to_pylist()
     for row in rows:
         rich_table.add_row(*[_cell(v) for v in row.values()])

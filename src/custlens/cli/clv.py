@@ -46,7 +46,6 @@ class TimeUnit(str, enum.Enum):
     M = "M"
 
 
-
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
 
@@ -54,21 +53,46 @@ def register(app: typer.Typer) -> None:
     @guarded
     def fit(
         model: Annotated[Model, typer.Argument(help="bgnbd, mbgnbd, pnbd, bgbb, sbg or gg.")],
-        data_file: Annotated[Path, typer.Argument(help="Per-customer summary (CSV, Parquet, Excel); for sbg the columns period, survivors.")],
+        data_file: Annotated[
+            Path,
+            typer.Argument(help="Per-customer summary (CSV, Parquet, Excel); for sbg the columns period, survivors."),
+        ],
         frequency_col: Annotated[str, typer.Option("--frequency-col", help="Repeat purchases column.")] = "frequency",
-        recency_col: Annotated[str, typer.Option("--recency-col", help="Time of last repeat purchase column.")] = "recency",
+        recency_col: Annotated[
+            str, typer.Option("--recency-col", help="Time of last repeat purchase column.")
+        ] = "recency",
         t_col: Annotated[str, typer.Option("--t-col", help="Length of observation column.")] = "T",
-        monetary_col: Annotated[str, typer.Option("--monetary-col", help="Mean purchase value column (gg).")] = "monetary_value",
-        n_periods_col: Annotated[str, typer.Option("--n-periods-col", help="Transaction opportunities column (bgbb).")] = "n_periods",
-        weight_col: Annotated[str, typer.Option("--weight-col", help="Customers per row column (bgbb, optional).")] = "weight",
+        monetary_col: Annotated[
+            str, typer.Option("--monetary-col", help="Mean purchase value column (gg).")
+        ] = "monetary_value",
+        n_periods_col: Annotated[
+            str, typer.Option("--n-periods-col", help="Transaction opportunities column (bgbb).")
+        ] = "n_periods",
+        weight_col: Annotated[
+            str, typer.Option("--weight-col", help="Customers per row column (bgbb, optional).")
+        ] = "weight",
         period_col: Annotated[str, typer.Option("--period-col", help="Period column (sbg).")] = "period",
         survivors_col: Annotated[str, typer.Option("--survivors-col", help="Survivors column (sbg).")] = "survivors",
         penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
-        transactions: Annotated[bool, typer.Option("--transactions", help="DATA_FILE is a transaction log (customer_id, ordered_at, amount); summarise it first.")] = False,
-        customer_col: Annotated[str, typer.Option("--customer-col", help="Customer column of the transaction log.")] = "customer_id",
-        date_col: Annotated[str, typer.Option("--date-col", help="Date/timestamp column of the transaction log.")] = "ordered_at",
-        amount_col: Annotated[str, typer.Option("--amount-col", help="Amount column of the transaction log.")] = "amount",
-        time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")] = TimeUnit.W,
+        transactions: Annotated[
+            bool,
+            typer.Option(
+                "--transactions",
+                help="DATA_FILE is a transaction log (customer_id, ordered_at, amount); summarise it first.",
+            ),
+        ] = False,
+        customer_col: Annotated[
+            str, typer.Option("--customer-col", help="Customer column of the transaction log.")
+        ] = "customer_id",
+        date_col: Annotated[
+            str, typer.Option("--date-col", help="Date/timestamp column of the transaction log.")
+        ] = "ordered_at",
+        amount_col: Annotated[
+            str, typer.Option("--amount-col", help="Amount column of the transaction log.")
+        ] = "amount",
+        time_unit: Annotated[
+            TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")
+        ] = TimeUnit.W,
         fmt: FormatOption = OutputFormat.json,
         output: OutputOption = None,
     ) -> None:
@@ -76,24 +100,48 @@ def register(app: typer.Typer) -> None:
         from custlens.clv.tables import fit_summary
         from custlens.ingest.readers import read_table
 
-        columns = {"frequency": frequency_col, "recency": recency_col, "T": t_col, "monetary_value": monetary_col,
-                   "n_periods": n_periods_col, "weight": weight_col, "period": period_col, "survivors": survivors_col}
+        columns = {
+            "frequency": frequency_col,
+            "recency": recency_col,
+            "T": t_col,
+            "monetary_value": monetary_col,
+            "n_periods": n_periods_col,
+            "weight": weight_col,
+            "period": period_col,
+            "survivors": survivors_col,
+        }
         log_options = None
         if transactions:
-            log_options = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col,
-                           "time_unit": time_unit.value}
-        emit(fit_summary(model.value, read_table(data_file), columns=columns, penalizer=penalizer,
-                         transactions=log_options), fmt, output)
+            log_options = {
+                "customer_col": customer_col,
+                "date_col": date_col,
+                "amount_col": amount_col,
+                "time_unit": time_unit.value,
+            }
+        emit(
+            fit_summary(
+                model.value, read_table(data_file), columns=columns, penalizer=penalizer, transactions=log_options
+            ),
+            fmt,
+            output,
+        )
 
     @app.command("clv")
     @guarded
     def clv(
-        data_file: Annotated[Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T, monetary_value.")],
+        data_file: Annotated[
+            Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T, monetary_value.")
+        ],
         horizon: Annotated[float, typer.Option("--horizon", help="Horizon in months.")],
         discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate, e.g. 0.01.")],
         model: Annotated[PurchaseModel, typer.Option("--model", help="Purchase model.")] = PurchaseModel.bgnbd,
-        spend: Annotated[Spend | None, typer.Option("--spend", help="Spend model (gg); without it the observed monetary_value is used.")] = None,
-        time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = TimeUnit.W,
+        spend: Annotated[
+            Spend | None,
+            typer.Option("--spend", help="Spend model (gg); without it the observed monetary_value is used."),
+        ] = None,
+        time_unit: Annotated[
+            TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")
+        ] = TimeUnit.W,
         id_col: Annotated[str, typer.Option("--id-col", help="Customer id column.")] = "customer_id",
         frequency_col: Annotated[str, typer.Option("--frequency-col")] = "frequency",
         recency_col: Annotated[str, typer.Option("--recency-col")] = "recency",
@@ -106,10 +154,20 @@ def register(app: typer.Typer) -> None:
         from custlens.clv.value import score_customers
         from custlens.ingest.readers import read_table
 
-        columns = {"customer_id": id_col, "frequency": frequency_col, "recency": recency_col, "T": t_col,
-                   "monetary_value": monetary_col}
+        columns = {
+            "customer_id": id_col,
+            "frequency": frequency_col,
+            "recency": recency_col,
+            "T": t_col,
+            "monetary_value": monetary_col,
+        }
         table = score_customers(
-            read_table(data_file, text_columns=(id_col,)), model=model.value, spend=None if spend is None else spend.value,
-            horizon_months=horizon, monthly_discount=discount, time_unit=time_unit.value, columns=columns,
+            read_table(data_file, text_columns=(id_col,)),
+            model=model.value,
+            spend=None if spend is None else spend.value,
+            horizon_months=horizon,
+            monthly_discount=discount,
+            time_unit=time_unit.value,
+            columns=columns,
         )
         emit(table, fmt, output)

@@ -88,8 +88,11 @@ def _read_matrix(path: Path) -> np.ndarray:
     table = read_table(path)
     if table.num_rows == 0:
         raise InputError(f"{path}: no rows; expected a k x k transition matrix")
-    numeric = [n for n in table.column_names if pa.types.is_floating(table.schema.field(n).type)
-               or pa.types.is_integer(table.schema.field(n).type)]
+    numeric = [
+        n
+        for n in table.column_names
+        if pa.types.is_floating(table.schema.field(n).type) or pa.types.is_integer(table.schema.field(n).type)
+    ]
     return np.column_stack([table.column(n).to_numpy(zero_copy_only=False).astype(float) for n in numeric])
 
 
@@ -107,7 +110,9 @@ def register(app: typer.Typer) -> None:
     def simple(
         years: Annotated[float, typer.Option("--years", help="Years the customer is retained.")],
         annual_profit: Annotated[float, typer.Option("--annual-profit", help="Profit per customer per year.")],
-        acquisition_cost: Annotated[float, typer.Option("--acquisition-cost", help="Cost of acquiring the customer.")] = 0.0,
+        acquisition_cost: Annotated[
+            float, typer.Option("--acquisition-cost", help="Cost of acquiring the customer.")
+        ] = 0.0,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
@@ -115,8 +120,11 @@ def register(app: typer.Typer) -> None:
         from custlens.clv.formula import simple_clv
 
         value = float(simple_clv(years, annual_profit, acquisition_cost))
-        emit({"clv": value, "years": years, "annual_profit": annual_profit,
-              "acquisition_cost": acquisition_cost}, fmt, output)
+        emit(
+            {"clv": value, "years": years, "annual_profit": annual_profit, "acquisition_cost": acquisition_cost},
+            fmt,
+            output,
+        )
 
     @group.command("retention")
     @guarded
@@ -124,8 +132,12 @@ def register(app: typer.Typer) -> None:
         margin: Annotated[float, typer.Option("--margin", help="Margin per customer per period.")],
         retention_rate: Annotated[float, typer.Option("--retention", help="Retention rate per period, in [0, 1].")],
         discount: Annotated[float, typer.Option("--discount", help="Discount rate per period, >= 0.")],
-        years: Annotated[int | None, typer.Option("--years", help="Number of periods; omit for the infinite horizon.")] = None,
-        acquisition_cost: Annotated[float, typer.Option("--acquisition-cost", help="Cost of acquiring the customer.")] = 0.0,
+        years: Annotated[
+            int | None, typer.Option("--years", help="Number of periods; omit for the infinite horizon.")
+        ] = None,
+        acquisition_cost: Annotated[
+            float, typer.Option("--acquisition-cost", help="Cost of acquiring the customer.")
+        ] = 0.0,
         timing: Annotated[str, typer.Option("--timing", help=TIMINGS_HELP)] = "start",
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
@@ -133,22 +145,46 @@ def register(app: typer.Typer) -> None:
         """Dwyer's customer retention ("lost for good") model."""
         from custlens.clv.formula import retention_clv
 
-        value = float(retention_clv(margin, retention_rate, discount, periods=years,
-                                    acquisition_cost=acquisition_cost, timing=timing))  # type: ignore[arg-type]
-        emit({"clv": value, "margin": margin, "retention": retention_rate, "discount": discount,
-              "years": years, "horizon": "infinite" if years is None else "finite",
-              "acquisition_cost": acquisition_cost, "timing": timing}, fmt, output)
+        value = float(
+            retention_clv(
+                margin, retention_rate, discount, periods=years, acquisition_cost=acquisition_cost, timing=timing
+            )
+        )  # type: ignore[arg-type]
+        emit(
+            {
+                "clv": value,
+                "margin": margin,
+                "retention": retention_rate,
+                "discount": discount,
+                "years": years,
+                "horizon": "infinite" if years is None else "finite",
+                "acquisition_cost": acquisition_cost,
+                "timing": timing,
+            },
+            fmt,
+            output,
+        )
 
     @group.command("migration")
     @guarded
     def migration(
         rewards: Annotated[str, typer.Option("--rewards", help="Reward per state, comma-separated (R1,R2,...).")],
         discount: Annotated[float, typer.Option("--discount", help="Discount rate per period, >= 0.")],
-        purchase_prob: Annotated[str | None, typer.Option(
-            "--purchase-prob", help="Purchase probability per recency state (P1,P2,...): builds the recency chain.")] = None,
-        transition_matrix: Annotated[Path | None, typer.Option(
-            "--transition-matrix", help="File with a k x k transition matrix (CSV/TSV/text, Parquet, Excel).")] = None,
-        horizon: Annotated[int | None, typer.Option("--horizon", help="Last period T counted (0..T); omit for infinite.")] = None,
+        purchase_prob: Annotated[
+            str | None,
+            typer.Option(
+                "--purchase-prob", help="Purchase probability per recency state (P1,P2,...): builds the recency chain."
+            ),
+        ] = None,
+        transition_matrix: Annotated[
+            Path | None,
+            typer.Option(
+                "--transition-matrix", help="File with a k x k transition matrix (CSV/TSV/text, Parquet, Excel)."
+            ),
+        ] = None,
+        horizon: Annotated[
+            int | None, typer.Option("--horizon", help="Last period T counted (0..T); omit for infinite.")
+        ] = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
@@ -170,16 +206,33 @@ def register(app: typer.Typer) -> None:
     @group.command("estimate")
     @guarded
     def estimate(
-        data_file: Annotated[Path, typer.Argument(help="One row per customer and period (purchase periods, or states).")],
+        data_file: Annotated[
+            Path, typer.Argument(help="One row per customer and period (purchase periods, or states).")
+        ],
         n_states: Annotated[int | None, typer.Option("--n-states", help="Recency states 1..K (recency chain).")] = None,
-        state_column: Annotated[str | None, typer.Option("--state-column", help="Column of user-defined states (tiers); "
-                                                          "estimates transitions between them instead.")] = None,
+        state_column: Annotated[
+            str | None,
+            typer.Option(
+                "--state-column",
+                help="Column of user-defined states (tiers); estimates transitions between them instead.",
+            ),
+        ] = None,
         customer_column: Annotated[str, typer.Option("--customer-column", help="Customer column.")] = "customer_id",
-        period_column: Annotated[str, typer.Option("--period-column", help="Period number (or date) column.")] = "period",
-        period_unit: Annotated[str | None, typer.Option("--period-unit", help="Bin dates into W, M, Q or Y periods.")] = None,
-        bought_column: Annotated[str | None, typer.Option("--bought-column", help="0/1 purchase flag column (recency chain).")] = None,
-        weight_column: Annotated[str | None, typer.Option("--weight-column", help="Weight column (identical customers collapsed).")] = None,
-        end_period: Annotated[int | None, typer.Option("--end-period", help="Last observed period (default: the last in the data).")] = None,
+        period_column: Annotated[
+            str, typer.Option("--period-column", help="Period number (or date) column.")
+        ] = "period",
+        period_unit: Annotated[
+            str | None, typer.Option("--period-unit", help="Bin dates into W, M, Q or Y periods.")
+        ] = None,
+        bought_column: Annotated[
+            str | None, typer.Option("--bought-column", help="0/1 purchase flag column (recency chain).")
+        ] = None,
+        weight_column: Annotated[
+            str | None, typer.Option("--weight-column", help="Weight column (identical customers collapsed).")
+        ] = None,
+        end_period: Annotated[
+            int | None, typer.Option("--end-period", help="Last observed period (default: the last in the data).")
+        ] = None,
         level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
         method: Annotated[str, typer.Option("--method", help="Intervals: dirichlet or bootstrap.")] = "dirichlet",
         n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates.")] = 500,
@@ -204,15 +257,26 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"{data_file}: no column {name!r} (columns: {', '.join(table.column_names)})")
             return table.column(name).to_numpy(zero_copy_only=False)
 
-        common: dict[str, Any] = {"weights": col(weight_column), "level": level, "method": method,
-                                  "n_boot": n_boot, "period_unit": period_unit}
+        common: dict[str, Any] = {
+            "weights": col(weight_column),
+            "level": level,
+            "method": method,
+            "n_boot": n_boot,
+            "period_unit": period_unit,
+        }
         if (n_states is None) == (state_column is None):
             raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
         if state_column is not None:
             est = estimate_state_transitions(col(customer_column), col(period_column), col(state_column), **common)
         else:
-            est = estimate_recency_chain(col(customer_column), col(period_column), n_states,
-                                         bought=col(bought_column), end_period=end_period, **common)
+            est = estimate_recency_chain(
+                col(customer_column),
+                col(period_column),
+                n_states,
+                bought=col(bought_column),
+                end_period=end_period,
+                **common,
+            )
         if OutputFormat(fmt) is OutputFormat.json:
             emit(est.to_dict(), fmt, output)
             return
@@ -224,21 +288,47 @@ def register(app: typer.Typer) -> None:
     @app.command("churn")
     @guarded
     def churn(
-        data_file: Annotated[Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T "
-                                                      "[, p_alive, clv, monetary_value].")],
+        data_file: Annotated[
+            Path,
+            typer.Argument(
+                help="Per-customer summary: customer_id, frequency, recency, T [, p_alive, clv, monetary_value]."
+            ),
+        ],
         time_unit: Annotated[str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = "D",
-        as_of: Annotated[str | None, typer.Option("--as-of", help="Analysis date (YYYY-MM-DD): adds expected_next_order.")] = None,
-        value_column: Annotated[str | None, typer.Option("--value-column", help="Value put at stake (default clv, else frequency x monetary_value).")] = None,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Analysis date (YYYY-MM-DD): adds expected_next_order.")
+        ] = None,
+        value_column: Annotated[
+            str | None,
+            typer.Option("--value-column", help="Value put at stake (default clv, else frequency x monetary_value)."),
+        ] = None,
         band_on: Annotated[str, typer.Option("--band-on", help="auto, p_alive or overdue.")] = "auto",
-        p_alive_thresholds: Annotated[str, typer.Option("--p-alive-thresholds", help="Three decreasing P(alive) cut-offs.")] = "0.7,0.4,0.15",
-        overdue_thresholds: Annotated[str, typer.Option("--overdue-thresholds", help="Three increasing overdue-ratio cut-offs.")] = "1.5,2.5,4",
-        bands: Annotated[str, typer.Option("--bands", help="Risk bands listed (comma-separated).")] = "medium,high,lost",
+        p_alive_thresholds: Annotated[
+            str, typer.Option("--p-alive-thresholds", help="Three decreasing P(alive) cut-offs.")
+        ] = "0.7,0.4,0.15",
+        overdue_thresholds: Annotated[
+            str, typer.Option("--overdue-thresholds", help="Three increasing overdue-ratio cut-offs.")
+        ] = "1.5,2.5,4",
+        bands: Annotated[
+            str, typer.Option("--bands", help="Risk bands listed (comma-separated).")
+        ] = "medium,high,lost",
         top: Annotated[int | None, typer.Option("--top", help="Keep the N customers with most value at stake.")] = None,
-        model: Annotated[str, typer.Option("--model", help="Model fitted when the file has no p_alive: bgnbd, mbgnbd, pnbd.")] = "bgnbd",
-        horizon: Annotated[float, typer.Option("--horizon", help="CLV horizon in months (when a model is fitted).")] = 12.0,
-        discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate (when a model is fitted).")] = 0.01,
-        columns: Annotated[str | None, typer.Option(
-            "--columns", help="Column names in the file, e.g. customer_id=ID,frequency=x,recency=t_x,monetary_value=zbar.")] = None,
+        model: Annotated[
+            str, typer.Option("--model", help="Model fitted when the file has no p_alive: bgnbd, mbgnbd, pnbd.")
+        ] = "bgnbd",
+        horizon: Annotated[
+            float, typer.Option("--horizon", help="CLV horizon in months (when a model is fitted).")
+        ] = 12.0,
+        discount: Annotated[
+            float, typer.Option("--discount", help="Monthly discount rate (when a model is fitted).")
+        ] = 0.01,
+        columns: Annotated[
+            str | None,
+            typer.Option(
+                "--columns",
+                help="Column names in the file, e.g. customer_id=ID,frequency=x,recency=t_x,monetary_value=zbar.",
+            ),
+        ] = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:

@@ -36,11 +36,16 @@ def register(app: typer.Typer) -> None:
 
 def init(
     path: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).")] = Path("."),
-    max_reject_rate: Annotated[float, typer.Option(
-        "--max-reject-rate", help="Default largest share of rejected rows an import accepts "
-        "(0.01 = 1 %), stored in workspace.toml.")] = 0.01,
-    memory_limit: Annotated[str, typer.Option(
-        "--memory-limit", help="DuckDB memory limit; larger work spills to disk.")] = "2GB",
+    max_reject_rate: Annotated[
+        float,
+        typer.Option(
+            "--max-reject-rate",
+            help="Default largest share of rejected rows an import accepts (0.01 = 1 %), stored in workspace.toml.",
+        ),
+    ] = 0.01,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="DuckDB memory limit; larger work spills to disk.")
+    ] = "2GB",
     currency: Annotated[str, typer.Option("--currency", help="Currency code of all amounts, e.g. CNY.")] = "",
 ) -> None:
     """Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.
@@ -53,33 +58,56 @@ def init(
     """
     from custlens.warehouse import Workspace, WorkspaceSettings
 
-    settings = WorkspaceSettings(memory_limit=memory_limit, max_reject_rate=max_reject_rate,
-                                 currency=currency)
+    settings = WorkspaceSettings(memory_limit=memory_limit, max_reject_rate=max_reject_rate, currency=currency)
     with Workspace.init(path, settings=settings) as ws:
         err_console.print(f"created workspace {ws.path} (schema version {ws.schema_version})")
 
 
 def import_(
     file: Annotated[Path, typer.Argument(help="Source file: .csv, .tsv, .txt, .parquet, .pq or .xlsx.")],
-    table: Annotated[str, typer.Option(
-        "--table", "-t", help="Canonical table to load: customers, identity, transactions, "
-        "interactions, receivables, leads or survey_answers.")],
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", "-m", help="TOML mapping file: source columns, date formats, time zone, "
-        "separators, value maps (see docs/import.md). Without it, columns named like "
-        "canonical columns map to themselves.")] = None,
-    workspace: Annotated[Path, typer.Option(
-        "--workspace", "-w", help="Workspace folder (see `custlens init`).")] = Path("."),
-    max_reject_rate: Annotated[float | None, typer.Option(
-        "--max-reject-rate", "-r", help="Largest share of rejected rows accepted (0.01 = 1 %); "
-        "above it nothing is imported (exit code 4). Default: the workspace setting.",
-        show_default=False)] = None,
-    on_repeat: Annotated[OnRepeat, typer.Option(
-        "--on-repeat", help="When this exact file was already imported into the table: skip "
-        "it, fail (exit 2), or import it again (rows already present count as duplicates).")]
-        = OnRepeat.skip,
-    fmt: Annotated[SummaryFormat, typer.Option(
-        "--format", "-f", help="Summary format: a readable table or JSON.")] = SummaryFormat.table,
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table",
+            "-t",
+            help="Canonical table to load: customers, identity, transactions, "
+            "interactions, receivables, leads or survey_answers.",
+        ),
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="TOML mapping file: source columns, date formats, time zone, "
+            "separators, value maps (see docs/import.md). Without it, columns named like "
+            "canonical columns map to themselves.",
+        ),
+    ] = None,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Workspace folder (see `custlens init`).")
+    ] = Path("."),
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--max-reject-rate",
+            "-r",
+            help="Largest share of rejected rows accepted (0.01 = 1 %); "
+            "above it nothing is imported (exit code 4). Default: the workspace setting.",
+            show_default=False,
+        ),
+    ] = None,
+    on_repeat: Annotated[
+        OnRepeat,
+        typer.Option(
+            "--on-repeat",
+            help="When this exact file was already imported into the table: skip "
+            "it, fail (exit 2), or import it again (rows already present count as duplicates).",
+        ),
+    ] = OnRepeat.skip,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="Summary format: a readable table or JSON.")
+    ] = SummaryFormat.table,
 ) -> None:
     """Import FILE into a canonical table of the workspace, all or nothing.
 
@@ -102,9 +130,15 @@ def import_(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = import_file(ws, file, table=table, mapping=mapping,
-                             max_reject_rate=max_reject_rate, on_repeat=on_repeat.value,
-                             progress=advance)
+        report = import_file(
+            ws,
+            file,
+            table=table,
+            mapping=mapping,
+            max_reject_rate=max_reject_rate,
+            on_repeat=on_repeat.value,
+            progress=advance,
+        )
     summary = {
         "status": report.status,
         "file": report.path,

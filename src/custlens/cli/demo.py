@@ -23,9 +23,12 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def demo(
-    folder: Annotated[Path, typer.Option("--folder", help="Folder for the company's files, the "
-                                         "workspace and report.html (replaced on the next run).")]
-    = Path("custlens-demo"),
+    folder: Annotated[
+        Path,
+        typer.Option(
+            "--folder", help="Folder for the company's files, the workspace and report.html (replaced on the next run)."
+        ),
+    ] = Path("custlens-demo"),
     customers: Annotated[int, typer.Option("--customers", min=100, help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the demo company.")] = 2024,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
@@ -41,8 +44,9 @@ def demo(
     from custlens.demo import run_demo
 
     with err_console.status("starting") as status:
-        result = run_demo(folder, n_customers=customers, seed=seed, report=report,
-                          on_step=lambda message: status.update(message))
+        result = run_demo(
+            folder, n_customers=customers, seed=seed, report=report, on_step=lambda message: status.update(message)
+        )
     _print_overview(result)
 
 
@@ -50,8 +54,12 @@ def _table(title: str, data: pa.Table, columns: list[str] | None = None) -> Tabl
     table = Table(title=title, title_justify="left")
     names = columns or data.column_names
     for name in names:
-        table.add_column(name, justify="right" if pa.types.is_floating(data.schema.field(name).type)
-                         or pa.types.is_integer(data.schema.field(name).type) else "left")
+        table.add_column(
+            name,
+            justify="right"
+            if pa.types.is_floating(data.schema.field(name).type) or pa.types.is_integer(data.schema.field(name).type)
+            else "left",
+        )
     for row in data.select(names).to_pylist():
         table.add_row(*[_fmt(v) for v in row.values()])
     return table
@@ -88,8 +96,11 @@ def _print_overview(result: object) -> None:
     for name in ("abc", "pyramid", "value_matrix", "clv_matrix", "rfm"):
         if name in result.segments:
             summary = result.segments[name]
-            wanted = [c for c in ("segment", "segment_zh", "customers", "customer_share", "value", "value_share")
-                      if c in summary.column_names]
+            wanted = [
+                c
+                for c in ("segment", "segment_zh", "customers", "customer_share", "value", "value_share")
+                if c in summary.column_names
+            ]
             console.print(_table(f"Segments: {name}", summary, wanted))
     params = Table(title="Fitted models", title_justify="left")
     params.add_column("model")

@@ -31,22 +31,43 @@ def register(app: typer.Typer) -> None:
 
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the seven tables into (created if missing).")],
-    customers: Annotated[int | None, typer.Option(
-        "--customers", "-n", help="Number of customers (default 20000).", show_default=False)] = None,
-    transactions: Annotated[int | None, typer.Option(
-        "--transactions", "-t",
-        help="Instead of --customers: about this many transaction rows (the customer count is "
-             "chosen to match).", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed; the same arguments give identical files.")] = 2024,
-    start: Annotated[str, typer.Option("--start", help="First day of the observation period (YYYY-MM-DD, UTC).")] = "2023-01-01",
-    end: Annotated[str, typer.Option("--end", help="Last day of the observation period (YYYY-MM-DD, inclusive).")] = "2025-12-31",
-    fmt: Annotated[FileFormat, typer.Option("--format", "-f", help="File format: Parquet, or CSV (UTF-8 with a header).")] = FileFormat.parquet,
-    params_file: Annotated[Path | None, typer.Option(
-        "--params", "-p",
-        help="TOML file of generator parameters (name = value, e.g. process = \"bg_nbd\", "
-             "corporate_share = 0.3); see docs/demo-company.md.", show_default=False)] = None,
-    chunk_size: Annotated[int, typer.Option(
-        "--chunk-size", help="Customers generated and written at a time (bounds memory, ~1 kB each).")] = 65_536,
+    customers: Annotated[
+        int | None, typer.Option("--customers", "-n", help="Number of customers (default 20000).", show_default=False)
+    ] = None,
+    transactions: Annotated[
+        int | None,
+        typer.Option(
+            "--transactions",
+            "-t",
+            help="Instead of --customers: about this many transaction rows (the customer count is chosen to match).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Random seed; the same arguments give identical files.")
+    ] = 2024,
+    start: Annotated[
+        str, typer.Option("--start", help="First day of the observation period (YYYY-MM-DD, UTC).")
+    ] = "2023-01-01",
+    end: Annotated[
+        str, typer.Option("--end", help="Last day of the observation period (YYYY-MM-DD, inclusive).")
+    ] = "2025-12-31",
+    fmt: Annotated[
+        FileFormat, typer.Option("--format", "-f", help="File format: Parquet, or CSV (UTF-8 with a header).")
+    ] = FileFormat.parquet,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            "-p",
+            help='TOML file of generator parameters (name = value, e.g. process = "bg_nbd", '
+            "corporate_share = 0.3); see docs/demo-company.md.",
+            show_default=False,
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", help="Customers generated and written at a time (bounds memory, ~1 kB each).")
+    ] = 65_536,
 ) -> None:
     """Generate the synthetic demo company into OUT_DIR.
 
@@ -75,8 +96,16 @@ def generate(
             bar.update(task, completed=done, total=total)
 
         paths = write_company(
-            out_dir, n_customers=customers, n_transactions=transactions, seed=seed, start=start,
-            end=end, fmt=fmt.value, chunk_size=chunk_size, params=params, on_progress=advance,
+            out_dir,
+            n_customers=customers,
+            n_transactions=transactions,
+            seed=seed,
+            start=start,
+            end=end,
+            fmt=fmt.value,
+            chunk_size=chunk_size,
+            params=params,
+            on_progress=advance,
         )
     seconds = time.perf_counter() - began
     summary = RichTable(title=f"demo company written to {out_dir} in {seconds:,.1f} s")

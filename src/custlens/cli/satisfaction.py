@@ -37,14 +37,23 @@ def register(app: typer.Typer) -> None:
     def pls(
         data_file: Annotated[Path, typer.Argument(help="Survey answers: one row per respondent, one column per item.")],
         model: Annotated[
-            str, typer.Option("--model", "-m", help="Built-in model (acsi, ecsi, scsb) or a model specification .toml file.")
+            str,
+            typer.Option(
+                "--model", "-m", help="Built-in model (acsi, ecsi, scsb) or a model specification .toml file."
+            ),
         ] = "ecsi",
         scheme: Annotated[Scheme, typer.Option("--scheme", help="Inner weighting scheme.")] = Scheme.path,
         bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (0: none).")] = 0,
         seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap resampling.")] = None,
-        missing: Annotated[Missing, typer.Option("--missing", help="Missing answers: drop respondents or use item means.")] = Missing.listwise,
-        scale_min: Annotated[float, typer.Option("--scale-min", help="Lowest possible answer (for the 0-100 index).")] = 1,
-        scale_max: Annotated[float, typer.Option("--scale-max", help="Highest possible answer (for the 0-100 index).")] = 10,
+        missing: Annotated[
+            Missing, typer.Option("--missing", help="Missing answers: drop respondents or use item means.")
+        ] = Missing.listwise,
+        scale_min: Annotated[
+            float, typer.Option("--scale-min", help="Lowest possible answer (for the 0-100 index).")
+        ] = 1,
+        scale_max: Annotated[
+            float, typer.Option("--scale-max", help="Highest possible answer (for the 0-100 index).")
+        ] = 10,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
@@ -64,14 +73,21 @@ def register(app: typer.Typer) -> None:
         if fmt is OutputFormat.json:
             emit(report.to_dict(), fmt, output)
         else:
-            emit(pa.Table.from_pylist(report.rows()), fmt, output, title=f"PLS path model ({report.fit.prepared.model.name}, {scheme.value} scheme)")
+            emit(
+                pa.Table.from_pylist(report.rows()),
+                fmt,
+                output,
+                title=f"PLS path model ({report.fit.prepared.model.name}, {scheme.value} scheme)",
+            )
 
     @app.command("kano")
     @guarded
     def kano_cmd(
         data_file: Annotated[
             Path,
-            typer.Argument(help="One row per respondent and attribute: respondent, attribute, functional, dysfunctional[, importance]."),
+            typer.Argument(
+                help="One row per respondent and attribute: respondent, attribute, functional, dysfunctional[, importance]."
+            ),
         ],
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,

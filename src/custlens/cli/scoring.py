@@ -39,8 +39,7 @@ def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
-def _read(data: Path | None, workspace: Path | None, table: str, what: str,
-          customer_col: str = "customer_id") -> Any:
+def _read(data: Path | None, workspace: Path | None, table: str, what: str, customer_col: str = "customer_id") -> Any:
     """An Ibis table from a data file or a workspace table."""
     import ibis
 
@@ -62,33 +61,64 @@ WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Re
 
 @guarded
 def score_command(
-    data: Annotated[Path | None, typer.Argument(help="Per-customer indicator file (CSV/TSV/TXT, Parquet, "
-                                                "XLSX); omit with --workspace.", show_default=False)] = None,
-    indicators: Annotated[str | None, typer.Option("--indicators", "-i", help="Comma-separated indicator "
-                                                   "columns (default with --ahp: the AHP elements).")] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help="User weights: 'revenue=0.5,profit=0.3' "
-                                                "or '0.5,0.3' in --indicators order (rescaled to sum 1).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Per-customer indicator file (CSV/TSV/TXT, Parquet, XLSX); omit with --workspace.", show_default=False
+        ),
+    ] = None,
+    indicators: Annotated[
+        str | None,
+        typer.Option(
+            "--indicators", "-i", help="Comma-separated indicator columns (default with --ahp: the AHP elements)."
+        ),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="User weights: 'revenue=0.5,profit=0.3' or '0.5,0.3' in --indicators order (rescaled to sum 1).",
+        ),
+    ] = None,
     entropy: Annotated[bool, typer.Option("--entropy", help="Derive weights by the entropy-weight method.")] = False,
-    ahp: Annotated[Path | None, typer.Option("--ahp", help="AHP judgement file (TOML) to derive weights "
-                                             "from pairwise comparisons.")] = None,
-    cost: Annotated[str | None, typer.Option("--cost-indicators", help="Comma-separated indicators where "
-                                             "lower is better (e.g. recency_days,arrears_rate).")] = None,
-    normalisation: Annotated[Normalisation, typer.Option("--normalisation", help="minmax (score in [0, 1]) "
-                                                         "or zscore.")] = Normalisation.minmax,
+    ahp: Annotated[
+        Path | None,
+        typer.Option("--ahp", help="AHP judgement file (TOML) to derive weights from pairwise comparisons."),
+    ] = None,
+    cost: Annotated[
+        str | None,
+        typer.Option(
+            "--cost-indicators",
+            help="Comma-separated indicators where lower is better (e.g. recency_days,arrears_rate).",
+        ),
+    ] = None,
+    normalisation: Annotated[
+        Normalisation, typer.Option("--normalisation", help="minmax (score in [0, 1]) or zscore.")
+    ] = Normalisation.minmax,
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")] = "customer_id",
-    on_missing: Annotated[Missing, typer.Option("--on-missing", help="A missing value is an error, or "
-                                                "counts as the worst value.")] = Missing.error,
-    allow_inconsistent: Annotated[bool, typer.Option("--allow-inconsistent", help="Use AHP judgements even "
-                                                     "when CR >= 0.10.")] = False,
+    on_missing: Annotated[
+        Missing, typer.Option("--on-missing", help="A missing value is an error, or counts as the worst value.")
+    ] = Missing.error,
+    allow_inconsistent: Annotated[
+        bool, typer.Option("--allow-inconsistent", help="Use AHP judgements even when CR >= 0.10.")
+    ] = False,
     top: Annotated[int | None, typer.Option("--top", help="Only the N highest-ranked customers.")] = None,
-    summary: Annotated[bool, typer.Option("--summary", help="Print the weights, method and consistency "
-                                          "(JSON) instead of the ranking.")] = False,
-    from_transactions: Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction "
-                                                    "log (customer_id, ordered_at, amount[, order_id]): score "
-                                                    "its value indicators (order_count, revenue, profit, "
-                                                    "avg_order_value, recency_days, tenure_days, ...).")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date of the summary with "
-                                              "--from-transactions or --workspace.")] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Print the weights, method and consistency (JSON) instead of the ranking.")
+    ] = False,
+    from_transactions: Annotated[
+        bool,
+        typer.Option(
+            "--from-transactions",
+            help="DATA_FILE is a transaction "
+            "log (customer_id, ordered_at, amount[, order_id]): score "
+            "its value indicators (order_count, revenue, profit, "
+            "avg_order_value, recency_days, tenure_days, ...).",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date of the summary with --from-transactions or --workspace.")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
@@ -106,28 +136,44 @@ def score_command(
     if top is not None and top < 1:
         raise InputError(f"--top must be a whole number >= 1; got {top}")
 
-    chosen = [name for name, on in (("--weights", weights is not None), ("--entropy", entropy),
-                                    ("--ahp", ahp is not None)) if on]
+    chosen = [
+        name
+        for name, on in (("--weights", weights is not None), ("--entropy", entropy), ("--ahp", ahp is not None))
+        if on
+    ]
     if len(chosen) > 1:
         raise InputError(f"give one of --weights, --entropy, --ahp; got {' and '.join(chosen)}")
     cols = _split(indicators) or None
     if cols is None and ahp is None:
-        raise InputError("give --indicators (comma-separated indicator columns, e.g. "
-                         "--indicators revenue,order_count,recency_days) or --ahp FILE naming them")
+        raise InputError(
+            "give --indicators (comma-separated indicator columns, e.g. "
+            "--indicators revenue,order_count,recency_days) or --ahp FILE naming them"
+        )
     judged = load_ahp(ahp) if ahp is not None else None
     parsed = parse_weights(weights) if weights is not None else None
     method = "entropy" if entropy else None
     options: dict[str, Any] = {
-        "cost": _split(cost), "method": method, "weights": parsed, "ahp": judged,
-        "normalisation": normalisation.value, "customer_col": customer_col,
-        "on_missing": on_missing.value, "allow_inconsistent": allow_inconsistent,
+        "cost": _split(cost),
+        "method": method,
+        "weights": parsed,
+        "ahp": judged,
+        "normalisation": normalisation.value,
+        "customer_col": customer_col,
+        "on_missing": on_missing.value,
+        "allow_inconsistent": allow_inconsistent,
     }
     if workspace is not None:
         from custlens.warehouse import Workspace
 
         ws = Workspace.open(workspace, read_only=True)
-        result = score_transactions(ws.table("transactions"), cols, as_of=as_of, receivables=ws.table("receivables"),
-                                    interactions=ws.table("interactions"), **options)
+        result = score_transactions(
+            ws.table("transactions"),
+            cols,
+            as_of=as_of,
+            receivables=ws.table("receivables"),
+            interactions=ws.table("interactions"),
+            **options,
+        )
     elif from_transactions:
         result = score_transactions(_read(data, None, "", "transaction"), cols, as_of=as_of, **options)
     else:
@@ -143,21 +189,35 @@ def score_command(
 
 @guarded
 def playbook_command(
-    segments: Annotated[Path | None, typer.Option("--segments", "-s", help="Per-customer segment file "
-                                                  "(customer_id, segment) to attach actions to.")] = None,
-    playbook: Annotated[Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: the "
-                                                  "shipped playbook).")] = None,
-    scheme: Annotated[str | None, typer.Option("--scheme", help="Playbook section: rfm, abc, pyramid, "
-                                               "value_matrix, clv_matrix, state, lifecycle, ...")] = None,
+    segments: Annotated[
+        Path | None,
+        typer.Option("--segments", "-s", help="Per-customer segment file (customer_id, segment) to attach actions to."),
+    ] = None,
+    playbook: Annotated[
+        Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: the shipped playbook).")
+    ] = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme", help="Playbook section: rfm, abc, pyramid, value_matrix, clv_matrix, state, lifecycle, ..."
+        ),
+    ] = None,
     segment_col: Annotated[str, typer.Option("--segment-col", help="Segment column of --segments.")] = "segment",
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer column of --segments.")] = "customer_id",
-    check: Annotated[bool, typer.Option("--check", help="List the segments of --segments that have no "
-                                        "action (exit code 2 when there are any).")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="List the segments of --segments that have no action (exit code 2 when there are any)."
+        ),
+    ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Segments without an action are an error.")] = False,
-    export: Annotated[Path | None, typer.Option("--export", help="Write the campaign list CSV (no personal "
-                                                "data) to this file.")] = None,
-    encoding: Annotated[Encoding, typer.Option("--encoding", help="Encoding of --export: utf-8-sig (with "
-                                               "BOM, for Excel), utf-8 or gb18030.")] = Encoding.utf8_sig,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Write the campaign list CSV (no personal data) to this file.")
+    ] = None,
+    encoding: Annotated[
+        Encoding,
+        typer.Option("--encoding", help="Encoding of --export: utf-8-sig (with BOM, for Excel), utf-8 or gb18030."),
+    ] = Encoding.utf8_sig,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
 ) -> None:
@@ -184,31 +244,58 @@ def playbook_command(
             raise typer.Exit(2)
         return
     if export is not None:
-        n = export_campaign(assignments, pb, export, scheme=scheme, encoding=encoding.value,  # type: ignore[arg-type]
-                            segment_col=segment_col, customer_col=customer_col, strict=strict)
+        n = export_campaign(
+            assignments,
+            pb,
+            export,
+            scheme=scheme,
+            encoding=encoding.value,  # type: ignore[arg-type]
+            segment_col=segment_col,
+            customer_col=customer_col,
+            strict=strict,
+        )
         err_console.print(f"wrote {n:,} customers to {export}")
         return
-    emit(apply_playbook(assignments, pb, scheme=scheme, segment_col=segment_col, customer_col=customer_col,
-                        strict=strict), fmt, output, title="actions")
+    emit(
+        apply_playbook(
+            assignments, pb, scheme=scheme, segment_col=segment_col, customer_col=customer_col, strict=strict
+        ),
+        fmt,
+        output,
+        title="actions",
+    )
 
 
 @guarded
 def report_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
-    transactions: Annotated[Path | None, typer.Option("--transactions", "-t", help="Transaction file "
-                                                      "(customer_id, ordered_at, amount[, order_id]).")] = None,
+    transactions: Annotated[
+        Path | None,
+        typer.Option("--transactions", "-t", help="Transaction file (customer_id, ordered_at, amount[, order_id])."),
+    ] = None,
     workspace: WorkspaceOpt = None,
-    indicators: Annotated[Path | None, typer.Option("--indicators", help="Per-customer indicator file to "
-                                                    "score (default: computed from the transactions).")] = None,
-    migration: Annotated[Path | None, typer.Option("--migration", help="Migration table file "
-                                                   "(from_segment, to_segment, customers).")] = None,
-    snapshots: Annotated[str | None, typer.Option("--snapshots", help="FROM_ID,TO_ID: show the migration "
-                                                  "between two segment snapshots stored in --workspace.")] = None,
+    indicators: Annotated[
+        Path | None,
+        typer.Option(
+            "--indicators", help="Per-customer indicator file to score (default: computed from the transactions)."
+        ),
+    ] = None,
+    migration: Annotated[
+        Path | None, typer.Option("--migration", help="Migration table file (from_segment, to_segment, customers).")
+    ] = None,
+    snapshots: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshots", help="FROM_ID,TO_ID: show the migration between two segment snapshots stored in --workspace."
+        ),
+    ] = None,
     playbook: Annotated[Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: shipped).")] = None,
-    ahp: Annotated[Path | None, typer.Option("--ahp", help="AHP judgement file for the score (default: "
-                                             "entropy weights).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: the latest "
-                                              "purchase).")] = None,
+    ahp: Annotated[
+        Path | None, typer.Option("--ahp", help="AHP judgement file for the score (default: entropy weights).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: the latest purchase).")
+    ] = None,
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "custlens customer report",
 ) -> None:
     """Write the self-contained HTML report (segments, Pareto, pyramid, RFM, value matrix, ranking, playbook).
@@ -238,10 +325,14 @@ def report_command(
     else:
         tables["transactions"] = _read(transactions, None, "", "transactions")
     path = build_report(
-        out, **tables,
+        out,
+        **tables,
         indicators=_read(indicators, None, "", "indicators") if indicators else None,
         migration=_read(migration, None, "", "migration") if migration else None,
-        playbook=load_playbook(playbook), ahp=load_ahp(ahp) if ahp else None, as_of=as_of, title=title,
+        playbook=load_playbook(playbook),
+        ahp=load_ahp(ahp) if ahp else None,
+        as_of=as_of,
+        title=title,
     )
     err_console.print(f"wrote {path}")
 

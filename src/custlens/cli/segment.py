@@ -25,36 +25,49 @@ segment_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DataArg = Annotated[Path | None, typer.Argument(help="Data file (CSV/TSV/TXT, Parquet, XLSX); "
-                                                "omit with --workspace.", show_default=False)]
-WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w",
-                                                   help="Read the table from this custlens workspace.")]
+DataArg = Annotated[
+    Path | None,
+    typer.Argument(help="Data file (CSV/TSV/TXT, Parquet, XLSX); omit with --workspace.", show_default=False),
+]
+WorkspaceOpt = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Read the table from this custlens workspace.")
+]
 TableOpt = Annotated[str | None, typer.Option("--table", help="Workspace table to read.")]
 CustomerOpt = Annotated[str, typer.Option("--customer-col", help="Customer id column.")]
-EndOpt = Annotated[str | None, typer.Option("--end", "--as-of",
-                                            help="As-of date YYYY-MM-DD (default: the latest date in the data).")]
-SummaryOpt = Annotated[bool, typer.Option("--summary", help="Print the per-segment summary instead "
-                                          "of one row per customer.")]
-ExportOpt = Annotated[Path | None, typer.Option("--export", help="Also write customers and summary "
-                                                "to FILE.csv / FILE.xlsx / FILE.parquet.")]
-EncodingOpt = Annotated[str, typer.Option("--encoding", help="CSV encoding: utf-8, utf-8-sig "
-                                          "(with BOM, for Excel) or gb18030.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file overriding the "
-                                                "method's defaults.")]
+EndOpt = Annotated[
+    str | None, typer.Option("--end", "--as-of", help="As-of date YYYY-MM-DD (default: the latest date in the data).")
+]
+SummaryOpt = Annotated[
+    bool, typer.Option("--summary", help="Print the per-segment summary instead of one row per customer.")
+]
+ExportOpt = Annotated[
+    Path | None,
+    typer.Option("--export", help="Also write customers and summary to FILE.csv / FILE.xlsx / FILE.parquet."),
+]
+EncodingOpt = Annotated[
+    str, typer.Option("--encoding", help="CSV encoding: utf-8, utf-8-sig (with BOM, for Excel) or gb18030.")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file overriding the method's defaults.")]
 
 
 DateOpt = Annotated[str, typer.Option("--date-col", help="Transaction date column.")]
 AmountOpt = Annotated[str, typer.Option("--amount-col", help="Amount column (negative = return).")]
-OrderOpt = Annotated[str | None, typer.Option("--order-col", help="Order id column (default: order_id "
-                                              "if present, else one row = one order).")]
-FromTxOpt = Annotated[bool, typer.Option("--from-transactions", help="DATA_FILE is a transaction log: "
-                                         "compute the value indicators first.")]
-SnapshotOpt = Annotated[Path | None, typer.Option("--save-snapshot", help="Store the result as a dated "
-                                                  "snapshot in this DuckDB file.")]
+OrderOpt = Annotated[
+    str | None,
+    typer.Option("--order-col", help="Order id column (default: order_id if present, else one row = one order)."),
+]
+FromTxOpt = Annotated[
+    bool,
+    typer.Option("--from-transactions", help="DATA_FILE is a transaction log: compute the value indicators first."),
+]
+SnapshotOpt = Annotated[
+    Path | None, typer.Option("--save-snapshot", help="Store the result as a dated snapshot in this DuckDB file.")
+]
 
 
-def _read(data: Path | None, workspace: Path | None, table: str | None, default_table: str,
-          customer_col: str = "customer_id") -> Any:
+def _read(
+    data: Path | None, workspace: Path | None, table: str | None, default_table: str, customer_col: str = "customer_id"
+) -> Any:
     """Read the input as an Ibis table from a file or a workspace."""
     import ibis
 
@@ -74,8 +87,15 @@ def _read(data: Path | None, workspace: Path | None, table: str | None, default_
     return ibis.memtable(read_table(data, text_columns=(customer_col,)))
 
 
-def _finish(result: Any, summary: bool, fmt: OutputFormat, output: Path | None,
-            export: Path | None, encoding: str, columns: list[str] | None = None) -> None:
+def _finish(
+    result: Any,
+    summary: bool,
+    fmt: OutputFormat,
+    output: Path | None,
+    export: Path | None,
+    encoding: str,
+    columns: list[str] | None = None,
+) -> None:
     """Write the result (customers or summary) and the optional export."""
     from custlens.segment.export import csv_bytes, write_export
 
@@ -102,15 +122,22 @@ def rfm_command(
     customer_col: CustomerOpt = "customer_id",
     date_col: Annotated[str, typer.Option("--date-col", help="Transaction date column.")] = "ordered_at",
     amount_col: Annotated[str, typer.Option("--amount-col", help="Amount column (negative = return).")] = "amount",
-    order_col: Annotated[str | None, typer.Option("--order-col", help="Order id column (default: "
-                                                  "order_id if present, else one row = one order).")] = None,
+    order_col: Annotated[
+        str | None,
+        typer.Option("--order-col", help="Order id column (default: order_id if present, else one row = one order)."),
+    ] = None,
     quantity_col: Annotated[str | None, typer.Option("--quantity-col", help="Quantity column (RFA).")] = None,
     end: EndOpt = None,
     bins: Annotated[int | None, typer.Option("--bins", help="Quantile bins per dimension (default 5).")] = None,
-    map_file: Annotated[str | None, typer.Option("--map", help="Segment map TOML, or a shipped map: "
-                                                 "default (11 segments), cn8 (8 classes, use --bins 2).")] = None,
-    thresholds: Annotated[Path | None, typer.Option("--thresholds", help="Threshold table TOML "
-                                                    "replacing quantile scoring.")] = None,
+    map_file: Annotated[
+        str | None,
+        typer.Option(
+            "--map", help="Segment map TOML, or a shipped map: default (11 segments), cn8 (8 classes, use --bins 2)."
+        ),
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option("--thresholds", help="Threshold table TOML replacing quantile scoring.")
+    ] = None,
     rfa: Annotated[bool, typer.Option("--rfa", help="RFA: score quantity instead of amount.")] = False,
     all_columns: Annotated[bool, typer.Option("--all-columns", help="Add rfm_score and segment_zh.")] = False,
     config: ConfigOpt = None,
@@ -136,12 +163,12 @@ def rfm_command(
         cfg = {**cfg, "measures": {**cfg.get("measures", {}), "value": "quantity"}}
     tx = _read(data, workspace, table, "transactions", customer_col)
     cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col)
-    result = rfm_from_transactions(tx, as_of=end, columns=cols, bins=bins, thresholds=thresholds,
-                                   segment_map=map_file, config=cfg or None)
+    result = rfm_from_transactions(
+        tx, as_of=end, columns=cols, bins=bins, thresholds=thresholds, segment_map=map_file, config=cfg or None
+    )
     base = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"]
     _snapshot(result, save_snapshot)
-    _finish(result, summary, fmt, output, export, encoding,
-            None if all_columns else base)
+    _finish(result, summary, fmt, output, export, encoding, None if all_columns else base)
 
 
 def _tx_columns(tx: Any, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> Any:
@@ -150,9 +177,17 @@ def _tx_columns(tx: Any, customer_col: str, date_col: str, amount_col: str, orde
     return TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id")
 
 
-def _features(data: Path | None, workspace: Path | None, table: str | None, from_tx: bool,
-              customer_col: str, date_col: str, amount_col: str, order_col: str | None,
-              end: str | None) -> Any:
+def _features(
+    data: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    from_tx: bool,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    end: str | None,
+) -> Any:
     """Per-customer features: a features file, or value indicators of a transaction log."""
     if not from_tx and workspace is None:
         return _read(data, workspace, table, "customers", customer_col)
@@ -167,8 +202,9 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
     except ImportError:  # pragma: no cover - the features package ships with custlens
         from custlens.segment import customer_summary
 
-        return customer_summary(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col,
-                                                                    amount_col, order_col))[0]
+        return customer_summary(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col, order_col))[
+            0
+        ]
     from custlens.segment._transactions import as_dates, as_numbers
 
     if date_col in tx.columns and not tx[date_col].type().is_timestamp():
@@ -179,12 +215,19 @@ def _features(data: Path | None, workspace: Path | None, table: str | None, from
         from custlens.segment import as_of_date
 
         as_of_date(tx, date_col, end)
-    optional = {f"{c}_col": (c if c in tx.columns else None)
-                for c in ("cost", "margin", "quantity")}
+    optional = {f"{c}_col": (c if c in tx.columns else None) for c in ("cost", "margin", "quantity")}
     optional["return_col"] = "return_flag" if "return_flag" in tx.columns else None
     order = order_col or ("order_id" if "order_id" in tx.columns else None)
-    return value_indicators(tx, customers=customers, as_of=end, customer_col=customer_col,
-                            date_col=date_col, amount_col=amount_col, order_col=order, **optional)
+    return value_indicators(
+        tx,
+        customers=customers,
+        as_of=end,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order,
+        **optional,
+    )
 
 
 def _snapshot(result: Any, target: Path | None) -> None:
@@ -220,12 +263,16 @@ def state_command(
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
     end: EndOpt = None,
-    leads: Annotated[Path | None, typer.Option("--leads", help="Leads file (lead_id, customer_id, "
-                                               "budget, decision_authority, need, ...).")] = None,
-    p_alive: Annotated[Path | None, typer.Option("--p-alive", help="File with customer_id and p_alive "
-                                                 "(decides 'lost' where given).")] = None,
-    flow_from: Annotated[str | None, typer.Option("--flow-from", help="Print the flow table from this "
-                                                  "date to --end instead.")] = None,
+    leads: Annotated[
+        Path | None,
+        typer.Option("--leads", help="Leads file (lead_id, customer_id, budget, decision_authority, need, ...)."),
+    ] = None,
+    p_alive: Annotated[
+        Path | None, typer.Option("--p-alive", help="File with customer_id and p_alive (decides 'lost' where given).")
+    ] = None,
+    flow_from: Annotated[
+        str | None, typer.Option("--flow-from", help="Print the flow table from this date to --end instead.")
+    ] = None,
     winback: Annotated[bool, typer.Option("--winback", help="Print the win-back list of lost customers.")] = False,
     top: Annotated[int | None, typer.Option("--top", help="Win-back list: only the first N.")] = None,
     config: ConfigOpt = None,
@@ -249,8 +296,7 @@ def state_command(
     tx = _read(data, workspace, table, "transactions", customer_col)
     cols = _tx_columns(tx, customer_col, date_col, amount_col, order_col)
     cfg = read_toml(config) if config else None
-    ld = read_table(leads) if leads else (
-        _read(None, workspace, "leads", "leads") if workspace is not None else None)
+    ld = read_table(leads) if leads else (_read(None, workspace, "leads", "leads") if workspace is not None else None)
     pa_t = read_table(p_alive) if p_alive else None
     if flow_from is not None:
         from custlens.errors import InputError
@@ -260,8 +306,7 @@ def state_command(
         _emit_table(state_flow(tx, flow_from, end, leads=ld, columns=cols, config=cfg), fmt, output, encoding)
         return
     if winback:
-        _emit_table(winback_list(tx, as_of=end, p_alive=pa_t, columns=cols, config=cfg, top=top),
-                    fmt, output, encoding)
+        _emit_table(winback_list(tx, as_of=end, p_alive=pa_t, columns=cols, config=cfg, top=top), fmt, output, encoding)
         return
     result = relationship_state(tx, as_of=end, leads=ld, p_alive=pa_t, columns=cols, config=cfg)
     _snapshot(result, save_snapshot)
@@ -309,21 +354,27 @@ def lifecycle_command(
     from custlens.segment._config import read_toml
 
     tx = _read(data, workspace, table, "transactions", customer_col)
-    result = lifecycle_stage(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col,
-                                                                order_col),
-                             config=read_toml(config) if config else None)
+    result = lifecycle_stage(
+        tx,
+        as_of=end,
+        columns=_tx_columns(tx, customer_col, date_col, amount_col, order_col),
+        config=read_toml(config) if config else None,
+    )
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
 
-def _value_command(method: str):  # noqa: ANN202 - builds one Typer command per method
+def _value_command(method: str):
     def command(
         data: DataArg = None,
-        value_col: Annotated[str | None, typer.Option("--value-col", help="Value column (default "
-                                                      "revenue).")] = None,
+        value_col: Annotated[str | None, typer.Option("--value-col", help="Value column (default revenue).")] = None,
         pareto: Annotated[bool, typer.Option("--pareto", help="Print the Pareto curve instead.")] = False,
-        concentration: Annotated[bool, typer.Option("--concentration", help="Print the share of value "
-                                                    "from the top 20 % and the Gini coefficient.")] = False,
+        concentration: Annotated[
+            bool,
+            typer.Option(
+                "--concentration", help="Print the share of value from the top 20 % and the Gini coefficient."
+            ),
+        ] = False,
         from_transactions: FromTxOpt = False,
         customer_col: CustomerOpt = "customer_id",
         date_col: DateOpt = "ordered_at",
@@ -340,18 +391,15 @@ def _value_command(method: str):  # noqa: ANN202 - builds one Typer command per 
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
-        from custlens.segment import abc_classes
+        from custlens.segment import abc_classes, pareto_curve, value_pyramid
         from custlens.segment import concentration as conc
-        from custlens.segment import pareto_curve, value_pyramid
         from custlens.segment._config import read_toml
 
-        feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
-                          order_col, end)
+        feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
         cfg = read_toml(config) if config else None
         cust = "customer_id" if from_transactions or workspace is not None else customer_col
         if pareto:
-            _emit_table(pareto_curve(feats, value_col=value_col, customer_col=cust, config=cfg), fmt,
-                        output, encoding)
+            _emit_table(pareto_curve(feats, value_col=value_col, customer_col=cust, config=cfg), fmt, output, encoding)
             return
         if concentration:
             emit(conc(feats, value_col=value_col, customer_col=cust, config=cfg), fmt, output)
@@ -382,10 +430,12 @@ segment_app.command("pyramid")(guarded(_pyr))
 @guarded
 def value_matrix_command(
     data: DataArg = None,
-    frequency_col: Annotated[str | None, typer.Option("--frequency-col", help="Purchase frequency column "
-                                                      "(default order_count).")] = None,
-    aov_col: Annotated[str | None, typer.Option("--aov-col", help="Average order value column "
-                                                "(default avg_order_value).")] = None,
+    frequency_col: Annotated[
+        str | None, typer.Option("--frequency-col", help="Purchase frequency column (default order_count).")
+    ] = None,
+    aov_col: Annotated[
+        str | None, typer.Option("--aov-col", help="Average order value column (default avg_order_value).")
+    ] = None,
     split: Annotated[str | None, typer.Option("--split", help="median (default), mean or thresholds.")] = None,
     frequency_threshold: Annotated[float | None, typer.Option("--frequency-threshold")] = None,
     aov_threshold: Annotated[float | None, typer.Option("--aov-threshold")] = None,
@@ -412,12 +462,19 @@ def value_matrix_command(
     from custlens.segment import value_matrix
     from custlens.segment._config import read_toml
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
-                      order_col, end)
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
-    result = value_matrix(feats, frequency_col=frequency_col, avg_value_col=aov_col, split=split,
-                          frequency_threshold=frequency_threshold, avg_value_threshold=aov_threshold,
-                          customer_col=cust, as_of=end, config=read_toml(config) if config else None)
+    result = value_matrix(
+        feats,
+        frequency_col=frequency_col,
+        avg_value_col=aov_col,
+        split=split,
+        frequency_threshold=frequency_threshold,
+        avg_value_threshold=aov_threshold,
+        customer_col=cust,
+        as_of=end,
+        config=read_toml(config) if config else None,
+    )
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
@@ -426,10 +483,12 @@ def value_matrix_command(
 @guarded
 def clv_matrix_command(
     data: DataArg = None,
-    current_col: Annotated[str | None, typer.Option("--current-col", help="Current value column "
-                                                    "(default revenue).")] = None,
-    potential_col: Annotated[str | None, typer.Option("--potential-col", help="Potential value column "
-                                                      "(default potential_value; e.g. clv).")] = None,
+    current_col: Annotated[
+        str | None, typer.Option("--current-col", help="Current value column (default revenue).")
+    ] = None,
+    potential_col: Annotated[
+        str | None, typer.Option("--potential-col", help="Potential value column (default potential_value; e.g. clv).")
+    ] = None,
     split: Annotated[str | None, typer.Option("--split", help="median (default), mean or thresholds.")] = None,
     current_threshold: Annotated[float | None, typer.Option("--current-threshold")] = None,
     potential_threshold: Annotated[float | None, typer.Option("--potential-threshold")] = None,
@@ -453,9 +512,17 @@ def clv_matrix_command(
     from custlens.segment._config import read_toml
 
     feats = _read(data, workspace, table, "customers", customer_col)
-    result = clv_matrix(feats, current_col=current_col, potential_col=potential_col, split=split,
-                        current_threshold=current_threshold, potential_threshold=potential_threshold,
-                        customer_col=customer_col, as_of=end, config=read_toml(config) if config else None)
+    result = clv_matrix(
+        feats,
+        current_col=current_col,
+        potential_col=potential_col,
+        split=split,
+        current_threshold=current_threshold,
+        potential_threshold=potential_threshold,
+        customer_col=customer_col,
+        as_of=end,
+        config=read_toml(config) if config else None,
+    )
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
@@ -464,8 +531,9 @@ def clv_matrix_command(
 @guarded
 def rules_command(
     data: DataArg = None,
-    rules: Annotated[Path | None, typer.Option("--rules", help="Rules TOML: [[rule]] name, when, name_zh; "
-                                               "first match wins.")] = None,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rules TOML: [[rule]] name, when, name_zh; first match wins.")
+    ] = None,
     keep: Annotated[list[str] | None, typer.Option("--keep", help="Feature column to keep (repeatable).")] = None,
     from_transactions: FromTxOpt = False,
     customer_col: CustomerOpt = "customer_id",
@@ -488,8 +556,7 @@ def rules_command(
     """
     from custlens.segment import rule_segments
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
-                      order_col, end)
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
     result = rule_segments(feats, rules, as_of=end, customer_col=cust, keep=keep or ())
     _snapshot(result, save_snapshot)
@@ -501,9 +568,13 @@ def rules_command(
 def cluster_command(
     data: DataArg = None,
     k: Annotated[int | None, typer.Option("--k", help="Number of clusters (default: best silhouette).")] = None,
-    features: Annotated[list[str] | None, typer.Option("--feature", help="Feature column (repeatable; "
-                                                       "default recency_days, order_count, revenue, "
-                                                       "avg_order_value).")] = None,
+    features: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feature",
+            help="Feature column (repeatable; default recency_days, order_count, revenue, avg_order_value).",
+        ),
+    ] = None,
     profile: Annotated[bool, typer.Option("--profile", help="Print the cluster profile instead.")] = False,
     from_transactions: FromTxOpt = False,
     customer_col: CustomerOpt = "customer_id",
@@ -528,11 +599,11 @@ def cluster_command(
     from custlens.segment import kmeans_segments
     from custlens.segment._config import read_toml
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col,
-                      order_col, end)
+    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
-    result = kmeans_segments(feats, k=k, columns=features, customer_col=cust, as_of=end,
-                             config=read_toml(config) if config else None)
+    result = kmeans_segments(
+        feats, k=k, columns=features, customer_col=cust, as_of=end, config=read_toml(config) if config else None
+    )
     if profile:
         _emit_table(result.details["profile"], fmt, output, encoding)
         return
@@ -546,8 +617,9 @@ def migrate_command(
     from_id: Annotated[str | None, typer.Argument(help="Earlier snapshot id.", show_default=False)] = None,
     to_id: Annotated[str | None, typer.Argument(help="Later snapshot id.", show_default=False)] = None,
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file holding the snapshots.")] = None,
-    customers: Annotated[bool, typer.Option("--customers", help="List every customer's move instead "
-                                            "of the counts.")] = False,
+    customers: Annotated[
+        bool, typer.Option("--customers", help="List every customer's move instead of the counts.")
+    ] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the stored snapshots.")] = False,
     workspace: WorkspaceOpt = None,
     encoding: EncodingOpt = "utf-8",

@@ -37,8 +37,10 @@ def register(app: typer.Typer) -> None:
     def summary(
         transactions_file: Annotated[
             Path | None,
-            typer.Argument(help="Transaction file (CSV/TSV/whitespace text, Parquet, Excel); "
-                           "omit with --workspace.", show_default=False),
+            typer.Argument(
+                help="Transaction file (CSV/TSV/whitespace text, Parquet, Excel); omit with --workspace.",
+                show_default=False,
+            ),
         ] = None,
         customer_col: Annotated[
             str, typer.Option("--customer-col", help="Column holding the customer id.")
@@ -48,31 +50,30 @@ def register(app: typer.Typer) -> None:
         ] = "ordered_at",
         amount_col: Annotated[
             str | None,
-            typer.Option("--amount-col", help="Column holding the purchase amount "
-                         "(for monetary_value)."),
+            typer.Option("--amount-col", help="Column holding the purchase amount (for monetary_value)."),
         ] = None,
         end: Annotated[
             str | None,
-            typer.Option("--end", help="Observation end YYYY-MM-DD, inclusive "
-                         "(default: the last transaction day)."),
+            typer.Option("--end", help="Observation end YYYY-MM-DD, inclusive (default: the last transaction day)."),
         ] = None,
-        freq: Annotated[
-            str, typer.Option("--freq", help="Period: D (days), W (weeks), M (months).")
-        ] = "D",
+        freq: Annotated[str, typer.Option("--freq", help="Period: D (days), W (weeks), M (months).")] = "D",
         freq_multiplier: Annotated[
             float,
-            typer.Option("--freq-multiplier", help="Divide recency and T by this "
-                         "(--freq D --freq-multiplier 7 gives exact weeks)."),
+            typer.Option(
+                "--freq-multiplier",
+                help="Divide recency and T by this (--freq D --freq-multiplier 7 gives exact weeks).",
+            ),
         ] = 1.0,
         date_format: Annotated[
             str | None,
-            typer.Option("--date-format", help="strptime format of the date column when "
-                         "it is neither ISO nor YYYYMMDD, e.g. '%d/%m/%Y'."),
+            typer.Option(
+                "--date-format",
+                help="strptime format of the date column when it is neither ISO nor YYYYMMDD, e.g. '%d/%m/%Y'.",
+            ),
         ] = None,
         workspace: Annotated[
             Path | None,
-            typer.Option("--workspace", "-w", help="Summarise this workspace's transactions "
-                         "table instead of a file."),
+            typer.Option("--workspace", "-w", help="Summarise this workspace's transactions table instead of a file."),
         ] = None,
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
@@ -82,12 +83,16 @@ def register(app: typer.Typer) -> None:
         if (transactions_file is None) == (workspace is None):
             raise InputError("give either TRANSACTIONS_FILE or --workspace W (exactly one)")
         if workspace is not None:
-            result = summarize_workspace(workspace, end=end, freq=freq,
-                                         freq_multiplier=freq_multiplier)
+            result = summarize_workspace(workspace, end=end, freq=freq, freq_multiplier=freq_multiplier)
         else:
             result = summarize_file(
-                transactions_file, customer_col=customer_col, date_col=date_col,
-                amount_col=amount_col, end=end, freq=freq, date_format=date_format,
+                transactions_file,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                end=end,
+                freq=freq,
+                date_format=date_format,
                 freq_multiplier=freq_multiplier,
             )
         emit(result, fmt, output, title="Customer purchase histories")

@@ -22,8 +22,8 @@ from custlens.clv.evaluation import (
     tracking,
     tracking_figure,
 )
-from custlens.clv.tables import fit_summary
 from custlens.clv.formula import *  # noqa: F403  (the formula models' public names, see formula.__all__)
+from custlens.clv.tables import fit_summary
 from custlens.clv.value import UNITS_PER_MONTH, customer_lifetime_value, discounted_expected_purchases, score_customers
 
 __all__ = [

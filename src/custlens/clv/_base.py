@@ -87,10 +87,16 @@ class MLEstimator:
             ParamRule("penalizer", nonneg_float, "a float >= 0"),
             ParamRule("tol", positive_float, "a float > 0"),
             ParamRule("max_iter", positive_int, "an int >= 1"),
-            ParamRule("initial_params", lambda v: _initial_ok(v) and (v is None or set(v) <= set(self._param_names)),
-                      f"None or a mapping of positive floats keyed by {', '.join(self._param_names)}"),
-            ParamRule("covariate_params", lambda v: _targets_ok(v) and set(v) <= set(allowed),
-                      f"a tuple of names among ({', '.join(allowed)})" if allowed else "an empty tuple"),
+            ParamRule(
+                "initial_params",
+                lambda v: _initial_ok(v) and (v is None or set(v) <= set(self._param_names)),
+                f"None or a mapping of positive floats keyed by {', '.join(self._param_names)}",
+            ),
+            ParamRule(
+                "covariate_params",
+                lambda v: _targets_ok(v) and set(v) <= set(allowed),
+                f"a tuple of names among ({', '.join(allowed)})" if allowed else "an empty tuple",
+            ),
         )
 
     def get_params(self) -> dict[str, Any]:
@@ -161,7 +167,7 @@ class MLEstimator:
         keep = cw > 0
         uniq, cw = uniq[keep], cw[keep]
         cdata = {k: uniq[:, i] for i, k in enumerate(keys)}
-        cX = uniq[:, len(keys):] if n_cov else None
+        cX = uniq[:, len(keys) :] if n_cov else None
         total_w = float(cw.sum())
         if total_w <= 0:
             raise InputError("'weights' must not all be 0")
@@ -179,18 +185,35 @@ class MLEstimator:
             # warm start: optimise on a fixed random subset of the distinct rows (with their
             # weights) first, so the full data only polish the estimate
             pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
-            sub = _Objective(self, {k: v[pick] for k, v in cdata.items()}, cw[pick],
-                             None if cX is None else cX[pick], targets, n_base, float(self.penalizer))
-            warm = optimize.minimize(sub.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                     options={**options, "ftol": 1e-10, "gtol": 1e-6})
+            sub = _Objective(
+                self,
+                {k: v[pick] for k, v in cdata.items()},
+                cw[pick],
+                None if cX is None else cX[pick],
+                targets,
+                n_base,
+                float(self.penalizer),
+            )
+            warm = optimize.minimize(
+                sub.scaled,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={**options, "ftol": 1e-10, "gtol": 1e-6},
+            )
             if np.isfinite(warm.fun):
                 theta0 = warm.x
                 # polish on all rows with BFGS seeded by the subset's inverse Hessian: a few steps
                 h_inv = _inverse_hessian(sub, theta0)
                 if h_inv is not None:
-                    polished = optimize.minimize(objective.scaled, theta0, jac=True, method="BFGS",
-                                                 options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
-                                                          "hess_inv0": h_inv})
+                    polished = optimize.minimize(
+                        objective.scaled,
+                        theta0,
+                        jac=True,
+                        method="BFGS",
+                        options={"maxiter": int(self.max_iter), "gtol": float(self.tol), "hess_inv0": h_inv},
+                    )
                     if np.isfinite(polished.fun) and np.all(np.abs(polished.x[:n_base]) < 25.0):
                         theta0, n_polish = polished.x, int(polished.nit)
         res = optimize.minimize(objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
@@ -199,7 +222,9 @@ class MLEstimator:
             if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
                 break
             options["maxiter"] = int(self.max_iter) - n_iter
-            res = optimize.minimize(objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            res = optimize.minimize(
+                objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+            )
             n_iter += int(res.nit)
         theta = res.x
         f, g = objective.scaled(theta)
@@ -222,10 +247,17 @@ class MLEstimator:
         loglik = float(objective.loglik(natural))
         self.params_ = dict(zip(names, (float(v) for v in natural), strict=True))
         self.result_ = FitResult(
-            model=self._model, params=dict(self.params_), cov=cov,
+            model=self._model,
+            params=dict(self.params_),
+            cov=cov,
             positive=tuple([True] * n_base + [False] * (len(names) - n_base)),
-            log_likelihood=loglik, n_obs=total_w, n_unique=int(uniq.shape[0]),
-            n_iter=n_iter, converged=converged, penalizer=float(self.penalizer), message=str(res.message),
+            log_likelihood=loglik,
+            n_obs=total_w,
+            n_unique=int(uniq.shape[0]),
+            n_iter=n_iter,
+            converged=converged,
+            penalizer=float(self.penalizer),
+            message=str(res.message),
         )
         self.n_iter_ = n_iter
         log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], n_iter)
@@ -256,15 +288,21 @@ class _Objective:
     """Negative mean (penalised) log-likelihood on log-parameters, with its gradient."""
 
     def __init__(
-        self, est: MLEstimator, data: dict[str, FloatArray], w: FloatArray, X: FloatArray | None,
-        targets: tuple[str, ...], n_base: int, penalizer: float,
+        self,
+        est: MLEstimator,
+        data: dict[str, FloatArray],
+        w: FloatArray,
+        X: FloatArray | None,
+        targets: tuple[str, ...],
+        n_base: int,
+        penalizer: float,
     ) -> None:
         self.est, self.data, self.w, self.X = est, data, w, X
         self.targets, self.n_base, self.penalizer = targets, n_base, penalizer
         self.total = float(w.sum())
 
     def natural(self, theta: FloatArray) -> FloatArray:
-        return np.concatenate([np.exp(theta[: self.n_base]), theta[self.n_base:]])
+        return np.concatenate([np.exp(theta[: self.n_base]), theta[self.n_base :]])
 
     def _eval(self, nat: FloatArray) -> tuple[float, FloatArray]:
         """Total log-likelihood (no penalty) and its gradient in natural parameters."""
@@ -272,7 +310,7 @@ class _Objective:
         P: RowParams = dict(zip(names, nat[: self.n_base], strict=True))
         k = 0 if self.X is None else self.X.shape[1]
         for i, t in enumerate(self.targets):
-            coef = nat[self.n_base + i * k: self.n_base + (i + 1) * k]
+            coef = nat[self.n_base + i * k : self.n_base + (i + 1) * k]
             P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (self.X @ coef))
         ll, grads = self.est._loglik_grad(P, self.data)
         # multiply-and-sum rather than BLAS dot products: on a busy machine BLAS threads
@@ -289,7 +327,7 @@ class _Objective:
         for i, t in enumerate(self.targets):
             j = names.index(t)
             gj = self.w * grads[j] * P[t] * self.est._covariate_signs[t]
-            g[self.n_base + i * k: self.n_base + (i + 1) * k] = self.X.T @ gj
+            g[self.n_base + i * k : self.n_base + (i + 1) * k] = self.X.T @ gj
         return total, g
 
     def loglik(self, nat: FloatArray) -> float:

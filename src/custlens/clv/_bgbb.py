@@ -39,8 +39,13 @@ def _lb(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, FloatArra
 
 
 def loglik_grad(
-    alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    delta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    n: ArrayLike,
 ) -> tuple[FloatArray, Grad]:
     """Per-customer log-likelihood and its gradient in ``(alpha, beta, gamma, delta)``.
 
@@ -48,8 +53,9 @@ def loglik_grad(
     + sum_{i=0}^{n-t_x-1} B(alpha+x, beta+t_x-x+i)/B(alpha, beta)
     B(gamma+1, delta+t_x+i)/B(gamma, delta)``, summed as a ``logsumexp``.
     """
-    alpha, beta, gamma, delta, x, t_x, n = (np.ravel(v) for v in np.broadcast_arrays(
-        *map(_f, (alpha, beta, gamma, delta, x, t_x, n))))
+    alpha, beta, gamma, delta, x, t_x, n = (
+        np.ravel(v) for v in np.broadcast_arrays(*map(_f, (alpha, beta, gamma, delta, x, t_x, n)))
+    )
     base_ab, base_a, base_b = _lb(alpha, beta)
     base_gd, base_g, base_d = _lb(gamma, delta)
     a0, a0_a, a0_b = _lb(alpha + x, beta + n - x)
@@ -73,28 +79,43 @@ def loglik_grad(
 
 
 def loglik(
-    alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    delta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    n: ArrayLike,
 ) -> FloatArray:
     """Per-customer log-likelihood, FHS (2010); see :func:`loglik_grad`."""
     return loglik_grad(alpha, beta, gamma, delta, x, t_x, n)[0]
 
 
 def p_alive(
-    alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    delta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    n: ArrayLike,
 ) -> FloatArray:
     """P(alive at opportunity n+1 | x, t_x, n) (FHS 2010):
     ``B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n+1)/B(gamma, delta) / L``."""
     alpha, beta, gamma, delta, x, t_x, n = map(_f, (alpha, beta, gamma, delta, x, t_x, n))
     ll = loglik(alpha, beta, gamma, delta, x, t_x, n).reshape(np.broadcast(alpha, x, t_x, n).shape)
-    log_num = (special.betaln(alpha + x, beta + n - x) - special.betaln(alpha, beta)
-               + special.betaln(gamma, delta + n + 1.0) - special.betaln(gamma, delta))
+    log_num = (
+        special.betaln(alpha + x, beta + n - x)
+        - special.betaln(alpha, beta)
+        + special.betaln(gamma, delta + n + 1.0)
+        - special.betaln(gamma, delta)
+    )
     return np.exp(log_num - ll)
 
 
 def _gamma_ratio_diff(gamma: FloatArray, delta: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
     """``[G(1+delta+lo)/G(gamma+delta+lo) - G(1+delta+hi)/G(gamma+delta+hi)] G(gamma+delta)/G(1+delta) / (gamma-1)``."""
+
     def ratio(m: FloatArray) -> FloatArray:
         return special.gammaln(1.0 + delta + m) - special.gammaln(gamma + delta + m)
 
@@ -112,8 +133,14 @@ def expected_purchases(
 
 
 def conditional_expected_purchases(
-    n_star: ArrayLike, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
+    n_star: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    delta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    n: ArrayLike,
 ) -> FloatArray:
     """E[X(n, n+n*) | x, t_x, n], expected transactions in the next ``n*`` opportunities, FHS (2010)."""
     n_star, alpha, beta, gamma, delta, x, t_x, n = map(_f, (n_star, alpha, beta, gamma, delta, x, t_x, n))
@@ -134,36 +161,58 @@ def prob_n_purchases(
     def log_choose(a: FloatArray, b: FloatArray) -> FloatArray:
         return special.gammaln(a + 1.0) - special.gammaln(b + 1.0) - special.gammaln(a - b + 1.0)
 
-    first = np.exp(log_choose(n, k) + special.betaln(alpha + k, beta + n - k)
-                   + special.betaln(gamma, delta + n) - base)
+    first = np.exp(log_choose(n, k) + special.betaln(alpha + k, beta + n - k) + special.betaln(gamma, delta + n) - base)
     width = int(np.max(n)) if n.size else 0
     i = np.arange(max(width, 1), dtype=float)
     ii = i.reshape((1,) * k.ndim + (-1,))
     ke, ne = k[..., None], n[..., None]
     valid = (ii >= ke) & (ii < ne)
     safe_i = np.where(valid, ii, ke)
-    terms = np.exp(log_choose(safe_i, ke) + special.betaln(alpha[..., None] + ke, beta[..., None] + safe_i - ke)
-                   + special.betaln(gamma[..., None] + 1.0, delta[..., None] + safe_i) - base[..., None])
+    terms = np.exp(
+        log_choose(safe_i, ke)
+        + special.betaln(alpha[..., None] + ke, beta[..., None] + safe_i - ke)
+        + special.betaln(gamma[..., None] + 1.0, delta[..., None] + safe_i)
+        - base[..., None]
+    )
     return first + np.where(valid, terms, 0.0).sum(axis=-1)
 
 
 def dert(
-    d: float, alpha: ArrayLike, beta: ArrayLike, gamma: ArrayLike, delta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, n: ArrayLike,
+    d: float,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    delta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    n: ArrayLike,
 ) -> FloatArray:
     """Discounted expected residual transactions with discount rate ``d`` per opportunity (FHS 2010):
     ``B(alpha+x+1, beta+n-x)/B(alpha, beta) B(gamma, delta+n+1)/((1+d) B(gamma, delta))
     2F1(1, delta+n+1; gamma+delta+n+1; 1/(1+d)) / L``."""
     alpha, beta, gamma, delta, x, t_x, n = map(_f, (alpha, beta, gamma, delta, x, t_x, n))
     ll = loglik(alpha, beta, gamma, delta, x, t_x, n).reshape(np.broadcast(alpha, x, t_x, n).shape)
-    log_head = (special.betaln(alpha + x + 1.0, beta + n - x) - special.betaln(alpha, beta)
-                + special.betaln(gamma, delta + n + 1.0) - special.betaln(gamma, delta) - np.log1p(d) - ll)
+    log_head = (
+        special.betaln(alpha + x + 1.0, beta + n - x)
+        - special.betaln(alpha, beta)
+        + special.betaln(gamma, delta + n + 1.0)
+        - special.betaln(gamma, delta)
+        - np.log1p(d)
+        - ll
+    )
     return np.exp(log_head) * special.hyp2f1(1.0, delta + n + 1.0, gamma + delta + n + 1.0, 1.0 / (1.0 + d))
 
 
 def simulate(
-    alpha: float, beta: float, gamma: float, delta: float, n: int, *,
-    size: int, holdout: int = 0, rng: np.random.Generator | int | None = None,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    delta: float,
+    n: int,
+    *,
+    size: int,
+    holdout: int = 0,
+    rng: np.random.Generator | int | None = None,
 ) -> dict[str, FloatArray]:
     """Draw customers from the BG/BB story (FHS section 2) over ``n`` (+ ``holdout``) opportunities.
 
@@ -182,5 +231,9 @@ def simulate(
     cal = buys[:, :n]
     freq = cal.sum(axis=1)
     rec = np.where(freq > 0, n - np.argmax(cal[:, ::-1], axis=1), 0)
-    return {"frequency": freq.astype(float), "recency": rec.astype(float),
-            "n_periods": np.full(size, float(n)), "holdout_frequency": buys[:, n:].sum(axis=1).astype(float)}
+    return {
+        "frequency": freq.astype(float),
+        "recency": rec.astype(float),
+        "n_periods": np.full(size, float(n)),
+        "holdout_frequency": buys[:, n:].sum(axis=1).astype(float),
+    }

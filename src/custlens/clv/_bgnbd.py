@@ -39,8 +39,15 @@ def _f(v: ArrayLike) -> FloatArray:
 
 
 def loglik_grad(
-    r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, k: int = 0,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
 ) -> tuple[FloatArray, Grad]:
     """Per-customer log-likelihood and its analytic gradient in ``(r, alpha, a, b)``.
 
@@ -84,16 +91,30 @@ def loglik_grad(
 
 
 def loglik(
-    r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, k: int = 0,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
 ) -> FloatArray:
     """Per-customer log-likelihood, FHL (2005) eq. (6); see :func:`loglik_grad`."""
     return loglik_grad(r, alpha, a, b, x, t_x, T, k=k)[0]
 
 
 def p_alive(
-    r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, k: int = 0,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
 ) -> FloatArray:
     """P(alive at T | x, t_x, T), FHL (2005) eq. (A13 in the technical appendix).
 
@@ -107,9 +128,7 @@ def p_alive(
     return np.where(has, special.expit(-log_odds), 1.0)
 
 
-def _alive_expectation(
-    t: FloatArray, r: FloatArray, alpha: FloatArray, a: FloatArray, b: FloatArray
-) -> FloatArray:
+def _alive_expectation(t: FloatArray, r: FloatArray, alpha: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
     """Expected repeat purchases in ``(0, t]`` of a customer alive now, FHL (2005) eq. (9) form.
 
     ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]``, with the
@@ -148,8 +167,16 @@ def expected_purchases(
 
 
 def conditional_expected_purchases(
-    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, k: int = 0,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
 ) -> FloatArray:
     """E[Y(t) | x, t_x, T], expected repeat purchases in ``(T, T+t]``, FHL (2005) eq. (10).
 
@@ -163,8 +190,15 @@ def conditional_expected_purchases(
 
 
 def alive_expected_purchases(
-    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, T: ArrayLike, *, k: int = 0,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
 ) -> FloatArray:
     """Expected purchases in ``(T, T+t]`` of a customer known to be alive at ``T`` (the factor
     of FHL 2005 eq. (10) after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
@@ -173,8 +207,14 @@ def alive_expected_purchases(
 
 
 def prob_n_purchases(
-    n: ArrayLike, t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    *, k: int = 0,
+    n: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    k: int = 0,
 ) -> FloatArray:
     """P(X(t) = n) for a new customer, FHL (2005) eq. (8).
 
@@ -194,8 +234,17 @@ def prob_n_purchases(
 
 
 def dert(
-    delta: float, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *, k: int = 0, nodes: int = 64,
+    delta: float,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
+    nodes: int = 64,
 ) -> FloatArray:
     """Discounted expected residual transactions with continuous rate ``delta`` per time unit.
 
@@ -212,8 +261,15 @@ def dert(
 
 
 def simulate(
-    r: float, alpha: float, a: float, b: float, T: ArrayLike, *,
-    holdout: float = 0.0, size: int | None = None, rng: np.random.Generator | int | None = None,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: ArrayLike,
+    *,
+    holdout: float = 0.0,
+    size: int | None = None,
+    rng: np.random.Generator | int | None = None,
     k: int = 0,
 ) -> dict[str, FloatArray]:
     """Draw customers from the BG/NBD story (FHL 2005, section 2).

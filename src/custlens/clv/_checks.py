@@ -58,9 +58,7 @@ def check_hyper_params(owner: str, values: Mapping[str, Any], rules: Sequence[Pa
     for rule in rules:
         value = values[rule.name]
         if not rule.ok(value):
-            raise InputError(
-                f"The '{rule.name}' parameter of {owner} must be {rule.expected}. Got {value!r} instead."
-            )
+            raise InputError(f"The '{rule.name}' parameter of {owner} must be {rule.expected}. Got {value!r} instead.")
 
 
 def column(name: str, values: ArrayLike, n: int | None = None) -> FloatArray:

@@ -47,8 +47,9 @@ class BetaGeoBetaBinom(MLEstimator):
         P = self._row_params()
         return [P[k] for k in self._param_names]
 
-    def fit(self, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike, *,
-            weights: ArrayLike | None = None) -> BetaGeoBetaBinom:
+    def fit(
+        self, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike, *, weights: ArrayLike | None = None
+    ) -> BetaGeoBetaBinom:
         """Fit on transactions ``frequency``, last transaction ``recency`` and ``n_periods``
         opportunities per customer (``weights``: customers per row). Returns self."""
         x, t_x, n = check_bgbb(frequency, recency, n_periods)
@@ -62,11 +63,13 @@ class BetaGeoBetaBinom(MLEstimator):
         """Probability of being alive at the next opportunity."""
         return _bgbb.p_alive(*self._p(), *check_bgbb(frequency, recency, n_periods))
 
-    def conditional_expected_purchases(self, n_star: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                                       n_periods: ArrayLike) -> FloatArray:
+    def conditional_expected_purchases(
+        self, n_star: ArrayLike, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
+    ) -> FloatArray:
         """Expected transactions in the next ``n_star`` opportunities."""
-        return _bgbb.conditional_expected_purchases(np.asarray(n_star, dtype=float), *self._p(),
-                                                    *check_bgbb(frequency, recency, n_periods))
+        return _bgbb.conditional_expected_purchases(
+            np.asarray(n_star, dtype=float), *self._p(), *check_bgbb(frequency, recency, n_periods)
+        )
 
     def expected_purchases(self, n: ArrayLike) -> FloatArray:
         """Expected transactions of a new customer in ``n`` opportunities."""
@@ -80,8 +83,9 @@ class BetaGeoBetaBinom(MLEstimator):
         """Discounted expected residual transactions at ``discount_rate`` per opportunity."""
         return _bgbb.dert(float(discount_rate), *self._p(), *check_bgbb(frequency, recency, n_periods))
 
-    def simulate(self, n_periods: int, *, size: int, holdout: int = 0,
-                 rng: np.random.Generator | int | None = None) -> dict[str, FloatArray]:
+    def simulate(
+        self, n_periods: int, *, size: int, holdout: int = 0, rng: np.random.Generator | int | None = None
+    ) -> dict[str, FloatArray]:
         """Simulate customers from the fitted model."""
         return _bgbb.simulate(*self._p(), int(n_periods), size=size, holdout=holdout, rng=rng)
 

@@ -37,14 +37,16 @@ def loglik_grad(
     return _bgnbd.loglik_grad(r, alpha, a, b, x, t_x, T, k=1)
 
 
-def loglik(r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike,
-           T: ArrayLike) -> FloatArray:
+def loglik(
+    r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
     """Per-customer log-likelihood (BDF)."""
     return _bgnbd.loglik_grad(r, alpha, a, b, x, t_x, T, k=1)[0]
 
 
-def p_alive(r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike,
-            T: ArrayLike) -> FloatArray:
+def p_alive(
+    r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
     """P(alive) ``= 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` (BDF)."""
     return _bgnbd.p_alive(r, alpha, a, b, x, t_x, T, k=1)
 
@@ -55,7 +57,13 @@ def expected_purchases(t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLik
 
 
 def conditional_expected_purchases(
-    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
     T: ArrayLike,
 ) -> FloatArray:
     """E[Y(t) | x, t_x, T] ``= (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
@@ -70,20 +78,31 @@ def alive_expected_purchases(
     return _bgnbd.alive_expected_purchases(t, r, alpha, a, b, x, T, k=1)
 
 
-def prob_n_purchases(n: ArrayLike, t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike,
-                     b: ArrayLike) -> FloatArray:
+def prob_n_purchases(
+    n: ArrayLike, t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike
+) -> FloatArray:
     """P(X(t) = n) ``= B(a, b+n+1)/B(a, b) NB(n) + B(a+1, b+n)/B(a, b) P(N(t) >= n)``
     (the MBG/NBD counterpart of FHL 2005 eq. (8): dropout after purchase ``D ~ Geometric`` on 0, 1, ...)."""
     return _bgnbd.prob_n_purchases(n, t, r, alpha, a, b, k=1)
 
 
-def dert(delta: float, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike,
-         t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+def dert(
+    delta: float, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
     """Discounted expected residual transactions (no closed form; Gauss-Laguerre as for BG/NBD)."""
     return _bgnbd.dert(delta, r, alpha, a, b, x, t_x, T, k=1)
 
 
-def simulate(r: float, alpha: float, a: float, b: float, T: ArrayLike, *, holdout: float = 0.0,
-             size: int | None = None, rng: np.random.Generator | int | None = None) -> dict[str, FloatArray]:
+def simulate(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: ArrayLike,
+    *,
+    holdout: float = 0.0,
+    size: int | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> dict[str, FloatArray]:
     """Draw customers from the MBG/NBD story (dropout possible right after the first purchase)."""
     return _bgnbd.simulate(r, alpha, a, b, T, holdout=holdout, size=size, rng=rng, k=1)

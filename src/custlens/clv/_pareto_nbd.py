@@ -55,8 +55,13 @@ def _f(v: ArrayLike) -> FloatArray:
 
 
 def _log_j(
-    r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray,
-    x: FloatArray, t_x: FloatArray, T: FloatArray,
+    r: FloatArray,
+    alpha: FloatArray,
+    s: FloatArray,
+    beta: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
 ) -> tuple[FloatArray, Grad]:
     """``log J`` and its derivatives in ``(r, alpha, s, beta)`` (1-D inputs of equal length).
 
@@ -85,7 +90,9 @@ def _log_j(
     pa = pivot_alpha[:, None]
     log_a_tau = np.where(pa, log_m_tau, log_other)
     log_b_tau = np.where(pa, log_other, log_m_tau)
-    log_c = (np.log(Us)[:, None] + np.log(w)) - (r + x)[:, None] * log_a_tau - (s + 1.0)[:, None] * log_b_tau + log_m_tau
+    log_c = (
+        (np.log(Us)[:, None] + np.log(w)) - (r + x)[:, None] * log_a_tau - (s + 1.0)[:, None] * log_b_tau + log_m_tau
+    )
     top = log_c.max(axis=1)
     pi = np.exp(log_c - top[:, None])
     total = pi.sum(axis=1)
@@ -104,23 +111,33 @@ def _log_j_chunked(*args: FloatArray) -> tuple[FloatArray, Grad]:
     n = args[0].size
     if n <= _CHUNK:
         return _log_j(*args)
-    parts = [_log_j(*(a[i:i + _CHUNK] for a in args)) for i in range(0, n, _CHUNK)]
+    parts = [_log_j(*(a[i : i + _CHUNK] for a in args)) for i in range(0, n, _CHUNK)]
     log_j = np.concatenate([p[0] for p in parts])
     grads = tuple(np.concatenate([p[1][j] for p in parts]) for j in range(4))
     return log_j, grads  # type: ignore[return-value]
 
 
 def _parts(
-    r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> tuple[FloatArray, ...]:
     arrays = np.broadcast_arrays(*map(_f, (r, alpha, s, beta, x, t_x, T)))
     return tuple(np.ravel(a) for a in arrays)
 
 
 def loglik_grad(
-    r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> tuple[FloatArray, Grad]:
     """Per-customer log-likelihood and gradient in ``(r, alpha, s, beta)``.
 
@@ -148,16 +165,26 @@ def loglik_grad(
 
 
 def loglik(
-    r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> FloatArray:
     """Per-customer log-likelihood, FH05; see :func:`loglik_grad`."""
     return loglik_grad(r, alpha, s, beta, x, t_x, T)[0]
 
 
 def _log_tail_parts(
-    r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> tuple[FloatArray, FloatArray]:
     shape = np.broadcast_shapes(*(np.shape(v) for v in (r, alpha, s, beta, x, t_x, T)))
     r, alpha, s, beta, x, t_x, T = _parts(r, alpha, s, beta, x, t_x, T)
@@ -168,8 +195,13 @@ def _log_tail_parts(
 
 
 def p_alive(
-    r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> FloatArray:
     """P(alive at T | x, t_x, T), FH05: the survival term's share of the likelihood."""
     a_term, tail = _log_tail_parts(r, alpha, s, beta, x, t_x, T)
@@ -187,8 +219,14 @@ def expected_purchases(t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLik
 
 
 def conditional_expected_purchases(
-    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> FloatArray:
     """E[Y(t) | x, t_x, T], FH05: P(alive) times
     ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``."""
@@ -198,7 +236,13 @@ def conditional_expected_purchases(
 
 
 def alive_expected_purchases(
-    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike, x: ArrayLike, T: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    T: ArrayLike,
 ) -> FloatArray:
     """Expected purchases in ``(T, T+t]`` of a customer known to be alive at ``T`` (the factor of
     FH05 after P(alive)); depends on ``x`` and ``T`` only, not on ``t_x``."""
@@ -208,8 +252,14 @@ def alive_expected_purchases(
 
 
 def prob_n_purchases(
-    n: ArrayLike, t: ArrayLike, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    *, nodes: int = 64,
+    n: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    *,
+    nodes: int = 64,
 ) -> FloatArray:
     """P(X(t) = n) for a new customer.
 
@@ -233,8 +283,14 @@ def prob_n_purchases(
 
 
 def dert(
-    delta: float, r: ArrayLike, alpha: ArrayLike, s: ArrayLike, beta: ArrayLike,
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+    delta: float,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
 ) -> FloatArray:
     """Discounted expected residual transactions, continuous discount rate ``delta``.
 
@@ -247,15 +303,28 @@ def dert(
     ll = loglik(r, alpha, s, beta, x, t_x, T)
     log_u = np.log(special.hyperu(s, s, delta * (beta + T)))
     log_dert = (
-        r * np.log(alpha) + s * np.log(beta) + (s - 1.0) * np.log(delta)
-        + special.gammaln(r + x + 1.0) - special.gammaln(r) - (r + x + 1.0) * np.log(alpha + T) + log_u - ll
+        r * np.log(alpha)
+        + s * np.log(beta)
+        + (s - 1.0) * np.log(delta)
+        + special.gammaln(r + x + 1.0)
+        - special.gammaln(r)
+        - (r + x + 1.0) * np.log(alpha + T)
+        + log_u
+        - ll
     )
     return np.exp(log_dert)
 
 
 def simulate(
-    r: float, alpha: float, s: float, beta: float, T: ArrayLike, *,
-    holdout: float = 0.0, size: int | None = None, rng: np.random.Generator | int | None = None,
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    T: ArrayLike,
+    *,
+    holdout: float = 0.0,
+    size: int | None = None,
+    rng: np.random.Generator | int | None = None,
 ) -> dict[str, FloatArray]:
     """Draw customers from the Pareto/NBD story (Schmittlein et al. 1987, section 2).
 

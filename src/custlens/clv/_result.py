@@ -115,8 +115,10 @@ class FitResult:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.model}: log-likelihood {self.log_likelihood:.4f}, n = {self.n_obs:g}, "
-                 f"AIC {self.aic:.2f}, BIC {self.bic:.2f}, converged {self.converged}"]
+        lines = [
+            f"{self.model}: log-likelihood {self.log_likelihood:.4f}, n = {self.n_obs:g}, "
+            f"AIC {self.aic:.2f}, BIC {self.bic:.2f}, converged {self.converged}"
+        ]
         for name, est in self.params.items():
             lines.append(f"  {name:>14} {est:12.6g}  (se {self.std_errors[name]:.4g})")
         return "\n".join(lines)

@@ -80,7 +80,9 @@ def derl(d: float, renewals: ArrayLike, alpha: ArrayLike, beta: ArrayLike) -> Fl
     2F1(1, beta+n; alpha+beta+n; 1/(1+d))`` (Fader & Hardie 2010)."""
     n = _f(renewals) + 1.0
     alpha, beta = map(_f, (alpha, beta))
-    return (beta + n - 1.0) / (alpha + beta + n - 1.0) * special.hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d))
+    return (
+        (beta + n - 1.0) / (alpha + beta + n - 1.0) * special.hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d))
+    )
 
 
 def simulate(

@@ -85,32 +85,41 @@ class _TransactionModel(MLEstimator):
         x, t_x, T_ = check_rft(frequency, recency, T)
         return self._fit({"x": x, "t_x": t_x, "T": T_}, weights, covariates)
 
-    def loglik(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
-               covariates: ArrayLike | None = None) -> FloatArray:
+    def loglik(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, covariates: ArrayLike | None = None
+    ) -> FloatArray:
         """Per-customer log-likelihood at the fitted parameters."""
         x, t_x, T_ = check_rft(frequency, recency, T)
         P = self._row_params(covariates, x.size)
         return self._family.loglik_grad(*self._p(P), x, t_x, T_, **self._family_kw)[0]
 
-    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
-                covariates: ArrayLike | None = None) -> FloatArray:
+    def p_alive(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, covariates: ArrayLike | None = None
+    ) -> FloatArray:
         """Probability that each customer is still active at ``T``."""
         x, t_x, T_ = check_rft(frequency, recency, T)
         P = self._row_params(covariates, x.size)
         return self._family.p_alive(*self._p(P), x, t_x, T_, **self._family_kw)
 
     def conditional_expected_purchases(
-        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
         covariates: ArrayLike | None = None,
     ) -> FloatArray:
         """Expected repeat purchases of each customer in the next ``t`` time units."""
         x, t_x, T_ = check_rft(frequency, recency, T)
         P = self._row_params(covariates, x.size)
         return self._family.conditional_expected_purchases(
-            np.asarray(t, dtype=float), *self._p(P), x, t_x, T_, **self._family_kw)
+            np.asarray(t, dtype=float), *self._p(P), x, t_x, T_, **self._family_kw
+        )
 
-    def _conditional_curve(self, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray,
-                           covariates: ArrayLike | None = None) -> tuple[FloatArray, FloatArray]:
+    def _conditional_curve(
+        self, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, covariates: ArrayLike | None = None
+    ) -> tuple[FloatArray, FloatArray]:
         """P(alive) and E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``.
 
         Returns ``(alive, curve)`` with shapes (customers,) and (customers, grid).
@@ -119,13 +128,15 @@ class _TransactionModel(MLEstimator):
         alive = self._family.p_alive(*self._p(P), x, t_x, T, **self._family_kw)
         if any(np.ndim(v) for v in self._p(P)):  # per-customer parameters: no sharing
             params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
-            curve = self._family.alive_expected_purchases(t[None, :], *params, x[:, None], T[:, None],
-                                                          **self._family_kw)
+            curve = self._family.alive_expected_purchases(
+                t[None, :], *params, x[:, None], T[:, None], **self._family_kw
+            )
             return alive, alive[:, None] * curve
         # the alive-customer expectation depends on (x, T) only: evaluate it once per pair
         pairs, inverse = unique_rows(np.column_stack([x, T]))
-        curve = self._family.alive_expected_purchases(t[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:],
-                                                      **self._family_kw)
+        curve = self._family.alive_expected_purchases(
+            t[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:], **self._family_kw
+        )
         return alive, alive[:, None] * curve[inverse]
 
     def expected_purchases(self, t: ArrayLike, *, covariates: ArrayLike | None = None) -> FloatArray:
@@ -137,18 +148,32 @@ class _TransactionModel(MLEstimator):
     def prob_n_purchases(self, n: ArrayLike, t: ArrayLike) -> FloatArray:
         """Probability that a new customer makes exactly ``n`` repeat purchases in ``(0, t]``."""
         P = self._row_params()
-        return self._family.prob_n_purchases(np.asarray(n, dtype=float), np.asarray(t, dtype=float),
-                                             *self._p(P), **self._family_kw)
+        return self._family.prob_n_purchases(
+            np.asarray(n, dtype=float), np.asarray(t, dtype=float), *self._p(P), **self._family_kw
+        )
 
-    def dert(self, discount_rate: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
-             covariates: ArrayLike | None = None) -> FloatArray:
+    def dert(
+        self,
+        discount_rate: float,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
+        covariates: ArrayLike | None = None,
+    ) -> FloatArray:
         """Discounted expected residual transactions at continuous rate ``discount_rate`` per time unit."""
         x, t_x, T_ = check_rft(frequency, recency, T)
         P = self._row_params(covariates, x.size)
         return self._family.dert(float(discount_rate), *self._p(P), x, t_x, T_, **self._family_kw)
 
-    def simulate(self, T: ArrayLike, *, size: int | None = None, holdout: float = 0.0,
-                 rng: np.random.Generator | int | None = None) -> dict[str, FloatArray]:
+    def simulate(
+        self,
+        T: ArrayLike,
+        *,
+        size: int | None = None,
+        holdout: float = 0.0,
+        rng: np.random.Generator | int | None = None,
+    ) -> dict[str, FloatArray]:
         """Simulate customers from the fitted model (see the family module's ``simulate``)."""
         P = self._row_params()
         return self._family.simulate(*self._p(P), T, size=size, holdout=holdout, rng=rng, **self._family_kw)

@@ -10,7 +10,6 @@ transactions by calibration frequency, actual vs conditional expectation.
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +34,11 @@ __all__ = [
 
 
 def tracking(
-    model: _TransactionModel, T: ArrayLike, period_counts: ArrayLike, *, calibration_end: float,
+    model: _TransactionModel,
+    T: ArrayLike,
+    period_counts: ArrayLike,
+    *,
+    calibration_end: float,
 ) -> pa.Table:
     """Cohort repeat transactions per period, actual vs predicted (FHL 2005, figures 2-3).
 
@@ -69,14 +72,16 @@ def tracking(
     live = age > 0
     expected[live] = model.expected_purchases(age[live])
     cumulative = expected @ counts
-    return pa.table({
-        "period": np.arange(1, actual.size + 1),
-        "part": np.where(ends <= calibration_end + 1e-9, "calibration", "holdout"),
-        "actual": actual,
-        "predicted": np.diff(np.concatenate([[0.0], cumulative])),
-        "actual_cumulative": np.cumsum(actual),
-        "predicted_cumulative": cumulative,
-    })
+    return pa.table(
+        {
+            "period": np.arange(1, actual.size + 1),
+            "part": np.where(ends <= calibration_end + 1e-9, "calibration", "holdout"),
+            "actual": actual,
+            "predicted": np.diff(np.concatenate([[0.0], cumulative])),
+            "actual_cumulative": np.cumsum(actual),
+            "predicted_cumulative": cumulative,
+        }
+    )
 
 
 def tracking_figure(table: pa.Table, *, title: str = "Repeat transactions: actual vs model") -> go.Figure:
@@ -87,10 +92,30 @@ def tracking_figure(table: pa.Table, *, title: str = "Repeat transactions: actua
     fig = make_subplots(rows=1, cols=2, subplot_titles=("per period", "cumulative"))
     period = table.column("period").to_numpy()
     for col, (a, p) in enumerate((("actual", "predicted"), ("actual_cumulative", "predicted_cumulative")), start=1):
-        fig.add_trace(go.Scatter(x=period, y=table.column(a).to_numpy(), name="actual", mode="lines",
-                                 line={"color": "#1f77b4"}, showlegend=col == 1), row=1, col=col)
-        fig.add_trace(go.Scatter(x=period, y=table.column(p).to_numpy(), name="model", mode="lines",
-                                 line={"color": "#d62728", "dash": "dash"}, showlegend=col == 1), row=1, col=col)
+        fig.add_trace(
+            go.Scatter(
+                x=period,
+                y=table.column(a).to_numpy(),
+                name="actual",
+                mode="lines",
+                line={"color": "#1f77b4"},
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=period,
+                y=table.column(p).to_numpy(),
+                name="model",
+                mode="lines",
+                line={"color": "#d62728", "dash": "dash"},
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
     parts = table.column("part").to_pylist()
     if "holdout" in parts:
         boundary = float(period[parts.index("holdout")]) - 0.5
@@ -100,8 +125,14 @@ def tracking_figure(table: pa.Table, *, title: str = "Repeat transactions: actua
 
 
 def conditional_expectations(
-    model: _TransactionModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-    holdout_frequency: ArrayLike, holdout_length: float, *, max_frequency: int = 7,
+    model: _TransactionModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    holdout_frequency: ArrayLike,
+    holdout_length: float,
+    *,
+    max_frequency: int = 7,
 ) -> pa.Table:
     """Mean holdout transactions by calibration frequency, actual vs predicted (FHL 2005, figure 4).
 
@@ -123,33 +154,48 @@ def conditional_expectations(
     present = n > 0
     labels = [str(b) if b < max_frequency else f"{max_frequency}+" for b in range(max_frequency + 1)]
     safe = np.maximum(n, 1)
-    return pa.table({
-        "frequency_bin": [lab for lab, keep in zip(labels, present, strict=True) if keep],
-        "customers": n[present],
-        "actual": (np.bincount(bins, weights=hold, minlength=max_frequency + 1) / safe)[present],
-        "predicted": (np.bincount(bins, weights=predicted, minlength=max_frequency + 1) / safe)[present],
-    })
+    return pa.table(
+        {
+            "frequency_bin": [lab for lab, keep in zip(labels, present, strict=True) if keep],
+            "customers": n[present],
+            "actual": (np.bincount(bins, weights=hold, minlength=max_frequency + 1) / safe)[present],
+            "predicted": (np.bincount(bins, weights=predicted, minlength=max_frequency + 1) / safe)[present],
+        }
+    )
 
 
-def conditional_expectations_figure(table: pa.Table, *, title: str = "Holdout transactions by calibration frequency") -> go.Figure:
+def conditional_expectations_figure(
+    table: pa.Table, *, title: str = "Holdout transactions by calibration frequency"
+) -> go.Figure:
     """Actual vs predicted mean holdout transactions per frequency bin."""
     import plotly.graph_objects as go
 
     bins = table.column("frequency_bin").to_pylist()
-    fig = go.Figure([
-        go.Scatter(x=bins, y=table.column("actual").to_numpy(), name="actual", mode="lines+markers"),
-        go.Scatter(x=bins, y=table.column("predicted").to_numpy(), name="model", mode="lines+markers",
-                   line={"dash": "dash"}),
-    ])
-    fig.update_layout(title=title, xaxis_title="repeat transactions in calibration",
-                      yaxis_title="mean transactions in holdout")
+    fig = go.Figure(
+        [
+            go.Scatter(x=bins, y=table.column("actual").to_numpy(), name="actual", mode="lines+markers"),
+            go.Scatter(
+                x=bins,
+                y=table.column("predicted").to_numpy(),
+                name="model",
+                mode="lines+markers",
+                line={"dash": "dash"},
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=title, xaxis_title="repeat transactions in calibration", yaxis_title="mean transactions in holdout"
+    )
     return fig
 
 
 def compare_models(
     models: Mapping[str, _TransactionModel],
-    frequency: ArrayLike | None = None, recency: ArrayLike | None = None, T: ArrayLike | None = None,
-    holdout_frequency: ArrayLike | None = None, holdout_length: float | None = None,
+    frequency: ArrayLike | None = None,
+    recency: ArrayLike | None = None,
+    T: ArrayLike | None = None,
+    holdout_frequency: ArrayLike | None = None,
+    holdout_length: float | None = None,
 ) -> pa.Table:
     """Fit statistics of fitted models side by side, with holdout errors when a holdout is given.
 

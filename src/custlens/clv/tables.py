@@ -33,8 +33,12 @@ def _estimator(model: str, **hyper: Any) -> MLEstimator:
     from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
     from custlens.clv._spend import GammaGamma
 
-    classes: dict[str, type[MLEstimator]] = {**PURCHASE_MODELS, "gg": GammaGamma,
-                                             "bgbb": BetaGeoBetaBinom, "sbg": ShiftedBetaGeometric}
+    classes: dict[str, type[MLEstimator]] = {
+        **PURCHASE_MODELS,
+        "gg": GammaGamma,
+        "bgbb": BetaGeoBetaBinom,
+        "sbg": ShiftedBetaGeometric,
+    }
     return classes[model](**hyper)
 
 
@@ -62,14 +66,24 @@ def summary_from_transactions(
     if unit not in days:
         raise InputError(f"'time_unit' must be one of D, W, M; got {time_unit!r}")
     table = as_arrow(transactions)
-    expr = purchase_history(ibis.memtable(table), customer_col=customer_col, date_col=date_col,
-                            amount_col=amount_col if amount_col in table.column_names else None,
-                            end=end, freq="D", freq_multiplier=days[unit])
+    expr = purchase_history(
+        ibis.memtable(table),
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col if amount_col in table.column_names else None,
+        end=end,
+        freq="D",
+        freq_multiplier=days[unit],
+    )
     return expr.to_pyarrow()
 
 
 def fit_summary(
-    model: str, summary: Any, *, columns: dict[str, str] | None = None, penalizer: float = 0.0,
+    model: str,
+    summary: Any,
+    *,
+    columns: dict[str, str] | None = None,
+    penalizer: float = 0.0,
     transactions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit ``model`` (``bgnbd, mbgnbd, pnbd, gg, bgbb, sbg``) on a summary table.
@@ -112,7 +126,8 @@ def fit_summary(
             values[key] = table.column(col).to_numpy(zero_copy_only=False)
         elif key not in _OPTIONAL:
             raise InputError(
-                f"model {model} needs a column '{col}' (for {key}); the file has: {', '.join(table.column_names)}")
+                f"model {model} needs a column '{col}' (for {key}); the file has: {', '.join(table.column_names)}"
+            )
     est = _estimator(model, penalizer=penalizer)
     if model in PURCHASE_MODELS:
         est.fit(values["frequency"], values["recency"], values["T"])  # type: ignore[attr-defined]
@@ -121,8 +136,12 @@ def fit_summary(
         est.fit(values["frequency"], values["monetary_value"])  # type: ignore[attr-defined]
         n = int(np.count_nonzero(np.asarray(values["frequency"], dtype=float) > 0))
     elif model == "bgbb":
-        est.fit(values["frequency"], values["recency"], values["n_periods"],  # type: ignore[attr-defined]
-                weights=values.get("weight"))
+        est.fit(
+            values["frequency"],
+            values["recency"],
+            values["n_periods"],  # type: ignore[attr-defined]
+            weights=values.get("weight"),
+        )
         n = int(est.result_.n_obs)
     else:
         est.fit(values["survivors"], periods=values["period"])  # type: ignore[attr-defined]

@@ -49,7 +49,9 @@ def _units(time_unit: str) -> float:
 
 def discounted_expected_purchases(
     model: _TransactionModel,
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
     *,
     horizon_months: float = 12.0,
     monthly_discount: float = 0.01,
@@ -63,19 +65,31 @@ def discounted_expected_purchases(
     tuple
         ``(discounted, undiscounted)`` arrays, one value per customer.
     """
-    disc, plain, _ = _value_parts(model, frequency, recency, T, horizon_months, monthly_discount, time_unit,
-                                  discounting)
+    disc, plain, _ = _value_parts(
+        model, frequency, recency, T, horizon_months, monthly_discount, time_unit, discounting
+    )
     return disc, plain
 
 
 def _value_parts(
-    model: _TransactionModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-    horizon_months: float, monthly_discount: float, time_unit: str, discounting: str,
+    model: _TransactionModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    horizon_months: float,
+    monthly_discount: float,
+    time_unit: str,
+    discounting: str,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Discounted purchases, undiscounted purchases and P(alive), once per distinct customer row."""
-    check_hyper_params("customer_lifetime_value", {"horizon_months": horizon_months, "monthly_discount": monthly_discount},
-                       (ParamRule("horizon_months", positive_float, "a float > 0"),
-                        ParamRule("monthly_discount", nonneg_float, "a float >= 0")))
+    check_hyper_params(
+        "customer_lifetime_value",
+        {"horizon_months": horizon_months, "monthly_discount": monthly_discount},
+        (
+            ParamRule("horizon_months", positive_float, "a float > 0"),
+            ParamRule("monthly_discount", nonneg_float, "a float >= 0"),
+        ),
+    )
     if discounting not in ("discrete", "continuous"):
         raise InputError(f"'discounting' must be 'discrete' or 'continuous'; got {discounting!r}")
     upm = _units(time_unit)
@@ -101,7 +115,9 @@ def _value_parts(
 
 def customer_lifetime_value(
     model: _TransactionModel,
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
     expected_spend: ArrayLike,
     *,
     horizon_months: float = 12.0,
@@ -134,21 +150,25 @@ def customer_lifetime_value(
         ``expected_purchases`` is undiscounted over the horizon; ``clv`` is
         ``margin * expected_spend * discounted expected purchases``.
     """
-    check_hyper_params("customer_lifetime_value", {"margin": margin},
-                       (ParamRule("margin", nonneg_float, "a float >= 0"),))
-    disc, plain, alive = _value_parts(model, frequency, recency, T, horizon_months, monthly_discount, time_unit,
-                                      discounting)
+    check_hyper_params(
+        "customer_lifetime_value", {"margin": margin}, (ParamRule("margin", nonneg_float, "a float >= 0"),)
+    )
+    disc, plain, alive = _value_parts(
+        model, frequency, recency, T, horizon_months, monthly_discount, time_unit, discounting
+    )
     spend = np.broadcast_to(np.asarray(expected_spend, dtype=float), disc.shape)
     ids = np.arange(disc.size) if customer_id is None else np.asarray(customer_id)
     if ids.shape[0] != disc.size:
         raise InputError(f"'customer_id' has {ids.shape[0]} rows but the summary has {disc.size}")
-    return pa.table({
-        "customer_id": pa.array(ids),
-        "p_alive": alive,
-        "expected_purchases": plain,
-        "expected_spend": np.asarray(spend, dtype=float),
-        "clv": float(margin) * spend * disc,
-    })
+    return pa.table(
+        {
+            "customer_id": pa.array(ids),
+            "p_alive": alive,
+            "expected_purchases": plain,
+            "expected_spend": np.asarray(spend, dtype=float),
+            "clv": float(margin) * spend * disc,
+        }
+    )
 
 
 def _column(table: pa.Table, name: str) -> Any:
@@ -190,8 +210,14 @@ def score_customers(
     pyarrow.Table
         ``customer_id, p_alive, expected_purchases, expected_spend, clv``.
     """
-    names = {"customer_id": "customer_id", "frequency": "frequency", "recency": "recency", "T": "T",
-             "monetary_value": "monetary_value", **(columns or {})}
+    names = {
+        "customer_id": "customer_id",
+        "frequency": "frequency",
+        "recency": "recency",
+        "T": "T",
+        "monetary_value": "monetary_value",
+        **(columns or {}),
+    }
     table = as_arrow(summary)
     if model not in PURCHASE_MODELS:
         raise InputError(f"'model' must be one of {', '.join(PURCHASE_MODELS)}; got {model!r}")
@@ -205,7 +231,15 @@ def score_customers(
     else:
         expected_spend = np.asarray(money, dtype=float)
     return customer_lifetime_value(
-        purchase, x, t_x, T, expected_spend, horizon_months=horizon_months,
-        monthly_discount=monthly_discount, time_unit=time_unit, margin=margin,
-        discounting=discounting, customer_id=_column(table, names["customer_id"]),
+        purchase,
+        x,
+        t_x,
+        T,
+        expected_spend,
+        horizon_months=horizon_months,
+        monthly_discount=monthly_discount,
+        time_unit=time_unit,
+        margin=margin,
+        discounting=discounting,
+        customer_id=_column(table, names["customer_id"]),
     )

@@ -8,14 +8,13 @@ when the caller gives no date.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable
 from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 
-from custlens.errors import BackendError, InputError
+from custlens.errors import BackendError, InputError, did_you_mean
 
 __all__ = [
     "Freq",
@@ -47,8 +46,7 @@ def check_freq(freq: str) -> str:
     value = str(freq).upper()
     if value not in FREQS:
         raise InputError(
-            f"'freq' must be one of D (days), W (weeks, Monday to Sunday), M (calendar months); "
-            f"got {freq!r}"
+            f"'freq' must be one of D (days), W (weeks, Monday to Sunday), M (calendar months); got {freq!r}"
         )
     return value
 
@@ -89,16 +87,15 @@ def require_columns(table: ir.Table, columns: dict[str, str], what: str = "trans
     present = list(table.columns)
     for parameter, name in columns.items():
         if name not in present:
-            close = difflib.get_close_matches(name, present, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(
-                f"{what} has no column {name!r} (given as {parameter}){hint} "
+                f"{what} has no column {name!r} (given as {parameter}){did_you_mean(name, present)} "
                 f"(columns: {', '.join(present)})"
             )
 
 
-def optional_column(table: ir.Table, name: str | None, parameter: str, default: str,
-                    what: str = "transactions") -> str | None:
+def optional_column(
+    table: ir.Table, name: str | None, parameter: str, default: str, what: str = "transactions"
+) -> str | None:
     """Resolve an optional column: ``None`` means unused; the default name may be absent.
 
     A name the caller gave explicitly (different from ``default``) must exist.
@@ -174,8 +171,7 @@ def resolve_as_of(day: ir.DateValue, value: Any, parameter: str) -> dt.date:
     return to_date(last, parameter)
 
 
-def to_frame(expr: ir.Table, kind: FrameKind = "pandas", *,
-             order_by: str | Iterable[str] | None = None) -> Any:
+def to_frame(expr: ir.Table, kind: FrameKind = "pandas", *, order_by: str | Iterable[str] | None = None) -> Any:
     """Execute an Ibis table expression and return it as pandas, polars or Arrow.
 
     Parameters

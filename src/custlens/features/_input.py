@@ -8,7 +8,6 @@ their row. Work is columnar (pyarrow compute), never row by row.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custlens.errors import InputError
+from custlens.errors import InputError, did_you_mean
 from custlens.features.history import purchase_history
 
 __all__ = ["load_transactions", "parse_dates", "summarize_file", "summarize_workspace"]
@@ -37,8 +36,7 @@ _DEFAULT_FORMATS = (
 _YMD = r"^\s*(?P<y>\d{4})[-/]?(?P<m>\d{2})[-/]?(?P<d>\d{2})"
 
 
-def _bad_rows(source: str, column: str, values: pa.Array, bad: pa.Array, rule: str,
-              header_rows: int) -> InputError:
+def _bad_rows(source: str, column: str, values: pa.Array, bad: pa.Array, rule: str, header_rows: int) -> InputError:
     positions = pc.indices_nonzero(bad).to_pylist()
     first = positions[0]
     return InputError(
@@ -56,8 +54,14 @@ def _calendar_ok(text: pa.Array) -> pa.Array:
     return pc.fill_null(pc.equal(back, ymd), True)
 
 
-def parse_dates(values: pa.Array | pa.ChunkedArray, *, column: str, source: str,
-                date_format: str | None = None, header_rows: int = 2) -> pa.Array:
+def parse_dates(
+    values: pa.Array | pa.ChunkedArray,
+    *,
+    column: str,
+    source: str,
+    date_format: str | None = None,
+    header_rows: int = 2,
+) -> pa.Array:
     """Parse a column of dates into UTC timestamps (naive values are taken as UTC).
 
     Accepts timestamps, dates, YYYYMMDD integers and text in ISO form or YYYYMMDD, or
@@ -107,18 +111,19 @@ def parse_dates(values: pa.Array | pa.ChunkedArray, *, column: str, source: str,
         valid = pc.and_(valid, pc.fill_null(pc.equal(back, text), False))
     bad = pc.and_(pc.is_valid(text), pc.invert(valid))
     if pc.any(bad).as_py():
-        expected = (f"dates in the format {date_format!r}" if date_format else
-                    "dates (expected ISO like 1997-01-31 or 1997-01-31 10:00:00, or YYYYMMDD "
-                    "like 19970131; give --date-format for other forms)")
+        expected = (
+            f"dates in the format {date_format!r}"
+            if date_format
+            else "dates (expected ISO like 1997-01-31 or 1997-01-31 10:00:00, or YYYYMMDD "
+            "like 19970131; give --date-format for other forms)"
+        )
         raise _bad_rows(source, column, text, bad, expected, header_rows)
     return parsed
 
 
-def _parse_amounts(values: pa.ChunkedArray, *, column: str, source: str,
-                   header_rows: int) -> pa.Array:
+def _parse_amounts(values: pa.ChunkedArray, *, column: str, source: str, header_rows: int) -> pa.Array:
     arr = values.combine_chunks()
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) \
-            or pa.types.is_decimal(arr.type):
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
         return pc.cast(arr, pa.float64())
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         raise InputError(f"{source}: column {column!r} has type {arr.type}; expected amounts")
@@ -133,10 +138,8 @@ def _parse_amounts(values: pa.ChunkedArray, *, column: str, source: str,
 
 def _check_column(table: pa.Table, name: str, option: str, source: str) -> None:
     if name not in table.column_names:
-        close = difflib.get_close_matches(name, table.column_names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InputError(
-            f"{source}: no column {name!r} (given with {option}){hint} "
+            f"{source}: no column {name!r} (given with {option}){did_you_mean(name, table.column_names)} "
             f"(columns: {', '.join(table.column_names)})"
         )
 
@@ -168,17 +171,16 @@ def load_transactions(
         raise InputError(f"{source}: no transactions (a header only); expected one row per purchase")
     columns: dict[str, Any] = {
         "customer_id": pc.cast(table[customer_col], pa.string()),
-        "ordered_at": parse_dates(table[date_col], column=date_col, source=source,
-                                  date_format=date_format, header_rows=header_rows),
+        "ordered_at": parse_dates(
+            table[date_col], column=date_col, source=source, date_format=date_format, header_rows=header_rows
+        ),
     }
     if amount_col is not None:
         _check_column(table, amount_col, "--amount-col", source)
-        columns["amount"] = _parse_amounts(table[amount_col], column=amount_col, source=source,
-                                           header_rows=header_rows)
+        columns["amount"] = _parse_amounts(table[amount_col], column=amount_col, source=source, header_rows=header_rows)
     missing = pc.is_null(columns["customer_id"])
     if pc.any(missing).as_py():
-        raise _bad_rows(source, customer_col, columns["customer_id"], missing,
-                        "customer ids (empty)", header_rows)
+        raise _bad_rows(source, customer_col, columns["customer_id"], missing, "customer ids (empty)", header_rows)
     return ibis.memtable(pa.table(columns))
 
 
@@ -194,28 +196,33 @@ def summarize_file(
     freq_multiplier: float = 1,
 ) -> ir.Table:
     """:func:`~custlens.features.purchase_history` of a transaction file (see the CLI)."""
-    transactions = load_transactions(path, customer_col=customer_col, date_col=date_col,
-                                     amount_col=amount_col, date_format=date_format)
+    transactions = load_transactions(
+        path, customer_col=customer_col, date_col=date_col, amount_col=amount_col, date_format=date_format
+    )
     _check_end(transactions, end, str(path))
     return purchase_history(
-        transactions, amount_col="amount" if amount_col is not None else None,
-        return_col=None, end=end, freq=freq, freq_multiplier=freq_multiplier,
+        transactions,
+        amount_col="amount" if amount_col is not None else None,
+        return_col=None,
+        end=end,
+        freq=freq,
+        freq_multiplier=freq_multiplier,
     ).order_by("customer_id")
 
 
-def summarize_workspace(path: str | Path, *, end: Any = None, freq: str = "D",
-                        freq_multiplier: float = 1) -> ir.Table:
+def summarize_workspace(path: str | Path, *, end: Any = None, freq: str = "D", freq_multiplier: float = 1) -> ir.Table:
     """:func:`~custlens.features.purchase_history` of a workspace's ``transactions`` table."""
     from custlens.warehouse import Workspace
 
     workspace = Workspace.open(path, read_only=True)
     transactions = workspace.table("transactions")
     if int(transactions.count().execute()) == 0:
-        raise InputError(f"{path}: the workspace has no transactions yet; import some first "
-                         f"(custlens import FILE --table transactions --workspace {path})")
+        raise InputError(
+            f"{path}: the workspace has no transactions yet; import some first "
+            f"(custlens import FILE --table transactions --workspace {path})"
+        )
     _check_end(transactions, end, str(path))
-    return purchase_history(transactions, end=end, freq=freq,
-                            freq_multiplier=freq_multiplier).order_by("customer_id")
+    return purchase_history(transactions, end=end, freq=freq, freq_multiplier=freq_multiplier).order_by("customer_id")
 
 
 def _check_end(transactions: ir.Table, end: Any, source: str, date_col: str = "ordered_at") -> None:
@@ -227,5 +234,4 @@ def _check_end(transactions: ir.Table, end: Any, source: str, date_col: str = "o
     end_day = to_date(end, "end")
     first = transactions.aggregate(first=day_of(transactions[date_col]).min()).to_pyarrow()["first"][0].as_py()
     if first is not None and end_day < first:
-        raise InputError(f"{source}: --end {end_day} is before the first transaction ({first}); "
-                         "nothing to summarise")
+        raise InputError(f"{source}: --end {end_day} is before the first transaction ({first}); nothing to summarise")

@@ -27,12 +27,25 @@ def _lines(transactions: ir.Table, as_of: Any, names: dict[str, Any]) -> ir.Tabl
     return transaction_lines(transactions, day, cols)
 
 
-def _names(customer_col: str, date_col: str, amount_col: str, order_col: str | None,
-           cost_col: str | None, margin_col: str | None, return_col: str | None
-           ) -> dict[str, Any]:
-    return dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col,
-                order_col=order_col, cost_col=cost_col, margin_col=margin_col,
-                quantity_col=None, return_col=return_col)
+def _names(
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    cost_col: str | None,
+    margin_col: str | None,
+    return_col: str | None,
+) -> dict[str, Any]:
+    return dict(
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order_col,
+        cost_col=cost_col,
+        margin_col=margin_col,
+        quantity_col=None,
+        return_col=return_col,
+    )
 
 
 def period_values(
@@ -60,8 +73,9 @@ def period_values(
         return); a period with only returns has ``orders == 0``.
     """
     freq = check_freq(freq)
-    rows = _lines(transactions, as_of, _names(customer_col, date_col, amount_col, order_col,
-                                              cost_col, margin_col, return_col))
+    rows = _lines(
+        transactions, as_of, _names(customer_col, date_col, amount_col, order_col, cost_col, margin_col, return_col)
+    )
     rows = rows.mutate(period_start=period_start(rows.day, freq))
     agg = rows.group_by(["customer_id", "period_start"]).aggregate(
         orders=rows.order_id.nunique(where=~rows.is_return),
@@ -70,7 +84,8 @@ def period_values(
         n_profit=rows.profit.count(),
     )
     return agg.select(
-        "customer_id", "period_start",
+        "customer_id",
+        "period_start",
         orders=agg.orders.cast("int64"),
         revenue=agg.revenue,
         profit=(agg.n_profit > 0).ifelse(agg.profit, None).cast("float64"),
@@ -111,13 +126,14 @@ def cohort_table(
     freq = check_freq(freq)
     if value not in ("customers", "revenue"):
         raise InputError(f"'value' must be 'customers' or 'revenue'; got {value!r}")
-    rows = _lines(transactions, as_of, _names(customer_col, date_col, amount_col, order_col,
-                                              None, None, return_col))
+    rows = _lines(transactions, as_of, _names(customer_col, date_col, amount_col, order_col, None, None, return_col))
     rows = rows.mutate(period=period_index(rows.day, freq), start=period_start(rows.day, freq))
     buys = rows.filter(~rows.is_return)
-    first = buys.group_by("customer_id").aggregate(
-        first_period=buys.period.min(), cohort=buys.start.min()
-    ).rename(first_id="customer_id")
+    first = (
+        buys.group_by("customer_id")
+        .aggregate(first_period=buys.period.min(), cohort=buys.start.min())
+        .rename(first_id="customer_id")
+    )
     j = rows.inner_join(first, rows.customer_id == first.first_id)
     j = j.mutate(period_index=(j.period - j.first_period).cast("int64"))
     j = j.filter(j.period_index >= 0)  # returns booked before the first purchase
@@ -125,18 +141,16 @@ def cohort_table(
         active_customers=j.customer_id.nunique(where=~j.is_return),
         revenue=j.amount.sum(),
     )
-    sizes = first.group_by("cohort").aggregate(cohort_size=first.count()).rename(
-        size_cohort="cohort")
-    base = cells.filter(cells.period_index == 0).select(
-        base_cohort="cohort", base_revenue="revenue")
-    c = cells.inner_join(sizes, cells.cohort == sizes.size_cohort).left_join(
-        base, cells.cohort == base.base_cohort)
+    sizes = first.group_by("cohort").aggregate(cohort_size=first.count()).rename(size_cohort="cohort")
+    base = cells.filter(cells.period_index == 0).select(base_cohort="cohort", base_revenue="revenue")
+    c = cells.inner_join(sizes, cells.cohort == sizes.size_cohort).left_join(base, cells.cohort == base.base_cohort)
     if value == "customers":
         retention = c.active_customers.cast("float64") / c.cohort_size.cast("float64")
     else:
         retention = (c.base_revenue != 0).ifelse(c.revenue / c.base_revenue, None)
     return c.select(
-        "cohort", "period_index",
+        "cohort",
+        "period_index",
         active_customers=c.active_customers.cast("int64"),
         revenue=c.revenue,
         cohort_size=c.cohort_size.cast("int64"),
@@ -184,8 +198,7 @@ def cohort_triangle(cohorts: Any, measure: str = "retention", freq: str = "M") -
     else:
         days = (starts - pd.Timestamp("1970-01-05")).dt.days.to_numpy()
         index = days // 7 if freq == "W" else days
-    last = int(np.max(index + frame.groupby("cohort")["period_index"].max()
-                      .reindex(triangle.index).to_numpy()))
+    last = int(np.max(index + frame.groupby("cohort")["period_index"].max().reindex(triangle.index).to_numpy()))
     width = int(last - index.min())
     triangle = triangle.reindex(columns=range(width + 1))
     observable = np.arange(width + 1)[None, :] <= (last - index)[:, None]

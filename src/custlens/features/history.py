@@ -69,25 +69,21 @@ def _purchase_periods(
         keep.append(~t[return_col].cast("boolean").fill_null(False))
     if amount_col is not None:
         keep.append(t[amount_col].isnull() | (t[amount_col] >= 0))
-    amount = (t[amount_col].cast("float64") if amount_col is not None
-              else ibis.null().cast("float64"))
-    rows = t.filter(keep).select(
-        customer_id=t[customer_col], period=period_index(day, freq), amount=amount
-    )
+    amount = t[amount_col].cast("float64") if amount_col is not None else ibis.null().cast("float64")
+    rows = t.filter(keep).select(customer_id=t[customer_col], period=period_index(day, freq), amount=amount)
     return rows.group_by(["customer_id", "period"]).aggregate(total=rows.amount.sum())
 
 
-def _columns(transactions: ir.Table, customer_col: str, date_col: str, amount_col: str | None,
-             return_col: str | None) -> tuple[str | None, str | None]:
+def _columns(
+    transactions: ir.Table, customer_col: str, date_col: str, amount_col: str | None, return_col: str | None
+) -> tuple[str | None, str | None]:
     required = {"customer_col": customer_col, "date_col": date_col}
     if amount_col is not None:
         required["amount_col"] = amount_col
     require_columns(transactions, required)
     amount = amount_col
     if amount is not None and not transactions[amount].type().is_numeric():
-        raise InputError(
-            f"amount_col {amount!r} must be numeric; it has type {transactions[amount].type()}"
-        )
+        raise InputError(f"amount_col {amount!r} must be numeric; it has type {transactions[amount].type()}")
     ret = optional_column(transactions, return_col, "return_col", "return_flag")
     return amount, ret
 
@@ -161,8 +157,14 @@ def purchase_history(
     amount, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
     end_day = resolve_as_of(day_of(transactions[date_col]), end, "end")
     periods = _purchase_periods(
-        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount,
-        return_col=ret, freq=freq, after=None, until=end_day,
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount,
+        return_col=ret,
+        freq=freq,
+        after=None,
+        until=end_day,
     )
     return _summarise(periods, end_day, freq, multiplier)
 
@@ -212,17 +214,18 @@ def calibration_holdout(
             f"'observation_end' must be after 'calibration_end'; got observation_end={obs_end} "
             f"and calibration_end={cal_end}"
         )
-    common = dict(customer_col=customer_col, date_col=date_col, amount_col=amount,
-                  return_col=ret, freq=freq)
-    cal = _summarise(_purchase_periods(transactions, after=None, until=cal_end, **common),
-                     cal_end, freq, multiplier)
+    common = dict(customer_col=customer_col, date_col=date_col, amount_col=amount, return_col=ret, freq=freq)
+    cal = _summarise(_purchase_periods(transactions, after=None, until=cal_end, **common), cal_end, freq, multiplier)
     hold = _purchase_periods(transactions, after=cal_end, until=obs_end, **common)
-    hold = hold.group_by("customer_id").aggregate(
-        frequency_holdout=hold.period.count(), monetary_value_holdout=hold.total.mean()
-    ).rename(holdout_id="customer_id")
+    hold = (
+        hold.group_by("customer_id")
+        .aggregate(frequency_holdout=hold.period.count(), monetary_value_holdout=hold.total.mean())
+        .rename(holdout_id="customer_id")
+    )
     joined = cal.left_join(hold, cal.customer_id == hold.holdout_id)
-    duration = (period_index(literal_date(obs_end), freq)
-                - period_index(literal_date(cal_end), freq)).cast("float64") / multiplier
+    duration = (period_index(literal_date(obs_end), freq) - period_index(literal_date(cal_end), freq)).cast(
+        "float64"
+    ) / multiplier
     no_amount = amount is None
     return joined.select(
         customer_id=joined.customer_id,
@@ -231,7 +234,8 @@ def calibration_holdout(
         T_cal=joined["T"],
         monetary_value_cal=joined.monetary_value,
         frequency_holdout=joined.frequency_holdout.fill_null(0).cast("int64"),
-        monetary_value_holdout=(ibis.null().cast("float64") if no_amount
-                                else joined.monetary_value_holdout.fill_null(0.0)),
+        monetary_value_holdout=(
+            ibis.null().cast("float64") if no_amount else joined.monetary_value_holdout.fill_null(0.0)
+        ),
         duration_holdout=duration,
     )

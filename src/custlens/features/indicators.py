@@ -36,43 +36,83 @@ __all__ = [
 ]
 
 TRANSACTION_INDICATORS = (
-    "order_count", "revenue", "profit", "margin_rate", "avg_order_value", "max_order_value",
-    "return_amount", "return_count", "quantity", "first_purchase_at", "last_purchase_at",
-    "tenure_days", "recency_days", "avg_purchase_cycle_days",
+    "order_count",
+    "revenue",
+    "profit",
+    "margin_rate",
+    "avg_order_value",
+    "max_order_value",
+    "return_amount",
+    "return_count",
+    "quantity",
+    "first_purchase_at",
+    "last_purchase_at",
+    "tenure_days",
+    "recency_days",
+    "avg_purchase_cycle_days",
 )
 FINANCIAL_INDICATORS = (
-    "invoice_count", "max_payment", "avg_payment", "avg_collection_days", "avg_arrears",
-    "arrears_rate", "overdue_count",
+    "invoice_count",
+    "max_payment",
+    "avg_payment",
+    "avg_collection_days",
+    "avg_arrears",
+    "arrears_rate",
+    "overdue_count",
 )
 CONTACT_KINDS = ("complaint", "praise", "suggestion", "inquiry", "service_task")
 CONTACT_INDICATORS = (
-    "interaction_count", "complaint_count", "praise_count", "suggestion_count",
-    "inquiry_count", "service_task_count", "complaint_ratio", "praise_ratio",
+    "interaction_count",
+    "complaint_count",
+    "praise_count",
+    "suggestion_count",
+    "inquiry_count",
+    "service_task_count",
+    "complaint_ratio",
+    "praise_ratio",
     "suggestion_ratio",
 )
 ATTRIBUTE_COLUMNS = (
-    "customer_type", "region", "industry", "company_size", "registered_capital",
-    "annual_sales", "listed", "gender", "age_band", "education", "income_band", "occupation",
-    "acquisition_channel", "created_at",
+    "customer_type",
+    "region",
+    "industry",
+    "company_size",
+    "registered_capital",
+    "annual_sales",
+    "listed",
+    "gender",
+    "age_band",
+    "education",
+    "income_band",
+    "occupation",
+    "acquisition_channel",
+    "created_at",
 )
-INDICATOR_COLUMNS = ("customer_id", *TRANSACTION_INDICATORS, *FINANCIAL_INDICATORS,
-                     *CONTACT_INDICATORS)
+INDICATOR_COLUMNS = ("customer_id", *TRANSACTION_INDICATORS, *FINANCIAL_INDICATORS, *CONTACT_INDICATORS)
 """Columns of :func:`value_indicators` without ``customers`` (attributes follow when given)."""
 
 _FIN_TYPES = {"invoice_count": "int64", "overdue_count": "int64"}
 
 
 def resolve_transaction_columns(
-    transactions: ir.Table, *, customer_col: str, date_col: str, amount_col: str,
-    order_col: str | None, cost_col: str | None, margin_col: str | None,
-    quantity_col: str | None, return_col: str | None,
+    transactions: ir.Table,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    cost_col: str | None,
+    margin_col: str | None,
+    quantity_col: str | None,
+    return_col: str | None,
 ) -> dict[str, str | None]:
     """Check the transaction columns; optional ones resolve to ``None`` when absent."""
     check_backend(transactions)
-    require_columns(transactions, {"customer_col": customer_col, "date_col": date_col,
-                                   "amount_col": amount_col})
+    require_columns(transactions, {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col})
     return {
-        "customer": customer_col, "date": date_col, "amount": amount_col,
+        "customer": customer_col,
+        "date": date_col,
+        "amount": amount_col,
         "order": optional_column(transactions, order_col, "order_col", "order_id"),
         "cost": optional_column(transactions, cost_col, "cost_col", "cost"),
         "margin": optional_column(transactions, margin_col, "margin_col", "margin"),
@@ -89,13 +129,11 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
     profit and quantity); ``profit`` is the margin, else amount - cost, else null.
     """
     amount = t[c["amount"]].cast("float64")
-    flagged = (t[c["return"]].cast("boolean").fill_null(False) if c["return"]
-               else ibis.literal(False))
+    flagged = t[c["return"]].cast("boolean").fill_null(False) if c["return"] else ibis.literal(False)
     is_return = flagged | (amount < 0)
     sign = ibis.cases((flagged & (amount > 0), -1.0), else_=1.0)
     if c["margin"] and c["cost"]:
-        line_profit = t[c["margin"]].cast("float64").fill_null(
-            amount - t[c["cost"]].cast("float64"))
+        line_profit = t[c["margin"]].cast("float64").fill_null(amount - t[c["cost"]].cast("float64"))
     elif c["margin"]:
         line_profit = t[c["margin"]].cast("float64")
     elif c["cost"]:
@@ -103,11 +141,9 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
     else:
         line_profit = ibis.null().cast("float64")
     quantity = t[c["quantity"]].cast("float64") if c["quantity"] else ibis.null().cast("float64")
-    order = (t[c["order"]].cast("string") if c["order"]
-             else ibis.row_number().cast("string"))
+    order = t[c["order"]].cast("string") if c["order"] else ibis.row_number().cast("string")
     ts = t[c["date"]]
-    return t.filter(t[c["customer"]].notnull(), ts.notnull(),
-                    day_of(ts) <= literal_date(as_of)).select(
+    return t.filter(t[c["customer"]].notnull(), ts.notnull(), day_of(ts) <= literal_date(as_of)).select(
         customer_id=t[c["customer"]],
         order_id=order,
         at=ts,
@@ -122,11 +158,15 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
 def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> ir.Table:
     rows = transaction_lines(t, as_of, c)
     # Order values: gross value of each purchase order (return lines excluded).
-    orders = rows.filter(~rows.is_return).group_by(["customer_id", "order_id"]).aggregate(
-        value=rows.amount.sum())
-    order_stats = orders.group_by("customer_id").aggregate(
-        avg_order_value=orders.value.mean(), max_order_value=orders.value.max(),
-    ).rename(o_id="customer_id")
+    orders = rows.filter(~rows.is_return).group_by(["customer_id", "order_id"]).aggregate(value=rows.amount.sum())
+    order_stats = (
+        orders.group_by("customer_id")
+        .aggregate(
+            avg_order_value=orders.value.mean(),
+            max_order_value=orders.value.max(),
+        )
+        .rename(o_id="customer_id")
+    )
     buy = ~rows.is_return
     agg = rows.group_by("customer_id").aggregate(
         order_count=rows.order_id.nunique(where=buy),
@@ -150,8 +190,7 @@ def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         order_count=j.order_count.cast("int64"),
         revenue=j.revenue,
         profit=ibis.cases((j.n_profit == 0, ibis.null().cast("float64")), else_=j.profit),
-        margin_rate=ibis.cases((j.revenue == 0, ibis.null().cast("float64")),
-                               else_=j.profit / j.revenue),
+        margin_rate=ibis.cases((j.revenue == 0, ibis.null().cast("float64")), else_=j.profit / j.revenue),
         avg_order_value=j.avg_order_value,
         max_order_value=j.max_order_value,
         return_amount=j.return_amount.fill_null(0.0),
@@ -162,14 +201,15 @@ def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         tenure_days=as_of_lit.delta(j.first_day, unit="day").cast("int64"),
         recency_days=as_of_lit.delta(j.last_day, unit="day").cast("int64"),
         avg_purchase_cycle_days=ibis.cases(
-            (j.purchase_days > 1, span / (j.purchase_days - 1).cast("float64")),
-            else_=ibis.null().cast("float64")),
+            (j.purchase_days > 1, span / (j.purchase_days - 1).cast("float64")), else_=ibis.null().cast("float64")
+        ),
     )
 
 
 def _financial_part(r: ir.Table, as_of: dt.date) -> ir.Table:
-    require_columns(r, {c: c for c in ("customer_id", "issued_on", "due_on", "paid_on", "amount",
-                                       "paid_amount")}, "receivables")
+    require_columns(
+        r, {c: c for c in ("customer_id", "issued_on", "due_on", "paid_on", "amount", "paid_amount")}, "receivables"
+    )
     as_of_lit = literal_date(as_of)
     issued, due, paid_on = day_of(r.issued_on), day_of(r.due_on), day_of(r.paid_on)
     amount = r.amount.cast("float64")
@@ -186,10 +226,10 @@ def _financial_part(r: ir.Table, as_of: dt.date) -> ir.Table:
         customer_id=r.customer_id,
         amount=amount,
         settled=settled,
-        payment=ibis.cases((settled, paid_amount.fill_null(amount)),
-                           else_=ibis.null().cast("float64")),
-        collection_days=ibis.cases((settled, paid_on.delta(issued, unit="day")),
-                                   else_=ibis.null().cast("int64")).cast("float64"),
+        payment=ibis.cases((settled, paid_amount.fill_null(amount)), else_=ibis.null().cast("float64")),
+        collection_days=ibis.cases((settled, paid_on.delta(issued, unit="day")), else_=ibis.null().cast("int64")).cast(
+            "float64"
+        ),
         outstanding=outstanding,
         is_due=due <= as_of_lit,
         is_overdue=due < as_of_lit,
@@ -212,15 +252,14 @@ def _financial_part(r: ir.Table, as_of: dt.date) -> ir.Table:
         avg_collection_days=agg.avg_collection_days,
         avg_arrears=agg.avg_arrears.fill_null(0.0),
         arrears_rate=ibis.cases(
-            (agg.due_amount > 0, agg.due_outstanding.fill_null(0.0) / agg.due_amount),
-            else_=ibis.null().cast("float64")),
+            (agg.due_amount > 0, agg.due_outstanding.fill_null(0.0) / agg.due_amount), else_=ibis.null().cast("float64")
+        ),
         overdue_count=agg.overdue_count.cast("int64"),
     )
 
 
 def _contact_part(i: ir.Table, as_of: dt.date) -> ir.Table:
-    require_columns(i, {"customer_id": "customer_id", "occurred_at": "occurred_at",
-                        "kind": "kind"}, "interactions")
+    require_columns(i, {"customer_id": "customer_id", "occurred_at": "occurred_at", "kind": "kind"}, "interactions")
     rows = i.filter(i.customer_id.notnull(), day_of(i.occurred_at) <= literal_date(as_of))
     counts = {f"{k}_count": rows.count(where=rows.kind == k) for k in CONTACT_KINDS}
     agg = rows.group_by("customer_id").aggregate(interaction_count=rows.count(), **counts)
@@ -265,9 +304,16 @@ def value_indicators(
         ``customers`` is given); formulas in ``docs/features.md``.
     """
     cols = resolve_transaction_columns(
-        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
-        order_col=order_col, cost_col=cost_col, margin_col=margin_col,
-        quantity_col=quantity_col, return_col=return_col)
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order_col,
+        cost_col=cost_col,
+        margin_col=margin_col,
+        quantity_col=quantity_col,
+        return_col=return_col,
+    )
     as_of_day = resolve_as_of(day_of(transactions[date_col]), as_of, "as_of")
     tx = _transaction_part(transactions, as_of_day, cols)
 
@@ -278,7 +324,8 @@ def value_indicators(
         txr = tx.rename(tx_id="customer_id")
         out = base.left_join(txr, base.customer_id == txr.tx_id).drop("tx_id")
         out = out.mutate(
-            order_count=out.order_count.fill_null(0), revenue=out.revenue.fill_null(0.0),
+            order_count=out.order_count.fill_null(0),
+            revenue=out.revenue.fill_null(0.0),
             return_amount=out.return_amount.fill_null(0.0),
             return_count=out.return_count.fill_null(0),
         )
@@ -289,37 +336,40 @@ def value_indicators(
         fin = _financial_part(receivables, as_of_day)
         fin = fin.mutate(fin_id=fin.fin_id.cast(out.customer_id.type()))
         out = out.left_join(fin, out.customer_id == fin.fin_id).drop("fin_id")
-        out = out.mutate(invoice_count=out.invoice_count.fill_null(0),
-                         overdue_count=out.overdue_count.fill_null(0))
+        out = out.mutate(invoice_count=out.invoice_count.fill_null(0), overdue_count=out.overdue_count.fill_null(0))
     else:
-        out = out.mutate(**{name: ibis.null().cast(_FIN_TYPES.get(name, "float64"))
-                            for name in FINANCIAL_INDICATORS})
+        out = out.mutate(**{name: ibis.null().cast(_FIN_TYPES.get(name, "float64")) for name in FINANCIAL_INDICATORS})
 
     if interactions is not None:
         con = _contact_part(interactions, as_of_day)
         con = con.mutate(con_id=con.con_id.cast(out.customer_id.type()))
         out = out.left_join(con, out.customer_id == con.con_id).drop("con_id")
-        out = out.mutate(**{name: out[name].fill_null(0).cast("int64")
-                            for name in ("interaction_count",
-                                         *(f"{k}_count" for k in CONTACT_KINDS))})
+        out = out.mutate(
+            **{
+                name: out[name].fill_null(0).cast("int64")
+                for name in ("interaction_count", *(f"{k}_count" for k in CONTACT_KINDS))
+            }
+        )
     else:
-        out = out.mutate(**{name: ibis.literal(0, "int64")
-                            for name in ("interaction_count",
-                                         *(f"{k}_count" for k in CONTACT_KINDS))})
+        out = out.mutate(
+            **{name: ibis.literal(0, "int64") for name in ("interaction_count", *(f"{k}_count" for k in CONTACT_KINDS))}
+        )
     n = out.interaction_count.cast("float64")
-    out = out.mutate(**{
-        f"{k}_ratio": ibis.cases((out.interaction_count > 0, out[f"{k}_count"] / n), else_=0.0)
-        for k in ("complaint", "praise", "suggestion")
-    })
+    out = out.mutate(
+        **{
+            f"{k}_ratio": ibis.cases((out.interaction_count > 0, out[f"{k}_count"] / n), else_=0.0)
+            for k in ("complaint", "praise", "suggestion")
+        }
+    )
     columns = list(INDICATOR_COLUMNS)
 
     if customers is not None:
         schema = TABLES["customers"]
-        attrs = {name: (customers[name] if name in customers.columns
-                        else ibis.null().cast(schema.column(name).dtype))
-                 for name in ATTRIBUTE_COLUMNS}
-        cust = customers.select(att_id=customers.customer_id.cast(out.customer_id.type()),
-                                **attrs)
+        attrs = {
+            name: (customers[name] if name in customers.columns else ibis.null().cast(schema.column(name).dtype))
+            for name in ATTRIBUTE_COLUMNS
+        }
+        cust = customers.select(att_id=customers.customer_id.cast(out.customer_id.type()), **attrs)
         out = out.left_join(cust, out.customer_id == cust.att_id).drop("att_id")
         columns += ATTRIBUTE_COLUMNS
     return out.select(*columns)

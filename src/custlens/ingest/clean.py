@@ -19,17 +19,10 @@ import pyarrow.compute as pc
 from custlens.errors import ConfigError, InputError
 from custlens.ingest.mapping import ImportMapping
 from custlens.ingest.plan import ImportPlan, TargetPlan
+from custlens.schema import arrow_type
 
-__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA", "DEFAULT_DATE_FORMATS", "ARROW_TYPES"]
+__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA", "DEFAULT_DATE_FORMATS"]
 
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "boolean": pa.bool_(),
-    "date": pa.date32(),
-    "timestamp('UTC')": pa.timestamp("us", tz="UTC"),
-}
 """Arrow type of each canonical column type."""
 
 ERROR_SCHEMA = pa.schema(
@@ -78,12 +71,17 @@ class _Errors:
             return
         self.reject = pc.or_(self.reject, mask)
         n = pc.sum(mask).as_py()
-        self.parts.append(pa.table({
-            "line": pc.filter(self.lines, mask),
-            "column": pa.repeat(pa.scalar(column, _STRING), n),
-            "value": pc.fill_null(pc.filter(raw, mask), ""),
-            "reason": pa.repeat(pa.scalar(reason, _STRING), n),
-        }, schema=ERROR_SCHEMA))
+        self.parts.append(
+            pa.table(
+                {
+                    "line": pc.filter(self.lines, mask),
+                    "column": pa.repeat(pa.scalar(column, _STRING), n),
+                    "value": pc.fill_null(pc.filter(raw, mask), ""),
+                    "reason": pa.repeat(pa.scalar(reason, _STRING), n),
+                },
+                schema=ERROR_SCHEMA,
+            )
+        )
 
     def table(self) -> pa.Table:
         if not self.parts:
@@ -91,8 +89,9 @@ class _Errors:
         return pa.concat_tables(self.parts)
 
 
-def clean_batch(batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportPlan,
-                mapping: ImportMapping) -> CleanResult:
+def clean_batch(
+    batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportPlan, mapping: ImportMapping
+) -> CleanResult:
     """Clean and validate one batch.
 
     Parameters
@@ -124,7 +123,7 @@ def clean_batch(batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportP
         elif target.constant is not None:
             raw = pa.repeat(pa.scalar(_constant_text(target.constant), _STRING), n)
         else:
-            out[target.column.name] = pa.nulls(n, ARROW_TYPES[target.column.dtype])
+            out[target.column.name] = pa.nulls(n, arrow_type(target.column.dtype))
             continue
         out[target.column.name] = _parse_column(raw, target, mapping, errors)
     _derive(plan, out, n)
@@ -133,8 +132,9 @@ def clean_batch(batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportP
         col = target.column
         if col.required:
             raw_text = _raw_text(batch, target, n)
-            errors.add(pc.and_(pc.is_null(values), pc.invert(errors.reject)), target.label,
-                       raw_text, "missing required value")
+            errors.add(
+                pc.and_(pc.is_null(values), pc.invert(errors.reject)), target.label, raw_text, "missing required value"
+            )
     keep = pc.invert(errors.reject)
     columns = {c.name: out[c.name] for c in plan.table.columns}
     columns["_line"] = lines
@@ -144,8 +144,7 @@ def clean_batch(batch: pa.RecordBatch | pa.Table, lines: pa.Array, plan: ImportP
 
 
 # -- parsing one column -------------------------------------------------------------
-def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping,
-                  errors: _Errors) -> pa.Array:
+def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping, errors: _Errors) -> pa.Array:
     col = target.column
     raw_text = _as_text(raw, target.label)
     kind = col.dtype
@@ -163,14 +162,12 @@ def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping,
     if col.allowed is not None:
         values = _normalise_label(values)
         bad_label = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(col.allowed))))
-        checks.append((bad_label, f"not an allowed value for {col.name}; expected one of: "
-                                  f"{', '.join(col.allowed)}"))
+        checks.append((bad_label, f"not an allowed value for {col.name}; expected one of: {', '.join(col.allowed)}"))
     if col.minimum is not None and kind in ("int64", "float64"):
         checks.append((pc.less(values, col.minimum), f"below the minimum {col.minimum:g} of {col.name}"))
     for mask, why in checks:
         if target.constant is not None and len(mask) and pc.any(pc.fill_null(mask, False)).as_py():
-            raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is "
-                              f"invalid: {why}")
+            raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is invalid: {why}")
         errors.add(mask, target.label, raw_text, why)
     return values
 
@@ -183,9 +180,7 @@ def _as_text(raw: pa.Array, label: str) -> pa.Array:
     try:
         return pc.cast(raw, _STRING)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        raise InputError(
-            f"column {label!r} has type {raw.type}; expected text, numbers, dates or timestamps"
-        ) from None
+        raise InputError(f"column {label!r} has type {raw.type}; expected text, numbers, dates or timestamps") from None
 
 
 def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array | None:
@@ -199,8 +194,10 @@ def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array
     if kind == "boolean" and pa.types.is_boolean(t):
         return raw
     if kind == "timestamp('UTC')" and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        return _to_utc(pc.cast(raw, pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t)
-                               else pa.timestamp("us")), target.timezone)
+        return _to_utc(
+            pc.cast(raw, pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t) else pa.timestamp("us")),
+            target.timezone,
+        )
     if kind == "date" and pa.types.is_date(t):
         return pc.cast(raw, pa.date32())
     if kind == "date" and pa.types.is_timestamp(t) and t.tz is None:
@@ -226,8 +223,7 @@ def _normalise_label(values: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(lowered, r"[\s\-]+", "_")
 
 
-def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-                  ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
     return text, None, ""
 
 
@@ -263,16 +259,13 @@ def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.A
     return values, bad
 
 
-def _parse_float(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-                 ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_float(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
     values, bad = _number_text(text, mapping)
     sep = mapping.thousands or "none"
-    return values, bad, (f"not a number (decimal separator {mapping.decimal!r}, thousands "
-                         f"separator {sep!r})")
+    return values, bad, (f"not a number (decimal separator {mapping.decimal!r}, thousands separator {sep!r})")
 
 
-def _parse_int(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-               ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_int(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
     values, bad = _number_text(text, mapping)
     integral = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), 2.0**53))
     ints = pc.cast(pc.if_else(integral, values, pa.scalar(None, pa.float64())), pa.int64())
@@ -280,23 +273,24 @@ def _parse_int(text: pa.Array, target: TargetPlan, mapping: ImportMapping
     return ints, bad, "not a whole number"
 
 
-def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-                ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
     lowered = pc.utf8_lower(text)
     # "true" and "false" (what value maps produce) are understood whatever the words are
     is_true = pc.is_in(lowered, pa.array([*mapping.true_values, "true"], _STRING))
     is_false = pc.is_in(lowered, pa.array([*mapping.false_values, "false"], _STRING))
     values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
     bad = pc.and_(pc.is_valid(text), pc.is_null(values))
-    return values, bad, (f"not a yes/no value; expected one of: "
-                         f"{', '.join(mapping.true_values + mapping.false_values)}")
+    return (
+        values,
+        bad,
+        (f"not a yes/no value; expected one of: {', '.join(mapping.true_values + mapping.false_values)}"),
+    )
 
 
 def _strptime_any(text: pa.Array, formats: tuple[str, ...], zone: str) -> pa.Array:
     """Parse with each format in turn; naive results are read in ``zone``; UTC out."""
     # strptime has no directive for fractions of a second: cut them out, add them back
-    fraction = pc.struct_field(
-        pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
+    fraction = pc.struct_field(pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
     micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 6, "0"), 0, 6), pa.int64())
     text = pc.replace_substring_regex(text, r"(\d{2}:\d{2}:\d{2})[.,]\d{1,9}", r"\1")
     result = pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
@@ -352,20 +346,19 @@ def _to_utc(ts: pa.Array, zone: str) -> pa.Array:
 def _format_text(target: TargetPlan) -> str:
     if target.date_formats:
         return "the format " + " or ".join(target.date_formats)
-    return ("ISO 8601 form, e.g. 2024-01-31 or 2024-01-31 14:05:00 (other forms need "
-            "date_format in the mapping)")
+    return "ISO 8601 form, e.g. 2024-01-31 or 2024-01-31 14:05:00 (other forms need date_format in the mapping)"
 
 
-def _parse_timestamp(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-                     ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_timestamp(
+    text: pa.Array, target: TargetPlan, mapping: ImportMapping
+) -> tuple[pa.Array, pa.Array | None, str]:
     formats = target.date_formats or DEFAULT_DATE_FORMATS
     values = _strptime_any(text, formats, target.timezone)
     bad = pc.and_(pc.is_valid(text), pc.is_null(values))
     return values, bad, f"not a date/time in {_format_text(target)}"
 
 
-def _parse_date(text: pa.Array, target: TargetPlan, mapping: ImportMapping
-                ) -> tuple[pa.Array, pa.Array | None, str]:
+def _parse_date(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
     formats = target.date_formats or DEFAULT_DATE_FORMATS
     values = _strptime_any(text, formats, "UTC")
     dates = pc.cast(values, pa.date32())
@@ -394,8 +387,7 @@ def _derive(plan: ImportPlan, out: dict[str, pa.Array], n: int) -> None:
         elif target.derived is not None and target.derived.startswith("zone_of:"):
             ts = out[target.derived.split(":", 1)[1]]
             partner = next(t for t in plan.targets if t.column.name == target.derived.split(":", 1)[1])
-            out[name] = pc.if_else(pc.is_valid(ts), pa.scalar(partner.timezone, _STRING),
-                                   pa.scalar(None, _STRING))
+            out[name] = pc.if_else(pc.is_valid(ts), pa.scalar(partner.timezone, _STRING), pa.scalar(None, _STRING))
     if plan.table.name == "transactions":
         negative = pc.fill_null(pc.less(out["amount"], 0.0), False)
         flag = out.get("return_flag")
@@ -421,6 +413,4 @@ def _constant_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise ConfigError(
-        f"mapping: a constant must be a text, number or boolean; got {value!r}"
-    )
+    raise ConfigError(f"mapping: a constant must be a text, number or boolean; got {value!r}")

@@ -37,12 +37,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custlens.errors import BackendError, InputError, RejectedImportError
-from custlens.ingest.clean import ARROW_TYPES, clean_batch
+from custlens.ingest.clean import clean_batch
 from custlens.ingest.mapping import ImportMapping, load_mapping
 from custlens.ingest.plan import ImportPlan, build_plan
 from custlens.ingest.quarantine import QuarantineWriter
 from custlens.ingest.sources import Batch, Progress, inspect_source, iter_batches
-from custlens.schema import Table
+from custlens.schema import Table, arrow_type
 from custlens.schema import table as schema_table
 from custlens.warehouse import LEDGER_TABLE, STAGING_DIR, Workspace
 from custlens.warehouse._ddl import quote
@@ -166,8 +166,14 @@ def import_file(
     elif not isinstance(mapping, ImportMapping):
         mapping = load_mapping(mapping)
     info = inspect_source(path, mapping)
-    base = dict(table=table, path=str(path), sha256=info.sha256, format=info.format,
-                encoding=info.encoding, max_reject_rate=float(max_reject_rate))
+    base = dict(
+        table=table,
+        path=str(path),
+        sha256=info.sha256,
+        format=info.format,
+        encoding=info.encoding,
+        max_reject_rate=float(max_reject_rate),
+    )
     raw = workspace.raw
     previous = raw.execute(
         f"SELECT import_id, strftime(timezone('UTC', imported_at), '%Y-%m-%d %H:%M') "
@@ -176,13 +182,19 @@ def import_file(
     ).fetchall()
     if previous and on_repeat != "import":
         import_id, when = previous[0]
-        text = (f"{path}: this file (sha256 {info.sha256[:12]}...) was already imported into "
-                f"{table!r} as import {import_id} on {when} UTC")
+        text = (
+            f"{path}: this file (sha256 {info.sha256[:12]}...) was already imported into "
+            f"{table!r} as import {import_id} on {when} UTC"
+        )
         if on_repeat == "error":
             raise InputError(text + "; nothing done")
-        return ImportReport(status="skipped", import_id=import_id,
-                            seconds=time.perf_counter() - started,
-                            message=text + "; skipped", **base)  # type: ignore[arg-type]
+        return ImportReport(
+            status="skipped",
+            import_id=import_id,
+            seconds=time.perf_counter() - started,
+            message=text + "; skipped",
+            **base,
+        )  # type: ignore[arg-type]
     names, batches = iter_batches(info, mapping, progress=progress)
     plan = build_plan(target, mapping, names, origin=str(path))
     quarantine = QuarantineWriter(workspace.quarantine_dir, path, table, info.sha256)
@@ -190,17 +202,29 @@ def import_file(
     try:
         read, rejected = _stage_rows(batches, plan, mapping, quarantine, stage)
         loaded, rejected, duplicates, import_id = _load(
-            workspace, target, stage if stage.exists() else None, quarantine,
-            read=read, rejected=rejected, max_reject_rate=float(max_reject_rate),
-            ledger=[info.sha256, table, str(path.resolve()), info.size, info.format,
-                    info.encoding, mapping.sha256], path=path)
+            workspace,
+            target,
+            stage if stage.exists() else None,
+            quarantine,
+            read=read,
+            rejected=rejected,
+            max_reject_rate=float(max_reject_rate),
+            ledger=[info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256],
+            path=path,
+        )
     finally:
         quarantine.close()
         stage.unlink(missing_ok=True)
     report = ImportReport(
-        status="loaded", rows_read=read, rows_loaded=loaded, rows_rejected=rejected,
-        rows_duplicate=duplicates, quarantine_path=str(quarantine.written) if quarantine.written else None,
-        import_id=import_id, columns=plan.mapped(), ignored_columns=plan.ignored,
+        status="loaded",
+        rows_read=read,
+        rows_loaded=loaded,
+        rows_rejected=rejected,
+        rows_duplicate=duplicates,
+        quarantine_path=str(quarantine.written) if quarantine.written else None,
+        import_id=import_id,
+        columns=plan.mapped(),
+        ignored_columns=plan.ignored,
         seconds=time.perf_counter() - started,
         message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}",
         **base,  # type: ignore[arg-type]
@@ -209,12 +233,12 @@ def import_file(
     return report
 
 
-def _stage_rows(batches: Iterable[Batch], plan: ImportPlan, mapping: ImportMapping,
-                quarantine: QuarantineWriter, stage: Path) -> tuple[int, int]:
+def _stage_rows(
+    batches: Iterable[Batch], plan: ImportPlan, mapping: ImportMapping, quarantine: QuarantineWriter, stage: Path
+) -> tuple[int, int]:
     """Clean every batch; write accepted rows to a Parquet staging file, rejected cells to
     the quarantine file. Returns (rows read, rows rejected). The warehouse is not touched."""
-    schema = pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in plan.table.columns]
-                       + [("_line", pa.int64())])
+    schema = pa.schema([(c.name, arrow_type(c.dtype)) for c in plan.table.columns] + [("_line", pa.int64())])
     writer: pq.ParquetWriter | None = None
     read = rejected = 0
     try:
@@ -235,9 +259,18 @@ def _stage_rows(batches: Iterable[Batch], plan: ImportPlan, mapping: ImportMappi
     return read, rejected
 
 
-def _load(workspace: Workspace, target: Table, stage: Path | None, quarantine: QuarantineWriter,
-          *, read: int, rejected: int, max_reject_rate: float, ledger: list[Any],
-          path: Path) -> tuple[int, int, int, int]:
+def _load(
+    workspace: Workspace,
+    target: Table,
+    stage: Path | None,
+    quarantine: QuarantineWriter,
+    *,
+    read: int,
+    rejected: int,
+    max_reject_rate: float,
+    ledger: list[Any],
+    path: Path,
+) -> tuple[int, int, int, int]:
     """Resolve keys, check the reject rate and commit rows plus ledger record, in one
     transaction. Returns (loaded, rejected, duplicates, import id)."""
     raw = workspace.raw
@@ -247,8 +280,7 @@ def _load(workspace: Workspace, target: Table, stage: Path | None, quarantine: Q
             conflicts = duplicates = staged = 0
             if stage is not None:
                 literal = str(stage).replace("'", "''")
-                raw.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGE} AS "
-                            f"SELECT * FROM read_parquet('{literal}')")
+                raw.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGE} AS SELECT * FROM read_parquet('{literal}')")
                 conflicts, duplicates = _resolve_keys(raw, target, quarantine)
                 staged = int(raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0])
             rejected += conflicts
@@ -266,8 +298,15 @@ def _load(workspace: Workspace, target: Table, stage: Path | None, quarantine: Q
             quarantine.close()
             raw.execute(
                 f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [import_id, *ledger, read, loaded, rejected, duplicates,
-                 str(quarantine.written) if quarantine.written else None],
+                [
+                    import_id,
+                    *ledger,
+                    read,
+                    loaded,
+                    rejected,
+                    duplicates,
+                    str(quarantine.written) if quarantine.written else None,
+                ],
             )
             raw.execute(f"DROP VIEW IF EXISTS {_STAGE}")
             raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
@@ -276,8 +315,7 @@ def _load(workspace: Workspace, target: Table, stage: Path | None, quarantine: Q
             _rollback(raw)
             raise
     except duckdb.Error as exc:
-        raise BackendError(f"{path}: the warehouse failed during the import and was left "
-                           f"unchanged ({exc})") from None
+        raise BackendError(f"{path}: the warehouse failed during the import and was left unchanged ({exc})") from None
     return loaded, rejected, duplicates, import_id
 
 
@@ -288,8 +326,7 @@ def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
-                  quarantine: QuarantineWriter) -> tuple[int, int]:
+def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: QuarantineWriter) -> tuple[int, int]:
     """Find duplicate keys in the file and against the warehouse.
 
     Returns (rejected key conflicts, dropped exact duplicates); records both in the
@@ -301,8 +338,7 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
         return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)
 
     def same(a: str, b: str) -> str:
-        return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}"
-                            for c in target.column_names)
+        return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in target.column_names)
 
     keys = ", ".join(quote(k) for k in key)
     key_label = "+".join(key)
@@ -312,16 +348,16 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table,
         WITH firsts AS (
             SELECT {keys}, min(_line) AS _first FROM {_STAGE} GROUP BY {keys} HAVING count(*) > 1
         )
-        SELECT s._line, f._first, ({same('s', 'x')}) AS _same, 'file' AS _where,
+        SELECT s._line, f._first, ({same("s", "x")}) AS _same, 'file' AS _where,
                {key_value} AS _key
-        FROM {_STAGE} s JOIN firsts f ON {on('s', 'f')}
+        FROM {_STAGE} s JOIN firsts f ON {on("s", "f")}
         JOIN {_STAGE} x ON x._line = f._first
         WHERE s._line <> f._first
     """)
     raw.execute(f"""
         INSERT INTO {_DUPS}
-        SELECT s._line, NULL, ({same('s', 'w')}), 'warehouse', {key_value}
-        FROM {_STAGE} s JOIN main.{quote(target.name)} w ON {on('s', 'w')}
+        SELECT s._line, NULL, ({same("s", "w")}), 'warehouse', {key_value}
+        FROM {_STAGE} s JOIN main.{quote(target.name)} w ON {on("s", "w")}
         WHERE s._line NOT IN (SELECT _line FROM {_DUPS})
     """)
     reader = raw.sql(f"""

@@ -56,8 +56,18 @@ DEFAULT_FALSE_VALUES = ("false", "f", "no", "n", "0", "否", "无", "假")
 """Texts read as false in boolean columns (compared in lower case)."""
 
 _SOURCE_KEYS = {
-    "encoding", "delimiter", "sheet", "skip_rows", "date_format", "timezone", "decimal",
-    "thousands", "currency_symbols", "null_values", "true_values", "false_values",
+    "encoding",
+    "delimiter",
+    "sheet",
+    "skip_rows",
+    "date_format",
+    "timezone",
+    "decimal",
+    "thousands",
+    "currency_symbols",
+    "null_values",
+    "true_values",
+    "false_values",
 }
 _COLUMN_KEYS = {"source", "constant", "date_format", "timezone", "values"}
 _TOP_KEYS = {"table", "source", "columns", "constants", "values"}
@@ -116,9 +126,7 @@ class ImportMapping:
     def check(self, table: Table, origin: str = "mapping") -> None:
         """Raise :class:`ConfigError` when the mapping names unknown columns or zones."""
         if self.table is not None and self.table != table.name:
-            raise ConfigError(
-                f"{origin}: written for table {self.table!r}, but the import targets {table.name!r}"
-            )
+            raise ConfigError(f"{origin}: written for table {self.table!r}, but the import targets {table.name!r}")
         for name in self.columns:
             if name not in table.column_names:
                 raise ConfigError(
@@ -131,22 +139,17 @@ class ImportMapping:
                 zoneinfo.ZoneInfo(zone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 raise ConfigError(
-                    f"{origin}: unknown time zone {zone!r}; expected an IANA name such as "
-                    "'Asia/Shanghai' or 'UTC'"
+                    f"{origin}: unknown time zone {zone!r}; expected an IANA name such as 'Asia/Shanghai' or 'UTC'"
                 ) from None
         if self.decimal == self.thousands:
-            raise ConfigError(
-                f"{origin}: decimal and thousands separators are both {self.decimal!r}"
-            )
+            raise ConfigError(f"{origin}: decimal and thousands separators are both {self.decimal!r}")
         if len(self.decimal) != 1 or len(self.thousands) > 1:
             raise ConfigError(
                 f"{origin}: decimal must be one character and thousands at most one; "
                 f"got {self.decimal!r} and {self.thousands!r}"
             )
         if self.encoding not in ("auto", "utf-8", "gb18030"):
-            raise ConfigError(
-                f"{origin}: encoding must be 'auto', 'utf-8' or 'gb18030'; got {self.encoding!r}"
-            )
+            raise ConfigError(f"{origin}: encoding must be 'auto', 'utf-8' or 'gb18030'; got {self.encoding!r}")
         if self.skip_rows < 0:
             raise ConfigError(f"{origin}: skip_rows must be >= 0; got {self.skip_rows}")
 
@@ -243,8 +246,7 @@ def _column_rule(target: str, spec: Any, origin: str) -> ColumnRule:
     return ColumnRule(
         source=_text(spec["source"], origin, f"{where}.source") if "source" in spec else None,
         constant=spec.get("constant"),
-        date_formats=_texts(spec["date_format"], origin, f"{where}.date_format")
-        if "date_format" in spec else None,
+        date_formats=_texts(spec["date_format"], origin, f"{where}.date_format") if "date_format" in spec else None,
         timezone=_text(spec["timezone"], origin, f"{where}.timezone") if "timezone" in spec else None,
         values=_value_map(spec.get("values", {}), origin, f"{where}.values"),
     )

@@ -69,8 +69,7 @@ def tz_partner(table: Table, column: Column) -> str | None:
     return name if name in table.column_names else None
 
 
-def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str],
-               origin: str) -> ImportPlan:
+def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str], origin: str) -> ImportPlan:
     """Match canonical columns to source columns.
 
     Explicit mapping rules win; canonical columns the mapping does not name are filled
@@ -116,19 +115,17 @@ def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str],
             source = folded[column.name]
         if source is not None:
             used.add(source)
-            targets.append(TargetPlan(column, source=source, date_formats=formats,
-                                      timezone=zone, values=values))
+            targets.append(TargetPlan(column, source=source, date_formats=formats, timezone=zone, values=values))
             continue
         if constant is not None:
-            targets.append(TargetPlan(column, constant=constant, date_formats=formats,
-                                      timezone=zone, values=values))
+            targets.append(TargetPlan(column, constant=constant, date_formats=formats, timezone=zone, values=values))
             continue
         derived = _derivation(table, column, mapping, source_columns, tz_columns)
         if derived is None and column.required:
             raise InputError(
                 f"{origin}: {table.name}.{column.name} is required, but the file has no column "
                 f"{column.name!r} and the mapping names none; the file's columns are: "
-                f"{', '.join(source_columns)}. Add `{column.name} = \"<source column>\"` "
+                f'{", ".join(source_columns)}. Add `{column.name} = "<source column>"` '
                 "under [columns] in a mapping file (--mapping)"
             )
         targets.append(TargetPlan(column, derived=derived, timezone=zone))
@@ -136,8 +133,13 @@ def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str],
     return ImportPlan(table=table, targets=tuple(targets), ignored=ignored)
 
 
-def _derivation(table: Table, column: Column, mapping: ImportMapping,
-                source_columns: list[str], tz_columns: dict[str | None, Column]) -> str | None:
+def _derivation(
+    table: Table,
+    column: Column,
+    mapping: ImportMapping,
+    source_columns: list[str],
+    tz_columns: dict[str | None, Column],
+) -> str | None:
     if table.name == "transactions":
         if column.name == "line":
             return "one"

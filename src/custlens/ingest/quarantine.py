@@ -6,7 +6,7 @@ Columns: ``file, line, column, value, reason``. Written in the workspace's
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -15,17 +15,22 @@ import pyarrow.csv as pacsv
 
 __all__ = ["QuarantineWriter", "QUARANTINE_SCHEMA"]
 
-QUARANTINE_SCHEMA = pa.schema([
-    ("file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
-    ("value", pa.string()), ("reason", pa.string()),
-])
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
 
 
 class QuarantineWriter:
     """Append error records to a quarantine CSV, opening it on the first record."""
 
     def __init__(self, folder: Path, source: Path, table: str, sha256: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self.path = folder / f"{stamp}-{table}-{source.stem[:60]}-{sha256[:8]}.csv"
         self._source = str(source)
         self._writer: pacsv.CSVWriter | None = None
@@ -39,13 +44,16 @@ class QuarantineWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pacsv.CSVWriter(str(self.path), QUARANTINE_SCHEMA)
         n = errors.num_rows
-        table = pa.table({
-            "file": pa.repeat(pa.scalar(self._source, pa.string()), n),
-            "line": errors.column("line"),
-            "column": errors.column("column"),
-            "value": errors.column("value"),
-            "reason": errors.column("reason"),
-        }, schema=QUARANTINE_SCHEMA)
+        table = pa.table(
+            {
+                "file": pa.repeat(pa.scalar(self._source, pa.string()), n),
+                "line": errors.column("line"),
+                "column": errors.column("column"),
+                "value": errors.column("value"),
+                "reason": errors.column("reason"),
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
         self._writer.write_table(table)
         self.records += n
 
@@ -62,6 +70,7 @@ class QuarantineWriter:
     def __enter__(self) -> QuarantineWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -95,9 +95,7 @@ def read_table(
     if suffix in (".xlsx", ".xlsm"):
         return _as_text(_read_excel(path, sheet), text_columns)
     if suffix not in (".csv", ".tsv", ".txt", ""):
-        raise InputError(
-            f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
-        )
+        raise InputError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
     text, _ = decode_text(path.read_bytes(), str(path))
     if delimiter is None:
         delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(text)
@@ -112,8 +110,9 @@ def read_table(
     if all_strings:
         header = next(iter(text.splitlines()), "")
         names = [n.strip() for n in header.split(delimiter)]
-        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                       strings_can_be_null=True, null_values=[""])
+        convert = pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+        )
     elif text_columns:
         convert.column_types = {name: pa.string() for name in text_columns}
     try:

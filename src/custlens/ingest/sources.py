@@ -28,8 +28,15 @@ from custlens.ingest.mapping import ImportMapping
 
 __all__ = ["SourceInfo", "Batch", "inspect_source", "iter_batches", "FORMATS"]
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-           ".xlsx": "excel", ".xlsm": "excel"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+}
 _CHUNK = 1 << 20
 _BLOCK = 8 << 20
 _PARQUET_BATCH = 131_072
@@ -71,9 +78,7 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
         raise InputError(f"{path}: is a folder, expected a data file")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(
-            f"{path}: unsupported file type {path.suffix!r}; expected one of {', '.join(FORMATS)}"
-        )
+        raise InputError(f"{path}: unsupported file type {path.suffix!r}; expected one of {', '.join(FORMATS)}")
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: the file is empty")
@@ -133,10 +138,10 @@ def read_header(info: SourceInfo, mapping: ImportMapping) -> tuple[list[str], st
     lines = text.splitlines()
     if len(lines) <= mapping.skip_rows:
         raise InputError(f"{info.path}: has no header line after skipping {mapping.skip_rows} line(s)")
-    rest = "\n".join(lines[mapping.skip_rows:])
+    rest = "\n".join(lines[mapping.skip_rows :])
     delimiter = mapping.delimiter
     if delimiter is None:
-        delimiter = "\t" if info.path.suffix.lower() == ".tsv" else _sniff(lines[mapping.skip_rows:][:20])
+        delimiter = "\t" if info.path.suffix.lower() == ".tsv" else _sniff(lines[mapping.skip_rows :][:20])
     try:
         header = next(csv.reader(io.StringIO(rest), delimiter=delimiter))
     except (csv.Error, StopIteration) as exc:
@@ -175,8 +180,7 @@ class _CountingReader(io.RawIOBase):
     taken batches to within ``window`` blocks of what has been read.
     """
 
-    def __init__(self, path: Path, progress: Progress | None, total: int, block: int,
-                 window: int = 4) -> None:
+    def __init__(self, path: Path, progress: Progress | None, total: int, block: int, window: int = 4) -> None:
         self._fh = path.open("rb")
         self._progress = progress
         self._total = total
@@ -217,8 +221,9 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def iter_batches(info: SourceInfo, mapping: ImportMapping,
-                 progress: Progress | None = None) -> tuple[list[str], Iterator[Batch]]:
+def iter_batches(
+    info: SourceInfo, mapping: ImportMapping, progress: Progress | None = None
+) -> tuple[list[str], Iterator[Batch]]:
     """Column names and an iterator of batches of the source.
 
     For text the header line is line ``skip_rows + 1`` and data lines follow; the line
@@ -239,8 +244,9 @@ def iter_batches(info: SourceInfo, mapping: ImportMapping,
     return table.column_names, _excel_batches(table, mapping, progress)
 
 
-def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], delimiter: str,
-                 progress: Progress | None) -> Iterator[Batch]:
+def _csv_batches(
+    info: SourceInfo, mapping: ImportMapping, names: list[str], delimiter: str, progress: Progress | None
+) -> Iterator[Batch]:
     broken_lines: list[int] = []
     broken_text: list[str] = []
     broken_reason: list[str] = []
@@ -254,12 +260,15 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
         return "skip"
 
     def take_broken() -> pa.Table:
-        table = pa.table({
-            "line": pa.array(broken_lines, pa.int64()),
-            "column": pa.array([""] * len(broken_lines), pa.string()),
-            "value": pa.array(broken_text, pa.string()),
-            "reason": pa.array(broken_reason, pa.string()),
-        }, schema=ERROR_SCHEMA)
+        table = pa.table(
+            {
+                "line": pa.array(broken_lines, pa.int64()),
+                "column": pa.array([""] * len(broken_lines), pa.string()),
+                "value": pa.array(broken_text, pa.string()),
+                "reason": pa.array(broken_reason, pa.string()),
+            },
+            schema=ERROR_SCHEMA,
+        )
         broken_lines.clear()
         broken_text.clear()
         broken_reason.clear()
@@ -271,12 +280,16 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=header_line, use_threads=False, block_size=_BLOCK,
+                column_names=names,
+                skip_rows=header_line,
+                use_threads=False,
+                block_size=_BLOCK,
                 encoding="utf8" if info.encoding == "utf-8" else "gb18030",
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -311,14 +324,16 @@ def _csv_batches(info: SourceInfo, mapping: ImportMapping, names: list[str], del
             stream.consumed(batches_taken)
             yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines, broken=broken)
         if broken_lines:  # invalid rows after the last batch
-            yield Batch(rows=pa.table({n: pa.array([], pa.string()) for n in names}),
-                        lines=pa.array([], pa.int64()), broken=take_broken())
+            yield Batch(
+                rows=pa.table({n: pa.array([], pa.string()) for n in names}),
+                lines=pa.array([], pa.int64()),
+                broken=take_broken(),
+            )
     finally:
         stream.close()
 
 
-def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress | None
-                     ) -> Iterator[Batch]:
+def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress | None) -> Iterator[Batch]:
     total = pfile.metadata.num_rows
     start = 0
     try:
@@ -328,8 +343,7 @@ def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress
             start += n
             if progress is not None:
                 progress(start, total)
-            yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines,
-                        broken=ERROR_SCHEMA.empty_table())
+            yield Batch(rows=pa.Table.from_batches([record_batch]), lines=lines, broken=ERROR_SCHEMA.empty_table())
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
 
@@ -352,7 +366,7 @@ def _read_excel(path: Path, mapping: ImportMapping) -> pa.Table:
         raise
     except Exception as exc:  # calamine raises its own error types
         raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
-    rows = rows[mapping.skip_rows:]
+    rows = rows[mapping.skip_rows :]
     if not rows:
         raise InputError(f"{path}: sheet {sheet!r} is empty")
     header = [str(h).strip() for h in rows[0]]
@@ -385,8 +399,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _excel_batches(table: pa.Table, mapping: ImportMapping, progress: Progress | None
-                   ) -> Iterator[Batch]:
+def _excel_batches(table: pa.Table, mapping: ImportMapping, progress: Progress | None) -> Iterator[Batch]:
     n = table.num_rows
     first = mapping.skip_rows + 2
     step = _PARQUET_BATCH

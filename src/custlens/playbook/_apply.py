@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -13,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from custlens.errors import ConfigError, InputError
+from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.playbook._model import ACTION_FIELDS, Playbook
 
 __all__ = [
@@ -21,24 +20,27 @@ __all__ = [
     "apply_playbook",
     "missing_actions",
     "export_campaign",
-    "did_you_mean",
 ]
 
 logger = logging.getLogger(__name__)
 
 CAMPAIGN_COLUMNS = (
-    "customer_id", "segment", "segment_zh", "priority", "priority_rank", "priority_zh",
-    "service_level", "service_level_zh", "channel", "channel_zh", "offer", "offer_zh",
+    "customer_id",
+    "segment",
+    "segment_zh",
+    "priority",
+    "priority_rank",
+    "priority_zh",
+    "service_level",
+    "service_level_zh",
+    "channel",
+    "channel_zh",
+    "offer",
+    "offer_zh",
 )
 """Columns of :func:`apply_playbook` and of the campaign export, in order. No personal data."""
 
 Encoding = Literal["utf-8-sig", "utf-8", "gb18030"]
-
-
-def did_you_mean(name: str, options: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest option, or ``""``."""
-    close = difflib.get_close_matches(str(name), list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _unwrap(assignments: Any, scheme: str | None) -> tuple[ir.Table, str | None]:
@@ -49,9 +51,11 @@ def _unwrap(assignments: Any, scheme: str | None) -> tuple[ir.Table, str | None]
         return _unwrap(assignments.customers, scheme or str(assignments.method))
     try:
         return ibis.memtable(assignments), scheme
-    except Exception as exc:  # noqa: BLE001 - anything unconvertible is a user error
-        raise InputError(f"segment assignments: expected a table with customer_id and segment, got "
-                         f"{type(assignments).__name__} ({exc})") from None
+    except Exception as exc:
+        raise InputError(
+            f"segment assignments: expected a table with customer_id and segment, got "
+            f"{type(assignments).__name__} ({exc})"
+        ) from None
 
 
 def _segments_present(t: ir.Table, segment_col: str) -> list[str]:
@@ -59,8 +63,9 @@ def _segments_present(t: ir.Table, segment_col: str) -> list[str]:
     return sorted(s for s in col if s is not None)
 
 
-def missing_actions(segments: Iterable[str] | Any, playbook: Playbook, scheme: str | None = None,
-                    segment_col: str = "segment") -> list[str]:
+def missing_actions(
+    segments: Iterable[str] | Any, playbook: Playbook, scheme: str | None = None, segment_col: str = "segment"
+) -> list[str]:
     """Segment names (from a list or a per-customer table) that have no action in ``playbook``.
 
     With ``scheme`` only that scheme's actions count; without it, any scheme's.
@@ -111,8 +116,10 @@ def apply_playbook(
     t, scheme = _unwrap(assignments, scheme)
     for col, param in ((customer_col, "customer_col"), (segment_col, "segment_col")):
         if col not in t.columns:
-            raise InputError(f"segment assignments: column {col!r} (parameter {param!r}) is not in the "
-                             f"table{did_you_mean(col, t.columns)} (columns: {', '.join(t.columns)})")
+            raise InputError(
+                f"segment assignments: column {col!r} (parameter {param!r}) is not in the "
+                f"table{did_you_mean(col, t.columns)} (columns: {', '.join(t.columns)})"
+            )
     present = _segments_present(t, segment_col)
     if scheme is not None:
         playbook.check_scheme(scheme)
@@ -124,18 +131,24 @@ def apply_playbook(
         for seg in present:
             owners = [s for n, s in zip(names, schemes) if n == seg]
             if len(owners) > 1:
-                raise ConfigError(f"segment {seg!r} has actions under several schemes ({', '.join(owners)}); "
-                                  "name the scheme")
+                raise ConfigError(
+                    f"segment {seg!r} has actions under several schemes ({', '.join(owners)}); name the scheme"
+                )
     missing = [s for s in present if s not in set(actions.column("segment").to_pylist())]
     if missing:
-        msg = (f"{len(missing)} segment(s) have no action in playbook {playbook.source}"
-               f"{'' if scheme is None else f' [{scheme}]'}: {', '.join(map(repr, missing))}")
+        msg = (
+            f"{len(missing)} segment(s) have no action in playbook {playbook.source}"
+            f"{'' if scheme is None else f' [{scheme}]'}: {', '.join(map(repr, missing))}"
+        )
         if strict:
             raise ConfigError(msg + did_you_mean(missing[0], playbook.segments(scheme)))
         logger.warning(msg)
-    acts = ibis.memtable(actions.drop_columns(["scheme"]).rename_columns(
-        ["__seg" if c == "segment" else c for c in actions.column_names if c != "scheme"]))
-    base = t.select(**{"customer_id": t[customer_col].cast("string"), "segment": t[segment_col].cast("string")})
+    acts = ibis.memtable(
+        actions.drop_columns(["scheme"]).rename_columns(
+            ["__seg" if c == "segment" else c for c in actions.column_names if c != "scheme"]
+        )
+    )
+    base = t.select(customer_id=t[customer_col].cast("string"), segment=t[segment_col].cast("string"))
     joined = base.left_join(acts, base.segment == acts["__seg"])
     return joined.select(*CAMPAIGN_COLUMNS)
 
@@ -172,13 +185,17 @@ def export_campaign(
     langs = list(languages)
     if not langs or any(lang not in ("en", "zh") for lang in langs):
         raise InputError(f"languages must be 'en' and/or 'zh'; got {langs!r}")
-    table = apply_playbook(assignments, playbook, scheme=scheme, segment_col=segment_col,
-                           customer_col=customer_col, strict=strict).to_pyarrow()
+    table = apply_playbook(
+        assignments, playbook, scheme=scheme, segment_col=segment_col, customer_col=customer_col, strict=strict
+    ).to_pyarrow()
     table = table.sort_by([("priority_rank", "ascending"), ("customer_id", "ascending")])
     zh_cols = {"segment_zh", "priority_zh", *(f"{f}_zh" for f in ACTION_FIELDS)}
     en_cols = {"priority", *ACTION_FIELDS}
-    keep = [c for c in CAMPAIGN_COLUMNS
-            if not (c in zh_cols and "zh" not in langs) and not (c in en_cols and "en" not in langs)]
+    keep = [
+        c
+        for c in CAMPAIGN_COLUMNS
+        if not (c in zh_cols and "zh" not in langs) and not (c in en_cols and "en" not in langs)
+    ]
     table = table.select(keep)
     return write_csv(table, path, encoding)
 

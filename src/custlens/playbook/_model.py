@@ -18,7 +18,7 @@ Schemes are the segmentation method names (``SegmentResult.method``: ``rfm``, ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -55,8 +55,18 @@ _REQUIRED = ("priority", *ACTION_FIELDS, *(f"{f}_zh" for f in ACTION_FIELDS))
 _OPTIONAL = ("name_zh", "note")
 
 TABLE_COLUMNS = (
-    "scheme", "segment", "segment_zh", "priority", "priority_rank", "priority_zh",
-    "service_level", "service_level_zh", "channel", "channel_zh", "offer", "offer_zh",
+    "scheme",
+    "segment",
+    "segment_zh",
+    "priority",
+    "priority_rank",
+    "priority_zh",
+    "service_level",
+    "service_level_zh",
+    "channel",
+    "channel_zh",
+    "offer",
+    "offer_zh",
 )
 """Columns of :meth:`Playbook.table` (one row per segment)."""
 
@@ -90,11 +100,18 @@ class Action:
     def row(self) -> dict[str, Any]:
         """The action as one row of :data:`TABLE_COLUMNS`."""
         return {
-            "scheme": self.scheme, "segment": self.segment, "segment_zh": self.name_zh,
-            "priority": self.priority, "priority_rank": self.priority_rank, "priority_zh": self.priority_zh,
-            "service_level": self.service_level, "service_level_zh": self.service_level_zh,
-            "channel": self.channel, "channel_zh": self.channel_zh,
-            "offer": self.offer, "offer_zh": self.offer_zh,
+            "scheme": self.scheme,
+            "segment": self.segment,
+            "segment_zh": self.name_zh,
+            "priority": self.priority,
+            "priority_rank": self.priority_rank,
+            "priority_zh": self.priority_zh,
+            "service_level": self.service_level,
+            "service_level_zh": self.service_level_zh,
+            "channel": self.channel,
+            "channel_zh": self.channel_zh,
+            "offer": self.offer,
+            "offer_zh": self.offer_zh,
         }
 
 
@@ -121,10 +138,12 @@ class Playbook:
     def check_scheme(self, scheme: str) -> None:
         """Raise :class:`ConfigError` when the playbook has no section ``scheme``."""
         if scheme not in self.schemes:
-            from custlens.playbook._apply import did_you_mean
+            from custlens.errors import did_you_mean
 
-            raise ConfigError(f"playbook {self.source} has no scheme {scheme!r}"
-                              f"{did_you_mean(scheme, self.schemes)} (schemes: {', '.join(self.schemes)})")
+            raise ConfigError(
+                f"playbook {self.source} has no scheme {scheme!r}"
+                f"{did_you_mean(scheme, self.schemes)} (schemes: {', '.join(self.schemes)})"
+            )
 
     def table(self, scheme: str | None = None) -> pa.Table:
         """One row per action with :data:`TABLE_COLUMNS` (one scheme, or all)."""
@@ -155,7 +174,7 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
 
 def playbook_from_mapping(doc: Mapping[str, Any], source: str = "<memory>") -> Playbook:
     """Validate a parsed playbook document (format in the module docstring)."""
-    from custlens.playbook._apply import did_you_mean
+    from custlens.errors import did_you_mean
 
     version = doc.get("version", 1)
     if version != 1:
@@ -165,16 +184,14 @@ def playbook_from_mapping(doc: Mapping[str, Any], source: str = "<memory>") -> P
         if scheme == "version":
             continue
         if not isinstance(segments, Mapping) or not segments:
-            raise ConfigError(f"{source}: [{scheme}] must hold one table per segment, e.g. "
-                              f"[{scheme}.\"Segment name\"]")
+            raise ConfigError(f'{source}: [{scheme}] must hold one table per segment, e.g. [{scheme}."Segment name"]')
         for segment, spec in segments.items():
             where = f"{source} [{scheme}.{segment!r}]"
             if not isinstance(spec, Mapping):
                 raise ConfigError(f"{where}: expected a table of fields ({', '.join(_REQUIRED)})")
             for key in spec:
                 if key not in _REQUIRED + _OPTIONAL:
-                    raise ConfigError(f"{where}: unknown field {key!r}"
-                                      f"{did_you_mean(key, _REQUIRED + _OPTIONAL)}")
+                    raise ConfigError(f"{where}: unknown field {key!r}{did_you_mean(key, _REQUIRED + _OPTIONAL)}")
             for key in _REQUIRED:
                 if key not in spec:
                     raise ConfigError(f"{where}: missing field {key!r}")
@@ -182,10 +199,11 @@ def playbook_from_mapping(doc: Mapping[str, Any], source: str = "<memory>") -> P
                 if not isinstance(value, str) or (key in _REQUIRED and not value.strip()):
                     raise ConfigError(f"{where}: field {key!r} must be non-empty text; got {value!r}")
             if spec["priority"] not in PRIORITIES:
-                raise ConfigError(f"{where}: field 'priority' must be one of {', '.join(PRIORITIES)}; "
-                                  f"got {spec['priority']!r}{did_you_mean(spec['priority'], PRIORITIES)}")
+                raise ConfigError(
+                    f"{where}: field 'priority' must be one of {', '.join(PRIORITIES)}; "
+                    f"got {spec['priority']!r}{did_you_mean(spec['priority'], PRIORITIES)}"
+                )
             actions.append(Action(scheme=scheme, segment=segment, **{k: v.strip() for k, v in spec.items()}))
     if not actions:
         raise ConfigError(f"{source}: the playbook defines no actions")
     return Playbook(tuple(actions), source)
-

@@ -30,12 +30,14 @@ from custlens.segment import (
     concentration,
     customer_summary,
     lifecycle_stage,
-    migration as segment_migration,
     pareto_curve,
     relationship_state,
     rfm_from_transactions,
     value_matrix,
     value_pyramid,
+)
+from custlens.segment import (
+    migration as segment_migration,
 )
 
 __all__ = ["build_report", "report_sections", "DEFAULT_SCORE_INDICATORS"]
@@ -43,15 +45,22 @@ __all__ = ["build_report", "report_sections", "DEFAULT_SCORE_INDICATORS"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_SCORE_INDICATORS: tuple[tuple[str, bool], ...] = (
-    ("revenue", False), ("order_count", False), ("avg_order_value", False),
-    ("recency_days", True), ("tenure_days", False),
+    ("revenue", False),
+    ("order_count", False),
+    ("avg_order_value", False),
+    ("recency_days", True),
+    ("tenure_days", False),
 )
 """Indicators scored when none are named: ``(column, is_cost)``; those present are used."""
 
 _TITLES = {
-    "rfm": "RFM segments", "abc": "ABC classes", "pyramid": "Value pyramid tiers",
-    "value_matrix": "Customer value matrix quadrants", "clv_matrix": "CLV matrix",
-    "state": "Relationship states", "lifecycle": "Lifecycle stages",
+    "rfm": "RFM segments",
+    "abc": "ABC classes",
+    "pyramid": "Value pyramid tiers",
+    "value_matrix": "Customer value matrix quadrants",
+    "clv_matrix": "CLV matrix",
+    "state": "Relationship states",
+    "lifecycle": "Lifecycle stages",
 }
 
 
@@ -97,48 +106,74 @@ def report_sections(
     summaries = {m: as_ibis(res.summary, f"{m} summary").to_pyarrow() for m, res in results.items()}
     sections: list[ReportSection] = []
     for method in results:
-        sections.append(ReportSection(
-            f"{_TITLES.get(method, method)}: sizes and value shares",
-            segment_sizes_figure(summaries[method]),
-            "Share of customers and share of value per segment; a segment whose value share "
-            "exceeds its customer share is worth more than an average customer.",
-        ))
+        sections.append(
+            ReportSection(
+                f"{_TITLES.get(method, method)}: sizes and value shares",
+                segment_sizes_figure(summaries[method]),
+                "Share of customers and share of value per segment; a segment whose value share "
+                "exceeds its customer share is worth more than an average customer.",
+            )
+        )
     if pareto is not None or customers is not None:
-        sections.append(ReportSection(
-            "Pareto curve",
-            pareto_figure(pareto if pareto is not None else customers, value_col=value_col,
-                          concentration_figures=concentration),
-            f"Cumulative share of {value_col} against the share of customers, best first; "
-            "the label gives the share of the top 20 % and the Gini coefficient.",
-        ))
+        sections.append(
+            ReportSection(
+                "Pareto curve",
+                pareto_figure(
+                    pareto if pareto is not None else customers,
+                    value_col=value_col,
+                    concentration_figures=concentration,
+                ),
+                f"Cumulative share of {value_col} against the share of customers, best first; "
+                "the label gives the share of the top 20 % and the Gini coefficient.",
+            )
+        )
     if "pyramid" in results:
-        sections.append(ReportSection("Value pyramid", pyramid_figure(summaries["pyramid"]),
-                                      "Customers per tier, top tier first, with each tier's share of value."))
+        sections.append(
+            ReportSection(
+                "Value pyramid",
+                pyramid_figure(summaries["pyramid"]),
+                "Customers per tier, top tier first, with each tier's share of value.",
+            )
+        )
     if "rfm" in results:
-        sections.append(ReportSection(
-            "RFM heat map", rfm_heatmap_figure(results["rfm"].customers),
-            "Mean monetary value for each pair of recency (rows) and frequency (columns) scores; "
-            "hover for the number of customers.",
-        ))
+        sections.append(
+            ReportSection(
+                "RFM heat map",
+                rfm_heatmap_figure(results["rfm"].customers),
+                "Mean monetary value for each pair of recency (rows) and frequency (columns) scores; "
+                "hover for the number of customers.",
+            )
+        )
     vm = results.get("value_matrix")
     if vm is not None and {"frequency", "avg_order_value"} <= set(as_ibis(vm.customers, "value matrix").columns):
         details = getattr(vm, "details", {}) or {}
-        thresholds = ((float(details["x_split"]), float(details["y_split"]))
-                      if {"x_split", "y_split"} <= set(details) else None)
-        sections.append(ReportSection("Customer value matrix",
-                                      value_matrix_figure(vm.customers, max_points=max_points,
-                                                          thresholds=thresholds),
-                                      "Purchase frequency against average order value, coloured by quadrant; "
-                                      "dashed lines are the split points."))
+        thresholds = (
+            (float(details["x_split"]), float(details["y_split"])) if {"x_split", "y_split"} <= set(details) else None
+        )
+        sections.append(
+            ReportSection(
+                "Customer value matrix",
+                value_matrix_figure(vm.customers, max_points=max_points, thresholds=thresholds),
+                "Purchase frequency against average order value, coloured by quadrant; "
+                "dashed lines are the split points.",
+            )
+        )
     elif customers is not None and {"order_count", "avg_order_value"} <= set(as_ibis(customers, "c").columns):
-        sections.append(ReportSection("Customer value matrix",
-                                      value_matrix_figure(customers, max_points=max_points,
-                                                          frequency_col="order_count"),
-                                      "Purchase frequency against average order value."))
+        sections.append(
+            ReportSection(
+                "Customer value matrix",
+                value_matrix_figure(customers, max_points=max_points, frequency_col="order_count"),
+                "Purchase frequency against average order value.",
+            )
+        )
     if migration is not None:
-        sections.append(ReportSection("Segment migration", migration_figure(migration),
-                                      "Share of each earlier segment found in each later segment; "
-                                      "cells show customer counts."))
+        sections.append(
+            ReportSection(
+                "Segment migration",
+                migration_figure(migration),
+                "Share of each earlier segment found in each later segment; cells show customer counts.",
+            )
+        )
     if ranking is not None:
         detail = None if isinstance(ranking, (ir.Table, pa.Table)) else getattr(ranking, "summary", None)
         note = "Customers ranked by the important-customer score (1 = most important)."
@@ -150,9 +185,14 @@ def report_sections(
     if playbook is not None:
         table = _playbook_rows(playbook, summaries)
         if table.num_rows:
-            sections.append(ReportSection("Playbook", playbook_table_figure(table),
-                                          "Suggested service level, channel, resource priority and offer per "
-                                          "segment (edit the playbook file to change them)."))
+            sections.append(
+                ReportSection(
+                    "Playbook",
+                    playbook_table_figure(table),
+                    "Suggested service level, channel, resource priority and offer per "
+                    "segment (edit the playbook file to change them).",
+                )
+            )
     return sections
 
 
@@ -165,8 +205,9 @@ def _playbook_rows(playbook: Any, summaries: Mapping[str, pa.Table]) -> pa.Table
         if scheme in summaries and {"segment", "customers"} <= set(summaries[scheme].column_names):
             summ = summaries[scheme]
             sizes = dict(zip(summ.column("segment").to_pylist(), summ.column("customers").to_pylist()))
-        acts = acts.append_column("customers", pa.array([sizes.get(s) for s in acts.column("segment").to_pylist()],
-                                                        type=pa.int64()))
+        acts = acts.append_column(
+            "customers", pa.array([sizes.get(s) for s in acts.column("segment").to_pylist()], type=pa.int64())
+        )
         tables.append(acts)
     return pa.concat_tables(tables) if tables else pa.table({})
 
@@ -255,8 +296,7 @@ def build_report(
         customers = customers.cache()  # one pass over the log, read by every method below
         runs: list[tuple[str, Any, Any, dict[str, Any]]] = [
             ("rfm", rfm_from_transactions, tx, {}),
-            ("state", relationship_state, tx,
-             {"leads": as_ibis(leads, "leads")} if leads is not None else {}),
+            ("state", relationship_state, tx, {"leads": as_ibis(leads, "leads")} if leads is not None else {}),
             ("lifecycle", lifecycle_stage, tx, {}),
             ("abc", abc_classes, customers, {}),
             ("pyramid", value_pyramid, customers, {}),
@@ -292,17 +332,32 @@ def build_report(
             cost = [c for c in cost if c in cols]
         if cols:
             # customers without purchases have no order value or recency: they count as the worst
-            ranking = score_customers(ind_t, cols, cost=cost, weights=weights, ahp=ahp, on_missing="worst",
-                                      method=None if (weights is not None or ahp is not None) else score_method)  # type: ignore[arg-type]
+            ranking = score_customers(
+                ind_t,
+                cols,
+                cost=cost,
+                weights=weights,
+                ahp=ahp,
+                on_missing="worst",
+                method=None if (weights is not None or ahp is not None) else score_method,
+            )  # type: ignore[arg-type]
         if customers is None:
             customers = ind_t
     value_col = "revenue"
     if customers is not None and value_col not in as_ibis(customers, "customers").columns:
         customers = None
-    sections = report_sections(segmentations=results, customers=customers, ranking=ranking,
-                               migration=migration, playbook=playbook if playbook is not None else load_playbook(),
-                               pareto=pareto, concentration=conc, value_col=value_col, top=top,
-                               max_points=max_points)
+    sections = report_sections(
+        segmentations=results,
+        customers=customers,
+        ranking=ranking,
+        migration=migration,
+        playbook=playbook if playbook is not None else load_playbook(),
+        pareto=pareto,
+        concentration=conc,
+        value_col=value_col,
+        top=top,
+        max_points=max_points,
+    )
     subtitle = f"As of {used_as_of}" if used_as_of else ""
     return write_report(out_path, sections, title=title, subtitle=subtitle)
 
@@ -310,7 +365,8 @@ def build_report(
 def _indicators(tx: Any, receivables: Any, interactions: Any, as_of: Any) -> Any:
     """:func:`custlens.features.value_indicators` of the log."""
     return value_indicators(
-        tx, as_of=as_of,
+        tx,
+        as_of=as_of,
         receivables=as_ibis(receivables, "receivables") if receivables is not None else None,
         interactions=as_ibis(interactions, "interactions") if interactions is not None else None,
     ).cache()

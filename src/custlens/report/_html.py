@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -40,8 +40,13 @@ class ReportSection:
     note: str = ""
 
 
-def render_report(sections: Sequence[ReportSection], *, title: str = "custlens customer report",
-                  subtitle: str = "", generated_at: datetime | None = None) -> str:
+def render_report(
+    sections: Sequence[ReportSection],
+    *,
+    title: str = "custlens customer report",
+    subtitle: str = "",
+    generated_at: datetime | None = None,
+) -> str:
     """The report as one HTML string; plotly.js is embedded once, inline (no CDN, no network).
 
     Raises
@@ -51,7 +56,7 @@ def render_report(sections: Sequence[ReportSection], *, title: str = "custlens c
     """
     if not sections:
         raise InputError("the report has no sections: give at least one result to show")
-    stamp = (generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     parts: list[str] = []
     toc: list[str] = []
     js_included = False
@@ -62,8 +67,11 @@ def render_report(sections: Sequence[ReportSection], *, title: str = "custlens c
         if sec.note:
             body.append(f'<p class="note">{html.escape(sec.note)}</p>')
         if sec.figure is not None:
-            body.append(pio.to_html(sec.figure, full_html=False, include_plotlyjs=not js_included,
-                                    config=_CONFIG, div_id=f"fig{i}"))
+            body.append(
+                pio.to_html(
+                    sec.figure, full_html=False, include_plotlyjs=not js_included, config=_CONFIG, div_id=f"fig{i}"
+                )
+            )
             js_included = True
         body.append("</section>")
         parts.append("\n".join(body))
@@ -79,14 +87,19 @@ def render_report(sections: Sequence[ReportSection], *, title: str = "custlens c
     )
 
 
-def write_report(path: str | Path, sections: Sequence[ReportSection], *, title: str = "custlens customer report",
-                 subtitle: str = "", generated_at: datetime | None = None) -> Path:
+def write_report(
+    path: str | Path,
+    sections: Sequence[ReportSection],
+    *,
+    title: str = "custlens customer report",
+    subtitle: str = "",
+    generated_at: datetime | None = None,
+) -> Path:
     """Write the self-contained HTML report (UTF-8) to ``path`` and return the path."""
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"report path {str(out)!r} should end in .html")
     if not out.parent.exists():
         raise InputError(f"report path {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    out.write_text(render_report(sections, title=title, subtitle=subtitle, generated_at=generated_at),
-                   encoding="utf-8")
+    out.write_text(render_report(sections, title=title, subtitle=subtitle, generated_at=generated_at), encoding="utf-8")
     return out

@@ -9,20 +9,18 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from custlens._frames import as_ibis
-from custlens.errors import InputError
+from custlens.errors import InputError, did_you_mean
 
 __all__ = ["as_ibis", "as_arrow", "require"]
 
 
 def require(t: ir.Table, columns: Sequence[str], what: str) -> None:
     """Raise :class:`InputError` naming the first missing column and the columns present."""
-    import difflib
-
     for c in columns:
         if c not in t.columns:
-            close = difflib.get_close_matches(c, list(t.columns), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise InputError(f"{what}: needs column {c!r}{hint} (columns: {', '.join(t.columns)})")
+            raise InputError(
+                f"{what}: needs column {c!r}{did_you_mean(c, t.columns)} (columns: {', '.join(t.columns)})"
+            )
 
 
 def as_arrow(data: Any, columns: Sequence[str], what: str, optional: Sequence[str] = ()) -> pa.Table:

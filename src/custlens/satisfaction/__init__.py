@@ -11,7 +11,17 @@ from custlens.satisfaction.bootstrap import BootstrapResult, bootstrap
 from custlens.satisfaction.index import IndexResult, satisfaction_index
 from custlens.satisfaction.ipma import ipma, ipma_figure
 from custlens.satisfaction.kano import KanoResult, classify, kano, kano_figure, parse_answer
-from custlens.satisfaction.model import ACSI, BUILTIN_MODELS, ECSI, SCSB, Block, ModelSpec, get_model, load_spec, parse_spec
+from custlens.satisfaction.model import (
+    ACSI,
+    BUILTIN_MODELS,
+    ECSI,
+    SCSB,
+    Block,
+    ModelSpec,
+    get_model,
+    load_spec,
+    parse_spec,
+)
 from custlens.satisfaction.pls import PLSResult, fit_pls
 from custlens.satisfaction.quality import quality_report
 from custlens.satisfaction.report import PLSReport, pls_report

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from numpy.typing import NDArray
 
 from custlens._frames import as_arrow
@@ -82,7 +81,9 @@ def item_matrix(data: Any, items: Sequence[str]) -> NDArray[np.float64]:
     return np.column_stack(cols) if cols else np.empty((0, 0))
 
 
-def handle_missing(x: NDArray[np.float64], items: Sequence[str], missing: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def handle_missing(
+    x: NDArray[np.float64], items: Sequence[str], missing: str
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Apply the missing-value rule; return the complete matrix and the rows kept.
 
     ``listwise`` drops every respondent with a missing answer in any item of the model;
@@ -101,5 +102,3 @@ def handle_missing(x: NDArray[np.float64], items: Sequence[str], missing: str) -
     means = np.nanmean(x, axis=0)
     filled = np.where(nan, means[None, :], x)
     return filled, np.ones(x.shape[0], dtype=bool)
-
-

@@ -109,7 +109,7 @@ def fixed_point(
     b_blocks = [(j, np.flatnonzero(blocks[:, j])) for j in np.flatnonzero(mode_b)]
     converged = np.zeros(batch, dtype=bool)
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count is reported after the loop
         sw = cov @ w
         lv_cor = np.swapaxes(w, -1, -2) @ sw
         e = inner_weights(lv_cor, paths, scheme)

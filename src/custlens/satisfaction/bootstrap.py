@@ -126,7 +126,9 @@ def _extract(
     }
 
 
-def bootstrap(result: PLSResult, n_boot: int = 1000, seed: int | None = None, level: float = 0.95, batch: int = 250) -> BootstrapResult:
+def bootstrap(
+    result: PLSResult, n_boot: int = 1000, seed: int | None = None, level: float = 0.95, batch: int = 250
+) -> BootstrapResult:
     """Bootstrap a fitted model; see the module docstring for the statistics.
 
     Parameters
@@ -161,9 +163,13 @@ def bootstrap(result: PLSResult, n_boot: int = 1000, seed: int | None = None, le
         np.add.at(counts, (np.repeat(np.arange(size), n), idx.ravel()), 1.0)
         cov, ok_var = _resample_cov(x, counts, result.standardize, result.ddof)
         try:
-            w, _, conv = _pls.fixed_point(cov, pm.blocks, pm.mode_b, pm.paths, result.scheme, result.tol, result.max_iter)
+            w, _, conv = _pls.fixed_point(
+                cov, pm.blocks, pm.mode_b, pm.paths, result.scheme, result.tol, result.max_iter
+            )
         except np.linalg.LinAlgError:
-            raise ConvergenceError("a bootstrap resample gave a singular matrix; the model is near-degenerate") from None
+            raise ConvergenceError(
+                "a bootstrap resample gave a singular matrix; the model is near-degenerate"
+            ) from None
         w = _pls.fix_signs(w, cov, result.anchors)
         good = conv & ok_var
         failed += int((~good).sum())

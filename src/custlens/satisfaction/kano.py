@@ -78,14 +78,69 @@ DYSFUNCTIONAL_SCORE = (-2.0, -1.0, 0.0, 2.0, 4.0)
 _LABELS: dict[str, int] = {}
 for _code, _words in enumerate(
     (
-        ("like", "ilike", "ilikeit", "likeit", "delighted", "1", "我喜欢", "喜欢", "非常喜欢", "很喜欢", "满意", "非常满意"),
-        ("mustbe", "must", "expect", "iexpect", "iexpectit", "expectit", "itmustbethatway", "2",
-         "理所当然", "理应如此", "应该的", "必须的", "必须", "本应如此", "必备"),
+        (
+            "like",
+            "ilike",
+            "ilikeit",
+            "likeit",
+            "delighted",
+            "1",
+            "我喜欢",
+            "喜欢",
+            "非常喜欢",
+            "很喜欢",
+            "满意",
+            "非常满意",
+        ),
+        (
+            "mustbe",
+            "must",
+            "expect",
+            "iexpect",
+            "iexpectit",
+            "expectit",
+            "itmustbethatway",
+            "2",
+            "理所当然",
+            "理应如此",
+            "应该的",
+            "必须的",
+            "必须",
+            "本应如此",
+            "必备",
+        ),
         ("neutral", "iamneutral", "imneutral", "indifferent", "dontcare", "idontcare", "3", "无所谓", "中立", "不在乎"),
-        ("livewith", "icanlivewith", "icanlivewithit", "canlivewith", "canlivewithit", "tolerate", "icantolerate",
-         "icantolerateit", "tolerateit", "4", "能忍受", "可以忍受", "勉强接受", "可以接受", "能接受"),
-        ("dislike", "idislike", "idislikeit", "dislikeit", "idontlikeit", "5", "我不喜欢", "不喜欢", "很不喜欢",
-         "非常不喜欢", "不能忍受", "无法接受"),
+        (
+            "livewith",
+            "icanlivewith",
+            "icanlivewithit",
+            "canlivewith",
+            "canlivewithit",
+            "tolerate",
+            "icantolerate",
+            "icantolerateit",
+            "tolerateit",
+            "4",
+            "能忍受",
+            "可以忍受",
+            "勉强接受",
+            "可以接受",
+            "能接受",
+        ),
+        (
+            "dislike",
+            "idislike",
+            "idislikeit",
+            "dislikeit",
+            "idontlikeit",
+            "5",
+            "我不喜欢",
+            "不喜欢",
+            "很不喜欢",
+            "非常不喜欢",
+            "不能忍受",
+            "无法接受",
+        ),
     )
 ):
     for _w in _words:
@@ -208,8 +263,7 @@ def kano(data: Any) -> KanoResult:
     dysf = _column(t, "dysfunctional")
     if attrs is None or func is None or dysf is None:
         raise InputError(
-            "the Kano table needs columns attribute, functional and dysfunctional "
-            f"(got: {', '.join(t.column_names)})"
+            f"the Kano table needs columns attribute, functional and dysfunctional (got: {', '.join(t.column_names)})"
         )
     if t.num_rows == 0:
         raise InputError("the Kano table has no rows; expected one row per respondent and attribute")
@@ -233,7 +287,9 @@ def kano(data: Any) -> KanoResult:
     return KanoResult(rows)
 
 
-def _summarise(name: str, counts: dict[str, int], fscore: np.ndarray, dscore: np.ndarray, imp: np.ndarray | None) -> dict[str, Any]:
+def _summarise(
+    name: str, counts: dict[str, int], fscore: np.ndarray, dscore: np.ndarray, imp: np.ndarray | None
+) -> dict[str, Any]:
     n = sum(counts.values())
     ranked = sorted(CATEGORIES, key=lambda c: (-counts[c], TIE_ORDER.index(c)))
     top, second = ranked[0], ranked[1]
@@ -282,8 +338,12 @@ def kano_figure(result: KanoResult) -> Any:
     )
     fig.add_vline(x=0.5, line_dash="dot", line_color="grey")
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
-    for x, y, label in ((0.25, 0.95, "Attractive"), (0.75, 0.95, "One-dimensional"),
-                        (0.75, 0.05, "Must-be"), (0.25, 0.05, "Indifferent")):
+    for x, y, label in (
+        (0.25, 0.95, "Attractive"),
+        (0.75, 0.95, "One-dimensional"),
+        (0.75, 0.05, "Must-be"),
+        (0.25, 0.05, "Indifferent"),
+    ):
         fig.add_annotation(x=x, y=y, text=label, showarrow=False, font={"color": "grey"})
     fig.update_layout(
         title="Kano Better-Worse diagram",

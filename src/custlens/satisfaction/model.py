@@ -144,7 +144,7 @@ def _find_cycle(names: Sequence[str], paths: Iterable[tuple[str, str]]) -> list[
         stack.append(n)
         for m in succ[n]:
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -258,8 +258,9 @@ def parse_spec(spec: Mapping[str, Any], name: str = "model") -> ModelSpec:
             raise ConfigError(f"model {name!r}: block {cname!r}: 'items' must be a list of strings; got {items!r}")
         unknown = set(body) - {"items", "mode"}
         if unknown:
-            raise ConfigError(f"model {name!r}: block {cname!r} has unknown key(s) {sorted(unknown)}; "
-                              "expected 'items' and 'mode'")
+            raise ConfigError(
+                f"model {name!r}: block {cname!r} has unknown key(s) {sorted(unknown)}; expected 'items' and 'mode'"
+            )
         mode = str(body.get("mode", "A")).upper()
         blocks.append(Block(str(cname), tuple(items), mode))
     raw_paths = spec.get("paths", [])

@@ -55,7 +55,7 @@ def prepare(model: ModelSpec, columns: list[str]) -> PreparedModel:
     blocks = np.zeros((len(items), len(constructs)), dtype=bool)
     k = 0
     for j, b in enumerate(resolved.blocks):
-        blocks[k:k + len(b.items), j] = True
+        blocks[k : k + len(b.items), j] = True
         k += len(b.items)
     mode_b = np.array([b.mode == "B" for b in resolved.blocks])
     paths = np.zeros((len(constructs), len(constructs)), dtype=bool)
@@ -79,7 +79,9 @@ def _check_params(scheme: str, missing: str, tol: float, max_iter: int, sign: st
             raise InputError(f"The {name!r} parameter of fit_pls must be {expected}. Got {value!r} instead.")
 
 
-def _moments(x: NDArray[np.float64], standardize: bool, ddof: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def _moments(
+    x: NDArray[np.float64], standardize: bool, ddof: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Item means, standard deviations and the covariance (or correlation) matrix."""
     n = x.shape[0]
     mean = x.mean(axis=0)
@@ -355,4 +357,3 @@ class PLSResult:
             "effects": self.effects(),
             "quality": self.quality(),
         }
-

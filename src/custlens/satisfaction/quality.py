@@ -126,13 +126,9 @@ def quality_report(result: PLSResult) -> dict[str, Any]:
     ratios = htmt(cor, pm.blocks)
     names = pm.constructs
     htmt_pairs = {
-        f"{names[a]} | {names[b]}": float(ratios[a, b])
-        for a in range(len(names))
-        for b in range(a + 1, len(names))
+        f"{names[a]} | {names[b]}": float(ratios[a, b]) for a in range(len(names)) for b in range(a + 1, len(names))
     }
-    communality_items = {
-        result.items[h]: float(loadings[h, j] ** 2) for h, j in zip(*np.nonzero(pm.blocks))
-    }
+    communality_items = {result.items[h]: float(loadings[h, j] ** 2) for h, j in zip(*np.nonzero(pm.blocks))}
     return {
         "constructs": per_construct,
         "item_communality": communality_items,

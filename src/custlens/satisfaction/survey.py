@@ -37,7 +37,9 @@ NO_SEGMENT = "(no segment)"
 def _need(table: pa.Table, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in table.column_names]
     if missing:
-        raise InputError(f"the {what} table has no column(s) {', '.join(missing)} (columns: {', '.join(table.column_names)})")
+        raise InputError(
+            f"the {what} table has no column(s) {', '.join(missing)} (columns: {', '.join(table.column_names)})"
+        )
 
 
 @dataclass
@@ -76,9 +78,13 @@ def survey_matrix(answers: Any, instrument: str | None = None) -> SurveyMatrix:
         if instrument is not None:
             t = t.filter(pc.equal(t.column("instrument"), instrument))
             if t.num_rows == 0:
-                raise InputError(f"no survey answers for instrument {instrument!r} (found: {', '.join(map(str, instruments))})")
+                raise InputError(
+                    f"no survey answers for instrument {instrument!r} (found: {', '.join(map(str, instruments))})"
+                )
         elif len(instruments) > 1:
-            raise InputError(f"the survey table holds several instruments ({', '.join(map(str, instruments))}); choose one")
+            raise InputError(
+                f"the survey table holds several instruments ({', '.join(map(str, instruments))}); choose one"
+            )
     resp = np.asarray(t.column("respondent_id").cast(pa.string()).to_pylist(), dtype=object)
     item = np.asarray(t.column("item").cast(pa.string()).to_pylist(), dtype=object)
     text = t.column("answer").cast(pa.string())
@@ -143,15 +149,21 @@ def indices_by_segment(
     idx = satisfaction_index(result, scale)
     seg = as_arrow(segments)
     _need(seg, ["customer_id", segment_column], "segments")
-    lookup = dict(zip(seg.column("customer_id").cast(pa.string()).to_pylist(),
-                      seg.column(segment_column).cast(pa.string()).to_pylist()))
+    lookup = dict(
+        zip(
+            seg.column("customer_id").cast(pa.string()).to_pylist(),
+            seg.column(segment_column).cast(pa.string()).to_pylist(),
+        )
+    )
     customers = survey.customer_id[result.kept]
     labels = np.array([lookup.get(c) or NO_SEGMENT if c is not None else NO_SEGMENT for c in customers], dtype=object)
     rows = []
     for label in sorted(set(labels.tolist()), key=lambda s: (s == NO_SEGMENT, s)):
         member = labels == label
         means = idx.scores[member].mean(axis=0)
-        rows.append({"segment": label, "n": int(member.sum()), **{c: float(m) for c, m in zip(result.constructs, means)}})
+        rows.append(
+            {"segment": label, "n": int(member.sum()), **{c: float(m) for c, m in zip(result.constructs, means)}}
+        )
     return {
         "fit": result,
         "overall": {"n": result.n_obs, **idx.index()},
@@ -189,24 +201,32 @@ def kano_answers(answers: Any, instrument: str | None = "kano") -> pa.Table:
     items = pc.cast(table["item"], pa.string())
     table = table.filter(pc.starts_with(items, KANO_ITEM_PREFIX))
     if table.num_rows == 0:
-        raise InputError(f"no Kano items (items named '{KANO_ITEM_PREFIX}<attribute>:functional|dysfunctional') "
-                         f"in the survey answers" + (f" of instrument {instrument!r}" if instrument else ""))
+        raise InputError(
+            f"no Kano items (items named '{KANO_ITEM_PREFIX}<attribute>:functional|dysfunctional') "
+            f"in the survey answers" + (f" of instrument {instrument!r}" if instrument else "")
+        )
     for item in pc.unique(pc.cast(table["item"], pa.string())).to_pylist():  # few distinct items
         pieces = item.split(":")
         if len(pieces) != 3 or not pieces[1] or pieces[2] not in ("functional", "dysfunctional"):
-            raise InputError(f"Kano item {item!r} is not of the form 'kano:<attribute>:functional' "
-                             "or 'kano:<attribute>:dysfunctional'")
+            raise InputError(
+                f"Kano item {item!r} is not of the form 'kano:<attribute>:functional' "
+                "or 'kano:<attribute>:dysfunctional'"
+            )
     parts = pc.split_pattern(pc.cast(table["item"], pa.string()), ":")
     kinds = pc.list_element(parts, 2)
-    long = pa.table({
-        "respondent": pc.cast(table["respondent_id"], pa.string()),
-        "attribute": pc.list_element(parts, 1),
-        "kind": kinds,
-        "answer": pc.cast(table["answer"], pa.string()),
-    })
+    long = pa.table(
+        {
+            "respondent": pc.cast(table["respondent_id"], pa.string()),
+            "attribute": pc.list_element(parts, 1),
+            "kind": kinds,
+            "answer": pc.cast(table["answer"], pa.string()),
+        }
+    )
     functional = long.filter(pc.equal(long["kind"], "functional")).select(["respondent", "attribute", "answer"])
     dysfunctional = long.filter(pc.equal(long["kind"], "dysfunctional")).select(["respondent", "attribute", "answer"])
     joined = functional.rename_columns(["respondent", "attribute", "functional"]).join(
         dysfunctional.rename_columns(["respondent", "attribute", "dysfunctional"]),
-        keys=["respondent", "attribute"], join_type="inner")
+        keys=["respondent", "attribute"],
+        join_type="inner",
+    )
     return joined.sort_by([("attribute", "ascending"), ("respondent", "ascending")])

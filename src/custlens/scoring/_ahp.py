@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from custlens.errors import ConfigError
+from custlens.errors import ConfigError, did_you_mean
 
 __all__ = [
     "RANDOM_INDEX",
@@ -39,8 +39,7 @@ RANDOM_INDEX: dict[str, tuple[float, ...]] = {
     # Saaty (2008), Int. J. Services Sciences 1(1), table of random consistency indices
     # for n = 1..10; n = 11..15 from Saaty (2005), Theory and Applications of the
     # Analytic Network Process, RWS Publications, p. 31 (same values for n <= 10).
-    "saaty2008": (0.0, 0.0, 0.52, 0.89, 1.11, 1.25, 1.35, 1.40, 1.45, 1.49,
-                  1.52, 1.54, 1.56, 1.58, 1.59),
+    "saaty2008": (0.0, 0.0, 0.52, 0.89, 1.11, 1.25, 1.35, 1.40, 1.45, 1.49, 1.52, 1.54, 1.56, 1.58, 1.59),
     # Saaty (1980), The Analytic Hierarchy Process, McGraw-Hill, p. 21 (n = 1..10).
     "saaty1980": (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49),
 }
@@ -173,8 +172,9 @@ class AHPHierarchy:
         }
 
 
-def check_pairwise(matrix: np.ndarray | Sequence[Sequence[float]], names: Sequence[str] | None = None,
-                   where: str = "pairwise matrix") -> np.ndarray:
+def check_pairwise(
+    matrix: np.ndarray | Sequence[Sequence[float]], names: Sequence[str] | None = None, where: str = "pairwise matrix"
+) -> np.ndarray:
     """Validate a pairwise comparison matrix and return it as a float array.
 
     Rules: square, at least 1 x 1, every entry finite and > 0, diagonal 1, and
@@ -202,8 +202,9 @@ def check_pairwise(matrix: np.ndarray | Sequence[Sequence[float]], names: Sequen
     bad = np.argwhere(~np.isfinite(a) | (a <= 0))
     if bad.size:
         i, j = bad[0]
-        raise ConfigError(f"{where}: every entry must be a positive number; "
-                          f"{len(bad)} are not (first: {cell(i, j)} = {a[i, j]!r})")
+        raise ConfigError(
+            f"{where}: every entry must be a positive number; {len(bad)} are not (first: {cell(i, j)} = {a[i, j]!r})"
+        )
     diag = np.flatnonzero(np.abs(np.diag(a) - 1.0) > 1e-9)
     if diag.size:
         i = int(diag[0])
@@ -219,8 +220,9 @@ def check_pairwise(matrix: np.ndarray | Sequence[Sequence[float]], names: Sequen
     return a
 
 
-def pairwise_matrix(names: Sequence[str], comparisons: Mapping[tuple[str, str], float],
-                    where: str = "comparisons") -> np.ndarray:
+def pairwise_matrix(
+    names: Sequence[str], comparisons: Mapping[tuple[str, str], float], where: str = "comparisons"
+) -> np.ndarray:
     """Build a reciprocal matrix from one judgement per pair.
 
     ``comparisons[(a, b)] = v`` reads "a is v times as important as b" (Saaty's 1-9 scale);
@@ -236,8 +238,9 @@ def pairwise_matrix(names: Sequence[str], comparisons: Mapping[tuple[str, str], 
     for (x, y), value in comparisons.items():
         for e in (x, y):
             if e not in index:
-                raise ConfigError(f"{where}: {e!r} in pair ({x!r}, {y!r}) is not one of the elements "
-                                  f"{names}{_suggest(e, names)}")
+                raise ConfigError(
+                    f"{where}: {e!r} in pair ({x!r}, {y!r}) is not one of the elements {names}{_suggest(e, names)}"
+                )
         if x == y:
             raise ConfigError(f"{where}: pair ({x!r}, {y!r}) compares an element with itself")
         key = frozenset((x, y))
@@ -249,11 +252,17 @@ def pairwise_matrix(names: Sequence[str], comparisons: Mapping[tuple[str, str], 
             raise ConfigError(f"{where}: pair ({x!r}, {y!r}) must be a positive number; got {value!r}")
         a[index[x], index[y]] = v
         a[index[y], index[x]] = 1.0 / v
-    missing = [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))
-               if frozenset((names[i], names[j])) not in seen]
+    missing = [
+        (names[i], names[j])
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if frozenset((names[i], names[j])) not in seen
+    ]
     if missing:
-        raise ConfigError(f"{where}: {len(missing)} pair(s) have no judgement "
-                          f"(first: ({missing[0][0]!r}, {missing[0][1]!r})); every pair is needed")
+        raise ConfigError(
+            f"{where}: {len(missing)} pair(s) have no judgement "
+            f"(first: ({missing[0][0]!r}, {missing[0][1]!r})); every pair is needed"
+        )
     return a
 
 
@@ -295,12 +304,13 @@ def ahp_weights(
     if n_given is not None and n_given != n:  # pragma: no cover - check_pairwise guards
         raise ConfigError(f"{n_given} names for a {n} x {n} matrix")
     if random_index not in RANDOM_INDEX:
-        raise ConfigError(f"unknown random index table {random_index!r}; "
-                          f"expected one of {sorted(RANDOM_INDEX)}")
+        raise ConfigError(f"unknown random index table {random_index!r}; expected one of {sorted(RANDOM_INDEX)}")
     table = RANDOM_INDEX[random_index]
     if n > len(table):
-        raise ConfigError(f"the {random_index} random index table covers n <= {len(table)}; "
-                          f"the matrix has {n} elements: split them into a hierarchy")
+        raise ConfigError(
+            f"the {random_index} random index table covers n <= {len(table)}; "
+            f"the matrix has {n} elements: split them into a hierarchy"
+        )
     if method == "eigenvector":
         values, vectors = np.linalg.eig(a)
         k = int(np.argmax(values.real))
@@ -335,8 +345,10 @@ def ahp_hierarchy(goal: AHPResult, children: Mapping[str, AHPResult]) -> AHPHier
     """
     for crit in children:
         if crit not in goal.names:
-            raise ConfigError(f"sub-criteria given for {crit!r}, which is not a criterion of the goal "
-                              f"{list(goal.names)}{_suggest(crit, goal.names)}")
+            raise ConfigError(
+                f"sub-criteria given for {crit!r}, which is not a criterion of the goal "
+                f"{list(goal.names)}{_suggest(crit, goal.names)}"
+            )
     h = AHPHierarchy(goal, dict(children))
     leaves = h.names
     dup = [n for n in leaves if leaves.count(n) > 1]
@@ -346,7 +358,4 @@ def ahp_hierarchy(goal: AHPResult, children: Mapping[str, AHPResult]) -> AHPHier
 
 
 def _suggest(name: str, options: Sequence[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(name, options)

@@ -20,14 +20,13 @@ Two levels: the top ``elements`` are criteria, and ``[criteria.NAME]`` tables (e
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from custlens._toml import read_toml
-from custlens.errors import ConfigError, InputError
+from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import (
     CONSISTENCY_THRESHOLD,
     AHPHierarchy,
@@ -37,16 +36,10 @@ from custlens.scoring._ahp import (
     pairwise_matrix,
 )
 
-__all__ = ["load_ahp", "ahp_from_mapping", "parse_weights", "did_you_mean"]
+__all__ = ["load_ahp", "ahp_from_mapping", "parse_weights"]
 
 _TOP_KEYS = {"method", "random_index", "threshold", "elements", "matrix", "comparisons", "criteria"}
 _NODE_KEYS = {"elements", "matrix", "comparisons"}
-
-
-def did_you_mean(name: str, options: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest option, or ``""``."""
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def load_ahp(path: str | Path) -> AHPResult | AHPHierarchy:
@@ -104,8 +97,10 @@ def _node(doc: Mapping[str, Any], where: str, opts: Mapping[str, Any]) -> AHPRes
             raise ConfigError(f"{where}: 'matrix' must be a list of rows")
         matrix = [[_number(v, f"{where} matrix row {i + 1}") for v in row] for i, row in enumerate(rows)]
         if len(matrix) != len(names) or any(len(r) != len(names) for r in matrix):
-            raise ConfigError(f"{where}: 'matrix' must be {len(names)} x {len(names)} to match "
-                              f"'elements'; got {len(matrix)} rows of lengths {[len(r) for r in matrix]}")
+            raise ConfigError(
+                f"{where}: 'matrix' must be {len(names)} x {len(names)} to match "
+                f"'elements'; got {len(matrix)} rows of lengths {[len(r) for r in matrix]}"
+            )
     else:
         pairs = doc["comparisons"]
         if not isinstance(pairs, Mapping):
@@ -114,7 +109,7 @@ def _node(doc: Mapping[str, Any], where: str, opts: Mapping[str, Any]) -> AHPRes
         for key, value in pairs.items():
             parts = [p.strip() for p in str(key).split(">")]
             if len(parts) != 2 or not all(parts):
-                raise ConfigError(f"{where}: comparison key {key!r} must read \"a > b\"")
+                raise ConfigError(f'{where}: comparison key {key!r} must read "a > b"')
             parsed[(parts[0], parts[1])] = _number(value, f"{where} comparison {key!r}")
         matrix = pairwise_matrix(names, parsed, where=where)
     try:
@@ -180,10 +175,13 @@ def parse_weights(text: str, indicators: Sequence[str] | None = None) -> dict[st
             known = list(indicators)
             for k in out:
                 if k not in known:
-                    raise InputError(f"--weights: unknown indicator {k!r}; expected one of "
-                                     f"{known}{did_you_mean(k, known)}")
+                    raise InputError(
+                        f"--weights: unknown indicator {k!r}; expected one of {known}{did_you_mean(k, known)}"
+                    )
         return out
     if indicators is not None and len(values) != len(indicators):
-        raise InputError(f"--weights: got {len(values)} plain weights for {len(indicators)} "
-                         f"indicators {list(indicators)}; give one weight per indicator, in order")
+        raise InputError(
+            f"--weights: got {len(values)} plain weights for {len(indicators)} "
+            f"indicators {list(indicators)}; give one weight per indicator, in order"
+        )
     return values

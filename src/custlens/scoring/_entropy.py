@@ -103,8 +103,9 @@ def entropy_weights_from_sums(
     return EntropyWeights(labels, entropy, divergence, divergence / total)
 
 
-def entropy_weights(values: np.ndarray | Sequence[Sequence[float]],
-                    names: Sequence[str] | None = None) -> EntropyWeights:
+def entropy_weights(
+    values: np.ndarray | Sequence[Sequence[float]], names: Sequence[str] | None = None
+) -> EntropyWeights:
     """Entropy weights of an ``m x n`` matrix of normalised, non-negative indicator values.
 
     Normalise first (min-max, with cost indicators reversed); see the module docstring.

@@ -19,9 +19,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from custlens.errors import ConfigError, InputError
+from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import AHPHierarchy, AHPResult
-from custlens.scoring._config import did_you_mean
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
 
 __all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers", "score_transactions"]
@@ -172,8 +171,10 @@ def score_customers(
         col = next(c for c in cols if nulls[c])
         first = t.filter(t[col].isnull()).select(customer_col).limit(1).to_pyarrow()
         example = first.column(0)[0].as_py() if first.num_rows else "?"
-        raise InputError(f"indicator {col!r} is missing for {nulls[col]:,} customer(s) (first: customer "
-                         f"{example}); fill it, or pass on_missing='worst' to count it as the worst value")
+        raise InputError(
+            f"indicator {col!r} is missing for {nulls[col]:,} customer(s) (first: customer "
+            f"{example}); fill it, or pass on_missing='worst' to count it as the worst value"
+        )
 
     norm = {c: _normalised(t[c], stats[c], c in cost_t, normalisation) for c in cols}
     detail: AHPResult | AHPHierarchy | EntropyWeights | None = None
@@ -221,16 +222,20 @@ def _infer_method(method: str | None, weights: Any, ahp: Any) -> WeightMethod:
 def _check_columns(t: ir.Table, cols: list[str], customer_col: str) -> list[str]:
     available = list(t.columns)
     if customer_col not in available:
-        raise InputError(f"customer column {customer_col!r} is not in the indicator table"
-                         f"{did_you_mean(customer_col, available)} (columns: {', '.join(available)})")
+        raise InputError(
+            f"customer column {customer_col!r} is not in the indicator table"
+            f"{did_you_mean(customer_col, available)} (columns: {', '.join(available)})"
+        )
     if not cols:
         raise InputError("no indicator columns given")
     for c in cols:
         if cols.count(c) > 1:
             raise InputError(f"indicator {c!r} is listed twice")
         if c not in available:
-            raise InputError(f"indicator {c!r} is not a column of the indicator table"
-                             f"{did_you_mean(c, available)} (columns: {', '.join(available)})")
+            raise InputError(
+                f"indicator {c!r} is not a column of the indicator table"
+                f"{did_you_mean(c, available)} (columns: {', '.join(available)})"
+            )
         dtype = t.schema()[c]
         if not dtype.is_numeric() or dtype.is_boolean():
             raise InputError(f"indicator {c!r} must be numeric; it has type {dtype}")
@@ -240,8 +245,7 @@ def _check_columns(t: ir.Table, cols: list[str], customer_col: str) -> list[str]
 def _check_cost(cols: list[str], cost: Sequence[str]) -> tuple[str, ...]:
     for c in cost:
         if c not in cols:
-            raise InputError(f"cost indicator {c!r} is not one of the scored indicators "
-                             f"{cols}{did_you_mean(c, cols)}")
+            raise InputError(f"cost indicator {c!r} is not one of the scored indicators {cols}{did_you_mean(c, cols)}")
     return tuple(c for c in cols if c in set(cost))
 
 
@@ -259,8 +263,7 @@ def _check_tiers(tiers: Sequence[tuple[Any, ...]]) -> list[tuple[str, float, str
     prev = 0.0
     for name, share, _ in spec:
         if not prev < share <= 1.0:
-            raise ConfigError(f"tier {name!r}: cumulative share must rise within (0, 1]; "
-                              f"got {share} after {prev}")
+            raise ConfigError(f"tier {name!r}: cumulative share must rise within (0, 1]; got {share} after {prev}")
         prev = share
     if abs(spec[-1][1] - 1.0) > 1e-12:
         raise ConfigError(f"tiers: the last tier ({spec[-1][0]!r}) must reach share 1.0; got {spec[-1][1]}")
@@ -281,10 +284,7 @@ def _statistics(t: ir.Table, cols: list[str]) -> tuple[dict[str, dict[str, float
         aggs[f"null{i}"] = x.isnull().sum()
     row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     n = int(row["__n"] or 0)
-    stats = {
-        c: {k: _float(row[f"{k}{i}"]) for k in ("min", "max", "mean", "std")}
-        for i, c in enumerate(cols)
-    }
+    stats = {c: {k: _float(row[f"{k}{i}"]) for k in ("min", "max", "mean", "std")} for i, c in enumerate(cols)}
     nulls = {c: int(row[f"null{i}"] or 0) for i, c in enumerate(cols)}
     for c in cols:
         if any(math.isinf(v) for v in stats[c].values()):
@@ -315,8 +315,9 @@ def _worst(s: Mapping[str, float], is_cost: bool, how: Normalisation) -> float:
     return (s["mean"] - s["max"]) / s["std"] if is_cost else (s["min"] - s["mean"]) / s["std"]
 
 
-def _entropy(t: ir.Table, cols: list[str], stats: Mapping[str, Mapping[str, float]],
-             cost: tuple[str, ...], n: int) -> EntropyWeights:
+def _entropy(
+    t: ir.Table, cols: list[str], stats: Mapping[str, Mapping[str, float]], cost: tuple[str, ...], n: int
+) -> EntropyWeights:
     aggs: dict[str, ir.Value] = {}
     for i, c in enumerate(cols):
         r = _normalised(t[c], stats[c], c in cost, "minmax").fill_null(0.0)
@@ -333,18 +334,22 @@ def _user_weights(weights: Mapping[str, float] | Sequence[float] | None, cols: l
     if isinstance(weights, Mapping):
         for k in weights:
             if k not in cols:
-                raise InputError(f"weight given for {k!r}, which is not a scored indicator "
-                                 f"{cols}{did_you_mean(str(k), cols)}")
+                raise InputError(
+                    f"weight given for {k!r}, which is not a scored indicator {cols}{did_you_mean(str(k), cols)}"
+                )
         missing = [c for c in cols if c not in weights]
         if missing:
-            raise InputError(f"no weight for indicator(s) {', '.join(missing)}; "
-                             f"give one weight per indicator ({len(cols)})")
+            raise InputError(
+                f"no weight for indicator(s) {', '.join(missing)}; give one weight per indicator ({len(cols)})"
+            )
         raw = [weights[c] for c in cols]
     else:
         raw = list(weights or [])
         if len(raw) != len(cols):
-            raise InputError(f"{len(raw)} weight(s) given for {len(cols)} indicator(s) "
-                             f"({', '.join(cols)}); give one weight per indicator")
+            raise InputError(
+                f"{len(raw)} weight(s) given for {len(cols)} indicator(s) "
+                f"({', '.join(cols)}); give one weight per indicator"
+            )
     try:
         w = np.array([float(v) for v in raw])
     except (TypeError, ValueError):
@@ -358,8 +363,9 @@ def _user_weights(weights: Mapping[str, float] | Sequence[float] | None, cols: l
     return w / w.sum()
 
 
-def _ahp_checked(ahp: AHPResult | AHPHierarchy | None, cols: list[str],
-                 allow_inconsistent: bool) -> AHPResult | AHPHierarchy:
+def _ahp_checked(
+    ahp: AHPResult | AHPHierarchy | None, cols: list[str], allow_inconsistent: bool
+) -> AHPResult | AHPHierarchy:
     assert ahp is not None
     names = list(ahp.names)
     extra = [c for c in names if c not in cols]
@@ -374,8 +380,10 @@ def _ahp_checked(ahp: AHPResult | AHPHierarchy | None, cols: list[str],
     if not ahp.consistent:
         nodes = ahp.nodes if isinstance(ahp, AHPHierarchy) else {"goal": ahp}
         name, node = next((k, v) for k, v in nodes.items() if not v.consistent)
-        msg = (f"AHP judgements at {name!r} are inconsistent: CR = {node.cr:.3f} >= {node.threshold:.2f} "
-               f"(lambda_max = {node.lambda_max:.3f}, CI = {node.ci:.3f}, RI = {node.ri:.2f})")
+        msg = (
+            f"AHP judgements at {name!r} are inconsistent: CR = {node.cr:.3f} >= {node.threshold:.2f} "
+            f"(lambda_max = {node.lambda_max:.3f}, CI = {node.ci:.3f}, RI = {node.ri:.2f})"
+        )
         if not allow_inconsistent:
             raise ConfigError(msg + "; revise the judgements or allow inconsistent judgements explicitly")
         logger.warning("%s; used anyway (allow_inconsistent)", msg)
@@ -415,6 +423,7 @@ def score_transactions(
     def table(x: Any) -> ir.Table | None:
         return None if x is None else x if isinstance(x, ir.Table) else ibis.memtable(x)
 
-    indicators = value_indicators(table(transactions), as_of=as_of, receivables=table(receivables),
-                                  interactions=table(interactions))
+    indicators = value_indicators(
+        table(transactions), as_of=as_of, receivables=table(receivables), interactions=table(interactions)
+    )
     return score_customers(indicators, columns, **kwargs)

@@ -18,6 +18,7 @@ from custlens.segment.export import csv_bytes, write_export
 from custlens.segment.lifecycle import STAGES, lifecycle_stage
 from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions, rfm_heatmap
+from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 from custlens.segment.scheme import combine
 from custlens.segment.snapshot import (
     Migration,
@@ -28,7 +29,6 @@ from custlens.segment.snapshot import (
     save_snapshot,
 )
 from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
-from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 
 __all__ = [
     "SegmentResult",

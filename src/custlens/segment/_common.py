@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,14 +12,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from custlens.errors import ConfigError, InputError
+from custlens.errors import ConfigError, InputError, did_you_mean
 
 __all__ = [
     "SegmentResult",
     "as_table",
     "require_columns",
     "resolve_as_of",
-    "did_you_mean",
     "summarise",
     "name_column",
     "config_hash",
@@ -47,23 +45,15 @@ def as_table(data: Any, what: str = "input") -> ir.Table:
         return data
     try:
         return ibis.memtable(data)
-    except Exception as exc:  # noqa: BLE001 - any unconvertible object is a user error
-        raise InputError(f"{what}: expected a table (Ibis, Arrow, pandas or polars), got "
-                         f"{type(data).__name__} ({exc})") from None
+    except Exception as exc:
+        raise InputError(
+            f"{what}: expected a table (Ibis, Arrow, pandas or polars), got {type(data).__name__} ({exc})"
+        ) from None
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A ``"; did you mean 'x'?"`` suffix for the closest candidate, or ``""``."""
-    candidates = list(candidates)
-    same_case = [c for c in candidates if c.lower() == name.lower()]
-    if same_case:
-        return f"; did you mean {same_case[0]!r}?"
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def require_columns(table: ir.Table, columns: Mapping[str, str] | Sequence[str], what: str,
-                    error: type[InputError] = InputError) -> None:
+def require_columns(
+    table: ir.Table, columns: Mapping[str, str] | Sequence[str], what: str, error: type[InputError] = InputError
+) -> None:
     """Raise naming the parameter, the missing column and the closest existing column.
 
     ``columns`` maps parameter names (e.g. ``"recency_col"``) to column names, or lists names.
@@ -73,8 +63,9 @@ def require_columns(table: ir.Table, columns: Mapping[str, str] | Sequence[str],
     for param, col in items:
         if col not in present:
             label = f"column {col!r}" if param == col else f"column {col!r} (parameter {param!r})"
-            raise error(f"{what}: {label} is not in the table{did_you_mean(col, present)} "
-                        f"(columns: {', '.join(present)})")
+            raise error(
+                f"{what}: {label} is not in the table{did_you_mean(col, present)} (columns: {', '.join(present)})"
+            )
 
 
 def resolve_as_of(as_of: date | datetime | str | None, what: str = "as_of") -> date | None:
@@ -128,22 +119,26 @@ def summarise(
     seg = customers[segment_col]
     metrics: dict[str, ir.Value] = {"customers": customers.count()}
     # a customer without a value (a lead) adds 0, so every segment has a value when one is given
-    metrics["value"] = (customers[value_col].cast("float64").fill_null(0.0).sum() if value_col
-                        else ibis.null().cast("float64"))
-    metrics["orders"] = (customers[orders_col].cast("float64").fill_null(0.0).sum() if orders_col
-                         else ibis.null().cast("float64"))
+    metrics["value"] = (
+        customers[value_col].cast("float64").fill_null(0.0).sum() if value_col else ibis.null().cast("float64")
+    )
+    metrics["orders"] = (
+        customers[orders_col].cast("float64").fill_null(0.0).sum() if orders_col else ibis.null().cast("float64")
+    )
     grouped = customers.group_by(segment=seg).aggregate(**metrics)
     total_n = grouped.customers.sum().over()
     total_v = grouped.value.sum().over()
-    rank = (grouped.segment.cases(*[(s, i) for i, s in enumerate(segments)], else_=len(segments))
-            if segments else ibis.literal(0))
+    rank = (
+        grouped.segment.cases(*[(s, i) for i, s in enumerate(segments)], else_=len(segments))
+        if segments
+        else ibis.literal(0)
+    )
     out = grouped.mutate(
         segment_zh=name_column(grouped.segment, names_zh),
         segment_rank=rank.cast("int64"),
         share=grouped.customers.cast("float64") / total_n,
         value_share=ibis.ifelse(total_v != 0, grouped.value / total_v, ibis.null().cast("float64")),
-        avg_order_value=ibis.ifelse(grouped.orders > 0, grouped.value / grouped.orders,
-                                    ibis.null().cast("float64")),
+        avg_order_value=ibis.ifelse(grouped.orders > 0, grouped.value / grouped.orders, ibis.null().cast("float64")),
     )
     return out.select(*SUMMARY_COLUMNS).order_by(["segment_rank", "segment"])
 
@@ -188,5 +183,6 @@ def check_config_keys(section: Mapping[str, Any], allowed: Iterable[str], where:
     allowed = list(allowed)
     for key in section:
         if key not in allowed:
-            raise ConfigError(f"{where}: unknown setting {key!r}{did_you_mean(key, allowed)} "
-                              f"(known: {', '.join(allowed)})")
+            raise ConfigError(
+                f"{where}: unknown setting {key!r}{did_you_mean(key, allowed)} (known: {', '.join(allowed)})"
+            )

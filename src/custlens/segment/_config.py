@@ -30,8 +30,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def load_defaults(name: str) -> dict[str, Any]:
     """The shipped default configuration ``segment/defaults/<name>.toml``."""
-    text = resources.files("custlens.segment").joinpath("defaults", f"{name}.toml").read_text(
-        encoding="utf-8")
+    text = resources.files("custlens.segment").joinpath("defaults", f"{name}.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -70,16 +69,14 @@ def check_bins(rules: Sequence[Mapping[str, Any]], what: str, label_key: str = "
     overlaps and gaps are errors naming both rules.
     """
     if not isinstance(rules, Sequence) or not rules:
-        raise ConfigError(f"{what}: expected a non-empty list of rules like "
-                          f"{{{label_key} = 5, min = 0, max = 30}}")
+        raise ConfigError(f"{what}: expected a non-empty list of rules like {{{label_key} = 5, min = 0, max = 30}}")
     parsed: list[tuple[float, float, Any, int]] = []
     for i, rule in enumerate(rules, start=1):
         if not isinstance(rule, Mapping):
             raise ConfigError(f"{what} rule {i}: expected a table, got {rule!r}")
         unknown = set(rule) - {"min", "max", label_key, "name_zh"}
         if unknown:
-            raise ConfigError(f"{what} rule {i}: unknown key(s) {sorted(unknown)}; expected "
-                              f"min, max, {label_key}")
+            raise ConfigError(f"{what} rule {i}: unknown key(s) {sorted(unknown)}; expected min, max, {label_key}")
         if label_key not in rule:
             raise ConfigError(f"{what} rule {i}: missing {label_key!r}")
         lo, hi = rule.get("min", -math.inf), rule.get("max", math.inf)
@@ -87,18 +84,21 @@ def check_bins(rules: Sequence[Mapping[str, Any]], what: str, label_key: str = "
             if isinstance(val, bool) or not isinstance(val, (int, float)):
                 raise ConfigError(f"{what} rule {i}: {key!r} must be a number, got {val!r}")
         if not lo < hi:
-            raise ConfigError(f"{what} rule {i} ({label_key} {rule[label_key]}): min {lo} must be "
-                              f"below max {hi}")
+            raise ConfigError(f"{what} rule {i} ({label_key} {rule[label_key]}): min {lo} must be below max {hi}")
         parsed.append((float(lo), float(hi), rule[label_key], i))
     parsed.sort(key=lambda r: r[0])
     for (lo1, hi1, lab1, i1), (lo2, hi2, lab2, i2) in zip(parsed, parsed[1:]):
         if lo2 < hi1:
-            raise ConfigError(f"{what}: rule {i2} ({label_key} {lab2}: [{lo2:g}, {hi2:g})) overlaps "
-                              f"rule {i1} ({label_key} {lab1}: [{lo1:g}, {hi1:g}))")
+            raise ConfigError(
+                f"{what}: rule {i2} ({label_key} {lab2}: [{lo2:g}, {hi2:g})) overlaps "
+                f"rule {i1} ({label_key} {lab1}: [{lo1:g}, {hi1:g}))"
+            )
         if lo2 > hi1:
-            raise ConfigError(f"{what}: gap between rule {i1} ({label_key} {lab1}, ends at {hi1:g}) "
-                              f"and rule {i2} ({label_key} {lab2}, starts at {lo2:g}); values in "
-                              f"[{hi1:g}, {lo2:g}) would get no {label_key}")
+            raise ConfigError(
+                f"{what}: gap between rule {i1} ({label_key} {lab1}, ends at {hi1:g}) "
+                f"and rule {i2} ({label_key} {lab2}, starts at {lo2:g}); values in "
+                f"[{hi1:g}, {lo2:g}) would get no {label_key}"
+            )
     labels = [r[2] for r in parsed]
     if len(set(map(str, labels))) != len(labels):
         raise ConfigError(f"{what}: each {label_key} may appear once, got {labels}")

@@ -28,13 +28,29 @@ import ibis.expr.types as ir
 from custlens.errors import InputError
 from custlens.segment._common import as_table, require_columns, resolve_as_of
 
-__all__ = ["TransactionColumns", "customer_summary", "as_dates", "as_numbers", "check_convertible",
-           "latest_date", "as_of_date"]
+__all__ = [
+    "TransactionColumns",
+    "customer_summary",
+    "as_dates",
+    "as_numbers",
+    "check_convertible",
+    "latest_date",
+    "as_of_date",
+]
 
 SUMMARY_COLUMNS = (
-    "customer_id", "order_count", "revenue", "avg_order_value", "quantity", "first_purchase_at",
-    "last_purchase_at", "recency_days", "tenure_days", "avg_purchase_cycle_days",
-    "window_orders", "window_revenue",
+    "customer_id",
+    "order_count",
+    "revenue",
+    "avg_order_value",
+    "quantity",
+    "first_purchase_at",
+    "last_purchase_at",
+    "recency_days",
+    "tenure_days",
+    "avg_purchase_cycle_days",
+    "window_orders",
+    "window_revenue",
 )
 
 
@@ -68,8 +84,9 @@ def _column_table(col: ir.Value) -> ir.Table:
     return op.rel.to_expr() if isinstance(op, ops.Field) else col.as_table()
 
 
-def check_convertible(col: ir.Value, converted: ir.Value, name: str, *, noun: str,
-                      what: str = "transactions", expected: str = "") -> None:
+def check_convertible(
+    col: ir.Value, converted: ir.Value, name: str, *, noun: str, what: str = "transactions", expected: str = ""
+) -> None:
     """Raise InputError when a non-blank value of ``col`` is null in ``converted``.
 
     ``converted`` is ``col`` converted with ``try_cast`` (null where the conversion fails).
@@ -85,15 +102,19 @@ def check_convertible(col: ir.Value, converted: ir.Value, name: str, *, noun: st
     """
     t = _column_table(col)
     blank = col.cast("string").strip() == ""
-    rows = t.select(_v=col, _bad=col.notnull() & ~blank.fill_null(True) & converted.isnull(),
-                    _r=ibis.row_number() + 1)
-    res = rows.aggregate(n=rows._bad.sum(), first=rows._r.min(where=rows._bad),
-                         value=rows._v.cast("string").argmin(rows._r, where=rows._bad)).to_pyarrow()
+    rows = t.select(_v=col, _bad=col.notnull() & ~blank.fill_null(True) & converted.isnull(), _r=ibis.row_number() + 1)
+    res = rows.aggregate(
+        n=rows._bad.sum(),
+        first=rows._r.min(where=rows._bad),
+        value=rows._v.cast("string").argmin(rows._r, where=rows._bad),
+    ).to_pyarrow()
     n = res["n"][0].as_py() or 0
     if n:
         hint = f"; expected {expected}" if expected else ""
-        raise InputError(f"{what}: column {name!r}: {n} value(s) are not {noun} (first: data row "
-                         f"{res['first'][0].as_py()}, {res['value'][0].as_py()!r}){hint}")
+        raise InputError(
+            f"{what}: column {name!r}: {n} value(s) are not {noun} (first: data row "
+            f"{res['first'][0].as_py()}, {res['value'][0].as_py()!r}){hint}"
+        )
 
 
 def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.DateValue:
@@ -110,13 +131,13 @@ def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.Date
         return col.date()
     if typ.is_string():
         day = col.try_cast("date")
-        check_convertible(col, day, name, noun="dates", what=what,
-                          expected="ISO dates like 2024-01-31")
+        check_convertible(col, day, name, noun="dates", what=what, expected="ISO dates like 2024-01-31")
         return day
     if typ.is_integer():
         return col.cast("string").as_date("%Y%m%d")
-    raise InputError(f"date column {name!r} has type {typ}; expected a date, timestamp, "
-                     "ISO date text or YYYYMMDD integers")
+    raise InputError(
+        f"date column {name!r} has type {typ}; expected a date, timestamp, ISO date text or YYYYMMDD integers"
+    )
 
 
 def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.FloatingValue:
@@ -156,8 +177,9 @@ def _as_of_for(day: ir.DateValue, as_of: date | str | None) -> date:
             raise InputError("transactions: the table is empty, so there is no as-of date to default to")
         return last
     if first is not None and given < first:
-        raise InputError(f"as_of {given.isoformat()} is before the first transaction "
-                         f"({first.isoformat()}); nothing to segment")
+        raise InputError(
+            f"as_of {given.isoformat()} is before the first transaction ({first.isoformat()}); nothing to segment"
+        )
     return given
 
 
@@ -215,8 +237,7 @@ def customer_summary(
     else:
         orders = purchase.sum()
         w_orders = in_window.sum()
-    qty = (base[cols.quantity].cast("float64").sum() if cols.quantity
-           else ibis.null().cast("float64"))
+    qty = base[cols.quantity].cast("float64").sum() if cols.quantity else ibis.null().cast("float64")
     agg = base.group_by(customer_id=base._cid).aggregate(
         order_count=orders.cast("int64"),
         revenue=base._amt.sum(),
@@ -224,8 +245,7 @@ def customer_summary(
         first_purchase_at=base._day.min(where=purchase),
         last_purchase_at=base._day.max(where=purchase),
         window_orders=w_orders.cast("int64"),
-        window_revenue=base._amt.sum(where=(base._day > ibis.literal(start)) if start else None)
-        .fill_null(0.0),
+        window_revenue=base._amt.sum(where=(base._day > ibis.literal(start)) if start else None).fill_null(0.0),
     )
     agg = agg.filter(agg.order_count > 0)
     lit = ibis.literal(as_of_d)
@@ -234,8 +254,8 @@ def customer_summary(
         avg_order_value=agg.revenue / agg.order_count,
         recency_days=lit.delta(agg.last_purchase_at, unit="day").cast("int64"),
         tenure_days=lit.delta(agg.first_purchase_at, unit="day").cast("int64"),
-        avg_purchase_cycle_days=ibis.ifelse(agg.order_count > 1,
-                                            span.cast("float64") / (agg.order_count - 1),
-                                            ibis.null().cast(dt.float64)),
+        avg_purchase_cycle_days=ibis.ifelse(
+            agg.order_count > 1, span.cast("float64") / (agg.order_count - 1), ibis.null().cast(dt.float64)
+        ),
     )
     return out.select(*SUMMARY_COLUMNS), as_of_d

@@ -29,8 +29,7 @@ from custlens.segment._common import (
 )
 from custlens.segment._config import ConfigLike, load_config
 
-__all__ = ["abc_classes", "value_pyramid", "pareto_curve", "concentration", "ABC_COLUMNS",
-           "PYRAMID_COLUMNS"]
+__all__ = ["abc_classes", "value_pyramid", "pareto_curve", "concentration", "ABC_COLUMNS", "PYRAMID_COLUMNS"]
 
 ABC_COLUMNS = ("customer_id", "value", "value_rank", "cumulative_share", "segment", "segment_zh")
 PYRAMID_COLUMNS = ("customer_id", "value", "value_rank", "rank_share", "segment", "segment_zh")
@@ -53,34 +52,49 @@ def _check_levels(levels: Sequence[Mapping[str, Any]], key: str, what: str) -> N
         check_config_keys(lev, ["name", "name_zh", key], label)
         cut = lev.get(key)
         if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not prev < cut <= 1:
-            raise ConfigError(f"{label}: {key!r} must be a share above the previous one ({prev:g}) "
-                              f"and at most 1, got {cut!r}")
+            raise ConfigError(
+                f"{label}: {key!r} must be a share above the previous one ({prev:g}) and at most 1, got {cut!r}"
+            )
         prev = float(cut)
     if prev != 1.0:
-        raise ConfigError(f"the last [[{what}]] must have {key} = 1.0 so that every customer gets one; "
-                          f"got {prev:g}")
+        raise ConfigError(f"the last [[{what}]] must have {key} = 1.0 so that every customer gets one; got {prev:g}")
 
 
-def _prepare(features: Any, value_col: str | None, customer_col: str, cfg: Mapping[str, Any],
-             what: str, orders_col: str | None) -> tuple[ir.Table, str, str | None]:
+def _prepare(
+    features: Any, value_col: str | None, customer_col: str, cfg: Mapping[str, Any], what: str, orders_col: str | None
+) -> tuple[ir.Table, str, str | None]:
     t = as_table(features, what)
     value_col = value_col or cfg["value"]
     require_columns(t, {"customer_col": customer_col, "value_col": value_col}, what)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
-    base = t.select(customer_id=t[customer_col].cast("string"),
-                    value=t[value_col].cast("float64").fill_null(0.0),
-                    _orders=(t[orders_col].cast("float64") if orders_col
-                             else ibis.null().cast("float64")))
+    base = t.select(
+        customer_id=t[customer_col].cast("string"),
+        value=t[value_col].cast("float64").fill_null(0.0),
+        _orders=(t[orders_col].cast("float64") if orders_col else ibis.null().cast("float64")),
+    )
     return base, value_col, orders_col
 
 
-def _result(method: str, out: ir.Table, levels: Sequence[Mapping[str, Any]], columns: Sequence[str],
-            as_of: Any, cfg: Mapping[str, Any], details: dict[str, Any], orders: str | None) -> SegmentResult:
+def _result(
+    method: str,
+    out: ir.Table,
+    levels: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    as_of: Any,
+    cfg: Mapping[str, Any],
+    details: dict[str, Any],
+    orders: str | None,
+) -> SegmentResult:
     names_zh = {lev["name"]: lev.get("name_zh", lev["name"]) for lev in levels}
     # the window functions run once; customers and summary read the materialised table
     out = out.mutate(segment_zh=name_column(out.segment, names_zh)).cache()
-    summary = summarise(out, segments=[lev["name"] for lev in levels], names_zh=names_zh,
-                        value_col="value", orders_col="_orders" if orders else None)
+    summary = summarise(
+        out,
+        segments=[lev["name"] for lev in levels],
+        names_zh=names_zh,
+        value_col="value",
+        orders_col="_orders" if orders else None,
+    )
     return SegmentResult(method, resolve_as_of(as_of), out.select(*columns), summary, cfg, details)
 
 
@@ -110,14 +124,14 @@ def abc_classes(
     total = pos.sum().over()
     cum = pos.sum().over(ibis.window(order_by=ibis.desc(base.value), range=(None, 0)))
     share = ibis.ifelse(total > 0, cum / total, 1.0)
-    t = base.mutate(value_rank=(ibis.rank().over(order_by=ibis.desc(base.value)) + 1).cast("int64"),
-                    cumulative_share=share)
+    t = base.mutate(
+        value_rank=(ibis.rank().over(order_by=ibis.desc(base.value)) + 1).cast("int64"), cumulative_share=share
+    )
     levels = cfg["class"]
     last = levels[-1]["name"]
     top = (t.value_rank == 1) & (t.value > 0)  # the largest customer(s) are always in the first class
     branches = [(top, levels[0]["name"])]
-    branches += [((t.cumulative_share <= lev["up_to"] + 1e-12) & (t.value > 0), lev["name"])
-                 for lev in levels[:-1]]
+    branches += [((t.cumulative_share <= lev["up_to"] + 1e-12) & (t.value > 0), lev["name"]) for lev in levels[:-1]]
     t = t.mutate(segment=ibis.cases(*branches, else_=last))
     return _result("abc", t, levels, ABC_COLUMNS, as_of, cfg, {"value_column": value_col}, orders)
 
@@ -140,8 +154,9 @@ def value_pyramid(
     _check_levels(cfg["tier"], "top", "tier")
     base, value_col, orders = _prepare(features, value_col, customer_col, cfg, "pyramid", orders_col)
     rank = ibis.rank().over(order_by=ibis.desc(base.value))
-    t = base.mutate(value_rank=(rank + 1).cast("int64"),
-                    rank_share=rank.cast("float64") / base.customer_id.count().over())
+    t = base.mutate(
+        value_rank=(rank + 1).cast("int64"), rank_share=rank.cast("float64") / base.customer_id.count().over()
+    )
     levels = cfg["tier"]
     branches = [(t.rank_share < lev["top"], lev["name"]) for lev in levels[:-1]]
     t = t.mutate(segment=ibis.cases(*branches, else_=levels[-1]["name"]))
@@ -170,12 +185,13 @@ def pareto_curve(
     pos = ibis.greatest(base.value, 0.0)
     order = ibis.window(order_by=[ibis.desc(base.value), base.customer_id], rows=(None, 0))
     n = base.customer_id.count().over()
-    t = base.mutate(_cum=pos.sum().over(order), _total=pos.sum().over(),
-                    _frac=(ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]) + 1)
-                    .cast("float64") / n)
+    t = base.mutate(
+        _cum=pos.sum().over(order),
+        _total=pos.sum().over(),
+        _frac=(ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]) + 1).cast("float64") / n,
+    )
     t = t.mutate(_bucket=(t._frac * points - 1e-9).ceil().cast("int64"))
-    curve = t.group_by("_bucket").aggregate(value_share=(t._cum / t._total).max(),
-                                            customer_share=t._frac.max())
+    curve = t.group_by("_bucket").aggregate(value_share=(t._cum / t._total).max(), customer_share=t._frac.max())
     origin = ibis.memtable({"customer_share": [0.0], "value_share": [0.0]})
     return curve.select("customer_share", "value_share").union(origin).order_by("customer_share")
 
@@ -197,17 +213,36 @@ def concentration(
         raise ConfigError(f"top_share must be in (0, 1], got {top!r}")
     base, _, _ = _prepare(features, value_col, customer_col, cfg, "concentration", None)
     pos = ibis.greatest(base.value, 0.0)
-    t = base.mutate(_x=pos, _desc=ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]),
-                    _asc=ibis.row_number().over(order_by=[base.value, ibis.desc(base.customer_id)]) + 1,
-                    _n=base.customer_id.count().over())
-    row = t.aggregate(
-        n=t._x.count(), total=t._x.sum(), weighted=(t._asc.cast("float64") * t._x).sum(),
-        top=t._x.sum(where=t._desc < (t._n.cast("float64") * top).ceil()),
-    ).to_pyarrow().to_pylist()[0]
+    t = base.mutate(
+        _x=pos,
+        _desc=ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]),
+        _asc=ibis.row_number().over(order_by=[base.value, ibis.desc(base.customer_id)]) + 1,
+        _n=base.customer_id.count().over(),
+    )
+    row = (
+        t.aggregate(
+            n=t._x.count(),
+            total=t._x.sum(),
+            weighted=(t._asc.cast("float64") * t._x).sum(),
+            top=t._x.sum(where=t._desc < (t._n.cast("float64") * top).ceil()),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     n, total = row["n"], row["total"] or 0.0
     if not n or total <= 0:
-        return {"customers": float(n or 0), "total_value": float(total), "top_share": top,
-                "top_share_value": float("nan"), "gini": float("nan")}
+        return {
+            "customers": float(n or 0),
+            "total_value": float(total),
+            "top_share": top,
+            "top_share_value": float("nan"),
+            "gini": float("nan"),
+        }
     gini = 2.0 * row["weighted"] / (n * total) - (n + 1.0) / n
-    return {"customers": float(n), "total_value": float(total), "top_share": float(top),
-            "top_share_value": float((row["top"] or 0.0) / total), "gini": float(gini)}
+    return {
+        "customers": float(n),
+        "total_value": float(total),
+        "top_share": float(top),
+        "top_share_value": float((row["top"] or 0.0) / total),
+        "gini": float(gini),
+    }

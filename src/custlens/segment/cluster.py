@@ -20,15 +20,31 @@ import numpy as np
 import pyarrow as pa
 
 from custlens.errors import ConfigError, InputError
-from custlens.segment._common import SegmentResult, as_table, check_config_keys, require_columns, resolve_as_of, summarise
+from custlens.segment._common import (
+    SegmentResult,
+    as_table,
+    check_config_keys,
+    require_columns,
+    resolve_as_of,
+    summarise,
+)
 from custlens.segment._config import ConfigLike, load_config, read_toml
 
 __all__ = ["kmeans_segments", "CLUSTER_KEYS"]
 
 log = logging.getLogger(__name__)
 
-CLUSTER_KEYS = ["features", "log_features", "value", "k_min", "k_max", "silhouette_sample", "n_init",
-                "max_iter", "random_state"]
+CLUSTER_KEYS = [
+    "features",
+    "log_features",
+    "value",
+    "k_min",
+    "k_max",
+    "silhouette_sample",
+    "n_init",
+    "max_iter",
+    "random_state",
+]
 
 
 def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -46,8 +62,7 @@ def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _choose_k(z: np.ndarray, cfg: dict[str, Any],
-              rng: np.random.Generator) -> tuple[int, dict[int, float], np.ndarray]:
+def _choose_k(z: np.ndarray, cfg: dict[str, Any], rng: np.random.Generator) -> tuple[int, dict[int, float], np.ndarray]:
     """Best k by silhouette on a sample; returns k, the scores and that k's sample centres."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
@@ -61,8 +76,7 @@ def _choose_k(z: np.ndarray, cfg: dict[str, Any],
     # small fits: one thread each is several times faster than a thread pool per fit
     with threadpool_limits(limits=1):
         for k in range(cfg["k_min"], min(cfg["k_max"], len(np.unique(sample, axis=0)) - 1) + 1):
-            km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"],
-                        random_state=cfg["random_state"]).fit(sample)
+            km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"], random_state=cfg["random_state"]).fit(sample)
             scores[k] = float(silhouette_score(sample, km.labels_))
             centres[k] = km.cluster_centers_
     if not scores:
@@ -105,18 +119,23 @@ def kmeans_segments(
         # the default value column (revenue) is absent: number clusters by the first feature
         value = feats[0]
     if not isinstance(value, str) or value not in t.columns:
-        raise ConfigError(f"cluster: the 'value' column {value!r} (clusters are numbered by its mean) "
-                          f"is not in the features table; columns are {list(t.columns)}; set 'value' "
-                          f"to one of them (e.g. {feats[0]!r})")
+        raise ConfigError(
+            f"cluster: the 'value' column {value!r} (clusters are numbered by its mean) "
+            f"is not in the features table; columns are {list(t.columns)}; set 'value' "
+            f"to one of them (e.g. {feats[0]!r})"
+        )
     require_columns(t, {"customer_col": customer_col, **{f: f for f in feats}}, "cluster")
-    data = t.select(customer_id=t[customer_col].cast("string"),
-                    **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}).to_pyarrow()
+    data = t.select(
+        customer_id=t[customer_col].cast("string"), **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}
+    ).to_pyarrow()
     raw = np.column_stack([data[f].to_numpy(zero_copy_only=False) for f in feats]).astype(float)
     bad = ~np.isfinite(raw)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise InputError(f"cluster: {int(bad.any(axis=1).sum())} customers have missing or infinite "
-                         f"values (first: customer {data['customer_id'][int(row)]}, column {feats[col]!r})")
+        raise InputError(
+            f"cluster: {int(bad.any(axis=1).sum())} customers have missing or infinite "
+            f"values (first: customer {data['customer_id'][int(row)]}, column {feats[col]!r})"
+        )
     n = len(raw)
     if n < 3:
         raise InputError(f"cluster: need at least 3 customers, got {n}")
@@ -130,18 +149,17 @@ def kmeans_segments(
     if k is not None:
         distinct = len(np.unique(z, axis=0))
         if k > distinct:
-            raise InputError(f"cluster: 'k' must not exceed the number of distinct customers' "
-                             f"feature rows ({distinct}), got k = {k}")
+            raise InputError(
+                f"cluster: 'k' must not exceed the number of distinct customers' feature rows ({distinct}), got k = {k}"
+            )
     rng = np.random.default_rng(cfg["random_state"])
     scores: dict[int, float] = {}
     if k is None:
         # the full fit starts from the chosen k's centres on the sample (one Lloyd run)
         k, scores, start = _choose_k(z, cfg, rng)
-        km = KMeans(k, init=start, n_init=1, max_iter=cfg["max_iter"],
-                    random_state=cfg["random_state"]).fit(z)
+        km = KMeans(k, init=start, n_init=1, max_iter=cfg["max_iter"], random_state=cfg["random_state"]).fit(z)
     else:
-        km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"],
-                    random_state=cfg["random_state"]).fit(z)
+        km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"], random_state=cfg["random_state"]).fit(z)
     labels = km.labels_
     val = data[value].to_numpy(zero_copy_only=False).astype(float)
     means = np.array([val[labels == c].mean() if (labels == c).any() else -np.inf for c in range(k)])
@@ -173,10 +191,19 @@ def kmeans_segments(
     profile = pa.table(prof)
     mem = ibis.memtable(out)
     names = {f"cluster {c}": f"第{c}类" for c in range(1, k + 1)}
-    summary = summarise(mem, segments=list(names), names_zh=names,
-                        value_col=value if value in feats else "_value",
-                        orders_col="order_count" if "order_count" in feats else None)
+    summary = summarise(
+        mem,
+        segments=list(names),
+        names_zh=names,
+        value_col=value if value in feats else "_value",
+        orders_col="order_count" if "order_count" in feats else None,
+    )
     customers = mem.select("customer_id", *feats, "cluster", "segment", "segment_zh")
-    return SegmentResult("cluster", resolve_as_of(as_of), customers, summary, cfg,
-                         {"k": k, "silhouette": scores, "profile": profile, "value_column": value,
-                          "inertia": float(km.inertia_)})
+    return SegmentResult(
+        "cluster",
+        resolve_as_of(as_of),
+        customers,
+        summary,
+        cfg,
+        {"k": k, "silhouette": scores, "profile": profile, "value_column": value, "inertia": float(km.inertia_)},
+    )

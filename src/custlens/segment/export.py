@@ -27,7 +27,7 @@ def to_arrow_table(data: Any) -> pa.Table:
         return data.to_arrow()
     try:
         return pa.Table.from_pandas(data, preserve_index=False)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise InputError(f"cannot export {type(data).__name__} as a table") from None
 
 
@@ -45,8 +45,9 @@ def csv_bytes(table: Any, encoding: str = "utf-8") -> bytes:
     try:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
-        raise InputError(f"a value cannot be written in {encoding} ({exc.object[exc.start:exc.end]!r}); "
-                         "use --encoding utf-8-sig") from None
+        raise InputError(
+            f"a value cannot be written in {encoding} ({exc.object[exc.start : exc.end]!r}); use --encoding utf-8-sig"
+        ) from None
 
 
 def _excel_value(v: Any) -> Any:

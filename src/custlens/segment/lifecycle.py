@@ -26,11 +26,19 @@ from custlens.segment._transactions import TransactionColumns, as_dates, as_of_d
 __all__ = ["lifecycle_stage", "STAGES", "LIFECYCLE_COLUMNS"]
 
 STAGES = ("acquisition", "growth", "maturity", "decline", "termination")
-LIFECYCLE_COLUMNS = ("customer_id", "tenure_days", "recency_days", "window_revenue", "trend_slope",
-                     "relative_trend", "lost_after_days", "segment", "segment_zh")
+LIFECYCLE_COLUMNS = (
+    "customer_id",
+    "tenure_days",
+    "recency_days",
+    "window_revenue",
+    "trend_slope",
+    "relative_trend",
+    "lost_after_days",
+    "segment",
+    "segment_zh",
+)
 
-_KEYS = ["period_days", "window_periods", "acquisition_days", "growth_slope", "decline_slope",
-         "termination", "names"]
+_KEYS = ["period_days", "window_periods", "acquisition_days", "growth_slope", "decline_slope", "termination", "names"]
 
 
 def _config(config: ConfigLike) -> dict[str, Any]:
@@ -47,8 +55,10 @@ def _config(config: ConfigLike) -> dict[str, Any]:
     if cfg["window_periods"] < 2:
         raise ConfigError("lifecycle: 'window_periods' must be at least 2 to measure a trend")
     if not cfg["decline_slope"] <= cfg["growth_slope"]:
-        raise ConfigError(f"lifecycle: 'decline_slope' ({cfg['decline_slope']}) must not exceed "
-                          f"'growth_slope' ({cfg['growth_slope']})")
+        raise ConfigError(
+            f"lifecycle: 'decline_slope' ({cfg['decline_slope']}) must not exceed "
+            f"'growth_slope' ({cfg['growth_slope']})"
+        )
     return cfg
 
 
@@ -71,8 +81,11 @@ def lifecycle_stage(
     summ, _ = customer_summary(tx, as_of=as_of_d, columns=cols, _checked=True)
     w, pdays = cfg["window_periods"], cfg["period_days"]
     start = as_of_d - timedelta(days=w * pdays)
-    t = tx.mutate(_cid=tx[cols.customer].cast("string"), _day=as_dates(tx[cols.date], cols.date),
-                  _amt=tx[cols.amount].cast("float64"))
+    t = tx.mutate(
+        _cid=tx[cols.customer].cast("string"),
+        _day=as_dates(tx[cols.date], cols.date),
+        _amt=tx[cols.amount].cast("float64"),
+    )
     t = t.filter((t._day > ibis.literal(start)) & (t._day <= ibis.literal(as_of_d)))
     k = (ibis.literal(as_of_d).delta(t._day, unit="day") // pdays).cast("int64")
     t = t.mutate(_x=(w - 1 - k).cast("float64"))
@@ -84,13 +97,17 @@ def lifecycle_stage(
     slope = (w * sxy - sx * sy) / (w * sxx - sx * sx)
     mean = sy / w
     lost = cfg["termination"]
-    after = ibis.ifelse(j.avg_purchase_cycle_days.notnull(),
-                        ibis.greatest(j.avg_purchase_cycle_days * float(lost["cycle_multiplier"]),
-                                      float(lost["floor_days"])),
-                        float(max(lost["single_purchase_days"], lost["floor_days"])))
-    j = j.mutate(window_revenue=sy, trend_slope=slope,
-                 relative_trend=ibis.ifelse(mean > 0, slope / mean, ibis.null().cast("float64")),
-                 lost_after_days=after)
+    after = ibis.ifelse(
+        j.avg_purchase_cycle_days.notnull(),
+        ibis.greatest(j.avg_purchase_cycle_days * float(lost["cycle_multiplier"]), float(lost["floor_days"])),
+        float(max(lost["single_purchase_days"], lost["floor_days"])),
+    )
+    j = j.mutate(
+        window_revenue=sy,
+        trend_slope=slope,
+        relative_trend=ibis.ifelse(mean > 0, slope / mean, ibis.null().cast("float64")),
+        lost_after_days=after,
+    )
     stage = ibis.cases(
         (j.recency_days > j.lost_after_days, "termination"),
         (j.tenure_days < cfg["acquisition_days"], "acquisition"),
@@ -101,7 +118,5 @@ def lifecycle_stage(
     )
     j = j.mutate(segment=stage).cache()  # materialised once: customers and summary read it
     j = j.mutate(segment_zh=name_column(j.segment, cfg["names"]))
-    summary = summarise(j, segments=list(STAGES), names_zh=cfg["names"], value_col="revenue",
-                        orders_col="order_count")
-    return SegmentResult("lifecycle", as_of_d, j.select(*LIFECYCLE_COLUMNS), summary, cfg,
-                         {"value_column": "revenue"})
+    summary = summarise(j, segments=list(STAGES), names_zh=cfg["names"], value_col="revenue", orders_col="order_count")
+    return SegmentResult("lifecycle", as_of_d, j.select(*LIFECYCLE_COLUMNS), summary, cfg, {"value_column": "revenue"})

@@ -33,10 +33,26 @@ from custlens.segment._config import ConfigLike, load_config
 
 __all__ = ["value_matrix", "clv_matrix", "VALUE_MATRIX_COLUMNS", "CLV_MATRIX_COLUMNS"]
 
-VALUE_MATRIX_COLUMNS = ("customer_id", "frequency", "avg_order_value", "frequency_level",
-                        "avg_order_value_level", "segment", "segment_zh")
-CLV_MATRIX_COLUMNS = ("customer_id", "current_value", "potential_value", "current_level",
-                      "potential_level", "segment", "segment_zh", "alias", "alias_zh")
+VALUE_MATRIX_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "avg_order_value",
+    "frequency_level",
+    "avg_order_value_level",
+    "segment",
+    "segment_zh",
+)
+CLV_MATRIX_COLUMNS = (
+    "customer_id",
+    "current_value",
+    "potential_value",
+    "current_level",
+    "potential_level",
+    "segment",
+    "segment_zh",
+    "alias",
+    "alias_zh",
+)
 
 
 def _section(name: str, config: ConfigLike, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,8 +75,9 @@ def _section(name: str, config: ConfigLike, overrides: Mapping[str, Any]) -> dic
             raise ConfigError(f"{label}: needs x and y ('high' or 'low') and a name, got {dict(q)}")
         cells.add((q["x"], q["y"]))
     if len(cells) != 4 or len(quads) != 4:
-        raise ConfigError(f"[{name}]: expected exactly one quadrant for each of the four high/low "
-                          f"cells, got {sorted(cells)}")
+        raise ConfigError(
+            f"[{name}]: expected exactly one quadrant for each of the four high/low cells, got {sorted(cells)}"
+        )
     return cfg
 
 
@@ -68,24 +85,38 @@ def _split_points(t: ir.Table, cfg: Mapping[str, Any]) -> tuple[float, float]:
     if cfg["split"] == "thresholds":
         return float(cfg["x_threshold"]), float(cfg["y_threshold"])
     fn = "median" if cfg["split"] == "median" else "mean"
-    agg = {"x": getattr(t._x, fn)() if fn == "mean" else t._x.quantile(0.5),
-           "y": getattr(t._y, fn)() if fn == "mean" else t._y.quantile(0.5)}
+    agg = {
+        "x": getattr(t._x, fn)() if fn == "mean" else t._x.quantile(0.5),
+        "y": getattr(t._y, fn)() if fn == "mean" else t._y.quantile(0.5),
+    }
     row = t.aggregate(**agg).to_pyarrow().to_pylist()[0]
     if row["x"] is None or row["y"] is None:
         raise ConfigError("value matrix: no values to split (the table is empty or all null)")
     return float(row["x"]), float(row["y"])
 
 
-def _matrix(method: str, features: Any, cfg: dict[str, Any], customer_col: str, value_col: str | None,
-            orders_col: str | None, as_of: Any, names: tuple[str, str, str, str]) -> SegmentResult:
+def _matrix(
+    method: str,
+    features: Any,
+    cfg: dict[str, Any],
+    customer_col: str,
+    value_col: str | None,
+    orders_col: str | None,
+    as_of: Any,
+    names: tuple[str, str, str, str],
+) -> SegmentResult:
     t = as_table(features, method)
     require_columns(t, {"customer_col": customer_col, "x": cfg["x"], "y": cfg["y"]}, method)
     value_col = value_col or ("revenue" if "revenue" in t.columns else cfg["x"])
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
     require_columns(t, [c for c in (value_col, orders_col) if c], method)
-    base = t.select(customer_id=t[customer_col].cast("string"), _x=t[cfg["x"]].cast("float64"),
-                    _y=t[cfg["y"]].cast("float64"), _value=t[value_col].cast("float64"),
-                    _orders=(t[orders_col].cast("float64") if orders_col else ibis.null().cast("float64")))
+    base = t.select(
+        customer_id=t[customer_col].cast("string"),
+        _x=t[cfg["x"]].cast("float64"),
+        _y=t[cfg["y"]].cast("float64"),
+        _value=t[value_col].cast("float64"),
+        _orders=(t[orders_col].cast("float64") if orders_col else ibis.null().cast("float64")),
+    )
     sx, sy = _split_points(base, cfg)
     x_hi = ibis.ifelse(base._x > sx, "high", "low")
     y_hi = ibis.ifelse(base._y > sy, "high", "low")
@@ -95,16 +126,28 @@ def _matrix(method: str, features: Any, cfg: dict[str, Any], customer_col: str, 
     names_zh = {q["name"]: q.get("name_zh", q["name"]) for q in quads}
     out = out.mutate(segment_zh=name_column(out.segment, names_zh))
     if method == "clv_matrix":
-        out = out.mutate(alias=name_column(out.segment, {q["name"]: q.get("alias", "") for q in quads}),
-                         alias_zh=name_column(out.segment, {q["name"]: q.get("alias_zh", "") for q in quads}))
+        out = out.mutate(
+            alias=name_column(out.segment, {q["name"]: q.get("alias", "") for q in quads}),
+            alias_zh=name_column(out.segment, {q["name"]: q.get("alias_zh", "") for q in quads}),
+        )
     x_name, y_name, xl_name, yl_name = names
     out = out.rename({x_name: "_x", y_name: "_y", xl_name: "_xl", yl_name: "_yl"})
-    summary = summarise(out, segments=[q["name"] for q in quads], names_zh=names_zh, value_col="_value",
-                        orders_col="_orders" if orders_col else None)
+    summary = summarise(
+        out,
+        segments=[q["name"] for q in quads],
+        names_zh=names_zh,
+        value_col="_value",
+        orders_col="_orders" if orders_col else None,
+    )
     cols = VALUE_MATRIX_COLUMNS if method == "value_matrix" else CLV_MATRIX_COLUMNS
-    return SegmentResult(method, resolve_as_of(as_of), out.select(*cols), summary, cfg,
-                         {"x_split": sx, "y_split": sy, "x_column": cfg["x"], "y_column": cfg["y"],
-                          "value_column": value_col})
+    return SegmentResult(
+        method,
+        resolve_as_of(as_of),
+        out.select(*cols),
+        summary,
+        cfg,
+        {"x_split": sx, "y_split": sy, "x_column": cfg["x"], "y_column": cfg["y"], "value_column": value_col},
+    )
 
 
 def value_matrix(
@@ -127,13 +170,30 @@ def value_matrix(
     avg_order_value_level`` (``"high"``/``"low"``), ``segment, segment_zh``;
     ``details["x_split"]``/``["y_split"]`` hold the split points.
     """
-    given_split = split or ("thresholds" if frequency_threshold is not None
-                            or avg_value_threshold is not None else None)
-    cfg = _section("value_matrix", config, {"x": frequency_col, "y": avg_value_col, "split": given_split,
-                                            "x_threshold": frequency_threshold,
-                                            "y_threshold": avg_value_threshold})
-    return _matrix("value_matrix", features, cfg, customer_col, value_col, orders_col, as_of,
-                   ("frequency", "avg_order_value", "frequency_level", "avg_order_value_level"))
+    given_split = split or (
+        "thresholds" if frequency_threshold is not None or avg_value_threshold is not None else None
+    )
+    cfg = _section(
+        "value_matrix",
+        config,
+        {
+            "x": frequency_col,
+            "y": avg_value_col,
+            "split": given_split,
+            "x_threshold": frequency_threshold,
+            "y_threshold": avg_value_threshold,
+        },
+    )
+    return _matrix(
+        "value_matrix",
+        features,
+        cfg,
+        customer_col,
+        value_col,
+        orders_col,
+        as_of,
+        ("frequency", "avg_order_value", "frequency_level", "avg_order_value_level"),
+    )
 
 
 def clv_matrix(
@@ -157,10 +217,25 @@ def clv_matrix(
     ``customer_id, current_value, potential_value, current_level, potential_level,
     segment, segment_zh, alias, alias_zh`` (alias: gold / stream / meteor / burden).
     """
-    given_split = split or ("thresholds" if current_threshold is not None
-                            or potential_threshold is not None else None)
-    cfg = _section("clv_matrix", config, {"x": current_col, "y": potential_col, "split": given_split,
-                                          "x_threshold": current_threshold,
-                                          "y_threshold": potential_threshold})
-    return _matrix("clv_matrix", features, cfg, customer_col, value_col, orders_col, as_of,
-                   ("current_value", "potential_value", "current_level", "potential_level"))
+    given_split = split or ("thresholds" if current_threshold is not None or potential_threshold is not None else None)
+    cfg = _section(
+        "clv_matrix",
+        config,
+        {
+            "x": current_col,
+            "y": potential_col,
+            "split": given_split,
+            "x_threshold": current_threshold,
+            "y_threshold": potential_threshold,
+        },
+    )
+    return _matrix(
+        "clv_matrix",
+        features,
+        cfg,
+        customer_col,
+        value_col,
+        orders_col,
+        as_of,
+        ("current_value", "potential_value", "current_level", "potential_level"),
+    )

@@ -39,11 +39,28 @@ from custlens.segment._common import (
 from custlens.segment._config import ConfigLike, check_bins, load_config, load_defaults, merge, read_toml
 from custlens.segment._transactions import TransactionColumns, customer_summary
 
-__all__ = ["rfm", "rfm_from_transactions", "rfm_heatmap", "load_segment_map", "quantile_cut_points",
-           "RFM_COLUMNS", "DAYS_PER_MONTH"]
+__all__ = [
+    "rfm",
+    "rfm_from_transactions",
+    "rfm_heatmap",
+    "load_segment_map",
+    "quantile_cut_points",
+    "RFM_COLUMNS",
+    "DAYS_PER_MONTH",
+]
 
-RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
-               "m_score", "rfm_score", "segment", "segment_zh")
+RFM_COLUMNS = (
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_score",
+    "segment",
+    "segment_zh",
+)
 """Columns of :attr:`SegmentResult.customers` for RFM, in order."""
 
 SHIPPED_MAPS = {"default": "rfm_segments", "cn8": "rfm_segments_cn8"}
@@ -60,8 +77,11 @@ _SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) -> dict[str, list[float]]:
     """Type-7 quantiles at k/bins (k = 1..bins-1) of each column, in one query."""
     probs = [k / bins for k in range(1, bins)]
-    row = table.aggregate(**{dim: table[col].cast("float64").quantile(probs)
-                             for dim, col in columns.items()}).to_pyarrow().to_pylist()[0]
+    row = (
+        table.aggregate(**{dim: table[col].cast("float64").quantile(probs) for dim, col in columns.items()})
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     cuts = {}
     for dim, values in row.items():
         if values is None or any(v is None for v in values):
@@ -72,8 +92,9 @@ def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) 
     return cuts
 
 
-def _quantile_score(x: ir.NumericValue, cuts: Sequence[float], reverse: bool, bins: int,
-                    offset: float = 0.0) -> ir.IntegerValue:
+def _quantile_score(
+    x: ir.NumericValue, cuts: Sequence[float], reverse: bool, bins: int, offset: float = 0.0
+) -> ir.IntegerValue:
     passed = [(x >= c + offset) if offset else (x > c) for c in cuts]
     above = sum((ibis.ifelse(p, 1, 0) for p in passed), ibis.literal(0))
     score = 1 + above
@@ -102,8 +123,13 @@ def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str,
     ``when`` condition in the rule language over ``r_score``, ``f_score``, ``m_score`` and
     the RFM columns. ``fallback``/``fallback_zh`` name customers no segment matches.
     """
-    where = (f"segment map {str(segment_map)!r}" if isinstance(segment_map, (str, Path))
-             else "the default segment map" if segment_map is None else "segment map")
+    where = (
+        f"segment map {str(segment_map)!r}"
+        if isinstance(segment_map, (str, Path))
+        else "the default segment map"
+        if segment_map is None
+        else "segment map"
+    )
     if isinstance(segment_map, str) and segment_map in SHIPPED_MAPS:
         segment_map = load_defaults(SHIPPED_MAPS[segment_map])
     cfg = load_config("rfm_segments", segment_map, replace=True)
@@ -124,11 +150,15 @@ def load_segment_map(segment_map: ConfigLike = None, bins: int = 5) -> dict[str,
             rng = seg.get(key)
             if rng is None:
                 continue
-            ok = (isinstance(rng, list) and len(rng) == 2
-                  and all(isinstance(v, int) and not isinstance(v, bool) for v in rng))
+            ok = (
+                isinstance(rng, list)
+                and len(rng) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in rng)
+            )
             if not ok or not 1 <= rng[0] <= rng[1]:
-                raise ConfigError(f"{label}: {key!r} must be [low, high] with integer scores "
-                                  f"1 <= low <= high, got {rng!r}")
+                raise ConfigError(
+                    f"{label}: {key!r} must be [low, high] with integer scores 1 <= low <= high, got {rng!r}"
+                )
     _check_map_fits(cfg, bins, where)
     return cfg
 
@@ -145,8 +175,9 @@ def _check_map_fits(cfg: Mapping[str, Any], bins: int, where: str) -> None:
     if not highs:
         return
     declared = cfg.get("bins")
-    if declared is not None and (isinstance(declared, bool) or not isinstance(declared, int)
-                                 or not 2 <= declared <= 10):
+    if declared is not None and (
+        isinstance(declared, bool) or not isinstance(declared, int) or not 2 <= declared <= 10
+    ):
         raise ConfigError(f"{where}: 'bins' must be an integer from 2 to 10, got {declared!r}")
     top = max(highs)
     if declared is not None and top > declared:
@@ -158,8 +189,10 @@ def _check_map_fits(cfg: Mapping[str, Any], bins: int, where: str) -> None:
             return
         problem = f"is written for bins = {declared} but --bins is {bins}"
     elif top < bins:
-        problem = (f"uses scores up to {top} only but --bins is {bins}, so customers "
-                   f"scoring {top + 1}..{bins} can only fall to the fallback")
+        problem = (
+            f"uses scores up to {top} only but --bins is {bins}, so customers "
+            f"scoring {top + 1}..{bins} can only fall to the fallback"
+        )
     else:
         return
     wanted = declared if declared is not None else top
@@ -187,8 +220,10 @@ def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike
     if thresholds is not None:
         given = read_toml(thresholds) if not isinstance(thresholds, Mapping) else dict(thresholds)
         if "thresholds" not in given and any(d in given for d in _DIMS):
-            given = {"thresholds": {d: given[d] for d in _DIMS if d in given},
-                     **{k: v for k, v in given.items() if k not in _DIMS}}
+            given = {
+                "thresholds": {d: given[d] for d in _DIMS if d in given},
+                **{k: v for k, v in given.items() if k not in _DIMS},
+            }
         cfg = merge(cfg, given)
     if bins is not None:
         cfg["bins"] = bins
@@ -196,15 +231,19 @@ def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike
     off = cfg.setdefault("cut_offset", 0)
     if isinstance(off, bool) or not isinstance(off, (int, float)) or off < 0:
         raise ConfigError(f"RFM: 'cut_offset' must be a number >= 0, got {off!r}")
-    check_config_keys(cfg.get("measures", {}),
-                      ["recency_unit", "frequency_window_days", "monetary", "value"], "[measures]")
+    check_config_keys(
+        cfg.get("measures", {}), ["recency_unit", "frequency_window_days", "monetary", "value"], "[measures]"
+    )
     check_config_keys(cfg.get("thresholds", {}), _DIMS, "[thresholds]")
     b = cfg["bins"]
     if isinstance(b, bool) or not isinstance(b, int) or not 2 <= b <= 10:
         raise ConfigError(f"RFM: 'bins' must be an integer from 2 to 10, got {b!r}")
     m = cfg["measures"]
-    for key, allowed in (("recency_unit", ("days", "months")), ("monetary", ("total", "average")),
-                         ("value", ("amount", "quantity"))):
+    for key, allowed in (
+        ("recency_unit", ("days", "months")),
+        ("monetary", ("total", "average")),
+        ("value", ("amount", "quantity")),
+    ):
         if m[key] not in allowed:
             raise ConfigError(f"RFM [measures]: {key!r} must be one of {allowed}, got {m[key]!r}")
     w = m["frequency_window_days"]
@@ -260,8 +299,12 @@ def rfm(
     t = as_table(features, "RFM features")
     cfg = _scoring_config(config, bins, thresholds)
     n_bins = cfg["bins"]
-    cols = {"customer_col": customer_col, "recency_col": recency_col,
-            "frequency_col": frequency_col, "monetary_col": monetary_col}
+    cols = {
+        "customer_col": customer_col,
+        "recency_col": recency_col,
+        "frequency_col": frequency_col,
+        "monetary_col": monetary_col,
+    }
     require_columns(t, cols, "RFM")
     value_col = value_col or ("revenue" if "revenue" in t.columns else monetary_col)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else frequency_col)
@@ -278,20 +321,25 @@ def rfm(
     base = base.cache()
     for name in ("recency_days", "frequency"):
         if not base[name].type().is_numeric():
-            raise InputError(f"RFM: column {cols[name.split('_')[0] + '_col']!r} must be numeric, "
-                             f"got {base[name].type()}")
+            raise InputError(
+                f"RFM: column {cols[name.split('_')[0] + '_col']!r} must be numeric, got {base[name].type()}"
+            )
     unit = DAYS_PER_MONTH if cfg["measures"]["recency_unit"] == "months" else 1.0
-    measured = {"recency": base.recency_days.cast("float64") / unit,
-                "frequency": base.frequency.cast("float64"), "monetary": base.monetary}
-    table_rules = {d: check_bins(r, f"RFM thresholds for {d}")
-                   for d, r in cfg.get("thresholds", {}).items()}
+    measured = {
+        "recency": base.recency_days.cast("float64") / unit,
+        "frequency": base.frequency.cast("float64"),
+        "monetary": base.monetary,
+    }
+    table_rules = {d: check_bins(r, f"RFM thresholds for {d}") for d, r in cfg.get("thresholds", {}).items()}
     for d, rules in table_rules.items():
-        bad = [s for _, _, s in rules if isinstance(s, bool) or not isinstance(s, int)
-               or not 1 <= s <= n_bins]
+        bad = [s for _, _, s in rules if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= n_bins]
         if bad:
             raise ConfigError(f"RFM thresholds for {d}: scores must be integers 1..{n_bins}, got {bad}")
-    quantile_dims = {d: c for d, c in (("recency", "recency_days"), ("frequency", "frequency"),
-                                       ("monetary", "monetary")) if d not in table_rules}
+    quantile_dims = {
+        d: c
+        for d, c in (("recency", "recency_days"), ("frequency", "frequency"), ("monetary", "monetary"))
+        if d not in table_rules
+    }
     cuts = quantile_cut_points(base, quantile_dims, n_bins) if quantile_dims else {}
     scores = {}
     cut_points: dict[str, list[dict[str, Any]]] = {}
@@ -307,8 +355,7 @@ def rfm(
             edges = [-math.inf, *[c + off for c in q], math.inf]
             rule = "min <= x < max" if off else "min < x <= max"
             cut_points[d] = [
-                {"min": edges[k], "max": edges[k + 1], "rule": rule,
-                 "score": (n_bins - k) if d == "recency" else k + 1}
+                {"min": edges[k], "max": edges[k + 1], "rule": rule, "score": (n_bins - k) if d == "recency" else k + 1}
                 for k in range(n_bins)
             ]
     scored = base.mutate(**scores)
@@ -321,8 +368,7 @@ def rfm(
     scored = scored.mutate(segment=_segment_expr(scored, seg_cfg, where))
     scored = scored.mutate(segment_zh=name_column(scored.segment, names_zh))
     order = [s["name"] for s in seg_cfg["segment"]] + [seg_cfg.get("fallback", "Others")]
-    summary = summarise(scored, segments=order, names_zh=names_zh, value_col="_value",
-                        orders_col="_orders")
+    summary = summarise(scored, segments=order, names_zh=names_zh, value_col="_value", orders_col="_orders")
     return SegmentResult(
         method="rfm",
         as_of=resolve_as_of(as_of),
@@ -360,11 +406,21 @@ def rfm_from_transactions(
     window = m["frequency_window_days"] or None
     summary, as_of_d = customer_summary(t, as_of=as_of, columns=columns, window_days=window)
     total = summary.window_revenue
-    mon = total if m["monetary"] == "total" else ibis.ifelse(
-        summary.window_orders > 0, total / summary.window_orders, 0.0)
+    mon = (
+        total
+        if m["monetary"] == "total"
+        else ibis.ifelse(summary.window_orders > 0, total / summary.window_orders, 0.0)
+    )
     feats = summary.mutate(frequency=summary.window_orders, monetary=mon)
-    return rfm(feats, as_of=as_of_d, thresholds=None, segment_map=segment_map, config=cfg,
-               value_col="revenue", orders_col="order_count")
+    return rfm(
+        feats,
+        as_of=as_of_d,
+        thresholds=None,
+        segment_map=segment_map,
+        config=cfg,
+        value_col="revenue",
+        orders_col="order_count",
+    )
 
 
 def rfm_heatmap(result: SegmentResult) -> ir.Table:
@@ -379,4 +435,5 @@ def rfm_heatmap(result: SegmentResult) -> ir.Table:
     grid = c.group_by(["r_score", "f_score"]).aggregate(customers=c.count(), mean_monetary=c.monetary.mean())
     grid = grid.mutate(share=grid.customers.cast("float64") / grid.customers.sum().over())
     return grid.select("r_score", "f_score", "customers", "share", "mean_monetary").order_by(
-        [ibis.desc("r_score"), "f_score"])
+        [ibis.desc("r_score"), "f_score"]
+    )

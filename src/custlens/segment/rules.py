@@ -33,12 +33,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from custlens.errors import ConfigError
+from custlens.errors import ConfigError, did_you_mean
 from custlens.segment._common import (
     SegmentResult,
     as_table,
     check_config_keys,
-    did_you_mean,
     name_column,
     require_columns,
     resolve_as_of,
@@ -256,11 +255,19 @@ def parse_rule(text: str, name: str = "rule") -> Node:
 
 
 _BINARY = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b, "%": lambda a, b: a % b,
-    "and": lambda a, b: a & b, "or": lambda a, b: a | b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
 }
 
 
@@ -275,14 +282,12 @@ def _compile(node: Node, table: ir.Table, text: str, name: str) -> ir.Value:
         if node.kind == "col":
             col = node.args[0]
             if col not in table.columns:
-                raise _error(name, text, node.pos, f"unknown column {col!r}"
-                             f"{did_you_mean(col, table.columns)}")
+                raise _error(name, text, node.pos, f"unknown column {col!r}{did_you_mean(col, table.columns)}")
             return table[col]
         if node.kind in _BINARY:
             left, right = sub(node.args[0]), sub(node.args[1])
             if node.kind in ("and", "or") and not (left.type().is_boolean() and right.type().is_boolean()):
-                raise _error(name, text, node.pos, f"'{node.kind}' joins conditions, but one side "
-                             "is not a condition")
+                raise _error(name, text, node.pos, f"'{node.kind}' joins conditions, but one side is not a condition")
             return _BINARY[node.kind](left, right)
         if node.kind == "not":
             return ~sub(node.args[0])
@@ -298,9 +303,14 @@ def _compile(node: Node, table: ir.Table, text: str, name: str) -> ir.Value:
             return sub(node.args[0]).notnull()
     except RuleError:
         raise
-    except Exception as exc:  # noqa: BLE001 - Ibis type errors become rule errors
-        raise _error(name, text, node.pos, f"cannot apply {node.kind!r} here ({type(exc).__name__}: "
-                     f"{str(exc).splitlines()[0] if str(exc) else 'type mismatch'})") from None
+    except Exception as exc:
+        raise _error(
+            name,
+            text,
+            node.pos,
+            f"cannot apply {node.kind!r} here ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'type mismatch'})",
+        ) from None
     raise _error(name, text, node.pos, f"unknown operation {node.kind!r}")  # pragma: no cover
 
 
@@ -316,8 +326,12 @@ def compile_rule(text: str, table: ir.Table, name: str = "rule") -> ir.BooleanVa
     tree = parse_rule(text, name)
     expr = _compile(tree, table, text, name)
     if not expr.type().is_boolean():
-        raise _error(name, text, 0, f"the rule is a {expr.type()} value, not a condition "
-                     "(compare it with something, e.g. 'revenue > 1000')")
+        raise _error(
+            name,
+            text,
+            0,
+            f"the rule is a {expr.type()} value, not a condition (compare it with something, e.g. 'revenue > 1000')",
+        )
     return expr
 
 
@@ -380,12 +394,25 @@ def rule_segments(
     value_col = value_col or ("revenue" if "revenue" in t.columns else None)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
     extra = {c: t[c] for c in (value_col, orders_col) if c}
-    out = t.select(customer_id=t[customer_col].cast("string"), **{c: t[c] for c in keep},
-                   **{f"_{k}": v for k, v in extra.items()}, segment=seg)
+    out = t.select(
+        customer_id=t[customer_col].cast("string"),
+        **{c: t[c] for c in keep},
+        **{f"_{k}": v for k, v in extra.items()},
+        segment=seg,
+    )
     out = out.mutate(segment_zh=name_column(out.segment, names_zh))
-    summary = summarise(out, segments=[r["name"] for r in cfg["rule"]] + [fallback], names_zh=names_zh,
-                        value_col=f"_{value_col}" if value_col else None,
-                        orders_col=f"_{orders_col}" if orders_col else None)
-    return SegmentResult("rules", resolve_as_of(as_of),
-                         out.select("customer_id", *keep, "segment", "segment_zh"), summary,
-                         config=cfg, details={"value_column": value_col})
+    summary = summarise(
+        out,
+        segments=[r["name"] for r in cfg["rule"]] + [fallback],
+        names_zh=names_zh,
+        value_col=f"_{value_col}" if value_col else None,
+        orders_col=f"_{orders_col}" if orders_col else None,
+    )
+    return SegmentResult(
+        "rules",
+        resolve_as_of(as_of),
+        out.select("customer_id", *keep, "segment", "segment_zh"),
+        summary,
+        config=cfg,
+        details={"value_column": value_col},
+    )

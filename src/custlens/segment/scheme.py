@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult, as_table, require_columns, summarise
 
@@ -53,8 +52,15 @@ def combine(
         if attributes is None:
             raise InputError("combine: attribute_columns/value_col need an attributes table")
         at = as_table(attributes, "attributes")
-        require_columns(at, {"customer_col": customer_col, **{c: c for c in attribute_columns},
-                             **({"value_col": value_col} if value_col else {})}, "combine")
+        require_columns(
+            at,
+            {
+                "customer_col": customer_col,
+                **{c: c for c in attribute_columns},
+                **({"value_col": value_col} if value_col else {}),
+            },
+            "combine",
+        )
         sel = {"customer_id": at[customer_col].cast("string")}
         sel.update({c: at[c].cast("string").fill_null("(missing)") for c in attribute_columns})
         if value_col:
@@ -83,11 +89,18 @@ def combine(
     combos = out.select("segment", "segment_zh").distinct().order_by("segment")
     combo_rows = combos.to_pyarrow().to_pylist()
     names_zh = {r["segment"]: r["segment_zh"] for r in combo_rows}
-    summary = summarise(out, segments=list(names_zh), names_zh=names_zh,
-                        value_col="_value" if value_col else None)
+    summary = summarise(out, segments=list(names_zh), names_zh=names_zh, value_col="_value" if value_col else None)
     as_ofs = {r.as_of for r in dimensions.values() if r.as_of is not None}
     as_of = as_ofs.pop() if len(as_ofs) == 1 else None
-    return SegmentResult("scheme", as_of, out.select("customer_id", *parts, "segment", "segment_zh"),
-                         summary, {"dimensions": {n: r.method for n, r in dimensions.items()},
-                                   "attributes": list(attribute_columns), "separator": separator},
-                         {"dimensions": parts, "value_column": value_col})
+    return SegmentResult(
+        "scheme",
+        as_of,
+        out.select("customer_id", *parts, "segment", "segment_zh"),
+        summary,
+        {
+            "dimensions": {n: r.method for n, r in dimensions.items()},
+            "attributes": list(attribute_columns),
+            "separator": separator,
+        },
+        {"dimensions": parts, "value_column": value_col},
+    )

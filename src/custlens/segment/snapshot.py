@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,31 @@ import pyarrow as pa
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult
 
-__all__ = ["open_snapshot_db", "save_snapshot", "list_snapshots", "load_assignments", "migration", "Migration",
-           "SNAPSHOTS_TABLE", "ASSIGNMENTS_TABLE"]
+__all__ = [
+    "open_snapshot_db",
+    "save_snapshot",
+    "list_snapshots",
+    "load_assignments",
+    "migration",
+    "Migration",
+    "SNAPSHOTS_TABLE",
+    "ASSIGNMENTS_TABLE",
+]
 
 SNAPSHOTS_TABLE = "segment_snapshots"
 ASSIGNMENTS_TABLE = "segment_assignments"
 ABSENT = "(absent)"
 
-_SNAP_SCHEMA = ibis.schema({"snapshot_id": "string", "method": "string", "as_of": "date",
-                            "created_at": "timestamp('UTC')", "config_hash": "string", "customers": "int64"})
+_SNAP_SCHEMA = ibis.schema(
+    {
+        "snapshot_id": "string",
+        "method": "string",
+        "as_of": "date",
+        "created_at": "timestamp('UTC')",
+        "config_hash": "string",
+        "customers": "int64",
+    }
+)
 _ASSIGN_SCHEMA = ibis.schema({"snapshot_id": "string", "customer_id": "string", "segment": "string"})
 
 
@@ -60,8 +76,9 @@ def open_snapshot_db(path: str | Path, *, create: bool = True) -> Any:
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
         if (head or not create) and head[8:12] != _DUCKDB_MAGIC:
-            raise InputError(f"{path}: not a DuckDB snapshot database (give a .duckdb file, "
-                             "or a new path to create one)")
+            raise InputError(
+                f"{path}: not a DuckDB snapshot database (give a .duckdb file, or a new path to create one)"
+            )
     try:
         return ibis.duckdb.connect(str(path))
     except duckdb.Error as exc:
@@ -73,7 +90,7 @@ def _exists(con: Any, name: str) -> bool:
     # recent duckdb releases (fetch_arrow_table was removed).
     try:
         con.table(name)
-    except Exception:  # noqa: BLE001 - every backend signals a missing table differently
+    except Exception:
         return False
     return True
 
@@ -84,29 +101,40 @@ def _ensure(con: Any) -> None:
             con.create_table(name, schema=schema)
 
 
-def save_snapshot(con: Any, result: SegmentResult, *, snapshot_id: str | None = None,
-                  created_at: datetime | None = None) -> str:
+def save_snapshot(
+    con: Any, result: SegmentResult, *, snapshot_id: str | None = None, created_at: datetime | None = None
+) -> str:
     """Store ``result`` as a dated snapshot on the Ibis connection ``con``; return its id.
 
     The id defaults to ``<method>-<as_of>-<8 hex>``. An id already stored is an error.
     """
     if result.as_of is None:
-        raise InputError(f"snapshot of {result.method!r}: the result has no as-of date; pass as_of= "
-                         "to the method (--end in the CLI) so that the snapshot is dated")
+        raise InputError(
+            f"snapshot of {result.method!r}: the result has no as-of date; pass as_of= "
+            "to the method (--end in the CLI) so that the snapshot is dated"
+        )
     _ensure(con)
     sid = snapshot_id or f"{result.method}-{result.as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
     snaps = con.table(SNAPSHOTS_TABLE)
     if snaps.filter(snaps.snapshot_id == sid).count().execute():
         raise InputError(f"snapshot {sid!r} already exists; choose another snapshot_id")
-    assign = result.customers.select(customer_id=result.customers.customer_id.cast("string"),
-                                     segment=result.customers.segment.cast("string")).to_pyarrow()
+    assign = result.customers.select(
+        customer_id=result.customers.customer_id.cast("string"), segment=result.customers.segment.cast("string")
+    ).to_pyarrow()
     if assign.num_rows and len(set(assign["customer_id"].to_pylist())) != assign.num_rows:
         raise InputError(f"snapshot of {result.method!r}: customer ids are not unique")
     assign = assign.add_column(0, "snapshot_id", pa.array([sid] * assign.num_rows, pa.string()))
-    created = created_at or datetime.now(timezone.utc)
-    meta = pa.table({"snapshot_id": [sid], "method": [result.method], "as_of": pa.array([result.as_of], pa.date32()),
-                     "created_at": pa.array([created], pa.timestamp("us", tz="UTC")),
-                     "config_hash": [result.config_hash], "customers": pa.array([assign.num_rows], pa.int64())})
+    created = created_at or datetime.now(UTC)
+    meta = pa.table(
+        {
+            "snapshot_id": [sid],
+            "method": [result.method],
+            "as_of": pa.array([result.as_of], pa.date32()),
+            "created_at": pa.array([created], pa.timestamp("us", tz="UTC")),
+            "config_hash": [result.config_hash],
+            "customers": pa.array([assign.num_rows], pa.int64()),
+        }
+    )
     con.insert(ASSIGNMENTS_TABLE, ibis.memtable(assign, schema=_ASSIGN_SCHEMA))
     con.insert(SNAPSHOTS_TABLE, ibis.memtable(meta, schema=_SNAP_SCHEMA))
     return sid
@@ -124,10 +152,12 @@ def load_assignments(con: Any, snapshot_id: str) -> ir.Table:
     snaps = con.table(SNAPSHOTS_TABLE)
     known = snaps.snapshot_id.to_pyarrow().to_pylist()
     if snapshot_id not in known:
-        from custlens.segment._common import did_you_mean
+        from custlens.errors import did_you_mean
 
-        raise InputError(f"no snapshot {snapshot_id!r}{did_you_mean(snapshot_id, known)} "
-                         f"({len(known)} stored: {', '.join(known[-5:]) or 'none'})")
+        raise InputError(
+            f"no snapshot {snapshot_id!r}{did_you_mean(snapshot_id, known)} "
+            f"({len(known)} stored: {', '.join(known[-5:]) or 'none'})"
+        )
     a = con.table(ASSIGNMENTS_TABLE)
     return a.filter(a.snapshot_id == snapshot_id).select("customer_id", "segment")
 
@@ -158,10 +188,13 @@ def migration(con: Any, from_id: str, to_id: str) -> Migration:
     a = a.select(_a=a.customer_id, from_segment=a.segment)
     b = b.select(_b=b.customer_id, to_segment=b.segment)
     j = a.outer_join(b, a._a == b._b)
-    cust = j.select(customer_id=j._a.fill_null(j._b), from_segment=j.from_segment.fill_null(ABSENT),
-                    to_segment=j.to_segment.fill_null(ABSENT))
+    cust = j.select(
+        customer_id=j._a.fill_null(j._b),
+        from_segment=j.from_segment.fill_null(ABSENT),
+        to_segment=j.to_segment.fill_null(ABSENT),
+    )
     counts = cust.group_by(["from_segment", "to_segment"]).aggregate(customers=cust.count())
-    counts = counts.mutate(share_of_from=counts.customers.cast("float64")
-                           / counts.customers.sum().over(group_by=counts.from_segment))
-    return Migration(from_id, to_id, counts.order_by(["from_segment", "to_segment"]),
-                     cust.order_by("customer_id"))
+    counts = counts.mutate(
+        share_of_from=counts.customers.cast("float64") / counts.customers.sum().over(group_by=counts.from_segment)
+    )
+    return Migration(from_id, to_id, counts.order_by(["from_segment", "to_segment"]), cust.order_by("customer_id"))

@@ -36,9 +36,20 @@ __all__ = ["relationship_state", "state_flow", "winback_list", "STATES", "STATE_
 STATES = ("non_customer", "potential", "target", "first_time", "repeat", "loyal", "lost")
 """The relationship states, in the order of the relationship."""
 
-STATE_COLUMNS = ("customer_id", "order_count", "revenue", "first_purchase_at", "last_purchase_at",
-                 "recency_days", "avg_purchase_cycle_days", "lost_after_days", "active_periods",
-                 "p_alive", "segment", "segment_zh")
+STATE_COLUMNS = (
+    "customer_id",
+    "order_count",
+    "revenue",
+    "first_purchase_at",
+    "last_purchase_at",
+    "recency_days",
+    "avg_purchase_cycle_days",
+    "lost_after_days",
+    "active_periods",
+    "p_alive",
+    "segment",
+    "segment_zh",
+)
 
 _SECTIONS = {
     "lost": ["cycle_multiplier", "floor_days", "single_purchase_days", "p_alive_threshold"],
@@ -55,23 +66,29 @@ def _config(config: ConfigLike) -> dict[str, Any]:
     check_config_keys(cfg, _SECTIONS, "relationship-state configuration")
     for section, keys in _SECTIONS.items():
         check_config_keys(cfg[section], keys, f"[{section}]")
-    for section, key in (("lost", "cycle_multiplier"), ("lost", "floor_days"),
-                         ("lost", "single_purchase_days"), ("loyal", "period_days"),
-                         ("loyal", "window_periods"), ("loyal", "min_periods")):
+    for section, key in (
+        ("lost", "cycle_multiplier"),
+        ("lost", "floor_days"),
+        ("lost", "single_purchase_days"),
+        ("loyal", "period_days"),
+        ("loyal", "window_periods"),
+        ("loyal", "min_periods"),
+    ):
         val = cfg[section][key]
         if isinstance(val, bool) or not isinstance(val, (int, float)) or val <= 0:
             raise ConfigError(f"[{section}] {key!r} must be a positive number, got {val!r}")
     if cfg["loyal"]["min_periods"] > cfg["loyal"]["window_periods"]:
-        raise ConfigError(f"[loyal] 'min_periods' ({cfg['loyal']['min_periods']}) cannot exceed "
-                          f"'window_periods' ({cfg['loyal']['window_periods']})")
+        raise ConfigError(
+            f"[loyal] 'min_periods' ({cfg['loyal']['min_periods']}) cannot exceed "
+            f"'window_periods' ({cfg['loyal']['window_periods']})"
+        )
     p = cfg["lost"]["p_alive_threshold"]
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ConfigError(f"[lost] 'p_alive_threshold' must be a probability in [0, 1], got {p!r}")
     return cfg
 
 
-def _active_periods(tx: ir.Table, cols: TransactionColumns, as_of: date, period_days: int,
-                    window: int) -> ir.Table:
+def _active_periods(tx: ir.Table, cols: TransactionColumns, as_of: date, period_days: int, window: int) -> ir.Table:
     day = as_dates(tx[cols.date], cols.date)
     start = as_of - timedelta(days=int(period_days) * int(window))
     t = tx.mutate(_cid=tx[cols.customer].cast("string"), _day=day, _amt=tx[cols.amount])
@@ -81,31 +98,33 @@ def _active_periods(tx: ir.Table, cols: TransactionColumns, as_of: date, period_
     return t.group_by(customer_id=t._cid).aggregate(active_periods=t._period.nunique().cast("int64"))
 
 
-def _buyers(tx: ir.Table, cols: TransactionColumns, as_of: date, cfg: Mapping[str, Any],
-            p_alive: Any, p_alive_col: str) -> ir.Table:
+def _buyers(
+    tx: ir.Table, cols: TransactionColumns, as_of: date, cfg: Mapping[str, Any], p_alive: Any, p_alive_col: str
+) -> ir.Table:
     summ, _ = customer_summary(tx, as_of=as_of, columns=cols, _checked=True)
     act = _active_periods(tx, cols, as_of, cfg["loyal"]["period_days"], cfg["loyal"]["window_periods"])
     b = summ.left_join(act, "customer_id").select(summ, act.active_periods)
     b = b.mutate(active_periods=b.active_periods.fill_null(0))
     lost = cfg["lost"]
-    after = ibis.ifelse(b.avg_purchase_cycle_days.notnull(),
-                        ibis.greatest(b.avg_purchase_cycle_days * float(lost["cycle_multiplier"]),
-                                      float(lost["floor_days"])),
-                        float(max(lost["single_purchase_days"], lost["floor_days"])))
+    after = ibis.ifelse(
+        b.avg_purchase_cycle_days.notnull(),
+        ibis.greatest(b.avg_purchase_cycle_days * float(lost["cycle_multiplier"]), float(lost["floor_days"])),
+        float(max(lost["single_purchase_days"], lost["floor_days"])),
+    )
     b = b.mutate(lost_after_days=after)
     if p_alive is not None:
         pa_t = as_table(p_alive, "p_alive")
         require_columns(pa_t, {"customer_id": "customer_id", "p_alive_col": p_alive_col}, "p_alive table")
         pa_t = pa_t.select(_pid=pa_t.customer_id.cast("string"), p_alive=pa_t[p_alive_col].cast("float64"))
         b = b.left_join(pa_t, b.customer_id == pa_t._pid).drop("_pid")
-        is_lost = ibis.ifelse(b.p_alive.notnull(), b.p_alive < float(lost["p_alive_threshold"]),
-                              b.recency_days > b.lost_after_days)
+        is_lost = ibis.ifelse(
+            b.p_alive.notnull(), b.p_alive < float(lost["p_alive_threshold"]), b.recency_days > b.lost_after_days
+        )
     else:
         b = b.mutate(p_alive=ibis.null().cast("float64"))
         is_lost = b.recency_days > b.lost_after_days
     loyal = b.active_periods >= int(cfg["loyal"]["min_periods"])
-    state = ibis.cases((is_lost, "lost"), (loyal, "loyal"), (b.order_count >= 2, "repeat"),
-                       else_="first_time")
+    state = ibis.cases((is_lost, "lost"), (loyal, "loyal"), (b.order_count >= 2, "repeat"), else_="first_time")
     return b.mutate(segment=state)
 
 
@@ -114,7 +133,7 @@ def _leads(leads: Any, buyers: ir.Table, as_of: date, cfg: Mapping[str, Any]) ->
 
     ld = as_table(leads, "leads")
     require_columns(ld, ["lead_id"], "leads")
-    cid = (ld.customer_id.cast("string") if "customer_id" in ld.columns else ibis.null().cast("string"))
+    cid = ld.customer_id.cast("string") if "customer_id" in ld.columns else ibis.null().cast("string")
     ld = ld.mutate(_lid=cid.fill_null(ld.lead_id.cast("string")))
     if "created_at" in ld.columns:
         ld = ld.filter(as_dates(ld.created_at, "created_at", what="leads") <= ibis.literal(as_of))
@@ -187,10 +206,8 @@ def relationship_state(
         out = out.union(lead_rows.mutate(**filler).select(*out.columns))
     names = cfg["names"]
     out = out.mutate(segment_zh=name_column(out.segment, names))
-    summary = summarise(out, segments=list(STATES), names_zh=names, value_col="revenue",
-                        orders_col="order_count")
-    return SegmentResult("state", as_of_d, out.select(*STATE_COLUMNS), summary, cfg,
-                         {"value_column": "revenue"})
+    summary = summarise(out, segments=list(STATES), names_zh=names, value_col="revenue", orders_col="order_count")
+    return SegmentResult("state", as_of_d, out.select(*STATE_COLUMNS), summary, cfg, {"value_column": "revenue"})
 
 
 def state_flow(
@@ -210,15 +227,15 @@ def state_flow(
     s, e = resolve_as_of(start, "start"), resolve_as_of(end, "end")
     if s is None or e is None or not s < e:
         raise InputError(f"state flow: start ({start}) must be a date before end ({end})")
-    a = relationship_state(transactions, as_of=s, leads=leads, columns=columns, config=config,
-                           _before_first_ok=True).customers
+    a = relationship_state(
+        transactions, as_of=s, leads=leads, columns=columns, config=config, _before_first_ok=True
+    ).customers
     b = relationship_state(transactions, as_of=e, leads=leads, columns=columns, config=config).customers
     a = a.select(_aid=a.customer_id, from_state=a.segment)
     b = b.select(customer_id=b.customer_id, to_state=b.segment)
     j = b.left_join(a, b.customer_id == a._aid)
     j = j.mutate(from_state=j.from_state.fill_null("(none)"))
-    return (j.group_by(["from_state", "to_state"]).aggregate(customers=j.count())
-            .order_by(["from_state", "to_state"]))
+    return j.group_by(["from_state", "to_state"]).aggregate(customers=j.count()).order_by(["from_state", "to_state"])
 
 
 def winback_list(
@@ -238,9 +255,11 @@ def winback_list(
     res = relationship_state(transactions, as_of=as_of, p_alive=p_alive, columns=columns, config=config)
     wb = res.config["winback"]
     c = res.customers
-    c = c.filter((c.segment == "lost") & (c.revenue >= float(wb["min_revenue"]))
-                 & (c.order_count >= int(wb["min_orders"])))
-    c = c.mutate(winback_rank=(ibis.row_number().over(order_by=[ibis.desc(c.revenue), c.customer_id]) + 1)
-                 .cast("int64"))
+    c = c.filter(
+        (c.segment == "lost") & (c.revenue >= float(wb["min_revenue"])) & (c.order_count >= int(wb["min_orders"]))
+    )
+    c = c.mutate(
+        winback_rank=(ibis.row_number().over(order_by=[ibis.desc(c.revenue), c.customer_id]) + 1).cast("int64")
+    )
     c = c.select("winback_rank", *[x for x in c.columns if x != "winback_rank"]).order_by("winback_rank")
     return c.limit(top) if top else c

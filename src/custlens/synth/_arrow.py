@@ -8,27 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custlens.schema import Table
-
-__all__ = ["arrow_schema", "padded", "join", "take", "timestamps", "dates", "US_PER_DAY"]
+__all__ = ["padded", "join", "take", "timestamps", "dates", "US_PER_DAY"]
 
 US_PER_DAY = 86_400_000_000
-
-_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "boolean": pa.bool_(),
-    "date": pa.date32(),
-    "timestamp('UTC')": pa.timestamp("us", tz="UTC"),
-}
-
-
-def arrow_schema(table: Table) -> pa.Schema:
-    """The Arrow schema of a canonical table (required columns are not nullable)."""
-    return pa.schema(
-        [pa.field(c.name, _TYPES[c.dtype], nullable=not c.required) for c in table.columns]
-    )
 
 
 def padded(values: np.ndarray, width: int) -> pa.Array:

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from custlens.schema import TABLES
 from custlens.synth import _vocab as V
-from custlens.synth._arrow import arrow_schema, join, padded, take, timestamps
+from custlens.synth._arrow import join, padded, take, timestamps
 from custlens.synth._population import Period, Population
 from custlens.synth.params import CompanyParams
 
@@ -44,13 +44,16 @@ def leads_table(
     industry[:n_conv] = pop.industry[conv_cust]
     need = rng.random(m) < np.where(converted, 0.9, 0.45)
     authority = rng.random(m) < np.where(converted, 0.8, 0.35)
-    budget = np.round(np.exp(np.where(converted, 9.5, 8.5) + np.where(converted, 1.0, 1.2) * rng.standard_normal(m)), -2)
+    budget = np.round(
+        np.exp(np.where(converted, 9.5, 8.5) + np.where(converted, 1.0, 1.2) * rng.standard_normal(m)), -2
+    )
     no_budget = ~converted & (rng.random(m) < 0.25)
     source = rng.choice(len(V.LEAD_SOURCES), m, p=[0.30, 0.15, 0.15, 0.10, 0.10, 0.12, 0.08])
     cust_safe = np.maximum(cust, 0)
     cols = {
         "lead_id": join("LD", padded(np.arange(first_number, first_number + m), 8)),
-        "customer_id": pop.customer_id.take(pa.array(cust_safe, mask=~converted)) if pop.n
+        "customer_id": pop.customer_id.take(pa.array(cust_safe, mask=~converted))
+        if pop.n
         else pa.nulls(m, pa.string()),
         "created_at": timestamps(period.start_us, created),
         "source": take(V.LEAD_SOURCES, source),
@@ -60,6 +63,6 @@ def leads_table(
         "region": take(V.REGION_CODES, region),
         "industry": take([i[0] for i in V.INDUSTRIES], np.maximum(industry, 0), industry < 0),
     }
-    table = pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["leads"]))
+    table = pa.Table.from_pydict(cols, schema=TABLES["leads"].arrow_schema())
     # converted leads are drawn first; shuffle the rows but keep lead ids in order
     return table.take(pa.array(rng.permutation(m))).set_column(0, table.schema.field(0), cols["lead_id"])

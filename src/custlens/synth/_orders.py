@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from custlens.schema import TABLES
 from custlens.synth import _vocab as V
-from custlens.synth._arrow import arrow_schema, join, padded, take, timestamps
+from custlens.synth._arrow import join, padded, take, timestamps
 from custlens.synth._population import Period, Population
 from custlens.synth.params import CompanyParams
 
@@ -129,15 +129,15 @@ def transactions_table(
     fav = rng.random(len(o)) < 0.4
     personal_cat = _draw(rng, np.array(V.CATEGORY_POPULARITY["personal"]), len(o))
     corporate_cat = _draw(rng, np.array(V.CATEGORY_POPULARITY["corporate"]), len(o))
-    category = np.where(fav, pop.favourite_category[cust],
-                        np.where(pop.corporate[cust], corporate_cat, personal_cat))
+    category = np.where(fav, pop.favourite_category[cust], np.where(pop.corporate[cust], corporate_cat, personal_cat))
     product = category * _N_PROD + _draw(rng, _PRODUCT_WEIGHTS, len(o))
     quantity = np.maximum(1.0, np.round(amount / _LIST_PRICE[product]))
     rate = np.clip(_MARGIN[category] + 0.04 * rng.standard_normal(len(o)), -0.05, 0.95)
     cost = np.round(amount * (1.0 - rate), 2)
     margin = np.round(amount - cost, 2)
-    order_channel = np.where(rng.random(n_ord) < 0.7, pop.preferred_channel[orders.customer],
-                             rng.integers(0, len(V.CHANNELS), n_ord))
+    order_channel = np.where(
+        rng.random(n_ord) < 0.7, pop.preferred_channel[orders.customer], rng.integers(0, len(V.CHANNELS), n_ord)
+    )
     channel = order_channel[o]
 
     p_ret = np.minimum(params.return_rate * np.exp(-0.4 * pop.xi[cust] - 0.08), 0.5)
@@ -179,8 +179,10 @@ def transactions_table(
         "channel": channel[r],
     }
     flags = np.r_[np.zeros(len(o), bool), np.ones(len(r), bool)]
-    both = {k: (pa.concat_arrays([sale[k], ret[k]]) if isinstance(sale[k], pa.Array)
-                else np.concatenate([sale[k], ret[k]])) for k in sale}
+    both = {
+        k: (pa.concat_arrays([sale[k], ret[k]]) if isinstance(sale[k], pa.Array) else np.concatenate([sale[k], ret[k]]))
+        for k in sale
+    }
     orders.n_rows = np.bincount(both["cust"], minlength=pop.n)
     tz = pop.tz.take(pa.array(both["cust"]))
     cols = {
@@ -198,7 +200,7 @@ def transactions_table(
         "channel": take(V.CHANNELS, both["channel"]),
         "return_flag": pa.array(flags),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["transactions"]))
+    return pa.Table.from_pydict(cols, schema=TABLES["transactions"].arrow_schema())
 
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from scipy import special
 
 from custlens.schema import TABLES
 from custlens.synth import _vocab as V
-from custlens.synth._arrow import arrow_schema, join, padded, take, timestamps
+from custlens.synth._arrow import join, padded, take, timestamps
 from custlens.synth.params import CompanyParams
 
 __all__ = ["Period", "Population", "draw_population", "customers_table", "identity_table"]
@@ -121,8 +121,9 @@ def draw_population(
     industry = np.where(corporate, rng.integers(0, len(V.INDUSTRIES), n), -1)
     acq_p = np.where(corporate[:, None], np.array(_ACQ_CORPORATE), np.array(_ACQ_PERSONAL))
     acquisition = _choose_rows(rng, acq_p)
-    cat_p = np.where(corporate[:, None], np.array(V.CATEGORY_POPULARITY["corporate"]),
-                     np.array(V.CATEGORY_POPULARITY["personal"]))
+    cat_p = np.where(
+        corporate[:, None], np.array(V.CATEGORY_POPULARITY["corporate"]), np.array(V.CATEGORY_POPULARITY["personal"])
+    )
     favourite = _choose_rows(rng, cat_p)
     return Population(
         number=number,
@@ -193,7 +194,7 @@ def customers_table(rng: np.random.Generator, pop: Population, period: Period) -
         "consent_marketing": pa.array(rng.random(n) < 0.70),
         "consent_profiling": pa.array(rng.random(n) < 0.85),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["customers"]))
+    return pa.Table.from_pydict(cols, schema=TABLES["customers"].arrow_schema())
 
 
 def _person_names(rng: np.random.Generator, n: int, english: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -223,23 +224,35 @@ def identity_table(rng: np.random.Generator, pop: Population) -> pa.Table:
     ind = np.maximum(pop.industry, 0)
     city_zh = take([c.zh for c in V.CITIES], pop.city)
     city_en = take([c.en for c in V.CITIES], pop.city)
-    company_zh = join(city_zh, take([w[0] for w in V.COMPANY_WORDS], word),
-                      take([i[1] for i in V.INDUSTRIES], ind), "有限公司")
-    company_en = join(city_en, " ", take([w[1] for w in V.COMPANY_WORDS], word), " ",
-                      take([i[2] for i in V.INDUSTRIES], ind), " Co., Ltd.")
+    company_zh = join(
+        city_zh, take([w[0] for w in V.COMPANY_WORDS], word), take([i[1] for i in V.INDUSTRIES], ind), "有限公司"
+    )
+    company_en = join(
+        city_en,
+        " ",
+        take([w[1] for w in V.COMPANY_WORDS], word),
+        " ",
+        take([i[2] for i in V.INDUSTRIES], ind),
+        " Co., Ltd.",
+    )
     company_english = overseas | (rng.random(n) < 0.2)
     company = pc.if_else(pa.array(company_english), company_en, company_zh)
     name = pc.if_else(pa.array(corp), company, person)
 
     num = padded(pop.number, 8)
-    mobile = join(take(V.MOBILE_PREFIXES, rng.integers(0, len(V.MOBILE_PREFIXES), n)), " ",
-                  padded(rng.integers(0, 10_000, n), 4), " ", padded(rng.integers(0, 10_000, n), 4))
+    mobile = join(
+        take(V.MOBILE_PREFIXES, rng.integers(0, len(V.MOBILE_PREFIXES), n)),
+        " ",
+        padded(rng.integers(0, 10_000, n), 4),
+        " ",
+        padded(rng.integers(0, 10_000, n), 4),
+    )
     other = join(padded(rng.integers(1000, 10_000, n), 4), " ", padded(rng.integers(0, 10_000, n), 4))
-    phone = join(take([c.country_code for c in V.CITIES], pop.city), " ",
-                 pc.if_else(pa.array(overseas), other, mobile))
+    phone = join(take([c.country_code for c in V.CITIES], pop.city), " ", pc.if_else(pa.array(overseas), other, mobile))
     personal_mail = join(pc.utf8_lower(first_word), ".", pc.utf8_lower(last_word), ".", num, "@example.com")
-    corporate_mail = join("contact.", num, "@", pc.utf8_lower(take([w[1] for w in V.COMPANY_WORDS], word)),
-                          ".example.cn")
+    corporate_mail = join(
+        "contact.", num, "@", pc.utf8_lower(take([w[1] for w in V.COMPANY_WORDS], word)), ".example.cn"
+    )
     email = pc.if_else(pa.array(corp), corporate_mail, personal_mail)
     house = padded(rng.integers(1, 1000, n), 1)
     addr_zh = join(city_zh, "市", take(V.ROADS_ZH, rng.integers(0, len(V.ROADS_ZH), n)), house, "号")
@@ -256,4 +269,4 @@ def identity_table(rng: np.random.Generator, pop: Population) -> pa.Table:
         "address": address,
         "postcode": take([c.postcode for c in V.CITIES], pop.city),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["identity"]))
+    return pa.Table.from_pydict(cols, schema=TABLES["identity"].arrow_schema())

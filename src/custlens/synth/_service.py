@@ -15,7 +15,7 @@ from scipy import special
 
 from custlens.schema import TABLES
 from custlens.synth import _vocab as V
-from custlens.synth._arrow import arrow_schema, dates, join, padded, take, timestamps
+from custlens.synth._arrow import dates, join, padded, take, timestamps
 from custlens.synth._orders import Orders
 from custlens.synth._population import Period, Population
 
@@ -47,19 +47,18 @@ PAYMENT_TERMS = np.array([30, 45, 60, 90])
 _TERMS_P = np.array([0.4, 0.2, 0.3, 0.1])
 
 
-def interactions_table(
-    rng: np.random.Generator, pop: Population, orders: Orders, period: Period
-) -> pa.Table:
+def interactions_table(rng: np.random.Generator, pop: Population, orders: Orders, period: Period) -> pa.Table:
     """The ``interactions`` rows of a block."""
-    n = pop.n
     kinds = list(INTERACTION_RATES)
-    active_end = np.minimum(period.days, np.where(np.isnan(pop.first_purchase), pop.created + 90.0,
-                                                  orders.death + 60.0))
+    active_end = np.minimum(
+        period.days, np.where(np.isnan(pop.first_purchase), pop.created + 90.0, orders.death + 60.0)
+    )
     years = np.maximum(active_end - pop.created, 0.0) / 365.25
     rates = np.array([INTERACTION_RATES[k] for k in kinds])  # (kinds, 4)
     per_year = np.where(pop.corporate[:, None], rates[:, 1], rates[:, 0])
-    mean = (years[:, None] * per_year + orders.n_orders[:, None] * rates[:, 2]) \
-        * np.exp(pop.xi[:, None] * rates[:, 3] - rates[:, 3] ** 2 / 2)
+    mean = (years[:, None] * per_year + orders.n_orders[:, None] * rates[:, 2]) * np.exp(
+        pop.xi[:, None] * rates[:, 3] - rates[:, 3] ** 2 / 2
+    )
     mean[:, kinds.index("complaint")] += 0.3 * orders.n_returns
     counts = rng.poisson(mean)  # (n, kinds)
     flat = counts.ravel()
@@ -88,12 +87,10 @@ def interactions_table(
         "channel": take(channel_names, channel),
         "outcome": take(_OUTCOMES, outcome),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["interactions"]))
+    return pa.Table.from_pydict(cols, schema=TABLES["interactions"].arrow_schema())
 
 
-def receivables_table(
-    rng: np.random.Generator, pop: Population, orders: Orders, period: Period
-) -> pa.Table:
+def receivables_table(rng: np.random.Generator, pop: Population, orders: Orders, period: Period) -> pa.Table:
     """One invoice per corporate order, with payment behaviour by payer type.
 
     Payer type per corporate customer from ``score = -0.8 xi + 0.6 e`` (standard normal):
@@ -104,7 +101,9 @@ def receivables_table(
     n = pop.n
     score = -0.8 * pop.xi + 0.6 * rng.standard_normal(n)
     payer = np.searchsorted(special.ndtri(np.array([0.6, 0.9])), score)
-    terms = PAYMENT_TERMS[np.searchsorted(np.cumsum(_TERMS_P), rng.random(n) * _TERMS_P.sum(), side="right").clip(max=3)]
+    terms = PAYMENT_TERMS[
+        np.searchsorted(np.cumsum(_TERMS_P), rng.random(n) * _TERMS_P.sum(), side="right").clip(max=3)
+    ]
     sel = np.flatnonzero(pop.corporate[orders.customer])
     cust = orders.customer[sel]
     issued = np.floor(orders.time[sel])
@@ -130,4 +129,4 @@ def receivables_table(
         "amount": pa.array(amount),
         "paid_amount": pa.array(paid_amount),
     }
-    return pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["receivables"]))
+    return pa.Table.from_pydict(cols, schema=TABLES["receivables"].arrow_schema())

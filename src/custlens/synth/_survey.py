@@ -18,15 +18,15 @@ import numpy as np
 import pyarrow as pa
 
 from custlens.schema import TABLES
-from custlens.synth._arrow import arrow_schema, take, timestamps
+from custlens.synth._arrow import take, timestamps
 from custlens.synth._population import Period, Population
 from custlens.synth.params import (
     ECSI_BLOCKS,
-    ECSI_SATISFACTION_FROM_PROPENSITY,
     ECSI_ITEM_MEANS,
     ECSI_ITEM_SD,
     ECSI_LOADINGS,
     ECSI_PATHS,
+    ECSI_SATISFACTION_FROM_PROPENSITY,
     KANO_CATEGORIES,
     KANO_DESIGN,
     KANO_DOMINANT_SHARE,
@@ -42,8 +42,8 @@ __all__ = ["survey_table", "ECSI_INSTRUMENT", "KANO_INSTRUMENT"]
 ECSI_INSTRUMENT = "ecsi"
 KANO_INSTRUMENT = "kano"
 _ITEMS = [item for items in ECSI_BLOCKS.values() for item in items]
-_ANSWERS_1_10 = [str(k) for k in range(0, 11)]
-_ANSWERS_1_5 = [str(k) for k in range(0, 6)]
+_ANSWERS_1_10 = [str(k) for k in range(11)]
+_ANSWERS_1_5 = [str(k) for k in range(6)]
 
 
 def _answer_window(rng: np.random.Generator, pop: Population, who: np.ndarray, period: Period) -> np.ndarray:
@@ -97,9 +97,10 @@ def _kano(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
     func = np.empty((m, n_attr), dtype=np.int64)
     dysf = np.empty((m, n_attr), dtype=np.int64)
     for j, designed in enumerate(KANO_DESIGN.values()):
-        probs = np.array([
-            KANO_DOMINANT_SHARE if c == designed else KANO_OTHER_SHARE for c in KANO_CATEGORIES
-        ] + [KANO_QUESTIONABLE_SHARE, KANO_REVERSE_SHARE])
+        probs = np.array(
+            [KANO_DOMINANT_SHARE if c == designed else KANO_OTHER_SHARE for c in KANO_CATEGORIES]
+            + [KANO_QUESTIONABLE_SHARE, KANO_REVERSE_SHARE]
+        )
         cls = np.searchsorted(np.cumsum(probs), rng.random(m) * probs.sum(), side="right").clip(max=5)
         u = rng.random(m)
         for c, name in enumerate(_CLASSES):
@@ -128,16 +129,22 @@ def survey_table(rng: np.random.Generator, pop: Population, period: Period, para
     kano_answers = np.stack([func, dysf], axis=2).reshape(len(kano_who), 2 * len(attrs))
     who = np.r_[np.repeat(ecsi_who, n_items), np.repeat(kano_who, len(kano_items))]
     ids = pop.customer_id.take(pa.array(who, pa.int64()))
-    item = pa.concat_arrays([
-        take(_ITEMS, np.tile(np.arange(n_items), len(ecsi_who))),
-        take(kano_items, np.tile(np.arange(len(kano_items)), len(kano_who))),
-    ])
-    answer = pa.concat_arrays([
-        take(_ANSWERS_1_10, ecsi.ravel()),
-        take(_ANSWERS_1_5, kano_answers.ravel()),
-    ])
-    instrument = take((ECSI_INSTRUMENT, KANO_INSTRUMENT),
-                      np.r_[np.zeros(len(ecsi_who) * n_items, np.int64), np.ones(len(kano_who) * len(kano_items), np.int64)])
+    item = pa.concat_arrays(
+        [
+            take(_ITEMS, np.tile(np.arange(n_items), len(ecsi_who))),
+            take(kano_items, np.tile(np.arange(len(kano_items)), len(kano_who))),
+        ]
+    )
+    answer = pa.concat_arrays(
+        [
+            take(_ANSWERS_1_10, ecsi.ravel()),
+            take(_ANSWERS_1_5, kano_answers.ravel()),
+        ]
+    )
+    instrument = take(
+        (ECSI_INSTRUMENT, KANO_INSTRUMENT),
+        np.r_[np.zeros(len(ecsi_who) * n_items, np.int64), np.ones(len(kano_who) * len(kano_items), np.int64)],
+    )
     when = np.r_[np.repeat(ecsi_time, n_items), np.repeat(kano_time, len(kano_items))]
     cols = {
         "respondent_id": ids,
@@ -147,7 +154,7 @@ def survey_table(rng: np.random.Generator, pop: Population, period: Period, para
         "answer": answer,
         "answered_at": timestamps(period.start_us, when),
     }
-    table = pa.Table.from_pydict(cols, schema=arrow_schema(TABLES["survey_answers"]))
+    table = pa.Table.from_pydict(cols, schema=TABLES["survey_answers"].arrow_schema())
     if params.survey_missing_share > 0:
         n_ecsi = len(ecsi_who) * n_items
         drop = np.r_[rng.random(n_ecsi) < params.survey_missing_share, np.zeros(len(who) - n_ecsi, bool)]

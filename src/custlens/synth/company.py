@@ -22,10 +22,15 @@ import pyarrow.compute as pc
 
 from custlens.errors import InputError
 from custlens.schema import TABLES
-from custlens.synth._arrow import US_PER_DAY, arrow_schema
+from custlens.synth._arrow import US_PER_DAY
 from custlens.synth._leads import leads_in_block, leads_table
 from custlens.synth._orders import draw_orders, transactions_table
-from custlens.synth._population import Period, customers_table, draw_population, identity_table
+from custlens.synth._population import (
+    Period,
+    customers_table,
+    draw_population,
+    identity_table,
+)
 from custlens.synth._service import interactions_table, receivables_table
 from custlens.synth._survey import survey_table
 from custlens.synth.params import CompanyParams
@@ -115,8 +120,7 @@ def _block(seed: int, k: int, period: Period, params: CompanyParams) -> tuple[di
         "transactions": transactions,
         "interactions": interactions_table(streams[5], pop, orders, period),
         "receivables": receivables_table(streams[6], pop, orders, period),
-        "leads": leads_table(streams[7], pop, period, params,
-                             k * leads_in_block(BLOCK_SIZE, params) + 1),
+        "leads": leads_table(streams[7], pop, period, params, k * leads_in_block(BLOCK_SIZE, params) + 1),
         "survey_answers": survey_table(streams[8], pop, period, params),
     }
     return tables, orders.n_rows
@@ -135,14 +139,17 @@ def _truncate(tables: dict[str, pa.Table], m: int, params: CompanyParams) -> dic
         out[name] = t.filter(pc.is_in(t["customer_id"], value_set=kept))
     leads = tables["leads"]
     position = pa.array(np.arange(leads.num_rows) < leads_in_block(m, params))
-    keep = pc.or_(pc.and_(pc.is_null(leads["customer_id"]), position),
-                  pc.fill_null(pc.is_in(leads["customer_id"], value_set=kept), False))
+    keep = pc.or_(
+        pc.and_(pc.is_null(leads["customer_id"]), position),
+        pc.fill_null(pc.is_in(leads["customer_id"], value_set=kept), False),
+    )
     out["leads"] = leads.filter(keep)
     return out
 
 
-def _blocks(seed: int, n_customers: int, period: Period,
-            params: CompanyParams) -> Iterator[tuple[int, dict[str, pa.Table], np.ndarray]]:
+def _blocks(
+    seed: int, n_customers: int, period: Period, params: CompanyParams
+) -> Iterator[tuple[int, dict[str, pa.Table], np.ndarray]]:
     """Blocks covering customers 1..n_customers: (customers in block, tables, rows per customer)."""
     n_blocks = -(-n_customers // BLOCK_SIZE)
     for k in range(n_blocks):
@@ -180,17 +187,23 @@ def customers_for_transactions(
         total = int(cum[-1]) if cum.size else total
         seen += len(rows)
     if total == 0:
-        raise InputError("these parameters produce no transactions; cannot reach "
-                         f"n_transactions={n_transactions}")
+        raise InputError(f"these parameters produce no transactions; cannot reach n_transactions={n_transactions}")
     return max(1, int(round(n_transactions * seen / total)))
 
 
-def _resolve_customers(n_customers: int | None, n_transactions: int | None, seed: int,
-                       start: str | date | datetime, end: str | date | datetime,
-                       params: CompanyParams) -> int:
+def _resolve_customers(
+    n_customers: int | None,
+    n_transactions: int | None,
+    seed: int,
+    start: str | date | datetime,
+    end: str | date | datetime,
+    params: CompanyParams,
+) -> int:
     if n_customers is not None and n_transactions is not None:
-        raise InputError("give either 'n_customers' or 'n_transactions', not both. "
-                         f"Got n_customers={n_customers}, n_transactions={n_transactions}.")
+        raise InputError(
+            "give either 'n_customers' or 'n_transactions', not both. "
+            f"Got n_customers={n_customers}, n_transactions={n_transactions}."
+        )
     if n_transactions is not None:
         return customers_for_transactions(n_transactions, seed=seed, start=start, end=end, params=params)
     return _check_count(DEFAULT_CUSTOMERS if n_customers is None else n_customers, "n_customers")
@@ -305,7 +318,7 @@ def write_company(
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / f"{name}.{fmt}" for name in _TABLE_ORDER}
     partial = {name: p.with_name(p.name + ".partial") for name, p in paths.items()}
-    writers = {name: _open_writer(partial[name], arrow_schema(TABLES[name]), fmt) for name in _TABLE_ORDER}
+    writers = {name: _open_writer(partial[name], TABLES[name].arrow_schema(), fmt) for name in _TABLE_ORDER}
     blocks_per_chunk = max(1, -(-chunk_size // BLOCK_SIZE))
     done = 0
     try:
@@ -343,5 +356,3 @@ def _open_writer(path: Path, schema: pa.Schema, fmt: str) -> Any:
     import pyarrow.csv as pacsv
 
     return pacsv.CSVWriter(path, schema)
-
-

@@ -158,8 +158,7 @@ class CompanyParams:
                 ok = False
             if not ok:
                 raise InputError(
-                    f"The {f.name!r} parameter of CompanyParams must be {expected}. "
-                    f"Got {value!r} instead."
+                    f"The {f.name!r} parameter of CompanyParams must be {expected}. Got {value!r} instead."
                 )
 
 
@@ -235,20 +234,34 @@ ECSI_PATHS: dict[tuple[str, str], float] = {
 """True standardised path coefficients between the latent constructs."""
 
 ECSI_LOADINGS: dict[str, float] = {
-    "IMAG1": 0.75, "IMAG2": 0.70, "IMAG3": 0.80, "IMAG4": 0.72, "IMAG5": 0.78,
-    "CUEX1": 0.70, "CUEX2": 0.75, "CUEX3": 0.65,
-    "PERQ1": 0.80, "PERQ2": 0.75, "PERQ3": 0.78, "PERQ4": 0.72, "PERQ5": 0.82,
-    "PERQ6": 0.76, "PERQ7": 0.70,
-    "PERV1": 0.88, "PERV2": 0.85,
-    "CUSA1": 0.85, "CUSA2": 0.80, "CUSA3": 0.82,
+    "IMAG1": 0.75,
+    "IMAG2": 0.70,
+    "IMAG3": 0.80,
+    "IMAG4": 0.72,
+    "IMAG5": 0.78,
+    "CUEX1": 0.70,
+    "CUEX2": 0.75,
+    "CUEX3": 0.65,
+    "PERQ1": 0.80,
+    "PERQ2": 0.75,
+    "PERQ3": 0.78,
+    "PERQ4": 0.72,
+    "PERQ5": 0.82,
+    "PERQ6": 0.76,
+    "PERQ7": 0.70,
+    "PERV1": 0.88,
+    "PERV2": 0.85,
+    "CUSA1": 0.85,
+    "CUSA2": 0.80,
+    "CUSA3": 0.82,
     "CUSCO": 0.90,
-    "CUSL1": 0.85, "CUSL2": 0.70, "CUSL3": 0.80,
+    "CUSL1": 0.85,
+    "CUSL2": 0.70,
+    "CUSL3": 0.80,
 }
 """True loading of each item's standard score on its construct."""
 
-ECSI_ITEM_MEANS: dict[str, float] = {
-    item: 7.0 + 0.1 * (k % 7) for k, item in enumerate(ECSI_LOADINGS)
-}
+ECSI_ITEM_MEANS: dict[str, float] = {item: 7.0 + 0.1 * (k % 7) for k, item in enumerate(ECSI_LOADINGS)}
 """Centre of each item on the 1-10 answer scale (7.0 to 7.6)."""
 ECSI_ITEM_SD = 1.6
 """Spread of each item on the 1-10 scale before rounding and clipping."""

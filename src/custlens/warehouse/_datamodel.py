@@ -59,25 +59,31 @@ def _cell(text: str) -> str:
 def _row(column: Column) -> str:
     allowed = ", ".join(f"`{v}`" for v in column.allowed) if column.allowed else ""
     minimum = f"{column.minimum:g}" if column.minimum is not None else ""
-    return (f"| `{column.name}` | `{column.dtype}` ({SQL_TYPES[column.dtype]}) | "
-            f"{column.unit} | {'yes' if column.required else 'no'} | {allowed} | {minimum} | "
-            f"{_cell(column.description)} |")
+    return (
+        f"| `{column.name}` | `{column.dtype}` ({SQL_TYPES[column.dtype]}) | "
+        f"{column.unit} | {'yes' if column.required else 'no'} | {allowed} | {minimum} | "
+        f"{_cell(column.description)} |"
+    )
 
 
 def _table(table: Table) -> str:
-    lines = [f"## `{table.name}`", "", table.description, "",
-             f"Key: {', '.join(f'`{k}`' for k in table.key)}."
-             + (" Holds personal data." if table.personal_data else ""), "",
-             "| column | type | unit | required | allowed values | minimum | description |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## `{table.name}`",
+        "",
+        table.description,
+        "",
+        f"Key: {', '.join(f'`{k}`' for k in table.key)}." + (" Holds personal data." if table.personal_data else ""),
+        "",
+        "| column | type | unit | required | allowed values | minimum | description |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines += [_row(c) for c in table.columns]
     return "\n".join(lines) + "\n"
 
 
 def render_data_model() -> str:
     """The Markdown text of ``docs/data-model.md``."""
-    index = "\n".join(f"- [`{t.name}`](#{t.name}): {t.description.split('.')[0]}."
-                      for t in TABLES.values())
+    index = "\n".join(f"- [`{t.name}`](#{t.name}): {t.description.split('.')[0]}." for t in TABLES.values())
     parts = [_INTRO, "## Tables\n\n" + index + "\n"]
     parts += [_table(t) for t in TABLES.values()]
     parts.append(_INTERNAL)

@@ -107,8 +107,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _sync_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Add canonical tables and columns missing from the database (additive only)."""
     rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema()"
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
     ).fetchall()
     present: dict[str, set[str]] = {}
     for table_name, column_name in rows:
@@ -121,12 +120,8 @@ def _sync_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         for column in table.columns:
             if column.name not in present[table.name]:
-                con.execute(
-                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {sql_type(column)}"
-                )
+                con.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {sql_type(column)}")
                 changes.append(f"add column {table.name}.{column.name}")
     for change in changes:
-        con.execute(
-            f"INSERT INTO {MIGRATIONS_TABLE} (version, description) VALUES (NULL, ?)", [change]
-        )
+        con.execute(f"INSERT INTO {MIGRATIONS_TABLE} (version, description) VALUES (NULL, ?)", [change])
     return changes

@@ -28,8 +28,10 @@ __all__ = ["connect_spark", "export_parquet"]
 
 log = logging.getLogger(__name__)
 
-def export_parquet(workspace: Workspace, folder: str | Path | None = None,
-                   tables: Iterable[str] | None = None) -> dict[str, Path]:
+
+def export_parquet(
+    workspace: Workspace, folder: str | Path | None = None, tables: Iterable[str] | None = None
+) -> dict[str, Path]:
     """Write canonical tables of a workspace to ``<folder>/<table>.parquet``.
 
     Parameters
@@ -96,9 +98,7 @@ def connect_spark(
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        raise BackendError(
-            "PySpark is not installed; install the spark extra: pip install 'custlens[spark]'"
-        ) from None
+        raise BackendError("PySpark is not installed; install the spark extra: pip install 'custlens[spark]'") from None
     from custlens.warehouse._workspace import Workspace
 
     mapping: dict[str, Any]

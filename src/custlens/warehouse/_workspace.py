@@ -15,7 +15,7 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,8 +28,7 @@ from custlens.errors import BackendError, ConfigError, InputError
 from custlens.schema import table as schema_table
 from custlens.warehouse._migrations import migrate, schema_version
 
-__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR",
-           "STAGING_DIR"]
+__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR", "STAGING_DIR"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ class WorkspaceSettings:
         doc: dict[str, Any] = {
             "workspace": {
                 "format_version": FORMAT_VERSION,
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "currency": self.currency,
             },
             "duckdb": {"memory_limit": self.memory_limit, "threads": self.threads},
@@ -104,8 +103,7 @@ class WorkspaceSettings:
             raise ConfigError(f"{source}: invalid setting ({exc})") from None
         if not 0.0 <= settings.max_reject_rate <= 1.0:
             raise ConfigError(
-                f"{source}: [import] max_reject_rate must be between 0 and 1; "
-                f"got {settings.max_reject_rate}"
+                f"{source}: [import] max_reject_rate must be between 0 and 1; got {settings.max_reject_rate}"
             )
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
@@ -127,8 +125,7 @@ class Workspace:
     database file, which DuckDB locks for a single writing process.
     """
 
-    def __init__(self, path: Path, con: ibis.BaseBackend, settings: WorkspaceSettings,
-                 read_only: bool) -> None:
+    def __init__(self, path: Path, con: ibis.BaseBackend, settings: WorkspaceSettings, read_only: bool) -> None:
         self.path = path
         self.con = con
         self.settings = settings
@@ -173,8 +170,7 @@ class Workspace:
         settings_path = path / SETTINGS_FILE
         if not settings_path.is_file():
             raise InputError(
-                f"{path}: not a custlens workspace (no {SETTINGS_FILE}); "
-                f"create one with `custlens init {path}`"
+                f"{path}: not a custlens workspace (no {SETTINGS_FILE}); create one with `custlens init {path}`"
             )
         try:
             doc = tomllib.loads(settings_path.read_text(encoding="utf-8"))
@@ -241,10 +237,7 @@ class Workspace:
         """Number of rows in each canonical table."""
         from custlens.schema import TABLES
 
-        return {
-            name: int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
-            for name in TABLES
-        }
+        return {name: int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]) for name in TABLES}
 
     def imports(self) -> ibis.Table:
         """The import ledger (one row per committed import) as an Ibis table."""
@@ -275,8 +268,9 @@ class Workspace:
     def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -64,8 +64,9 @@ def test_discounted_value_bad_input() -> None:
 
 def test_mean_gap_model_by_hand() -> None:
     cust = np.array(["a", "a", "a", "b", "c", "c"])
-    when = np.array(["2024-01-01", "2024-01-11", "2024-01-31", "2024-02-01", "2024-01-01", "2024-01-21"],
-                    dtype="datetime64[D]")
+    when = np.array(
+        ["2024-01-01", "2024-01-11", "2024-01-31", "2024-02-01", "2024-01-01", "2024-01-21"], dtype="datetime64[D]"
+    )
     amount = np.array([10.0, 20, 30, 50, 5, 15])
     res = mean_gap_next_purchase(cust, when, amount, as_of=np.datetime64("2024-03-01"))
     assert res.customer_id.tolist() == ["a", "b", "c"]

@@ -72,8 +72,13 @@ def test_weights_equal_repeated_rows_recency() -> None:
     per = np.array([0, 2, 1, 2, 5, 3])
     w = np.array([3, 3, 1, 1, 1, 2])
     weighted = estimate_recency_chain(cust, per, n_states=3, end_period=6, weights=w)
-    rep_c = np.concatenate([np.repeat(cust[cust == c][None, :] * 100 + i, 1, axis=0).ravel()
-                            for c, n in ((1, 3), (2, 1), (3, 2)) for i in range(n)])
+    rep_c = np.concatenate(
+        [
+            np.repeat(cust[cust == c][None, :] * 100 + i, 1, axis=0).ravel()
+            for c, n in ((1, 3), (2, 1), (3, 2))
+            for i in range(n)
+        ]
+    )
     rep_p = np.concatenate([per[cust == c] for c, n in ((1, 3), (2, 1), (3, 2)) for _ in range(n)])
     repeated = estimate_recency_chain(rep_c, rep_p, n_states=3, end_period=6)
     np.testing.assert_allclose(weighted.counts, repeated.counts)
@@ -168,8 +173,9 @@ def test_estimation_errors() -> None:
 def test_period_index_units() -> None:
     from custlens.clv.formula import period_index
 
-    d = np.array(["1970-01-04", "1970-01-05", "1970-01-11", "1970-01-12", "1971-03-31", "1971-04-01"],
-                 dtype="datetime64[D]")
+    d = np.array(
+        ["1970-01-04", "1970-01-05", "1970-01-11", "1970-01-12", "1971-03-31", "1971-04-01"], dtype="datetime64[D]"
+    )
     np.testing.assert_array_equal(period_index(d, "W"), [-1, 0, 0, 1, 64, 64])
     np.testing.assert_array_equal(period_index(d, "M")[-2:], [14, 15])
     np.testing.assert_array_equal(period_index(d, "Q")[-2:], [4, 5])

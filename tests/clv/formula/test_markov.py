@@ -25,9 +25,7 @@ PC_R = [36.0, -4.0, -4.0, 0.0]
 
 def test_recency_matrix_structure() -> None:
     P = recency_transition_matrix([0.3, 0.2, 0.05, 0.0])
-    expected = np.array(
-        [[0.3, 0.7, 0, 0], [0.2, 0, 0.8, 0], [0.05, 0, 0, 0.95], [0, 0, 0, 1.0]]
-    )
+    expected = np.array([[0.3, 0.7, 0, 0], [0.2, 0, 0.8, 0], [0.05, 0, 0, 0.95], [0, 0, 0, 1.0]])
     np.testing.assert_allclose(P, expected)
     # the last state keeps non-buyers even when its purchase probability is positive
     np.testing.assert_allclose(recency_transition_matrix([0.5, 0.1])[1], [0.1, 0.9])

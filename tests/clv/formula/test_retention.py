@@ -54,9 +54,7 @@ def test_finite_horizon_matches_explicit_sum() -> None:
     m, r, d, n = 50.0, 0.7, 0.12, 7
     t = np.arange(n)
     assert retention_clv(m, r, d, periods=n) == pytest.approx(np.sum(m * r**t / (1 + d) ** t))
-    assert retention_clv(m, r, d, periods=n, timing="end") == pytest.approx(
-        np.sum(m * r ** t / (1 + d) ** (t + 1))
-    )
+    assert retention_clv(m, r, d, periods=n, timing="end") == pytest.approx(np.sum(m * r**t / (1 + d) ** (t + 1)))
     assert retention_clv(m, r, d, periods=n, timing="retained") == pytest.approx(
         np.sum(m * r ** (t + 1) / (1 + d) ** (t + 1))
     )

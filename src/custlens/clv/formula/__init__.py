@@ -26,9 +26,9 @@ from custlens.clv.formula._cashflow import (
 from custlens.clv.formula._estimate import (
     PERIOD_UNITS,
     TransitionEstimate,
-    period_index,
     estimate_recency_chain,
     estimate_state_transitions,
+    period_index,
 )
 from custlens.clv.formula._events import (
     GammaWait,

@@ -32,7 +32,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from custlens.clv.formula._checks import (
-    as_float, check_nonnegative, order_by,
+    as_float,
+    check_nonnegative,
+    order_by,
 )
 from custlens.clv.formula._checks import plain as _plain
 from custlens.clv.formula._markov import recency_transition_matrix
@@ -187,8 +189,12 @@ def _row_intervals(
     b = total - alpha
     lo_q = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(allowed & (a > 0) & (b > 0), stats.beta.ppf(lo_q, np.maximum(a, 1e-300), np.maximum(b, 1e-300)), np.nan)
-        upper = np.where(allowed & (a > 0) & (b > 0), stats.beta.ppf(1 - lo_q, np.maximum(a, 1e-300), np.maximum(b, 1e-300)), np.nan)
+        lower = np.where(
+            allowed & (a > 0) & (b > 0), stats.beta.ppf(lo_q, np.maximum(a, 1e-300), np.maximum(b, 1e-300)), np.nan
+        )
+        upper = np.where(
+            allowed & (a > 0) & (b > 0), stats.beta.ppf(1 - lo_q, np.maximum(a, 1e-300), np.maximum(b, 1e-300)), np.nan
+        )
     # degenerate rows: a cell that takes the whole row (b == 0) is 1, an empty allowed cell (a == 0) is 0
     lower = np.where(allowed & (b == 0) & (a > 0), 1.0, lower)
     upper = np.where(allowed & (b == 0) & (a > 0), 1.0, upper)

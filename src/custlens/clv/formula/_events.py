@@ -35,7 +35,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from custlens.clv.formula._checks import (
-    as_float, check_finite, check_nonnegative, check_probability, order_by,
+    as_float,
+    check_finite,
+    check_nonnegative,
+    check_probability,
+    order_by,
 )
 from custlens.clv.formula._checks import plain as _plain
 from custlens.errors import InputError
@@ -142,7 +146,9 @@ def mean_gap_next_purchase(
         ref = float(_as_time(ref_in, "as_of")[0][0])
         if ref < last.max() - 1e-9:
             late = int((last > ref + 1e-9).sum())
-            raise InputError(f"{late} customers have orders after as_of (first: customer {_plain(uniq[np.argmax(last > ref + 1e-9)])!r})")
+            raise InputError(
+                f"{late} customers have orders after as_of (first: customer {_plain(uniq[np.argmax(last > ref + 1e-9)])!r})"
+            )
     recency = ref - last
     with np.errstate(invalid="ignore", divide="ignore"):
         overdue = np.where(gap > 0, recency / gap, np.nan)

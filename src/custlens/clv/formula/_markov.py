@@ -68,9 +68,7 @@ def check_transition_matrix(matrix: ArrayLike, tolerance: float = ROW_SUM_TOLERA
     bad = (P < 0) | (P > 1) | ~np.isfinite(P)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise InputError(
-            f"transition matrix entries must lie in [0, 1]; row {i + 1}, column {j + 1} is {P[i, j]:g}"
-        )
+        raise InputError(f"transition matrix entries must lie in [0, 1]; row {i + 1}, column {j + 1} is {P[i, j]:g}")
     sums = P.sum(axis=1)
     off = np.abs(sums - 1.0) > tolerance
     if off.any():
@@ -164,9 +162,7 @@ def _undiscounted_value(P: NDArray[np.float64], R: NDArray[np.float64]) -> NDArr
     return value
 
 
-def state_distribution(
-    transition_matrix: ArrayLike, initial: ArrayLike, periods: int
-) -> NDArray[np.float64]:
+def state_distribution(transition_matrix: ArrayLike, initial: ArrayLike, periods: int) -> NDArray[np.float64]:
     """Distribution over states after ``0..periods`` periods, one row per period.
 
     ``pi_t = pi_0 P^t``; row ``t`` of the result is ``pi_t``.
