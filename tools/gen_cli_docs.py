@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from custlens.cli import app
+from custlens.cli import load_all
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -69,7 +69,7 @@ def _option_row(param: Any) -> str:
 
 
 def render() -> str:
-    root = typer.main.get_command(app)
+    root = load_all()
     out = [INTRO]
     for path, cmd in _walk(root, ()):
         title = "custlens " + " ".join(path)

@@ -8,7 +8,6 @@ REST API uses for it, so that every edge reports one error the same way.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -83,6 +82,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     :func:`difflib.get_close_matches` (cut-off 0.6). Every message that refuses an unknown
     name (column, parameter, setting, table, method) builds its hint with this function.
     """
+    import difflib  # here, not at import: the CLI starts without it
+
     names = [str(c) for c in candidates]
     same_case = [c for c in names if c.lower() == str(name).lower()]
     if same_case:

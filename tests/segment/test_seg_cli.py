@@ -158,7 +158,7 @@ def test_csv_with_bom_for_excel(tx_file: Path, tmp_path: Path) -> None:
     ("extra", "message"),
     [
         (["--date-col", "d"], "did you mean 'D'"),
-        (["--date-col", "D", "--bins", "1"], "'bins' must be an integer from 2 to 10"),
+        (["--date-col", "D", "--bins", "1"], "--bins must be an integer from 2 to 10"),
         (["--date-col", "D", "--end", "31/03/2024"], "YYYY-MM-DD"),
     ],
 )

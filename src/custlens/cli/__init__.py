@@ -1,26 +1,99 @@
 """The ``custlens`` command: a thin edge over the library.
 
 Each command group lives in its own module and adds its commands with ``register(app)``.
+The modules are imported only when one of their commands runs (or its ``--help`` is
+asked for): ``custlens --help`` and ``custlens version`` import none of them, so they start
+without loading NumPy, Arrow, Ibis or SciPy. :data:`COMMANDS` lists every top-level
+command with the modules that define it and its one-line help; a test checks that each
+line equals the command's own.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
-from custlens.cli import clv as _clv
-from custlens.cli import clv_formula as _clv_formula
-from custlens.cli import data as _data
-from custlens.cli import demo as _demo
-from custlens.cli import generate as _generate
-from custlens.cli import satisfaction as _satisfaction
-from custlens.cli import scoring as _scoring
-from custlens.cli import segment as _segment
-from custlens.cli import summary as _summary
+__all__ = ["app", "main", "COMMANDS", "load_all"]
 
-__all__ = ["app", "main"]
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "churn": (("custlens.cli.clv_formula",), "At-risk customers ranked by value at stake = value x (1 - P(alive))."),
+    "clv": (("custlens.cli.clv",), "Value every customer: P(alive), expected purchases and spend, discounted CLV."),
+    "clv-formula": (
+        ("custlens.cli.clv_formula",),
+        "Lifetime value by the formula models of CRM practice (retention, migration/Markov).",
+    ),
+    "demo": (("custlens.cli.demo",), "Run the main job on the synthetic demo company and print an overview."),
+    "fit": (("custlens.cli.clv",), "Fit a customer-base model by maximum likelihood and print its estimates."),
+    "generate": (("custlens.cli.generate",), "Generate the synthetic demo company into OUT_DIR."),
+    "import": (("custlens.cli.data",), "Import FILE into a canonical table of the workspace, all or nothing."),
+    "init": (
+        ("custlens.cli.data",),
+        "Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.",
+    ),
+    "kano": (
+        ("custlens.cli.satisfaction",),
+        "Kano analysis: category, strength, Fong test and Better/Worse per attribute.",
+    ),
+    "playbook": (
+        ("custlens.cli.scoring",),
+        "Show the playbook, or attach each customer's suggested action (service, channel, priority, offer).",
+    ),
+    "pls": (
+        ("custlens.cli.satisfaction",),
+        "Fit a PLS path model (ACSI, ECSI, SCSB or your own) and report paths, weights, loadings, R², quality and the 0-100 index.",
+    ),
+    "report": (
+        ("custlens.cli.scoring",),
+        "Write the self-contained HTML report (segments, Pareto, pyramid, RFM, value matrix, ranking, playbook).",
+    ),
+    "segment": (
+        ("custlens.cli.segment", "custlens.cli.scoring"),
+        "Customer identification and segmentation: relationship state, lifecycle, RFM, ABC/pyramid, value matrices, rule segments, clustering, snapshots and migration.",
+    ),
+    "summary": (("custlens.cli.summary",), "Per-customer purchase history: frequency, recency, T, monetary_value."),
+}
+"""Top-level commands: the modules that define each (in registration order) and its help line."""
+
+_loaded_modules: set[str] = set()
+_registry = typer.Typer()  # every command module registers here once, when first needed
+
+
+def _load(name: str) -> Any:
+    """The click command ``name``, importing and registering its modules on first use."""
+    modules, _ = COMMANDS[name]
+    for module_name in modules:
+        if module_name not in _loaded_modules:
+            importlib.import_module(module_name).register(_registry)
+            _loaded_modules.add(module_name)
+    return typer.main.get_group(_registry).commands[name]
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: lists every command, builds a command's parser only when it runs."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        # a listing (``custlens --help``) needs only the name and the help line
+        line = COMMANDS[cmd_name][1]
+        return typer.core.TyperCommand(cmd_name, help=line, short_help=line)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in COMMANDS and args[0] not in self.commands:
+            self.add_command(_load(args[0]), args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="custlens",
+    cls=_LazyGroup,
     help="custlens: analytical CRM. Who your customers are, what each is worth, which "
     "matter most, how satisfied they are, and what to do for each group.",
     no_args_is_help=True,
@@ -42,9 +115,13 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# Order matters: `scoring` adds `segment score` to the sub-app that `segment` creates.
-for _module in (_data, _generate, _summary, _demo, _segment, _scoring, _clv, _clv_formula, _satisfaction):
-    _module.register(app)
+def load_all() -> Any:
+    """The root click group with every command loaded (for the reference generator and tests)."""
+    root = typer.main.get_command(app)
+    for name in COMMANDS:
+        if name not in root.commands:  # type: ignore[attr-defined]
+            root.add_command(_load(name), name)  # type: ignore[attr-defined]
+    return root
 
 
 def main() -> None:

@@ -31,6 +31,9 @@ from custlens._frames import as_arrow
 from custlens.errors import CustlensError, InputError
 
 __all__ = [
+    "LIBRARY_PARAMETERS",
+    "cli_message",
+    "flag_names",
     "OutputFormat",
     "FormatOption",
     "OutputOption",
@@ -69,15 +72,34 @@ OutputOption = Annotated[
 ]
 
 
+LIBRARY_PARAMETERS: dict[str, str] = {
+    "as_of": "end",
+    "horizon_months": "horizon",
+    "monthly_discount": "discount",
+    "time_unit": "freq",
+    "customer_col": "id_col",
+    "value_col": "value_column",
+}
+"""Library parameter names whose CLI option has another name (library name -> CLI name).
+
+Library errors name library parameters (``'horizon_months' must be > 0``); the CLI
+reports them with the command's own flag (``--horizon must be > 0``). A library name is
+translated when the command has an option of that name or of the name given here."""
+
+
 def guarded(fn: F) -> F:
-    """Report :class:`CustlensError` (and unreadable files) as one line plus an exit code."""
+    """Report :class:`CustlensError` (and unreadable files) as one line plus an exit code.
+
+    Quoted library parameter names in the message (``'as_of'``) become the command's
+    flags (``--as-of``), so a CLI user reads the option they typed.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except CustlensError as exc:
-            _report(exc)
+            _report(exc, flag_names(fn))
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # unreadable or unwritable paths the user named
             _report(exc)
@@ -86,9 +108,51 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _report(exc: BaseException) -> None:
+def flag_names(fn: Callable[..., Any]) -> dict[str, str]:
+    """Map each parameter name a message may quote to the command's flag for it.
+
+    Read from the command's Typer option declarations: the Python name and every long
+    flag's name (``--as-of`` -> ``as_of``) map to the flag; the library names of
+    :data:`LIBRARY_PARAMETERS` map to the flag of their CLI counterpart.
+    """
+    import inspect
+    import typing
+
+    try:
+        hints = typing.get_type_hints(inspect.unwrap(fn), include_extras=True)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: the message is reported untranslated
+        return {}
+    flags: dict[str, str] = {}
+    for name, hint in hints.items():
+        decls: list[str] = []
+        for meta in getattr(hint, "__metadata__", ()):
+            # in ``Annotated[..., typer.Option("--as-of", ...)]`` the first flag sits in ``default``
+            first = getattr(meta, "default", None)
+            decls += [first] if isinstance(first, str) and first.startswith("-") else []
+            decls += list(getattr(meta, "param_decls", None) or ())
+        longs = [d for d in decls if d.startswith("--")]
+        if not longs:
+            continue
+        flags[name] = longs[0]
+        for flag in longs:
+            flags.setdefault(flag[2:].replace("-", "_"), flag)
+    for library, cli in LIBRARY_PARAMETERS.items():
+        if library not in flags and cli in flags:
+            flags[library] = flags[cli]
+    return flags
+
+
+def cli_message(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with quoted library parameter names replaced by their flags."""
+    for name, flag in flags.items():
+        message = message.replace(f"'{name}'", flag)
+    return message
+
+
+def _report(exc: BaseException, flags: Mapping[str, str] | None = None) -> None:
     """One line on standard error: never wrapped, brackets in the message kept as they are."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+    text = cli_message(str(exc), flags or {})
+    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.playbook._model import ACTION_FIELDS, Playbook
 
@@ -49,13 +50,7 @@ def _unwrap(assignments: Any, scheme: str | None) -> tuple[ir.Table, str | None]
         return assignments, scheme
     if hasattr(assignments, "customers") and hasattr(assignments, "method"):
         return _unwrap(assignments.customers, scheme or str(assignments.method))
-    try:
-        return ibis.memtable(assignments), scheme
-    except Exception as exc:
-        raise InputError(
-            f"segment assignments: expected a table with customer_id and segment, got "
-            f"{type(assignments).__name__} ({exc})"
-        ) from None
+    return as_ibis(assignments, "segment assignments"), scheme
 
 
 def _segments_present(t: ir.Table, segment_col: str) -> list[str]:
