@@ -66,39 +66,37 @@ SEGMENT_DEFAULTS = Path(__file__).parents[2] / "src" / "custlens" / "segment" / 
 
 
 def _shipped_names() -> dict[str, dict[str, str]]:
-    """Segment names -> Chinese names in the segmentation package's shipped defaults, by method."""
-    names: dict[str, dict[str, str]] = {}
-    rfm = SEGMENT_DEFAULTS / "rfm_segments.toml"
-    if rfm.exists():
-        doc = tomllib.loads(rfm.read_text(encoding="utf-8"))
-        names["rfm"] = {s["name"]: s.get("name_zh", "") for s in doc["segment"]}
+    """Segment names -> Chinese names of every segment map the segmentation package ships, by scheme.
+
+    Both RFM maps (the 11-segment default and the eight-class ``cn8`` map, with their
+    fallbacks) land in the ``rfm`` scheme, as the segmentation labels them.
+    """
+    from custlens.segment.rfm import SHIPPED_MAPS
+
+    names: dict[str, dict[str, str]] = {"rfm": {}}
+    for file in SHIPPED_MAPS.values():
+        doc = tomllib.loads((SEGMENT_DEFAULTS / f"{file}.toml").read_text(encoding="utf-8"))
+        names["rfm"].update({seg["name"]: seg.get("name_zh", "") for seg in doc["segment"]})
         names["rfm"][doc.get("fallback", "Others")] = doc.get("fallback_zh", "")
-    abc = SEGMENT_DEFAULTS / "abc.toml"
-    if abc.exists():
-        doc = tomllib.loads(abc.read_text(encoding="utf-8"))
-        names["abc"] = {c["name"]: c.get("name_zh", "") for c in doc.get("class", [])}
-        names["pyramid"] = {t["name"]: t.get("name_zh", "") for t in doc.get("tier", [])}
-    matrix = SEGMENT_DEFAULTS / "matrix.toml"
-    if matrix.exists():
-        doc = tomllib.loads(matrix.read_text(encoding="utf-8"))
-        for scheme in ("value_matrix", "clv_matrix"):
-            names[scheme] = {q["name"]: q.get("name_zh", "") for q in doc.get(scheme, {}).get("quadrant", [])}
+    doc = tomllib.loads((SEGMENT_DEFAULTS / "abc.toml").read_text(encoding="utf-8"))
+    names["abc"] = {c["name"]: c.get("name_zh", "") for c in doc["class"]}
+    names["pyramid"] = {t["name"]: t.get("name_zh", "") for t in doc["tier"]}
+    doc = tomllib.loads((SEGMENT_DEFAULTS / "matrix.toml").read_text(encoding="utf-8"))
+    for scheme in ("value_matrix", "clv_matrix"):
+        names[scheme] = {q["name"]: q.get("name_zh", "") for q in doc[scheme]["quadrant"]}
     for scheme, file in (("state", "state.toml"), ("lifecycle", "lifecycle.toml")):
-        path = SEGMENT_DEFAULTS / file
-        if path.exists():
-            names[scheme] = dict(tomllib.loads(path.read_text(encoding="utf-8")).get("names", {}))
-    return {k: v for k, v in names.items() if v}
+        names[scheme] = dict(tomllib.loads((SEGMENT_DEFAULTS / file).read_text(encoding="utf-8"))["names"])
+    return names
 
 
 def test_default_covers_every_segment_the_segmentation_defaults_ship() -> None:
-    """Every segment name in custlens/segment/defaults/*.toml has an action under its method."""
+    """Every segment name of every shipped map (custlens/segment/defaults/*.toml) has an action."""
     shipped = _shipped_names()
-    if not shipped:
-        pytest.skip("the segmentation package ships no defaults yet")
+    assert {"rfm", "abc", "pyramid", "value_matrix", "clv_matrix", "state", "lifecycle"} == set(shipped)
+    assert {"important value", "general win-back", "Champions", "Lost"} <= set(shipped["rfm"])
     pb = load_playbook()
     gaps = {scheme: missing_actions(list(names), pb, scheme) for scheme, names in shipped.items()}
     assert not any(gaps.values()), gaps
-    assert {"rfm", "abc", "pyramid"} <= set(shipped)
     # the playbook shows the same Chinese names as the segmentation
     differ = {
         (scheme, name): (zh, pb.get(scheme, name).name_zh)  # type: ignore[union-attr]
