@@ -45,7 +45,7 @@ def test_generate_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     assert "either 'n_customers' or 'n_transactions'" in _flat(both.output)
     assert "Traceback" not in both.output
     bad_date = runner.invoke(app, ["generate", str(tmp_path), "--end", "2025-02-30"])
-    assert bad_date.exit_code == 2 and "'end' must be a date" in _flat(bad_date.output)
+    assert bad_date.exit_code == 2 and "--end must be a date" in _flat(bad_date.output)
 
 
 def test_generate_reads_parameters_from_toml(tmp_path: Path) -> None:

@@ -19,6 +19,10 @@ from typer.core import TyperGroup
 __all__ = ["app", "main", "COMMANDS", "load_all"]
 
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "analyze": (
+        ("custlens.cli.analyze",),
+        "Run the standard analysis for an as-of date and store it in the workspace.",
+    ),
     "churn": (("custlens.cli.clv_formula",), "At-risk customers ranked by value at stake = value x (1 - P(alive))."),
     "clv": (("custlens.cli.clv",), "Value every customer: P(alive), expected purchases and spend, discounted CLV."),
     "clv-formula": (
@@ -45,10 +49,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.satisfaction",),
         "Fit a PLS path model (ACSI, ECSI, SCSB or your own) and report paths, weights, loadings, R², quality and the 0-100 index.",
     ),
-    "report": (
-        ("custlens.cli.scoring",),
-        "Write the self-contained HTML report (segments, Pareto, pyramid, RFM, value matrix, ranking, playbook).",
-    ),
+    "report": (("custlens.cli.report",), "Write the self-contained HTML report from the stored analysis."),
     "segment": (
         ("custlens.cli.segment", "custlens.cli.scoring"),
         "Customer identification and segmentation: relationship state, lifecycle, RFM, ABC/pyramid, value matrices, rule segments, clustering, snapshots and migration.",

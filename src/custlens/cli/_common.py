@@ -17,18 +17,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import numpy as np
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from custlens._frames import as_arrow
 from custlens.errors import CustlensError, InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "LIBRARY_PARAMETERS",
@@ -173,6 +173,8 @@ def progress(transient: bool = True) -> Iterator[Progress]:
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np  # here: `custlens CMD --help` starts without NumPy
+
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -227,6 +229,8 @@ def emit(
         return
     if isinstance(data, Mapping) and fmt is not OutputFormat.json:
         data = {"key": [str(k) for k in data], "value": [_scalar_text(v) for v in data.values()]}
+    from custlens._frames import as_arrow
+
     table = as_arrow(data, "result")
     if fmt is OutputFormat.json:
         _write_text(dumps_json(table.to_pylist()) + "\n", output)
@@ -267,6 +271,8 @@ def _scalar_text(v: Any) -> str:
 
 
 def _print_table(table: pa.Table, output: Path | None, title: str | None, max_rows: int = 50) -> None:
+    import pyarrow as pa
+
     rich_table = RichTable(title=title, show_lines=False)
     for name in table.column_names:
         rich_table.add_column(

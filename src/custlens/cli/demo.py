@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from custlens.cli._common import err_console, guarded
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["register"]
 
@@ -51,6 +53,8 @@ def demo(
 
 
 def _table(title: str, data: pa.Table, columns: list[str] | None = None) -> Table:
+    import pyarrow as pa
+
     table = Table(title=title, title_justify="left")
     names = columns or data.column_names
     for name in names:

@@ -7,7 +7,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -113,6 +112,8 @@ def generate(
     summary.add_column("rows", justify="right")
     summary.add_column("file")
     summary.add_column("size", justify="right")
+    import pyarrow.parquet as pq
+
     for name, path in paths.items():
         rows = pq.ParquetFile(path).metadata.num_rows if fmt is FileFormat.parquet else _csv_rows(path)
         summary.add_row(name, f"{rows:,}", str(path), f"{path.stat().st_size / 1e6:,.1f} MB")

@@ -6,7 +6,6 @@ import enum
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow as pa
 import typer
 
 from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, guarded
@@ -74,7 +73,7 @@ def register(app: typer.Typer) -> None:
             emit(report.to_dict(), fmt, output)
         else:
             emit(
-                pa.Table.from_pylist(report.rows()),
+                _rows_table(report.rows()),
                 fmt,
                 output,
                 title=f"PLS path model ({report.fit.prepared.model.name}, {scheme.value} scheme)",
@@ -100,4 +99,10 @@ def register(app: typer.Typer) -> None:
         if fmt is OutputFormat.json:
             emit(result.to_dict(), fmt, output)
         else:
-            emit(pa.Table.from_pylist(result.table()), fmt, output, title="Kano analysis")
+            emit(_rows_table(result.table()), fmt, output, title="Kano analysis")
+
+
+def _rows_table(rows: list[dict[str, object]]) -> object:
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows)

@@ -1,4 +1,4 @@
-"""CLI commands: segment score (important customers), playbook, report."""
+"""CLI commands: segment score (important customers) and playbook."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, err_console, guarded
 
-__all__ = ["register", "score_command", "playbook_command", "report_command"]
+__all__ = ["register", "score_command", "playbook_command"]
 
 
 class Normalisation(str, Enum):
@@ -266,83 +266,11 @@ def playbook_command(
     )
 
 
-@guarded
-def report_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
-    transactions: Annotated[
-        Path | None,
-        typer.Option("--transactions", "-t", help="Transaction file (customer_id, ordered_at, amount[, order_id])."),
-    ] = None,
-    workspace: WorkspaceOpt = None,
-    indicators: Annotated[
-        Path | None,
-        typer.Option(
-            "--indicators", help="Per-customer indicator file to score (default: computed from the transactions)."
-        ),
-    ] = None,
-    migration: Annotated[
-        Path | None, typer.Option("--migration", help="Migration table file (from_segment, to_segment, customers).")
-    ] = None,
-    snapshots: Annotated[
-        str | None,
-        typer.Option(
-            "--snapshots", help="FROM_ID,TO_ID: show the migration between two segment snapshots stored in --workspace."
-        ),
-    ] = None,
-    playbook: Annotated[Path | None, typer.Option("--playbook", "-p", help="Playbook TOML (default: shipped).")] = None,
-    ahp: Annotated[
-        Path | None, typer.Option("--ahp", help="AHP judgement file for the score (default: entropy weights).")
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: the latest purchase).")
-    ] = None,
-    title: Annotated[str, typer.Option("--title", help="Report title.")] = "custlens customer report",
-) -> None:
-    """Write the self-contained HTML report (segments, Pareto, pyramid, RFM, value matrix, ranking, playbook).
-
-    Example: custlens report --transactions orders.csv --as-of 2024-12-31 --out report.html.
-    With --workspace W the transactions, receivables, interactions and leads come from the
-    workspace.
-    """
-    from custlens.errors import InputError
-    from custlens.playbook import load_playbook
-    from custlens.report import build_report
-    from custlens.scoring import load_ahp
-
-    if (transactions is None) == (workspace is None):
-        raise InputError("give exactly one of --transactions FILE or --workspace W")
-    pair = _split(snapshots)
-    if snapshots is not None and (len(pair) != 2 or workspace is None):
-        raise InputError("--snapshots takes FROM_ID,TO_ID and needs --workspace W (where the snapshots are stored)")
-    tables: dict[str, Any] = {}
-    if workspace is not None:
-        from custlens.warehouse import Workspace
-
-        ws = Workspace.open(workspace, read_only=not pair)
-        tables = {name: ws.table(name) for name in ("transactions", "receivables", "interactions", "leads")}
-        if pair:
-            tables["snapshot_con"], tables["snapshots"] = ws.con, (pair[0], pair[1])
-    else:
-        tables["transactions"] = _read(transactions, None, "", "transactions")
-    path = build_report(
-        out,
-        **tables,
-        indicators=_read(indicators, None, "", "indicators") if indicators else None,
-        migration=_read(migration, None, "", "migration") if migration else None,
-        playbook=load_playbook(playbook),
-        ahp=load_ahp(ahp) if ahp else None,
-        as_of=as_of,
-        title=title,
-    )
-    err_console.print(f"wrote {path}")
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``segment score`` to the segment sub-app, and the ``playbook`` and ``report`` commands."""
+    """Add ``segment score`` to the segment sub-app, and the ``playbook`` command."""
     from custlens.cli import segment as segment_cli
 
     segment_app = getattr(segment_cli, "segment_app", None)
     if segment_app is not None:
         segment_app.command("score")(score_command)
     app.command("playbook")(playbook_command)
-    app.command("report")(report_command)

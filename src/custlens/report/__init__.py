@@ -2,31 +2,41 @@
 
 Every figure function takes plain result tables with documented columns and returns a
 :class:`plotly.graph_objects.Figure`; :func:`write_report` writes one HTML file with
-plotly.js embedded (it opens offline); :func:`build_report` runs the standard analyses
-and writes the report in one call. See ``docs/report.md``.
+plotly.js embedded (it opens offline); :func:`build_report` draws the report of a stored
+analysis (:mod:`custlens.analysis`); it computes nothing. See ``docs/report.md``.
 """
 
 from __future__ import annotations
 
-from custlens.report._build import DEFAULT_SCORE_INDICATORS, build_report, report_sections
+from custlens.report._build import SECTION_KEYS, build_report, report_sections
 from custlens.report._figures import (
-    concentration,
+    churn_rate_figure,
+    cluster_profile_figure,
+    clv_distribution_figure,
+    key_figures_table,
     migration_figure,
     pareto_figure,
     playbook_table_figure,
     pyramid_figure,
     ranking_table_figure,
     rfm_heatmap_figure,
+    risk_band_figure,
+    satisfaction_figure,
     segment_sizes_figure,
+    state_flow_figure,
+    table_figure,
     value_matrix_figure,
 )
 from custlens.report._html import ReportSection, render_report, write_report
 
 __all__ = [
-    "DEFAULT_SCORE_INDICATORS",
+    "SECTION_KEYS",
     "ReportSection",
     "build_report",
-    "concentration",
+    "churn_rate_figure",
+    "clv_distribution_figure",
+    "cluster_profile_figure",
+    "key_figures_table",
     "migration_figure",
     "pareto_figure",
     "playbook_table_figure",
@@ -35,7 +45,11 @@ __all__ = [
     "render_report",
     "report_sections",
     "rfm_heatmap_figure",
+    "risk_band_figure",
+    "satisfaction_figure",
     "segment_sizes_figure",
+    "state_flow_figure",
+    "table_figure",
     "value_matrix_figure",
     "write_report",
 ]

@@ -1,57 +1,43 @@
-"""Assembling the standard report from transactions, indicators and segmentation results."""
+"""The standard report, drawn from a stored analysis (nothing is computed here).
+
+Every number in the report is read from a :class:`custlens.analysis.StoredAnalysis`:
+the per-customer table, the segment summaries and the small result tables the analysis
+stored. The report and every other edge therefore show the same figures.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
-import pyarrow as pa
-
-from custlens.errors import InputError
-from custlens.features import value_indicators
+from custlens.errors import CustlensError
 from custlens.report._figures import (
+    churn_rate_figure,
+    cluster_profile_figure,
+    clv_distribution_figure,
+    key_figures_table,
     migration_figure,
     pareto_figure,
     playbook_table_figure,
     pyramid_figure,
     ranking_table_figure,
     rfm_heatmap_figure,
+    risk_band_figure,
+    satisfaction_figure,
     segment_sizes_figure,
+    state_flow_figure,
+    table_figure,
     value_matrix_figure,
 )
 from custlens.report._html import ReportSection, write_report
-from custlens.report._tables import as_ibis
-from custlens.segment import (
-    abc_classes,
-    concentration,
-    customer_summary,
-    lifecycle_stage,
-    pareto_curve,
-    relationship_state,
-    rfm_from_transactions,
-    value_matrix,
-    value_pyramid,
-)
-from custlens.segment import (
-    migration as segment_migration,
-)
 
-__all__ = ["build_report", "report_sections", "DEFAULT_SCORE_INDICATORS"]
+if TYPE_CHECKING:
+    from custlens.analysis import StoredAnalysis
+
+__all__ = ["build_report", "report_sections", "SECTION_KEYS"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_SCORE_INDICATORS: tuple[tuple[str, bool], ...] = (
-    ("revenue", False),
-    ("order_count", False),
-    ("avg_order_value", False),
-    ("recency_days", True),
-    ("tenure_days", False),
-)
-"""Indicators scored when none are named: ``(column, is_cost)``; those present are used."""
 
 _TITLES = {
     "rfm": "RFM segments",
@@ -61,312 +47,337 @@ _TITLES = {
     "clv_matrix": "CLV matrix",
     "state": "Relationship states",
     "lifecycle": "Lifecycle stages",
+    "cluster": "k-means clusters",
 }
 
+SECTION_KEYS = (
+    "overview",
+    "segments",
+    "pareto",
+    "pyramid",
+    "rfm_heatmap",
+    "value_matrix",
+    "clv_distribution",
+    "clv_matrix",
+    "churn",
+    "at_risk",
+    "state_flow",
+    "migration",
+    "satisfaction",
+    "ipma",
+    "kano",
+    "clusters",
+    "ranking",
+    "playbook",
+)
+"""The report's sections, in order; each is left out when its results were not stored."""
 
-def report_sections(
-    *,
-    segmentations: Mapping[str, Any] | None = None,
-    customers: Any = None,
-    ranking: Any = None,
-    migration: Any = None,
-    playbook: Any = None,
-    pareto: Any = None,
-    concentration: Mapping[str, float] | None = None,
-    value_col: str = "revenue",
-    top: int = 50,
-    max_points: int = 5000,
-) -> list[ReportSection]:
-    """The report's sections from results already computed (any may be omitted).
 
-    Parameters
-    ----------
-    segmentations
-        Segmentation results by method name (objects with ``customers`` and ``summary``
-        tables, such as :class:`custlens.segment.SegmentResult`). ``rfm`` gives the RFM
-        heat map, ``pyramid`` the pyramid, ``value_matrix`` the coloured scatter.
-    customers
-        Per-customer table with ``value_col`` (Pareto curve) and, for the value-matrix
-        scatter without a ``value_matrix`` result, ``order_count`` and ``avg_order_value``.
-    ranking
-        :class:`custlens.scoring.ScoreResult` or its table.
-    migration
-        Long table ``from_segment, to_segment, customers`` (or ``from_state, to_state``).
-    pareto, concentration
-        A Pareto curve computed on the backend (``customer_share, value_share``, from
-        :func:`custlens.segment.pareto_curve`) and its concentration figures
-        (:func:`custlens.segment.concentration`); without them the curve is drawn from
-        ``customers``.
-    playbook
-        :class:`custlens.playbook.Playbook`; its actions for the schemes shown are listed
-        with each segment's size.
-    """
-    results = dict(segmentations or {})
-    # each summary is executed once and shared by its bar chart, the pyramid and the playbook
-    summaries = {m: as_ibis(res.summary, f"{m} summary").to_pyarrow() for m, res in results.items()}
-    sections: list[ReportSection] = []
-    for method in results:
-        sections.append(
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _overview(analysis: StoredAnalysis) -> ReportSection:
+    o = analysis.details.get("overview", {})
+    c = analysis.details.get("concentration", {})
+    figures = [
+        ("as of", analysis.as_of.isoformat()),
+        ("analysis", analysis.analysis_id),
+        ("customers", f"{o.get('customers', 0):,.0f}"),
+        ("customers with purchases", f"{o.get('buyers', 0):,.0f}"),
+        ("revenue (net of returns)", _money(o.get("revenue", 0.0))),
+        ("purchase orders", f"{o.get('orders', 0):,.0f}"),
+        ("repeat-buyer share", f"{o.get('repeat_share', 0.0):.1%}"),
+        ("mean P(alive)", f"{o.get('mean_p_alive', 0.0):.3f}"),
+        (f"CLV over {analysis.config['clv']['horizon_months']:g} months, total", _money(o.get("clv_total", 0.0))),
+        ("customers at risk", f"{o.get('at_risk_customers', 0):,.0f}"),
+        ("value at stake", _money(o.get("value_at_stake", 0.0))),
+    ]
+    if c.get("gini") is not None:
+        figures.append(("Gini coefficient of revenue", f"{c['gini']:.3f}"))
+    if c.get("top_share_value") is not None:
+        figures.append((f"revenue share of the top {c.get('top_share', 0.2):.0%}", f"{c['top_share_value']:.1%}"))
+    for role, entry in analysis.models.items():
+        params = ", ".join(f"{k} {v:.4g}" for k, v in entry["params"].items())
+        figures.append((f"{role} model ({entry['model']})", params))
+    return ReportSection(
+        "Key figures",
+        key_figures_table(figures),
+        "Headline figures of the stored analysis; every section below reads the same stored results.",
+    )
+
+
+def _segments(analysis: StoredAnalysis) -> list[ReportSection]:
+    out = []
+    for method in analysis.methods:
+        out.append(
             ReportSection(
                 f"{_TITLES.get(method, method)}: sizes and value shares",
-                segment_sizes_figure(summaries[method]),
+                segment_sizes_figure(analysis.segment_summary(method)),
                 "Share of customers and share of value per segment; a segment whose value share "
                 "exceeds its customer share is worth more than an average customer.",
             )
         )
-    if pareto is not None or customers is not None:
+    return out
+
+
+def _thresholds(analysis: StoredAnalysis, method: str) -> tuple[float, float] | None:
+    details = analysis.details.get("segments", {}).get(method, {}) or {}
+    if details.get("x_split") is None or details.get("y_split") is None:
+        return None
+    return float(details["x_split"]), float(details["y_split"])
+
+
+def _at_risk(analysis: StoredAnalysis, top: int) -> ReportSection:
+    columns = ["rank", "customer_id", "risk_band", "p_alive", "clv", "value_at_stake", "recency_days", "order_count"]
+    data = analysis.at_risk(top=top).select(*columns).to_pyarrow()
+    values = [
+        [f"{v:,.3f}" if isinstance(v, float) else v for v in data.column(c).to_pylist()] for c in data.column_names
+    ]
+    return ReportSection(
+        "Customers at risk",
+        table_figure(
+            columns,
+            values,
+            f"At-risk customers: top {data.num_rows} by value at stake",
+            height=min(120 + 26 * data.num_rows, 1400),
+        ),
+        "Value at stake = lifetime value x (1 - P(alive)); bands "
+        f"{', '.join(analysis.config['churn']['bands'])} (docs/churn.md).",
+    )
+
+
+def _ranking(analysis: StoredAnalysis, top: int) -> ReportSection:
+    c = analysis.customers()
+    ranking = c.select(rank=c.score_rank, customer_id=c.customer_id, score=c.score, tier=c.score_tier)
+    ranking = ranking.filter(ranking["rank"].notnull())
+    weights = analysis.result("score_weights").to_pylist()
+    note = "Customers ranked by the important-customer score (1 = most important)."
+    if weights:
+        method = analysis.details.get("score", {}).get("method", "")
+        note += f" Weights ({method}): " + ", ".join(f"{w['indicator']} {w['weight']:.3f}" for w in weights) + "."
+    return ReportSection("Important customers", ranking_table_figure(ranking, top=top), note)
+
+
+def _kano_section(analysis: StoredAnalysis) -> ReportSection:
+    from custlens.satisfaction import kano_figure
+
+    rows = analysis.result("kano").to_pylist()
+    return ReportSection(
+        "Kano diagram",
+        kano_figure(rows),
+        "Better (satisfaction when the attribute is present) against |Worse| (dissatisfaction when "
+        "absent) for each attribute, with its Kano category.",
+    )
+
+
+def _ipma_section(analysis: StoredAnalysis) -> ReportSection:
+    from custlens.satisfaction import ipma_figure
+
+    rows = analysis.result("ipma").to_pylist()
+    target = rows[0]["target"] if rows else "Satisfaction"
+    data = {"target": target, "rows": rows}
+    return ReportSection(
+        "Importance-performance map",
+        ipma_figure(data),
+        "Constructs that matter most (total effect) but perform worst are the first to improve.",
+    )
+
+
+def report_sections(
+    analysis: StoredAnalysis,
+    *,
+    compare_to: StoredAnalysis | str | None = None,
+    migration_method: str | None = None,
+    top: int = 50,
+) -> list[ReportSection]:
+    """The report's sections drawn from a stored analysis (see :data:`SECTION_KEYS`).
+
+    Parameters
+    ----------
+    analysis
+        The stored analysis to draw.
+    compare_to
+        An earlier stored analysis (or its id): adds the segment migration from it.
+    migration_method
+        The segmentation whose migration is shown (default: RFM when stored, else the first).
+    top
+        Rows of the at-risk and important-customer tables.
+    """
+    sections: list[ReportSection] = [_overview(analysis)]
+    sections += _segments(analysis)
+    has = analysis.has_result
+    conc = analysis.details.get("concentration")
+    if has("pareto"):
         sections.append(
             ReportSection(
                 "Pareto curve",
-                pareto_figure(
-                    pareto if pareto is not None else customers,
-                    value_col=value_col,
-                    concentration_figures=concentration,
-                ),
-                f"Cumulative share of {value_col} against the share of customers, best first; "
-                "the label gives the share of the top 20 % and the Gini coefficient.",
+                pareto_figure(analysis.result("pareto"), concentration_figures=conc),
+                "Cumulative share of revenue against the share of customers, best first; the label gives "
+                "the share of the top 20 % and the Gini coefficient.",
             )
         )
-    if "pyramid" in results:
+    if "pyramid" in analysis.methods:
         sections.append(
             ReportSection(
                 "Value pyramid",
-                pyramid_figure(summaries["pyramid"]),
+                pyramid_figure(analysis.segment_summary("pyramid")),
                 "Customers per tier, top tier first, with each tier's share of value.",
             )
         )
-    if "rfm" in results:
+    if has("rfm_heatmap"):
         sections.append(
             ReportSection(
                 "RFM heat map",
-                rfm_heatmap_figure(results["rfm"].customers),
+                rfm_heatmap_figure(analysis.result("rfm_heatmap")),
                 "Mean monetary value for each pair of recency (rows) and frequency (columns) scores; "
                 "hover for the number of customers.",
             )
         )
-    vm = results.get("value_matrix")
-    if vm is not None and {"frequency", "avg_order_value"} <= set(as_ibis(vm.customers, "value matrix").columns):
-        details = getattr(vm, "details", {}) or {}
-        thresholds = (
-            (float(details["x_split"]), float(details["y_split"])) if {"x_split", "y_split"} <= set(details) else None
-        )
+    if has("value_matrix_points"):
         sections.append(
             ReportSection(
                 "Customer value matrix",
-                value_matrix_figure(vm.customers, max_points=max_points, thresholds=thresholds),
-                "Purchase frequency against average order value, coloured by quadrant; "
-                "dashed lines are the split points.",
+                value_matrix_figure(
+                    analysis.result("value_matrix_points"), thresholds=_thresholds(analysis, "value_matrix")
+                ),
+                "Purchase frequency against average order value, coloured by quadrant; dashed lines are "
+                "the split points.",
             )
         )
-    elif customers is not None and {"order_count", "avg_order_value"} <= set(as_ibis(customers, "c").columns):
+    if has("clv_histogram"):
+        horizon = analysis.config["clv"]["horizon_months"]
         sections.append(
             ReportSection(
-                "Customer value matrix",
-                value_matrix_figure(customers, max_points=max_points, frequency_col="order_count"),
-                "Purchase frequency against average order value.",
+                "Lifetime value",
+                clv_distribution_figure(analysis.result("clv_histogram")),
+                f"Customers by discounted {horizon:g}-month lifetime value "
+                f"({analysis.config['clv']['model']} purchases x {analysis.config['clv']['spend']} spend).",
             )
         )
-    if migration is not None:
+    if has("clv_matrix_points"):
         sections.append(
             ReportSection(
-                "Segment migration",
-                migration_figure(migration),
-                "Share of each earlier segment found in each later segment; cells show customer counts.",
+                "CLV matrix",
+                value_matrix_figure(
+                    analysis.result("clv_matrix_points"),
+                    frequency_col="current_value",
+                    aov_col="potential_value",
+                    thresholds=_thresholds(analysis, "clv_matrix"),
+                    title="CLV matrix: current value x potential value (lifetime value)",
+                ),
+                "Most valuable (high now, high potential), most growable, maintain, abandon; dashed lines "
+                "are the split points.",
             )
         )
-    if ranking is not None:
-        detail = None if isinstance(ranking, (ir.Table, pa.Table)) else getattr(ranking, "summary", None)
-        note = "Customers ranked by the important-customer score (1 = most important)."
-        if callable(detail):
-            s = detail()
-            weights = ", ".join(f"{k} {v:.3f}" for k, v in s["weights"].items())
-            note += f" Weights ({s['method']}, {s['normalisation']} normalisation): {weights}."
-        sections.append(ReportSection("Important customers", ranking_table_figure(ranking, top=top), note))
-    if playbook is not None:
-        table = _playbook_rows(playbook, summaries)
-        if table.num_rows:
+    if has("risk_bands"):
+        sections.append(
+            ReportSection(
+                "Churn risk",
+                risk_band_figure(analysis.result("risk_bands")),
+                "Buyers per risk band (from P(alive) of the purchase model) and the lifetime value at stake.",
+            )
+        )
+    if has("churn_rates"):
+        try:
+            sections.append(
+                ReportSection(
+                    "Churn rate",
+                    churn_rate_figure(analysis.result("churn_rates")),
+                    "Share of the customers active in a month who bought nothing the next month.",
+                )
+            )
+        except CustlensError as exc:  # a single month of history has no rate to draw
+            logger.info("report: churn rate left out (%s)", exc)
+    sections.append(_at_risk(analysis, top))
+    if has("state_flow"):
+        days = analysis.config["state_flow"]["days"]
+        sections.append(
+            ReportSection(
+                "Relationship-state flow",
+                state_flow_figure(analysis.result("state_flow")),
+                f"How customers moved between relationship states over the {days} days to the as-of date.",
+            )
+        )
+    if compare_to is not None:
+        method = migration_method or ("rfm" if "rfm" in analysis.methods else analysis.methods[0])
+        moved = analysis.migration(compare_to, method)
+        sections.append(
+            ReportSection(
+                f"Segment migration ({_TITLES.get(method, method)})",
+                migration_figure(moved.matrix),
+                f"Share of each segment of analysis {moved.from_id.split('/')[0]} found in each segment now; "
+                "cells show customer counts.",
+            )
+        )
+    if has("satisfaction_index"):
+        sections.append(
+            ReportSection(
+                "Satisfaction",
+                satisfaction_figure(
+                    analysis.result("satisfaction_index"),
+                    analysis.result("satisfaction_by_segment") if has("satisfaction_by_segment") else None,
+                ),
+                f"{analysis.config['satisfaction']['model'].upper()} indices (0-100) from one PLS fit on all "
+                f"respondents, averaged per {analysis.config['satisfaction']['segments']} segment.",
+            )
+        )
+    if has("ipma"):
+        sections.append(_ipma_section(analysis))
+    if has("kano"):
+        sections.append(_kano_section(analysis))
+    if has("cluster_profiles"):
+        sections.append(
+            ReportSection(
+                "Cluster profiles",
+                cluster_profile_figure(analysis.result("cluster_profiles")),
+                "Mean of each clustering feature per cluster; colour shows how a cluster stands against the others.",
+            )
+        )
+    sections.append(_ranking(analysis, top))
+    if has("playbook"):
+        playbook = analysis.result("playbook")
+        if playbook.num_rows:
             sections.append(
                 ReportSection(
                     "Playbook",
-                    playbook_table_figure(table),
-                    "Suggested service level, channel, resource priority and offer per "
-                    "segment (edit the playbook file to change them).",
+                    playbook_table_figure(playbook),
+                    "Suggested service level, channel, resource priority and offer per segment "
+                    "(edit the playbook file to change them).",
                 )
             )
+    if analysis.skipped:
+        left = "; ".join(f"{k}: {v}" for k, v in analysis.skipped.items())
+        sections.append(ReportSection("Left out", None, f"Parts of the analysis not computed: {left}."))
     return sections
 
 
-def _playbook_rows(playbook: Any, summaries: Mapping[str, pa.Table]) -> pa.Table:
-    schemes = [m for m in summaries if m in playbook.schemes] or playbook.schemes
-    tables = []
-    for scheme in schemes:
-        acts = playbook.table(scheme)
-        sizes: dict[str, int] = {}
-        if scheme in summaries and {"segment", "customers"} <= set(summaries[scheme].column_names):
-            summ = summaries[scheme]
-            sizes = dict(zip(summ.column("segment").to_pylist(), summ.column("customers").to_pylist()))
-        acts = acts.append_column(
-            "customers", pa.array([sizes.get(s) for s in acts.column("segment").to_pylist()], type=pa.int64())
-        )
-        tables.append(acts)
-    return pa.concat_tables(tables) if tables else pa.table({})
-
-
 def build_report(
+    analysis: StoredAnalysis,
     out_path: str | Path,
     *,
-    transactions: Any = None,
-    indicators: Any = None,
-    receivables: Any = None,
-    interactions: Any = None,
-    leads: Any = None,
-    segmentations: Mapping[str, Any] | None = None,
-    migration: Any = None,
-    snapshot_con: Any = None,
-    snapshots: tuple[str, str] | None = None,
-    playbook: Any = None,
-    as_of: date | str | None = None,
-    score_columns: Sequence[str] | None = None,
-    score_cost: Sequence[str] | None = None,
-    score_method: str = "entropy",
-    weights: Mapping[str, float] | Sequence[float] | None = None,
-    ahp: Any = None,
     title: str = "custlens customer report",
+    compare_to: StoredAnalysis | str | None = None,
+    migration_method: str | None = None,
     top: int = 50,
-    max_points: int = 5000,
 ) -> Path:
-    """Run the standard analyses and write the self-contained HTML report in one call.
+    """Write the self-contained HTML report of a stored analysis.
 
     Parameters
     ----------
+    analysis
+        The stored analysis (:func:`custlens.analysis.analyze` or
+        :func:`custlens.analysis.load_analysis`).
     out_path
         The ``.html`` file to write.
-    transactions
-        Transaction log with the canonical columns ``customer_id``, ``ordered_at``,
-        ``amount`` (``order_id``, ``cost``, ``margin``, ``quantity``, ``return_flag`` when
-        present). From it the report computes, with :mod:`custlens.segment`, the
-        per-customer summary, RFM, relationship states, lifecycle stages, ABC classes, the
-        value pyramid, the value matrix, the Pareto curve and concentration (each unless
-        given in ``segmentations``), and with :mod:`custlens.features` the value indicators.
-    indicators
-        Per-customer value indicators to score (default: :func:`custlens.features.value_indicators`
-        of the transactions, with ``receivables`` and ``interactions`` when given).
-    receivables, interactions
-        Canonical tables for the financial and contact indicators (optional).
-    leads
-        Canonical leads table: leads without a purchase get a relationship state too.
-    segmentations
-        Results already computed, by method name (take precedence over computed ones).
-    migration
-        A :class:`custlens.segment.Migration` or a table ``from_segment, to_segment,
-        customers``.
-    snapshot_con, snapshots
-        Instead of ``migration``: an Ibis connection holding segment snapshots and the
-        ``(from_id, to_id)`` pair to compare (:func:`custlens.segment.migration`).
-    playbook
-        A :class:`custlens.playbook.Playbook`; ``None`` uses the shipped default.
-    as_of
-        The as-of date of the analysis (default: the latest purchase date).
-    score_columns, score_cost, score_method, weights, ahp
-        The important-customer score (:func:`custlens.scoring.score_customers`); by
-        default the entropy-weight method over :data:`DEFAULT_SCORE_INDICATORS` present.
-        A missing indicator value (a customer without purchases has no order value)
-        counts as the worst value observed.
+    compare_to, migration_method, top
+        See :func:`report_sections`.
 
     Returns
     -------
     Path
         The written file.
     """
-    from custlens.playbook import load_playbook
-    from custlens.scoring import score_customers
-
-    if transactions is None and indicators is None and not segmentations:
-        raise InputError("the report needs transactions, indicators or segmentation results")
-    results: dict[str, Any] = {}
-    customers = None
-    pareto = conc = None
-    used_as_of = as_of
-    given = dict(segmentations or {})
-    if transactions is not None:
-        tx = as_ibis(transactions, "transactions")
-        if int(tx.count().execute()) == 0:
-            raise InputError("transactions: no rows; the report needs at least one purchase")
-        customers, used_as_of = customer_summary(tx, as_of=as_of)
-        customers = customers.cache()  # one pass over the log, read by every method below
-        runs: list[tuple[str, Any, Any, dict[str, Any]]] = [
-            ("rfm", rfm_from_transactions, tx, {}),
-            ("state", relationship_state, tx, {"leads": as_ibis(leads, "leads")} if leads is not None else {}),
-            ("lifecycle", lifecycle_stage, tx, {}),
-            ("abc", abc_classes, customers, {}),
-            ("pyramid", value_pyramid, customers, {}),
-            ("value_matrix", value_matrix, customers, {}),
-        ]
-        for method, fn, data, extra in runs:
-            if method not in given:
-                logger.info("report: running %s", method)
-                results[method] = fn(data, as_of=used_as_of, **extra)
-        pareto = pareto_curve(customers)
-        conc = concentration(customers)
-        if indicators is None:
-            indicators = _indicators(tx, receivables, interactions, used_as_of)
-    results.update(given)
-    if migration is None and snapshots is not None:
-        if snapshot_con is None:
-            raise InputError("snapshots need a connection holding them (snapshot_con)")
-        migration = segment_migration(snapshot_con, snapshots[0], snapshots[1])
-    if migration is not None and not isinstance(migration, (ir.Table, pa.Table)):
-        migration = getattr(migration, "matrix", migration)
-    ind = indicators if indicators is not None else customers
-    ranking = None
-    if ind is not None:
-        ind_t = as_ibis(ind, "indicators")
-        if score_columns is None:
-            present = [(c, cost) for c, cost in DEFAULT_SCORE_INDICATORS if c in ind_t.columns]
-            cols = [c for c, _ in present]
-            cost = [c for c, is_cost in present if is_cost] if score_cost is None else list(score_cost)
-        else:
-            cols, cost = list(score_columns), list(score_cost or ())
-        if ahp is not None and score_columns is None:
-            cols = list(ahp.names)
-            cost = [c for c in cost if c in cols]
-        if cols:
-            # customers without purchases have no order value or recency: they count as the worst
-            ranking = score_customers(
-                ind_t,
-                cols,
-                cost=cost,
-                weights=weights,
-                ahp=ahp,
-                on_missing="worst",
-                method=None if (weights is not None or ahp is not None) else score_method,
-            )  # type: ignore[arg-type]
-        if customers is None:
-            customers = ind_t
-    value_col = "revenue"
-    if customers is not None and value_col not in as_ibis(customers, "customers").columns:
-        customers = None
-    sections = report_sections(
-        segmentations=results,
-        customers=customers,
-        ranking=ranking,
-        migration=migration,
-        playbook=playbook if playbook is not None else load_playbook(),
-        pareto=pareto,
-        concentration=conc,
-        value_col=value_col,
-        top=top,
-        max_points=max_points,
-    )
-    subtitle = f"As of {used_as_of}" if used_as_of else ""
+    sections = report_sections(analysis, compare_to=compare_to, migration_method=migration_method, top=top)
+    subtitle = f"As of {analysis.as_of.isoformat()} · analysis {analysis.analysis_id}"
     return write_report(out_path, sections, title=title, subtitle=subtitle)
-
-
-def _indicators(tx: Any, receivables: Any, interactions: Any, as_of: Any) -> Any:
-    """:func:`custlens.features.value_indicators` of the log."""
-    return value_indicators(
-        tx,
-        as_of=as_of,
-        receivables=as_ibis(receivables, "receivables") if receivables is not None else None,
-        interactions=as_ibis(interactions, "interactions") if interactions is not None else None,
-    ).cache()

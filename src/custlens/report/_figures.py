@@ -28,7 +28,14 @@ __all__ = [
     "migration_figure",
     "ranking_table_figure",
     "playbook_table_figure",
-    "concentration",
+    "clv_distribution_figure",
+    "state_flow_figure",
+    "risk_band_figure",
+    "churn_rate_figure",
+    "satisfaction_figure",
+    "cluster_profile_figure",
+    "key_figures_table",
+    "table_figure",
 ]
 
 TEMPLATE = "plotly_white"
@@ -87,24 +94,8 @@ def segment_sizes_figure(summary: Any, title: str = "Segment sizes and value sha
     return fig
 
 
-def concentration(values: np.ndarray) -> dict[str, float]:
-    """Top-20 % value share and Gini coefficient of non-negative values (negatives count as 0).
-
-    Gini ``G = 2 sum_i i x_(i) / (n sum x) - (n + 1) / n`` over values sorted ascending.
-    """
-    x = np.sort(np.clip(np.asarray(values, dtype=float), 0.0, None))
-    n, total = x.size, x.sum()
-    if n == 0 or not total > 0:
-        return {"top20_share": float("nan"), "gini": float("nan")}
-    k = int(np.ceil(0.2 * n - 1e-9))
-    gini = 2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n
-    return {"top20_share": float(x[n - k :].sum() / total), "gini": float(gini)}
-
-
 def pareto_figure(
-    customers: Any,
-    value_col: str = "value",
-    points: int = 500,
+    curve: Any,
     concentration_figures: Mapping[str, float] | None = None,
     title: str = "Pareto curve: cumulative share of value",
 ) -> go.Figure:
@@ -112,35 +103,20 @@ def pareto_figure(
 
     Parameters
     ----------
-    customers
-        Either a curve already computed on the backend -- columns ``customer_share`` and
-        ``value_share`` (:func:`custlens.segment.pareto_curve`) -- or one row per customer
-        with a numeric ``value_col`` (revenue, profit, CLV ...; negative values count as 0).
-    points
-        For per-customer input: number of points drawn (evenly spaced customer shares).
+    curve
+        The curve computed on the backend: ``customer_share``, ``value_share``
+        (:func:`custlens.segment.pareto_curve`; the stored analysis's ``pareto`` result).
     concentration_figures
-        ``top_share_value`` (share of value of the top 20 %) and ``gini`` for the label
-        (:func:`custlens.segment.concentration`); computed from per-customer input when omitted.
+        ``top_share``, ``top_share_value`` (share of value of the top customers) and
+        ``gini`` for the label (:func:`custlens.segment.concentration`).
     """
-    t = as_ibis(customers, "Pareto input")
-    if {"customer_share", "value_share"} <= set(t.columns):
-        curve = t.select("customer_share", "value_share").order_by("customer_share").to_pyarrow()
-        share = np.asarray(curve.column("customer_share").to_numpy(zero_copy_only=False), dtype=float)
-        cum = np.asarray(curve.column("value_share").to_numpy(zero_copy_only=False), dtype=float)
-        conc = dict(concentration_figures or {})
-    else:
-        require(t, [value_col], "Pareto input")
-        raw = t.select(value_col).to_pyarrow().column(0).to_numpy(zero_copy_only=False)
-        x = np.clip(np.asarray(raw, dtype=float), 0.0, None)
-        x = x[np.isfinite(x)]
-        if x.size == 0 or not x.sum() > 0:
-            raise InputError(f"Pareto curve: column {value_col!r} has no positive values")
-        desc = np.sort(x)[::-1]
-        full = np.concatenate([[0.0], np.cumsum(desc) / desc.sum()])
-        share = np.linspace(0.0, 1.0, min(points, x.size) + 1)
-        cum = full[np.round(share * x.size).astype(int)]
-        own = concentration(x)
-        conc = dict(concentration_figures or {"top_share_value": own["top20_share"], "gini": own["gini"]})
+    t = as_arrow(curve, ["customer_share", "value_share"], "Pareto curve")
+    t = t.sort_by("customer_share")
+    share = np.asarray(t.column("customer_share").to_numpy(zero_copy_only=False), dtype=float)
+    cum = np.asarray(t.column("value_share").to_numpy(zero_copy_only=False), dtype=float)
+    if share.size == 0:
+        raise InputError("Pareto curve: the curve has no points")
+    conc = dict(concentration_figures or {})
     fig = go.Figure()
     fig.add_scatter(
         x=share,
@@ -155,11 +131,13 @@ def pareto_figure(
     )
     top = float(conc.get("top_share", 0.2))
     fig.add_vline(x=top, line_dash="dash", line_color="#bbb")
-    if conc.get("top_share_value") is not None and np.isfinite(conc["top_share_value"]):
-        label = f"top {top:.0%}: {conc['top_share_value']:.1%} of value"
-        if conc.get("gini") is not None and np.isfinite(conc["gini"]):
-            label += f"<br>Gini {conc['gini']:.3f}"
-        fig.add_annotation(x=top, y=conc["top_share_value"], showarrow=True, arrowhead=2, text=label)
+    top_value = conc.get("top_share_value")
+    if top_value is not None and np.isfinite(top_value):
+        label = f"top {top:.0%}: {top_value:.1%} of value"
+        gini = conc.get("gini")
+        if gini is not None and np.isfinite(gini):
+            label += f"<br>Gini {gini:.3f}"
+        fig.add_annotation(x=top, y=top_value, showarrow=True, arrowhead=2, text=label)
     fig.update_layout(
         template=TEMPLATE,
         title=title,
@@ -214,35 +192,30 @@ def pyramid_figure(summary: Any, title: str = "Customer value pyramid") -> go.Fi
 
 
 def rfm_heatmap_figure(
-    customers: Any, metric: Literal["monetary", "customers"] = "monetary", title: str | None = None
+    grid: Any, metric: Literal["monetary", "customers"] = "monetary", title: str | None = None
 ) -> go.Figure:
     """R score x F score heat map of mean monetary value (or customer counts).
 
     Parameters
     ----------
-    customers
-        One row per customer: ``r_score``, ``f_score`` and, for ``metric="monetary"``,
-        ``monetary`` (the RFM result's customers table).
+    grid
+        One row per (R, F) cell: ``r_score``, ``f_score``, ``customers`` and
+        ``mean_monetary`` (:func:`custlens.segment.rfm_heatmap`; the stored analysis's
+        ``rfm_heatmap`` result).
     """
     if metric not in ("monetary", "customers"):
         raise InputError(f"RFM heat map metric must be 'monetary' or 'customers'; got {metric!r}")
-    t = as_ibis(customers, "RFM customers")
-    require(t, ["r_score", "f_score"] + (["monetary"] if metric == "monetary" else []), "RFM customers")
-    aggs = {"customers": t.count()}
-    if metric == "monetary":
-        aggs["value"] = t.monetary.cast("float64").mean()
-    cells = t.group_by(["r_score", "f_score"]).aggregate(**aggs).to_pyarrow().to_pylist()
+    t = as_arrow(grid, ["r_score", "f_score", "customers", "mean_monetary"], "RFM heat map")
+    cells = [c for c in t.to_pylist() if c["r_score"] is not None and c["f_score"] is not None]
     if not cells:
-        raise InputError("RFM heat map: the customers table is empty")
-    r_vals = sorted({c["r_score"] for c in cells if c["r_score"] is not None})
-    f_vals = sorted({c["f_score"] for c in cells if c["f_score"] is not None})
+        raise InputError("RFM heat map: the grid has no cells")
+    r_vals = sorted({c["r_score"] for c in cells})
+    f_vals = sorted({c["f_score"] for c in cells})
     z = np.full((len(r_vals), len(f_vals)), np.nan)
     counts = np.zeros_like(z)
     for c in cells:
-        if c["r_score"] is None or c["f_score"] is None:
-            continue
         i, j = r_vals.index(c["r_score"]), f_vals.index(c["f_score"])
-        z[i, j] = c["value"] if metric == "monetary" else c["customers"]
+        z[i, j] = c["mean_monetary"] if metric == "monetary" else c["customers"]
         counts[i, j] = c["customers"]
     label = "mean monetary" if metric == "monetary" else "customers"
     fig = go.Figure(
@@ -389,7 +362,8 @@ def migration_figure(
     return fig
 
 
-def _table_figure(columns: list[str], values: list[list[Any]], title: str, height: int | None = None) -> go.Figure:
+def table_figure(columns: list[str], values: list[list[Any]], title: str, height: int | None = None) -> go.Figure:
+    """A Plotly table: ``values`` holds one list per column."""
     fig = go.Figure(
         go.Table(
             header={"values": [f"<b>{c}</b>" for c in columns], "fill_color": "#dbe9f6", "align": "left"},
@@ -424,7 +398,7 @@ def ranking_table_figure(ranking: Any, top: int = 50, title: str | None = None) 
         col = data.column(c).to_pylist()
         values.append([f"{v:.4f}" if isinstance(v, float) else v for v in col])
     header = [c.replace("contribution_", "+ ") for c in cols]
-    return _table_figure(
+    return table_figure(
         header,
         values,
         title or f"Important customers: top {min(top, data.num_rows)}",
@@ -456,4 +430,190 @@ def playbook_table_figure(actions: Any, title: str = "Playbook: suggested action
         return f"{text}<br>{zh}" if zh else text
 
     values = [[cell(r, c) for r in rows] for c in cols]
-    return _table_figure(cols, values, title, height=min(140 + 48 * len(rows), 2400))
+    return table_figure(cols, values, title, height=min(140 + 48 * len(rows), 2400))
+
+
+def key_figures_table(figures: Sequence[tuple[str, str]], title: str = "Key figures") -> go.Figure:
+    """A two-column table of headline figures already formatted as text."""
+    return table_figure(
+        ["figure", "value"],
+        [[k for k, _ in figures], [v for _, v in figures]],
+        title,
+        height=min(90 + 28 * len(figures), 900),
+    )
+
+
+def clv_distribution_figure(histogram: Any, title: str = "Distribution of customer lifetime value") -> go.Figure:
+    """Customers per CLV bin: ``bin_start``, ``bin_end``, ``customers`` (the analysis's ``clv_histogram``)."""
+    t = as_arrow(histogram, ["bin_start", "bin_end", "customers"], "CLV histogram")
+    if t.num_rows == 0:
+        raise InputError("CLV histogram: no bins")
+    start = np.asarray(t["bin_start"].to_numpy(zero_copy_only=False), dtype=float)
+    end = np.asarray(t["bin_end"].to_numpy(zero_copy_only=False), dtype=float)
+    counts = t["customers"].to_pylist()
+    labels = [f"{a:,.0f} to {b:,.0f}" for a, b in zip(start, end)]
+    fig = go.Figure(
+        go.Bar(
+            x=(start + np.minimum(end, start + (start[1] - start[0] if start.size > 1 else 1.0))) / 2,
+            y=counts,
+            width=(start[1] - start[0]) if start.size > 1 else None,
+            marker_color=_BLUE,
+            customdata=labels,
+            hovertemplate="CLV %{customdata}<br>%{y:,} customers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE, title=title, xaxis_title="lifetime value", yaxis_title="customers", bargap=0.05
+    )
+    return fig
+
+
+def state_flow_figure(flow: Any, title: str = "Relationship-state flow") -> go.Figure:
+    """A Sankey diagram of customers moving between relationship states.
+
+    Parameters
+    ----------
+    flow
+        ``from_state, to_state, customers`` (:func:`custlens.segment.state_flow`; the
+        analysis's ``state_flow`` result).
+    """
+    t = as_arrow(flow, ["from_state", "to_state", "customers"], "state flow")
+    rows = [r for r in t.to_pylist() if r["customers"]]
+    if not rows:
+        raise InputError("state flow: no customers moved or stayed")
+    left = sorted({str(r["from_state"]) for r in rows})
+    right = sorted({str(r["to_state"]) for r in rows})
+    labels = [f"{s} (start)" for s in left] + [f"{s} (end)" for s in right]
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "pad": 14, "thickness": 16},
+            link={
+                "source": [left.index(str(r["from_state"])) for r in rows],
+                "target": [len(left) + right.index(str(r["to_state"])) for r in rows],
+                "value": [r["customers"] for r in rows],
+            },
+        )
+    )
+    fig.update_layout(template=TEMPLATE, title=title)
+    return fig
+
+
+def risk_band_figure(bands: Any, title: str = "Churn risk: customers and value at stake by band") -> go.Figure:
+    """Customers and value at stake per risk band: ``risk_band``, ``customers``, ``value_at_stake``."""
+    t = as_arrow(bands, ["risk_band", "customers", "value_at_stake"], "risk bands")
+    order = {"low": 0, "medium": 1, "high": 2, "lost": 3}
+    rows = sorted(t.to_pylist(), key=lambda r: order.get(str(r["risk_band"]), 9))
+    fig = go.Figure()
+    fig.add_bar(
+        name="customers",
+        x=[r["risk_band"] for r in rows],
+        y=[r["customers"] for r in rows],
+        marker_color=_BLUE,
+        yaxis="y",
+    )
+    fig.add_bar(
+        name="value at stake",
+        x=[r["risk_band"] for r in rows],
+        y=[r["value_at_stake"] for r in rows],
+        marker_color=_ORANGE,
+        yaxis="y2",
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        barmode="group",
+        yaxis={"title": "customers"},
+        yaxis2={"title": "value at stake", "overlaying": "y", "side": "right"},
+    )
+    return fig
+
+
+def churn_rate_figure(rates: Any, title: str = "Observed churn rate per month") -> go.Figure:
+    """Churn rate per period: ``month`` (label), ``churn_rate``, ``active_previous``."""
+    t = as_arrow(rates, ["month", "churn_rate"], "churn rates", optional=["active_previous"])
+    rows = [r for r in t.to_pylist() if r["churn_rate"] is not None and np.isfinite(r["churn_rate"])]
+    if not rows:
+        raise InputError("churn rates: no period has an earlier active period")
+    fig = go.Figure(
+        go.Scatter(
+            x=[r["month"] for r in rows],
+            y=[r["churn_rate"] for r in rows],
+            mode="lines+markers",
+            line_color=_BLUE,
+            customdata=[r.get("active_previous") for r in rows],
+            hovertemplate="%{x}<br>churn %{y:.1%} of %{customdata:,.0f} active<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE, title=title, xaxis_title="month", yaxis_title="churn rate", yaxis_tickformat=".0%"
+    )
+    return fig
+
+
+def satisfaction_figure(index: Any, by_segment: Any = None, title: str = "Satisfaction indices (0-100)") -> go.Figure:
+    """Index per construct overall, and per segment when given.
+
+    Parameters
+    ----------
+    index
+        ``construct``, ``index`` (the analysis's ``satisfaction_index``).
+    by_segment
+        ``segment``, ``construct``, ``index``, ``respondents`` (``satisfaction_by_segment``).
+    """
+    overall = as_arrow(index, ["construct", "index"], "satisfaction index").to_pylist()
+    constructs = [r["construct"] for r in overall]
+    fig = go.Figure()
+    fig.add_bar(name="all respondents", x=constructs, y=[r["index"] for r in overall], marker_color="#08306b")
+    if by_segment is not None:
+        seg = as_arrow(
+            by_segment, ["segment", "construct", "index"], "satisfaction by segment", optional=["respondents"]
+        ).to_pylist()
+        for name in sorted({str(r["segment"]) for r in seg}):
+            rows = {r["construct"]: r for r in seg if str(r["segment"]) == name}
+            n = next(iter(rows.values())).get("respondents") if rows else None
+            fig.add_bar(
+                name=f"{name} (n={n})" if n is not None else name,
+                x=constructs,
+                y=[rows[c]["index"] if c in rows else None for c in constructs],
+            )
+    fig.update_layout(
+        template=TEMPLATE, title=title, barmode="group", yaxis_title="index (0-100)", yaxis_range=[0, 100]
+    )
+    return fig
+
+
+def cluster_profile_figure(profiles: Any, title: str = "Cluster profiles (feature means)") -> go.Figure:
+    """Heat map of each cluster's feature means, coloured by the mean relative to all clusters.
+
+    Parameters
+    ----------
+    profiles
+        ``segment``, ``customers`` and ``mean_<feature>`` columns (``cluster_profiles``).
+    """
+    t = as_arrow(
+        profiles,
+        ["segment", "customers"],
+        "cluster profiles",
+        optional=[c for c in as_ibis(profiles, "cluster profiles").columns if c.startswith("mean_")],
+    )
+    means = [c for c in t.column_names if c.startswith("mean_")]
+    if not means or t.num_rows == 0:
+        raise InputError("cluster profiles: no feature means")
+    rows = t.to_pylist()
+    raw = np.array([[r[c] if r[c] is not None else np.nan for c in means] for r in rows], dtype=float)
+    spread = np.nanstd(raw, axis=0)
+    z = (raw - np.nanmean(raw, axis=0)) / np.where(spread > 0, spread, 1.0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[c.removeprefix("mean_") for c in means],
+            y=[f"{r['segment']} ({r['customers']:,})" for r in rows],
+            colorscale="RdBu",
+            zmid=0,
+            customdata=raw,
+            colorbar_title="relative",
+            hovertemplate="%{y}<br>%{x}: %{customdata:,.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(template=TEMPLATE, title=title)
+    return fig

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,11 +322,15 @@ def _summarise(
     return row
 
 
-def kano_figure(result: KanoResult) -> Any:
-    """The Better-Worse diagram (Plotly): |Worse| on x, Better on y, quadrants at 0.5."""
+def kano_figure(result: KanoResult | Sequence[Mapping[str, Any]]) -> Any:
+    """The Better-Worse diagram (Plotly): |Worse| on x, Better on y, quadrants at 0.5.
+
+    ``result`` is a :class:`KanoResult` or its rows (``attribute``, ``category``,
+    ``better``, ``worse``), e.g. :meth:`KanoResult.table` as stored by the analysis.
+    """
     import plotly.graph_objects as go
 
-    rows = result.attributes
+    rows = result.attributes if isinstance(result, KanoResult) else list(result)
     fig = go.Figure(
         go.Scatter(
             x=[abs(r["worse"]) for r in rows],

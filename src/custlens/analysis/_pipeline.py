@@ -1,0 +1,618 @@
+"""The standard analysis, computed once: every method run for one as-of date.
+
+:class:`Pipeline` holds the canonical tables, the as-of date and the configuration; each
+part of the analysis is a cached property computed on first use and never again, and each
+part reads the parts it needs (the value indicators are computed once and read by
+segmentation, scoring and the CLV matrix; the purchase models are fitted once and read by
+CLV, churn and the relationship states). Nothing here writes: :mod:`._store` saves the
+parts, and every edge reads what was saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from custlens.analysis._config import AnalysisConfig
+from custlens.errors import CustlensError, InputError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from custlens.clv import CLVResult
+    from custlens.scoring import ScoreResult
+    from custlens.segment import SegmentResult
+
+__all__ = [
+    "Pipeline",
+    "customer_columns",
+    "HISTORY_COLUMNS",
+    "CLV_COLUMNS",
+    "CHURN_COLUMNS",
+    "SCORE_COLUMNS",
+    "RFM_SCORE_COLUMNS",
+]
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+"""Purchase-history columns of the stored per-customer table (in the analysis time unit)."""
+CLV_COLUMNS = ("p_alive", "expected_purchases", "expected_spend", "clv")
+"""Lifetime-value columns of the stored per-customer table."""
+CHURN_COLUMNS = ("risk_band", "overdue_ratio", "next_order_in", "expected_next_order", "value_at_stake")
+"""Churn columns of the stored per-customer table."""
+SCORE_COLUMNS = ("score", "score_rank", "score_tier")
+"""Important-customer score columns of the stored per-customer table."""
+RFM_SCORE_COLUMNS = ("r_score", "f_score", "m_score")
+"""RFM score columns of the stored per-customer table."""
+
+
+def _indicator_columns() -> tuple[str, ...]:
+    from custlens.features import INDICATOR_COLUMNS
+
+    return tuple(INDICATOR_COLUMNS)
+
+
+def customer_columns() -> tuple[str, ...]:
+    """Columns of the stored per-customer table, in order (``customer_id`` first)."""
+    return (
+        *_indicator_columns(),
+        *HISTORY_COLUMNS,
+        *CLV_COLUMNS,
+        *CHURN_COLUMNS,
+        *SCORE_COLUMNS,
+        *RFM_SCORE_COLUMNS,
+    )
+
+
+class Pipeline:
+    """Every part of the standard analysis of one company at one as-of date.
+
+    Parameters
+    ----------
+    tables
+        Canonical tables by name as Ibis tables (``transactions`` required and not empty;
+        ``customers``, ``receivables``, ``interactions``, ``leads``, ``survey_answers``
+        optional: ``None`` or empty leaves their parts out, with the reason in
+        :attr:`skipped`).
+    as_of
+        The as-of date (inclusive); default the last transaction day.
+    config
+        The resolved configuration.
+    """
+
+    def __init__(self, tables: Mapping[str, ir.Table | None], as_of: Any, config: AnalysisConfig) -> None:
+        self.config = config
+        self.tables = dict(tables)
+        self.timings: dict[str, float] = {}
+        self.skipped: dict[str, str] = {}
+        tx = self.tables.get("transactions")
+        if tx is None:
+            raise InputError("the analysis needs a 'transactions' table")
+        self.as_of: date = self._resolve_as_of(tx, as_of)
+
+    # -- inputs -----------------------------------------------------------------------------
+    @staticmethod
+    def _resolve_as_of(tx: ir.Table, as_of: Any) -> date:
+        from custlens.features.coerce import to_date
+
+        row = tx.aggregate(first=tx.ordered_at.min().date(), last=tx.ordered_at.max().date()).to_pyarrow()
+        first, last = row["first"][0].as_py(), row["last"][0].as_py()
+        if last is None:
+            raise InputError("transactions: the table is empty; import transactions before analysing")
+        if as_of is None:
+            return last  # type: ignore[no-any-return]
+        day = to_date(as_of, "as_of")
+        if day < first:
+            raise InputError(f"'as_of' {day.isoformat()} is before the first transaction ({first.isoformat()})")
+        return day
+
+    def _table(self, name: str) -> ir.Table | None:
+        """A canonical table, or ``None`` when absent or empty (one count query, once)."""
+        cache: dict[str, ir.Table | None] = self.__dict__.setdefault("_present", {})
+        if name not in cache:
+            t = self.tables.get(name)
+            cache[name] = t if t is not None and int(t.count().to_pyarrow().as_py()) > 0 else None
+        return cache[name]
+
+    def _timed(self, name: str, fn: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = fn()
+        self.timings[name] = round(time.perf_counter() - started, 3)
+        log.info("analysis: %s in %.2f s", name, self.timings[name])
+        return value
+
+    # -- features ----------------------------------------------------------------------------
+    @cached_property
+    def indicators(self) -> ir.Table:
+        """Value indicators of every customer (buyers and customers without purchases)."""
+        from custlens.features import value_indicators
+
+        def run() -> ir.Table:
+            expr = value_indicators(
+                self.tables["transactions"],  # type: ignore[arg-type]
+                receivables=self._table("receivables"),
+                interactions=self._table("interactions"),
+                customers=self._table("customers"),
+                as_of=self.as_of,
+            )
+            return expr.select(*_indicator_columns()).cache()
+
+        return self._timed("indicators", run)  # type: ignore[no-any-return]
+
+    @cached_property
+    def buyers(self) -> ir.Table:
+        """The indicators of customers with at least one purchase order."""
+        ind = self.indicators
+        return ind.filter(ind.order_count > 0)
+
+    @cached_property
+    def history(self) -> pa.Table:
+        """Purchase histories (frequency, recency, T, monetary value) in the analysis time unit."""
+        from custlens.features import purchase_history
+
+        def run() -> pa.Table:
+            expr = purchase_history(
+                self.tables["transactions"],  # type: ignore[arg-type]
+                time_unit=self.config.time_unit,
+                as_of=self.as_of,
+            )
+            return expr.order_by("customer_id").to_pyarrow()
+
+        return self._timed("history", run)  # type: ignore[no-any-return]
+
+    # -- value --------------------------------------------------------------------------------
+    @cached_property
+    def clv(self) -> CLVResult:
+        """The fitted purchase and spend models and every buyer's lifetime value."""
+        from custlens.clv import value_customers
+
+        c = self.config["clv"]
+
+        def run() -> CLVResult:
+            return value_customers(
+                self.history,
+                model=c["model"],
+                spend=None if c["spend"] == "none" else c["spend"],
+                horizon_months=float(c["horizon_months"]),
+                monthly_discount=float(c["monthly_discount"]),
+                time_unit=self.config.time_unit,
+                margin=float(c["margin"]),
+                penalizer=float(c["penalizer"]),
+            )
+
+        return self._timed("clv", run)  # type: ignore[no-any-return]
+
+    @cached_property
+    def churn(self) -> pa.Table:
+        """Per-buyer churn outputs: risk band, overdue ratio, next order, value at stake."""
+        from custlens.churn import churn_table
+
+        def run() -> pa.Table:
+            summary = self.history.select(["customer_id", "frequency", "recency", "T"])
+            clv = self.clv.table
+            summary = summary.append_column("p_alive", clv["p_alive"]).append_column("clv", clv["clv"])
+            return churn_table(summary, time_unit=self.config.time_unit, as_of=self.as_of, value_column="clv")
+
+        return self._timed("churn", run)  # type: ignore[no-any-return]
+
+    @cached_property
+    def score(self) -> ScoreResult | None:
+        """The important-customer score of every customer (entropy or equal weights)."""
+        from custlens.scoring import score_customers
+
+        s = self.config["score"]
+        present = set(self.indicators.columns)
+        columns = [c for c in s["indicators"] if c in present]
+        missing = [c for c in s["indicators"] if c not in present]
+        if missing:
+            raise InputError(f"[score] indicators: {', '.join(missing)} are not value indicators")
+        ahp = None
+        if s.get("ahp"):
+            from custlens.scoring import load_ahp
+
+            ahp = load_ahp(s["ahp"])
+        return self._timed(  # type: ignore[no-any-return]
+            "score",
+            lambda: score_customers(
+                self.indicators,
+                columns if ahp is None else None,  # AHP scores the elements it judges
+                cost=[c for c in s["cost"] if c in columns],
+                method=None if ahp is not None else s["method"],
+                ahp=ahp,
+                on_missing="worst",
+            ),
+        )
+
+    # -- segmentations ------------------------------------------------------------------------
+    @cached_property
+    def buyers_with_clv(self) -> ir.Table:
+        """Buyers' indicators with their ``p_alive`` and ``clv``."""
+        import ibis
+
+        clv = ibis.memtable(self.clv.table.select(["customer_id", "p_alive", "clv"]))
+        clv = clv.rename(_cid="customer_id")
+        b = self.buyers
+        joined = b.left_join(clv, b.customer_id == clv._cid).drop("_cid")
+        return joined.mutate(clv=joined.clv.fill_null(0.0))
+
+    @cached_property
+    def segments(self) -> dict[str, SegmentResult]:
+        """Every configured segmentation, by method name."""
+        from custlens import segment as seg
+
+        tx = self.tables["transactions"]
+        leads = self._table("leads")
+        cfg = self.config.segment
+        runners: dict[str, Callable[[], SegmentResult]] = {
+            "rfm": lambda: seg.rfm_from_transactions(tx, as_of=self.as_of, config=cfg.get("rfm")),
+            "state": lambda: seg.relationship_state(
+                tx,
+                as_of=self.as_of,
+                leads=leads,
+                p_alive=self.clv.table.select(["customer_id", "p_alive"]),
+                config=cfg.get("state"),
+            ),
+            "lifecycle": lambda: seg.lifecycle_stage(tx, as_of=self.as_of, config=cfg.get("lifecycle")),
+            "abc": lambda: seg.abc_classes(self.buyers, value_col="revenue", as_of=self.as_of, config=cfg.get("abc")),
+            "pyramid": lambda: seg.value_pyramid(
+                self.buyers, value_col="revenue", as_of=self.as_of, config=cfg.get("pyramid")
+            ),
+            "value_matrix": lambda: seg.value_matrix(self.buyers, as_of=self.as_of, config=cfg.get("value_matrix")),
+            "clv_matrix": lambda: seg.clv_matrix(
+                self.buyers_with_clv,
+                current_col=self.config["clv_matrix"]["current"],
+                potential_col="clv",
+                value_col="revenue",
+                as_of=self.as_of,
+                config=cfg.get("clv_matrix"),
+            ),
+            "cluster": lambda: seg.kmeans_segments(self.buyers_with_clv, as_of=self.as_of, config=cfg.get("cluster")),
+        }
+        out: dict[str, SegmentResult] = {}
+        for method in self.config.methods:
+            out[method] = self._timed(f"segment {method}", runners[method])
+        return out
+
+    # -- the per-customer table -----------------------------------------------------------------
+    def customers_table(self) -> ir.Table:
+        """One row per customer with every stored per-customer column (an Ibis expression)."""
+        import ibis
+
+        ind = self.indicators
+        clv = self.clv.table
+        churn = self.churn
+        per_buyer = pa.table(
+            {
+                "_cid": self.history["customer_id"],
+                **{c: self.history[c] for c in HISTORY_COLUMNS},
+                **{c: clv[c] for c in CLV_COLUMNS},
+                **{c: churn[c] for c in CHURN_COLUMNS if c in churn.column_names},
+            }
+        )
+        if "expected_next_order" not in per_buyer.column_names:
+            per_buyer = per_buyer.append_column("expected_next_order", pa.nulls(per_buyer.num_rows, pa.date32()))
+        buyer_t = ibis.memtable(per_buyer)
+        out = ind.left_join(buyer_t, ind.customer_id == buyer_t._cid).drop("_cid")
+        if self.score is not None:
+            sc = self.score.table
+            sc = sc.select(
+                _sid=sc.customer_id.cast("string"), score=sc.score, score_rank=sc["rank"], score_tier=sc.tier
+            )
+            out = out.left_join(sc, out.customer_id == sc._sid).drop("_sid")
+        else:
+            out = out.mutate(
+                score=ibis.null().cast("float64"),
+                score_rank=ibis.null().cast("int64"),
+                score_tier=ibis.null().cast("string"),
+            )
+        rfm = self.segments.get("rfm")
+        if rfm is not None:
+            r = rfm.customers
+            r = r.select(_rid=r.customer_id.cast("string"), r_score=r.r_score, f_score=r.f_score, m_score=r.m_score)
+            out = out.left_join(r, out.customer_id == r._rid).drop("_rid")
+        else:
+            out = out.mutate(**{c: ibis.null().cast("int64") for c in RFM_SCORE_COLUMNS})
+        return out.select(*customer_columns())
+
+    # -- small result tables -----------------------------------------------------------------
+    def results(self) -> dict[str, pa.Table]:
+        """The small result tables by name (see ``docs/analysis.md``)."""
+        out: dict[str, pa.Table] = {}
+        out["segment_summaries"] = self._segment_summaries()
+        out["pareto"] = self._pareto()
+        out["clv_histogram"] = self._clv_histogram()
+        out["churn_rates"] = self._timed("churn rates", self._churn_rates)
+        out["score_weights"] = self._score_weights()
+        out["risk_bands"] = self._risk_bands()
+        if "rfm" in self.segments:
+            from custlens.segment import rfm_heatmap
+
+            out["rfm_heatmap"] = rfm_heatmap(self.segments["rfm"]).to_pyarrow()
+        for method in ("value_matrix", "clv_matrix"):
+            if method in self.segments:
+                out[f"{method}_points"] = self._points(self.segments[method])
+        if "cluster" in self.segments:
+            out["cluster_profiles"] = self._cluster_profiles()
+        if "state" in self.segments:
+            out["state_flow"] = self._timed("state flow", self._state_flow)
+        out["playbook"] = self._playbook(out["segment_summaries"])
+        out.update(self._timed("satisfaction", self._satisfaction))
+        return out
+
+    def _segment_summaries(self) -> pa.Table:
+        tables = []
+        for method, result in self.segments.items():
+            summary = result.summary.to_pyarrow()
+            tables.append(summary.add_column(0, "method", pa.array([method] * summary.num_rows, pa.string())))
+        return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({"method": []})
+
+    def _pareto(self) -> pa.Table:
+        from custlens.segment import pareto_curve
+
+        return pareto_curve(self.buyers, value_col="revenue", points=int(self.config["points"]["pareto"])).to_pyarrow()
+
+    def concentration(self) -> dict[str, float]:
+        """Top-20 % value share and Gini coefficient of the buyers' revenue."""
+        from custlens.segment import concentration
+
+        return concentration(self.buyers, value_col="revenue")
+
+    def _clv_histogram(self) -> pa.Table:
+        values = self.clv.table["clv"].to_numpy(zero_copy_only=False).astype(float)
+        values = values[np.isfinite(values)]
+        bins = int(self.config["clv"]["histogram_bins"])
+        if values.size == 0:
+            return pa.table(
+                {
+                    "bin_start": pa.array([], pa.float64()),
+                    "bin_end": pa.array([], pa.float64()),
+                    "customers": pa.array([], pa.int64()),
+                }
+            )
+        # equal-width bins up to the 99.5th percentile; the last bin holds the long tail
+        top = float(np.quantile(values, 0.995))
+        low = float(min(values.min(), 0.0))
+        edges = np.linspace(low, top if top > low else low + 1.0, bins + 1)
+        counts, _ = np.histogram(np.clip(values, low, edges[-1]), bins=edges)
+        ends = edges[1:].copy()
+        ends[-1] = max(float(values.max()), ends[-1])
+        return pa.table({"bin_start": edges[:-1], "bin_end": ends, "customers": counts.astype(np.int64)})
+
+    def _churn_rates(self) -> pa.Table:
+        """Observed churn per calendar month from purchase activity (docs/churn.md)."""
+        from custlens.churn import churn_rate_by_period
+        from custlens.features import period_values
+
+        periods = period_values(self.tables["transactions"], time_unit="M", as_of=self.as_of)  # type: ignore[arg-type]
+        active = periods.filter(periods.orders > 0)
+        month = (active.period_start.year() * 12 + active.period_start.month() - 1).cast("int64")
+        pairs = active.select(customer_id=active.customer_id.cast("string"), period=month).to_pyarrow()
+        rates = churn_rate_by_period(pairs["customer_id"].to_numpy(zero_copy_only=False), pairs["period"].to_numpy())
+        labels = [f"{p // 12:04d}-{p % 12 + 1:02d}" for p in rates["period"].to_pylist()]
+        return rates.append_column("month", pa.array(labels, pa.string()))
+
+    def _risk_bands(self) -> pa.Table:
+        """Buyers and value at stake per churn risk band."""
+        churn = self.churn
+        grouped = churn.group_by("risk_band").aggregate([("customer_id", "count"), ("value_at_stake", "sum")])
+        return grouped.rename_columns(["risk_band", "customers", "value_at_stake"]).sort_by("risk_band")
+
+    def overview(self) -> dict[str, float]:
+        """Headline figures: customers, buyers, revenue, orders, repeat share, P(alive), CLV."""
+        ind = self.indicators
+        row = (
+            ind.aggregate(
+                customers=ind.count(),
+                buyers=(ind.order_count > 0).sum(),
+                repeat_buyers=(ind.order_count > 1).sum(),
+                revenue=ind.revenue.sum(),
+                orders=ind.order_count.sum(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        clv = self.clv.table
+        churn = self.churn
+        at_risk = pc.is_in(churn["risk_band"], value_set=pa.array(list(self.config["churn"]["bands"]), pa.string()))
+        buyers = int(row["buyers"] or 0)
+        return {
+            "customers": float(row["customers"] or 0),
+            "buyers": float(buyers),
+            "revenue": float(row["revenue"] or 0.0),
+            "orders": float(row["orders"] or 0),
+            "repeat_share": float(row["repeat_buyers"] or 0) / buyers if buyers else 0.0,
+            "mean_p_alive": float(pc.mean(clv["p_alive"]).as_py() or 0.0),
+            "clv_total": float(pc.sum(clv["clv"]).as_py() or 0.0),
+            "at_risk_customers": float(pc.sum(at_risk).as_py() or 0),
+            "value_at_stake": float(pc.sum(pc.filter(churn["value_at_stake"], at_risk)).as_py() or 0.0),
+        }
+
+    def _score_weights(self) -> pa.Table:
+        if self.score is None:
+            return pa.table({"indicator": pa.array([], pa.string()), "weight": pa.array([], pa.float64())})
+        weights = self.score.weights
+        return pa.table(
+            {
+                "indicator": list(weights),
+                "weight": [float(w) for w in weights.values()],
+                "cost": [name in self.score.cost for name in weights],
+            }
+        )
+
+    def _points(self, result: SegmentResult) -> pa.Table:
+        """An even sample of at most ``[points] scatter`` customers of a matrix result."""
+        import ibis
+
+        c = result.customers
+        limit = int(self.config["points"]["scatter"])
+        n = int(c.count().to_pyarrow().as_py())
+        step = max(1, -(-n // limit))
+        numbered = c.mutate(_n=ibis.row_number().over(order_by=c.customer_id))
+        keep = numbered.filter(numbered._n % step == 0).drop("_n")
+        return keep.order_by("customer_id").to_pyarrow()
+
+    def _cluster_profiles(self) -> pa.Table:
+        result = self.segments["cluster"]
+        features = list(result.details.get("features", ())) if result.details else []
+        c = result.customers.select(_cid=result.customers.customer_id.cast("string"), segment=result.customers.segment)
+        b = self.buyers_with_clv
+        j = b.inner_join(c, b.customer_id == c._cid)
+        names = [f for f in (*features, "revenue", "clv") if f in b.columns]
+        names = list(dict.fromkeys(names))
+        agg = j.group_by("segment").aggregate(
+            customers=j.count(), **{f"mean_{f}": j[f].cast("float64").mean() for f in names}
+        )
+        return agg.order_by("segment").to_pyarrow()
+
+    def _state_flow(self) -> pa.Table:
+        from custlens.segment import state_flow
+
+        start = self.as_of - timedelta(days=int(self.config["state_flow"]["days"]))
+        flow = state_flow(
+            self.tables["transactions"],
+            start,
+            self.as_of,
+            leads=self._table("leads"),
+            config=self.config.segment.get("state"),
+        )
+        return flow.to_pyarrow()
+
+    def _playbook(self, summaries: pa.Table) -> pa.Table:
+        from custlens.playbook import load_playbook
+
+        playbook = load_playbook(self.config["playbook"]["file"])
+        tables = []
+        for method in self.segments:
+            if method not in playbook.schemes:
+                continue
+            acts = playbook.table(method)
+            mask = pc.equal(summaries["method"], method)
+            summ = summaries.filter(mask)
+            sizes = dict(zip(summ["segment"].to_pylist(), summ["customers"].to_pylist()))
+            acts = acts.append_column(
+                "customers", pa.array([sizes.get(s) for s in acts["segment"].to_pylist()], pa.int64())
+            )
+            tables.append(acts)
+        return pa.concat_tables(tables) if tables else pa.table({"scheme": pa.array([], pa.string())})
+
+    def _satisfaction(self) -> dict[str, pa.Table]:
+        """Index, indices per segment, IPMA and Kano from the survey answers, when there are any."""
+        s = self.config["satisfaction"]
+        answers_t = self._table("survey_answers")
+        if answers_t is None:
+            self.skipped["satisfaction"] = "no survey answers"
+            return {}
+        from custlens.satisfaction import indices_by_segment, ipma, kano, kano_answers
+
+        answers = answers_t.to_pyarrow()
+        out: dict[str, pa.Table] = {}
+        instruments = set(pc.unique(answers["instrument"]).to_pylist())
+        scale = (float(s["scale"][0]), float(s["scale"][1]))
+        if s["instrument"] in instruments:
+            method = s["segments"]
+            seg_table = self.segments[method].customers.select("customer_id", "segment").to_pyarrow()
+            try:
+                result = indices_by_segment(answers, seg_table, s["model"], scale=scale, instrument=s["instrument"])
+            except CustlensError as exc:
+                self.skipped["satisfaction index"] = str(exc)
+            else:
+                overall = result["overall"]
+                constructs = [k for k in overall if k != "n"]
+                out["satisfaction_index"] = pa.table(
+                    {
+                        "construct": constructs,
+                        "index": [float(overall[k]) for k in constructs],
+                        "respondents": [int(overall["n"])] * len(constructs),
+                    }
+                )
+                rows = [
+                    {
+                        "method": method,
+                        "segment": r["segment"],
+                        "respondents": int(r["n"]),
+                        "construct": k,
+                        "index": float(v),
+                    }
+                    for r in result["segments"]
+                    for k, v in r.items()
+                    if k not in ("segment", "n")
+                ]
+                out["satisfaction_by_segment"] = pa.Table.from_pylist(rows)
+                imp = ipma(result["fit"], scale=scale)
+                out["ipma"] = pa.Table.from_pylist(
+                    [
+                        {**row, "target": imp["target"], "target_performance": imp["target_performance"]}
+                        for row in imp["rows"]
+                    ]
+                )
+        else:
+            self.skipped["satisfaction index"] = f"no answers of instrument {s['instrument']!r}"
+        if s["kano_instrument"] in instruments:
+            try:
+                k = kano(kano_answers(answers, instrument=s["kano_instrument"]))
+            except CustlensError as exc:
+                self.skipped["kano"] = str(exc)
+            else:
+                out["kano"] = pa.Table.from_pylist(k.table())
+        else:
+            self.skipped["kano"] = f"no answers of instrument {s['kano_instrument']!r}"
+        return out
+
+    # -- fitted models and headline figures ---------------------------------------------------
+    def models(self) -> dict[str, Any]:
+        """The fitted models as plain data: code, parameters and fit statistics."""
+        from custlens.clv import MODELS
+
+        codes = {cls: code for code, cls in MODELS.items()}
+        out: dict[str, Any] = {}
+        for role, model in (("purchase", self.clv.purchase_model), ("spend", self.clv.spend_model)):
+            if model is None:
+                continue
+            entry: dict[str, Any] = {"model": codes[type(model)], "params": dict(model.params_)}
+            fit = getattr(model, "result_", None)
+            if fit is not None:
+                entry["fit"] = _plain(fit.to_dict())
+            out[role] = entry
+        return out
+
+    def details(self) -> dict[str, Any]:
+        """Headline figures and method details as plain data (stored as JSON)."""
+        out: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "time_unit": self.config.time_unit,
+            "overview": self.overview(),
+            "concentration": self.concentration(),
+            "clv_settings": dict(self.clv.settings),
+            "segments": {m: _plain(r.details) for m, r in self.segments.items()},
+        }
+        if self.score is not None:
+            out["score"] = {"method": self.score.method, "normalisation": self.score.normalisation}
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: mappings, lists, numbers and text."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
