@@ -104,7 +104,7 @@ def run_demo(
     -------
     DemoResult
     """
-    from custlens.clv import score_customers
+    from custlens.clv import value_customers
     from custlens.features import purchase_history, to_frame, value_indicators
     from custlens.ingest import import_file
     from custlens.satisfaction import ECSI, kano, kano_answers, pls_report, survey_matrix
@@ -156,9 +156,9 @@ def run_demo(
     done()
 
     done = timed("clv", "fitting BG/NBD and Gamma-Gamma, scoring lifetime value")
-    scored = score_customers(
+    scored = value_customers(
         history, model="bgnbd", spend="gg", horizon_months=12, monthly_discount=0.01, time_unit="W"
-    )
+    ).table
     model_params = _model_params(history)
     done()
 

@@ -294,7 +294,9 @@ def register(app: typer.Typer) -> None:
                 help="Per-customer summary: customer_id, frequency, recency, T [, p_alive, clv, monetary_value]."
             ),
         ],
-        time_unit: Annotated[str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = "D",
+        time_unit: Annotated[
+            str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M (default W, as in custlens.clv).")
+        ] = "W",
         as_of: Annotated[
             str | None, typer.Option("--as-of", help="Analysis date (YYYY-MM-DD): adds expected_next_order.")
         ] = None,
@@ -322,6 +324,9 @@ def register(app: typer.Typer) -> None:
         discount: Annotated[
             float, typer.Option("--discount", help="Monthly discount rate (when a model is fitted).")
         ] = 0.01,
+        margin: Annotated[
+            float, typer.Option("--margin", help="Share of spend that is margin, for the CLV (when a model is fitted).")
+        ] = 1.0,
         columns: Annotated[
             str | None,
             typer.Option(
@@ -351,6 +356,7 @@ def register(app: typer.Typer) -> None:
             model=model,
             horizon_months=horizon,
             monthly_discount=discount,
+            margin=margin,
             columns=_mapping(columns),
         )
         emit(result, fmt, output, title="Customers at risk")
