@@ -56,9 +56,9 @@ def test_bands_monotone_in_p_alive(p1: float, p2: float) -> None:
 
 
 def test_band_threshold_errors() -> None:
-    with pytest.raises(InputError, match="strictly decreasing"):
+    with pytest.raises(InputError, match="'p_alive_thresholds' must be strictly decreasing"):
         band_from_p_alive([0.5], thresholds=(0.4, 0.6, 0.1))
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InputError, match="'overdue_thresholds' must be strictly increasing"):
         band_from_overdue([1.0], thresholds=(3, 2, 1))
     with pytest.raises(InputError, match="'p_alive' must lie in \\[0, 1\\]; row 1"):
         band_from_p_alive([0.5, 1.2])
@@ -111,6 +111,9 @@ def test_churn_table_errors() -> None:
         churn_table(summary().drop_columns(["p_alive"]), band_on="p_alive")
     with pytest.raises(InputError, match="'time_unit' must be one of"):
         churn_table(summary(), time_unit="Y")
+    gap = summary().set_column(1, "frequency", pa.array([2.0, None, 5.0, 1.0, None]))
+    with pytest.raises(InputError, match=r"column 'frequency' has 2 missing values \(first: customer 'b'\)"):
+        churn_table(gap)
     with pytest.raises(InputError, match="unknown risk band"):
         at_risk_list(churn_table(summary()), bands=("severe",))
 

@@ -36,9 +36,16 @@ def _num(table: pa.Table, name: str) -> NDArray[np.float64]:
         arr = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(f"column '{name}' must be numeric; got {col.type}") from None
-    if np.isnan(arr).any():
-        bad = int(np.flatnonzero(np.isnan(arr))[0])
-        raise InputError(f"column '{name}' has {int(np.isnan(arr).sum())} missing values (first: row {bad + 1})")
+    missing = np.flatnonzero(np.isnan(arr))
+    if missing.size:
+        first = int(missing[0])
+        where = (
+            f"customer {table.column('customer_id')[first].as_py()!r}"
+            if "customer_id" in table.column_names
+            else f"row {first}"
+        )
+        plural = "s" if missing.size > 1 else ""
+        raise InputError(f"column '{name}' has {missing.size} missing value{plural} (first: {where})")
     return arr
 
 

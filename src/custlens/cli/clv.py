@@ -164,8 +164,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Value every customer: P(alive), expected purchases and spend, discounted CLV.
 
-        Calls custlens.clv.value_customers; the defaults are the library's (12 months, 1% a
-        month, margin 1, Gamma-Gamma spend, weeks).
+        Calls custlens.clv.value_customers, with the library's defaults: 12 months, 1% a
+        month, margin 1, Gamma-Gamma spend, weeks. --horizon and --discount used to be
+        required, and the observed monetary_value used to be the default spend (now
+        --spend none).
         """
         from custlens.clv import value_customers
         from custlens.ingest.readers import read_table

@@ -294,9 +294,7 @@ def register(app: typer.Typer) -> None:
                 help="Per-customer summary: customer_id, frequency, recency, T [, p_alive, clv, monetary_value]."
             ),
         ],
-        time_unit: Annotated[
-            str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M (default W, as in custlens.clv).")
-        ] = "W",
+        time_unit: Annotated[str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = "W",
         as_of: Annotated[
             str | None, typer.Option("--as-of", help="Analysis date (YYYY-MM-DD): adds expected_next_order.")
         ] = None,
@@ -337,7 +335,12 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
-        """At-risk customers ranked by value at stake = value x (1 - P(alive))."""
+        """At-risk customers ranked by value at stake = value x (1 - P(alive)).
+
+        recency and T are in weeks unless --time-unit says otherwise (the default used to be
+        D; W is the default of every summary in custlens). Without a p_alive column the
+        command fits --model and Gamma-Gamma with custlens.clv.value_customers.
+        """
         from custlens.churn import churn_report
         from custlens.ingest.readers import read_table
 
