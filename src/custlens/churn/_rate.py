@@ -143,6 +143,11 @@ def model_churn_rate(
         Customers each row stands for (default 1).
     covariates
         One row per customer, for a model fitted with ``covariate_params``.
+
+    Returns
+    -------
+    float
+        The expected churn rate, in [0, 1].
     """
     now = model.p_alive(frequency, recency, T, covariates=covariates)
     later = model.p_alive_later(t, frequency, recency, T, covariates=covariates)

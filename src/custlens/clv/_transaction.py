@@ -143,6 +143,11 @@ class _TransactionModel(MLEstimator):
             The customers' summary.
         covariates
             One row per customer, for a model fitted with ``covariate_params``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One probability per customer (broadcast against ``t``), at most :meth:`p_alive`.
         """
         x, t_x, T_ = check_rft(frequency, recency, T)
         ahead = np.asarray(t, dtype=float)
