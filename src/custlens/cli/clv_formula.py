@@ -147,9 +147,14 @@ def register(app: typer.Typer) -> None:
 
         value = float(
             retention_clv(
-                margin, retention_rate, discount, periods=years, acquisition_cost=acquisition_cost, timing=timing
+                margin,
+                retention_rate,
+                discount,
+                periods=years,
+                acquisition_cost=acquisition_cost,
+                timing=timing,  # type: ignore[arg-type]  # any text: retention_clv checks it against TIMINGS
             )
-        )  # type: ignore[arg-type]
+        )
         emit(
             {
                 "clv": value,
@@ -250,33 +255,34 @@ def register(app: typer.Typer) -> None:
         if table.num_rows == 0:
             raise InputError(f"{data_file}: no data rows (a header only); expected one row per customer and period")
 
-        def col(name: str | None) -> np.ndarray | None:
-            if name is None:
-                return None
+        def col(name: str) -> np.ndarray:
             if name not in table.column_names:
                 raise InputError(f"{data_file}: no column {name!r} (columns: {', '.join(table.column_names)})")
             return table.column(name).to_numpy(zero_copy_only=False)
 
+        def optional_col(name: str | None) -> np.ndarray | None:
+            return None if name is None else col(name)
+
         common: dict[str, Any] = {
-            "weights": col(weight_column),
+            "weights": optional_col(weight_column),
             "level": level,
             "method": method,
             "n_boot": n_boot,
             "period_unit": period_unit,
         }
-        if (n_states is None) == (state_column is None):
-            raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
-        if state_column is not None:
+        if state_column is not None and n_states is None:
             est = estimate_state_transitions(col(customer_column), col(period_column), col(state_column), **common)
-        else:
+        elif n_states is not None and state_column is None:
             est = estimate_recency_chain(
                 col(customer_column),
                 col(period_column),
                 n_states,
-                bought=col(bought_column),
+                bought=optional_col(bought_column),
                 end_period=end_period,
                 **common,
             )
+        else:
+            raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
         if OutputFormat(fmt) is OutputFormat.json:
             emit(est.to_dict(), fmt, output)
             return
