@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custlens.churn import (
-    alive_later_bgnbd,
-    alive_later_pnbd,
     at_risk_list,
     band_from_overdue,
     band_from_p_alive,
@@ -19,7 +17,9 @@ from custlens.churn import (
     churn_report,
     churn_table,
     expected_churn_rate,
+    model_churn_rate,
 )
+from custlens.clv import BetaGeo, ModifiedBetaGeo, _bgnbd, _mbgnbd, _pareto_nbd
 from custlens.errors import InputError
 
 
@@ -56,9 +56,9 @@ def test_bands_monotone_in_p_alive(p1: float, p2: float) -> None:
 
 
 def test_band_threshold_errors() -> None:
-    with pytest.raises(InputError, match="strictly decreasing"):
+    with pytest.raises(InputError, match="'p_alive_thresholds' must be strictly decreasing"):
         band_from_p_alive([0.5], thresholds=(0.4, 0.6, 0.1))
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InputError, match="'overdue_thresholds' must be strictly increasing"):
         band_from_overdue([1.0], thresholds=(3, 2, 1))
     with pytest.raises(InputError, match="'p_alive' must lie in \\[0, 1\\]; row 1"):
         band_from_p_alive([0.5, 1.2])
@@ -79,7 +79,7 @@ def test_churn_table_rhythm_and_dates() -> None:
 
 def test_churn_table_weeks_and_overdue_basis() -> None:
     t = summary().drop_columns(["p_alive"])
-    out = churn_table(t, time_unit="W", band_on="auto")
+    out = churn_table(t, band_on="auto")  # weeks are the default time unit
     assert set(out.column("band_basis").to_pylist()) == {"overdue"}
     np.testing.assert_allclose(out.column("days_since_last").to_numpy(), [140, 210, 14, 385, 7])
     assert np.isnan(out.column("value_at_stake").to_numpy()).all()
@@ -111,6 +111,9 @@ def test_churn_table_errors() -> None:
         churn_table(summary().drop_columns(["p_alive"]), band_on="p_alive")
     with pytest.raises(InputError, match="'time_unit' must be one of"):
         churn_table(summary(), time_unit="Y")
+    gap = summary().set_column(1, "frequency", pa.array([2.0, None, 5.0, 1.0, None]))
+    with pytest.raises(InputError, match=r"column 'frequency' has 2 missing values \(first: customer 'b'\)"):
+        churn_table(gap)
     with pytest.raises(InputError, match="unknown risk band"):
         at_risk_list(churn_table(summary()), bands=("severe",))
 
@@ -143,8 +146,11 @@ def test_model_churn_bgnbd_matches_simulation() -> None:
     lam, p = lam[quiet], p[quiet]
     buys = rng.poisson(lam * h)
     alive = rng.random(lam.size) < (1 - p) ** buys
-    model = alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h)[0]
+    # x = 0: P(alive at T) = 1 under BG/NBD, so the estimator's P(alive at T + h) is the survival alone
+    bg = BetaGeo.from_params({"r": r, "alpha": alpha, "a": a, "b": b})
+    model = bg.p_alive_later(h, [0], [0], [T])[0]
     assert alive.mean() == pytest.approx(model, abs=0.004)
+    assert model == pytest.approx(float(_bgnbd.alive_survival(h, r, alpha, a, b, 0, T)), rel=1e-12)
 
 
 def test_model_churn_pnbd_matches_simulation() -> None:
@@ -154,12 +160,13 @@ def test_model_churn_pnbd_matches_simulation() -> None:
     death = rng.exponential(1 / mu)
     alive_T = death > T
     later = np.mean(death[alive_T] > T + h)
-    assert later == pytest.approx(alive_later_pnbd([T], [1.0], s, beta, h)[0], abs=0.004)
+    # conditional on alive at T (r and alpha do not enter the survival)
+    assert later == pytest.approx(float(_pareto_nbd.alive_survival(h, 0.5, 3.0, s, beta, 0, T)), abs=0.004)
 
 
 def test_expected_churn_rate_bounds() -> None:
     now = np.array([0.9, 0.5, 0.2])
-    later = alive_later_bgnbd([2, 0, 5], [30, 30, 30], now, 0.24, 4.4, 0.79, 2.4, 13)
+    later = now * _bgnbd.alive_survival(13.0, 0.24, 4.4, 0.79, 2.4, np.array([2, 0, 5]), 30.0)
     assert np.all(later <= now) and np.all(later >= 0)
     rate = expected_churn_rate(now, later)
     assert 0 <= rate <= 1
@@ -179,13 +186,17 @@ def test_model_churn_mbgnbd_matches_simulation() -> None:
     alive_now = (rng.exponential(1 / lam) > T) & (rng.random(n) >= p)  # no purchase, survived the first
     lam, p = lam[alive_now], p[alive_now]
     alive = rng.random(lam.size) < (1 - p) ** rng.poisson(lam * h)
-    model = alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h, modified=True)[0]
+    model = float(_mbgnbd.alive_survival(h, r, alpha, a, b, 0, T))
     assert alive.mean() == pytest.approx(model, abs=0.004)
-    assert model > alive_later_bgnbd([0], [T], [1.0], r, alpha, a, b, h)[0]
+    assert model > float(_bgnbd.alive_survival(h, r, alpha, a, b, 0, T))
+    # the estimator multiplies by its own P(alive at T), which is < 1 for x = 0 under MBG/NBD
+    mbg = ModifiedBetaGeo.from_params({"r": r, "alpha": alpha, "a": a, "b": b})
+    assert mbg.p_alive_later(h, [0], [0], [T])[0] == pytest.approx(mbg.p_alive([0], [0], [T])[0] * model, rel=1e-12)
 
 
 def test_with_a_fitted_bgnbd_on_cdnow(cdnow_summary_path) -> None:  # type: ignore[no-untyped-def]
-    from custlens.clv import BetaGeo
+    from scipy import special
+
     from custlens.clv.formula import gamma_next_purchase
 
     t = pa.csv.read_csv(cdnow_summary_path)
@@ -193,8 +204,12 @@ def test_with_a_fitted_bgnbd_on_cdnow(cdnow_summary_path) -> None:  # type: igno
     model = BetaGeo().fit(x, t_x, T)
     par = model.params_
     pa_now = model.p_alive(x, t_x, T)
-    later = alive_later_bgnbd(x, T, pa_now, par["r"], par["alpha"], par["a"], par["b"], 13.0)
+    later = model.p_alive_later(13.0, x, t_x, T)
     assert np.all(later <= pa_now + 1e-12) and np.all(later >= 0)
+    # the documented closed form, P(alive) 2F1(r+x, a; a+b+x; -h/(alpha+T)), evaluated directly
+    # (well-conditioned at CDNOW's frequencies): the family function's Pfaff form agrees
+    direct = pa_now * special.hyp2f1(par["r"] + x, par["a"], par["a"] + par["b"] + x, -13.0 / (par["alpha"] + T))
+    np.testing.assert_allclose(later, direct, rtol=1e-10)
     wait = gamma_next_purchase(x, T, pa_now, par["r"], par["alpha"], horizon=13.0)
     expected = model.conditional_expected_purchases(13.0, x, t_x, T)
     # P(at least one purchase) <= E[number of purchases], and <= P(alive)
@@ -202,3 +217,6 @@ def test_with_a_fitted_bgnbd_on_cdnow(cdnow_summary_path) -> None:  # type: igno
     assert np.all(wait.p_purchase_within <= pa_now + 1e-12)
     rate = expected_churn_rate(pa_now, later)
     assert 0 < rate < 1
+    assert model_churn_rate(model, 13.0, x, t_x, T) == pytest.approx(rate, rel=1e-12)
+    # the churn rate grows with the length of the period
+    assert model_churn_rate(model, 26.0, x, t_x, T) > rate

@@ -39,6 +39,10 @@ def test_churn_with_p_alive_in_file(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     assert [r["customer_id"] for r in rows] == ["e", "d", "b"]
     assert rows[0]["rank"] == 1 and rows[0]["value_at_stake"] == pytest.approx(56.0)
+    # the default time unit is the week, as in the library: e bought last 31 - 30 = 1 week ago,
+    # and its next order (gap 30 / 3 = 10 weeks) is due 9 weeks = 63 days after the as-of date
+    assert rows[0]["days_since_last"] == pytest.approx(7.0)
+    assert str(rows[0]["expected_next_order"]).startswith("2024-09-01")
 
 
 def test_churn_thresholds_and_top(tmp_path: Path) -> None:
@@ -48,7 +52,7 @@ def test_churn_thresholds_and_top(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert len(rows) == 1 and rows[0]["customer_id"] == "d"  # 55 days since last vs a 5-day rhythm
+    assert len(rows) == 1 and rows[0]["customer_id"] == "d"  # 55 weeks since last vs a 5-week rhythm
 
 
 def test_churn_bad_input(tmp_path: Path) -> None:

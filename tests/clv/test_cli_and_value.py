@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 
@@ -9,10 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
+from custlens.churn import churn_report, churn_table
 from custlens.cli import app
-from custlens.clv import BetaGeo, GammaGamma, customer_lifetime_value, score_customers
+from custlens.clv import BetaGeo, GammaGamma, customer_lifetime_value, fit_summary, value_customers
+from custlens.clv.tables import summary_from_transactions
 
 
 def test_fit_json_keys(cdnow_summary_path) -> None:
@@ -119,12 +123,12 @@ def test_clv_definition_and_discounting(cdnow_money) -> None:
     assert np.all(longer >= customer_lifetime_value(bg, x, t_x, T, spend).column("clv").to_numpy())
 
 
-def test_score_customers_time_units(cdnow_money) -> None:
-    weekly = score_customers(_cdnow_table(cdnow_money), model="bgnbd", time_unit="W")
+def test_value_customers_time_units(cdnow_money) -> None:
+    weekly = value_customers(_cdnow_table(cdnow_money), model="bgnbd", time_unit="W").table
     table = _cdnow_table(cdnow_money)
     days = table.set_column(2, "recency", pa.compute.multiply(table.column("recency"), 7.0))
     days = days.set_column(3, "T", pa.compute.multiply(days.column("T"), 7.0))
-    daily = score_customers(days, model="bgnbd", time_unit="D")
+    daily = value_customers(days, model="bgnbd", time_unit="D").table
     np.testing.assert_allclose(daily.column("clv").to_numpy(), weekly.column("clv").to_numpy(), rtol=1e-4)
     assert weekly.column_names == ["customer_id", "p_alive", "expected_purchases", "expected_spend", "clv"]
 
@@ -147,4 +151,102 @@ def test_fit_from_transaction_log(tmp_path) -> None:
     assert summary.column("T").to_pylist()[0] == pytest.approx(4.0)
     assert summary.column("monetary_value").to_pylist()[0] == pytest.approx(25.0)
     result = CliRunner().invoke(app, ["fit", "sbg", str(log), "--transactions", "--format", "json"])
-    assert result.exit_code == 2 and "--transactions" in result.output
+    # the library names its parameter ('transactions'); the CLI layer may show it as --transactions
+    assert result.exit_code == 2 and "transactions" in result.output and "not sbg" in result.output
+
+
+CDNOW_COLUMNS = ["--id-col", "ID", "--frequency-col", "x", "--recency-col", "t_x", "--monetary-col", "zbar"]
+
+
+def _clv_cli(path, *options: str) -> pa.Table:
+    result = CliRunner().invoke(app, ["clv", str(path), *CDNOW_COLUMNS, "--format", "csv", *options])
+    assert result.exit_code == 0, result.output
+    return pacsv.read_csv(io.BytesIO(result.stdout_bytes))
+
+
+def test_clv_cli_margin_and_defaults(cdnow_summary_monetary_path, cdnow_money) -> None:
+    library = value_customers(_cdnow_table(cdnow_money)).table.column("clv").to_numpy()
+    # no option at all: the library defaults (12 months, 1% a month, margin 1, gg, weeks)
+    plain = _clv_cli(cdnow_summary_monetary_path).column("clv").to_numpy()
+    np.testing.assert_allclose(plain, library, rtol=1e-6)
+    # the options of docs/cli.md before the defaults existed still work and agree
+    spelled = _clv_cli(cdnow_summary_monetary_path, "--horizon", "12", "--discount", "0.01", "--spend", "gg")
+    np.testing.assert_allclose(spelled.column("clv").to_numpy(), library, rtol=1e-6)
+    margin = _clv_cli(cdnow_summary_monetary_path, "--margin", "0.3").column("clv").to_numpy()
+    np.testing.assert_allclose(margin, 0.3 * library, rtol=1e-6)
+    observed = _clv_cli(cdnow_summary_monetary_path, "--spend", "none")
+    np.testing.assert_allclose(observed.column("expected_spend").to_numpy(), cdnow_money["zbar"], rtol=1e-6)
+    result = CliRunner().invoke(app, ["clv", str(cdnow_summary_monetary_path), *CDNOW_COLUMNS, "--margin", "-1"])
+    assert result.exit_code == 2 and "'margin'" in result.output and "-1" in result.output
+
+
+def _cli_defaults(command: str) -> dict[str, object]:
+    group = typer.main.get_command(app)
+    params = group.commands[command].params  # type: ignore[attr-defined]
+    return {p.name: getattr(p.default, "value", p.default) for p in params}
+
+
+def _library_defaults(*functions) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for fn in functions:
+        out |= {name: p.default for name, p in inspect.signature(fn).parameters.items()}
+    return out
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(","))
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
+# command -> (library functions it calls, {CLI parameter: (library parameter, CLI text -> library value)})
+SAME = None
+CLI_TO_LIBRARY = {
+    "clv": (
+        (value_customers,),
+        {
+            "horizon": ("horizon_months", SAME),
+            "discount": ("monthly_discount", SAME),
+            "margin": ("margin", SAME),
+            "model": ("model", SAME),
+            "spend": ("spend", lambda v: None if v == "none" else v),  # --spend none is spend=None
+            "time_unit": ("time_unit", SAME),
+        },
+    ),
+    "fit": (
+        (fit_summary, summary_from_transactions),
+        {"penalizer": ("penalizer", SAME), "time_unit": ("time_unit", SAME)},
+    ),
+    # churn --model is left out on purpose: the CLI fits bgnbd when the file has no p_alive,
+    # the library (churn_table(model=None)) only when asked to
+    "churn": (
+        (churn_table, churn_report),
+        {
+            "time_unit": ("time_unit", SAME),
+            "horizon": ("horizon_months", SAME),
+            "discount": ("monthly_discount", SAME),
+            "margin": ("margin", SAME),
+            "value_column": ("value_column", SAME),
+            "band_on": ("band_on", SAME),
+            "as_of": ("as_of", SAME),
+            "top": ("top", SAME),
+            "p_alive_thresholds": ("p_alive_thresholds", _floats),
+            "overdue_thresholds": ("overdue_thresholds", _floats),
+            "bands": ("bands", _words),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("command", list(CLI_TO_LIBRARY))
+def test_cli_defaults_equal_library_defaults(command: str) -> None:
+    functions, mapping = CLI_TO_LIBRARY[command]
+    library = _library_defaults(*functions)
+    cli = _cli_defaults(command)
+    for option, (parameter, convert) in mapping.items():
+        got = cli[option] if convert is SAME else convert(cli[option])
+        expected = library[parameter]
+        expected = tuple(expected) if isinstance(expected, (list, tuple)) else expected
+        assert got == expected, f"custlens {command} --{option.replace('_', '-')}: {got!r} != {parameter}={expected!r}"

@@ -60,6 +60,13 @@ def test_conformance(name: str) -> None:
     clone = pickle.loads(pickle.dumps(weighted))
     np.testing.assert_allclose(predict(clone), predict(weighted))
     assert "estimate" in weighted.result_.summary().column_names
+    # restored from its parameters (and hyper-parameters) it predicts the same, without a fit result
+    restored = cls.from_params(weighted.params_, **weighted.get_params())
+    assert restored.get_params() == weighted.get_params()
+    np.testing.assert_array_equal(predict(restored), predict(weighted))
+    assert not hasattr(restored, "result_")
+    # a restored estimator is an ordinary one: fitted again, it matches a fresh fit
+    assert restored.fit(*data).params_ == cls(penalizer=0.01).fit(*data).params_
 
 
 def test_sbg_conformance() -> None:
@@ -74,6 +81,8 @@ def test_sbg_conformance() -> None:
     same = ShiftedBetaGeometric().fit(SURV[order], periods=order.astype(float))
     assert same.params_ == pytest.approx(est.params_)
     assert pickle.loads(pickle.dumps(est)).survival(10) == pytest.approx(est.survival(10))
+    restored = ShiftedBetaGeometric.from_params(est.params_)
+    assert restored.survival(10) == est.survival(10) and not hasattr(restored, "result_")
 
 
 def test_hyper_parameter_message() -> None:

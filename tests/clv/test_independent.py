@@ -202,3 +202,61 @@ def test_sbg_expressions_by_direct_sums() -> None:
     n = 4  # 3 renewals made
     direct = sum(surv[n + j] / surv[n - 1] / (1 + d) ** j for j in range(4000))
     assert float(_sbg.derl(d, n - 1, a, b)) == pytest.approx(direct, rel=RTOL)
+
+
+# P(alive at T + t): a hard case for 2F1(r+x, a; a+b+x; -t/(alpha+T)) evaluated directly
+# (scipy returns 10240 for this probability; quadrature gives 3.1287e-4)
+HARD_BG = (3.94239259921326, 11.574873455731293, 12.064671568773534, 19.250340707831402)
+
+
+def _bg_alive_later_by_quadrature(params: tuple[float, ...], t: float, x: int, t_x: float, T: float, k: int) -> float:
+    """P(alive at T+t | x, t_x, T) from the prior: the alive branch integrated over p, lambda
+    integrated in closed gamma form with the extra exposure ``p t`` (no dropout among the
+    Poisson(lambda t) purchases of (T, T+t] has probability exp(-lambda p t))."""
+    r, alpha, a, b = params
+
+    def lam_moment(c: float) -> float:  # int lambda^x exp(-lambda c) Gamma(lambda; r, alpha), over the value at T
+        return math.exp((r + x) * (math.log(alpha + T) - math.log(alpha + c)))
+
+    beta_pdf = stats.beta(a, b).pdf
+    alive_w = lambda p: (1 - p) ** (x + k) * beta_pdf(p)  # noqa: E731
+    dead_w = lambda p: (p * (1 - p) ** (x + k - 1) * beta_pdf(p) * lam_moment(t_x)) if x + k > 0 else 0.0  # noqa: E731
+    later_w = lambda p: alive_w(p) * lam_moment(T + p * t)  # noqa: E731
+    opts = {"epsabs": 0, "epsrel": 1e-11, "limit": 200}
+    den = integrate.quad(alive_w, 0, 1, **opts)[0] + integrate.quad(dead_w, 0, 1, **opts)[0]
+    return integrate.quad(later_w, 0, 1, **opts)[0] / den
+
+
+@pytest.mark.parametrize("k", [0, 1])
+@pytest.mark.parametrize("customer", CUSTOMERS)
+@pytest.mark.parametrize("t", [13.0, 52.0])
+def test_bg_family_p_alive_later_by_quadrature(customer: tuple[int, float, float], k: int, t: float) -> None:
+    expected = _bg_alive_later_by_quadrature(BG, t, *customer, k)
+    assert float(_bgnbd.p_alive_later(t, *BG, *customer, k=k)) == pytest.approx(expected, rel=RTOL)
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_bg_family_p_alive_later_where_direct_2f1_fails(k: int) -> None:
+    x, t_x, T, t = 17, 30.0, 49.99728236586185, 148.81949585652964
+    expected = _bg_alive_later_by_quadrature(HARD_BG, t, x, t_x, T, k)
+    assert float(_bgnbd.p_alive_later(t, *HARD_BG, x, t_x, T, k=k)) == pytest.approx(expected, rel=RTOL)
+    r, alpha, a, b = HARD_BG
+    survival = _bgnbd.alive_survival(t, *HARD_BG, x, T, k=k)
+    assert 0 < survival < 1 and special.hyp2f1(r + x, a, a + b + x + k, -t / (alpha + T)) > 1  # the direct form breaks
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_pareto_nbd_p_alive_later_from_the_likelihood(customer: tuple[int, float, float]) -> None:
+    # P(alive at T+t, data) = int lambda^x e^(-lambda T) e^(-mu (T+t)) dG(lambda) dG(mu), over L
+    r, alpha, s, beta = PNBD
+    x, t_x, T = customer
+    t = 26.0
+    log_joint = (
+        special.gammaln(r + x)
+        - special.gammaln(r)
+        + r * math.log(alpha)
+        - (r + x) * math.log(alpha + T)
+        + s * (math.log(beta) - math.log(beta + T + t))
+    )
+    expected = math.exp(log_joint - float(_pareto_nbd.loglik(*PNBD, x, t_x, T)))
+    assert float(_pareto_nbd.p_alive_later(t, *PNBD, x, t_x, T)) == pytest.approx(expected, rel=1e-10)

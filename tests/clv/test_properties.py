@@ -93,6 +93,21 @@ def test_probabilities_in_unit_interval(r, alpha, a, b, s, beta, seed) -> None:
     assert np.all((alive >= 0) & (alive <= 1 + 1e-12))
 
 
+@settings(max_examples=30, deadline=None)
+@given(r=pos, alpha=pos, a=pos, b=pos, s=pos, beta=pos, seed=st.integers(0, 1000))
+def test_p_alive_later_is_a_falling_probability_below_p_alive(r, alpha, a, b, s, beta, seed) -> None:
+    x, t_x, T = _rft(seed)
+    t = np.array([0.0, 1.0, 10.0, 100.0, 1e4])[:, None]
+    for later, now in (
+        (_bgnbd.p_alive_later(t, r, alpha, a, b, x, t_x, T), _bgnbd.p_alive(r, alpha, a, b, x, t_x, T)),
+        (_bgnbd.p_alive_later(t, r, alpha, a, b, x, t_x, T, k=1), _bgnbd.p_alive(r, alpha, a, b, x, t_x, T, k=1)),
+        (_pareto_nbd.p_alive_later(t, r, alpha, s, beta, x, t_x, T), _pareto_nbd.p_alive(r, alpha, s, beta, x, t_x, T)),
+    ):
+        assert np.all(np.isfinite(later)) and np.all(later >= 0)
+        np.testing.assert_allclose(later[0], now, rtol=1e-12)  # t = 0: alive later is alive now
+        assert np.all(np.diff(later, axis=0) <= 1e-12 * now)
+
+
 def test_p_alive_falls_as_T_grows_and_expectation_grows_with_horizon() -> None:
     T = np.linspace(40, 400, 30)
     for fn, params in (

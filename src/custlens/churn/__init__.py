@@ -14,25 +14,18 @@ from custlens.churn._bands import (
     band_from_overdue,
     band_from_p_alive,
 )
-from custlens.churn._rate import (
-    alive_later_bgnbd,
-    alive_later_pnbd,
-    churn_rate_by_period,
-    expected_churn_rate,
-)
-from custlens.churn._report import DAYS_PER_UNIT, at_risk_list, churn_report, churn_table
+from custlens.churn._rate import churn_rate_by_period, expected_churn_rate, model_churn_rate
+from custlens.churn._report import at_risk_list, churn_report, churn_table
 
 __all__ = [
     "BAND_LABELS",
     "DEFAULT_P_ALIVE_THRESHOLDS",
     "DEFAULT_OVERDUE_THRESHOLDS",
-    "DAYS_PER_UNIT",
     "band_from_p_alive",
     "band_from_overdue",
     "churn_rate_by_period",
-    "alive_later_bgnbd",
-    "alive_later_pnbd",
     "expected_churn_rate",
+    "model_churn_rate",
     "churn_table",
     "at_risk_list",
     "churn_report",

@@ -44,9 +44,9 @@ def band_from_p_alive(p_alive: ArrayLike, thresholds: Sequence[float] = DEFAULT_
 
     ``p >= t0`` low, ``t1 <= p < t0`` medium, ``t2 <= p < t1`` high, ``p < t2`` lost.
     """
-    t = _check_thresholds(thresholds, "p_alive thresholds", decreasing=True)
+    t = _check_thresholds(thresholds, "p_alive_thresholds", decreasing=True)
     if np.any((t < 0) | (t > 1)):
-        raise InputError(f"'p_alive thresholds' must lie in [0, 1]; got {t.tolist()}")
+        raise InputError(f"'p_alive_thresholds' must lie in [0, 1]; got {t.tolist()}")
     p = np.asarray(p_alive, dtype=np.float64)
     if np.any((p < 0) | (p > 1)) or np.isnan(p).any():
         bad = int(np.flatnonzero((p < 0) | (p > 1) | np.isnan(p))[0])
@@ -63,9 +63,9 @@ def band_from_overdue(
     ``o <= t0`` low, ``t0 < o <= t1`` medium, ``t1 < o <= t2`` high, ``o > t2`` lost.
     A missing ratio (no gap known) is banded ``"unknown"``.
     """
-    t = _check_thresholds(thresholds, "overdue thresholds", decreasing=False)
+    t = _check_thresholds(thresholds, "overdue_thresholds", decreasing=False)
     if np.any(t <= 0):
-        raise InputError(f"'overdue thresholds' must be > 0; got {t.tolist()}")
+        raise InputError(f"'overdue_thresholds' must be > 0; got {t.tolist()}")
     o = np.asarray(overdue_ratio, dtype=np.float64)
     idx = np.searchsorted(t, np.nan_to_num(o, nan=0.0), side="left")
     out = np.asarray(BAND_LABELS, dtype=object)[idx]

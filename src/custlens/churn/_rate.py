@@ -1,17 +1,25 @@
-"""Churn rate per period: observed from activity, and expected from a fitted model."""
+"""Churn rate per period: observed from activity, and expected from a fitted model.
+
+The model-based rate uses the purchase models' own ``p_alive`` and ``p_alive_later``
+methods (:class:`custlens.clv.BetaGeo`, :class:`~custlens.clv.ModifiedBetaGeo`,
+:class:`~custlens.clv.ParetoNBD`), whose formulas live with their model family in
+``custlens.clv._bgnbd`` and ``custlens.clv._pareto_nbd``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from custlens.errors import InputError
 
-__all__ = ["churn_rate_by_period", "alive_later_bgnbd", "alive_later_pnbd", "expected_churn_rate"]
+if TYPE_CHECKING:
+    from custlens.clv._transaction import _TransactionModel
+
+__all__ = ["churn_rate_by_period", "expected_churn_rate", "model_churn_rate"]
 
 
 def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: ArrayLike | None = None) -> pa.Table:
@@ -93,51 +101,6 @@ def _arr(x: Any, name: str) -> NDArray[np.float64]:
     return a
 
 
-def alive_later_bgnbd(
-    frequency: ArrayLike,
-    T: ArrayLike,
-    p_alive: ArrayLike,
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
-    horizon: float,
-    modified: bool = False,
-) -> NDArray[np.float64]:
-    """P(alive at ``T + h``) under BG/NBD (``modified=True``: MBG/NBD) given ``(x, T)``.
-
-    Alive at ``T + h`` means alive at ``T`` and no dropout after any of the ``N`` purchases
-    in ``(T, T + h]``. Given alive at ``T``, ``lambda ~ Gamma(r + x, alpha + T)`` and
-    ``p ~ Beta(a, b + x)`` independently (the alive branch of the likelihood is
-    ``lambda^x e^{-lambda T} (1 - p)^x``), and ``E[(1 - p)^N | lambda, p] = e^{-lambda h p}``, so
-
-        P(alive at T + h | data) = P(alive at T) x E_p[((alpha + T) / (alpha + T + h p))^(r + x)]
-                                 = P(alive at T) x 2F1(r + x, a; a + b + x; -h / (alpha + T)).
-
-    MBG/NBD (Batislam, Denizel & Filiztekin 2007) also allows a dropout at the first
-    purchase, so the alive branch carries ``(1 - p)^(x + 1)`` and ``p ~ Beta(a, b + x + 1)``:
-    the third argument of 2F1 becomes ``a + b + x + 1``. ``p_alive`` is the model's own
-    P(alive at T) (e.g. ``BetaGeo.p_alive``), and ``r, alpha, a, b`` its ``params_``.
-    """
-    x, age, pa_ = _arr(frequency, "frequency"), _arr(T, "T"), _arr(p_alive, "p_alive")
-    if min(r, alpha, a, b) <= 0:
-        raise InputError(f"BG/NBD parameters must be > 0; got r={r}, alpha={alpha}, a={a}, b={b}")
-    z = -float(horizon) / (alpha + age)
-    return pa_ * special.hyp2f1(r + x, a, a + b + x + (1.0 if modified else 0.0), z)
-
-
-def alive_later_pnbd(T: ArrayLike, p_alive: ArrayLike, s: float, beta: float, horizon: float) -> NDArray[np.float64]:
-    """P(alive at ``T + h``) under Pareto/NBD: ``P(alive at T) ((beta + T) / (beta + T + h))^s``.
-
-    Given alive at ``T`` the dropout rate is ``mu ~ Gamma(s, beta + T)`` (the alive branch
-    of the likelihood carries ``e^{-mu T}``), and survival for ``h`` more is ``e^{-mu h}``.
-    """
-    age, pa_ = _arr(T, "T"), _arr(p_alive, "p_alive")
-    if s <= 0 or beta <= 0:
-        raise InputError(f"Pareto/NBD parameters must be > 0; got s={s}, beta={beta}")
-    return pa_ * np.exp(-s * np.log1p(float(horizon) / (beta + age)))
-
-
 def expected_churn_rate(p_alive_now: ArrayLike, p_alive_later: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Model-based churn rate over a period: expected share of the alive customers lost.
 
@@ -149,3 +112,43 @@ def expected_churn_rate(p_alive_now: ArrayLike, p_alive_later: ArrayLike, weight
     if total <= 0:
         raise InputError("no customer is alive now (sum of P(alive) is 0): the churn rate is undefined")
     return 1.0 - float(np.sum(w * later)) / total
+
+
+def model_churn_rate(
+    model: _TransactionModel,
+    t: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    covariates: ArrayLike | None = None,
+) -> float:
+    """Expected churn rate over the next ``t`` time units from a fitted purchase model.
+
+    :func:`expected_churn_rate` of the model's ``p_alive(frequency, recency, T)`` and
+    ``p_alive_later(t, frequency, recency, T)``: the expected share of the customers alive
+    now who are no longer alive ``t`` later.
+
+    Parameters
+    ----------
+    model
+        A fitted (or restored) :class:`~custlens.clv.BetaGeo`,
+        :class:`~custlens.clv.ModifiedBetaGeo` or :class:`~custlens.clv.ParetoNBD`.
+    t
+        Length of the period ahead, in the time unit of ``recency`` and ``T``.
+    frequency, recency, T
+        The customers' summary.
+    weights
+        Customers each row stands for (default 1).
+    covariates
+        One row per customer, for a model fitted with ``covariate_params``.
+
+    Returns
+    -------
+    float
+        The expected churn rate, in [0, 1].
+    """
+    now = model.p_alive(frequency, recency, T, covariates=covariates)
+    later = model.p_alive_later(t, frequency, recency, T, covariates=covariates)
+    return expected_churn_rate(now, later, weights)

@@ -20,15 +20,12 @@ from custlens.churn._bands import (
     band_from_overdue,
     band_from_p_alive,
 )
-from custlens.clv import score_customers
 from custlens.errors import InputError
+from custlens.schema import DAYS_PER_UNIT, check_time_unit
 
-__all__ = ["DAYS_PER_UNIT", "churn_table", "at_risk_list", "churn_report"]
+__all__ = ["churn_table", "at_risk_list", "churn_report"]
 
 logger = logging.getLogger(__name__)
-
-#: Days per time unit of ``recency``/``T`` (a month is 365.25 / 12 days, as in custlens.clv).
-DAYS_PER_UNIT: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
 
 BandBasis = Literal["auto", "p_alive", "overdue"]
 
@@ -39,14 +36,25 @@ def _num(table: pa.Table, name: str) -> NDArray[np.float64]:
         arr = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(f"column '{name}' must be numeric; got {col.type}") from None
-    if np.isnan(arr).any():
-        bad = int(np.flatnonzero(np.isnan(arr))[0])
-        raise InputError(f"column '{name}' has {int(np.isnan(arr).sum())} missing values (first: row {bad + 1})")
+    missing = np.flatnonzero(np.isnan(arr))
+    if missing.size:
+        first = int(missing[0])
+        where = (
+            f"customer {table.column('customer_id')[first].as_py()!r}"
+            if "customer_id" in table.column_names
+            else f"row {first}"
+        )
+        plural = "s" if missing.size > 1 else ""
+        raise InputError(f"column '{name}' has {missing.size} missing value{plural} (first: {where})")
     return arr
 
 
 def _as_of_date(as_of: Any) -> np.datetime64:
-    if isinstance(as_of, (date, datetime, np.datetime64)):
+    if isinstance(as_of, np.datetime64):
+        return as_of.astype("datetime64[D]")
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    if isinstance(as_of, date):
         return np.datetime64(as_of, "D")
     try:
         return np.datetime64(str(as_of), "D")
@@ -55,19 +63,21 @@ def _as_of_date(as_of: Any) -> np.datetime64:
 
 
 def _attach_model(
-    table: pa.Table, model: str, time_unit: str, horizon_months: float, monthly_discount: float
+    table: pa.Table, model: str, time_unit: str, horizon_months: float, monthly_discount: float, margin: float
 ) -> pa.Table:
-    """Add p_alive, expected_purchases and clv from custlens.clv.score_customers."""
-    spend = "gg" if "monetary_value" in table.column_names else None
+    """Add p_alive, expected_purchases, expected_spend and clv from :func:`custlens.clv.value_customers`."""
+    from custlens.clv import value_customers
+
     logger.info("no p_alive column: fitting %s to %d customers", model, table.num_rows)
-    scored = score_customers(
+    scored = value_customers(
         table,
         model=model,
-        spend=spend,
+        spend="gg",
         horizon_months=horizon_months,
         monthly_discount=monthly_discount,
         time_unit=time_unit,
-    )
+        margin=margin,
+    ).table
     keep = [c for c in ("p_alive", "expected_purchases", "expected_spend", "clv") if c not in table.column_names]
     ids, sids = table.column("customer_id"), scored.column("customer_id")
     if ids.equals(sids):
@@ -80,7 +90,7 @@ def _attach_model(
 def churn_table(
     summary: Any,
     *,
-    time_unit: str = "D",
+    time_unit: str = "W",
     as_of: Any = None,
     value_column: str | None = None,
     band_on: BandBasis = "auto",
@@ -89,6 +99,7 @@ def churn_table(
     model: str | None = None,
     horizon_months: float = 12.0,
     monthly_discount: float = 0.01,
+    margin: float = 1.0,
     columns: dict[str, str] | None = None,
 ) -> pa.Table:
     """Per-customer churn outputs: next-order timing, risk band, value at stake.
@@ -101,7 +112,8 @@ def churn_table(
         to the analysis date), in ``time_unit``; optionally ``p_alive``, ``clv``,
         ``monetary_value``, ``expected_purchases``.
     time_unit
-        ``D``, ``W`` or ``M``: unit of ``recency`` and ``T``.
+        ``D``, ``W`` or ``M``: unit of ``recency`` and ``T`` (default ``W``, the default of
+        every per-customer summary in custlens).
     as_of
         Analysis date; when given, ``expected_next_order`` is a date, else only
         ``next_order_in`` (time units from ``as_of``; negative = overdue) is given.
@@ -114,9 +126,10 @@ def churn_table(
         Band cut-offs (see :mod:`custlens.churn._bands` for the defaults).
     model
         When the table has no ``p_alive``: fit this model (``bgnbd``, ``mbgnbd``, ``pnbd``)
-        with :func:`custlens.clv.value.score_customers` to get P(alive) and CLV.
-    horizon_months, monthly_discount
-        Passed to ``score_customers`` when a model is fitted.
+        and the Gamma-Gamma spend model with :func:`custlens.clv.value_customers` to get
+        P(alive) and CLV (the table then needs ``monetary_value``).
+    horizon_months, monthly_discount, margin
+        Passed to ``value_customers`` when a model is fitted.
     columns
         Names in the table of the expected columns, e.g. ``{"customer_id": "ID",
         "frequency": "x", "recency": "t_x", "monetary_value": "zbar"}``.
@@ -137,9 +150,7 @@ def churn_table(
     of the repeat customers (``gap_source = "population"``).
     """
     table = _rename(as_arrow(summary, "summary"), columns or {})
-    unit = str(time_unit).upper()
-    if unit not in DAYS_PER_UNIT:
-        raise InputError(f"'time_unit' must be one of D, W, M; got {time_unit!r}")
+    unit = check_time_unit(time_unit)
     if band_on not in ("auto", "p_alive", "overdue"):
         raise InputError(f"'band_on' must be auto, p_alive or overdue; got {band_on!r}")
     names = table.column_names
@@ -150,7 +161,7 @@ def churn_table(
             f"recency, T (got {', '.join(names)})"
         )
     if "p_alive" not in names and model is not None:
-        table = _attach_model(table, model, unit, horizon_months, monthly_discount)
+        table = _attach_model(table, model, unit, horizon_months, monthly_discount, margin)
         names = table.column_names
     x, rec, T = _num(table, "frequency"), _num(table, "recency"), _num(table, "T")
     bad = (x < 0) | (rec < 0) | (rec > T) | ((x == 0) & (rec > 0))

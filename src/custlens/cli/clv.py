@@ -33,9 +33,10 @@ class PurchaseModel(str, enum.Enum):
 
 
 class Spend(str, enum.Enum):
-    """Spend models of ``custlens clv``."""
+    """Expected spend of ``custlens clv``: the Gamma-Gamma model, or the observed mean (none)."""
 
     gg = "gg"
+    none = "none"
 
 
 class TimeUnit(str, enum.Enum):
@@ -132,26 +133,43 @@ def register(app: typer.Typer) -> None:
         data_file: Annotated[
             Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T, monetary_value.")
         ],
-        horizon: Annotated[float, typer.Option("--horizon", help="Horizon in months.")],
-        discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate, e.g. 0.01.")],
+        horizon: Annotated[float, typer.Option("--horizon", help="Horizon in months (> 0).")] = 12.0,
+        discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate (>= 0), e.g. 0.01.")] = 0.01,
+        margin: Annotated[
+            float, typer.Option("--margin", help="Share of spend that is margin; 1 gives CLV in revenue terms.")
+        ] = 1.0,
         model: Annotated[PurchaseModel, typer.Option("--model", help="Purchase model.")] = PurchaseModel.bgnbd,
         spend: Annotated[
-            Spend | None,
-            typer.Option("--spend", help="Spend model (gg); without it the observed monetary_value is used."),
-        ] = None,
+            Spend,
+            typer.Option(
+                "--spend",
+                help="Expected spend per purchase: gg fits the Gamma-Gamma model; none uses each customer's "
+                "observed monetary_value.",
+            ),
+        ] = Spend.gg,
         time_unit: Annotated[
             TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")
         ] = TimeUnit.W,
         id_col: Annotated[str, typer.Option("--id-col", help="Customer id column.")] = "customer_id",
-        frequency_col: Annotated[str, typer.Option("--frequency-col")] = "frequency",
-        recency_col: Annotated[str, typer.Option("--recency-col")] = "recency",
-        t_col: Annotated[str, typer.Option("--t-col")] = "T",
-        monetary_col: Annotated[str, typer.Option("--monetary-col")] = "monetary_value",
+        frequency_col: Annotated[str, typer.Option("--frequency-col", help="Repeat purchases column.")] = "frequency",
+        recency_col: Annotated[
+            str, typer.Option("--recency-col", help="Time of last repeat purchase column.")
+        ] = "recency",
+        t_col: Annotated[str, typer.Option("--t-col", help="Length of observation column.")] = "T",
+        monetary_col: Annotated[
+            str, typer.Option("--monetary-col", help="Mean repeat-purchase value column.")
+        ] = "monetary_value",
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
-        """Value every customer: P(alive), expected purchases and spend, discounted CLV."""
-        from custlens.clv.value import score_customers
+        """Value every customer: P(alive), expected purchases and spend, discounted CLV.
+
+        Calls custlens.clv.value_customers, with the library's defaults: 12 months, 1% a
+        month, margin 1, Gamma-Gamma spend, weeks. --horizon and --discount used to be
+        required, and the observed monetary_value used to be the default spend (now
+        --spend none).
+        """
+        from custlens.clv import value_customers
         from custlens.ingest.readers import read_table
 
         columns = {
@@ -161,13 +179,14 @@ def register(app: typer.Typer) -> None:
             "T": t_col,
             "monetary_value": monetary_col,
         }
-        table = score_customers(
+        result = value_customers(
             read_table(data_file, text_columns=(id_col,)),
             model=model.value,
-            spend=None if spend is None else spend.value,
+            spend=None if spend is Spend.none else spend.value,
             horizon_months=horizon,
             monthly_discount=discount,
+            margin=margin,
             time_unit=time_unit.value,
             columns=columns,
         )
-        emit(table, fmt, output)
+        emit(result.table, fmt, output)

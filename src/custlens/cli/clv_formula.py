@@ -147,9 +147,14 @@ def register(app: typer.Typer) -> None:
 
         value = float(
             retention_clv(
-                margin, retention_rate, discount, periods=years, acquisition_cost=acquisition_cost, timing=timing
+                margin,
+                retention_rate,
+                discount,
+                periods=years,
+                acquisition_cost=acquisition_cost,
+                timing=timing,  # type: ignore[arg-type]  # any text: retention_clv checks it against TIMINGS
             )
-        )  # type: ignore[arg-type]
+        )
         emit(
             {
                 "clv": value,
@@ -250,33 +255,34 @@ def register(app: typer.Typer) -> None:
         if table.num_rows == 0:
             raise InputError(f"{data_file}: no data rows (a header only); expected one row per customer and period")
 
-        def col(name: str | None) -> np.ndarray | None:
-            if name is None:
-                return None
+        def col(name: str) -> np.ndarray:
             if name not in table.column_names:
                 raise InputError(f"{data_file}: no column {name!r} (columns: {', '.join(table.column_names)})")
             return table.column(name).to_numpy(zero_copy_only=False)
 
+        def optional_col(name: str | None) -> np.ndarray | None:
+            return None if name is None else col(name)
+
         common: dict[str, Any] = {
-            "weights": col(weight_column),
+            "weights": optional_col(weight_column),
             "level": level,
             "method": method,
             "n_boot": n_boot,
             "period_unit": period_unit,
         }
-        if (n_states is None) == (state_column is None):
-            raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
-        if state_column is not None:
+        if state_column is not None and n_states is None:
             est = estimate_state_transitions(col(customer_column), col(period_column), col(state_column), **common)
-        else:
+        elif n_states is not None and state_column is None:
             est = estimate_recency_chain(
                 col(customer_column),
                 col(period_column),
                 n_states,
-                bought=col(bought_column),
+                bought=optional_col(bought_column),
                 end_period=end_period,
                 **common,
             )
+        else:
+            raise InputError("give exactly one of --n-states (recency chain) and --state-column (user states)")
         if OutputFormat(fmt) is OutputFormat.json:
             emit(est.to_dict(), fmt, output)
             return
@@ -294,7 +300,7 @@ def register(app: typer.Typer) -> None:
                 help="Per-customer summary: customer_id, frequency, recency, T [, p_alive, clv, monetary_value]."
             ),
         ],
-        time_unit: Annotated[str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = "D",
+        time_unit: Annotated[str, typer.Option("--time-unit", help="Unit of recency and T: D, W or M.")] = "W",
         as_of: Annotated[
             str | None, typer.Option("--as-of", help="Analysis date (YYYY-MM-DD): adds expected_next_order.")
         ] = None,
@@ -322,6 +328,9 @@ def register(app: typer.Typer) -> None:
         discount: Annotated[
             float, typer.Option("--discount", help="Monthly discount rate (when a model is fitted).")
         ] = 0.01,
+        margin: Annotated[
+            float, typer.Option("--margin", help="Share of spend that is margin, for the CLV (when a model is fitted).")
+        ] = 1.0,
         columns: Annotated[
             str | None,
             typer.Option(
@@ -332,7 +341,12 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
-        """At-risk customers ranked by value at stake = value x (1 - P(alive))."""
+        """At-risk customers ranked by value at stake = value x (1 - P(alive)).
+
+        recency and T are in weeks unless --time-unit says otherwise (the default used to be
+        D; W is the default of every summary in custlens). Without a p_alive column the
+        command fits --model and Gamma-Gamma with custlens.clv.value_customers.
+        """
         from custlens.churn import churn_report
         from custlens.ingest.readers import read_table
 
@@ -351,6 +365,7 @@ def register(app: typer.Typer) -> None:
             model=model,
             horizon_months=horizon,
             monthly_discount=discount,
+            margin=margin,
             columns=_mapping(columns),
         )
         emit(result, fmt, output, title="Customers at risk")

@@ -2,16 +2,22 @@
 
 Estimators (scikit-learn manner: ``fit`` returns the estimator, learned values end in ``_``):
 :class:`BetaGeo` (BG/NBD), :class:`ModifiedBetaGeo` (MBG/NBD), :class:`ParetoNBD`,
-:class:`BetaGeoBetaBinom` (BG/BB), :class:`ShiftedBetaGeometric` (sBG), :class:`GammaGamma`.
-The pure maths of each model family lives in ``custlens.clv._<family>``; lifetime value in
-:mod:`custlens.clv.value`; evaluation in :mod:`custlens.clv.evaluation`. The formula models
-of CRM practice are in :mod:`custlens.clv.formula` and re-exported here.
+:class:`BetaGeoBetaBinom` (BG/BB), :class:`ShiftedBetaGeometric` (sBG), :class:`GammaGamma`;
+:data:`MODELS` lists them by code, and ``MODELS[code].from_params(params)`` restores a stored
+model. The pure maths of each model family lives in ``custlens.clv._<family>``; lifetime
+value in :mod:`custlens.clv.value` (arrays) and :func:`value_customers` (a summary table);
+evaluation in :mod:`custlens.clv.evaluation`. The formula models of CRM practice are in
+:mod:`custlens.clv.formula` and re-exported here.
+
+Importing the package loads NumPy, ``scipy.special`` and pyarrow only: ``scipy.optimize``
+comes with the first fit, ``scipy.stats``, Ibis and Plotly with the functions that use them.
 """
 
 from __future__ import annotations
 
 from custlens.clv import formula
 from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
+from custlens.clv._registry import MODELS
 from custlens.clv._result import FitResult
 from custlens.clv._spend import GammaGamma
 from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD
@@ -23,27 +29,28 @@ from custlens.clv.evaluation import (
     tracking_figure,
 )
 from custlens.clv.formula import *  # noqa: F403  (the formula models' public names, see formula.__all__)
-from custlens.clv.tables import fit_summary
-from custlens.clv.value import UNITS_PER_MONTH, customer_lifetime_value, discounted_expected_purchases, score_customers
+from custlens.clv.tables import CLVResult, fit_summary, value_customers
+from custlens.clv.value import customer_lifetime_value, discounted_expected_purchases
 
 __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinom",
+    "CLVResult",
+    "FitResult",
+    "GammaGamma",
+    "MODELS",
+    "ModifiedBetaGeo",
+    "ParetoNBD",
     "ShiftedBetaGeometric",
-    "UNITS_PER_MONTH",
     "compare_models",
     "conditional_expectations",
     "conditional_expectations_figure",
-    "tracking",
-    "tracking_figure",
-    "formula",
     "customer_lifetime_value",
     "discounted_expected_purchases",
     "fit_summary",
-    "score_customers",
-    "FitResult",
-    "GammaGamma",
-    "ModifiedBetaGeo",
-    "ParetoNBD",
+    "formula",
+    "tracking",
+    "tracking_figure",
+    "value_customers",
 ]
 __all__ += list(formula.__all__)

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
 from custlens.clv._checks import (
     ParamRule,
     check_hyper_params,
     column,
+    finite_float,
     nonneg_float,
     positive_float,
     positive_int,
@@ -30,7 +30,7 @@ from custlens.clv._checks import (
 )
 from custlens.clv._numeric import unique_rows
 from custlens.clv._result import FitResult
-from custlens.errors import ConvergenceError, InputError, NotFittedError
+from custlens.errors import ConvergenceError, InputError, NotFittedError, did_you_mean
 
 __all__ = ["MLEstimator", "RowParams"]
 
@@ -103,6 +103,75 @@ class MLEstimator:
         """Hyper-parameters, as given to ``__init__``."""
         return {k: getattr(self, k) for k in ("penalizer", "tol", "max_iter", "initial_params", "covariate_params")}
 
+    @classmethod
+    def from_params(cls, params: Mapping[str, float], **hyper_params: Any) -> Self:
+        """An estimator that predicts with stored parameters, as if it had been fitted.
+
+        Parameters
+        ----------
+        params
+            Parameter values by name, as in ``params_`` of a fitted estimator (e.g. read back
+            from JSON): every parameter of the model and, for a covariate model, the
+            coefficients ``<param>_coef[<j>]``.
+        **hyper_params
+            Hyper-parameters of ``__init__``. ``covariate_params`` is read from the
+            coefficient names when not given.
+
+        Returns
+        -------
+        estimator
+            With ``params_`` set, so every prediction works. It has no ``result_`` and no
+            ``n_iter_``: no fit was run, so there are no standard errors, log-likelihood or
+            convergence information.
+
+        Raises
+        ------
+        InputError
+            When a parameter is missing, unknown or out of range (model parameters must be
+            floats > 0, coefficients finite floats), or a hyper-parameter breaks its rule.
+        """
+        hyper = dict(hyper_params)
+        if "covariate_params" not in hyper:
+            hyper["covariate_params"] = tuple(dict.fromkeys(k.split("_coef[")[0] for k in params if "_coef[" in k))
+        elif isinstance(hyper["covariate_params"], list):  # as read back from JSON
+            hyper["covariate_params"] = tuple(hyper["covariate_params"])
+        est = cls(**hyper)
+        check_hyper_params(cls.__name__, est.get_params(), est._rules())
+        est.params_ = est._stored_params(params)
+        return est
+
+    def _stored_params(self, params: Mapping[str, float]) -> dict[str, float]:
+        """``params`` checked against the model's parameter names, in the order of a fit."""
+        owner = f"{type(self).__name__}.from_params"
+        if not isinstance(params, Mapping):
+            raise InputError(f"{owner}: 'params' must be a mapping of names to floats; got {type(params).__name__}")
+        targets = tuple(self.covariate_params)
+        n_cov = sum(1 for k in params if targets and k.startswith(f"{targets[0]}_coef["))
+        if targets and n_cov == 0:
+            raise InputError(
+                f"{owner}: covariate_params={targets!r} needs the coefficients "
+                f"'{targets[0]}_coef[0]', ... in 'params'; got {', '.join(map(repr, params))}"
+            )
+        names = list(self._param_names) + [f"{t}_coef[{j}]" for t in targets for j in range(n_cov)]
+        unknown = [k for k in params if k not in names]
+        if unknown:
+            raise InputError(
+                f"{owner}: unknown parameter {unknown[0]!r}{did_you_mean(str(unknown[0]), names)} "
+                f"(expected {', '.join(names)})"
+            )
+        missing = [k for k in names if k not in params]
+        if missing:
+            raise InputError(f"{owner}: 'params' lacks {', '.join(map(repr, missing))} (expected {', '.join(names)})")
+        out: dict[str, float] = {}
+        for k in names:
+            v = params[k]
+            base = k in self._param_names
+            if not (positive_float(v) if base else finite_float(v)):
+                rule = "a float > 0" if base else "a finite float"
+                raise InputError(f"{owner}: parameter {k!r} must be {rule}; got {v!r}")
+            out[k] = float(v)
+        return out
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
@@ -145,9 +214,9 @@ class MLEstimator:
         return base
 
     # -- fitting ------------------------------------------------------------------------
-    def _fit(
-        self, data: dict[str, FloatArray], weights: ArrayLike | None, covariates: ArrayLike | None = None
-    ) -> MLEstimator:
+    def _fit(self, data: dict[str, FloatArray], weights: ArrayLike | None, covariates: ArrayLike | None = None) -> Self:
+        from scipy import optimize  # slow to import: loaded by the first fit, not with the package
+
         check_hyper_params(type(self).__name__, self.get_params(), self._rules())
         n = next(iter(data.values())).size
         if n == 0:
@@ -161,9 +230,9 @@ class MLEstimator:
         n_cov = 0 if X is None or not targets else X.shape[1]
 
         keys = list(data)
-        stacked = np.column_stack([data[k] for k in keys] + ([X] if n_cov else []))
+        stacked = np.column_stack([data[k] for k in keys] + ([X] if X is not None and n_cov else []))
         uniq, inverse = unique_rows(stacked)
-        cw = np.bincount(inverse, weights=w, minlength=uniq.shape[0])
+        cw: FloatArray = np.bincount(inverse, weights=w, minlength=uniq.shape[0]).astype(float)
         keep = cw > 0
         uniq, cw = uniq[keep], cw[keep]
         cdata = {k: uniq[:, i] for i, k in enumerate(keys)}
@@ -245,11 +314,11 @@ class MLEstimator:
         except np.linalg.LinAlgError:
             cov = np.linalg.pinv(-hess)
         loglik = float(objective.loglik(natural))
-        self.params_ = dict(zip(names, (float(v) for v in natural), strict=True))
+        self.params_: dict[str, float] = dict(zip(names, (float(v) for v in natural), strict=True))
         self.result_ = FitResult(
             model=self._model,
             params=dict(self.params_),
-            cov=cov,
+            cov=np.asarray(cov, dtype=float),
             positive=tuple([True] * n_base + [False] * (len(names) - n_base)),
             log_likelihood=loglik,
             n_obs=total_w,
@@ -308,10 +377,12 @@ class _Objective:
         """Total log-likelihood (no penalty) and its gradient in natural parameters."""
         names = self.est._param_names
         P: RowParams = dict(zip(names, nat[: self.n_base], strict=True))
-        k = 0 if self.X is None else self.X.shape[1]
-        for i, t in enumerate(self.targets):
-            coef = nat[self.n_base + i * k : self.n_base + (i + 1) * k]
-            P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (self.X @ coef))
+        X = self.X if self.targets else None
+        k = 0 if X is None else X.shape[1]
+        if X is not None:
+            for i, t in enumerate(self.targets):
+                coef = nat[self.n_base + i * k : self.n_base + (i + 1) * k]
+                P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (X @ coef))
         ll, grads = self.est._loglik_grad(P, self.data)
         # multiply-and-sum rather than BLAS dot products: on a busy machine BLAS threads
         # waiting for a core cost more than these O(n) sums
@@ -324,10 +395,11 @@ class _Objective:
                 g[j] = float((gj * (P[name] / nat[j])).sum())
             else:
                 g[j] = float(gj.sum())
-        for i, t in enumerate(self.targets):
-            j = names.index(t)
-            gj = self.w * grads[j] * P[t] * self.est._covariate_signs[t]
-            g[self.n_base + i * k : self.n_base + (i + 1) * k] = self.X.T @ gj
+        if X is not None:
+            for i, t in enumerate(self.targets):
+                j = names.index(t)
+                gj = self.w * grads[j] * P[t] * self.est._covariate_signs[t]
+                g[self.n_base + i * k : self.n_base + (i + 1) * k] = X.T @ gj
         return total, g
 
     def loglik(self, nat: FloatArray) -> float:
@@ -355,7 +427,7 @@ class _Objective:
         m = nat.size
         H = np.empty((m, m))
         central = self.w.size <= 100_000
-        g0 = None if central else self.penalised(nat)[1]
+        g0 = np.zeros(m) if central else self.penalised(nat)[1]
         for j in range(m):
             h = (1e-5 if central else 1e-6) * max(abs(nat[j]), 1e-3)
             up, down = nat.copy(), nat.copy()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from custlens.clv._numeric import digamma_diff, gauss_laguerre, per_count
 
@@ -25,6 +25,8 @@ __all__ = [
     "expected_purchases",
     "conditional_expected_purchases",
     "alive_expected_purchases",
+    "alive_survival",
+    "p_alive_later",
     "prob_n_purchases",
     "dert",
     "simulate",
@@ -206,6 +208,57 @@ def alive_expected_purchases(
     return _alive_expectation(t, r + x, alpha + T, a, b + x + k)
 
 
+def alive_survival(
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
+) -> FloatArray:
+    """P(still alive at ``T+t`` | alive at ``T``, x, T): no dropout after the purchases in ``(T, T+t]``.
+
+    Given alive at ``T``, the alive branch of FHL (2005) eq. (6), ``lambda^x e^(-lambda T)
+    (1-p)^x``, makes ``lambda ~ Gamma(r+x, alpha+T)`` and ``p ~ Beta(a, b+x)`` independent.
+    The customer survives the ``N ~ Poisson(lambda t)`` purchases of ``(T, T+t]`` with
+    probability ``(1-p)^N``, and ``E[(1-p)^N | lambda, p] = exp(-lambda t p)``, so (the
+    conditioning of FHL 2005's derivation of eq. (10))
+
+        E_p[((alpha+T) / (alpha+T+t p))^(r+x)] = 2F1(r+x, a; a+b+x; -t/(alpha+T)).
+
+    MBG/NBD (``k = 1``, Batislam et al. 2007): the alive branch carries ``(1-p)^(x+1)``, so
+    ``p ~ Beta(a, b+x+1)`` and the third argument is ``a+b+x+1``. Evaluated with Pfaff's
+    transformation ``2F1(A, B; C; z) = (1-z)^-B 2F1(B, C-A; C; z/(z-1))`` (Abramowitz &
+    Stegun 15.3.4): ``((alpha+T)/(alpha+T+t))^a 2F1(a, a+b+k-r; a+b+x+k; t/(alpha+T+t))``,
+    whose argument lies in ``[0, 1)`` and whose first two parameters do not grow with ``x``.
+    """
+    t, r, alpha, a, b, x, T = map(_f, (t, r, alpha, a, b, x, T))
+    w = t / (alpha + T + t)
+    head = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + t)))
+    return head * special.hyp2f1(a, a + b + k - r, a + b + x + k, w)
+
+
+def p_alive_later(
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    *,
+    k: int = 0,
+) -> FloatArray:
+    """P(alive at ``T+t`` | x, t_x, T): P(alive at ``T``) (FHL 2005, appendix) times
+    :func:`alive_survival`, ``2F1(r+x, a; a+b+x+k; -t/(alpha+T))``."""
+    t, r, alpha, a, b, x, t_x, T = map(_f, (t, r, alpha, a, b, x, t_x, T))
+    return p_alive(r, alpha, a, b, x, t_x, T, k=k) * alive_survival(t, r, alpha, a, b, x, T, k=k)
+
+
 def prob_n_purchases(
     n: ArrayLike,
     t: ArrayLike,
@@ -223,6 +276,8 @@ def prob_n_purchases(
     drops out (the finite sum in eq. (8) is the NB distribution function). For MBG/NBD
     (``k = 1``) ``b+n`` becomes ``b+n+1`` and the second term applies for every ``n``.
     """
+    from scipy import stats  # scipy.stats is slow to import; only this prediction needs it
+
     n, t, r, alpha, a, b = map(_f, (n, t, r, alpha, a, b))
     prob = alpha / (alpha + t)
     log_b0 = special.betaln(a, b)

@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from custlens.errors import InputError
 
-__all__ = ["ParamRule", "check_hyper_params", "column", "require", "positive_float", "nonneg_float", "positive_int"]
+__all__ = [
+    "ParamRule",
+    "check_hyper_params",
+    "column",
+    "require",
+    "positive_float",
+    "nonneg_float",
+    "finite_float",
+    "positive_int",
+    "arrow_values",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -33,6 +44,11 @@ class ParamRule:
 
 def _is_real(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def finite_float(v: Any) -> bool:
+    """A finite real number."""
+    return _is_real(v) and math.isfinite(float(v))
 
 
 def nonneg_float(v: Any) -> bool:
@@ -91,3 +107,20 @@ def require(name: str, ok: ArrayLike, rule: str, values: ArrayLike | None = None
     if values is not None:
         example += f", value {np.asarray(values)[first]!r}"
     raise InputError(f"'{name}' {rule}; {bad.size} row{'s' if bad.size > 1 else ''} break this (first: {example})")
+
+
+def arrow_values(values: pa.ChunkedArray | pa.Array) -> Any:
+    """The values of an Arrow column as a NumPy array.
+
+    Numbers without missing values are viewed through DLPack, without a copy: pyarrow's own
+    ``to_numpy`` imports pandas, which a command such as ``custlens fit`` does not otherwise
+    need. Other columns (text, booleans, dates, missing values) go through ``to_numpy``.
+    """
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    kind = arr.type
+    if arr.null_count == 0 and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        try:
+            return np.from_dlpack(arr)
+        except (TypeError, BufferError, pa.ArrowException):  # a type DLPack cannot carry (e.g. float16)
+            pass
+    return arr.to_numpy(zero_copy_only=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -37,19 +39,19 @@ class BetaGeoBetaBinom(MLEstimator):
 
     _model = "bgbb"
     _param_names = ("alpha", "beta", "gamma", "delta")
-    _covariate_signs: dict[str, float] = {}
+    _covariate_signs = {}
     _default_initial = {"alpha": 1.0, "beta": 1.0, "gamma": 1.0, "delta": 1.0}
 
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         return _bgbb.loglik_grad(P["alpha"], P["beta"], P["gamma"], P["delta"], data["x"], data["t_x"], data["n"])
 
-    def _p(self) -> list[float]:
+    def _p(self) -> tuple[float, float, float, float]:
         P = self._row_params()
-        return [P[k] for k in self._param_names]
+        return (P["alpha"], P["beta"], P["gamma"], P["delta"])
 
     def fit(
         self, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike, *, weights: ArrayLike | None = None
-    ) -> BetaGeoBetaBinom:
+    ) -> Self:
         """Fit on transactions ``frequency``, last transaction ``recency`` and ``n_periods``
         opportunities per customer (``weights``: customers per row). Returns self."""
         x, t_x, n = check_bgbb(frequency, recency, n_periods)
@@ -64,20 +66,20 @@ class BetaGeoBetaBinom(MLEstimator):
         return _bgbb.p_alive(*self._p(), *check_bgbb(frequency, recency, n_periods))
 
     def conditional_expected_purchases(
-        self, n_star: ArrayLike, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike
     ) -> FloatArray:
-        """Expected transactions in the next ``n_star`` opportunities."""
+        """Expected transactions of each customer in the next ``t`` opportunities (``n*`` in FHS 2010)."""
         return _bgbb.conditional_expected_purchases(
-            np.asarray(n_star, dtype=float), *self._p(), *check_bgbb(frequency, recency, n_periods)
+            np.asarray(t, dtype=float), *self._p(), *check_bgbb(frequency, recency, n_periods)
         )
 
-    def expected_purchases(self, n: ArrayLike) -> FloatArray:
-        """Expected transactions of a new customer in ``n`` opportunities."""
-        return _bgbb.expected_purchases(np.asarray(n, dtype=float), *self._p())
+    def expected_purchases(self, n_periods: ArrayLike) -> FloatArray:
+        """Expected transactions of a new customer in ``n_periods`` opportunities."""
+        return _bgbb.expected_purchases(np.asarray(n_periods, dtype=float), *self._p())
 
-    def prob_n_purchases(self, k: ArrayLike, n: ArrayLike) -> FloatArray:
-        """Probability that a new customer makes ``k`` transactions in ``n`` opportunities."""
-        return _bgbb.prob_n_purchases(np.asarray(k, dtype=float), np.asarray(n, dtype=float), *self._p())
+    def prob_n_purchases(self, n: ArrayLike, n_periods: ArrayLike) -> FloatArray:
+        """Probability that a new customer makes ``n`` transactions in ``n_periods`` opportunities."""
+        return _bgbb.prob_n_purchases(np.asarray(n, dtype=float), np.asarray(n_periods, dtype=float), *self._p())
 
     def dert(self, discount_rate: float, frequency: ArrayLike, recency: ArrayLike, n_periods: ArrayLike) -> FloatArray:
         """Discounted expected residual transactions at ``discount_rate`` per opportunity."""
@@ -87,7 +89,8 @@ class BetaGeoBetaBinom(MLEstimator):
         self, n_periods: int, *, size: int, holdout: int = 0, rng: np.random.Generator | int | None = None
     ) -> dict[str, FloatArray]:
         """Simulate customers from the fitted model."""
-        return _bgbb.simulate(*self._p(), int(n_periods), size=size, holdout=holdout, rng=rng)
+        alpha, beta, gamma, delta = self._p()
+        return _bgbb.simulate(alpha, beta, gamma, delta, int(n_periods), size=size, holdout=holdout, rng=rng)
 
 
 def _cohort_rows(survivors: ArrayLike, periods: ArrayLike | None) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -118,13 +121,13 @@ class ShiftedBetaGeometric(MLEstimator):
 
     _model = "sbg"
     _param_names = ("alpha", "beta")
-    _covariate_signs: dict[str, float] = {}
+    _covariate_signs = {}
     _default_initial = {"alpha": 1.0, "beta": 1.0}
 
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         return _sbg.loglik_grad(P["alpha"], P["beta"], data["t"], data["churned"])
 
-    def fit(self, survivors: ArrayLike, *, periods: ArrayLike | None = None) -> ShiftedBetaGeometric:
+    def fit(self, survivors: ArrayLike, *, periods: ArrayLike | None = None) -> Self:
         """Fit on a cohort's survivor counts.
 
         Parameters

@@ -21,6 +21,8 @@ __all__ = [
     "expected_purchases",
     "conditional_expected_purchases",
     "alive_expected_purchases",
+    "alive_survival",
+    "p_alive_later",
     "prob_n_purchases",
     "dert",
     "simulate",
@@ -76,6 +78,28 @@ def alive_expected_purchases(
 ) -> FloatArray:
     """The factor of BDF after P(alive): expected purchases of a customer alive at ``T``."""
     return _bgnbd.alive_expected_purchases(t, r, alpha, a, b, x, T, k=1)
+
+
+def alive_survival(
+    t: ArrayLike, r: ArrayLike, alpha: ArrayLike, a: ArrayLike, b: ArrayLike, x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """P(still alive at ``T+t`` | alive at ``T``) ``= 2F1(r+x, a; a+b+x+1; -t/(alpha+T))``: given
+    alive, ``p ~ Beta(a, b+x+1)`` (BDF; derivation in :func:`custlens.clv._bgnbd.alive_survival`)."""
+    return _bgnbd.alive_survival(t, r, alpha, a, b, x, T, k=1)
+
+
+def p_alive_later(
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+) -> FloatArray:
+    """P(alive at ``T+t`` | x, t_x, T) = P(alive) (BDF) times :func:`alive_survival`."""
+    return _bgnbd.p_alive_later(t, r, alpha, a, b, x, t_x, T, k=1)
 
 
 def prob_n_purchases(

@@ -61,7 +61,7 @@ def per_count(fn: Callable[[FloatArray], FloatArray], offset: ArrayLike, x: Floa
             xi = x.astype(np.intp)
             if np.array_equal(xi, x):
                 lo = int(low)
-                return fn(float(offset) + np.arange(lo, int(top) + 1, dtype=float))[xi - lo]
+                return fn(float(np.asarray(offset)) + np.arange(lo, int(top) + 1, dtype=float))[xi - lo]
     return fn(np.asarray(offset, dtype=float) + x)
 
 

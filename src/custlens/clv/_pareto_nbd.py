@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from custlens.clv._numeric import digamma_diff, gauss_legendre, one_minus_pow_over, per_count
 
@@ -36,6 +36,8 @@ __all__ = [
     "expected_purchases",
     "conditional_expected_purchases",
     "alive_expected_purchases",
+    "alive_survival",
+    "p_alive_later",
     "prob_n_purchases",
     "dert",
     "simulate",
@@ -251,6 +253,44 @@ def alive_expected_purchases(
     return rate * one_minus_pow_over(s - 1.0, np.log(beta + T) - np.log(beta + T + t))
 
 
+def alive_survival(
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    T: ArrayLike,
+) -> FloatArray:
+    """P(still alive at ``T+t`` | alive at ``T``) ``= ((beta+T)/(beta+T+t))^s``.
+
+    Given alive at ``T``, the alive branch of the individual likelihood (FH05,
+    ``lambda^x e^(-lambda T) e^(-mu T)``) makes the dropout rate ``mu ~ Gamma(s, beta+T)``
+    whatever ``x`` -- the posterior behind E[Y(t) | x, t_x, T] in FH05 and Schmittlein,
+    Morrison & Colombo (1987) -- and surviving ``t`` more has probability
+    ``E[e^(-mu t)] = ((beta+T)/(beta+T+t))^s``. ``r``,
+    ``alpha`` and ``x`` are taken for the family's common signature and do not enter.
+    """
+    t, s, beta, x, T = map(_f, (t, s, beta, x, T))
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (t, r, alpha, s, beta, x, T)))
+    return np.broadcast_to(np.exp(-s * np.log1p(t / (beta + T))), shape).astype(float)
+
+
+def p_alive_later(
+    t: ArrayLike,
+    r: ArrayLike,
+    alpha: ArrayLike,
+    s: ArrayLike,
+    beta: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+) -> FloatArray:
+    """P(alive at ``T+t`` | x, t_x, T) = P(alive) (FH05) times :func:`alive_survival`,
+    ``((beta+T)/(beta+T+t))^s``."""
+    return p_alive(r, alpha, s, beta, x, t_x, T) * alive_survival(t, r, alpha, s, beta, x, T)
+
+
 def prob_n_purchases(
     n: ArrayLike,
     t: ArrayLike,
@@ -271,6 +311,8 @@ def prob_n_purchases(
     computed by Gauss-Legendre quadrature in ``u = G(tau)``, which avoids the closed form's
     alternating sums.
     """
+    from scipy import stats  # scipy.stats is slow to import; only this prediction needs it
+
     n, t, r, alpha, s, beta = np.broadcast_arrays(*map(_f, (n, t, r, alpha, s, beta)))
     surv_t = np.exp(s * (np.log(beta) - np.log(beta + t)))
     first = stats.nbinom.pmf(n, r, alpha / (alpha + t)) * surv_t

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 __all__ = ["FitResult"]
 
@@ -76,7 +76,7 @@ class FitResult:
 
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
         """Wald confidence intervals; log-scale (delta method) for positive parameters."""
-        z = float(stats.norm.ppf(0.5 + level / 2.0))
+        z = float(special.ndtri(0.5 + level / 2.0))  # the normal quantile
         out: dict[str, tuple[float, float]] = {}
         for (name, est), se, pos in zip(self.params.items(), self.std_errors.values(), self.positive, strict=True):
             if pos:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -35,13 +37,13 @@ class GammaGamma(MLEstimator):
 
     _model = "gg"
     _param_names = ("p", "q", "gamma")
-    _covariate_signs: dict[str, float] = {}
+    _covariate_signs = {}
     _default_initial = {"p": 1.0, "q": 1.0, "gamma": 1.0}
 
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         return _gamma_gamma.loglik_grad(P["p"], P["q"], P["gamma"], data["x"], data["zbar"])
 
-    def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, *, weights: ArrayLike | None = None) -> GammaGamma:
+    def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, *, weights: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood on the customers with repeat purchases.
 
         Parameters

@@ -8,7 +8,7 @@ in :mod:`custlens.clv._base`.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -17,6 +17,7 @@ from custlens.clv import _bgnbd, _mbgnbd, _pareto_nbd
 from custlens.clv._base import MLEstimator, RowParams
 from custlens.clv._checks import column, require
 from custlens.clv._numeric import unique_rows
+from custlens.errors import InputError
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "check_rft"]
 
@@ -64,7 +65,7 @@ class _TransactionModel(MLEstimator):
         *,
         weights: ArrayLike | None = None,
         covariates: ArrayLike | None = None,
-    ) -> _TransactionModel:
+    ) -> Self:
         """Fit by maximum likelihood on the compressed summary.
 
         Parameters
@@ -117,25 +118,92 @@ class _TransactionModel(MLEstimator):
             np.asarray(t, dtype=float), *self._p(P), x, t_x, T_, **self._family_kw
         )
 
-    def _conditional_curve(
-        self, t: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, covariates: ArrayLike | None = None
-    ) -> tuple[FloatArray, FloatArray]:
-        """P(alive) and E[Y(t)] for validated 1-D customer arrays and a 1-D grid ``t``.
+    def p_alive_later(
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
+        covariates: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Probability that each customer is still active ``t`` time units after ``T``.
 
-        Returns ``(alive, curve)`` with shapes (customers,) and (customers, grid).
+        P(alive at ``T``) times the probability that a customer alive at ``T`` survives the
+        next ``t`` (the family module's ``alive_survival``; formulas and sources in
+        ``docs/churn.md``). ``1 - p_alive_later / p_alive`` is the customer's churn
+        probability over ``t``.
+
+        Parameters
+        ----------
+        t
+            Time ahead, in the time unit of ``recency`` and ``T`` (a scalar, or one value
+            per customer).
+        frequency, recency, T
+            The customers' summary.
+        covariates
+            One row per customer, for a model fitted with ``covariate_params``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One probability per customer (broadcast against ``t``), at most :meth:`p_alive`.
         """
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        ahead = np.asarray(t, dtype=float)
+        flat = ahead.reshape(-1)
+        require("t", np.isfinite(flat) & (flat >= 0), "must be a finite number >= 0", flat)
         P = self._row_params(covariates, x.size)
-        alive = self._family.p_alive(*self._p(P), x, t_x, T, **self._family_kw)
+        return self._family.p_alive_later(ahead, *self._p(P), x, t_x, T_, **self._family_kw)
+
+    def conditional_curve(
+        self,
+        times: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
+        covariates: ArrayLike | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """P(alive) and the expected-purchases curve of each customer on a grid of times.
+
+        ``curve[i, j]`` is E[Y(times[j]) | x_i, t_x_i, T_i], the expected repeat purchases of
+        customer ``i`` in ``(T_i, T_i + times[j]]`` (what :meth:`conditional_expected_purchases`
+        gives one time at a time). The alive-customer factor depends on ``(x, T)`` only, so
+        without covariates it is evaluated once per distinct ``(x, T)`` pair for the whole
+        grid; this is what lifetime value is computed from.
+
+        Parameters
+        ----------
+        times
+            One-dimensional grid of times ahead, in the time unit of ``recency`` and ``T``.
+        frequency, recency, T
+            The customers' summary.
+        covariates
+            One row per customer, for a model fitted with ``covariate_params``.
+
+        Returns
+        -------
+        tuple
+            ``(p_alive, curve)`` with shapes ``(customers,)`` and ``(customers, len(times))``.
+        """
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        grid = np.asarray(times, dtype=float)
+        if grid.ndim != 1:
+            raise InputError(f"'times' must be one-dimensional; got shape {grid.shape}")
+        require("times", np.isfinite(grid) & (grid >= 0), "must be finite numbers >= 0", grid)
+        P = self._row_params(covariates, x.size)
+        alive = self._family.p_alive(*self._p(P), x, t_x, T_, **self._family_kw)
         if any(np.ndim(v) for v in self._p(P)):  # per-customer parameters: no sharing
             params = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in self._p(P)]
             curve = self._family.alive_expected_purchases(
-                t[None, :], *params, x[:, None], T[:, None], **self._family_kw
+                grid[None, :], *params, x[:, None], T_[:, None], **self._family_kw
             )
             return alive, alive[:, None] * curve
         # the alive-customer expectation depends on (x, T) only: evaluate it once per pair
-        pairs, inverse = unique_rows(np.column_stack([x, T]))
+        pairs, inverse = unique_rows(np.column_stack([x, T_]))
         curve = self._family.alive_expected_purchases(
-            t[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:], **self._family_kw
+            grid[None, :], *self._p(P), pairs[:, :1], pairs[:, 1:], **self._family_kw
         )
         return alive, alive[:, None] * curve[inverse]
 
@@ -201,7 +269,7 @@ class BetaGeo(_TransactionModel):
     _param_names = ("r", "alpha", "a", "b")
     _covariate_signs = {"alpha": -1.0, "a": 1.0, "b": 1.0}
     _default_initial = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
-    _family = _bgnbd
+    _family: ClassVar[ModuleType] = _bgnbd
     _family_kw = {"k": 0}
 
 
@@ -214,7 +282,7 @@ class ModifiedBetaGeo(BetaGeo):
     """
 
     _model = "mbgnbd"
-    _family = _mbgnbd
+    _family: ClassVar[ModuleType] = _mbgnbd
     _family_kw = {}
 
 
@@ -230,5 +298,5 @@ class ParetoNBD(_TransactionModel):
     _param_names = ("r", "alpha", "s", "beta")
     _covariate_signs = {"alpha": -1.0, "beta": -1.0}
     _default_initial = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
-    _family = _pareto_nbd
+    _family: ClassVar[ModuleType] = _pareto_nbd
     _family_kw = {}

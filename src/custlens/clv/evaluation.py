@@ -206,24 +206,29 @@ def compare_models(
         ``holdout_mae, holdout_rmse, holdout_total_error`` (predicted minus actual total).
     """
     rows: dict[str, list[object]] = {k: [] for k in ("model", "n_params", "log_likelihood", "aic", "bic")}
-    with_holdout = holdout_frequency is not None
-    if with_holdout:
+    holdout = None
+    if holdout_frequency is not None:
         if frequency is None or recency is None or T is None or holdout_length is None:
             raise InputError("a holdout comparison needs frequency, recency, T, holdout_frequency and holdout_length")
         x, t_x, T_ = check_rft(frequency, recency, T)
-        hold = column("holdout_frequency", holdout_frequency, x.size)
+        holdout = (float(holdout_length), column("holdout_frequency", holdout_frequency, x.size))
         for k in ("holdout_mae", "holdout_rmse", "holdout_total_error"):
             rows[k] = []
     for name, model in models.items():
         model._check_fitted()
+        if not hasattr(model, "result_"):
+            raise InputError(
+                f"model {name!r} has no fit statistics (restored with from_params, not fitted); "
+                "compare_models needs fitted models"
+            )
         res = model.result_
         rows["model"].append(name)
         rows["n_params"].append(res.n_params)
         rows["log_likelihood"].append(res.log_likelihood)
         rows["aic"].append(res.aic)
         rows["bic"].append(res.bic)
-        if with_holdout:
-            err = model.conditional_expected_purchases(holdout_length, x, t_x, T_) - hold
+        if holdout is not None:
+            err = model.conditional_expected_purchases(holdout[0], x, t_x, T_) - holdout[1]
             rows["holdout_mae"].append(float(np.mean(np.abs(err))))
             rows["holdout_rmse"].append(float(np.sqrt(np.mean(err**2))))
             rows["holdout_total_error"].append(float(err.sum()))

@@ -64,7 +64,7 @@ def survival_curve(
     cum = np.cumprod(steps, axis=-1)
     if timing == "start" and periods:
         cum = np.concatenate([np.ones(cum.shape[:-1] + (1,)), cum[..., :-1]], axis=-1)
-    return cum
+    return np.asarray(cum, dtype=np.float64)
 
 
 def discounted_value(

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from custlens.clv.formula._checks import (
     as_float,
@@ -183,6 +182,8 @@ def _row_intervals(
 
     The prior is put only on ``allowed`` cells (structural zeros stay zero).
     """
+    from scipy import stats  # slow to import: loaded when intervals are computed, not with the package
+
     alpha = np.where(allowed, counts + prior, 0.0)
     total = alpha.sum(axis=1, keepdims=True)
     a = alpha
@@ -258,7 +259,7 @@ def _recency_counts(
     nobuys[: k - 1] = at_least[1:k]
     nobuys[k - 1] = np.sum(weight * np.maximum(no_buy - (k - 1), 0))
     buy_state = np.minimum(no_buy + 1, k)[ended]  # the purchase ends the spell in state L + 1
-    buys = np.bincount(buy_state - 1, weights=weight[ended], minlength=k)[:k]
+    buys = np.asarray(np.bincount(buy_state - 1, weights=weight[ended], minlength=k)[:k], dtype=np.float64)
     return buys, nobuys
 
 
@@ -347,6 +348,8 @@ def estimate_recency_chain(
         p = np.where(trials > 0, buys / np.where(trials > 0, trials, 1.0), np.nan)
         se = np.sqrt(p * (1 - p) / np.where(trials > 0, trials, np.nan))
     if method == "dirichlet":
+        from scipy import stats  # slow to import: loaded when intervals are computed, not with the package
+
         a, b = buys + prior, nobuys + prior
         q = (1 - level) / 2
         ok = (a > 0) & (b > 0)
@@ -466,7 +469,7 @@ def estimate_state_transitions(
     k = labels.size
     cell = s[:-1][link] * k + s[1:][link]
     link_cust = c[:-1][link]
-    counts = np.bincount(cell, weights=w_cust[link_cust], minlength=k * k).reshape(k, k)
+    counts = np.asarray(np.bincount(cell, weights=w_cust[link_cust], minlength=k * k), dtype=np.float64).reshape(k, k)
     matrix, se = _mle(counts)
     allowed = np.ones((k, k), dtype=bool)
     if method == "dirichlet":
@@ -479,7 +482,8 @@ def estimate_state_transitions(
         reps = np.empty((n_boot, k, k))
         for bi in range(n_boot):
             wb = rng.poisson(w_cust).astype(np.float64)
-            reps[bi] = _mle(np.bincount(cell, weights=wb[link_cust], minlength=k * k).reshape(k, k))[0]
+            boot = np.asarray(np.bincount(cell, weights=wb[link_cust], minlength=k * k), dtype=np.float64)
+            reps[bi] = _mle(boot.reshape(k, k))[0]
         lower, upper = _bootstrap_bounds(reps, level)
     return TransitionEstimate(
         states=tuple(labels.tolist()),

@@ -132,7 +132,7 @@ def markov_value(
         return value
     if d == 0.0:
         return _undiscounted_value(P, R)
-    return np.linalg.solve(np.eye(k) - M, R)
+    return np.asarray(np.linalg.solve(np.eye(k) - M, R), dtype=np.float64)
 
 
 def _recurrent_states(P: NDArray[np.float64]) -> NDArray[np.bool_]:
