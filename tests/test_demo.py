@@ -22,9 +22,9 @@ def test_every_table_imported(demo_result) -> None:
     assert set(IMPORT_ORDER) <= set(demo_result.row_counts)
     for name in IMPORT_ORDER:
         assert demo_result.row_counts[name] > 0, name
+    assert [r["table"] for r in demo_result.imports] == list(IMPORT_ORDER)
     assert all(
-        r["status"] in ("imported", "committed", "ok", "loaded") or r.get("rows_loaded", 0) > 0
-        for r in demo_result.imports
+        r["rows_loaded"] > 0 and r["rows_loaded"] == demo_result.row_counts[r["table"]] for r in demo_result.imports
     )
 
 
@@ -34,15 +34,54 @@ def test_headline_figures(demo_result) -> None:
     shares = demo_result.segments["abc"]["value_share"].to_pylist()
     assert sum(shares) == pytest.approx(1.0)
     assert set(demo_result.model_params) == {"BG/NBD", "Gamma-Gamma"}
+    assert set(demo_result.model_params["BG/NBD"]) == {"r", "alpha", "a", "b"}
     for value in demo_result.satisfaction_index.values():
         assert 0 <= value <= 100
     found = dict(zip(demo_result.kano["attribute"].to_pylist(), demo_result.kano["category"].to_pylist()))
     assert set(found) == set(KANO_DESIGN)
 
 
+def test_every_figure_is_the_stored_analysis(demo_result) -> None:
+    """The demo prints what the workspace's stored analysis holds, and nothing else."""
+    import pyarrow.compute as pc
+
+    from custlens.analysis import load_analysis
+    from custlens.warehouse import Workspace
+
+    with Workspace.open(demo_result.workspace, read_only=True) as ws:
+        stored = load_analysis(ws)
+        assert stored.analysis_id == demo_result.analysis_id
+        assert stored.as_of == demo_result.as_of
+        overview = stored.details["overview"]
+        assert demo_result.overview["revenue"] == overview["revenue"]
+        assert demo_result.overview["mean P(alive)"] == overview["mean_p_alive"]
+        for method, summary in demo_result.segments.items():
+            assert summary.equals(stored.segment_summary(method)), method
+        assert demo_result.model_params["BG/NBD"] == stored.models["purchase"]["params"]
+        customers = stored.customers().to_pyarrow()
+        top = demo_result.top_customers
+        best = pc.max(customers["clv"]).as_py()
+        assert top["clv"][0].as_py() == best
+        assert pc.sum(customers["clv"]).as_py() == pytest.approx(
+            demo_result.overview[f"{stored.config['clv']['horizon_months']:g}-month CLV, total"]
+        )
+
+
 def test_report_written(demo_result) -> None:
     assert demo_result.report is not None and demo_result.report.exists()
-    assert demo_result.report.stat().st_size > 100_000  # plotly.js is embedded
+    text = demo_result.report.read_text(encoding="utf-8")
+    assert text.count("plotly.js v") >= 1  # plotly.js is embedded: the file opens offline
+    assert f"analysis {demo_result.analysis_id}" in text
+    for heading in (
+        "Lifetime value",
+        "CLV matrix",
+        "Customers at risk",
+        "Relationship-state flow",
+        "Satisfaction",
+        "Kano diagram",
+        "Cluster profiles",
+    ):
+        assert f"<h2>{heading}</h2>" in text, heading
 
 
 def test_refuses_foreign_folder(tmp_path: Path) -> None:

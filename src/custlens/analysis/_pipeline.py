@@ -109,7 +109,7 @@ class Pipeline:
         if last is None:
             raise InputError("transactions: the table is empty; import transactions before analysing")
         if as_of is None:
-            return last  # type: ignore[no-any-return]
+            return last
         day = to_date(as_of, "as_of")
         if day < first:
             raise InputError(f"'as_of' {day.isoformat()} is before the first transaction ({first.isoformat()})")
@@ -138,7 +138,7 @@ class Pipeline:
 
         def run() -> ir.Table:
             expr = value_indicators(
-                self.tables["transactions"],  # type: ignore[arg-type]
+                self.tables["transactions"],
                 receivables=self._table("receivables"),
                 interactions=self._table("interactions"),
                 customers=self._table("customers"),
@@ -146,7 +146,7 @@ class Pipeline:
             )
             return expr.select(*_indicator_columns()).cache()
 
-        return self._timed("indicators", run)  # type: ignore[no-any-return]
+        return self._timed("indicators", run)
 
     @cached_property
     def buyers(self) -> ir.Table:
@@ -161,13 +161,13 @@ class Pipeline:
 
         def run() -> pa.Table:
             expr = purchase_history(
-                self.tables["transactions"],  # type: ignore[arg-type]
+                self.tables["transactions"],
                 time_unit=self.config.time_unit,
                 as_of=self.as_of,
             )
             return expr.order_by("customer_id").to_pyarrow()
 
-        return self._timed("history", run)  # type: ignore[no-any-return]
+        return self._timed("history", run)
 
     # -- value --------------------------------------------------------------------------------
     @cached_property
@@ -189,7 +189,7 @@ class Pipeline:
                 penalizer=float(c["penalizer"]),
             )
 
-        return self._timed("clv", run)  # type: ignore[no-any-return]
+        return self._timed("clv", run)
 
     @cached_property
     def churn(self) -> pa.Table:
@@ -202,7 +202,7 @@ class Pipeline:
             summary = summary.append_column("p_alive", clv["p_alive"]).append_column("clv", clv["clv"])
             return churn_table(summary, time_unit=self.config.time_unit, as_of=self.as_of, value_column="clv")
 
-        return self._timed("churn", run)  # type: ignore[no-any-return]
+        return self._timed("churn", run)
 
     @cached_property
     def score(self) -> ScoreResult | None:
@@ -220,7 +220,7 @@ class Pipeline:
             from custlens.scoring import load_ahp
 
             ahp = load_ahp(s["ahp"])
-        return self._timed(  # type: ignore[no-any-return]
+        return self._timed(
             "score",
             lambda: score_customers(
                 self.indicators,
@@ -392,7 +392,7 @@ class Pipeline:
         from custlens.churn import churn_rate_by_period
         from custlens.features import period_values
 
-        periods = period_values(self.tables["transactions"], time_unit="M", as_of=self.as_of)  # type: ignore[arg-type]
+        periods = period_values(self.tables["transactions"], time_unit="M", as_of=self.as_of)
         active = periods.filter(periods.orders > 0)
         month = (active.period_start.year() * 12 + active.period_start.month() - 1).cast("int64")
         pairs = active.select(customer_id=active.customer_id.cast("string"), period=month).to_pyarrow()

@@ -131,7 +131,7 @@ def read_run(con: Any, analysis_id: str) -> dict[str, Any]:
     row = runs.filter(runs.analysis_id == analysis_id).to_pyarrow().to_pylist()[0]
     for name in _RUN_TEXT:
         row[name] = json.loads(row[name]) if row[name] else {}
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def _ipc(table: pa.Table) -> bytes:

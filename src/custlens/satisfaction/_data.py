@@ -97,7 +97,7 @@ def handle_missing(
     if all_missing.size:
         raise InputError(f"item {items[all_missing[0]]!r} has no answers at all")
     if missing == "listwise":
-        keep = ~nan.any(axis=1)
+        keep = np.asarray(~nan.any(axis=1), dtype=bool)
         return x[keep], keep
     means = np.nanmean(x, axis=0)
     filled = np.where(nan, means[None, :], x)

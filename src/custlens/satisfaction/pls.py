@@ -54,14 +54,14 @@ def prepare(model: ModelSpec, columns: list[str]) -> PreparedModel:
     constructs = resolved.constructs
     blocks = np.zeros((len(items), len(constructs)), dtype=bool)
     k = 0
-    for j, b in enumerate(resolved.blocks):
-        blocks[k : k + len(b.items), j] = True
-        k += len(b.items)
-    mode_b = np.array([b.mode == "B" for b in resolved.blocks])
+    for j, block in enumerate(resolved.blocks):
+        blocks[k : k + len(block.items), j] = True
+        k += len(block.items)
+    mode_b = np.array([block.mode == "B" for block in resolved.blocks])
     paths = np.zeros((len(constructs), len(constructs)), dtype=bool)
     pos = {c: j for j, c in enumerate(constructs)}
-    for a, b in resolved.paths:
-        paths[pos[a], pos[b]] = True
+    for source, target in resolved.paths:
+        paths[pos[source], pos[target]] = True
     return PreparedModel(resolved, items, constructs, blocks, mode_b, paths)
 
 
@@ -294,8 +294,8 @@ class PLSResult:
 
     def r2(self) -> dict[str, float]:
         """R² of each endogenous construct."""
-        endo = self.prepared.paths.any(axis=0)
-        return {c: float(v) for c, v, e in zip(self.constructs, self.r2_vector, endo) if e}
+        endo = np.asarray(self.prepared.paths.any(axis=0), dtype=bool)
+        return {c: float(v) for c, v, e in zip(self.constructs, self.r2_vector, endo.tolist()) if e}
 
     def r2_adjusted(self) -> dict[str, float]:
         """Adjusted R²: ``1 - (1 - R²)(n - 1)/(n - k - 1)`` with ``k`` predecessors."""

@@ -99,7 +99,7 @@ def quality_report(result: PLSResult) -> dict[str, Any]:
     cor = cov / np.outer(sd, sd)
     loadings = result.cross_loadings_matrix
     r2 = result.r2_vector
-    endo = pm.paths.any(axis=0)
+    endo = np.asarray(pm.paths.any(axis=0), dtype=bool)
     per_construct: dict[str, dict[str, Any]] = {}
     comm_items: list[float] = []
     for j, name in enumerate(pm.constructs):
