@@ -19,6 +19,11 @@ __all__ = [
     "ConvergenceError",
     "RejectedImportError",
     "BackendError",
+    "NotFoundError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ConflictError",
 ]
 
 
@@ -73,6 +78,45 @@ class BackendError(CustlensError):
 
     exit_code = 5
     http_status = 503
+
+
+class NotFoundError(InputError):
+    """A named thing (customer, analysis, user, job, snapshot) does not exist."""
+
+    exit_code = 2
+    http_status = 404
+
+
+class AuthenticationError(CustlensError):
+    """No valid credentials: unknown user, wrong password, expired or revoked token."""
+
+    exit_code = 6
+    http_status = 401
+
+
+class PermissionDeniedError(CustlensError):
+    """The user's role lacks the permission the action needs."""
+
+    exit_code = 6
+    http_status = 403
+
+
+class RateLimitedError(CustlensError):
+    """Too many attempts in a short time (e.g. failed logins); retry after ``retry_after`` seconds."""
+
+    exit_code = 6
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConflictError(CustlensError):
+    """The request conflicts with the current state (a name taken, the workspace held by another writer)."""
+
+    exit_code = 2
+    http_status = 409
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from custlens.analysis import _store
 from custlens.analysis._config import AnalysisConfig, load_analysis_config
-from custlens.errors import InputError, did_you_mean
+from custlens.errors import InputError, NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -124,7 +124,7 @@ def load_analysis(
 
     Raises
     ------
-    InputError
+    NotFoundError
         When the workspace has no stored analysis (the message says how to make one), or
         none with the id or as-of date asked for.
     """
@@ -133,7 +133,7 @@ def load_analysis(
     if analysis_id is not None:
         return StoredAnalysis(con, analysis_id)
     if runs.num_rows == 0:
-        raise InputError("the workspace has no stored analysis yet; run one first (custlens analyze --workspace W)")
+        raise NotFoundError("the workspace has no stored analysis yet; run one first (custlens analyze --workspace W)")
     ids = runs["analysis_id"].to_pylist()
     if as_of is not None:
         from custlens.features.coerce import to_date
@@ -142,7 +142,7 @@ def load_analysis(
         dated = [aid for aid, d in zip(ids, runs["as_of"].to_pylist()) if d == day]
         if not dated:
             known = sorted({d.isoformat() for d in runs["as_of"].to_pylist()})
-            raise InputError(
+            raise NotFoundError(
                 f"no stored analysis as of {day.isoformat()} (stored as-of dates: {', '.join(known[-5:])}); "
                 f"run one (custlens analyze --workspace W --as-of {day.isoformat()})"
             )
@@ -203,7 +203,7 @@ class StoredAnalysis:
 
         Raises
         ------
-        InputError
+        NotFoundError
             When the analysis stored no table of that name; the message lists those stored
             and, for parts that were left out, why.
         """
@@ -211,7 +211,7 @@ class StoredAnalysis:
         if table is None:
             names = self.result_names
             why = "".join(f"; {k} left out: {v}" for k, v in self.skipped.items())
-            raise InputError(
+            raise NotFoundError(
                 f"analysis {self.analysis_id} has no result {name!r}{did_you_mean(name, names)} "
                 f"(stored: {', '.join(names)}){why}"
             )
@@ -228,7 +228,7 @@ class StoredAnalysis:
 
     def _check_method(self, method: str) -> str:
         if method not in self.snapshots:
-            raise InputError(
+            raise NotFoundError(
                 f"analysis {self.analysis_id} has no segmentation {method!r}{did_you_mean(method, self.snapshots)} "
                 f"(stored: {', '.join(self.snapshots)})"
             )
@@ -297,13 +297,13 @@ class StoredAnalysis:
 
         Raises
         ------
-        InputError
+        NotFoundError
             When the analysis has no customer with that id.
         """
         c = self.customers()
         rows = c.filter(c.customer_id == str(customer_id)).to_pyarrow().to_pylist()
         if not rows:
-            raise InputError(f"analysis {self.analysis_id} has no customer {customer_id!r}")
+            raise NotFoundError(f"analysis {self.analysis_id} has no customer {customer_id!r}")
         segments: dict[str, Any] = {}
         for method in self.methods:
             s = self.segments(method)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from custlens.errors import BackendError, InputError, did_you_mean
+from custlens.errors import BackendError, NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -117,12 +117,12 @@ def read_run(con: Any, analysis_id: str) -> dict[str, Any]:
 
     Raises
     ------
-    InputError
+    NotFoundError
         When no analysis has that id (the message lists the latest ones).
     """
     known = run_ids(con)["analysis_id"].to_pylist()
     if analysis_id not in known:
-        raise InputError(
+        raise NotFoundError(
             f"no stored analysis {analysis_id!r}{did_you_mean(analysis_id, known)} "
             f"({len(known)} stored{': ' + ', '.join(known[-5:]) if known else ''}); "
             "run the analysis first (custlens analyze --workspace W)"
