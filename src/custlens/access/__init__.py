@@ -9,11 +9,24 @@ See ``docs/security.md``.
 
 from __future__ import annotations
 
-from custlens.access._roles import PERMISSIONS, ROLE_PERMISSIONS, ROLES, can, check, check_role, permissions_of
+from custlens.access._roles import (
+    CONTACT_FIELDS,
+    IDENTITY_FIELDS,
+    PERMISSIONS,
+    ROLE_PERMISSIONS,
+    ROLES,
+    can,
+    check,
+    check_role,
+    permissions_of,
+    visible_identity_fields,
+)
 from custlens.access._store import MIN_PASSWORD_LENGTH, AccessStore, LoginPolicy, Session, User
 
 __all__ = [
     "AccessStore",
+    "CONTACT_FIELDS",
+    "IDENTITY_FIELDS",
     "LoginPolicy",
     "MIN_PASSWORD_LENGTH",
     "PERMISSIONS",
@@ -25,4 +38,5 @@ __all__ = [
     "check",
     "check_role",
     "permissions_of",
+    "visible_identity_fields",
 ]

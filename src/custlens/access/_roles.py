@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from custlens.errors import InputError, PermissionDeniedError, did_you_mean
 
-__all__ = ["ROLES", "PERMISSIONS", "ROLE_PERMISSIONS", "can", "check", "check_role", "permissions_of"]
+__all__ = [
+    "ROLES",
+    "PERMISSIONS",
+    "ROLE_PERMISSIONS",
+    "IDENTITY_FIELDS",
+    "CONTACT_FIELDS",
+    "can",
+    "check",
+    "check_role",
+    "permissions_of",
+    "visible_identity_fields",
+]
+
+IDENTITY_FIELDS: tuple[str, ...] = ("name", "contact_person", "phone", "email", "address", "postcode")
+"""The personal fields of the ``identity`` table."""
+
+CONTACT_FIELDS: tuple[str, ...] = ("name", "contact_person", "phone", "email")
+"""The personal fields a marketing contact needs (``contact:read``)."""
 
 ROLES: tuple[str, ...] = ("admin", "analyst", "marketing", "sales", "service")
 """The roles, from the most to the least privileged in administration."""
@@ -87,3 +104,17 @@ def check(role: str, permission: str) -> None:
     """Raise :class:`PermissionDeniedError` unless ``role`` holds ``permission``."""
     if not can(role, permission):
         raise PermissionDeniedError(f"the role {role!r} may not do this (needs the permission {permission!r})")
+
+
+def visible_identity_fields(role: str, *, consent_marketing: bool | None) -> tuple[str, ...]:
+    """The identity fields ``role`` may see of one customer.
+
+    ``identity:read`` sees every field; ``contact:read`` sees the contact fields only when
+    the customer consented to marketing (an unknown consent is no consent); other roles
+    see none.
+    """
+    if can(role, "identity:read"):
+        return IDENTITY_FIELDS
+    if can(role, "contact:read") and consent_marketing is True:
+        return CONTACT_FIELDS
+    return ()
