@@ -54,7 +54,15 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.segment", "custlens.cli.scoring"),
         "Customer identification and segmentation: relationship state, lifecycle, RFM, ABC/pyramid, value matrices, rule segments, clustering, snapshots and migration.",
     ),
+    "serve": (
+        ("custlens.cli.service",),
+        "Serve the REST API (/api/v1, docs at /docs) and the dashboard for a workspace.",
+    ),
     "summary": (("custlens.cli.summary",), "Per-customer purchase history: frequency, recency, T, monetary_value."),
+    "user": (
+        ("custlens.cli.service",),
+        "Users of the service: add, list, change role or password, disable, issue and revoke API tokens.",
+    ),
 }
 """Top-level commands: the modules that define each (in registration order) and its help line."""
 
