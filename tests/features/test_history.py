@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from custlens.errors import BackendError, InputError
 from custlens.features import calibration_holdout, purchase_history, to_frame
+from custlens.warehouse.compat import spark_session
 
 from .conftest import put
 
@@ -112,7 +113,7 @@ def test_hand_checked(backend: object) -> None:
         assert tuple(got.loc["a"]) == pytest.approx(expected_a), freq
         assert tuple(got.loc["b"]) == pytest.approx(expected_b), freq
     if backend.name == "pyspark":  # type: ignore[attr-defined]
-        session = backend._session  # type: ignore[attr-defined]
+        session = spark_session(backend)
         session.conf.set("spark.sql.session.timeZone", "Asia/Shanghai")
         try:
             with pytest.raises(BackendError, match="spark.sql.session.timeZone=UTC"):

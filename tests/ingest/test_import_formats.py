@@ -242,7 +242,8 @@ def test_parquet_keeps_its_types_and_local_times(ws: Workspace, tmp_path: Path) 
 
 
 def test_excel_with_dates_and_mixed_cells(ws: Workspace, tmp_path: Path) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "应收"

@@ -112,19 +112,23 @@ def test_config_folder_is_refused(tmp_path: Path) -> None:
         load_config("rfm", tmp_path)
 
 
-def test_as_of_before_the_first_transaction_is_refused(small_transactions) -> None:
+def test_as_of_before_the_first_transaction_is_refused_when_checked(small_transactions) -> None:
     # small_transactions starts on 2023-06-01 (customer d)
     message = r"'as_of' 2000-01-01 is before the first transaction \(2023-06-01\); nothing is on or before it"
     for fn in (rfm_from_transactions, relationship_state_from_transactions, lifecycle_stage_from_transactions):
         with pytest.raises(InputError, match=message):
-            fn(small_transactions, as_of="2000-01-01")
+            fn(small_transactions, as_of="2000-01-01", check_as_of=True)
+        # unchecked (the default: nothing runs while building), the result is simply empty
+        assert fn(small_transactions, as_of="2000-01-01").customers.count().execute() == 0
     with pytest.raises(InputError, match=message):
-        features_from_transactions(small_transactions, as_of=date(2000, 1, 1), columns=Cols())
+        features_from_transactions(small_transactions, as_of=date(2000, 1, 1), columns=Cols(), check_as_of=True)
+    with pytest.raises(InputError, match=message):
+        state_flow(small_transactions, "1999-01-01", "2000-01-01", check_as_of=True)
     # the first transaction day itself is fine: one buyer
-    feats, used = features_from_transactions(small_transactions, as_of="2023-06-01", columns=Cols())
+    feats, used = features_from_transactions(small_transactions, as_of="2023-06-01", columns=Cols(), check_as_of=True)
     assert used == date(2023, 6, 1) and feats.count().execute() == 1
     # a flow may start before the first transaction: everybody arrives from '(none)'
-    flow = state_flow(small_transactions, "2000-01-01", "2024-03-31").to_pyarrow().to_pylist()
+    flow = state_flow(small_transactions, "2000-01-01", "2024-03-31", check_as_of=True).to_pyarrow().to_pylist()
     assert {r["from_state"] for r in flow} == {"(none)"} and sum(r["customers"] for r in flow) == 5
 
 

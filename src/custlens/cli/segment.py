@@ -169,7 +169,14 @@ def rfm_command(
     tx = _read(data, workspace, table, "transactions", customer_col)
     cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col or "quantity")
     result = rfm_from_transactions(
-        tx, as_of=as_of, columns=cols, bins=bins, thresholds=thresholds, segment_map=map_file, config=cfg or None
+        tx,
+        as_of=as_of,
+        columns=cols,
+        bins=bins,
+        thresholds=thresholds,
+        segment_map=map_file,
+        config=cfg or None,
+        check_as_of=True,
     )
     base = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"]
     _snapshot(result, save_snapshot)
@@ -205,7 +212,7 @@ def _features(
 
         customers = Workspace.open(workspace).table("customers")
     cols = _tx_columns(customer_col, date_col, amount_col, order_col)
-    return features_from_transactions(tx, as_of=as_of, columns=cols, customers=customers)
+    return features_from_transactions(tx, as_of=as_of, columns=cols, customers=customers, check_as_of=True)
 
 
 def _snapshot(result: Any, target: Path | None) -> None:
@@ -281,10 +288,11 @@ def state_command(
 
         if as_of is None:
             raise InputError("--flow-from needs --as-of (the second date)")
-        _emit_table(state_flow(tx, flow_from, as_of, leads=ld, columns=cols, config=cfg), fmt, output, encoding)
+        flow = state_flow(tx, flow_from, as_of, leads=ld, columns=cols, config=cfg, check_as_of=True)
+        _emit_table(flow, fmt, output, encoding)
         return
     result = relationship_state_from_transactions(
-        tx, as_of=as_of, leads=None if winback else ld, p_alive=pa_t, columns=cols, config=cfg
+        tx, as_of=as_of, leads=None if winback else ld, p_alive=pa_t, columns=cols, config=cfg, check_as_of=True
     )
     if winback:
         _emit_table(winback_list(result, top=top), fmt, output, encoding)
@@ -339,6 +347,7 @@ def lifecycle_command(
         as_of=as_of,
         columns=_tx_columns(customer_col, date_col, amount_col, order_col),
         config=read_toml(config) if config else None,
+        check_as_of=True,
     )
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)

@@ -163,12 +163,14 @@ def strptime_any(text: pa.Array, formats: Sequence[str] = DATE_FORMATS, zone: st
 
 
 def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
-    """strptime that refuses impossible days (Arrow rolls 2024-02-30 over to 1 March).
+    """strptime that refuses impossible days (Arrow rolls 2024-02-30 over to 1 March) and short years.
 
     Only a parse landing on day 1-3 can be a roll-over; those rows are formatted back
     and compared with the text (leading zeros and letter case ignored).
     """
     parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if "%Y" in fmt:  # Arrow reads '1/2/3' as year 1: a year has four digits
+        parsed = pc.if_else(pc.fill_null(pc.greater_equal(pc.year(parsed), 1000), True), parsed, None)
     if "%d" not in fmt and "%e" not in fmt:
         return parsed
     local_fmt, local_text = fmt, text

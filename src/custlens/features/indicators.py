@@ -419,9 +419,6 @@ def build_indicators(
         }
     )
     columns = list(INDICATOR_COLUMNS)
-    if windows is not None:
-        columns += [*WINDOW_COLUMNS, *ACTIVITY_COLUMNS]
-
     if customers is not None:
         schema = TABLES["customers"]
         attrs = {
@@ -431,4 +428,6 @@ def build_indicators(
         cust = customers.select(att_id=customers.customer_id.cast(out.customer_id.type()), **attrs)
         out = out.left_join(cust, out.customer_id == cust.att_id).drop("att_id")
         columns += ATTRIBUTE_COLUMNS
+    if windows is not None:
+        columns += [*WINDOW_COLUMNS, *ACTIVITY_COLUMNS]
     return out.select(*columns)

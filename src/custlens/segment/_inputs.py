@@ -54,19 +54,21 @@ def features_from_transactions(
     period_days: int = 90,
     periods: int = 4,
     customers: Any = None,
-    check_as_of: bool = True,
+    check_as_of: bool = False,
 ) -> tuple[ir.Table, date]:
     """:func:`~custlens.features.customer_features` of a transaction log, and the as-of day used.
 
-    Text dates and amounts are converted (and checked) once. With ``check_as_of`` (the
-    default) one aggregate query reads the first and last transaction day: the as-of
-    defaults to the last, and an as-of before the first is an error (nothing to segment).
-    With ``customers`` (the canonical customers table) every customer gets a row and the
-    attribute columns are added.
+    Nothing runs for typed date and amount columns and a given ``as_of``: the features are
+    an expression. Text dates and amounts are converted and checked (one query each).
+    Without ``as_of`` one aggregate query reads the last transaction day. With
+    ``check_as_of`` a given ``as_of`` is checked against the first transaction day in that
+    query (an as-of before it leaves nothing to segment:
+    :class:`~custlens.errors.InputError`). With ``customers`` (the canonical customers
+    table) every customer gets a row and the attribute columns are added.
     """
     t = as_ibis(transactions, "transactions")
     t = typed(t, dates=[columns.date], numbers=[columns.amount])
-    if check_as_of or as_of is None:
+    if as_of is None or check_as_of:
         day = as_of_date(t, as_of, date_col=columns.date)
     else:
         day = to_date(as_of, "as_of")
@@ -125,5 +127,7 @@ def customer_summary(
         DeprecationWarning,
         stacklevel=2,
     )
-    feats, day = features_from_transactions(transactions, as_of=as_of, columns=columns, window_days=window_days)
+    feats, day = features_from_transactions(
+        transactions, as_of=as_of, columns=columns, window_days=window_days, check_as_of=True
+    )
     return feats.filter(feats.order_count > 0), day

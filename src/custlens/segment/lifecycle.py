@@ -147,12 +147,14 @@ def lifecycle_stage_from_transactions(
     as_of: Any = None,
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
+    check_as_of: bool = False,
 ) -> SegmentResult:
     """:func:`lifecycle_stage` of a transaction log (features through :mod:`custlens.features`).
 
     The features are :func:`custlens.features.customer_features` with the configured trend
-    periods. One aggregate query checks ``as_of`` (default: the last transaction day); an
-    as-of before the first transaction is an :class:`~custlens.errors.InputError`.
+    periods. ``as_of`` defaults to the last transaction day (one query); ``check_as_of=True``
+    refuses an as-of before the first transaction (:class:`~custlens.errors.InputError`;
+    one query). Otherwise nothing runs while the result is built (typed columns).
     """
     cfg = _config(config)
     feats, day = features_from_transactions(
@@ -161,5 +163,6 @@ def lifecycle_stage_from_transactions(
         columns=columns,
         period_days=int(cfg["period_days"]),
         periods=int(cfg["window_periods"]),
+        check_as_of=check_as_of,
     )
     return lifecycle_stage(feats, as_of=day, config=cfg)

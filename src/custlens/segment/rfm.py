@@ -454,6 +454,7 @@ def rfm_from_transactions(
     thresholds: ConfigLike = None,
     segment_map: ConfigLike = None,
     config: ConfigLike = None,
+    check_as_of: bool = False,
 ) -> SegmentResult:
     """:func:`rfm` of a transaction log (features through :mod:`custlens.features`).
 
@@ -462,8 +463,9 @@ def rfm_from_transactions(
     ``frequency`` = purchase orders (distinct orders, or lines without an order column) in
     the window; ``monetary`` = their net revenue (``total``) or that per order
     (``average``), or the same of the quantity for RFA (``[measures] value = "quantity"``).
-    One aggregate query checks ``as_of`` (default: the last transaction day); an as-of
-    before the first transaction is an :class:`~custlens.errors.InputError`.
+    ``as_of`` defaults to the last transaction day (one query); ``check_as_of=True``
+    refuses an as-of before the first transaction (:class:`~custlens.errors.InputError`;
+    one query). Otherwise nothing runs while the result is built (typed columns).
     """
     cfg = _scoring_config(config, bins, thresholds)
     m = cfg["measures"]
@@ -475,7 +477,7 @@ def rfm_from_transactions(
             columns.customer, columns.date, columns.amount, columns.order, qcol, columns.return_flag
         )
     feats, day = features_from_transactions(
-        t, as_of=as_of, columns=columns, window_days=m["frequency_window_days"] or None
+        t, as_of=as_of, columns=columns, window_days=m["frequency_window_days"] or None, check_as_of=check_as_of
     )
     return rfm(feats, as_of=day, segment_map=segment_map, config=cfg)
 

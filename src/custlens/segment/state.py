@@ -261,15 +261,15 @@ def relationship_state_from_transactions(
     p_alive_col: str = "p_alive",
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
-    check_as_of: bool = True,
+    check_as_of: bool = False,
 ) -> SegmentResult:
     """:func:`relationship_state` of a transaction log (features through :mod:`custlens.features`).
 
     The features are :func:`custlens.features.customer_features` with the ``[loyal]``
-    periods of the configuration. One aggregate query checks ``as_of`` (default: the last
-    transaction day): an as-of before the first transaction is an
-    :class:`~custlens.errors.InputError` (``check_as_of=False`` skips it; :func:`state_flow`
-    does for its start date, where everyone then comes from ``"(none)"``).
+    periods of the configuration. ``as_of`` defaults to the last transaction day (one
+    query); ``check_as_of=True`` refuses an as-of before the first transaction
+    (:class:`~custlens.errors.InputError`; one query). Otherwise nothing runs while the
+    result is built (typed columns).
     """
     cfg = _config(config)
     loyal = cfg["loyal"]
@@ -292,19 +292,20 @@ def state_flow(
     leads: Any = None,
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
+    check_as_of: bool = False,
 ) -> ir.Table:
     """The customer flow model: how many customers moved from each state at ``start`` to each at ``end``.
 
     Returns a table ``from_state, to_state, customers``; customers absent at ``start`` (not
     yet buyers or leads) come from ``"(none)"``. ``start`` may precede the first
-    transaction; ``end`` may not.
+    transaction; with ``check_as_of=True``, ``end`` may not (one query).
     """
     s, e = to_date(start, "start"), to_date(end, "end")
     if not s < e:
         raise InputError(f"state flow: 'start' ({s}) must be a date before 'end' ({e})")
     common: dict[str, Any] = dict(leads=leads, columns=columns, config=config)
-    a = relationship_state_from_transactions(transactions, as_of=s, check_as_of=False, **common).customers
-    b = relationship_state_from_transactions(transactions, as_of=e, **common).customers
+    a = relationship_state_from_transactions(transactions, as_of=s, **common).customers
+    b = relationship_state_from_transactions(transactions, as_of=e, check_as_of=check_as_of, **common).customers
     a = a.select(_aid=a.customer_id, from_state=a.segment)
     b = b.select(customer_id=b.customer_id, to_state=b.segment)
     j = b.left_join(a, b.customer_id == a._aid)
