@@ -1,14 +1,11 @@
 """Customer lifecycle stages: acquisition, growth, maturity, decline, termination.
 
-The stage comes from the age of the relationship, the trend of each customer's period
-revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state` (the course's
-考察期 / 形成期 / 稳定期 / 退化期 / 终止期). The trend is the least-squares slope of revenue
-over the last ``W`` periods (x = 0 for the oldest; periods without purchases count as 0),
-
-``slope = (W sum(x y) - sum(x) sum(y)) / (W sum(x^2) - sum(x)^2)``,
-
-divided by the mean period revenue, so that it reads "share of a typical period gained per
-period". It is computed as one aggregation per customer (no per-period table).
+The stage comes from the age of the relationship (``tenure_days``), the trend of each
+customer's period revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state`
+(the course's 考察期 / 形成期 / 稳定期 / 退化期 / 终止期). The trend features -- the
+least-squares slope of revenue over the last ``W`` periods and that slope over the mean
+period revenue -- are :func:`custlens.features.activity_features`; this module only applies
+the stage rules to the per-customer features.
 """
 
 from __future__ import annotations
