@@ -158,9 +158,9 @@ def import_file(
     except (TypeError, ValueError):
         rate_ok = False
     if not rate_ok:
-        raise InputError(f"max_reject_rate must be a number between 0 and 1; got {max_reject_rate!r}")
+        raise InputError(f"'max_reject_rate' must be a number between 0 and 1; got {max_reject_rate!r}")
     if on_repeat not in ("skip", "error", "import"):
-        raise InputError(f"on_repeat must be 'skip', 'error' or 'import'; got {on_repeat!r}")
+        raise InputError(f"'on_repeat' must be 'skip', 'error' or 'import'; got {on_repeat!r}")
     if mapping is None:
         mapping = ImportMapping()
     elif not isinstance(mapping, ImportMapping):

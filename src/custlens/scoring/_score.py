@@ -354,7 +354,7 @@ def _user_weights(weights: Mapping[str, float] | Sequence[float] | None, cols: l
     try:
         w = np.array([float(v) for v in raw])
     except (TypeError, ValueError):
-        raise InputError(f"weights must be numbers; got {raw!r}") from None
+        raise InputError(f"'weights' must be numbers; got {raw!r}") from None
     bad = [c for c, v in zip(cols, w) if not np.isfinite(v) or v < 0]
     if bad:
         i = cols.index(bad[0])

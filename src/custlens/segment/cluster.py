@@ -113,7 +113,7 @@ def kmeans_segments(
 
     cfg = _config(config, {"features": list(columns) if columns else None})
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
-        raise ConfigError(f"cluster: k must be an integer >= 2, got {k!r}")
+        raise ConfigError(f"cluster: 'k' must be an integer >= 2, got {k!r}")
     t = as_ibis(features, "cluster features")
     feats = list(cfg["features"])
     value = cfg["value"]

@@ -472,7 +472,7 @@ def rfm_from_transactions(
     t = as_ibis(transactions, "transactions")
     if m["value"] == "quantity":
         qcol = columns.quantity or "quantity"
-        require_columns(t, {"quantity column (RFA)": qcol}, "RFA")
+        require_columns(t, {"columns.quantity": qcol}, "RFA")
         columns = TransactionColumns(
             columns.customer, columns.date, columns.amount, columns.order, qcol, columns.return_flag
         )
