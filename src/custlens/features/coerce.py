@@ -333,14 +333,6 @@ def check_column(columns: Iterable[str], name: str, parameter: str, source: str 
 
 
 # -- Ibis expressions ------------------------------------------------------------------------
-def _column_table(col: ir.Value) -> ir.Table:
-    """The table a column expression reads from (the column itself when it is derived)."""
-    import ibis.expr.operations as ops
-
-    op = col.op()
-    return op.rel.to_expr() if isinstance(op, ops.Field) else col.as_table()
-
-
 def _check_converted(col: ir.Value, converted: ir.Value, name: str, *, rule: str, what: str) -> None:
     """Raise when a non-blank value of ``col`` is null in ``converted`` (one aggregate query).
 
@@ -349,7 +341,9 @@ def _check_converted(col: ir.Value, converted: ir.Value, name: str, *, rule: str
     """
     import ibis
 
-    t = _column_table(col)
+    from custlens.warehouse.compat import column_table
+
+    t = column_table(col)
     blank = col.cast("string").strip() == ""
     rows = t.select(_v=col, _bad=col.notnull() & ~blank.fill_null(True) & converted.isnull(), _r=ibis.row_number() + 1)
     res = rows.aggregate(

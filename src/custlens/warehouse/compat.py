@@ -23,6 +23,7 @@ __all__ = [
     "UTC_NAMES",
     "backend_of",
     "backend_name",
+    "column_table",
     "spark_session",
     "check_utc",
     "duckdb_connection",
@@ -51,6 +52,18 @@ def backend_name(table: ir.Table) -> str:
     """``"duckdb"``, ``"pyspark"``, ... for the backend of ``table`` (``"duckdb"`` when unbound)."""
     backend = backend_of(table)
     return str(getattr(backend, "name", "duckdb")) if backend is not None else "duckdb"
+
+
+def column_table(col: ir.Value) -> ir.Table:
+    """The table a column expression reads from (the column as a table when it is derived).
+
+    Ibis 12 exposes no accessor: a plain column's operation is an ``ops.Field`` whose
+    ``rel`` is its table.
+    """
+    import ibis.expr.operations as ops
+
+    op = col.op()
+    return op.rel.to_expr() if isinstance(op, ops.Field) else col.as_table()
 
 
 def spark_session(backend: Any) -> Any:
