@@ -230,7 +230,7 @@ CASES: dict[str, Case | object] = {
         ("segment", "score", "{ind_hdr}", "--entropy", "-i", "revenue,order_count"), says=("revenue",)
     ),
     "report-header-only": Case(("report", "--transactions", "{tx_hdr}", "--out", "{tmp}/r.html"), says=("no rows",)),
-    "rfm-header-only": Case(("segment", "rfm", "{tx_hdr}"), says=("amount",)),
+    "rfm-header-only": Case(("segment", "rfm", "{tx_hdr}"), says=("no dated rows", "ordered_at")),
     "abc-header-only": Case(("segment", "abc", "{tx_hdr}", "--from-transactions"), says=("ordered_at",)),
     # unknown column names given by option
     "summary-customer-col": Case(
@@ -340,7 +340,8 @@ CASES: dict[str, Case | object] = {
     "churn-model": Case(("churn", "{sum}", "--model", "nosuch"), says=("'nosuch'",)),
     "churn-top": Case(("churn", "{sum}", "--top", "-1"), says=("top", "-1")),
     "churn-as-of": Case(("churn", "{sum}", "--as-of", "yesterday"), says=("'yesterday'",)),
-    "summary-freq": Case(("summary", "{tx}", "--freq", "Y"), says=("freq", "'Y'")),
+    # the library names 'time_unit'; the CLI reports the flag (--freq is an alias of --time-unit)
+    "summary-freq": Case(("summary", "{tx}", "--freq", "Y"), says=("--time-unit", "'Y'")),
     "summary-multiplier-0": Case(("summary", "{tx}", "--freq-multiplier", "0"), says=("--freq-multiplier",)),
     "summary-multiplier-negative": Case(("summary", "{tx}", "--freq-multiplier", "-7"), says=("-7",)),
     "summary-end": Case(("summary", "{tx}", "--end", "31/12/2024"), says=("'31/12/2024'",)),

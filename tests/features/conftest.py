@@ -9,20 +9,16 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from custlens.warehouse.compat import register_arrow
+
 _names = itertools.count()
 
 
 def put(backend: object, table: pa.Table | pd.DataFrame, prefix: str = "t") -> object:
-    """Create ``table`` on ``backend`` under a fresh name; return the Ibis table."""
+    """Create ``table`` on ``backend`` under a fresh name (straight from Arrow); return the Ibis table."""
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
-    name = f"{prefix}_{next(_names)}"
-    if backend.name == "pyspark":  # type: ignore[attr-defined]
-        # Straight from Arrow: Ibis' create_table goes through pandas, which turns null
-        # floats into NaN, and Spark keeps NaN as a value (not null).
-        backend._session.createDataFrame(table).createOrReplaceTempView(name)  # type: ignore[attr-defined]
-        return backend.table(name)  # type: ignore[attr-defined]
-    return backend.create_table(name, table, overwrite=True)  # type: ignore[attr-defined]
+    return register_arrow(backend, f"{prefix}_{next(_names)}", table)
 
 
 def read_cdnow_master(path: Path) -> pd.DataFrame:

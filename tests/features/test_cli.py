@@ -22,8 +22,13 @@ def _csv(output: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(output), dtype={"customer_id": str})
 
 
-@pytest.mark.parametrize("freq", ["D", "W", "M"])
-def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFrame, freq: str) -> None:
+@pytest.mark.parametrize(
+    ("freq", "flags"), [("D", ("--end", "--freq")), ("W", ("--as-of", "--time-unit")), ("M", ("--end", "--time-unit"))]
+)
+def test_scripted_form_on_cdnow(
+    cdnow_master_path: Path, cdnow_master: pd.DataFrame, freq: str, flags: tuple[str, str]
+) -> None:
+    """Both spellings of the as-of and time-unit options (--end and --freq are aliases)."""
     result = runner.invoke(
         app,
         [
@@ -35,9 +40,9 @@ def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFr
             "date",
             "--amount-col",
             "dollar_value",
-            "--end",
+            flags[0],
             "1998-06-30",
-            "--freq",
+            flags[1],
             freq,
             "--format",
             "csv",
@@ -59,6 +64,7 @@ def test_scripted_form_on_cdnow(cdnow_master_path: Path, cdnow_master: pd.DataFr
         (["2024-01-01", "2024-01-08 10:30:00", "2024-01-15T23:00:00+08:00"], []),
         ([20240101, 20240108, 20240115], []),
         (["01/01/2024", "08/01/2024", "15/01/2024"], ["--date-format", "%d/%m/%Y"]),
+        (["2024/01/01", "20240108", "2024-01-15 10:00:00.250"], []),
     ],
 )
 def test_date_forms(tmp_path: Path, dates: list, extra: list[str]) -> None:
@@ -75,6 +81,8 @@ def test_date_forms(tmp_path: Path, dates: list, extra: list[str]) -> None:
             "when",
             "--amount-col",
             "spend",
+            "--time-unit",
+            "D",
             "--format",
             "csv",
             *extra,
@@ -122,11 +130,17 @@ def test_parquet_input_and_no_amount(tmp_path: Path) -> None:
             ["--customer-col", "c", "--date-col", "d", "--amount-col", "a"],
             "row 2, value 'x1'",
         ),
-        ("c,d\n1,2024-01-01\n", ["--customer-col", "c", "--date-col", "d", "--freq", "Y"], "'freq' must be one of"),
+        # the library names 'time_unit' and 'as_of'; the error reporter may spell them as the flags
+        ("c,d\n1,2024-01-01\n", ["--customer-col", "c", "--date-col", "d", "--freq", "Y"], "must be one of D (days)"),
         (
             "c,d\n1,2024-01-01\n",
             ["--customer-col", "c", "--date-col", "d", "--end", "31.1.2024"],
-            "'end' must be a date",
+            "must be a date (ISO like 2024-01-31",
+        ),
+        (
+            "c,d\n1,2024-01-01\n",
+            ["--customer-col", "c", "--date-col", "d", "--date-format", "%d/%Q/%Y"],
+            "unknown directive '%Q'",
         ),
     ],
 )
@@ -170,7 +184,17 @@ def test_workspace_option(tmp_path: Path) -> None:
             "INSERT INTO transactions (order_id, line, customer_id, ordered_at, "
             "amount, return_flag) SELECT * FROM incoming"
         )
-    result = runner.invoke(app, ["summary", "--workspace", str(tmp_path / "ws"), "--format", "csv"])
+    result = runner.invoke(app, ["summary", "--workspace", str(tmp_path / "ws"), "--time-unit", "D", "--format", "csv"])
     assert result.exit_code == 0, result.output
     got = _csv(result.stdout)
     assert got.values.tolist() == [["a", 1, 10.0, 10.0, 8.0], ["b", 0, 0.0, 6.0, 0.0]]
+
+
+def test_default_time_unit_is_the_week(tmp_path: Path) -> None:
+    path = tmp_path / "tx.csv"
+    path.write_text("c,d\nk,2024-01-01\nk,2024-01-15\nk,2024-01-29\n", encoding="utf-8")
+    args = ["summary", str(path), "--customer-col", "c", "--date-col", "d", "--format", "csv"]
+    weekly = runner.invoke(app, args)
+    assert weekly.exit_code == 0, weekly.output
+    assert _csv(weekly.stdout).iloc[0].tolist()[:4] == ["k", 2, 4.0, 4.0]
+    assert runner.invoke(app, [*args, "--time-unit", "W"]).stdout == weekly.stdout

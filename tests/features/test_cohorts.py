@@ -48,7 +48,9 @@ AS_OF = "2024-03-31"  # order 8 (April) is ignored
 
 
 def test_period_values_hand_checked(backend: object) -> None:
-    got = to_frame(period_values(put(backend, LINES), freq="M", as_of=AS_OF), order_by=["customer_id", "period_start"])
+    got = to_frame(
+        period_values(put(backend, LINES), time_unit="M", as_of=AS_OF), order_by=["customer_id", "period_start"]
+    )
     assert list(got.columns) == ["customer_id", "period_start", "orders", "revenue", "profit"]
     got["period_start"] = pd.to_datetime(got["period_start"]).dt.strftime("%Y-%m-%d")
     rows = [tuple(r) for r in got.itertuples(index=False)]
@@ -63,7 +65,7 @@ def test_period_values_hand_checked(backend: object) -> None:
 
 def test_cohort_table_and_triangle_hand_checked(backend: object) -> None:
     t = put(backend, LINES)
-    got = to_frame(cohort_table(t, freq="M", as_of=AS_OF), order_by=["cohort", "period_index"])
+    got = to_frame(cohort_table(t, time_unit="M", as_of=AS_OF), order_by=["cohort", "period_index"])
     assert list(got.columns) == ["cohort", "period_index", "active_customers", "revenue", "cohort_size", "retention"]
     got["cohort"] = pd.to_datetime(got["cohort"]).dt.strftime("%Y-%m")
     rows = [tuple(r) for r in got.itertuples(index=False)]
@@ -75,7 +77,9 @@ def test_cohort_table_and_triangle_hand_checked(backend: object) -> None:
         ("2024-01", 2, 1, 0.0, 2, 0.5),
         ("2024-02", 0, 1, 7.0, 1, 1.0),
     ]
-    by_revenue = to_frame(cohort_table(t, freq="M", as_of=AS_OF, value="revenue"), order_by=["cohort", "period_index"])
+    by_revenue = to_frame(
+        cohort_table(t, time_unit="M", as_of=AS_OF, value="revenue"), order_by=["cohort", "period_index"]
+    )
     np.testing.assert_allclose(by_revenue["retention"], [1.0, 5 / 25, 0.0, 1.0])
     tri = cohort_triangle(got.assign(cohort=pd.to_datetime(got["cohort"])), "active_customers")
     assert tri.shape == (2, 3)
@@ -88,7 +92,7 @@ def test_weekly_cohorts_and_errors() -> None:
     import ibis
 
     t = put(ibis.duckdb.connect(), LINES)
-    got = to_frame(cohort_table(t, freq="W", as_of=AS_OF), order_by=["cohort", "period_index"])
+    got = to_frame(cohort_table(t, time_unit="W", as_of=AS_OF), order_by=["cohort", "period_index"])
     # a: 2024-01-03 is in the week of Monday 2024-01-01; b: 01-09 in the week of 01-08
     cohorts = pd.to_datetime(got["cohort"]).dt.strftime("%Y-%m-%d").unique().tolist()
     assert cohorts == ["2024-01-01", "2024-01-08", "2024-01-29"]

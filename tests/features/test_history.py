@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from custlens.errors import BackendError, InputError
 from custlens.features import calibration_holdout, purchase_history, to_frame
+from custlens.warehouse.compat import spark_session
 
 from .conftest import put
 
@@ -107,16 +108,16 @@ HAND_EXPECTED = {
 def test_hand_checked(backend: object) -> None:
     t = put(backend, tx_table(HAND))
     for freq, (expected_a, expected_b) in HAND_EXPECTED.items():
-        got = as_indexed(to_frame(purchase_history(t, end="2024-03-01", freq=freq)))
+        got = as_indexed(to_frame(purchase_history(t, as_of="2024-03-01", time_unit=freq)))
         assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
         assert tuple(got.loc["a"]) == pytest.approx(expected_a), freq
         assert tuple(got.loc["b"]) == pytest.approx(expected_b), freq
     if backend.name == "pyspark":  # type: ignore[attr-defined]
-        session = backend._session  # type: ignore[attr-defined]
+        session = spark_session(backend)
         session.conf.set("spark.sql.session.timeZone", "Asia/Shanghai")
         try:
             with pytest.raises(BackendError, match="spark.sql.session.timeZone=UTC"):
-                purchase_history(t, end="2024-03-01")
+                purchase_history(t, as_of="2024-03-01")
         finally:
             session.conf.set("spark.sql.session.timeZone", "UTC")
 
@@ -132,12 +133,15 @@ def test_returns_are_not_purchases_and_default_end_is_last_day() -> None:
         ("a", ts(2024, 1, 11), 8.0),
     ]
     t = put(con, tx_table(rows, returns=[False, True, False, False]))
-    got = as_indexed(to_frame(purchase_history(t)))
+    got = as_indexed(to_frame(purchase_history(t, time_unit="D")))
     # only 01-01 and 01-11 are purchases; the default end is the last day (01-11).
     assert tuple(got.loc["a"]) == pytest.approx((1, 10.0, 10.0, 8.0))
+    # the default time unit is the week (the unit the lifetime-value models default to)
+    weekly = as_indexed(to_frame(purchase_history(t)))
+    assert tuple(weekly.loc["a"]) == pytest.approx((1, 1.0, 1.0, 8.0))
     no_amount = to_frame(purchase_history(t, amount_col=None))
     assert no_amount["monetary_value"].isna().all()
-    weeks = as_indexed(to_frame(purchase_history(t, freq="D", freq_multiplier=7)))
+    weeks = as_indexed(to_frame(purchase_history(t, time_unit="D", freq_multiplier=7)))
     assert weeks.loc["a", "T"] == pytest.approx(10 / 7)
 
 
@@ -147,10 +151,10 @@ def test_bad_arguments_raise_input_errors() -> None:
     t = put(ibis.duckdb.connect(), tx_table(HAND))
     with pytest.raises(InputError, match="did you mean 'customer_id'"):
         purchase_history(t, customer_col="customer")
-    with pytest.raises(InputError, match="'freq' must be one of"):
-        purchase_history(t, freq="Q")
-    with pytest.raises(InputError, match="'end' must be a date"):
-        purchase_history(t, end="yesterday")
+    with pytest.raises(InputError, match="'time_unit' must be one of"):
+        purchase_history(t, time_unit="Q")
+    with pytest.raises(InputError, match="'as_of' must be a date"):
+        purchase_history(t, as_of="yesterday")
     with pytest.raises(InputError, match="freq_multiplier"):
         purchase_history(t, freq_multiplier=0)
     with pytest.raises(InputError, match="must be after 'calibration_end'"):
@@ -160,7 +164,7 @@ def test_bad_arguments_raise_input_errors() -> None:
 def test_calibration_holdout_hand_checked(backend: object) -> None:
     t = put(backend, tx_table(HAND + [("c", ts(2024, 3, 2), 1.0)]))
     got = as_indexed(
-        to_frame(calibration_holdout(t, calibration_end="2024-01-31", observation_end="2024-03-31", freq="D"))
+        to_frame(calibration_holdout(t, calibration_end="2024-01-31", observation_end="2024-03-31", time_unit="D"))
     )
     # b and c are first seen after the calibration end: not in the table.
     assert list(got.index) == ["a"]
@@ -185,7 +189,7 @@ def test_calibration_holdout_hand_checked(backend: object) -> None:
 def test_cdnow_master_matches_independent_computation(backend: object, cdnow_master: pd.DataFrame, freq: str) -> None:
     assert len(cdnow_master) == 69_659
     t = put(backend, cdnow_master, "cdnow")
-    got = as_indexed(to_frame(purchase_history(t, freq=freq)))
+    got = as_indexed(to_frame(purchase_history(t, time_unit=freq)))
     want = independent_summary(cdnow_master, "1998-06-30", freq)
     assert len(got) == 23_570
     assert got.index.equals(want.index)
@@ -195,7 +199,7 @@ def test_cdnow_master_matches_independent_computation(backend: object, cdnow_mas
     if backend.name == "pyspark":  # type: ignore[attr-defined]
         return  # the split below runs on DuckDB; on Spark its hand-checked test covers it
     # and a calibration/holdout split at 1997-09-30 on the same data
-    split = as_indexed(to_frame(calibration_holdout(t, calibration_end="1997-09-30", freq=freq)))
+    split = as_indexed(to_frame(calibration_holdout(t, calibration_end="1997-09-30", time_unit=freq)))
     cal = independent_summary(cdnow_master, "1997-09-30", freq)
     hold = independent_summary(cdnow_master, "1998-06-30", freq, start="1997-09-30")
     assert split.index.equals(cal.index)
@@ -219,7 +223,7 @@ def test_reproduces_lifetimes_cdnow_summary(
     import ibis
 
     t = put(ibis.duckdb.connect(), cdnow_sample)
-    got = as_indexed(to_frame(purchase_history(t, end=CAL_END, freq="D", freq_multiplier=7)))
+    got = as_indexed(to_frame(purchase_history(t, as_of=CAL_END, time_unit="D", freq_multiplier=7)))
     published = pd.read_csv(cdnow_summary_path).set_index("ID").sort_index()
     assert len(published) == 2357 and got.index.equals(published.index)
     np.testing.assert_array_equal(got["frequency"], published["frequency"])
@@ -230,11 +234,11 @@ def test_reproduces_lifetimes_cdnow_summary(
     np.testing.assert_array_equal(got["frequency"], money["x"])
     np.testing.assert_allclose(got["monetary_value"], money["zbar"], atol=0.005 + 1e-9)
     # The calibration end is pinned down: one day later every T moves by 1/7 week.
-    later = to_frame(purchase_history(t, end="1997-10-01", freq="D", freq_multiplier=7))
+    later = to_frame(purchase_history(t, as_of="1997-10-01", time_unit="D", freq_multiplier=7))
     assert not np.allclose(later.sort_values("customer_id")["T"].to_numpy(), published["T"], atol=0.005)
     # The holdout of the paper runs 39 weeks more, to 1998-06-30.
     split = to_frame(
-        calibration_holdout(t, calibration_end=CAL_END, observation_end="1998-06-30", freq="D", freq_multiplier=7)
+        calibration_holdout(t, calibration_end=CAL_END, observation_end="1998-06-30", time_unit="D", freq_multiplier=7)
     )
     assert (split["duration_holdout"] == 39.0).all()
     np.testing.assert_array_equal(split.sort_values("customer_id")["frequency_cal"], published["frequency"])
@@ -260,7 +264,7 @@ def test_properties_against_independent(data: list, freq: str, end_offset: int) 
     rows = [(c, base + dt.timedelta(days=d), a) for c, d, a in data]
     end = (base + dt.timedelta(days=end_offset)).date().isoformat()
     t = put(ibis.duckdb.connect(), tx_table(rows))
-    got = as_indexed(to_frame(purchase_history(t, end=end, freq=freq)))
+    got = as_indexed(to_frame(purchase_history(t, as_of=end, time_unit=freq)))
     frame = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount"])
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True)
     want = independent_summary(frame, end, freq)
@@ -275,7 +279,7 @@ def test_to_frame_kinds() -> None:
     import ibis
     import polars as pl
 
-    expr = purchase_history(put(ibis.duckdb.connect(), tx_table(HAND)), end="2024-03-01")
+    expr = purchase_history(put(ibis.duckdb.connect(), tx_table(HAND)), as_of="2024-03-01")
     arrow = to_frame(expr, "arrow", order_by="customer_id")
     assert isinstance(arrow, pa.Table) and arrow.column_names == [
         "customer_id",
@@ -290,3 +294,22 @@ def test_to_frame_kinds() -> None:
     assert to_frame(expr, "ibis") is expr
     with pytest.raises(InputError, match="'kind' must be one of"):
         to_frame(expr, "excel")  # type: ignore[arg-type]
+
+
+def test_deprecated_freq_and_end_still_work_and_warn() -> None:
+    import ibis
+
+    t = put(ibis.duckdb.connect(), tx_table(HAND))
+    want = to_frame(purchase_history(t, as_of="2024-03-01", time_unit="M"), order_by="customer_id")
+    with pytest.warns(DeprecationWarning, match="'freq' is deprecated; use 'time_unit'"):
+        old = purchase_history(t, as_of="2024-03-01", freq="M")
+    pd.testing.assert_frame_equal(to_frame(old, order_by="customer_id"), want)
+    with pytest.warns(DeprecationWarning, match="'end' is deprecated; use 'as_of'"):
+        old = purchase_history(t, end="2024-03-01", time_unit="M")
+    pd.testing.assert_frame_equal(to_frame(old, order_by="customer_id"), want)
+    with pytest.raises(InputError, match="give 'time_unit' only"):
+        purchase_history(t, time_unit="M", freq="M")
+    want = to_frame(calibration_holdout(t, calibration_end="2024-01-31", time_unit="D"), order_by="customer_id")
+    with pytest.warns(DeprecationWarning, match="'freq' is deprecated"):
+        old = calibration_holdout(t, calibration_end="2024-01-31", freq="D")
+    pd.testing.assert_frame_equal(to_frame(old, order_by="customer_id"), want)

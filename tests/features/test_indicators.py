@@ -89,7 +89,7 @@ EXPECTED_A = {
     "revenue": 170.0,  # 150 + 30 + 20 - 30
     "profit": 70.0,  # (40 + 20) + 10 + 10 + (-30 + 20)
     "margin_rate": 70.0 / 170.0,
-    "avg_order_value": 200.0 / 3,  # orders 150, 30, 20
+    "avg_order_value": 170.0 / 3,  # net revenue per purchase order: the return lowers it
     "max_order_value": 150.0,
     "return_amount": 30.0,
     "return_count": 1,
@@ -258,3 +258,9 @@ def test_indicator_identities(lines: list) -> None:
     gaps = pd.Series(gaps, dtype=float)
     np.testing.assert_allclose(got["avg_purchase_cycle_days"], gaps.reindex(got.index), atol=1e-9)
     assert (got["max_order_value"].dropna() >= got["avg_order_value"].dropna() - 1e-9).all()
+    # the average order value is the net revenue per purchase order; null without orders
+    buyers = got["order_count"] > 0
+    np.testing.assert_allclose(
+        got.loc[buyers, "avg_order_value"], got.loc[buyers, "revenue"] / got.loc[buyers, "order_count"], atol=1e-9
+    )
+    assert got.loc[~buyers, "avg_order_value"].isna().all()

@@ -242,7 +242,8 @@ def test_parquet_keeps_its_types_and_local_times(ws: Workspace, tmp_path: Path) 
 
 
 def test_excel_with_dates_and_mixed_cells(ws: Workspace, tmp_path: Path) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "应收"
@@ -340,5 +341,5 @@ def test_bad_reject_rate_is_an_input_error(ws: Workspace, tmp_path: Path, rate: 
     from custlens.errors import InputError
 
     src = write(tmp_path / "t.csv", TX_HEADER + "o1,c1,2024-01-01,1\n")
-    with pytest.raises(InputError, match="max_reject_rate must be a number between 0 and 1"):
+    with pytest.raises(InputError, match="'max_reject_rate' must be a number between 0 and 1"):
         import_file(ws, src, table="transactions", max_reject_rate=rate)  # type: ignore[arg-type]

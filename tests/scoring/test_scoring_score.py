@@ -19,6 +19,7 @@ from custlens.scoring import (
     parse_weights,
     score_customers,
 )
+from custlens.warehouse.compat import register_arrow
 
 INDICATORS = pa.table(
     {
@@ -35,9 +36,7 @@ def _on(backend: object, table: pa.Table) -> ibis.Table:
     """``table`` on ``backend`` without writing files (a temp view on Spark, not spark-warehouse/)."""
     name = f"t_{uuid.uuid4().hex[:8]}"
     if getattr(backend, "name", "") == "pyspark":
-        session = backend._session  # type: ignore[attr-defined]
-        session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
-        return backend.table(name)  # type: ignore[attr-defined]
+        return register_arrow(backend, name, table)
     return backend.create_table(name, table, temp=True)  # type: ignore[attr-defined]
 
 

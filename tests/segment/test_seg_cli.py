@@ -159,7 +159,7 @@ def test_csv_with_bom_for_excel(tx_file: Path, tmp_path: Path) -> None:
     [
         (["--date-col", "d"], "did you mean 'D'"),
         (["--date-col", "D", "--bins", "1"], "--bins must be an integer from 2 to 10"),
-        (["--date-col", "D", "--end", "31/03/2024"], "YYYY-MM-DD"),
+        (["--date-col", "D", "--end", "31/03/2024"], "must be a date (ISO like 2024-01-31"),
     ],
 )
 def test_rfm_user_errors_are_one_line(tx_file: Path, extra: list[str], message: str) -> None:

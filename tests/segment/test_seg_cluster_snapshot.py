@@ -48,7 +48,7 @@ def test_kmeans_finds_the_three_groups_and_orders_them_by_value() -> None:
 def test_kmeans_given_k_and_errors() -> None:
     res = kmeans_segments(_blobs(50), k=2)
     assert res.details["k"] == 2 and res.details["silhouette"] == {}
-    with pytest.raises(ConfigError, match="k must be an integer >= 2"):
+    with pytest.raises(ConfigError, match="'k' must be an integer >= 2"):
         kmeans_segments(_blobs(50), k=1)
     with pytest.raises(InputError, match="did you mean 'revenue'"):
         kmeans_segments(_blobs(50), columns=["revenu"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import pytest
 
-from custlens.features import value_indicators
+from custlens.features import customer_features
 from custlens.segment import (
     abc_classes,
     clv_matrix,
@@ -18,6 +18,7 @@ from custlens.segment import (
     kmeans_segments,
     lifecycle_stage,
     relationship_state,
+    relationship_state_from_transactions,
     rfm,
     rfm_from_transactions,
     rule_segments,
@@ -38,7 +39,8 @@ def tables(company):
     tx = con.create_table("transactions", company.transactions)
     customers = con.create_table("customers", company.customers)
     leads = con.create_table("leads", company.leads)
-    feats = value_indicators(tx, customers=customers, as_of=company.end)
+    # the shared pipeline: the features once, stored; every method reads them
+    feats = customer_features(tx, customers=customers, as_of=company.end)
     feats = con.create_table("features", feats.to_pyarrow())
     return tx, customers, leads, feats
 
@@ -63,12 +65,18 @@ def test_every_method_on_the_demo_company(company, tables) -> None:
     buyers = feats.filter(feats.order_count > 0)
     n_buyers = buyers.count().execute()
     _check(rfm_from_transactions(tx, as_of=company.end), n_buyers)
-    # RFM straight from the features package's value indicators
+    # RFM straight from the stored features (customers without purchases are left out)
+    by_features = rfm(feats, as_of=company.end)
+    _check(by_features, n_buyers)
     _check(rfm(buyers, as_of=company.end, frequency_col="order_count", monetary_col="revenue"), n_buyers)
-    state = relationship_state(tx, as_of=company.end, leads=leads)
+    state = relationship_state(feats, as_of=company.end, leads=leads)
     summ = _check(state)
     assert {"lost", "repeat"} <= {r["segment"] for r in summ}
-    _check(lifecycle_stage(tx, as_of=company.end), n_buyers)
+    # the transaction convenience computes the same features: the same states
+    again = relationship_state_from_transactions(tx, as_of=company.end, leads=leads)
+    key = ["customer_id"]
+    assert state.customers.order_by(key).to_pyarrow().equals(again.customers.order_by(key).to_pyarrow())
+    _check(lifecycle_stage(feats, as_of=company.end), n_buyers)
     _check(abc_classes(buyers, as_of=company.end), n_buyers)
     tiers = value_pyramid(buyers, as_of=company.end)
     counts = {r["segment"]: r["customers"] for r in _check(tiers, n_buyers)}

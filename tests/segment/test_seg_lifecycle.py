@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from custlens.errors import ConfigError
-from custlens.segment.lifecycle import lifecycle_stage
+from custlens.segment.lifecycle import lifecycle_stage_from_transactions
 
 AS_OF = date(2024, 12, 31)
 # (days before as-of, amount); periods: 0-89 newest (x=3) ... 270-359 oldest (x=0)
@@ -39,7 +39,7 @@ def tx() -> pa.Table:
 
 
 def test_stages_and_trend(tx) -> None:
-    res = lifecycle_stage(tx, as_of=AS_OF)
+    res = lifecycle_stage_from_transactions(tx, as_of=AS_OF)
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert {k: v["segment"] for k, v in rows.items()} == {
         "grow": "growth",
@@ -59,7 +59,7 @@ def test_stages_and_trend(tx) -> None:
 
 
 def test_thresholds_are_configuration(tx) -> None:
-    res = lifecycle_stage(tx, as_of=AS_OF, config={"growth_slope": 0.5})
+    res = lifecycle_stage_from_transactions(tx, as_of=AS_OF, config={"growth_slope": 0.5})
     rows = {r["customer_id"]: r["segment"] for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["grow"] == "maturity"
 
@@ -74,7 +74,7 @@ def test_thresholds_are_configuration(tx) -> None:
 )
 def test_bad_lifecycle_configuration(tx, config, message) -> None:
     with pytest.raises(ConfigError, match=message):
-        lifecycle_stage(tx, as_of=AS_OF, config=config)
+        lifecycle_stage_from_transactions(tx, as_of=AS_OF, config=config)
 
 
 @pytest.mark.spark
@@ -83,7 +83,10 @@ def test_lifecycle_on_every_backend(backend, tx) -> None:
     import ibis
 
     t = backend.create_table("seg_life_tx", ibis.memtable(tx), overwrite=True)
-    rows = {r["customer_id"]: r for r in lifecycle_stage(t, as_of=AS_OF).customers.to_pyarrow().to_pylist()}
+    rows = {
+        r["customer_id"]: r
+        for r in lifecycle_stage_from_transactions(t, as_of=AS_OF).customers.to_pyarrow().to_pylist()
+    }
     assert {k: v["segment"] for k, v in rows.items()} == {
         "grow": "growth",
         "fall": "decline",

@@ -47,13 +47,15 @@ def _r_package_scores(x: np.ndarray, n: int, reverse: bool) -> np.ndarray:
 
 
 def _features(recency, frequency, monetary) -> pa.Table:
+    """Per-customer features as custlens.features.customer_features names them (default measures:
+    frequency = window_orders, monetary = window_revenue)."""
     n = len(recency)
     return pa.table(
         {
             "customer_id": [f"c{i:03d}" for i in range(n)],
             "recency_days": recency,
-            "frequency": frequency,
-            "monetary": [float(m) for m in monetary],
+            "window_orders": frequency,
+            "window_revenue": [float(m) for m in monetary],
         }
     )
 
@@ -132,7 +134,8 @@ def test_default_as_of_is_the_latest_date(small_transactions) -> None:
 def test_rfa_scores_quantity(small_transactions) -> None:
     res = rfm_from_transactions(small_transactions, as_of=AS_OF, config={"measures": {"value": "quantity"}})
     df = res.customers.order_by("customer_id").to_pandas().set_index("customer_id")
-    assert df.monetary.to_dict() == {"a": 2.0, "b": 1.0, "c": 4.0, "d": 1.0, "e": 1.0}
+    # net units: c bought 3 and returned 1 (a return counts -|quantity|)
+    assert df.monetary.to_dict() == {"a": 2.0, "b": 1.0, "c": 2.0, "d": 1.0, "e": 1.0}
 
 
 def test_airline_style_threshold_table(small_transactions) -> None:
@@ -267,13 +270,17 @@ def test_chinese_eight_class_map_with_median_split() -> None:
     ("seg_map", "bins", "message"),
     [
         # the eight-class map is for bins = 2: with 5 bins most customers would be 'unscored'
-        ("cn8", 5, "segment map 'cn8' uses scores up to 2 only but --bins is 5.*use --bins 2"),
+        ("cn8", 5, "segment map 'cn8' uses scores up to 2 only but 'bins' is 5.*set 'bins' to 2"),
         # the default map tops out at 5: with 10 bins most customers would be 'Others'
-        (None, 10, "the default segment map uses scores up to 5 only but --bins is 10.*use --bins 5"),
+        (None, 10, "the default segment map uses scores up to 5 only but 'bins' is 10.*set 'bins' to 5"),
         # ranges above the score range can never match
-        ({"segment": [{"name": "x", "r": [3, 5]}]}, 3, "uses scores up to 5 but --bins is 3; use --bins 5"),
+        ({"segment": [{"name": "x", "r": [3, 5]}]}, 3, "uses scores up to 5 but 'bins' is 3; set 'bins' to 5"),
         # a declared 'bins' is what the message suggests
-        ({"bins": 4, "segment": [{"name": "x", "r": [3, 3]}]}, 5, "written for bins = 4 but --bins is 5; use --bins 4"),
+        (
+            {"bins": 4, "segment": [{"name": "x", "r": [3, 3]}]},
+            5,
+            "written for bins = 4 but 'bins' is 5; set 'bins' to 4",
+        ),
         ({"bins": 2, "segment": [{"name": "x", "r": [3, 3]}]}, 3, "declares bins = 2 but uses scores up to 3"),
     ],
 )

@@ -20,9 +20,9 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from custlens.errors import ConfigError
+from custlens.errors import ConfigError, InputError
 from custlens.segment.rules import RuleError
-from custlens.segment.state import relationship_state, state_flow, winback_list
+from custlens.segment.state import relationship_state_from_transactions, state_flow, winback_list
 
 AS_OF = date(2024, 12, 31)
 DAYS = {"L": [10, 100, 190, 280], "R": [20, 50], "F": [100], "X": [200, 210], "Y": [400], "Z": [300, 600]}
@@ -65,7 +65,7 @@ def _states(res) -> dict[str, str]:
 
 
 def test_states_follow_each_customers_rhythm(tx) -> None:
-    res = relationship_state(tx, as_of=AS_OF)
+    res = relationship_state_from_transactions(tx, as_of=AS_OF)
     assert _states(res) == {"L": "loyal", "R": "repeat", "F": "first_time", "X": "lost", "Y": "lost", "Z": "repeat"}
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["Z"]["lost_after_days"] == 900 and rows["X"]["lost_after_days"] == 90
@@ -74,7 +74,7 @@ def test_states_follow_each_customers_rhythm(tx) -> None:
 
 def test_leads_become_target_potential_or_non_customer(tx, leads) -> None:
     cfg = {"target": {"rule": "industry = 'retail'"}}
-    res = relationship_state(tx, as_of=AS_OF, leads=leads, config=cfg)
+    res = relationship_state_from_transactions(tx, as_of=AS_OF, leads=leads, config=cfg)
     s = _states(res)
     assert (s["l1"], s["l2"], s["l4"]) == ("potential", "non_customer", "target")
     assert s["R"] == "repeat" and "l3" not in s  # a converted lead is a buyer
@@ -85,7 +85,7 @@ def test_leads_become_target_potential_or_non_customer(tx, leads) -> None:
 
 def test_p_alive_decides_lost_when_given(tx) -> None:
     p = pa.table({"customer_id": ["Z", "X"], "p_alive": [0.1, 0.9]})
-    s = _states(relationship_state(tx, as_of=AS_OF, p_alive=p))
+    s = _states(relationship_state_from_transactions(tx, as_of=AS_OF, p_alive=p))
     assert s["Z"] == "lost" and s["X"] == "repeat" and s["Y"] == "lost"
 
 
@@ -103,10 +103,13 @@ def test_flow_between_two_dates(tx) -> None:
 
 
 def test_winback_ranks_lost_customers_by_value(tx) -> None:
-    wb = winback_list(tx, as_of=AS_OF).to_pyarrow().to_pylist()
+    wb = winback_list(relationship_state_from_transactions(tx, as_of=AS_OF)).to_pyarrow().to_pylist()
     assert [(r["winback_rank"], r["customer_id"], r["revenue"]) for r in wb] == [(1, "X", 100.0)]
-    wb_all = winback_list(tx, as_of=AS_OF, config={"winback": {"min_orders": 1}}).to_pyarrow().to_pylist()
-    assert [r["customer_id"] for r in wb_all] == ["X", "Y"]
+    state = relationship_state_from_transactions(tx, as_of=AS_OF, config={"winback": {"min_orders": 1}})
+    assert [r["customer_id"] for r in winback_list(state).to_pyarrow().to_pylist()] == ["X", "Y"]
+    assert [r["customer_id"] for r in winback_list(state, top=1).to_pyarrow().to_pylist()] == ["X"]
+    with pytest.raises(InputError, match="winback_list needs a relationship_state result"):
+        winback_list(tx)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -120,7 +123,7 @@ def test_winback_ranks_lost_customers_by_value(tx) -> None:
 )
 def test_bad_state_configuration(tx, leads, config, error, message) -> None:
     with pytest.raises(error, match=message):
-        relationship_state(tx, as_of=AS_OF, leads=leads, config=config)
+        relationship_state_from_transactions(tx, as_of=AS_OF, leads=leads, config=config)
 
 
 @pytest.mark.spark
@@ -130,6 +133,6 @@ def test_states_on_every_backend(backend, tx, leads) -> None:
     # ibis' PySpark memtable upload turns null strings into 'NaN' text (pandas round trip),
     # so the Spark copy of the leads leaves out the converted lead and its customer_id column
     ld = backend.create_table("seg_state_leads", ibis.memtable(leads.drop(["customer_id"]).slice(0, 2)), overwrite=True)
-    res = relationship_state(t, as_of=AS_OF, leads=ld)
+    res = relationship_state_from_transactions(t, as_of=AS_OF, leads=ld)
     s = _states(res)
     assert s["L"] == "loyal" and s["Z"] == "repeat" and s["l1"] == "potential"

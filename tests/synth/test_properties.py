@@ -47,11 +47,13 @@ def test_any_parameters_give_valid_tables(p: CompanyParams, n: int, seed: int, d
             assert table.schema.field(col.name).type == ARROW[col.dtype]
             if col.required:
                 assert table[col.name].null_count == 0, (name, col.name)
-            if col.minimum is not None and table.num_rows:
-                assert pc.min(table[col.name]).as_py() is None or pc.min(table[col.name]).as_py() >= col.minimum
+            values = table[col.name].drop_null()
+            if col.minimum is not None and len(values):
+                assert pc.min(values).as_py() >= col.minimum, (name, col.name)
         if "customer_id" in table.column_names and name != "customers":
             refs = table["customer_id"].drop_null()
-            assert pc.all(pc.is_in(refs, value_set=ids)).as_py() in (True, None), name
+            if len(refs):
+                assert pc.all(pc.is_in(refs, value_set=ids)).as_py() is True, name
     tx = company.transactions
     if tx.num_rows:
         assert pc.all(pc.equal(pc.less(tx["amount"], 0), tx["return_flag"])).as_py()

@@ -34,8 +34,11 @@ WorkspaceOpt = Annotated[
 ]
 TableOpt = Annotated[str | None, typer.Option("--table", help="Workspace table to read.")]
 CustomerOpt = Annotated[str, typer.Option("--customer-col", help="Customer id column.")]
-EndOpt = Annotated[
-    str | None, typer.Option("--end", "--as-of", help="As-of date YYYY-MM-DD (default: the latest date in the data).")
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", "--end", help="As-of date YYYY-MM-DD (default: the latest date in the data); --end is an alias."
+    ),
 ]
 SummaryOpt = Annotated[
     bool, typer.Option("--summary", help="Print the per-segment summary instead of one row per customer.")
@@ -75,7 +78,7 @@ def _read(
 
     if workspace is not None:
         try:
-            from custlens.warehouse import Workspace  # type: ignore[attr-defined]
+            from custlens.warehouse import Workspace
         except ImportError:
             raise InputError("--workspace needs the warehouse package, which is not available") from None
         return Workspace.open(workspace).table(table or default_table)
@@ -99,6 +102,8 @@ def _finish(
     """Write the result (customers or summary) and the optional export."""
     from custlens.segment.export import csv_bytes, write_export
 
+    if export is not None:
+        result = result.cache()  # customers and summary both read it: run the pipeline once
     customers = result.customers if columns is None else result.customers.select(*columns)
     if export is not None:
         written = write_export(export, {"customers": customers, "summary": result.summary}, encoding)
@@ -127,7 +132,7 @@ def rfm_command(
         typer.Option("--order-col", help="Order id column (default: order_id if present, else one row = one order)."),
     ] = None,
     quantity_col: Annotated[str | None, typer.Option("--quantity-col", help="Quantity column (RFA).")] = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     bins: Annotated[int | None, typer.Option("--bins", help="Quantile bins per dimension (default 5).")] = None,
     map_file: Annotated[
         str | None,
@@ -153,7 +158,7 @@ def rfm_command(
     """RFM scores and named segments from a transaction log.
 
     Example: custlens segment rfm orders.csv --customer-col C --date-col D --amount-col A
-    --end 2024-12-31 --bins 5 --format csv
+    --as-of 2024-12-31 --bins 5 --format csv
     """
     from custlens.segment import TransactionColumns, rfm_from_transactions
     from custlens.segment._config import read_toml
@@ -162,16 +167,23 @@ def rfm_command(
     if rfa:
         cfg = {**cfg, "measures": {**cfg.get("measures", {}), "value": "quantity"}}
     tx = _read(data, workspace, table, "transactions", customer_col)
-    cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col)
+    cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col or "quantity")
     result = rfm_from_transactions(
-        tx, as_of=end, columns=cols, bins=bins, thresholds=thresholds, segment_map=map_file, config=cfg or None
+        tx,
+        as_of=as_of,
+        columns=cols,
+        bins=bins,
+        thresholds=thresholds,
+        segment_map=map_file,
+        config=cfg or None,
+        check_as_of=True,
     )
     base = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"]
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding, None if all_columns else base)
 
 
-def _tx_columns(tx: Any, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> Any:
+def _tx_columns(customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> Any:
     from custlens.segment import TransactionColumns
 
     return TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id")
@@ -186,48 +198,21 @@ def _features(
     date_col: str,
     amount_col: str,
     order_col: str | None,
-    end: str | None,
-) -> Any:
-    """Per-customer features: a features file, or value indicators of a transaction log."""
+    as_of: str | None,
+) -> tuple[Any, Any]:
+    """Per-customer features and the as-of date: a features file, or the features of a transaction log."""
     if not from_tx and workspace is None:
-        return _read(data, workspace, table, "customers", customer_col)
+        return _read(data, workspace, table, "customers", customer_col), as_of
+    from custlens.segment import features_from_transactions
+
     tx = _read(data, workspace, table, "transactions", customer_col)
     customers = None
     if workspace is not None and table is None:
         from custlens.warehouse import Workspace
 
         customers = Workspace.open(workspace).table("customers")
-    try:
-        from custlens.features import value_indicators
-    except ImportError:  # pragma: no cover - the features package ships with custlens
-        from custlens.segment import customer_summary
-
-        return customer_summary(tx, as_of=end, columns=_tx_columns(tx, customer_col, date_col, amount_col, order_col))[
-            0
-        ]
-    from custlens.segment._transactions import as_dates, as_numbers
-
-    if date_col in tx.columns and not tx[date_col].type().is_timestamp():
-        tx = tx.mutate(**{date_col: as_dates(tx[date_col], date_col)})
-    if amount_col in tx.columns and not tx[amount_col].type().is_numeric():
-        tx = tx.mutate(**{amount_col: as_numbers(tx[amount_col], amount_col)})
-    if end is not None:  # an as-of before every purchase leaves nothing to segment
-        from custlens.segment import as_of_date
-
-        as_of_date(tx, date_col, end)
-    optional = {f"{c}_col": (c if c in tx.columns else None) for c in ("cost", "margin", "quantity")}
-    optional["return_col"] = "return_flag" if "return_flag" in tx.columns else None
-    order = order_col or ("order_id" if "order_id" in tx.columns else None)
-    return value_indicators(
-        tx,
-        customers=customers,
-        as_of=end,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        order_col=order,
-        **optional,
-    )
+    cols = _tx_columns(customer_col, date_col, amount_col, order_col)
+    return features_from_transactions(tx, as_of=as_of, columns=cols, customers=customers, check_as_of=True)
 
 
 def _snapshot(result: Any, target: Path | None) -> None:
@@ -262,7 +247,7 @@ def state_command(
     date_col: DateOpt = "ordered_at",
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     leads: Annotated[
         Path | None,
         typer.Option("--leads", help="Leads file (lead_id, customer_id, budget, decision_authority, need, ...)."),
@@ -271,7 +256,7 @@ def state_command(
         Path | None, typer.Option("--p-alive", help="File with customer_id and p_alive (decides 'lost' where given).")
     ] = None,
     flow_from: Annotated[
-        str | None, typer.Option("--flow-from", help="Print the flow table from this date to --end instead.")
+        str | None, typer.Option("--flow-from", help="Print the flow table from this date to --as-of instead.")
     ] = None,
     winback: Annotated[bool, typer.Option("--winback", help="Print the win-back list of lost customers.")] = False,
     top: Annotated[int | None, typer.Option("--top", help="Win-back list: only the first N.")] = None,
@@ -287,28 +272,31 @@ def state_command(
 ) -> None:
     """Relationship states (non-customer ... loyal, lost), the customer flow, the win-back list.
 
-    Example: custlens segment state orders.csv --end 2024-12-31 --leads leads.csv --summary
+    Example: custlens segment state orders.csv --as-of 2024-12-31 --leads leads.csv --summary
     """
     from custlens.ingest.readers import read_table
-    from custlens.segment import relationship_state, state_flow, winback_list
+    from custlens.segment import relationship_state_from_transactions, state_flow, winback_list
     from custlens.segment._config import read_toml
 
     tx = _read(data, workspace, table, "transactions", customer_col)
-    cols = _tx_columns(tx, customer_col, date_col, amount_col, order_col)
+    cols = _tx_columns(customer_col, date_col, amount_col, order_col)
     cfg = read_toml(config) if config else None
     ld = read_table(leads) if leads else (_read(None, workspace, "leads", "leads") if workspace is not None else None)
     pa_t = read_table(p_alive) if p_alive else None
     if flow_from is not None:
         from custlens.errors import InputError
 
-        if end is None:
-            raise InputError("--flow-from needs --end (the second date)")
-        _emit_table(state_flow(tx, flow_from, end, leads=ld, columns=cols, config=cfg), fmt, output, encoding)
+        if as_of is None:
+            raise InputError("--flow-from needs --as-of (the second date)")
+        flow = state_flow(tx, flow_from, as_of, leads=ld, columns=cols, config=cfg, check_as_of=True)
+        _emit_table(flow, fmt, output, encoding)
         return
+    result = relationship_state_from_transactions(
+        tx, as_of=as_of, leads=None if winback else ld, p_alive=pa_t, columns=cols, config=cfg, check_as_of=True
+    )
     if winback:
-        _emit_table(winback_list(tx, as_of=end, p_alive=pa_t, columns=cols, config=cfg, top=top), fmt, output, encoding)
+        _emit_table(winback_list(result, top=top), fmt, output, encoding)
         return
-    result = relationship_state(tx, as_of=end, leads=ld, p_alive=pa_t, columns=cols, config=cfg)
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
@@ -335,7 +323,7 @@ def lifecycle_command(
     date_col: DateOpt = "ordered_at",
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
@@ -348,17 +336,18 @@ def lifecycle_command(
 ) -> None:
     """Lifecycle stages (acquisition, growth, maturity, decline, termination) from transactions.
 
-    Example: custlens segment lifecycle orders.csv --end 2024-12-31 --summary
+    Example: custlens segment lifecycle orders.csv --as-of 2024-12-31 --summary
     """
-    from custlens.segment import lifecycle_stage
+    from custlens.segment import lifecycle_stage_from_transactions
     from custlens.segment._config import read_toml
 
     tx = _read(data, workspace, table, "transactions", customer_col)
-    result = lifecycle_stage(
+    result = lifecycle_stage_from_transactions(
         tx,
-        as_of=end,
-        columns=_tx_columns(tx, customer_col, date_col, amount_col, order_col),
+        as_of=as_of,
+        columns=_tx_columns(customer_col, date_col, amount_col, order_col),
         config=read_toml(config) if config else None,
+        check_as_of=True,
     )
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
@@ -380,7 +369,7 @@ def _value_command(method: str):
         date_col: DateOpt = "ordered_at",
         amount_col: AmountOpt = "amount",
         order_col: OrderOpt = None,
-        end: EndOpt = None,
+        as_of: AsOfOpt = None,
         config: ConfigOpt = None,
         summary: SummaryOpt = False,
         save_snapshot: SnapshotOpt = None,
@@ -395,7 +384,9 @@ def _value_command(method: str):
         from custlens.segment import concentration as conc
         from custlens.segment._config import read_toml
 
-        feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
+        feats, day = _features(
+            data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, as_of
+        )
         cfg = read_toml(config) if config else None
         cust = "customer_id" if from_transactions or workspace is not None else customer_col
         if pareto:
@@ -405,7 +396,7 @@ def _value_command(method: str):
             emit(conc(feats, value_col=value_col, customer_col=cust, config=cfg), fmt, output)
             return
         fn = abc_classes if method == "abc" else value_pyramid
-        result = fn(feats, value_col=value_col, customer_col=cust, as_of=end, config=cfg)
+        result = fn(feats, value_col=value_col, customer_col=cust, as_of=day, config=cfg)
         _snapshot(result, save_snapshot)
         _finish(result, summary, fmt, output, export, encoding)
 
@@ -444,7 +435,7 @@ def value_matrix_command(
     date_col: DateOpt = "ordered_at",
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
@@ -462,7 +453,9 @@ def value_matrix_command(
     from custlens.segment import value_matrix
     from custlens.segment._config import read_toml
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
+    feats, day = _features(
+        data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, as_of
+    )
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
     result = value_matrix(
         feats,
@@ -472,7 +465,7 @@ def value_matrix_command(
         frequency_threshold=frequency_threshold,
         avg_value_threshold=aov_threshold,
         customer_col=cust,
-        as_of=end,
+        as_of=day,
         config=read_toml(config) if config else None,
     )
     _snapshot(result, save_snapshot)
@@ -493,7 +486,7 @@ def clv_matrix_command(
     current_threshold: Annotated[float | None, typer.Option("--current-threshold")] = None,
     potential_threshold: Annotated[float | None, typer.Option("--potential-threshold")] = None,
     customer_col: CustomerOpt = "customer_id",
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
@@ -520,7 +513,7 @@ def clv_matrix_command(
         current_threshold=current_threshold,
         potential_threshold=potential_threshold,
         customer_col=customer_col,
-        as_of=end,
+        as_of=as_of,
         config=read_toml(config) if config else None,
     )
     _snapshot(result, save_snapshot)
@@ -540,7 +533,7 @@ def rules_command(
     date_col: DateOpt = "ordered_at",
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
     workspace: WorkspaceOpt = None,
@@ -556,9 +549,11 @@ def rules_command(
     """
     from custlens.segment import rule_segments
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
+    feats, day = _features(
+        data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, as_of
+    )
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
-    result = rule_segments(feats, rules, as_of=end, customer_col=cust, keep=keep or ())
+    result = rule_segments(feats, rules, as_of=day, customer_col=cust, keep=keep or ())
     _snapshot(result, save_snapshot)
     _finish(result, summary, fmt, output, export, encoding)
 
@@ -581,7 +576,7 @@ def cluster_command(
     date_col: DateOpt = "ordered_at",
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
-    end: EndOpt = None,
+    as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
@@ -599,10 +594,12 @@ def cluster_command(
     from custlens.segment import kmeans_segments
     from custlens.segment._config import read_toml
 
-    feats = _features(data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, end)
+    feats, day = _features(
+        data, workspace, table, from_transactions, customer_col, date_col, amount_col, order_col, as_of
+    )
     cust = "customer_id" if from_transactions or workspace is not None else customer_col
     result = kmeans_segments(
-        feats, k=k, columns=features, customer_col=cust, as_of=end, config=read_toml(config) if config else None
+        feats, k=k, columns=features, customer_col=cust, as_of=day, config=read_toml(config) if config else None
     )
     if profile:
         _emit_table(result.details["profile"], fmt, output, encoding)

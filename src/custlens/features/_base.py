@@ -1,27 +1,26 @@
 """Shared pieces of the feature builders: column checks, as-of dates, periods, output frames.
 
-Everything here builds Ibis expressions; nothing reads a whole table into Python except
-:func:`resolve_as_of`, which asks the backend for one scalar (the last transaction date)
-when the caller gives no date.
+Everything here builds Ibis expressions. Nothing reads a table into Python except
+:func:`resolve_as_of` and :func:`as_of_date`, which ask the backend for one aggregate row
+(the first and last transaction day) -- :func:`resolve_as_of` only when no date is given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import ibis
 import ibis.expr.types as ir
 
-from custlens.errors import BackendError, InputError, did_you_mean
+from custlens.errors import InputError, did_you_mean
+from custlens.features.coerce import as_dates, to_date
 
 __all__ = [
-    "Freq",
     "FrameKind",
-    "FREQS",
-    "check_freq",
-    "check_backend",
+    "renamed",
     "literal_date",
     "require_columns",
     "optional_column",
@@ -29,51 +28,30 @@ __all__ = [
     "period_index",
     "period_start",
     "resolve_as_of",
-    "to_date",
+    "as_of_date",
     "to_frame",
 ]
 
-Freq = Literal["D", "W", "M"]
 FrameKind = Literal["pandas", "polars", "arrow", "ibis"]
-FREQS: tuple[str, ...] = ("D", "W", "M")
+T = TypeVar("T")
 
-# Monday 1970-01-05 is epoch day 4, so (epoch_day_of_a_monday + 3) is a multiple of 7.
-_MONDAY_SHIFT = 3
-
-
-def check_freq(freq: str) -> str:
-    """Return ``freq`` upper-cased; raise :class:`InputError` unless it is D, W or M."""
-    value = str(freq).upper()
-    if value not in FREQS:
-        raise InputError(
-            f"'freq' must be one of D (days), W (weeks, Monday to Sunday), M (calendar months); got {freq!r}"
-        )
-    return value
+_EPOCH_MONDAY = 4
+"""Epoch day of Monday 1970-01-05, the start of week 0."""
 
 
-_UTC_NAMES = ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00", "UTC+00:00")
+def renamed(value: T | None, alias_value: T | None, *, name: str, alias: str, default: T, stacklevel: int = 3) -> T:
+    """The value of a renamed parameter: ``value``, else its deprecated ``alias``, else ``default``.
 
-
-def check_backend(table: ir.Table) -> None:
-    """Refuse a Spark session whose time zone is not UTC (days would shift).
-
-    Raises
-    ------
-    BackendError
-        Naming the session's time zone and the setting to change.
+    Warns with :class:`DeprecationWarning` when the alias is used; refuses both at once.
     """
-    try:
-        backend = table._find_backend(use_default=False)
-    except Exception:  # memtables and unbound tables: executed on the default (DuckDB)
-        return
-    if getattr(backend, "name", "") != "pyspark":
-        return
-    zone = backend._session.conf.get("spark.sql.session.timeZone")  # type: ignore[attr-defined]
-    if str(zone).upper() not in _UTC_NAMES:
-        raise BackendError(
-            f"the Spark session's time zone is {zone!r}; custlens takes calendar days in UTC: "
-            "set spark.sql.session.timeZone=UTC"
+    if alias_value is not None:
+        if value is not None:
+            raise InputError(f"give {name!r} only; {alias!r} is its deprecated old name")
+        warnings.warn(
+            f"{alias!r} is deprecated; use {name!r} (same meaning)", DeprecationWarning, stacklevel=stacklevel
         )
+        return alias_value
+    return default if value is None else value
 
 
 def require_columns(table: ir.Table, columns: dict[str, str], what: str = "transactions") -> None:
@@ -88,7 +66,7 @@ def require_columns(table: ir.Table, columns: dict[str, str], what: str = "trans
     for parameter, name in columns.items():
         if name not in present:
             raise InputError(
-                f"{what} has no column {name!r} (given as {parameter}){did_you_mean(name, present)} "
+                f"{what} has no column {name!r} (given as {parameter!r}){did_you_mean(name, present)} "
                 f"(columns: {', '.join(present)})"
             )
 
@@ -114,61 +92,79 @@ def day_of(column: ir.Value, parameter: str = "date_col") -> ir.DateValue:
     """The calendar day (UTC) of a date or timestamp column, as a date expression."""
     dtype = column.type()
     if dtype.is_date():
-        return column  # type: ignore[return-value]
+        return column
     if dtype.is_timestamp():
-        return column.date()  # type: ignore[union-attr]
+        return column.date()
     raise InputError(
-        f"{parameter} {column.get_name()!r} must hold dates or timestamps; it has type {dtype}. "
-        "Parse it first (the `custlens summary` command accepts ISO text and YYYYMMDD numbers)"
+        f"{parameter!r} column {column.get_name()!r} must hold dates or timestamps; it has type {dtype} "
+        "(custlens.features.coerce.typed converts text and YYYYMMDD numbers)"
     )
 
 
-def period_index(day: ir.DateValue, freq: str) -> ir.IntegerValue:
+def period_index(day: ir.DateValue, time_unit: str) -> ir.IntegerValue:
     """Integer number of the period holding ``day``: consecutive periods differ by one.
 
-    ``D``: days since 1970-01-01. ``W``: ISO weeks (Monday to Sunday) since the week of
-    1970-01-05. ``M``: calendar months since January of year 0.
+    Period 0 starts on 1970-01-01 (``D``), on Monday 1970-01-05 (``W``, ISO weeks Monday to
+    Sunday) and in January 1970 (``M``, calendar months) -- the epochs of
+    :func:`custlens.clv.formula.period_index` for dates binned by week or month.
     """
-    if freq == "D":
+    if time_unit == "D":
         return day.epoch_days().cast("int64")
-    if freq == "W":
+    if time_unit == "W":
         monday = day.truncate("W").epoch_days()
-        return ((monday + _MONDAY_SHIFT) / 7).round().cast("int64")
-    return (day.year() * 12 + day.month() - 1).cast("int64")
+        return ((monday - _EPOCH_MONDAY) / 7).round().cast("int64")
+    return ((day.year() - 1970) * 12 + day.month() - 1).cast("int64")
 
 
-def period_start(day: ir.DateValue, freq: str) -> ir.DateValue:
+def period_start(day: ir.DateValue, time_unit: str) -> ir.DateValue:
     """The first day of the period holding ``day`` (the day, the Monday, the 1st)."""
-    if freq == "D":
+    if time_unit == "D":
         return day
-    return day.truncate(freq)
+    return day.truncate(time_unit)
 
 
-def to_date(value: Any, parameter: str) -> dt.date:
-    """Coerce a date given as ``date``, ``datetime``, ISO text or YYYYMMDD to a ``date``."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        return value.to_pydatetime().date()
-    text = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise InputError(f"{parameter!r} must be a date like 1997-09-30; got {value!r}")
-
-
-def resolve_as_of(day: ir.DateValue, value: Any, parameter: str) -> dt.date:
-    """The as-of date: ``value`` when given, else the last day in ``day`` (one scalar query)."""
+def resolve_as_of(day: ir.DateValue, value: Any, parameter: str = "as_of") -> dt.date:
+    """The as-of date: ``value`` when given (no query), else the last day in ``day`` (one scalar query)."""
     if value is not None:
         return to_date(value, parameter)
     last = day.max().to_pyarrow().as_py()
     if last is None:
-        raise InputError(f"no dated rows to take a default {parameter!r} from; give {parameter}")
+        raise InputError(f"no dated rows to take a default {parameter!r} from; give {parameter!r}")
     return to_date(last, parameter)
+
+
+def as_of_date(
+    transactions: ir.Table, as_of: Any = None, *, date_col: str = "ordered_at", what: str = "transactions"
+) -> dt.date:
+    """The as-of date for ``transactions``, checked against them in one aggregate query.
+
+    Without ``as_of`` it is the last transaction day. A given ``as_of`` before the first
+    transaction day leaves nothing to analyse and is refused.
+
+    Raises
+    ------
+    InputError
+        ``'as_of' 2000-01-01 is before the first transaction (2024-01-03); nothing is on or
+        before it``, or when the table has no dated rows and no ``as_of`` is given.
+    """
+    require_columns(transactions, {"date_col": date_col}, what)
+    given = None if as_of is None else to_date(as_of, "as_of")
+    day = as_dates(transactions[date_col], date_col, what=what)
+    row = day.as_table().aggregate(first=day.min(), last=day.max()).to_pyarrow().to_pylist()[0]
+    first = None if row["first"] is None else to_date(row["first"], "first")
+    last = None if row["last"] is None else to_date(row["last"], "last")
+    if given is None:
+        if last is None:
+            raise InputError(
+                f"{what}: no dated rows in {date_col!r}, so there is no as-of date to default to; give 'as_of'"
+            )
+        return last
+    if first is not None and given < first:
+        raise InputError(
+            f"'as_of' {given.isoformat()} is before the first transaction ({first.isoformat()}); "
+            "nothing is on or before it"
+        )
+    return given
 
 
 def to_frame(expr: ir.Table, kind: FrameKind = "pandas", *, order_by: str | Iterable[str] | None = None) -> Any:

@@ -13,8 +13,9 @@ from typing import Any, Literal
 import ibis.expr.types as ir
 
 from custlens.errors import InputError
-from custlens.features._base import check_freq, day_of, period_index, period_start, resolve_as_of
-from custlens.features.indicators import resolve_transaction_columns, transaction_lines
+from custlens.features._base import period_index, period_start, renamed
+from custlens.features.indicators import signed_lines
+from custlens.schema import check_time_unit
 
 __all__ = ["period_values", "cohort_table", "cohort_triangle", "COHORT_MEASURES"]
 
@@ -22,9 +23,11 @@ COHORT_MEASURES = ("active_customers", "revenue", "retention")
 
 
 def _lines(transactions: ir.Table, as_of: Any, names: dict[str, Any]) -> ir.Table:
-    cols = resolve_transaction_columns(transactions, **names)
-    day = resolve_as_of(day_of(transactions[cols["date"]]), as_of, "as_of")
-    return transaction_lines(transactions, day, cols)
+    return signed_lines(transactions, as_of, **names)[0]
+
+
+def _unit(time_unit: str | None, freq: str | None, default: str) -> str:
+    return check_time_unit(renamed(time_unit, freq, name="time_unit", alias="freq", default=default, stacklevel=4))
 
 
 def _names(
@@ -51,7 +54,7 @@ def _names(
 def period_values(
     transactions: ir.Table,
     *,
-    freq: str = "M",
+    time_unit: str | None = None,
     as_of: Any = None,
     customer_col: str = "customer_id",
     date_col: str = "ordered_at",
@@ -60,8 +63,12 @@ def period_values(
     cost_col: str | None = "cost",
     margin_col: str | None = "margin",
     return_col: str | None = "return_flag",
+    freq: str | None = None,
 ) -> ir.Table:
     """Orders, revenue and profit per customer and active period up to ``as_of``.
+
+    Periods are days, ISO weeks or calendar months (``time_unit`` ``"D"``, ``"W"``, ``"M"``,
+    default ``"M"``); ``freq`` is the deprecated old name of ``time_unit``.
 
     Returns
     -------
@@ -72,11 +79,11 @@ def period_values(
         null). One row per customer and period with at least one line (purchase or
         return); a period with only returns has ``orders == 0``.
     """
-    freq = check_freq(freq)
+    unit = _unit(time_unit, freq, "M")
     rows = _lines(
         transactions, as_of, _names(customer_col, date_col, amount_col, order_col, cost_col, margin_col, return_col)
     )
-    rows = rows.mutate(period_start=period_start(rows.day, freq))
+    rows = rows.mutate(period_start=period_start(rows.day, unit))
     agg = rows.group_by(["customer_id", "period_start"]).aggregate(
         orders=rows.order_id.nunique(where=~rows.is_return),
         revenue=rows.amount.sum(),
@@ -95,7 +102,7 @@ def period_values(
 def cohort_table(
     transactions: ir.Table,
     *,
-    freq: str = "M",
+    time_unit: str | None = None,
     as_of: Any = None,
     value: Literal["customers", "revenue"] = "customers",
     customer_col: str = "customer_id",
@@ -103,6 +110,7 @@ def cohort_table(
     amount_col: str = "amount",
     order_col: str | None = "order_id",
     return_col: str | None = "return_flag",
+    freq: str | None = None,
 ) -> ir.Table:
     """First-purchase cohorts followed over the periods after their first purchase.
 
@@ -111,6 +119,9 @@ def cohort_table(
 
     Parameters
     ----------
+    time_unit
+        Period: ``"M"`` calendar months (default), ``"W"`` ISO weeks, ``"D"`` days
+        (``freq`` is its deprecated old name).
     value
         What ``retention`` measures: ``"customers"`` -- active customers / cohort size;
         ``"revenue"`` -- the cohort's revenue in the period / its revenue in period 0.
@@ -123,11 +134,11 @@ def cohort_table(
         ``revenue`` (float64: net revenue of the cohort's customers in the period),
         ``cohort_size`` (int64), ``retention`` (float64).
     """
-    freq = check_freq(freq)
+    unit = _unit(time_unit, freq, "M")
     if value not in ("customers", "revenue"):
         raise InputError(f"'value' must be 'customers' or 'revenue'; got {value!r}")
     rows = _lines(transactions, as_of, _names(customer_col, date_col, amount_col, order_col, None, None, return_col))
-    rows = rows.mutate(period=period_index(rows.day, freq), start=period_start(rows.day, freq))
+    rows = rows.mutate(period=period_index(rows.day, unit), start=period_start(rows.day, unit))
     buys = rows.filter(~rows.is_return)
     first = (
         buys.group_by("customer_id")
@@ -158,7 +169,9 @@ def cohort_table(
     )
 
 
-def cohort_triangle(cohorts: Any, measure: str = "retention", freq: str = "M") -> Any:
+def cohort_triangle(
+    cohorts: Any, measure: str = "retention", time_unit: str | None = None, *, freq: str | None = None
+) -> Any:
     """Pivot a cohort table to the triangle: one row per cohort, one column per period index.
 
     Parameters
@@ -167,9 +180,9 @@ def cohort_triangle(cohorts: Any, measure: str = "retention", freq: str = "M") -
         The result of :func:`cohort_table` (Ibis expression, pandas, polars or Arrow).
     measure
         ``"retention"``, ``"active_customers"`` or ``"revenue"``.
-    freq
-        The ``freq`` the table was built with; it places each cohort's last observable
-        period.
+    time_unit
+        The ``time_unit`` the table was built with (default ``"M"``); it places each
+        cohort's last observable period. ``freq`` is its deprecated old name.
 
     Returns
     -------
@@ -181,7 +194,7 @@ def cohort_triangle(cohorts: Any, measure: str = "retention", freq: str = "M") -
     import numpy as np
     import pandas as pd
 
-    freq = check_freq(freq)
+    unit = _unit(time_unit, freq, "M")
     if measure not in COHORT_MEASURES:
         raise InputError(f"'measure' must be one of {', '.join(COHORT_MEASURES)}; got {measure!r}")
     if hasattr(cohorts, "to_pandas"):
@@ -193,11 +206,11 @@ def cohort_triangle(cohorts: Any, measure: str = "retention", freq: str = "M") -
     if triangle.empty:
         return triangle
     starts = pd.to_datetime(pd.Series(triangle.index))
-    if freq == "M":
+    if unit == "M":
         index = (starts.dt.year * 12 + starts.dt.month).to_numpy()
     else:
         days = (starts - pd.Timestamp("1970-01-05")).dt.days.to_numpy()
-        index = days // 7 if freq == "W" else days
+        index = days // 7 if unit == "W" else days
     last = int(np.max(index + frame.groupby("cohort")["period_index"].max().reindex(triangle.index).to_numpy()))
     width = int(last - index.min())
     triangle = triangle.reindex(columns=range(width + 1))

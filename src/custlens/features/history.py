@@ -18,16 +18,17 @@ import ibis.expr.types as ir
 
 from custlens.errors import InputError
 from custlens.features._base import (
-    check_backend,
-    check_freq,
     day_of,
     literal_date,
     optional_column,
     period_index,
+    renamed,
     require_columns,
     resolve_as_of,
-    to_date,
 )
+from custlens.features.coerce import to_date, typed
+from custlens.schema import check_time_unit
+from custlens.warehouse.compat import check_utc
 
 __all__ = ["purchase_history", "calibration_holdout"]
 
@@ -51,7 +52,7 @@ def _purchase_periods(
     date_col: str,
     amount_col: str | None,
     return_col: str | None,
-    freq: str,
+    time_unit: str,
     after: dt.date | None,
     until: dt.date,
 ) -> ir.Table:
@@ -70,26 +71,25 @@ def _purchase_periods(
     if amount_col is not None:
         keep.append(t[amount_col].isnull() | (t[amount_col] >= 0))
     amount = t[amount_col].cast("float64") if amount_col is not None else ibis.null().cast("float64")
-    rows = t.filter(keep).select(customer_id=t[customer_col], period=period_index(day, freq), amount=amount)
+    rows = t.filter(keep).select(customer_id=t[customer_col], period=period_index(day, time_unit), amount=amount)
     return rows.group_by(["customer_id", "period"]).aggregate(total=rows.amount.sum())
 
 
 def _columns(
     transactions: ir.Table, customer_col: str, date_col: str, amount_col: str | None, return_col: str | None
-) -> tuple[str | None, str | None]:
+) -> tuple[ir.Table, str | None]:
+    """Check the columns; return the table with typed date and amount columns and the return column."""
+    check_utc(transactions)
     required = {"customer_col": customer_col, "date_col": date_col}
     if amount_col is not None:
         required["amount_col"] = amount_col
     require_columns(transactions, required)
-    amount = amount_col
-    if amount is not None and not transactions[amount].type().is_numeric():
-        raise InputError(f"amount_col {amount!r} must be numeric; it has type {transactions[amount].type()}")
     ret = optional_column(transactions, return_col, "return_col", "return_flag")
-    return amount, ret
+    return typed(transactions, dates=[date_col], numbers=[amount_col]), ret
 
 
-def _summarise(periods: ir.Table, end: dt.date, freq: str, multiplier: float) -> ir.Table:
-    end_period = period_index(literal_date(end), freq)
+def _summarise(periods: ir.Table, end: dt.date, time_unit: str, multiplier: float) -> ir.Table:
+    end_period = period_index(literal_date(end), time_unit)
     first = periods.period.min().over(group_by=periods.customer_id)
     p = periods.mutate(first=first)
     agg = p.group_by("customer_id").aggregate(
@@ -118,11 +118,13 @@ def purchase_history(
     date_col: str = "ordered_at",
     amount_col: str | None = "amount",
     return_col: str | None = "return_flag",
-    end: Any = None,
-    freq: str = "D",
+    as_of: Any = None,
+    time_unit: str | None = None,
     freq_multiplier: float = 1,
+    end: Any = None,
+    freq: str | None = None,
 ) -> ir.Table:
-    """Per-customer ``frequency, recency, T, monetary_value`` up to an observation end.
+    """Per-customer ``frequency, recency, T, monetary_value`` up to an as-of day (observation end).
 
     Parameters
     ----------
@@ -134,39 +136,42 @@ def purchase_history(
     return_col
         Boolean return flag; rows flagged true, and rows with a negative amount, are
         returns and not purchases. Ignored when the default ``return_flag`` is absent.
-    end
+    as_of
         Observation end (inclusive day); rows after it are dropped. Default: the last
         transaction day.
-    freq
-        Period: ``"D"`` days, ``"W"`` ISO weeks (Monday-Sunday), ``"M"`` calendar months.
+    time_unit
+        Period: ``"W"`` ISO weeks (Monday-Sunday, the default: the unit the lifetime-value
+        models default to), ``"D"`` days, ``"M"`` calendar months.
     freq_multiplier
-        Divide recency and T by this (``freq="D", freq_multiplier=7`` gives exact weeks,
-        as in the published CDNOW summary).
+        Divide recency and T by this (``time_unit="D", freq_multiplier=7`` gives exact
+        weeks, as in the published CDNOW summary).
+    end, freq
+        Deprecated old names of ``as_of`` and ``time_unit`` (a ``DeprecationWarning``).
 
     Returns
     -------
     ibis.Table
         ``customer_id`` (type as given), ``frequency`` (int64: purchase periods after the
         first), ``recency`` (float64: first to last purchase period), ``T`` (float64:
-        first purchase period to the period of ``end``), ``monetary_value`` (float64: mean
-        of the per-period totals over the repeat periods, 0 without repeats).
+        first purchase period to the period of ``as_of``), ``monetary_value`` (float64:
+        mean of the per-period totals over the repeat periods, 0 without repeats).
     """
-    freq = check_freq(freq)
+    unit = check_time_unit(renamed(time_unit, freq, name="time_unit", alias="freq", default="W"))
+    as_of = renamed(as_of, end, name="as_of", alias="end", default=None)
     multiplier = _check_multiplier(freq_multiplier)
-    check_backend(transactions)
-    amount, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
-    end_day = resolve_as_of(day_of(transactions[date_col]), end, "end")
+    t, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
+    end_day = resolve_as_of(day_of(t[date_col]), as_of, "as_of")
     periods = _purchase_periods(
-        transactions,
+        t,
         customer_col=customer_col,
         date_col=date_col,
-        amount_col=amount,
+        amount_col=amount_col,
         return_col=ret,
-        freq=freq,
+        time_unit=unit,
         after=None,
         until=end_day,
     )
-    return _summarise(periods, end_day, freq, multiplier)
+    return _summarise(periods, end_day, unit, multiplier)
 
 
 def calibration_holdout(
@@ -174,12 +179,13 @@ def calibration_holdout(
     *,
     calibration_end: Any,
     observation_end: Any = None,
-    freq: str = "D",
+    time_unit: str | None = None,
     freq_multiplier: float = 1,
     customer_col: str = "customer_id",
     date_col: str = "ordered_at",
     amount_col: str | None = "amount",
     return_col: str | None = "return_flag",
+    freq: str | None = None,
 ) -> ir.Table:
     """Calibration summary and holdout counts for customers first seen by ``calibration_end``.
 
@@ -191,8 +197,10 @@ def calibration_holdout(
         Last day of the calibration period (inclusive).
     observation_end
         Last day of the holdout period (inclusive); default: the last transaction day.
-    freq, freq_multiplier, customer_col, date_col, amount_col, return_col
-        As in :func:`purchase_history`.
+    time_unit, freq_multiplier, customer_col, date_col, amount_col, return_col
+        As in :func:`purchase_history` (``time_unit`` defaults to ``"W"``).
+    freq
+        Deprecated old name of ``time_unit`` (a ``DeprecationWarning``).
 
     Returns
     -------
@@ -203,30 +211,31 @@ def calibration_holdout(
         purchases) and ``duration_holdout`` (periods from the calibration end's period to
         the observation end's period, divided by ``freq_multiplier``).
     """
-    freq = check_freq(freq)
+    unit = check_time_unit(renamed(time_unit, freq, name="time_unit", alias="freq", default="W"))
     multiplier = _check_multiplier(freq_multiplier)
-    check_backend(transactions)
-    amount, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
+    t, ret = _columns(transactions, customer_col, date_col, amount_col, return_col)
     cal_end = to_date(calibration_end, "calibration_end")
-    obs_end = resolve_as_of(day_of(transactions[date_col]), observation_end, "observation_end")
+    obs_end = resolve_as_of(day_of(t[date_col]), observation_end, "observation_end")
     if obs_end <= cal_end:
         raise InputError(
             f"'observation_end' must be after 'calibration_end'; got observation_end={obs_end} "
             f"and calibration_end={cal_end}"
         )
-    common = dict(customer_col=customer_col, date_col=date_col, amount_col=amount, return_col=ret, freq=freq)
-    cal = _summarise(_purchase_periods(transactions, after=None, until=cal_end, **common), cal_end, freq, multiplier)
-    hold = _purchase_periods(transactions, after=cal_end, until=obs_end, **common)
+    common: dict[str, Any] = dict(
+        customer_col=customer_col, date_col=date_col, amount_col=amount_col, return_col=ret, time_unit=unit
+    )
+    cal = _summarise(_purchase_periods(t, after=None, until=cal_end, **common), cal_end, unit, multiplier)
+    hold = _purchase_periods(t, after=cal_end, until=obs_end, **common)
     hold = (
         hold.group_by("customer_id")
         .aggregate(frequency_holdout=hold.period.count(), monetary_value_holdout=hold.total.mean())
         .rename(holdout_id="customer_id")
     )
     joined = cal.left_join(hold, cal.customer_id == hold.holdout_id)
-    duration = (period_index(literal_date(obs_end), freq) - period_index(literal_date(cal_end), freq)).cast(
+    duration = (period_index(literal_date(obs_end), unit) - period_index(literal_date(cal_end), unit)).cast(
         "float64"
     ) / multiplier
-    no_amount = amount is None
+    no_amount = amount_col is None
     return joined.select(
         customer_id=joined.customer_id,
         frequency_cal=joined.frequency,

@@ -14,20 +14,18 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from custlens.features._base import (
-    check_backend,
-    day_of,
-    literal_date,
-    optional_column,
-    require_columns,
-    resolve_as_of,
-)
+from custlens.features._base import day_of, literal_date, optional_column, require_columns, resolve_as_of
+from custlens.features._windows import ACTIVITY_COLUMNS, WINDOW_COLUMNS, Windows, window_aggregates, window_columns
+from custlens.features.coerce import typed
 from custlens.schema import TABLES
+from custlens.warehouse.compat import check_utc
 
 __all__ = [
     "value_indicators",
     "resolve_transaction_columns",
     "transaction_lines",
+    "signed_lines",
+    "build_indicators",
     "TRANSACTION_INDICATORS",
     "FINANCIAL_INDICATORS",
     "CONTACT_INDICATORS",
@@ -107,7 +105,7 @@ def resolve_transaction_columns(
     return_col: str | None,
 ) -> dict[str, str | None]:
     """Check the transaction columns; optional ones resolve to ``None`` when absent."""
-    check_backend(transactions)
+    check_utc(transactions)
     require_columns(transactions, {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col})
     return {
         "customer": customer_col,
@@ -121,12 +119,33 @@ def resolve_transaction_columns(
     }
 
 
+def signed_lines(transactions: ir.Table, as_of: Any, **names: str | None) -> tuple[ir.Table, dt.date]:
+    """The signed lines of :func:`transaction_lines` up to ``as_of``, and the as-of day used.
+
+    ``names`` are the column keywords of :func:`value_indicators` (``customer_col`` ...
+    ``return_col``). Text dates and amounts are converted first (one checking query each);
+    typed columns run no query. Without ``as_of`` the last transaction day is read (one
+    scalar query).
+    """
+    cols = resolve_transaction_columns(transactions, **names)  # type: ignore[arg-type]
+    t = typed(
+        transactions,
+        dates=[cols["date"]],
+        numbers=[cols["amount"], cols["cost"], cols["margin"], cols["quantity"]],
+    )
+    day = resolve_as_of(day_of(t[cols["date"]], "date_col"), as_of, "as_of")
+    return transaction_lines(t, day, cols), day
+
+
 def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> ir.Table:
     """Signed transaction lines up to ``as_of``.
 
     Columns: ``customer_id, order_id, at, day, is_return, amount, profit, quantity``.
-    Returns count negative (a return recorded with a positive amount is negated, with its
-    profit and quantity); ``profit`` is the margin, else amount - cost, else null.
+    The return rule of :mod:`custlens.schema`: a line is a return when its return flag is
+    true or its amount is negative. Returns count negative: a return recorded with a
+    positive amount is negated, with its profit; a return's units count ``-|quantity|``.
+    ``profit`` is the margin, else amount - cost, else null. Lines after the as-of day, and lines without a customer
+    or a date, are dropped.
     """
     amount = t[c["amount"]].cast("float64")
     flagged = t[c["return"]].cast("boolean").fill_null(False) if c["return"] else ibis.literal(False)
@@ -151,21 +170,15 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         is_return=is_return,
         amount=amount * sign,
         profit=line_profit * sign,
-        quantity=quantity * sign,
+        quantity=ibis.ifelse(is_return, -quantity.abs(), quantity),
     )
 
 
-def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> ir.Table:
-    rows = transaction_lines(t, as_of, c)
-    # Order values: gross value of each purchase order (return lines excluded).
+def _transaction_part(rows: ir.Table, as_of: dt.date, windows: Windows | None, has_quantity: bool) -> ir.Table:
+    # Order values: gross value of each purchase order (return lines excluded), for the maximum.
     orders = rows.filter(~rows.is_return).group_by(["customer_id", "order_id"]).aggregate(value=rows.amount.sum())
     order_stats = (
-        orders.group_by("customer_id")
-        .aggregate(
-            avg_order_value=orders.value.mean(),
-            max_order_value=orders.value.max(),
-        )
-        .rename(o_id="customer_id")
+        orders.group_by("customer_id").aggregate(max_order_value=orders.value.max()).rename(o_id="customer_id")
     )
     buy = ~rows.is_return
     agg = rows.group_by("customer_id").aggregate(
@@ -181,6 +194,7 @@ def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         first_day=rows.day.min(where=buy),
         last_day=rows.day.max(where=buy),
         purchase_days=rows.day.nunique(where=buy),
+        **(window_aggregates(rows, as_of, windows) if windows is not None else {}),
     )
     j = agg.left_join(order_stats, agg.customer_id == order_stats.o_id)
     as_of_lit = literal_date(as_of)
@@ -191,7 +205,10 @@ def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         revenue=j.revenue,
         profit=ibis.cases((j.n_profit == 0, ibis.null().cast("float64")), else_=j.profit),
         margin_rate=ibis.cases((j.revenue == 0, ibis.null().cast("float64")), else_=j.profit / j.revenue),
-        avg_order_value=j.avg_order_value,
+        # net revenue per purchase order: returns lower the average; null without orders
+        avg_order_value=ibis.cases(
+            (j.order_count > 0, j.revenue / j.order_count.cast("float64")), else_=ibis.null().cast("float64")
+        ),
         max_order_value=j.max_order_value,
         return_amount=j.return_amount.fill_null(0.0),
         return_count=j.return_count.cast("int64"),
@@ -203,6 +220,7 @@ def _transaction_part(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         avg_purchase_cycle_days=ibis.cases(
             (j.purchase_days > 1, span / (j.purchase_days - 1).cast("float64")), else_=ibis.null().cast("float64")
         ),
+        **(window_columns(j, windows, has_quantity) if windows is not None else {}),
     )
 
 
@@ -210,6 +228,7 @@ def _financial_part(r: ir.Table, as_of: dt.date) -> ir.Table:
     require_columns(
         r, {c: c for c in ("customer_id", "issued_on", "due_on", "paid_on", "amount", "paid_amount")}, "receivables"
     )
+    r = typed(r, dates=["issued_on", "due_on", "paid_on"], numbers=["amount", "paid_amount"], what="receivables")
     as_of_lit = literal_date(as_of)
     issued, due, paid_on = day_of(r.issued_on), day_of(r.due_on), day_of(r.paid_on)
     amount = r.amount.cast("float64")
@@ -260,6 +279,7 @@ def _financial_part(r: ir.Table, as_of: dt.date) -> ir.Table:
 
 def _contact_part(i: ir.Table, as_of: dt.date) -> ir.Table:
     require_columns(i, {"customer_id": "customer_id", "occurred_at": "occurred_at", "kind": "kind"}, "interactions")
+    i = typed(i, dates=["occurred_at"], what="interactions")
     rows = i.filter(i.customer_id.notnull(), day_of(i.occurred_at) <= literal_date(as_of))
     counts = {f"{k}_count": rows.count(where=rows.kind == k) for k in CONTACT_KINDS}
     agg = rows.group_by("customer_id").aggregate(interaction_count=rows.count(), **counts)
@@ -303,8 +323,13 @@ def value_indicators(
         The columns of :data:`INDICATOR_COLUMNS` (then :data:`ATTRIBUTE_COLUMNS` when
         ``customers`` is given); formulas in ``docs/features.md``.
     """
-    cols = resolve_transaction_columns(
+    return build_indicators(
         transactions,
+        receivables=receivables,
+        interactions=interactions,
+        customers=customers,
+        as_of=as_of,
+        windows=None,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
@@ -314,8 +339,40 @@ def value_indicators(
         quantity_col=quantity_col,
         return_col=return_col,
     )
-    as_of_day = resolve_as_of(day_of(transactions[date_col]), as_of, "as_of")
-    tx = _transaction_part(transactions, as_of_day, cols)
+
+
+def build_indicators(
+    transactions: ir.Table,
+    *,
+    receivables: ir.Table | None,
+    interactions: ir.Table | None,
+    customers: ir.Table | None,
+    as_of: Any,
+    windows: Windows | None,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    cost_col: str | None,
+    margin_col: str | None,
+    quantity_col: str | None,
+    return_col: str | None,
+) -> ir.Table:
+    """:func:`value_indicators`, plus the window and activity columns of ``windows`` when given."""
+    rows, as_of_day = signed_lines(
+        transactions,
+        as_of,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order_col,
+        cost_col=cost_col,
+        margin_col=margin_col,
+        quantity_col=quantity_col,
+        return_col=return_col,
+    )
+    has_quantity = optional_column(transactions, quantity_col, "quantity_col", "quantity") is not None
+    tx = _transaction_part(rows, as_of_day, windows, has_quantity)
 
     if customers is not None:
         require_columns(customers, {"customer_id": "customer_id"}, "customers")
@@ -323,12 +380,12 @@ def value_indicators(
         base = base.distinct()
         txr = tx.rename(tx_id="customer_id")
         out = base.left_join(txr, base.customer_id == txr.tx_id).drop("tx_id")
-        out = out.mutate(
-            order_count=out.order_count.fill_null(0),
-            revenue=out.revenue.fill_null(0.0),
-            return_amount=out.return_amount.fill_null(0.0),
-            return_count=out.return_count.fill_null(0),
-        )
+        zeros: dict[str, Any] = dict(order_count=0, revenue=0.0, return_amount=0.0, return_count=0)
+        if windows is not None:
+            zeros.update(window_orders=0, window_revenue=0.0, active_periods=0, trend_revenue=0.0)
+            if has_quantity:
+                zeros["window_quantity"] = 0.0
+        out = out.mutate(**{name: out[name].fill_null(value) for name, value in zeros.items()})
     else:
         out = tx
 
@@ -362,7 +419,6 @@ def value_indicators(
         }
     )
     columns = list(INDICATOR_COLUMNS)
-
     if customers is not None:
         schema = TABLES["customers"]
         attrs = {
@@ -372,4 +428,6 @@ def value_indicators(
         cust = customers.select(att_id=customers.customer_id.cast(out.customer_id.type()), **attrs)
         out = out.left_join(cust, out.customer_id == cust.att_id).drop("att_id")
         columns += ATTRIBUTE_COLUMNS
+    if windows is not None:
+        columns += [*WINDOW_COLUMNS, *ACTIVITY_COLUMNS]
     return out.select(*columns)

@@ -1,14 +1,39 @@
 """Reading source files into the warehouse: readers, mapping, validation, quarantine.
 
 :func:`import_file` is the validated, atomic import (ledger, quarantine, reject rate);
-:func:`read_table` reads a whole file into Arrow for commands that take a data file.
+:func:`read_table` reads a whole file into Arrow for commands that take a data file;
+:func:`load_transactions` reads a transaction file into an Ibis table with canonical
+columns (for commands that analyse a file without importing it).
+
+Names are imported on first use (PEP 562): ``custlens.ingest.readers`` (used by commands
+that must start fast) loads neither Ibis nor DuckDB nor pandas.
 """
 
 from __future__ import annotations
 
-from custlens.ingest.importer import DEFAULT_MAX_REJECT_RATE, ImportReport, import_file
-from custlens.ingest.mapping import ColumnRule, ImportMapping, load_mapping, parse_mapping
-from custlens.ingest.readers import decode_text, read_table
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from custlens.ingest.importer import DEFAULT_MAX_REJECT_RATE, ImportReport, import_file
+    from custlens.ingest.mapping import ColumnRule, ImportMapping, load_mapping, parse_mapping
+    from custlens.ingest.readers import decode_text, read_table
+    from custlens.ingest.transactions import load_transactions
+
+_EXPORTS = {
+    "import_file": "custlens.ingest.importer",
+    "ImportReport": "custlens.ingest.importer",
+    "DEFAULT_MAX_REJECT_RATE": "custlens.ingest.importer",
+    "ImportMapping": "custlens.ingest.mapping",
+    "ColumnRule": "custlens.ingest.mapping",
+    "load_mapping": "custlens.ingest.mapping",
+    "parse_mapping": "custlens.ingest.mapping",
+    "decode_text": "custlens.ingest.readers",
+    "read_table": "custlens.ingest.readers",
+    "load_transactions": "custlens.ingest.transactions",
+}
 
 __all__ = [
     "import_file",
@@ -20,4 +45,18 @@ __all__ = [
     "parse_mapping",
     "decode_text",
     "read_table",
+    "load_transactions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'custlens.ingest' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

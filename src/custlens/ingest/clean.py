@@ -17,32 +17,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custlens.errors import ConfigError, InputError
+from custlens.features.coerce import DATE_FORMATS, DATE_FORMS, strptime_any, to_utc
 from custlens.ingest.mapping import ImportMapping
 from custlens.ingest.plan import ImportPlan, TargetPlan
 from custlens.schema import arrow_type
 
-__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA", "DEFAULT_DATE_FORMATS"]
-
-"""Arrow type of each canonical column type."""
+__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA"]
 
 ERROR_SCHEMA = pa.schema(
     [("line", pa.int64()), ("column", pa.string()), ("value", pa.string()), ("reason", pa.string())]
 )
 """Schema of the error records of a batch (the quarantine file adds ``file``)."""
-
-DEFAULT_DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%d %H:%M:%S%z",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-)
-"""Formats tried, in order, when a source gives no ``date_format`` (ISO 8601 and slashes)."""
 
 _SPACES = r"[\s\x{00a0}\x{2007}\x{202f}\x{3000}]"
 _STRING = pa.string()
@@ -194,7 +179,7 @@ def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array
     if kind == "boolean" and pa.types.is_boolean(t):
         return raw
     if kind == "timestamp('UTC')" and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        return _to_utc(
+        return to_utc(
             pc.cast(raw, pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t) else pa.timestamp("us")),
             target.timezone,
         )
@@ -287,80 +272,24 @@ def _parse_bool(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> t
     )
 
 
-def _strptime_any(text: pa.Array, formats: tuple[str, ...], zone: str) -> pa.Array:
-    """Parse with each format in turn; naive results are read in ``zone``; UTC out."""
-    # strptime has no directive for fractions of a second: cut them out, add them back
-    fraction = pc.struct_field(pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
-    micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 6, "0"), 0, 6), pa.int64())
-    text = pc.replace_substring_regex(text, r"(\d{2}:\d{2}:\d{2})[.,]\d{1,9}", r"\1")
-    result = pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
-    wanted = pc.sum(pc.is_valid(text)).as_py() or 0
-    for fmt in formats:
-        parsed = _strptime_strict(text, fmt)
-        result = pc.coalesce(result, _to_utc(parsed, zone))
-        if (pc.sum(pc.is_valid(result)).as_py() or 0) == wanted:
-            break
-    offset = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
-    return pc.add(result, offset)
-
-
-def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
-    """strptime that refuses impossible days (Arrow rolls 2024-02-30 over to 1 March).
-
-    Only a parse landing on day 1-3 can be a roll-over; those rows are formatted back
-    and compared with the text (leading zeros and letter case ignored).
-    """
-    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-    if "%d" not in fmt and "%e" not in fmt:
-        return parsed
-    local_fmt, local_text = fmt, text
-    if "%z" in fmt:
-        local_fmt = fmt.replace("%z", "")
-        local_text = pc.replace_substring_regex(text, r"(?:[Zz]|[+-]\d{2}:?\d{2})$", "")
-    local = pc.strptime(local_text, format=local_fmt, unit="us", error_is_null=True)
-    candidates = pc.fill_null(pc.less_equal(pc.day(local), 3), False)
-    if not pc.any(candidates).as_py():
-        return parsed
-    index = pc.indices_nonzero(candidates)
-    seconds = pc.cast(pc.take(local, index), pa.timestamp("s"), safe=False)  # %S has no fraction
-    back = pc.strftime(seconds, format=local_fmt)
-    same = pc.equal(_fold(back), _fold(pc.take(local_text, index)))
-    bad = pc.filter(index, pc.invert(same)).to_numpy()
-    if len(bad) == 0:
-        return parsed
-    mask = np.zeros(len(text), dtype=bool)
-    mask[bad] = True
-    return pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
-
-
-def _fold(text: pa.Array) -> pa.Array:
-    return pc.utf8_lower(pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2"))
-
-
-def _to_utc(ts: pa.Array, zone: str) -> pa.Array:
-    if ts.type.tz is None:
-        ts = pc.assume_timezone(ts, timezone=zone, ambiguous="earliest", nonexistent="earliest")
-    return pc.cast(ts, pa.timestamp("us", tz="UTC"))
-
-
 def _format_text(target: TargetPlan) -> str:
     if target.date_formats:
         return "the format " + " or ".join(target.date_formats)
-    return "ISO 8601 form, e.g. 2024-01-31 or 2024-01-31 14:05:00 (other forms need date_format in the mapping)"
+    return f"the forms {DATE_FORMS} (other forms need date_format in the mapping)"
 
 
 def _parse_timestamp(
     text: pa.Array, target: TargetPlan, mapping: ImportMapping
 ) -> tuple[pa.Array, pa.Array | None, str]:
-    formats = target.date_formats or DEFAULT_DATE_FORMATS
-    values = _strptime_any(text, formats, target.timezone)
+    formats = target.date_formats or DATE_FORMATS
+    values = strptime_any(text, formats, target.timezone)
     bad = pc.and_(pc.is_valid(text), pc.is_null(values))
     return values, bad, f"not a date/time in {_format_text(target)}"
 
 
 def _parse_date(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:
-    formats = target.date_formats or DEFAULT_DATE_FORMATS
-    values = _strptime_any(text, formats, "UTC")
+    formats = target.date_formats or DATE_FORMATS
+    values = strptime_any(text, formats, "UTC")
     dates = pc.cast(values, pa.date32())
     bad = pc.and_(pc.is_valid(text), pc.is_null(dates))
     return dates, bad, f"not a date in {_format_text(target)}"

@@ -158,15 +158,15 @@ def import_file(
     except (TypeError, ValueError):
         rate_ok = False
     if not rate_ok:
-        raise InputError(f"max_reject_rate must be a number between 0 and 1; got {max_reject_rate!r}")
+        raise InputError(f"'max_reject_rate' must be a number between 0 and 1; got {max_reject_rate!r}")
     if on_repeat not in ("skip", "error", "import"):
-        raise InputError(f"on_repeat must be 'skip', 'error' or 'import'; got {on_repeat!r}")
+        raise InputError(f"'on_repeat' must be 'skip', 'error' or 'import'; got {on_repeat!r}")
     if mapping is None:
         mapping = ImportMapping()
     elif not isinstance(mapping, ImportMapping):
         mapping = load_mapping(mapping)
     info = inspect_source(path, mapping)
-    base = dict(
+    base: dict[str, Any] = dict(
         table=table,
         path=str(path),
         sha256=info.sha256,
@@ -194,7 +194,7 @@ def import_file(
             seconds=time.perf_counter() - started,
             message=text + "; skipped",
             **base,
-        )  # type: ignore[arg-type]
+        )
     names, batches = iter_batches(info, mapping, progress=progress)
     plan = build_plan(target, mapping, names, origin=str(path))
     quarantine = QuarantineWriter(workspace.quarantine_dir, path, table, info.sha256)
@@ -227,7 +227,7 @@ def import_file(
         ignored_columns=plan.ignored,
         seconds=time.perf_counter() - started,
         message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}",
-        **base,  # type: ignore[arg-type]
+        **base,
     )
     log.info(report.message)
     return report

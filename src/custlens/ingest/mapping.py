@@ -200,7 +200,7 @@ def parse_mapping(doc: AbcMapping[str, Any], origin: str = "mapping") -> ImportM
             raise ConfigError(f"{origin}: source.skip_rows must be an integer")
         kwargs["skip_rows"] = source["skip_rows"]
     if "date_format" in source:
-        kwargs["date_formats"] = _texts(source["date_format"], origin, "source.date_format")
+        kwargs["date_formats"] = _formats(source["date_format"], origin, "source.date_format")
     for key in ("currency_symbols", "null_values", "true_values", "false_values"):
         if key in source:
             kwargs[key] = _texts(source[key], origin, f"source.{key}")
@@ -246,7 +246,7 @@ def _column_rule(target: str, spec: Any, origin: str) -> ColumnRule:
     return ColumnRule(
         source=_text(spec["source"], origin, f"{where}.source") if "source" in spec else None,
         constant=spec.get("constant"),
-        date_formats=_texts(spec["date_format"], origin, f"{where}.date_format") if "date_format" in spec else None,
+        date_formats=_formats(spec["date_format"], origin, f"{where}.date_format") if "date_format" in spec else None,
         timezone=_text(spec["timezone"], origin, f"{where}.timezone") if "timezone" in spec else None,
         values=_value_map(spec.get("values", {}), origin, f"{where}.values"),
     )
@@ -286,3 +286,16 @@ def _texts(value: Any, origin: str, where: str) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise ConfigError(f"{origin}: {where} must be a text or a list of texts; got {value!r}")
+
+
+def _formats(value: Any, origin: str, where: str) -> tuple[str, ...]:
+    """strptime formats, each checked (a typo would otherwise reject every value silently)."""
+    from custlens.features.coerce import check_date_format
+
+    formats = _texts(value, origin, where)
+    for fmt in formats:
+        try:
+            check_date_format(fmt, "date_format")
+        except InputError as exc:
+            raise ConfigError(f"{origin}: {where}: {exc}") from None
+    return formats

@@ -126,7 +126,7 @@ def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str], 
                 f"{origin}: {table.name}.{column.name} is required, but the file has no column "
                 f"{column.name!r} and the mapping names none; the file's columns are: "
                 f'{", ".join(source_columns)}. Add `{column.name} = "<source column>"` '
-                "under [columns] in a mapping file (--mapping)"
+                "under [columns] in a mapping file (the 'mapping' of the import)"
             )
         targets.append(TargetPlan(column, derived=derived, timezone=zone))
     ignored = tuple(c for c in source_columns if c not in used)

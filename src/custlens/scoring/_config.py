@@ -95,7 +95,7 @@ def _node(doc: Mapping[str, Any], where: str, opts: Mapping[str, Any]) -> AHPRes
         rows = doc["matrix"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise ConfigError(f"{where}: 'matrix' must be a list of rows")
-        matrix = [[_number(v, f"{where} matrix row {i + 1}") for v in row] for i, row in enumerate(rows)]
+        matrix: Any = [[_number(v, f"{where} matrix row {i + 1}") for v in row] for i, row in enumerate(rows)]
         if len(matrix) != len(names) or any(len(r) != len(names) for r in matrix):
             raise ConfigError(
                 f"{where}: 'matrix' must be {len(names)} x {len(names)} to match "
@@ -156,10 +156,10 @@ def parse_weights(text: str, indicators: Sequence[str] | None = None) -> dict[st
     """
     items = [p.strip() for p in text.split(",") if p.strip()]
     if not items:
-        raise InputError("--weights is empty; expected e.g. 'revenue=0.5,profit=0.5' or '0.5,0.5'")
+        raise InputError("'weights' is empty; expected e.g. 'revenue=0.5,profit=0.5' or '0.5,0.5'")
     named = ["=" in p for p in items]
     if any(named) and not all(named):
-        raise InputError(f"--weights mixes 'name=value' and plain values: {text!r}")
+        raise InputError(f"'weights' mixes 'name=value' and plain values: {text!r}")
     try:
         if all(named):
             out: dict[str, float] = {}
@@ -169,19 +169,19 @@ def parse_weights(text: str, indicators: Sequence[str] | None = None) -> dict[st
         else:
             values = [float(p) for p in items]
     except ValueError:
-        raise InputError(f"--weights: every weight must be a number; got {text!r}") from None
+        raise InputError(f"'weights': every weight must be a number; got {text!r}") from None
     if all(named):
         if indicators is not None:
             known = list(indicators)
             for k in out:
                 if k not in known:
                     raise InputError(
-                        f"--weights: unknown indicator {k!r}; expected one of {known}{did_you_mean(k, known)}"
+                        f"'weights': unknown indicator {k!r}; expected one of {known}{did_you_mean(k, known)}"
                     )
         return out
     if indicators is not None and len(values) != len(indicators):
         raise InputError(
-            f"--weights: got {len(values)} plain weights for {len(indicators)} "
+            f"'weights': got {len(values)} plain weights for {len(indicators)} "
             f"indicators {list(indicators)}; give one weight per indicator, in order"
         )
     return values

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import AHPHierarchy, AHPResult
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
@@ -115,7 +116,7 @@ def score_customers(
     Parameters
     ----------
     indicators
-        One row per customer (Ibis table, or anything :func:`ibis.memtable` accepts).
+        One row per customer (Ibis table, Arrow table, pandas or polars frame, mapping of columns).
     columns
         Indicator columns to score; default: the AHP elements when ``ahp`` is given.
     cost
@@ -150,19 +151,19 @@ def score_customers(
     ConfigError
         Bad tiers, AHP elements that do not match the indicators, inconsistent judgements.
     """
-    t = indicators if isinstance(indicators, ir.Table) else ibis.memtable(indicators)
+    t = as_ibis(indicators, "indicators")
     method = _infer_method(method, weights, ahp)
     if columns is None:
         if ahp is None:
-            raise InputError("give the indicator columns to score (e.g. columns=['revenue', 'order_count'])")
+            raise InputError("give the indicator columns to score ('columns', e.g. ['revenue', 'order_count'])")
         columns = list(ahp.names)
     cols = _check_columns(t, list(columns), customer_col)
     cost_t = _check_cost(cols, cost)
     tier_spec = _check_tiers(tiers)
     if normalisation not in ("minmax", "zscore"):
-        raise InputError(f"normalisation must be 'minmax' or 'zscore'; got {normalisation!r}")
+        raise InputError(f"'normalisation' must be 'minmax' or 'zscore'; got {normalisation!r}")
     if on_missing not in ("error", "worst"):
-        raise InputError(f"on_missing must be 'error' or 'worst'; got {on_missing!r}")
+        raise InputError(f"'on_missing' must be 'error' or 'worst'; got {on_missing!r}")
 
     stats, n, nulls = _statistics(t, cols)
     if n == 0:
@@ -173,7 +174,7 @@ def score_customers(
         example = first.column(0)[0].as_py() if first.num_rows else "?"
         raise InputError(
             f"indicator {col!r} is missing for {nulls[col]:,} customer(s) (first: customer "
-            f"{example}); fill it, or pass on_missing='worst' to count it as the worst value"
+            f"{example}); fill it, or set 'on_missing' to 'worst' to count it as the worst value"
         )
 
     norm = {c: _normalised(t[c], stats[c], c in cost_t, normalisation) for c in cols}
@@ -209,7 +210,7 @@ def _infer_method(method: str | None, weights: Any, ahp: Any) -> WeightMethod:
             raise InputError("give either user weights or AHP judgements, not both")
         return "user" if weights is not None else "ahp" if ahp is not None else "equal"
     if method not in ("user", "equal", "entropy", "ahp"):
-        raise InputError(f"weight method must be one of user, equal, entropy, ahp; got {method!r}")
+        raise InputError(f"'method' must be one of user, equal, entropy, ahp; got {method!r}")
     if method == "user" and weights is None:
         raise InputError("method 'user' needs weights (e.g. {'revenue': 0.6, 'order_count': 0.4})")
     if method == "ahp" and ahp is None:
@@ -223,7 +224,7 @@ def _check_columns(t: ir.Table, cols: list[str], customer_col: str) -> list[str]
     available = list(t.columns)
     if customer_col not in available:
         raise InputError(
-            f"customer column {customer_col!r} is not in the indicator table"
+            f"customer column {customer_col!r} (given as 'customer_col') is not in the indicator table"
             f"{did_you_mean(customer_col, available)} (columns: {', '.join(available)})"
         )
     if not cols:
@@ -353,7 +354,7 @@ def _user_weights(weights: Mapping[str, float] | Sequence[float] | None, cols: l
     try:
         w = np.array([float(v) for v in raw])
     except (TypeError, ValueError):
-        raise InputError(f"weights must be numbers; got {raw!r}") from None
+        raise InputError(f"'weights' must be numbers; got {raw!r}") from None
     bad = [c for c, v in zip(cols, w) if not np.isfinite(v) or v < 0]
     if bad:
         i = cols.index(bad[0])
@@ -420,10 +421,13 @@ def score_transactions(
     """
     from custlens.features import value_indicators
 
-    def table(x: Any) -> ir.Table | None:
-        return None if x is None else x if isinstance(x, ir.Table) else ibis.memtable(x)
+    def table(x: Any, what: str) -> ir.Table | None:
+        return None if x is None else as_ibis(x, what)
 
     indicators = value_indicators(
-        table(transactions), as_of=as_of, receivables=table(receivables), interactions=table(interactions)
+        as_ibis(transactions, "transactions"),
+        as_of=as_of,
+        receivables=table(receivables, "receivables"),
+        interactions=table(interactions, "interactions"),
     )
     return score_customers(indicators, columns, **kwargs)

@@ -1,21 +1,25 @@
 """Customer identification and segmentation on a whole customer base (Ibis expressions).
 
-Every method returns a :class:`SegmentResult`: ``customers`` (one row per customer with
-``customer_id``, the method's columns, ``segment`` and ``segment_zh``) and ``summary``
-(one row per segment: ``segment, segment_zh, segment_rank, customers, share, value,
-value_share, orders, avg_order_value``). Thresholds, rules and names come from TOML
-configuration; the defaults ship in ``custlens/segment/defaults/``.
+Every method reads per-customer features -- the table of
+:func:`custlens.features.customer_features` -- and returns a :class:`SegmentResult` of lazy
+expressions: ``customers`` (one row per customer with ``customer_id``, the method's
+columns, ``segment`` and ``segment_zh``) and ``summary`` (one row per segment: ``segment,
+segment_zh, segment_rank, customers, share, value, value_share, orders,
+avg_order_value``). The ``*_from_transactions`` functions compute the features of a
+transaction log through :mod:`custlens.features` and call the same methods. Thresholds,
+rules and names come from TOML configuration; the defaults ship in
+``custlens/segment/defaults/``.
 """
 
 from __future__ import annotations
 
-from custlens.segment._common import SUMMARY_COLUMNS, SegmentResult, summarise
+from custlens.segment._common import SUMMARY_COLUMNS, Details, SegmentResult, SummarySpec, summarise
 from custlens.segment._config import load_config, load_defaults
-from custlens.segment._transactions import TransactionColumns, as_dates, as_numbers, as_of_date, customer_summary
+from custlens.segment._inputs import TransactionColumns, customer_summary, features_from_transactions
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
-from custlens.segment.lifecycle import STAGES, lifecycle_stage
+from custlens.segment.lifecycle import LIFECYCLE_FEATURES, STAGES, lifecycle_stage, lifecycle_stage_from_transactions
 from custlens.segment.matrix import clv_matrix, value_matrix
 from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions, rfm_heatmap
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
@@ -28,18 +32,25 @@ from custlens.segment.snapshot import (
     open_snapshot_db,
     save_snapshot,
 )
-from custlens.segment.state import STATES, relationship_state, state_flow, winback_list
+from custlens.segment.state import (
+    STATE_FEATURES,
+    STATES,
+    relationship_state,
+    relationship_state_from_transactions,
+    state_flow,
+    winback_list,
+)
 
 __all__ = [
     "SegmentResult",
+    "SummarySpec",
+    "Details",
     "SUMMARY_COLUMNS",
     "RFM_COLUMNS",
     "TransactionColumns",
     "RuleError",
     "customer_summary",
-    "as_dates",
-    "as_of_date",
-    "as_numbers",
+    "features_from_transactions",
     "summarise",
     "load_config",
     "load_defaults",
@@ -48,11 +59,15 @@ __all__ = [
     "rfm_from_transactions",
     "rfm_heatmap",
     "STATES",
+    "STATE_FEATURES",
     "relationship_state",
+    "relationship_state_from_transactions",
     "state_flow",
     "winback_list",
     "STAGES",
+    "LIFECYCLE_FEATURES",
     "lifecycle_stage",
+    "lifecycle_stage_from_transactions",
     "abc_classes",
     "value_pyramid",
     "pareto_curve",

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
+from custlens.features.coerce import to_date
 
 __all__ = [
     "SegmentResult",
-    "as_table",
+    "SummarySpec",
+    "Details",
+    "as_ibis",
+    "as_of_or_none",
     "require_columns",
-    "resolve_as_of",
     "summarise",
     "name_column",
     "config_hash",
@@ -39,18 +43,6 @@ SUMMARY_COLUMNS = (
 """Columns of every per-segment summary, in order (documented in docs/segmentation.md)."""
 
 
-def as_table(data: Any, what: str = "input") -> ir.Table:
-    """Return ``data`` as an Ibis table (Ibis tables pass through; Arrow/pandas/polars are wrapped)."""
-    if isinstance(data, ir.Table):
-        return data
-    try:
-        return ibis.memtable(data)
-    except Exception as exc:
-        raise InputError(
-            f"{what}: expected a table (Ibis, Arrow, pandas or polars), got {type(data).__name__} ({exc})"
-        ) from None
-
-
 def require_columns(
     table: ir.Table, columns: Mapping[str, str] | Sequence[str], what: str, error: type[InputError] = InputError
 ) -> None:
@@ -68,16 +60,9 @@ def require_columns(
             )
 
 
-def resolve_as_of(as_of: date | datetime | str | None, what: str = "as_of") -> date | None:
-    """Parse an as-of date (``YYYY-MM-DD`` strings, dates, datetimes) or pass ``None`` on."""
-    if as_of is None or isinstance(as_of, date) and not isinstance(as_of, datetime):
-        return as_of
-    if isinstance(as_of, datetime):
-        return as_of.date()
-    try:
-        return date.fromisoformat(str(as_of))
-    except ValueError:
-        raise InputError(f"{what} must be a date YYYY-MM-DD, got {as_of!r}") from None
+def as_of_or_none(as_of: Any) -> date | None:
+    """The as-of date a result records: ``None`` stays ``None``, anything else goes through ``to_date``."""
+    return None if as_of is None else to_date(as_of, "as_of")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -93,48 +78,55 @@ def name_column(segment: ir.StringValue, names_zh: Mapping[str, str], default: s
     return segment.cases(*[(k, v) for k, v in names_zh.items()], else_=default)
 
 
-def summarise(
-    customers: ir.Table,
-    *,
-    segments: Sequence[str],
-    names_zh: Mapping[str, str],
-    value_col: str | None = None,
-    orders_col: str | None = None,
-    segment_col: str = "segment",
-) -> ir.Table:
-    """One row per segment: size, share, value, value share, orders and average order value.
+@dataclass(frozen=True)
+class SummarySpec:
+    """How a per-customer table becomes the per-segment summary.
 
-    Parameters
+    Attributes
     ----------
-    customers
-        One row per customer with a ``segment_col`` column.
     segments
-        Segment names in their display order (``segment_rank`` follows it; unknown names get
-        the next ranks).
+        Segment names in display order (``segment_rank`` follows it; names not listed get
+        the next ranks). Empty: segments are ranked by name.
     names_zh
-        Chinese names by English name.
+        Chinese names by English name; ``None`` takes them from the table's ``segment_zh``.
     value_col, orders_col
-        Columns summed into ``value`` and ``orders`` (null when not given).
+        Columns summed into ``value`` and ``orders`` (null when ``None``).
     """
+
+    segments: tuple[str, ...] = ()
+    names_zh: Mapping[str, str] | None = None
+    value_col: str | None = None
+    orders_col: str | None = None
+
+
+def summarise(customers: ir.Table, spec: SummarySpec, segment_col: str = "segment") -> ir.Table:
+    """One row per segment: size, share, value, value share, orders and average order value."""
     seg = customers[segment_col]
     metrics: dict[str, ir.Value] = {"customers": customers.count()}
     # a customer without a value (a lead) adds 0, so every segment has a value when one is given
     metrics["value"] = (
-        customers[value_col].cast("float64").fill_null(0.0).sum() if value_col else ibis.null().cast("float64")
+        customers[spec.value_col].cast("float64").fill_null(0.0).sum()
+        if spec.value_col
+        else ibis.null().cast("float64")
     )
     metrics["orders"] = (
-        customers[orders_col].cast("float64").fill_null(0.0).sum() if orders_col else ibis.null().cast("float64")
+        customers[spec.orders_col].cast("float64").fill_null(0.0).sum()
+        if spec.orders_col
+        else ibis.null().cast("float64")
     )
-    grouped = customers.group_by(segment=seg).aggregate(**metrics)
+    keys: dict[str, ir.Value] = {"segment": seg}
+    if spec.names_zh is None:
+        keys["segment_zh"] = customers.segment_zh
+    grouped = customers.group_by(**keys).aggregate(**metrics)
     total_n = grouped.customers.sum().over()
     total_v = grouped.value.sum().over()
-    rank = (
-        grouped.segment.cases(*[(s, i) for i, s in enumerate(segments)], else_=len(segments))
-        if segments
-        else ibis.literal(0)
-    )
+    if spec.segments:
+        rank = grouped.segment.cases(*[(s, i) for i, s in enumerate(spec.segments)], else_=len(spec.segments))
+    else:
+        rank = ibis.dense_rank().over(order_by=grouped.segment)
+    extra = {} if spec.names_zh is None else {"segment_zh": name_column(grouped.segment, spec.names_zh)}
     out = grouped.mutate(
-        segment_zh=name_column(grouped.segment, names_zh),
+        **extra,
         segment_rank=rank.cast("int64"),
         share=grouped.customers.cast("float64") / total_n,
         value_share=ibis.ifelse(total_v != 0, grouped.value / total_v, ibis.null().cast("float64")),
@@ -143,9 +135,39 @@ def summarise(
     return out.select(*SUMMARY_COLUMNS).order_by(["segment_rank", "segment"])
 
 
+class Details(Mapping[str, Any]):
+    """A segmentation's extras; numbers that need a query are computed on first access.
+
+    ``Details(values, lazy)``: ``values`` are plain; ``lazy`` maps a key to a function of no
+    arguments, called once when the key is first read (then remembered). Iterating over the
+    keys, ``in`` and ``len`` run nothing.
+    """
+
+    def __init__(
+        self, values: Mapping[str, Any] | None = None, lazy: Mapping[str, Callable[[], Any]] | None = None
+    ) -> None:
+        self._values: dict[str, Any] = dict(values or {})
+        self._lazy: dict[str, Callable[[], Any]] = {k: v for k, v in (lazy or {}).items() if k not in self._values}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._values and key in self._lazy:
+            self._values[key] = self._lazy.pop(key)()
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, *self._lazy])
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._lazy)
+
+    def __repr__(self) -> str:
+        shown = {**self._values, **{k: "<computed on access>" for k in self._lazy}}
+        return f"Details({shown!r})"
+
+
 @dataclass(frozen=True)
 class SegmentResult:
-    """The outcome of one segmentation.
+    """The outcome of one segmentation: lazy Ibis expressions, nothing executed yet.
 
     Attributes
     ----------
@@ -154,23 +176,46 @@ class SegmentResult:
     as_of
         The as-of date the segmentation describes (``None`` when the input was already a
         per-customer table without a date).
-    customers
-        One row per customer: ``customer_id``, the method's own columns, ``segment`` and
+    table
+        One row per customer: the public :attr:`columns` plus the private columns the
+        summary reads (their names start with ``_``).
+    columns
+        The public columns, in order: ``customer_id``, the method's columns, ``segment``,
         ``segment_zh``.
-    summary
-        One row per segment with :data:`SUMMARY_COLUMNS`.
+    spec
+        How :attr:`summary` is built from :attr:`table`.
     config
         The resolved configuration (defaults merged with the user's).
     details
-        Method-specific extras (thresholds, cut points, concentration figures, ...).
+        Method-specific extras (thresholds, cut points, split points, cluster profile, ...);
+        a :class:`Details` computes numbers that need a query when they are first read.
     """
 
     method: str
     as_of: date | None
-    customers: ir.Table
-    summary: ir.Table
+    table: ir.Table
+    columns: tuple[str, ...]
+    spec: SummarySpec = field(default_factory=SummarySpec)
     config: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def customers(self) -> ir.Table:
+        """One row per customer with :attr:`columns` (an Ibis expression)."""
+        return self.table.select(*self.columns)
+
+    @property
+    def summary(self) -> ir.Table:
+        """One row per non-empty segment with :data:`SUMMARY_COLUMNS` (an Ibis expression)."""
+        return summarise(self.table, self.spec)
+
+    def cache(self) -> SegmentResult:
+        """The same result with its per-customer table materialised once on the backend.
+
+        Worth it before reading both :attr:`customers` and :attr:`summary` (or several
+        exports) of a large base: each would otherwise run the whole pipeline.
+        """
+        return replace(self, table=self.table.cache())
 
     @property
     def config_hash(self) -> str:

@@ -20,12 +20,12 @@ import ibis.expr.types as ir
 from custlens.errors import ConfigError
 from custlens.segment._common import (
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     name_column,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, load_config
 
@@ -63,7 +63,7 @@ def _check_levels(levels: Sequence[Mapping[str, Any]], key: str, what: str) -> N
 def _prepare(
     features: Any, value_col: str | None, customer_col: str, cfg: Mapping[str, Any], what: str, orders_col: str | None
 ) -> tuple[ir.Table, str, str | None]:
-    t = as_table(features, what)
+    t = as_ibis(features, what)
     value_col = value_col or cfg["value"]
     require_columns(t, {"customer_col": customer_col, "value_col": value_col}, what)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
@@ -86,16 +86,9 @@ def _result(
     orders: str | None,
 ) -> SegmentResult:
     names_zh = {lev["name"]: lev.get("name_zh", lev["name"]) for lev in levels}
-    # the window functions run once; customers and summary read the materialised table
-    out = out.mutate(segment_zh=name_column(out.segment, names_zh)).cache()
-    summary = summarise(
-        out,
-        segments=[lev["name"] for lev in levels],
-        names_zh=names_zh,
-        value_col="value",
-        orders_col="_orders" if orders else None,
-    )
-    return SegmentResult(method, resolve_as_of(as_of), out.select(*columns), summary, cfg, details)
+    out = out.mutate(segment_zh=name_column(out.segment, names_zh))
+    spec = SummarySpec(tuple(lev["name"] for lev in levels), names_zh, "value", "_orders" if orders else None)
+    return SegmentResult(method, as_of_or_none(as_of), out, tuple(columns), spec, cfg, details)
 
 
 def abc_classes(
@@ -210,7 +203,7 @@ def concentration(
     cfg = _config(config)
     top = cfg["pareto"]["top_share"] if top_share is None else top_share
     if not 0 < top <= 1:
-        raise ConfigError(f"top_share must be in (0, 1], got {top!r}")
+        raise ConfigError(f"'top_share' must be in (0, 1], got {top!r}")
     base, _, _ = _prepare(features, value_col, customer_col, cfg, "concentration", None)
     pos = ibis.greatest(base.value, 0.0)
     t = base.mutate(

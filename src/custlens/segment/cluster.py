@@ -22,11 +22,11 @@ import pyarrow as pa
 from custlens.errors import ConfigError, InputError
 from custlens.segment._common import (
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, load_config, read_toml
 
@@ -97,6 +97,9 @@ def kmeans_segments(
 ) -> SegmentResult:
     """Cluster customers with k-means and profile the clusters.
 
+    Unlike the other methods this one executes while it runs: the features are read into
+    NumPy once and scikit-learn fits the clusters in the Python process.
+
     Returns
     -------
     SegmentResult
@@ -110,8 +113,8 @@ def kmeans_segments(
 
     cfg = _config(config, {"features": list(columns) if columns else None})
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
-        raise ConfigError(f"cluster: k must be an integer >= 2, got {k!r}")
-    t = as_table(features, "cluster features")
+        raise ConfigError(f"cluster: 'k' must be an integer >= 2, got {k!r}")
+    t = as_ibis(features, "cluster features")
     feats = list(cfg["features"])
     value = cfg["value"]
     user = read_toml(config) if isinstance(config, (str, Path)) else dict(config or {})
@@ -189,21 +192,19 @@ def kmeans_segments(
             prof[f"mean_{f}"].append(float(raw[m, j].mean()) if m.any() else float("nan"))
             prof[f"z_{f}"].append(float(km.cluster_centers_[src, j]))
     profile = pa.table(prof)
-    mem = ibis.memtable(out)
     names = {f"cluster {c}": f"第{c}类" for c in range(1, k + 1)}
-    summary = summarise(
-        mem,
-        segments=list(names),
-        names_zh=names,
-        value_col=value if value in feats else "_value",
-        orders_col="order_count" if "order_count" in feats else None,
+    spec = SummarySpec(
+        tuple(names),
+        names,
+        value if value in feats else "_value",
+        "order_count" if "order_count" in feats else None,
     )
-    customers = mem.select("customer_id", *feats, "cluster", "segment", "segment_zh")
     return SegmentResult(
         "cluster",
-        resolve_as_of(as_of),
-        customers,
-        summary,
+        as_of_or_none(as_of),
+        ibis.memtable(out),
+        ("customer_id", *feats, "cluster", "segment", "segment_zh"),
+        spec,
         cfg,
         {"k": k, "silhouette": scores, "profile": profile, "value_column": value, "inertia": float(km.inertia_)},
     )

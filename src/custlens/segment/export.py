@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from custlens._frames import as_arrow
 from custlens.errors import InputError
 
 __all__ = ["ENCODINGS", "to_arrow_table", "csv_bytes", "write_export"]
@@ -19,16 +20,7 @@ ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 
 def to_arrow_table(data: Any) -> pa.Table:
     """An Arrow table from an Ibis expression, pandas/polars frame or Arrow table."""
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "to_pyarrow"):
-        return data.to_pyarrow()
-    if hasattr(data, "to_arrow"):
-        return data.to_arrow()
-    try:
-        return pa.Table.from_pandas(data, preserve_index=False)
-    except Exception:
-        raise InputError(f"cannot export {type(data).__name__} as a table") from None
+    return as_arrow(data, "export")
 
 
 def csv_bytes(table: Any, encoding: str = "utf-8") -> bytes:
@@ -36,7 +28,7 @@ def csv_bytes(table: Any, encoding: str = "utf-8") -> bytes:
     import pyarrow.csv as pacsv
 
     if encoding not in ENCODINGS:
-        raise InputError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+        raise InputError(f"'encoding' must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     buf = io.BytesIO()
     pacsv.write_csv(to_arrow_table(table), buf)
     text = buf.getvalue().decode("utf-8")
@@ -46,7 +38,7 @@ def csv_bytes(table: Any, encoding: str = "utf-8") -> bytes:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
         raise InputError(
-            f"a value cannot be written in {encoding} ({exc.object[exc.start : exc.end]!r}); use --encoding utf-8-sig"
+            f"a value cannot be written in {encoding} ({exc.object[exc.start : exc.end]!r}); set 'encoding' to utf-8-sig"
         ) from None
 
 

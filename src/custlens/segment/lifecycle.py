@@ -1,42 +1,63 @@
 """Customer lifecycle stages: acquisition, growth, maturity, decline, termination.
 
-The stage comes from the age of the relationship, the trend of each customer's period
-revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state` (the course's
-考察期 / 形成期 / 稳定期 / 退化期 / 终止期). The trend is the least-squares slope of revenue
-over the last ``W`` periods (x = 0 for the oldest; periods without purchases count as 0),
-
-``slope = (W sum(x y) - sum(x) sum(y)) / (W sum(x^2) - sum(x)^2)``,
-
-divided by the mean period revenue, so that it reads "share of a typical period gained per
-period". It is computed as one aggregation per customer (no per-period table).
+The stage comes from the age of the relationship (``tenure_days``), the trend of each
+customer's period revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state`
+(the course's 考察期 / 形成期 / 稳定期 / 退化期 / 终止期). The trend features -- the
+least-squares slope of revenue over the last ``W`` periods and that slope over the mean
+period revenue -- are :func:`custlens.features.activity_features`; this module only applies
+the stage rules to the per-customer features.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import ibis
 
 from custlens.errors import ConfigError
-from custlens.segment._common import SegmentResult, as_table, check_config_keys, name_column, summarise
+from custlens.segment._common import (
+    SegmentResult,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
+    check_config_keys,
+    name_column,
+    require_columns,
+)
 from custlens.segment._config import ConfigLike, load_config, load_defaults, merge
-from custlens.segment._transactions import TransactionColumns, as_dates, as_of_date, customer_summary
+from custlens.segment._inputs import (
+    TransactionColumns,
+    features_from_transactions,
+    looks_like_transactions,
+    warn_transactions,
+)
+from custlens.segment.state import lost_after_days
 
-__all__ = ["lifecycle_stage", "STAGES", "LIFECYCLE_COLUMNS"]
+__all__ = ["lifecycle_stage", "lifecycle_stage_from_transactions", "STAGES", "LIFECYCLE_COLUMNS", "LIFECYCLE_FEATURES"]
 
 STAGES = ("acquisition", "growth", "maturity", "decline", "termination")
 LIFECYCLE_COLUMNS = (
     "customer_id",
     "tenure_days",
     "recency_days",
-    "window_revenue",
+    "trend_revenue",
     "trend_slope",
     "relative_trend",
     "lost_after_days",
     "segment",
     "segment_zh",
 )
+LIFECYCLE_FEATURES = (
+    "order_count",
+    "revenue",
+    "tenure_days",
+    "recency_days",
+    "avg_purchase_cycle_days",
+    "trend_revenue",
+    "trend_slope",
+    "relative_trend",
+)
+"""Per-customer features lifecycle stages read (:func:`custlens.features.customer_features`)."""
 
 _KEYS = ["period_days", "window_periods", "acquisition_days", "growth_slope", "decline_slope", "termination", "names"]
 
@@ -63,51 +84,44 @@ def _config(config: ConfigLike) -> dict[str, Any]:
 
 
 def lifecycle_stage(
-    transactions: Any,
+    features: Any,
     *,
-    as_of: date | str | None = None,
-    columns: TransactionColumns = TransactionColumns(),
+    as_of: Any = None,
     config: ConfigLike = None,
+    customer_col: str = "customer_id",
+    columns: TransactionColumns | None = None,
 ) -> SegmentResult:
-    """The lifecycle stage of every buyer at ``as_of``.
+    """The lifecycle stage of every buyer at ``as_of``, from per-customer features.
 
-    ``customers`` columns: :data:`LIFECYCLE_COLUMNS` (``trend_slope`` in money per period,
-    ``relative_trend`` = slope / mean period revenue, null without revenue in the window).
+    Parameters
+    ----------
+    features
+        One row per customer with :data:`LIFECYCLE_FEATURES` -- the table of
+        :func:`custlens.features.customer_features`, whose trend must use the configured
+        periods (``period_days``, ``periods = window_periods``; the defaults agree).
+        Customers without a purchase (``order_count = 0``) are left out.
+    as_of
+        The date the features describe (recorded with the result).
+    columns
+        Deprecated: passing a transaction table (with ``columns``) is the old convention;
+        it warns and runs :func:`lifecycle_stage_from_transactions`.
+
+    Returns
+    -------
+    SegmentResult
+        ``customers`` with :data:`LIFECYCLE_COLUMNS` (``trend_slope`` in money per period,
+        ``relative_trend`` = slope / mean period revenue, null without revenue in the
+        trend window). Nothing is executed while the result is built.
     """
+    t = as_ibis(features, "features")
+    if columns is not None or looks_like_transactions(t, "tenure_days"):
+        warn_transactions("lifecycle_stage")
+        return lifecycle_stage_from_transactions(t, as_of=as_of, columns=columns or TransactionColumns(), config=config)
     cfg = _config(config)
-    tx = as_table(transactions, "transactions")
-    cols = columns.resolve(tx)
-    as_of_d = as_of_date(tx, cols.date, as_of)
-    summ, _ = customer_summary(tx, as_of=as_of_d, columns=cols, _checked=True)
-    w, pdays = cfg["window_periods"], cfg["period_days"]
-    start = as_of_d - timedelta(days=w * pdays)
-    t = tx.mutate(
-        _cid=tx[cols.customer].cast("string"),
-        _day=as_dates(tx[cols.date], cols.date),
-        _amt=tx[cols.amount].cast("float64"),
-    )
-    t = t.filter((t._day > ibis.literal(start)) & (t._day <= ibis.literal(as_of_d)))
-    k = (ibis.literal(as_of_d).delta(t._day, unit="day") // pdays).cast("int64")
-    t = t.mutate(_x=(w - 1 - k).cast("float64"))
-    trend = t.group_by(_tid=t._cid).aggregate(_sy=t._amt.sum(), _sxy=(t._x * t._amt).sum())
-    sx = w * (w - 1) / 2.0
-    sxx = (w - 1) * w * (2 * w - 1) / 6.0
-    j = summ.left_join(trend, summ.customer_id == trend._tid)
-    sy, sxy = j._sy.fill_null(0.0), j._sxy.fill_null(0.0)
-    slope = (w * sxy - sx * sy) / (w * sxx - sx * sx)
-    mean = sy / w
-    lost = cfg["termination"]
-    after = ibis.ifelse(
-        j.avg_purchase_cycle_days.notnull(),
-        ibis.greatest(j.avg_purchase_cycle_days * float(lost["cycle_multiplier"]), float(lost["floor_days"])),
-        float(max(lost["single_purchase_days"], lost["floor_days"])),
-    )
-    j = j.mutate(
-        window_revenue=sy,
-        trend_slope=slope,
-        relative_trend=ibis.ifelse(mean > 0, slope / mean, ibis.null().cast("float64")),
-        lost_after_days=after,
-    )
+    require_columns(t, {"customer_col": customer_col, **{c: c for c in LIFECYCLE_FEATURES}}, "lifecycle")
+    f = t.filter(t.order_count > 0)
+    j = f.select(customer_id=f[customer_col].cast("string"), **{c: f[c] for c in LIFECYCLE_FEATURES})
+    j = j.mutate(lost_after_days=lost_after_days(j.avg_purchase_cycle_days.cast("float64"), cfg["termination"]))
     stage = ibis.cases(
         (j.recency_days > j.lost_after_days, "termination"),
         (j.tenure_days < cfg["acquisition_days"], "acquisition"),
@@ -116,7 +130,36 @@ def lifecycle_stage(
         (j.relative_trend < float(cfg["decline_slope"]), "decline"),
         else_="maturity",
     )
-    j = j.mutate(segment=stage).cache()  # materialised once: customers and summary read it
+    j = j.mutate(segment=stage)
     j = j.mutate(segment_zh=name_column(j.segment, cfg["names"]))
-    summary = summarise(j, segments=list(STAGES), names_zh=cfg["names"], value_col="revenue", orders_col="order_count")
-    return SegmentResult("lifecycle", as_of_d, j.select(*LIFECYCLE_COLUMNS), summary, cfg, {"value_column": "revenue"})
+    spec = SummarySpec(tuple(STAGES), cfg["names"], "revenue", "order_count")
+    return SegmentResult(
+        "lifecycle", as_of_or_none(as_of), j, LIFECYCLE_COLUMNS, spec, cfg, {"value_column": "revenue"}
+    )
+
+
+def lifecycle_stage_from_transactions(
+    transactions: Any,
+    *,
+    as_of: Any = None,
+    columns: TransactionColumns = TransactionColumns(),
+    config: ConfigLike = None,
+    check_as_of: bool = False,
+) -> SegmentResult:
+    """:func:`lifecycle_stage` of a transaction log (features through :mod:`custlens.features`).
+
+    The features are :func:`custlens.features.customer_features` with the configured trend
+    periods. ``as_of`` defaults to the last transaction day (one query); ``check_as_of=True``
+    refuses an as-of before the first transaction (:class:`~custlens.errors.InputError`;
+    one query). Otherwise nothing runs while the result is built (typed columns).
+    """
+    cfg = _config(config)
+    feats, day = features_from_transactions(
+        transactions,
+        as_of=as_of,
+        columns=columns,
+        period_days=int(cfg["period_days"]),
+        periods=int(cfg["window_periods"]),
+        check_as_of=check_as_of,
+    )
+    return lifecycle_stage(feats, as_of=day, config=cfg)

@@ -12,6 +12,7 @@ strictly above the split point. Columns, split and names come from ``defaults/ma
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -21,13 +22,14 @@ import ibis.expr.types as ir
 
 from custlens.errors import ConfigError
 from custlens.segment._common import (
+    Details,
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     name_column,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, load_config
 
@@ -81,18 +83,20 @@ def _section(name: str, config: ConfigLike, overrides: Mapping[str, Any]) -> dic
     return cfg
 
 
-def _split_points(t: ir.Table, cfg: Mapping[str, Any]) -> tuple[float, float]:
+def _split_points(t: ir.Table, cfg: Mapping[str, Any]) -> ir.Table:
+    """One row ``_sx, _sy``: the split point of each axis (median, mean or the thresholds)."""
     if cfg["split"] == "thresholds":
-        return float(cfg["x_threshold"]), float(cfg["y_threshold"])
-    fn = "median" if cfg["split"] == "median" else "mean"
-    agg = {
-        "x": getattr(t._x, fn)() if fn == "mean" else t._x.quantile(0.5),
-        "y": getattr(t._y, fn)() if fn == "mean" else t._y.quantile(0.5),
-    }
-    row = t.aggregate(**agg).to_pyarrow().to_pylist()[0]
-    if row["x"] is None or row["y"] is None:
-        raise ConfigError("value matrix: no values to split (the table is empty or all null)")
-    return float(row["x"]), float(row["y"])
+        return t.aggregate(_sx=ibis.literal(float(cfg["x_threshold"])), _sy=ibis.literal(float(cfg["y_threshold"])))
+    if cfg["split"] == "mean":
+        return t.aggregate(_sx=t._x.mean(), _sy=t._y.mean())
+    return t.aggregate(_sx=t._x.quantile(0.5), _sy=t._y.quantile(0.5))
+
+
+def _read_splits(splits: ir.Table, method: str) -> dict[str, float]:
+    row = splits.to_pyarrow().to_pylist()[0]
+    if row["_sx"] is None or row["_sy"] is None:
+        raise ConfigError(f"{method}: no values to split (the table is empty or all null)")
+    return {"x_split": float(row["_sx"]), "y_split": float(row["_sy"])}
 
 
 def _matrix(
@@ -105,7 +109,7 @@ def _matrix(
     as_of: Any,
     names: tuple[str, str, str, str],
 ) -> SegmentResult:
-    t = as_table(features, method)
+    t = as_ibis(features, method)
     require_columns(t, {"customer_col": customer_col, "x": cfg["x"], "y": cfg["y"]}, method)
     value_col = value_col or ("revenue" if "revenue" in t.columns else cfg["x"])
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else None)
@@ -117,12 +121,13 @@ def _matrix(
         _value=t[value_col].cast("float64"),
         _orders=(t[orders_col].cast("float64") if orders_col else ibis.null().cast("float64")),
     )
-    sx, sy = _split_points(base, cfg)
-    x_hi = ibis.ifelse(base._x > sx, "high", "low")
-    y_hi = ibis.ifelse(base._y > sy, "high", "low")
+    splits = _split_points(base, cfg)
+    j = base.cross_join(splits)
+    x_hi = ibis.ifelse(j._x > j._sx, "high", "low")
+    y_hi = ibis.ifelse(j._y > j._sy, "high", "low")
     quads = cfg["quadrant"]
     seg = ibis.cases(*[((x_hi == q["x"]) & (y_hi == q["y"]), q["name"]) for q in quads])
-    out = base.mutate(_xl=x_hi, _yl=y_hi, segment=seg)
+    out = j.select(*base.columns, _xl=x_hi, _yl=y_hi, segment=seg)
     names_zh = {q["name"]: q.get("name_zh", q["name"]) for q in quads}
     out = out.mutate(segment_zh=name_column(out.segment, names_zh))
     if method == "clv_matrix":
@@ -132,22 +137,14 @@ def _matrix(
         )
     x_name, y_name, xl_name, yl_name = names
     out = out.rename({x_name: "_x", y_name: "_y", xl_name: "_xl", yl_name: "_yl"})
-    summary = summarise(
-        out,
-        segments=[q["name"] for q in quads],
-        names_zh=names_zh,
-        value_col="_value",
-        orders_col="_orders" if orders_col else None,
-    )
+    spec = SummarySpec(tuple(q["name"] for q in quads), names_zh, "_value", "_orders" if orders_col else None)
     cols = VALUE_MATRIX_COLUMNS if method == "value_matrix" else CLV_MATRIX_COLUMNS
-    return SegmentResult(
-        method,
-        resolve_as_of(as_of),
-        out.select(*cols),
-        summary,
-        cfg,
-        {"x_split": sx, "y_split": sy, "x_column": cfg["x"], "y_column": cfg["y"], "value_column": value_col},
+    read = functools.cache(lambda: _read_splits(splits, method))  # one query for both split points
+    details = Details(
+        {"x_column": cfg["x"], "y_column": cfg["y"], "value_column": value_col},
+        {"x_split": lambda: read()["x_split"], "y_split": lambda: read()["y_split"]},
     )
+    return SegmentResult(method, as_of_or_none(as_of), out, cols, spec, cfg, details)
 
 
 def value_matrix(

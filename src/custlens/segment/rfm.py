@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +26,19 @@ import ibis
 import ibis.expr.types as ir
 
 from custlens.errors import ConfigError, InputError
+from custlens.schema import DAYS_PER_MONTH
 from custlens.segment._common import (
+    Details,
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     name_column,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, check_bins, load_config, load_defaults, merge, read_toml
-from custlens.segment._transactions import TransactionColumns, customer_summary
+from custlens.segment._inputs import TransactionColumns, features_from_transactions
 
 __all__ = [
     "rfm",
@@ -46,7 +47,6 @@ __all__ = [
     "load_segment_map",
     "quantile_cut_points",
     "RFM_COLUMNS",
-    "DAYS_PER_MONTH",
 ]
 
 RFM_COLUMNS = (
@@ -67,33 +67,50 @@ SHIPPED_MAPS = {"default": "rfm_segments", "cn8": "rfm_segments_cn8"}
 """Segment maps shipped in ``defaults/``, usable by name: the 11-segment map and the
 eight-class Chinese map (``cn8``, for ``bins = 2``)."""
 
-DAYS_PER_MONTH = 30.4375
-"""Days per month when recency thresholds are given in months (365.25 / 12)."""
-
 _DIMS = ("recency", "frequency", "monetary")
 _SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 
 
-def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) -> dict[str, list[float]]:
-    """Type-7 quantiles at k/bins (k = 1..bins-1) of each column, in one query."""
-    probs = [k / bins for k in range(1, bins)]
-    row = (
-        table.aggregate(**{dim: table[col].cast("float64").quantile(probs) for dim, col in columns.items()})
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    cuts = {}
-    for dim, values in row.items():
-        if values is None or any(v is None for v in values):
-            raise InputError(f"RFM: column {columns[dim]!r} has no values to take quantiles of")
-        # 12 significant digits: interpolation noise (2.9999999999999996 for 3) must not
-        # move a value that equals a cut point into the next bin
-        cuts[dim] = [float(f"{float(v):.12g}") for v in values]
-    return cuts
+def _significant(q: ir.FloatingValue, digits: int = 12) -> ir.FloatingValue:
+    """``q`` rounded to ``digits`` significant digits, in the engine.
+
+    Interpolation noise (2.9999999999999996 for 3) must not move a value that equals a cut
+    point into the next bin. ``q`` is scaled by ``10**|e|`` (exact for ``|e| <= 22``: both
+    engines' ``pow`` return exactly representable powers exactly), rounded and scaled back,
+    so the result is the float nearest the rounded decimal.
+    """
+    mag = ibis.greatest(q.abs(), 1e-300).log10().floor()
+    e = ibis.least(ibis.greatest(digits - 1 - mag, -22.0), 22.0)
+    scale = ibis.literal(10.0) ** e.abs()
+    return ibis.ifelse(e >= 0, (q * scale).round() / scale, (q / scale).round() * scale)
+
+
+def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) -> ir.Table:
+    """One row: the type-7 quantiles at k/bins (k = 1..bins-1) of each column (12 significant digits).
+
+    Column ``<dim>_<k>`` holds the k-th cut point of dimension ``dim``. An expression: the
+    scores compare each customer with it (a cross join), and ``details["cut_points"]``
+    executes it when read.
+    """
+    names = [(f"{dim}_{k}", col, k) for dim, col in columns.items() for k in range(1, bins)]
+    raw = table.aggregate(**{name: table[col].cast("float64").quantile(k / bins) for name, col, k in names})
+    # rounded on the one-row aggregate, so each quantile is computed once and referenced
+    return raw.select(**{name: _significant(raw[name]) for name, _, _ in names})
+
+
+def _read_cuts(cuts: ir.Table, columns: Mapping[str, str], bins: int) -> dict[str, list[float]]:
+    row = cuts.to_pyarrow().to_pylist()[0]
+    out = {}
+    for dim, col in columns.items():
+        values = [row[f"{dim}_{k}"] for k in range(1, bins)]
+        if any(v is None for v in values):
+            raise InputError(f"RFM: column {col!r} has no values to take quantiles of")
+        out[dim] = [float(v) for v in values]
+    return out
 
 
 def _quantile_score(
-    x: ir.NumericValue, cuts: Sequence[float], reverse: bool, bins: int, offset: float = 0.0
+    x: ir.NumericValue, cuts: Sequence[ir.FloatingValue], reverse: bool, bins: int, offset: float = 0.0
 ) -> ir.IntegerValue:
     passed = [(x >= c + offset) if offset else (x > c) for c in cuts]
     above = sum((ibis.ifelse(p, 1, 0) for p in passed), ibis.literal(0))
@@ -183,20 +200,20 @@ def _check_map_fits(cfg: Mapping[str, Any], bins: int, where: str) -> None:
     if declared is not None and top > declared:
         raise ConfigError(f"{where} declares bins = {declared} but uses scores up to {top}")
     if top > bins:
-        problem = f"uses scores up to {top} but --bins is {bins}"
+        problem = f"uses scores up to {top} but 'bins' is {bins}"
     elif declared is not None:
         if declared == bins:
             return
-        problem = f"is written for bins = {declared} but --bins is {bins}"
+        problem = f"is written for bins = {declared} but 'bins' is {bins}"
     elif top < bins:
         problem = (
-            f"uses scores up to {top} only but --bins is {bins}, so customers "
+            f"uses scores up to {top} only but 'bins' is {bins}, so customers "
             f"scoring {top + 1}..{bins} can only fall to the fallback"
         )
     else:
         return
     wanted = declared if declared is not None else top
-    raise ConfigError(f"{where} {problem}; use --bins {wanted} (bins={wanted} in Python)")
+    raise ConfigError(f"{where} {problem}; set 'bins' to {wanted}")
 
 
 def _segment_expr(t: ir.Table, cfg: Mapping[str, Any], where: str) -> ir.StringValue:
@@ -252,18 +269,33 @@ def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike
     return cfg
 
 
+def _measured_columns(t: ir.Table, measures: Mapping[str, Any]) -> tuple[str, ir.Value]:
+    """Frequency column and monetary expression of the configured ``[measures]`` over feature columns."""
+    qty = measures["value"] == "quantity"
+    total_col = "window_quantity" if qty else "window_revenue"
+    require_columns(
+        t,
+        {"frequency (window_orders)": "window_orders", f"monetary ({total_col})": total_col},
+        "RFM features (custlens.features.customer_features)",
+    )
+    total = t[total_col].cast("float64")
+    if measures["monetary"] == "total":
+        return "window_orders", total
+    return "window_orders", ibis.ifelse(t.window_orders > 0, total / t.window_orders, 0.0)
+
+
 def rfm(
     features: Any,
     *,
-    as_of: date | str | None = None,
+    as_of: Any = None,
     bins: int | None = None,
     thresholds: ConfigLike = None,
     segment_map: ConfigLike = None,
     config: ConfigLike = None,
     customer_col: str = "customer_id",
     recency_col: str = "recency_days",
-    frequency_col: str = "frequency",
-    monetary_col: str = "monetary",
+    frequency_col: str | None = None,
+    monetary_col: str | None = None,
     value_col: str | None = None,
     orders_col: str | None = None,
 ) -> SegmentResult:
@@ -272,9 +304,13 @@ def rfm(
     Parameters
     ----------
     features
-        One row per customer with recency (days since the last purchase), frequency and
-        monetary columns (e.g. :func:`custlens.features.value_indicators` with
-        ``frequency_col="order_count"``, ``monetary_col="revenue"``).
+        One row per customer. By default the table of
+        :func:`custlens.features.customer_features`, read as the configuration's
+        ``[measures]`` say: frequency = ``window_orders``; monetary = ``window_revenue``
+        (``monetary = "total"``) or ``window_revenue / window_orders`` (``"average"``), or
+        the same over ``window_quantity`` for RFA (``value = "quantity"``). The window must be
+        the configured ``frequency_window_days`` (0 = the whole history, the default of both).
+        Rows without a recency (customers without a purchase) are left out.
     as_of
         The date the recency was measured at (recorded with the result).
     bins
@@ -286,6 +322,9 @@ def rfm(
         A segment map (TOML file or mapping); the shipped 11-segment map by default.
     config
         Overrides of ``segment/defaults/rfm.toml``.
+    recency_col, frequency_col, monetary_col
+        Score these columns as they are instead (``frequency_col`` and ``monetary_col``
+        together; ``[measures]`` then only sets ``recency_unit``).
     value_col, orders_col
         Columns summed into the summary's ``value`` and ``orders`` (default: ``revenue`` /
         ``order_count`` when present, else the monetary / frequency columns).
@@ -294,36 +333,40 @@ def rfm(
     -------
     SegmentResult
         ``customers`` with :data:`RFM_COLUMNS`; ``details["cut_points"]`` holds the score
-        intervals per dimension.
+        intervals per dimension (read from the backend when first accessed). Nothing is
+        executed while the result is built: quantile cut points are part of the expression.
     """
-    t = as_table(features, "RFM features")
+    t = as_ibis(features, "RFM features")
     cfg = _scoring_config(config, bins, thresholds)
     n_bins = cfg["bins"]
-    cols = {
-        "customer_col": customer_col,
-        "recency_col": recency_col,
-        "frequency_col": frequency_col,
-        "monetary_col": monetary_col,
-    }
-    require_columns(t, cols, "RFM")
-    value_col = value_col or ("revenue" if "revenue" in t.columns else monetary_col)
+    if (frequency_col is None) != (monetary_col is None):
+        raise InputError("RFM: give 'frequency_col' and 'monetary_col' together, or neither (configured measures)")
+    require_columns(t, {"customer_col": customer_col, "recency_col": recency_col}, "RFM")
+    if frequency_col is None:
+        frequency_col, monetary = _measured_columns(t, cfg["measures"])
+        monetary_name = "configured monetary measure"
+    else:
+        require_columns(t, {"frequency_col": frequency_col, "monetary_col": monetary_col}, "RFM")  # type: ignore[dict-item]
+        monetary = t[monetary_col]
+        monetary_name = str(monetary_col)
+    value_col = value_col or ("revenue" if "revenue" in t.columns else None)
     orders_col = orders_col or ("order_count" if "order_count" in t.columns else frequency_col)
-    require_columns(t, {"value_col": value_col, "orders_col": orders_col}, "RFM")
+    if value_col is not None:
+        require_columns(t, {"value_col": value_col}, "RFM")
+    require_columns(t, {"orders_col": orders_col}, "RFM")
+    for name, col in (("recency_col", recency_col), ("frequency_col", frequency_col)):
+        if not t[col].type().is_numeric():
+            raise InputError(f"RFM: column {col!r} ({name!r}) must be numeric, got {t[col].type()}")
+    t = t.filter(t[recency_col].notnull())
+    monetary_value = monetary.cast("float64")
     base = t.select(
         customer_id=t[customer_col].cast("string"),
         recency_days=t[recency_col],
         frequency=t[frequency_col],
-        monetary=t[monetary_col].cast("float64"),
-        _value=t[value_col].cast("float64"),
+        monetary=monetary_value,
+        _value=t[value_col].cast("float64") if value_col is not None else monetary_value,
         _orders=t[orders_col].cast("float64"),
     )
-    # materialised once on the backend: cut points, scores and summary all read it
-    base = base.cache()
-    for name in ("recency_days", "frequency"):
-        if not base[name].type().is_numeric():
-            raise InputError(
-                f"RFM: column {cols[name.split('_')[0] + '_col']!r} must be numeric, got {base[name].type()}"
-            )
     unit = DAYS_PER_MONTH if cfg["measures"]["recency_unit"] == "months" else 1.0
     measured = {
         "recency": base.recency_days.cast("float64") / unit,
@@ -340,25 +383,23 @@ def rfm(
         for d, c in (("recency", "recency_days"), ("frequency", "frequency"), ("monetary", "monetary"))
         if d not in table_rules
     }
-    cuts = quantile_cut_points(base, quantile_dims, n_bins) if quantile_dims else {}
+    off = cfg["cut_offset"]
+    scored = base
+    if quantile_dims:
+        cuts = quantile_cut_points(base, quantile_dims, n_bins).rename(
+            **{f"_q_{d}_{k}": f"{d}_{k}" for d in quantile_dims for k in range(1, n_bins)}
+        )
+        scored = base.cross_join(cuts)
     scores = {}
-    cut_points: dict[str, list[dict[str, Any]]] = {}
     for d in _DIMS:
         if d in table_rules:
             scores[_SCORE[d]] = _threshold_score(measured[d], table_rules[d])
-            cut_points[d] = [{"min": lo, "max": hi, "score": s} for lo, hi, s in table_rules[d]]
         else:
-            q = cuts[d]
-            x = base[quantile_dims[d]].cast("float64")
-            off = cfg["cut_offset"]
-            scores[_SCORE[d]] = _quantile_score(x, q, d == "recency", n_bins, off)
-            edges = [-math.inf, *[c + off for c in q], math.inf]
-            rule = "min <= x < max" if off else "min < x <= max"
-            cut_points[d] = [
-                {"min": edges[k], "max": edges[k + 1], "rule": rule, "score": (n_bins - k) if d == "recency" else k + 1}
-                for k in range(n_bins)
-            ]
-    scored = base.mutate(**scores)
+            q = [scored[f"_q_{d}_{k}"] for k in range(1, n_bins)]
+            scores[_SCORE[d]] = _quantile_score(
+                scored[quantile_dims[d]].cast("float64"), q, d == "recency", n_bins, off
+            )
+    scored = scored.select(*base.columns, **scores)
     scored = scored.mutate(rfm_score=scored.r_score * 100 + scored.f_score * 10 + scored.m_score)
     seg_cfg = load_segment_map(segment_map, n_bins)
     names_zh = {s["name"]: s.get("name_zh", s["name"]) for s in seg_cfg["segment"]}
@@ -367,60 +408,78 @@ def rfm(
     where = f"segment map {str(segment_map)!r}" if isinstance(segment_map, (str, Path)) else "segment map"
     scored = scored.mutate(segment=_segment_expr(scored, seg_cfg, where))
     scored = scored.mutate(segment_zh=name_column(scored.segment, names_zh))
-    order = [s["name"] for s in seg_cfg["segment"]] + [seg_cfg.get("fallback", "Others")]
-    summary = summarise(scored, segments=order, names_zh=names_zh, value_col="_value", orders_col="_orders")
+    order = tuple(s["name"] for s in seg_cfg["segment"]) + (fallback,)
+
+    def cut_points() -> dict[str, list[dict[str, Any]]]:
+        numbers = (
+            _read_cuts(quantile_cut_points(base, quantile_dims, n_bins), quantile_dims, n_bins) if quantile_dims else {}
+        )
+        return _intervals(table_rules, numbers, n_bins, off)
+
     return SegmentResult(
-        method="rfm",
-        as_of=resolve_as_of(as_of),
-        customers=scored.select(*RFM_COLUMNS),
-        summary=summary,
-        config={"scoring": cfg, "segment_map": seg_cfg},
-        details={"cut_points": cut_points, "value_column": value_col},
+        "rfm",
+        as_of_or_none(as_of),
+        scored,
+        RFM_COLUMNS,
+        SummarySpec(order, names_zh, "_value", "_orders"),
+        {"scoring": cfg, "segment_map": seg_cfg},
+        Details({"value_column": value_col or monetary_name}, {"cut_points": cut_points}),
     )
+
+
+def _intervals(
+    table_rules: Mapping[str, list[tuple[float, float, Any]]], cuts: Mapping[str, list[float]], bins: int, off: float
+) -> dict[str, list[dict[str, Any]]]:
+    """Each dimension's score intervals: threshold rules as given, quantile bins from the cut points."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in _DIMS:
+        if d in table_rules:
+            out[d] = [{"min": lo, "max": hi, "score": s} for lo, hi, s in table_rules[d]]
+            continue
+        edges = [-math.inf, *[c + off for c in cuts[d]], math.inf]
+        rule = "min <= x < max" if off else "min < x <= max"
+        out[d] = [
+            {"min": edges[k], "max": edges[k + 1], "rule": rule, "score": (bins - k) if d == "recency" else k + 1}
+            for k in range(bins)
+        ]
+    return out
 
 
 def rfm_from_transactions(
     transactions: Any,
     *,
-    as_of: date | str | None = None,
+    as_of: Any = None,
     columns: TransactionColumns = TransactionColumns(),
     bins: int | None = None,
     thresholds: ConfigLike = None,
     segment_map: ConfigLike = None,
     config: ConfigLike = None,
+    check_as_of: bool = False,
 ) -> SegmentResult:
-    """RFM (or RFA) from a transaction log.
+    """:func:`rfm` of a transaction log (features through :mod:`custlens.features`).
 
-    ``recency_days`` = days from the last purchase to ``as_of`` (default: the latest date in
-    the log); ``frequency`` = purchases (distinct orders, or rows without an order column)
-    in the frequency window; ``monetary`` = their total (or average, per the configuration)
-    of the amount, or of the quantity for the RFA variant (``[measures] value = "quantity"``).
+    The features are :func:`custlens.features.customer_features` with the configured
+    frequency window: ``recency_days`` = days from the last purchase to ``as_of``;
+    ``frequency`` = purchase orders (distinct orders, or lines without an order column) in
+    the window; ``monetary`` = their net revenue (``total``) or that per order
+    (``average``), or the same of the quantity for RFA (``[measures] value = "quantity"``).
+    ``as_of`` defaults to the last transaction day (one query); ``check_as_of=True``
+    refuses an as-of before the first transaction (:class:`~custlens.errors.InputError`;
+    one query). Otherwise nothing runs while the result is built (typed columns).
     """
     cfg = _scoring_config(config, bins, thresholds)
     m = cfg["measures"]
-    t = as_table(transactions, "transactions")
+    t = as_ibis(transactions, "transactions")
     if m["value"] == "quantity":
         qcol = columns.quantity or "quantity"
-        require_columns(t, {"quantity column": qcol}, "RFA")
-        columns = TransactionColumns(columns.customer, columns.date, qcol, columns.order, None)
-    window = m["frequency_window_days"] or None
-    summary, as_of_d = customer_summary(t, as_of=as_of, columns=columns, window_days=window)
-    total = summary.window_revenue
-    mon = (
-        total
-        if m["monetary"] == "total"
-        else ibis.ifelse(summary.window_orders > 0, total / summary.window_orders, 0.0)
+        require_columns(t, {"columns.quantity": qcol}, "RFA")
+        columns = TransactionColumns(
+            columns.customer, columns.date, columns.amount, columns.order, qcol, columns.return_flag
+        )
+    feats, day = features_from_transactions(
+        t, as_of=as_of, columns=columns, window_days=m["frequency_window_days"] or None, check_as_of=check_as_of
     )
-    feats = summary.mutate(frequency=summary.window_orders, monetary=mon)
-    return rfm(
-        feats,
-        as_of=as_of_d,
-        thresholds=None,
-        segment_map=segment_map,
-        config=cfg,
-        value_col="revenue",
-        orders_col="order_count",
-    )
+    return rfm(feats, as_of=day, segment_map=segment_map, config=cfg)
 
 
 def rfm_heatmap(result: SegmentResult) -> ir.Table:

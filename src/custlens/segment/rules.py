@@ -36,12 +36,12 @@ import ibis.expr.types as ir
 from custlens.errors import ConfigError, did_you_mean
 from custlens.segment._common import (
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     name_column,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, read_toml
 
@@ -381,7 +381,7 @@ def rule_segments(
     keep
         Extra feature columns to keep in the result.
     """
-    t = as_table(features, "rule segments")
+    t = as_ibis(features, "rule segments")
     if isinstance(rules, Sequence) and not isinstance(rules, (str, bytes)):
         rules = {"rule": list(rules)}
     cfg = load_rules(rules)
@@ -401,18 +401,18 @@ def rule_segments(
         segment=seg,
     )
     out = out.mutate(segment_zh=name_column(out.segment, names_zh))
-    summary = summarise(
-        out,
-        segments=[r["name"] for r in cfg["rule"]] + [fallback],
-        names_zh=names_zh,
-        value_col=f"_{value_col}" if value_col else None,
-        orders_col=f"_{orders_col}" if orders_col else None,
+    spec = SummarySpec(
+        (*[r["name"] for r in cfg["rule"]], fallback),
+        names_zh,
+        f"_{value_col}" if value_col else None,
+        f"_{orders_col}" if orders_col else None,
     )
     return SegmentResult(
         "rules",
-        resolve_as_of(as_of),
-        out.select("customer_id", *keep, "segment", "segment_zh"),
-        summary,
-        config=cfg,
-        details={"value_column": value_col},
+        as_of_or_none(as_of),
+        out,
+        ("customer_id", *keep, "segment", "segment_zh"),
+        spec,
+        cfg,
+        {"value_column": value_col},
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from custlens.errors import InputError
-from custlens.segment._common import SegmentResult, as_table, require_columns, summarise
+from custlens.segment._common import SegmentResult, SummarySpec, as_ibis, require_columns
 
 __all__ = ["combine"]
 
@@ -51,7 +51,7 @@ def combine(
     if attribute_columns or value_col:
         if attributes is None:
             raise InputError("combine: attribute_columns/value_col need an attributes table")
-        at = as_table(attributes, "attributes")
+        at = as_ibis(attributes, "attributes")
         require_columns(
             at,
             {
@@ -85,18 +85,17 @@ def combine(
     for p, z in zip(parts[1:], zh_cols[1:]):
         seg = seg + separator + table[p]
         zh = zh + separator + z
-    out = table.mutate(segment=seg, segment_zh=zh).cache()  # one join; summary and customers read it
-    combos = out.select("segment", "segment_zh").distinct().order_by("segment")
-    combo_rows = combos.to_pyarrow().to_pylist()
-    names_zh = {r["segment"]: r["segment_zh"] for r in combo_rows}
-    summary = summarise(out, segments=list(names_zh), names_zh=names_zh, value_col="_value" if value_col else None)
+    out = table.mutate(segment=seg, segment_zh=zh)
+    # combinations are ranked by name; their Chinese names come from the table itself
+    spec = SummarySpec((), None, "_value" if value_col else None, None)
     as_ofs = {r.as_of for r in dimensions.values() if r.as_of is not None}
     as_of = as_ofs.pop() if len(as_ofs) == 1 else None
     return SegmentResult(
         "scheme",
         as_of,
-        out.select("customer_id", *parts, "segment", "segment_zh"),
-        summary,
+        out,
+        ("customer_id", *parts, "segment", "segment_zh"),
+        spec,
         {
             "dimensions": {n: r.method for n, r in dimensions.items()},
             "attributes": list(attribute_columns),

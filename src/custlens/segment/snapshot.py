@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult
+from custlens.warehouse.compat import table_exists
 
 __all__ = [
     "open_snapshot_db",
@@ -85,19 +86,9 @@ def open_snapshot_db(path: str | Path, *, create: bool = True) -> Any:
         raise InputError(f"{path}: not a DuckDB snapshot database ({str(exc).splitlines()[0]})") from None
 
 
-def _exists(con: Any, name: str) -> bool:
-    # ``con.table`` rather than ``list_tables``: ibis 12's DuckDB list_tables fails with
-    # recent duckdb releases (fetch_arrow_table was removed).
-    try:
-        con.table(name)
-    except Exception:
-        return False
-    return True
-
-
 def _ensure(con: Any) -> None:
     for name, schema in ((SNAPSHOTS_TABLE, _SNAP_SCHEMA), (ASSIGNMENTS_TABLE, _ASSIGN_SCHEMA)):
-        if not _exists(con, name):
+        if not table_exists(con, name):
             con.create_table(name, schema=schema)
 
 
@@ -110,8 +101,8 @@ def save_snapshot(
     """
     if result.as_of is None:
         raise InputError(
-            f"snapshot of {result.method!r}: the result has no as-of date; pass as_of= "
-            "to the method (--end in the CLI) so that the snapshot is dated"
+            f"snapshot of {result.method!r}: the result has no as-of date; give 'as_of' "
+            "to the method so that the snapshot is dated"
         )
     _ensure(con)
     sid = snapshot_id or f"{result.method}-{result.as_of.isoformat()}-{uuid.uuid4().hex[:8]}"

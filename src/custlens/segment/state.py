@@ -12,26 +12,40 @@ model is given, when ``p_alive < p_alive_threshold``. Rules and thresholds are i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from custlens.errors import ConfigError, InputError
+from custlens.features.coerce import as_dates, to_date
 from custlens.segment._common import (
     SegmentResult,
-    as_table,
+    SummarySpec,
+    as_ibis,
+    as_of_or_none,
     check_config_keys,
     name_column,
     require_columns,
-    resolve_as_of,
-    summarise,
 )
 from custlens.segment._config import ConfigLike, load_config
-from custlens.segment._transactions import TransactionColumns, as_dates, as_of_date, customer_summary
+from custlens.segment._inputs import (
+    TransactionColumns,
+    features_from_transactions,
+    looks_like_transactions,
+    warn_transactions,
+)
 
-__all__ = ["relationship_state", "state_flow", "winback_list", "STATES", "STATE_COLUMNS"]
+__all__ = [
+    "relationship_state",
+    "relationship_state_from_transactions",
+    "state_flow",
+    "winback_list",
+    "STATES",
+    "STATE_COLUMNS",
+    "STATE_FEATURES",
+]
 
 STATES = ("non_customer", "potential", "target", "first_time", "repeat", "loyal", "lost")
 """The relationship states, in the order of the relationship."""
@@ -50,6 +64,17 @@ STATE_COLUMNS = (
     "segment",
     "segment_zh",
 )
+
+STATE_FEATURES = (
+    "order_count",
+    "revenue",
+    "first_purchase_at",
+    "last_purchase_at",
+    "recency_days",
+    "avg_purchase_cycle_days",
+    "active_periods",
+)
+"""Per-customer features relationship states read (:func:`custlens.features.customer_features`)."""
 
 _SECTIONS = {
     "lost": ["cycle_multiplier", "floor_days", "single_purchase_days", "p_alive_threshold"],
@@ -77,6 +102,10 @@ def _config(config: ConfigLike) -> dict[str, Any]:
         val = cfg[section][key]
         if isinstance(val, bool) or not isinstance(val, (int, float)) or val <= 0:
             raise ConfigError(f"[{section}] {key!r} must be a positive number, got {val!r}")
+    for key in ("period_days", "window_periods"):
+        val = cfg["loyal"][key]
+        if not isinstance(val, int):
+            raise ConfigError(f"[loyal] {key!r} must be a whole number, got {val!r}")
     if cfg["loyal"]["min_periods"] > cfg["loyal"]["window_periods"]:
         raise ConfigError(
             f"[loyal] 'min_periods' ({cfg['loyal']['min_periods']}) cannot exceed "
@@ -88,32 +117,28 @@ def _config(config: ConfigLike) -> dict[str, Any]:
     return cfg
 
 
-def _active_periods(tx: ir.Table, cols: TransactionColumns, as_of: date, period_days: int, window: int) -> ir.Table:
-    day = as_dates(tx[cols.date], cols.date)
-    start = as_of - timedelta(days=int(period_days) * int(window))
-    t = tx.mutate(_cid=tx[cols.customer].cast("string"), _day=day, _amt=tx[cols.amount])
-    t = t.filter((t._day > ibis.literal(start)) & (t._day <= ibis.literal(as_of)) & (t._amt >= 0))
-    period = (ibis.literal(as_of).delta(t._day, unit="day") // int(period_days)).cast("int64")
-    t = t.mutate(_period=period)
-    return t.group_by(customer_id=t._cid).aggregate(active_periods=t._period.nunique().cast("int64"))
-
-
-def _buyers(
-    tx: ir.Table, cols: TransactionColumns, as_of: date, cfg: Mapping[str, Any], p_alive: Any, p_alive_col: str
-) -> ir.Table:
-    summ, _ = customer_summary(tx, as_of=as_of, columns=cols, _checked=True)
-    act = _active_periods(tx, cols, as_of, cfg["loyal"]["period_days"], cfg["loyal"]["window_periods"])
-    b = summ.left_join(act, "customer_id").select(summ, act.active_periods)
-    b = b.mutate(active_periods=b.active_periods.fill_null(0))
-    lost = cfg["lost"]
-    after = ibis.ifelse(
-        b.avg_purchase_cycle_days.notnull(),
-        ibis.greatest(b.avg_purchase_cycle_days * float(lost["cycle_multiplier"]), float(lost["floor_days"])),
+def lost_after_days(cycle: ir.FloatingValue, lost: Mapping[str, Any]) -> ir.FloatingValue:
+    """``max(cycle_multiplier x own average purchase cycle, floor_days)``; one-time buyers
+    ``max(single_purchase_days, floor_days)`` (the own-rhythm "lost" rule)."""
+    return ibis.ifelse(
+        cycle.notnull(),
+        ibis.greatest(cycle * float(lost["cycle_multiplier"]), float(lost["floor_days"])),
         float(max(lost["single_purchase_days"], lost["floor_days"])),
     )
-    b = b.mutate(lost_after_days=after)
+
+
+def _buyers(feats: ir.Table, customer_col: str, cfg: Mapping[str, Any], p_alive: Any, p_alive_col: str) -> ir.Table:
+    require_columns(feats, {"customer_col": customer_col, **{c: c for c in STATE_FEATURES}}, "relationship state")
+    f = feats.filter(feats.order_count > 0)
+    b = f.select(
+        customer_id=f[customer_col].cast("string"),
+        **{c: f[c] for c in STATE_FEATURES},
+    )
+    b = b.mutate(active_periods=b.active_periods.fill_null(0).cast("int64"))
+    lost = cfg["lost"]
+    b = b.mutate(lost_after_days=lost_after_days(b.avg_purchase_cycle_days.cast("float64"), lost))
     if p_alive is not None:
-        pa_t = as_table(p_alive, "p_alive")
+        pa_t = as_ibis(p_alive, "p_alive")
         require_columns(pa_t, {"customer_id": "customer_id", "p_alive_col": p_alive_col}, "p_alive table")
         pa_t = pa_t.select(_pid=pa_t.customer_id.cast("string"), p_alive=pa_t[p_alive_col].cast("float64"))
         b = b.left_join(pa_t, b.customer_id == pa_t._pid).drop("_pid")
@@ -128,14 +153,16 @@ def _buyers(
     return b.mutate(segment=state)
 
 
-def _leads(leads: Any, buyers: ir.Table, as_of: date, cfg: Mapping[str, Any]) -> ir.Table:
+def _leads(leads: Any, buyers: ir.Table, as_of: date | None, cfg: Mapping[str, Any]) -> ir.Table:
     from custlens.segment.rules import compile_rule
 
-    ld = as_table(leads, "leads")
+    ld = as_ibis(leads, "leads")
     require_columns(ld, ["lead_id"], "leads")
     cid = ld.customer_id.cast("string") if "customer_id" in ld.columns else ibis.null().cast("string")
     ld = ld.mutate(_lid=cid.fill_null(ld.lead_id.cast("string")))
     if "created_at" in ld.columns:
+        if as_of is None:
+            raise InputError("leads: 'as_of' is needed to leave out leads created after it (leads have created_at)")
         ld = ld.filter(as_dates(ld.created_at, "created_at", what="leads") <= ibis.literal(as_of))
     bought = buyers.select(_bid=buyers.customer_id)
     ld = ld.anti_join(bought, ld._lid == bought._bid)
@@ -144,7 +171,7 @@ def _leads(leads: Any, buyers: ir.Table, as_of: date, cfg: Mapping[str, Any]) ->
     if "budget" in ld.columns:
         man = man & (ld.budget.cast("float64").fill_null(0.0) >= float(pot["min_budget"]))
     elif pot["min_budget"] > 0:
-        raise InputError("leads: [potential] min_budget is set but the leads table has no 'budget' column")
+        raise InputError("leads: [potential] 'min_budget' is set but the leads table has no 'budget' column")
     for flag, col in (("require_authority", "decision_authority"), ("require_need", "need")):
         if pot[flag]:
             require_columns(ld, {f"[potential] {flag}": col}, "leads")
@@ -159,26 +186,29 @@ def _leads(leads: Any, buyers: ir.Table, as_of: date, cfg: Mapping[str, Any]) ->
 
 
 def relationship_state(
-    transactions: Any,
+    features: Any,
     *,
-    as_of: date | str | None = None,
+    as_of: Any = None,
     leads: Any = None,
     p_alive: Any = None,
     p_alive_col: str = "p_alive",
-    columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
-    _before_first_ok: bool = False,
+    customer_col: str = "customer_id",
+    columns: TransactionColumns | None = None,
 ) -> SegmentResult:
-    """The relationship state of every buyer (and lead) at ``as_of``.
-
-    An ``as_of`` before the first transaction raises :class:`InputError` (nothing to
-    segment); :func:`state_flow` allows it for its start date (everyone comes from
-    ``"(none)"``) through the private ``_before_first_ok``.
+    """The relationship state of every buyer (and lead) at ``as_of``, from per-customer features.
 
     Parameters
     ----------
-    transactions
-        Transactions (canonical columns by default; see ``columns``).
+    features
+        One row per customer with :data:`STATE_FEATURES` -- the table of
+        :func:`custlens.features.customer_features`, whose ``active_periods`` must use the
+        ``[loyal]`` periods of the configuration (``period_days``, ``periods =
+        window_periods``; the defaults agree). Customers without a purchase
+        (``order_count = 0``) are not buyers and are left out.
+    as_of
+        The date the features describe (recorded with the result; leads created after it
+        are left out, so it is needed with a leads table that has ``created_at``).
     leads
         Optional leads table (``lead_id``, ``customer_id``, ``budget``,
         ``decision_authority``, ``need``, ``created_at``): leads without a purchase become
@@ -186,51 +216,96 @@ def relationship_state(
     p_alive
         Optional table with ``customer_id`` and a P(alive) column (``p_alive_col``), e.g.
         from a fitted lifetime-value model; where given it decides "lost".
+    columns
+        Deprecated: passing a transaction table (with ``columns``) is the old convention;
+        it warns and runs :func:`relationship_state_from_transactions`.
 
     Returns
     -------
     SegmentResult
-        ``customers`` with :data:`STATE_COLUMNS` (buyer columns are null for leads).
+        ``customers`` with :data:`STATE_COLUMNS` (buyer columns are null for leads). Nothing
+        is executed while the result is built.
     """
+    t = as_ibis(features, "features")
+    if columns is not None or looks_like_transactions(t, "recency_days"):
+        warn_transactions("relationship_state")
+        return relationship_state_from_transactions(
+            t,
+            as_of=as_of,
+            leads=leads,
+            p_alive=p_alive,
+            p_alive_col=p_alive_col,
+            columns=columns or TransactionColumns(),
+            config=config,
+        )
     cfg = _config(config)
-    tx = as_table(transactions, "transactions")
-    cols = columns.resolve(tx)
-    given = resolve_as_of(as_of)
-    as_of_d = given if _before_first_ok and given is not None else as_of_date(tx, cols.date, as_of)
-    # materialised once on the backend (Ibis cache): the summary and the leads read it
-    buyers = _buyers(tx, cols, as_of_d, cfg, p_alive, p_alive_col).cache()
+    day = as_of_or_none(as_of)
+    buyers = _buyers(t, customer_col, cfg, p_alive, p_alive_col)
     out = buyers.select(*[c for c in STATE_COLUMNS if c != "segment_zh"])
     if leads is not None:
-        lead_rows = _leads(leads, buyers, as_of_d, cfg)
+        lead_rows = _leads(leads, buyers, day, cfg)
         filler = {c: ibis.null().cast(out[c].type()) for c in out.columns if c not in ("customer_id", "segment")}
         out = out.union(lead_rows.mutate(**filler).select(*out.columns))
     names = cfg["names"]
     out = out.mutate(segment_zh=name_column(out.segment, names))
-    summary = summarise(out, segments=list(STATES), names_zh=names, value_col="revenue", orders_col="order_count")
-    return SegmentResult("state", as_of_d, out.select(*STATE_COLUMNS), summary, cfg, {"value_column": "revenue"})
+    spec = SummarySpec(tuple(STATES), names, "revenue", "order_count")
+    return SegmentResult("state", day, out, STATE_COLUMNS, spec, cfg, {"value_column": "revenue"})
+
+
+def relationship_state_from_transactions(
+    transactions: Any,
+    *,
+    as_of: Any = None,
+    leads: Any = None,
+    p_alive: Any = None,
+    p_alive_col: str = "p_alive",
+    columns: TransactionColumns = TransactionColumns(),
+    config: ConfigLike = None,
+    check_as_of: bool = False,
+) -> SegmentResult:
+    """:func:`relationship_state` of a transaction log (features through :mod:`custlens.features`).
+
+    The features are :func:`custlens.features.customer_features` with the ``[loyal]``
+    periods of the configuration. ``as_of`` defaults to the last transaction day (one
+    query); ``check_as_of=True`` refuses an as-of before the first transaction
+    (:class:`~custlens.errors.InputError`; one query). Otherwise nothing runs while the
+    result is built (typed columns).
+    """
+    cfg = _config(config)
+    loyal = cfg["loyal"]
+    feats, day = features_from_transactions(
+        transactions,
+        as_of=as_of,
+        columns=columns,
+        period_days=int(loyal["period_days"]),
+        periods=int(loyal["window_periods"]),
+        check_as_of=check_as_of,
+    )
+    return relationship_state(feats, as_of=day, leads=leads, p_alive=p_alive, p_alive_col=p_alive_col, config=cfg)
 
 
 def state_flow(
     transactions: Any,
-    start: date | str,
-    end: date | str,
+    start: Any,
+    end: Any,
     *,
     leads: Any = None,
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
+    check_as_of: bool = False,
 ) -> ir.Table:
     """The customer flow model: how many customers moved from each state at ``start`` to each at ``end``.
 
     Returns a table ``from_state, to_state, customers``; customers absent at ``start`` (not
-    yet buyers or leads) come from ``"(none)"``.
+    yet buyers or leads) come from ``"(none)"``. ``start`` may precede the first
+    transaction; with ``check_as_of=True``, ``end`` may not (one query).
     """
-    s, e = resolve_as_of(start, "start"), resolve_as_of(end, "end")
-    if s is None or e is None or not s < e:
-        raise InputError(f"state flow: start ({start}) must be a date before end ({end})")
-    a = relationship_state(
-        transactions, as_of=s, leads=leads, columns=columns, config=config, _before_first_ok=True
-    ).customers
-    b = relationship_state(transactions, as_of=e, leads=leads, columns=columns, config=config).customers
+    s, e = to_date(start, "start"), to_date(end, "end")
+    if not s < e:
+        raise InputError(f"state flow: 'start' ({s}) must be a date before 'end' ({e})")
+    common: dict[str, Any] = dict(leads=leads, columns=columns, config=config)
+    a = relationship_state_from_transactions(transactions, as_of=s, **common).customers
+    b = relationship_state_from_transactions(transactions, as_of=e, check_as_of=check_as_of, **common).customers
     a = a.select(_aid=a.customer_id, from_state=a.segment)
     b = b.select(customer_id=b.customer_id, to_state=b.segment)
     j = b.left_join(a, b.customer_id == a._aid)
@@ -238,23 +313,22 @@ def state_flow(
     return j.group_by(["from_state", "to_state"]).aggregate(customers=j.count()).order_by(["from_state", "to_state"])
 
 
-def winback_list(
-    transactions: Any,
-    *,
-    as_of: date | str | None = None,
-    p_alive: Any = None,
-    columns: TransactionColumns = TransactionColumns(),
-    config: ConfigLike = None,
-    top: int | None = None,
-) -> ir.Table:
+def winback_list(state: SegmentResult, *, top: int | None = None) -> ir.Table:
     """Lost customers worth recovering, ranked by historical revenue (largest first).
 
-    Worth recovering: historical revenue >= ``[winback] min_revenue`` and at least
-    ``[winback] min_orders`` orders. Columns: ``winback_rank`` and the state columns.
+    ``state`` is a :func:`relationship_state` result; worth recovering: historical revenue
+    >= ``[winback] min_revenue`` and at least ``[winback] min_orders`` orders (its
+    configuration). Columns: ``winback_rank`` and the state columns.
     """
-    res = relationship_state(transactions, as_of=as_of, p_alive=p_alive, columns=columns, config=config)
-    wb = res.config["winback"]
-    c = res.customers
+    if not isinstance(state, SegmentResult) or state.method != "state":
+        raise InputError(
+            f"winback_list needs a relationship_state result; got {type(state).__name__}"
+            + (f" ({state.method!r})" if isinstance(state, SegmentResult) else "")
+        )
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise InputError(f"'top' must be a whole number >= 1; got {top!r}")
+    wb = state.config["winback"]
+    c = state.customers
     c = c.filter(
         (c.segment == "lost") & (c.revenue >= float(wb["min_revenue"])) & (c.order_count >= int(wb["min_orders"]))
     )

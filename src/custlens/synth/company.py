@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custlens.errors import InputError
+from custlens.features.coerce import to_date
 from custlens.schema import TABLES
 from custlens.synth._arrow import US_PER_DAY
 from custlens.synth._leads import leads_in_block, leads_table
@@ -81,19 +82,8 @@ class Company:
         return {name: t.num_rows for name, t in self.tables().items()}
 
 
-def _as_date(value: str | date | datetime, name: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{name!r} must be a date as YYYY-MM-DD. Got {value!r} instead.") from None
-
-
 def _period(start: str | date | datetime, end: str | date | datetime) -> tuple[date, date, Period]:
-    s, e = _as_date(start, "start"), _as_date(end, "end")
+    s, e = to_date(start, "start"), to_date(end, "end")
     if e < s:
         raise InputError(f"'end' must not be before 'start'. Got start={s}, end={e}.")
     epoch = date(1970, 1, 1)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 
@@ -162,20 +162,20 @@ class CompanyParams:
                 )
 
 
-def _num(v: object) -> bool:
+def _num(v: object) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _positive(v: object) -> bool:
-    return _num(v) and v > 0  # type: ignore[operator]
+    return _num(v) and v > 0
 
 
 def _share(v: object) -> bool:
-    return _num(v) and 0 <= v <= 1  # type: ignore[operator]
+    return _num(v) and 0 <= v <= 1
 
 
 def _open_share(v: object) -> bool:
-    return _num(v) and 0 <= v < 1  # type: ignore[operator]
+    return _num(v) and 0 <= v < 1
 
 
 _RULES: dict[str, tuple[Callable[[object], bool], str]] = {

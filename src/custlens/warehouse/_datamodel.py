@@ -41,6 +41,10 @@ Conventions:
   same key and different values, and drops exact copies as duplicates.
 - **Personal data** (names, phones, e-mails, addresses) lives only in `identity`, keyed by
   `customer_id`; no analysis reads it, so encryption, consent and erasure act on one table.
+- **Returns**: a `transactions` line is a return when `return_flag` is true or its
+  `amount` is negative. The per-customer features built from these tables (order count,
+  revenue net of returns, average order value, recency, ...) are defined once, in
+  [features.md](features.md#the-per-customer-features).
 """
 
 _INTERNAL = """## Internal tables

@@ -27,6 +27,7 @@ import tomli_w
 from custlens.errors import BackendError, ConfigError, InputError
 from custlens.schema import table as schema_table
 from custlens.warehouse._migrations import migrate, schema_version
+from custlens.warehouse.compat import detach_cache_finalizers, duckdb_connection
 
 __all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR", "STAGING_DIR"]
 
@@ -205,7 +206,7 @@ class Workspace:
     @property
     def raw(self) -> duckdb.DuckDBPyConnection:
         """The underlying DuckDB connection (for transactions and bulk loads)."""
-        return self.con.con  # type: ignore[attr-defined, no-any-return]
+        return duckdb_connection(self.con)
 
     @property
     def database_path(self) -> Path:
@@ -249,17 +250,11 @@ class Workspace:
     def close(self) -> None:
         """Release the database file.
 
-        Tables cached with Ibis's ``.cache()`` (the segmentation methods cache their
-        per-customer tables) are temporary tables that end with the connection; their
+        Tables cached with Ibis's ``.cache()`` (e.g. ``SegmentResult.cache()``) are temporary tables that end with the connection; their
         clean-up hooks are detached first, so that results still held by the caller do not
         try to drop them from a closed connection when they are garbage-collected.
         """
-        entries = getattr(self.con, "_cache_name_to_entry", None)
-        if isinstance(entries, dict):
-            for entry in list(entries.values()):
-                entry.finalizer.detach()
-            entries.clear()
-            getattr(self.con, "_cache_op_to_entry", {}).clear()
+        detach_cache_finalizers(self.con)
         try:
             self.con.disconnect()
         except duckdb.Error:  # pragma: no cover - already closed

@@ -1,0 +1,446 @@
+"""Input coercion, owned in one place: dates, amounts and identifiers.
+
+Every path that turns what a user holds into typed values goes through this module:
+
+* :func:`to_date` -- one date given as a parameter (``as_of``, ``calibration_end``, ...);
+* :func:`strptime_any` -- the vectorised Arrow parser behind file imports (strict: an
+  impossible day such as 2024-02-30 is refused, not rolled over to 1 March);
+* :func:`parse_dates`, :func:`parse_amounts`, :func:`parse_ids` and :func:`check_column` --
+  the column checks of a file read whole, each error naming the column, the rule, how many
+  values break it and the first row and value;
+* :func:`as_dates`, :func:`as_numbers` and :func:`typed` -- the same conversions as Ibis
+  expressions, run by the engine (DuckDB or Spark) on tables already in the warehouse.
+
+One list of accepted date forms, :data:`DATE_FORMATS`, serves all of them. Time units are
+checked by :func:`custlens.schema.check_time_unit`.
+
+This module does not import Ibis at import time (the importer and the command line import
+it and must start fast); the Ibis functions import it when called.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from custlens.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = [
+    "DATE_FORMATS",
+    "DATE_FORMS",
+    "to_date",
+    "check_date_format",
+    "strptime_any",
+    "to_utc",
+    "parse_dates",
+    "parse_amounts",
+    "parse_ids",
+    "check_column",
+    "as_dates",
+    "as_numbers",
+    "typed",
+]
+
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d",
+)
+"""The date forms custlens accepts without a ``date_format``, tried in this order.
+
+ISO 8601 dates and date-times with ``T`` or a space, with or without seconds, with or
+without a zone offset (``+08:00``, ``+0800`` or ``Z``; such values are converted to UTC),
+the same with slashes (``2024/01/31``), and ``YYYYMMDD`` (``20240131``, as text or as a
+whole number). Fractions of a second (``10:00:00.123``) are accepted after the seconds of
+any form."""
+
+DATE_FORMS = (
+    "ISO like 2024-01-31, 2024-01-31 10:00:00 or 2024-01-31T10:00:00+08:00, 2024/01/31, or YYYYMMDD like 20240131"
+)
+"""The accepted date forms in words, for messages."""
+
+_FRACTION = r"(\d{2}:\d{2}:\d{2})[.,]\d{1,9}"
+_DIRECTIVES = set("YymdebBhHIMSpzZjaAFTD%")
+_UTC = pa.timestamp("us", tz="UTC")
+
+
+# -- one value -------------------------------------------------------------------------------
+def to_date(value: Any, parameter: str = "as_of") -> dt.date:
+    """One calendar day from whatever a user gives for a date parameter.
+
+    Accepts a ``date``; a ``datetime`` or pandas ``Timestamp`` (an aware one is converted
+    to UTC first, a naive one is taken as UTC); a NumPy ``datetime64``; text in any form of
+    :data:`DATE_FORMATS` (with optional fractions of a second); a ``YYYYMMDD`` integer.
+
+    Raises
+    ------
+    InputError
+        Naming ``parameter``, the accepted forms and the value received.
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return dt.date(value.year, value.month, value.day)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise InputError(f"{parameter!r} must be a date ({DATE_FORMS}); got NaT")
+        return dt.date.fromisoformat(str(value.astype("datetime64[D]")))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = str(int(value))
+    if isinstance(value, str):
+        text = re.sub(_FRACTION, r"\1", value.strip())
+        for fmt in DATE_FORMATS:
+            try:
+                return to_date(dt.datetime.strptime(text, fmt), parameter)
+            except ValueError:
+                continue
+    raise InputError(f"{parameter!r} must be a date ({DATE_FORMS}); got {value!r}")
+
+
+def check_date_format(fmt: str, parameter: str = "date_format") -> str:
+    """Check a ``strptime`` format: known directives only, and a year among them.
+
+    Arrow's strptime turns an unknown directive into "nothing parses", so a typo would
+    otherwise reject every value without saying why.
+
+    Raises
+    ------
+    InputError
+        Naming ``parameter``, the format and the problem.
+    """
+    found = re.findall(r"%(.)", fmt.replace("%%", ""))
+    unknown = [f"%{d}" for d in found if d not in _DIRECTIVES]
+    if unknown:
+        raise InputError(
+            f"{parameter!r} {fmt!r} is not a valid strptime format: unknown directive {unknown[0]!r} "
+            "(e.g. '%d/%m/%Y' or '%Y-%m-%d %H:%M')"
+        )
+    if not {"Y", "y", "F", "D"} & set(found):
+        raise InputError(f"{parameter!r} {fmt!r} has no year (%Y or %y); expected a date format like '%d/%m/%Y'")
+    return fmt
+
+
+# -- Arrow arrays ----------------------------------------------------------------------------
+def strptime_any(text: pa.Array, formats: Sequence[str] = DATE_FORMATS, zone: str = "UTC") -> pa.Array:
+    """Parse text with each format in turn; UTC timestamps out, null where nothing fits.
+
+    Naive values are read in ``zone`` (an IANA zone name); values with an offset are
+    converted to UTC. Fractions of a second (which ``strptime`` has no directive for) are
+    cut out before parsing and added back. Impossible days are refused (see
+    :func:`_strptime_strict`).
+    """
+    fraction = pc.struct_field(pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
+    micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 6, "0"), 0, 6), pa.int64())
+    text = pc.replace_substring_regex(text, _FRACTION, r"\1")
+    result = pa.nulls(len(text), _UTC)
+    wanted = pc.sum(pc.is_valid(text)).as_py() or 0
+    for fmt in formats:
+        parsed = _strptime_strict(text, fmt)
+        result = pc.coalesce(result, to_utc(parsed, zone))
+        if (pc.sum(pc.is_valid(result)).as_py() or 0) == wanted:
+            break
+    offset = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
+    return pc.add(result, offset)
+
+
+def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
+    """strptime that refuses impossible days (Arrow rolls 2024-02-30 over to 1 March) and short years.
+
+    Only a parse landing on day 1-3 can be a roll-over; those rows are formatted back
+    and compared with the text (leading zeros and letter case ignored).
+    """
+    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if "%Y" in fmt:  # Arrow reads '1/2/3' as year 1: a year has four digits
+        parsed = pc.if_else(pc.fill_null(pc.greater_equal(pc.year(parsed), 1000), True), parsed, None)
+    if "%d" not in fmt and "%e" not in fmt:
+        return parsed
+    local_fmt, local_text = fmt, text
+    if "%z" in fmt:
+        local_fmt = fmt.replace("%z", "")
+        local_text = pc.replace_substring_regex(text, r"(?:[Zz]|[+-]\d{2}:?\d{2})$", "")
+    local = pc.strptime(local_text, format=local_fmt, unit="us", error_is_null=True)
+    candidates = pc.fill_null(pc.less_equal(pc.day(local), 3), False)
+    if not pc.any(candidates).as_py():
+        return parsed
+    index = pc.indices_nonzero(candidates)
+    seconds = pc.cast(pc.take(local, index), pa.timestamp("s"), safe=False)  # %S has no fraction
+    back = pc.strftime(seconds, format=local_fmt)
+    same = pc.equal(_fold(back), _fold(pc.take(local_text, index)))
+    bad = pc.filter(index, pc.invert(same)).to_numpy()
+    if len(bad) == 0:
+        return parsed
+    mask = np.zeros(len(text), dtype=bool)
+    mask[bad] = True
+    return pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
+
+
+def _fold(text: pa.Array) -> pa.Array:
+    return pc.utf8_lower(pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2"))
+
+
+def to_utc(ts: pa.Array, zone: str = "UTC") -> pa.Array:
+    """Timestamps in UTC: naive values are read as wall-clock times in ``zone`` (an IANA name)."""
+    if ts.type.tz is None:
+        ts = pc.assume_timezone(ts, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+    return pc.cast(ts, _UTC)
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _blank_is_null(arr: pa.Array) -> pa.Array:
+    text = pc.utf8_trim_whitespace(pc.cast(arr, pa.string()))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _first_bad(source: str, column: str, values: pa.Array, bad: pa.Array, rule: str, first_row: int) -> InputError:
+    positions = pc.indices_nonzero(bad).to_pylist()
+    first = positions[0]
+    where = f"{source}: " if source else ""
+    return InputError(
+        f"{where}column {column!r}: {len(positions)} value(s) are not {rule} "
+        f"(first: row {first + first_row}, value {values[first].as_py()!r})"
+    )
+
+
+def parse_dates(
+    values: pa.Array | pa.ChunkedArray,
+    *,
+    column: str,
+    source: str = "",
+    date_format: str | None = None,
+    first_row: int = 1,
+) -> pa.Array:
+    """A column of dates as UTC timestamps (naive values are taken as UTC); nulls stay null.
+
+    Accepts timestamps, dates, whole ``YYYYMMDD`` numbers, and text in any form of
+    :data:`DATE_FORMATS`, or in ``date_format`` (a ``strptime`` format) when given. Blank
+    text is null.
+
+    Parameters
+    ----------
+    first_row
+        The row number to report for ``values[0]`` (2 for a file with a header line).
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the column, how many values fail, the first failing row and value.
+    """
+    arr = _combined(values)
+    kind = arr.type
+    if pa.types.is_timestamp(kind):
+        return pc.cast(arr, _UTC) if kind.tz is not None else pc.cast(arr, pa.timestamp("us")).cast(_UTC)
+    if pa.types.is_date(kind):
+        return pc.cast(pc.cast(arr, pa.timestamp("us")), _UTC)
+    if pa.types.is_floating(kind):
+        bad = pc.invert(pc.fill_null(pc.equal(pc.floor(arr), arr), True))
+        if pc.any(bad).as_py():
+            raise _first_bad(source, column, arr, bad, "whole YYYYMMDD numbers", first_row)
+        arr = pc.cast(arr, pa.int64())
+        kind = arr.type
+    if not (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        where = f"{source}: " if source else ""
+        raise InputError(f"{where}column {column!r} has type {kind}; expected dates ({DATE_FORMS})")
+    text = _blank_is_null(arr)
+    formats = (check_date_format(date_format),) if date_format else DATE_FORMATS
+    parsed = strptime_any(text, formats)
+    bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
+    if pc.any(bad).as_py():
+        rule = (
+            f"dates in the format {date_format!r}"
+            if date_format
+            else f"dates (expected {DATE_FORMS}; give 'date_format' for other forms)"
+        )
+        raise _first_bad(source, column, text, bad, rule, first_row)
+    return parsed
+
+
+def parse_amounts(values: pa.Array | pa.ChunkedArray, *, column: str, source: str = "", first_row: int = 1) -> pa.Array:
+    """A column of amounts as float64: numbers pass, text must hold plain decimal numbers.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the column, how many values fail, the first failing row and value.
+    """
+    arr = _combined(values)
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
+        return pc.cast(arr, pa.float64())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        where = f"{source}: " if source else ""
+        raise InputError(f"{where}column {column!r} has type {arr.type}; expected amounts (numbers)")
+    text = _blank_is_null(arr)
+    number = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+    bad = pc.and_(pc.is_valid(text), pc.invert(pc.match_substring_regex(text, number)))
+    if pc.any(bad).as_py():
+        raise _first_bad(source, column, text, bad, "numbers (like 12.5 or -3)", first_row)
+    return pc.cast(text, pa.float64())
+
+
+def parse_ids(values: pa.Array | pa.ChunkedArray, *, column: str, source: str = "", first_row: int = 1) -> pa.Array:
+    """A column of customer ids as text, as written (leading zeros kept); none may be empty.
+
+    Raises
+    ------
+    InputError
+        When an id is missing or blank, naming the column and the first such row.
+    """
+    arr = _combined(values)
+    text = pc.cast(arr, pa.string())
+    missing = pc.is_null(_blank_is_null(text))
+    if pc.any(missing).as_py():
+        raise _first_bad(source, column, text, missing, "customer ids (empty)", first_row)
+    return text
+
+
+def check_column(columns: Iterable[str], name: str, parameter: str, source: str = "") -> None:
+    """Refuse a column name that is not among ``columns``.
+
+    Raises
+    ------
+    InputError
+        ``tx.csv: no column 'custmer' (given as 'customer_col'); did you mean 'customer'?
+        (columns: customer, d)``.
+    """
+    present = list(columns)
+    if name not in present:
+        where = f"{source}: " if source else ""
+        raise InputError(
+            f"{where}no column {name!r} (given as {parameter!r}){did_you_mean(name, present)} "
+            f"(columns: {', '.join(present)})"
+        )
+
+
+# -- Ibis expressions ------------------------------------------------------------------------
+def _check_converted(col: ir.Value, converted: ir.Value, name: str, *, rule: str, what: str) -> None:
+    """Raise when a non-blank value of ``col`` is null in ``converted`` (one aggregate query).
+
+    ``row`` in the message is the 1-based position among the table's rows (data row 1 is
+    the first row under a file's header line).
+    """
+    import ibis
+
+    from custlens.warehouse.compat import column_table
+
+    t = column_table(col)
+    blank = col.cast("string").strip() == ""
+    rows = t.select(_v=col, _bad=col.notnull() & ~blank.fill_null(True) & converted.isnull(), _r=ibis.row_number() + 1)
+    res = rows.aggregate(
+        n=rows._bad.sum(),
+        first=rows._r.min(where=rows._bad),
+        value=rows._v.cast("string").argmin(rows._r, where=rows._bad),
+    ).to_pyarrow()
+    n = res["n"][0].as_py() or 0
+    if n:
+        raise InputError(
+            f"{what}: column {name!r}: {n} value(s) are not {rule} (first: data row "
+            f"{res['first'][0].as_py()}, value {res['value'][0].as_py()!r})"
+        )
+
+
+def _text_timestamps(text: ir.StringValue) -> ir.TimestampValue:
+    """UTC timestamps from text in the portable forms: ISO (zone offsets converted), slashes, YYYYMMDD.
+
+    Both engines cast ISO text to a timestamp in their session zone (UTC: DuckDB through
+    Ibis, Spark as custlens requires), converting offsets; impossible days become null.
+    """
+    import ibis
+
+    s = text.strip()
+    compact = s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2)
+    iso = ibis.ifelse(s.re_search(r"^\d{8}$"), compact, s.replace("/", "-"))
+    return iso.try_cast("timestamp('UTC')")
+
+
+def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.DateValue:
+    """A date column (UTC days) from dates, timestamps, text or ``YYYYMMDD`` integers, in the engine.
+
+    Date and timestamp columns are used as they are, at no cost. Text (ISO dates and
+    date-times, with ``T`` or a space, fractions of a second and zone offsets, which are
+    converted to UTC; ``2024/01/31``; ``20240131``) and whole ``YYYYMMDD`` numbers are
+    converted by the engine, then checked in one query (blank text is null).
+
+    Raises
+    ------
+    InputError
+        When a value is not a date: names ``what``, the column, how many fail, the first
+        row and its value; or when the column's type cannot hold dates.
+    """
+    typ = col.type()
+    if typ.is_null():  # a column without values (a header-only file): nothing to convert or check
+        return col.cast("date")
+    if typ.is_date():
+        return col
+    if typ.is_timestamp():
+        return col.date()
+    if not (typ.is_string() or typ.is_integer()):
+        raise InputError(f"{what}: column {name!r} has type {typ}; expected dates ({DATE_FORMS})")
+    day = _text_timestamps(col.cast("string")).date()
+    _check_converted(col, day, name, rule=f"dates (expected {DATE_FORMS})", what=what)
+    return day
+
+
+def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.FloatingValue:
+    """A float64 column from a numeric column, or from text holding numbers, in the engine.
+
+    Numeric columns are only cast, at no cost; text is converted and checked in one query
+    (blank text is null).
+
+    Raises
+    ------
+    InputError
+        When a value is not a number (names ``what``, the column, the first row and value),
+        or when the column's type cannot hold numbers.
+    """
+    typ = col.type()
+    if typ.is_null():  # a column without values (a header-only file): nothing to convert or check
+        return col.cast("float64")
+    if typ.is_numeric() and not typ.is_boolean():
+        return col.cast("float64")
+    if not typ.is_string():
+        raise InputError(f"{what}: column {name!r} must hold numbers; it has type {typ}")
+    num = col.try_cast("float64")
+    _check_converted(col, num, name, rule="numbers (like 12.5 or -3)", what=what)
+    return num
+
+
+def typed(
+    table: ir.Table, *, dates: Iterable[str | None] = (), numbers: Iterable[str | None] = (), what: str = "transactions"
+) -> ir.Table:
+    """``table`` with the named columns converted to dates / float64 where they are not typed yet.
+
+    Columns already of a date, timestamp or numeric type are left as they are (no query
+    runs); ``None`` and names the table lacks are skipped (the callers check required
+    columns with their own messages).
+    """
+    changes: dict[str, ir.Value] = {}
+    for name in dates:
+        if name and name in table.columns and not (table[name].type().is_date() or table[name].type().is_timestamp()):
+            changes[name] = as_dates(table[name], name, what=what)
+    for name in numbers:
+        if name and name in table.columns:
+            typ = table[name].type()
+            if not typ.is_numeric() or typ.is_boolean():
+                changes[name] = as_numbers(table[name], name, what=what)
+    return table.mutate(**changes) if changes else table

@@ -1,0 +1,144 @@
+"""Backend quirks in one place: private Ibis attributes and version workarounds.
+
+custlens talks to its engines through Ibis' public API. Where that is not enough -- the
+backend a table is bound to, the Spark session behind an Ibis PySpark connection, the
+DuckDB connection behind an Ibis DuckDB connection, Ibis' cache bookkeeping, a call that
+fails on the pinned versions -- the workaround lives here, so that an Ibis or DuckDB
+upgrade is checked against one module. Every other module calls these functions.
+
+Pinned versions this module is written for: ibis-framework 12.0.0, duckdb 2.x, pyspark 4.0.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from custlens.errors import BackendError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+__all__ = [
+    "UTC_NAMES",
+    "backend_of",
+    "backend_name",
+    "column_table",
+    "spark_session",
+    "check_utc",
+    "duckdb_connection",
+    "table_exists",
+    "register_arrow",
+    "detach_cache_finalizers",
+]
+
+UTC_NAMES = ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00", "UTC+00:00")
+"""Spellings of UTC a Spark session may report for ``spark.sql.session.timeZone``."""
+
+
+def backend_of(table: ir.Table) -> Any | None:
+    """The backend ``table`` is bound to, or ``None`` for memtables and unbound tables.
+
+    Ibis 12 has no public accessor; ``Table._find_backend`` is the one it uses itself.
+    Unbound expressions run on Ibis' default backend (DuckDB) when executed.
+    """
+    try:
+        return table._find_backend(use_default=False)
+    except Exception:  # memtables and unbound tables raise; they run on the default backend
+        return None
+
+
+def backend_name(table: ir.Table) -> str:
+    """``"duckdb"``, ``"pyspark"``, ... for the backend of ``table`` (``"duckdb"`` when unbound)."""
+    backend = backend_of(table)
+    return str(getattr(backend, "name", "duckdb")) if backend is not None else "duckdb"
+
+
+def column_table(col: ir.Value) -> ir.Table:
+    """The table a column expression reads from (the column as a table when it is derived).
+
+    Ibis 12 exposes no accessor: a plain column's operation is an ``ops.Field`` whose
+    ``rel`` is its table.
+    """
+    import ibis.expr.operations as ops
+
+    op = col.op()
+    return op.rel.to_expr() if isinstance(op, ops.Field) else col.as_table()
+
+
+def spark_session(backend: Any) -> Any:
+    """The ``pyspark.sql.SparkSession`` behind an Ibis PySpark connection (private ``_session``)."""
+    session = getattr(backend, "_session", None)
+    if session is None:
+        raise BackendError(f"{type(backend).__name__} is not an Ibis PySpark connection")
+    return session
+
+
+def check_utc(table: ir.Table) -> None:
+    """Refuse a table on a Spark session whose time zone is not UTC (calendar days would shift).
+
+    DuckDB connections made by Ibis are in UTC already; unbound tables run on DuckDB.
+
+    Raises
+    ------
+    BackendError
+        Naming the session's time zone and the setting to change.
+    """
+    backend = backend_of(table)
+    if backend is None or getattr(backend, "name", "") != "pyspark":
+        return
+    zone = spark_session(backend).conf.get("spark.sql.session.timeZone")
+    if str(zone).upper() not in UTC_NAMES:
+        raise BackendError(
+            f"the Spark session's time zone is {zone!r}; custlens takes calendar days in UTC: "
+            "set spark.sql.session.timeZone=UTC"
+        )
+
+
+def duckdb_connection(con: Any) -> Any:
+    """The ``duckdb.DuckDBPyConnection`` behind an Ibis DuckDB connection (its ``con`` attribute)."""
+    raw = getattr(con, "con", None)
+    if raw is None:
+        raise BackendError(f"{type(con).__name__} is not an Ibis DuckDB connection")
+    return raw
+
+
+def table_exists(con: Any, name: str) -> bool:
+    """Whether ``con`` holds a table or view ``name``.
+
+    Uses ``con.table`` rather than ``con.list_tables``: with ibis 12.0.0, DuckDB's
+    ``list_tables`` calls ``fetch_arrow_table``, which duckdb 2.0 removed.
+    """
+    try:
+        con.table(name)
+    except Exception:  # every backend raises its own "table not found" type
+        return False
+    return True
+
+
+def register_arrow(backend: Any, name: str, table: pa.Table) -> ir.Table:
+    """Create ``table`` on ``backend`` under ``name`` (replacing it) and return the Ibis table.
+
+    On PySpark the DataFrame is made from Arrow directly: Ibis' ``create_table`` goes
+    through pandas, which turns null floats into NaN, and Spark keeps NaN as a value.
+    """
+    if getattr(backend, "name", "") == "pyspark":
+        spark_session(backend).createDataFrame(table).createOrReplaceTempView(name)
+        return backend.table(name)
+    return backend.create_table(name, table, overwrite=True)
+
+
+def detach_cache_finalizers(con: Any) -> None:
+    """Forget the tables ``con`` cached with ``Table.cache()`` without dropping them.
+
+    Cached tables are temporary tables that end with the connection. Ibis 12 drops each one
+    from a ``weakref.finalize`` hook when its expression is garbage-collected; on a closed
+    DuckDB connection that hook fails. Detaching the hooks (private ``_cache_name_to_entry``
+    and ``_cache_op_to_entry``) before closing lets results held by the caller die quietly.
+    """
+    entries = getattr(con, "_cache_name_to_entry", None)
+    if isinstance(entries, dict):
+        for entry in list(entries.values()):
+            entry.finalizer.detach()
+        entries.clear()
+        getattr(con, "_cache_op_to_entry", {}).clear()

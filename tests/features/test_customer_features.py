@@ -1,0 +1,127 @@
+"""Window and activity features, and the wide customer_features table, hand-checked on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from custlens.errors import InputError
+from custlens.features import (
+    CUSTOMER_FEATURE_COLUMNS,
+    INDICATOR_COLUMNS,
+    activity_features,
+    customer_features,
+    to_frame,
+    value_indicators,
+    window_features,
+)
+
+from .conftest import put
+
+AS_OF = dt.date(2024, 12, 31)
+# customer, order, days before AS_OF, amount, quantity, return flag
+LINES = [
+    ("p", "o1", 10, 40.0, 1.0, False),
+    ("p", "o2", 100, 30.0, 1.0, False),
+    ("p", "o2", 100, 5.0, 1.0, False),  # a second line of order o2
+    ("p", "o3", 200, 20.0, 1.0, False),
+    ("p", "o4", 300, 10.0, 1.0, False),
+    ("p", "o5", 400, 99.0, 1.0, False),  # before the trend window
+    ("p", "r1", 50, -15.0, 1.0, True),  # a return with a negative amount
+    ("p", "r2", 95, 5.0, 2.0, True),  # a return recorded with a positive amount and the flag
+    ("p", "o9", -5, 500.0, 1.0, False),  # after the as-of day: ignored
+    ("q", "o6", 0, 12.0, 1.0, False),  # bought on the as-of day
+    ("s", "r3", 5, -8.0, 1.0, True),  # returns only
+]
+
+
+def _table() -> pa.Table:
+    c, o, age, amount, qty, flag = zip(*LINES)
+    when = [dt.datetime.combine(AS_OF - dt.timedelta(days=a), dt.time(12), dt.UTC) for a in age]
+    return pa.table(
+        {
+            "customer_id": list(c),
+            "order_id": list(o),
+            "ordered_at": pa.array(when, pa.timestamp("us", tz="UTC")),
+            "amount": list(amount),
+            "quantity": list(qty),
+            "return_flag": list(flag),
+        }
+    )
+
+
+# Worked by hand (formulas in docs/features.md).
+# window 120 days: o1, o2 (2 lines), r1, r2 -> orders 2, revenue 40 + 35 - 15 - 5, units 1 + 2 - 1 - 2
+WINDOW = {"p": (2, 55.0, 0.0), "q": (1, 12.0, 1.0), "s": (0, -8.0, -1.0)}
+# 4 periods of 90 days, x = 3 (newest) .. 0: p has y = 25 (40 - 15), 30 (35 - 5), 20, 10 -> sum 85,
+# sum xy = 155, slope = (4 * 155 - 6 * 85) / (4 * 14 - 36) = 5.5, relative = 5.5 / (85 / 4);
+# q: y = 12 at x = 3 -> slope (4 * 36 - 6 * 12) / 20 = 3.6, relative 3.6 / 3;
+# s: y = -8 at x = 3 -> slope -2.4, relative null (mean revenue not positive)
+ACTIVITY = {"p": (4, 85.0, 5.5, 5.5 / 21.25), "q": (1, 12.0, 3.6, 1.2), "s": (0, -8.0, -2.4, None)}
+
+
+def _rows(expr) -> dict[str, dict]:
+    return {r["customer_id"]: r for r in to_frame(expr, "arrow").to_pylist()}
+
+
+def test_window_features_hand_checked(backend: object) -> None:
+    t = put(backend, _table())
+    got = _rows(window_features(t, as_of=AS_OF, window_days=120))
+    assert {k: (r["window_orders"], r["window_revenue"], r["window_quantity"]) for k, r in got.items()} == WINDOW
+    whole = _rows(window_features(t, as_of=AS_OF))  # the whole history: order_count, revenue, quantity
+    ind = _rows(value_indicators(t, as_of=AS_OF))
+    for cid, r in whole.items():
+        assert (r["window_orders"], r["window_revenue"], r["window_quantity"]) == pytest.approx(
+            (ind[cid]["order_count"], ind[cid]["revenue"], ind[cid]["quantity"])
+        )
+
+
+def test_activity_features_hand_checked(backend: object) -> None:
+    got = _rows(activity_features(put(backend, _table()), as_of=AS_OF))
+    for cid, (periods, revenue, slope, relative) in ACTIVITY.items():
+        r = got[cid]
+        assert (r["active_periods"], r["trend_revenue"], r["trend_slope"]) == pytest.approx((periods, revenue, slope))
+        assert r["relative_trend"] == (None if relative is None else pytest.approx(relative))
+
+
+def test_customer_features_is_value_indicators_plus_windows(backend: object) -> None:
+    t = put(backend, _table())
+    customers = put(backend, pa.table({"customer_id": ["p", "q", "s", "z"]}))
+    wide = to_frame(
+        customer_features(t, as_of=AS_OF, customers=customers, window_days=120), "arrow", order_by="customer_id"
+    )
+    ind = to_frame(value_indicators(t, as_of=AS_OF, customers=customers), "arrow", order_by="customer_id")
+    assert wide.column_names[: len(INDICATOR_COLUMNS)] == list(INDICATOR_COLUMNS)
+    assert wide.column_names[-len(CUSTOMER_FEATURE_COLUMNS) :] == list(CUSTOMER_FEATURE_COLUMNS)
+    assert wide.select(ind.column_names).equals(ind)
+    rows = {r["customer_id"]: r for r in wide.to_pylist()}
+    assert rows["p"]["window_orders"] == 2 and rows["p"]["active_periods"] == 4
+    assert rows["p"]["avg_order_value"] == pytest.approx((40 + 35 + 20 + 10 + 99 - 15 - 5) / 5)
+    # z has no lines: zero orders, revenue and active periods; no trend
+    z = rows["z"]
+    assert (z["window_orders"], z["window_revenue"], z["active_periods"], z["trend_revenue"]) == (0, 0.0, 0, 0.0)
+    assert z["trend_slope"] is None and z["relative_trend"] is None and z["avg_order_value"] is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"window_days": 0}, "'window_days' must be a whole number >= 1; got 0"),
+        ({"period_days": 2.5}, "'period_days' must be a whole number >= 1; got 2.5"),
+        ({"periods": True}, "'periods' must be a whole number >= 1; got True"),
+    ],
+)
+def test_window_arguments_are_checked(kwargs: dict, message: str) -> None:
+    import ibis
+
+    with pytest.raises(InputError, match=message):
+        customer_features(ibis.memtable(_table()), as_of=AS_OF, **kwargs)
+
+
+def test_one_period_has_no_trend() -> None:
+    import ibis
+
+    got = _rows(activity_features(ibis.memtable(_table()), as_of=AS_OF, periods=1))
+    assert got["q"]["active_periods"] == 1 and got["q"]["trend_slope"] is None

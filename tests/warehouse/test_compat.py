@@ -1,0 +1,71 @@
+"""custlens.warehouse.compat: the backend quirks the rest of the code relies on, checked on the pinned versions."""
+
+from __future__ import annotations
+
+import gc
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from custlens.errors import BackendError
+from custlens.warehouse import Workspace, compat
+
+
+def test_backend_of_bound_and_unbound_tables() -> None:
+    con = ibis.duckdb.connect()
+    bound = con.create_table("t", pa.table({"x": [1]}))
+    assert compat.backend_of(bound) is con and compat.backend_name(bound) == "duckdb"
+    free = ibis.memtable({"x": [1]})
+    assert compat.backend_of(free) is None and compat.backend_name(free) == "duckdb"
+    compat.check_utc(bound)  # DuckDB connections made by Ibis are in UTC: nothing to refuse
+
+
+def test_column_table_finds_the_table_of_a_column() -> None:
+    t = ibis.memtable({"x": [1, 2], "y": ["a", "b"]})
+    assert compat.column_table(t.x).equals(t)
+    derived = compat.column_table(t.x + 1)
+    assert derived.columns == (derived.columns[0],) and derived.count().execute() == 2
+
+
+def test_table_exists_without_list_tables() -> None:
+    con = ibis.duckdb.connect()
+    assert not compat.table_exists(con, "nope")
+    con.create_table("yes", pa.table({"x": [1]}))
+    assert compat.table_exists(con, "yes")
+
+
+def test_duckdb_connection_and_spark_session_refuse_other_objects() -> None:
+    con = ibis.duckdb.connect()
+    assert compat.duckdb_connection(con).execute("select 42").fetchone() == (42,)
+    with pytest.raises(BackendError, match="not an Ibis DuckDB connection"):
+        compat.duckdb_connection(object())
+    with pytest.raises(BackendError, match="not an Ibis PySpark connection"):
+        compat.spark_session(con)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_cached_results_survive_closing_the_workspace(tmp_path) -> None:
+    """Workspace.close detaches Ibis' cache hooks: a cached table collected later raises nothing."""
+    ws = Workspace.init(tmp_path / "ws")
+    cached = ws.table("transactions").cache()
+    assert cached.count().execute() == 0
+    ws.close()
+    del cached
+    gc.collect()  # with the hooks attached, dropping the temp table on a closed connection would fail
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_helpers(spark_session: object) -> None:
+    con = ibis.pyspark.connect(spark_session)
+    t = compat.register_arrow(con, "compat_t", pa.table({"x": [1.0, None]}))
+    assert compat.backend_name(t) == "pyspark" and compat.spark_session(con) is spark_session
+    # nulls stay nulls (not NaN) when the table is made from Arrow
+    assert t.x.isnull().sum().to_pyarrow().as_py() == 1
+    spark_session.conf.set("spark.sql.session.timeZone", "Asia/Shanghai")  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(BackendError, match="set spark.sql.session.timeZone=UTC"):
+            compat.check_utc(t)
+    finally:
+        spark_session.conf.set("spark.sql.session.timeZone", "UTC")  # type: ignore[attr-defined]
