@@ -113,14 +113,17 @@ def _connection(workspace: Workspace | str | Path | Any) -> Any:
 
 
 def list_analyses(workspace: Workspace | str | Path | Any) -> pa.Table:
-    """The stored analyses of a workspace: ``analysis_id, as_of, created_at, config_hash, customers``."""
+    """The stored analyses of a workspace: ``analysis_id, as_of, created_at, config_hash, customers``.
+
+    Ordered by as-of date, then by creation.
+    """
     return _store.run_ids(_connection(workspace))
 
 
 def load_analysis(
     workspace: Workspace | str | Path | Any, *, analysis_id: str | None = None, as_of: date | str | None = None
 ) -> StoredAnalysis:
-    """A stored analysis: by id, else the latest for ``as_of``, else the latest of all.
+    """A stored analysis: by id, else the newest run for ``as_of``, else the newest run of the latest as-of date.
 
     Raises
     ------
@@ -191,7 +194,9 @@ class StoredAnalysis:
     @property
     def methods(self) -> tuple[str, ...]:
         """The segmentations stored, in display order."""
-        return tuple(self.snapshots)
+        from custlens.analysis._config import METHODS
+
+        return tuple(m for m in METHODS if m in self.snapshots)
 
     def customers(self) -> ir.Table:
         """Every customer's stored outputs (see ``docs/analysis.md``), as an Ibis table."""

@@ -131,28 +131,60 @@ class Pipeline:
         return value
 
     # -- features ----------------------------------------------------------------------------
+    def features(self, window_days: int | None = None, period_days: int = 90, periods: int = 4) -> ir.Table:
+        """Every per-customer feature (all customers) for one window setting, computed once.
+
+        :func:`custlens.features.customer_features`: the value indicators, then the window
+        and activity features of ``window_days`` (RFM's frequency window) and ``periods``
+        periods of ``period_days`` days (loyalty, lifecycle trend). The shipped
+        configurations share one setting, so the table is computed once.
+        """
+        from custlens.features import customer_features
+
+        key = (window_days, int(period_days), int(periods))
+        cache: dict[tuple[int | None, int, int], ir.Table] = self.__dict__.setdefault("_features", {})
+        if key not in cache:
+
+            def run() -> ir.Table:
+                expr = customer_features(
+                    self.tables["transactions"],  # type: ignore[arg-type]
+                    as_of=self.as_of,
+                    receivables=self._table("receivables"),
+                    interactions=self._table("interactions"),
+                    customers=self._table("customers"),
+                    window_days=window_days,
+                    period_days=int(period_days),
+                    periods=int(periods),
+                )
+                return expr.cache()
+
+            cache[key] = self._timed(f"features {key}", run)
+        return cache[key]
+
     @cached_property
     def indicators(self) -> ir.Table:
         """Value indicators of every customer (buyers and customers without purchases)."""
-        from custlens.features import value_indicators
-
-        def run() -> ir.Table:
-            expr = value_indicators(
-                self.tables["transactions"],
-                receivables=self._table("receivables"),
-                interactions=self._table("interactions"),
-                customers=self._table("customers"),
-                as_of=self.as_of,
-            )
-            return expr.select(*_indicator_columns()).cache()
-
-        return self._timed("indicators", run)
+        return self.features().select(*_indicator_columns())
 
     @cached_property
     def buyers(self) -> ir.Table:
-        """The indicators of customers with at least one purchase order."""
-        ind = self.indicators
-        return ind.filter(ind.order_count > 0)
+        """The features of customers with at least one purchase order."""
+        f = self.features()
+        return f.filter(f.order_count > 0)
+
+    def _method_features(self, method: str) -> ir.Table:
+        """The feature table whose windows match ``method``'s configuration."""
+        from custlens.segment import load_config
+
+        user = self.config.segment.get(method)
+        if method == "rfm":
+            window = load_config("rfm", user)["measures"]["frequency_window_days"]
+            return self.features(window_days=int(window) or None)
+        if method == "state":
+            loyal = load_config("state", user)["loyal"]
+            return self.features(period_days=int(loyal["period_days"]), periods=int(loyal["window_periods"]))
+        cfg = load_config("lifecycle", user)
+        return self.features(period_days=int(cfg["period_days"]), periods=int(cfg["window_periods"]))
 
     @cached_property
     def history(self) -> pa.Table:
@@ -249,19 +281,20 @@ class Pipeline:
         """Every configured segmentation, by method name."""
         from custlens import segment as seg
 
-        tx = self.tables["transactions"]
         leads = self._table("leads")
         cfg = self.config.segment
         runners: dict[str, Callable[[], SegmentResult]] = {
-            "rfm": lambda: seg.rfm_from_transactions(tx, as_of=self.as_of, config=cfg.get("rfm")),
+            "rfm": lambda: seg.rfm(_buyers(self._method_features("rfm")), as_of=self.as_of, config=cfg.get("rfm")),
             "state": lambda: seg.relationship_state(
-                tx,
+                self._method_features("state"),
                 as_of=self.as_of,
                 leads=leads,
                 p_alive=self.clv.table.select(["customer_id", "p_alive"]),
                 config=cfg.get("state"),
             ),
-            "lifecycle": lambda: seg.lifecycle_stage(tx, as_of=self.as_of, config=cfg.get("lifecycle")),
+            "lifecycle": lambda: seg.lifecycle_stage(
+                _buyers(self._method_features("lifecycle")), as_of=self.as_of, config=cfg.get("lifecycle")
+            ),
             "abc": lambda: seg.abc_classes(self.buyers, value_col="revenue", as_of=self.as_of, config=cfg.get("abc")),
             "pyramid": lambda: seg.value_pyramid(
                 self.buyers, value_col="revenue", as_of=self.as_of, config=cfg.get("pyramid")
@@ -597,6 +630,11 @@ class Pipeline:
         if self.score is not None:
             out["score"] = {"method": self.score.method, "normalisation": self.score.normalisation}
         return out
+
+
+def _buyers(features: ir.Table) -> ir.Table:
+    """The rows of customers with at least one purchase order."""
+    return features.filter(features.order_count > 0)
 
 
 def _plain(value: Any) -> Any:

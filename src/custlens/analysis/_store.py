@@ -63,10 +63,10 @@ def _results_schema() -> Any:
     return ibis.schema({"analysis_id": "string", "name": "string", "rows": "int64", "data": "binary"})
 
 
-def _tables(con: Any) -> set[str]:
-    from custlens.warehouse.compat import table_names
+def _has(con: Any, name: str) -> bool:
+    from custlens.warehouse.compat import table_exists
 
-    return set(table_names(con))
+    return bool(table_exists(con, name))
 
 
 @contextmanager
@@ -76,18 +76,21 @@ def _transaction(con: Any) -> Iterator[None]:
     if getattr(con, "name", "") != "duckdb" or raw is None:
         yield
         return
-    raw.execute("BEGIN TRANSACTION")
+    raw.execute("BEGIN TRANSACTION").fetchall()
     try:
         yield
     except BaseException:
-        raw.execute("ROLLBACK")
+        raw.execute("ROLLBACK").fetchall()
         raise
-    raw.execute("COMMIT")
+    raw.execute("COMMIT").fetchall()
 
 
 def run_ids(con: Any) -> pa.Table:
-    """``analysis_id, as_of, created_at, config_hash, customers`` of every stored analysis, oldest first."""
-    if RUNS_TABLE not in _tables(con):
+    """``analysis_id, as_of, created_at, config_hash, customers`` of every stored analysis.
+
+    Ordered by as-of date, then by creation: the last row is the newest run of the latest date.
+    """
+    if not _has(con, RUNS_TABLE):
         return pa.table(
             {
                 "analysis_id": pa.array([], pa.string()),
@@ -100,7 +103,7 @@ def run_ids(con: Any) -> pa.Table:
     runs = con.table(RUNS_TABLE)
     return (
         runs.select("analysis_id", "as_of", "created_at", "config_hash", "customers")
-        .order_by(["created_at", "analysis_id"])
+        .order_by(["as_of", "created_at", "analysis_id"])
         .to_pyarrow()
     )
 
@@ -162,11 +165,11 @@ def _ensure_customers_table(con: Any, expr: ir.Table) -> list[str]:
     import ibis
 
     wanted = {"analysis_id": ibis.dtype("string"), **dict(expr.schema().items())}
-    if CUSTOMERS_TABLE not in _tables(con):
+    if not _has(con, CUSTOMERS_TABLE):
         con.create_table(CUSTOMERS_TABLE, schema=ibis.schema(wanted))
     present = dict(con.table(CUSTOMERS_TABLE).schema().items())
     missing = [name for name in wanted if name not in present]
-    if missing:
+    if missing:  # a newer release stores more columns: add them, earlier analyses hold nulls
         from custlens.warehouse.compat import add_columns
 
         add_columns(con, CUSTOMERS_TABLE, {name: wanted[name] for name in missing})
@@ -187,9 +190,9 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
     results = pipeline.results()
     models = pipeline.models()
     details = pipeline.details()
-    if RUNS_TABLE not in _tables(con):
+    if not _has(con, RUNS_TABLE):
         con.create_table(RUNS_TABLE, schema=_runs_schema())
-    if RESULTS_TABLE not in _tables(con):
+    if not _has(con, RESULTS_TABLE):
         con.create_table(RESULTS_TABLE, schema=_results_schema())
     column_order = _ensure_customers_table(con, customers)
     analysis_id = _next_id(con, pipeline.as_of)
@@ -258,7 +261,7 @@ def delete(con: Any, analysis_id: str) -> None:
     snapshot_ids = list(run["snapshots"].values())
     with _transaction(con):
         for table in (CUSTOMERS_TABLE, RESULTS_TABLE, RUNS_TABLE):
-            raw.execute(f'DELETE FROM "{table}" WHERE analysis_id = ?', [analysis_id])
+            raw.execute(f'DELETE FROM "{table}" WHERE analysis_id = ?', [analysis_id]).fetchall()
         for sid in snapshot_ids:
-            raw.execute(f'DELETE FROM "{ASSIGNMENTS_TABLE}" WHERE snapshot_id = ?', [sid])
-            raw.execute(f'DELETE FROM "{SNAPSHOTS_TABLE}" WHERE snapshot_id = ?', [sid])
+            raw.execute(f'DELETE FROM "{ASSIGNMENTS_TABLE}" WHERE snapshot_id = ?', [sid]).fetchall()
+            raw.execute(f'DELETE FROM "{SNAPSHOTS_TABLE}" WHERE snapshot_id = ?', [sid]).fetchall()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "add_columns",
     "UTC_NAMES",
     "backend_of",
     "backend_name",
@@ -114,6 +115,21 @@ def table_exists(con: Any, name: str) -> bool:
     except Exception:  # every backend raises its own "table not found" type
         return False
     return True
+
+
+def add_columns(con: Any, table: str, columns: dict[str, Any]) -> None:
+    """Add nullable ``columns`` (name -> Ibis type) to an existing ``table``.
+
+    Ibis has no portable ``ALTER TABLE``; DuckDB and Spark SQL both accept
+    ``ALTER TABLE t ADD COLUMN c TYPE`` with the backend's own type names.
+    """
+    import sqlglot as sg
+
+    dialect = "spark" if getattr(con, "name", "") == "pyspark" else "duckdb"
+    for name, dtype in columns.items():
+        sql_type = con.compiler.type_mapper.from_ibis(dtype).sql(dialect)
+        column = sg.to_identifier(name, quoted=True).sql(dialect)
+        con.raw_sql(f"ALTER TABLE {sg.to_identifier(table, quoted=True).sql(dialect)} ADD COLUMN {column} {sql_type}")
 
 
 def register_arrow(backend: Any, name: str, table: pa.Table) -> ir.Table:
