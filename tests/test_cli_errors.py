@@ -589,7 +589,7 @@ def test_rejected_import_commits_nothing(files: dict[str, str]) -> None:
     ("argv", "says"),
     [
         (("summary", "-w", "{ws}"), ("{ws}", "no transactions")),
-        (("report", "-w", "{ws}", "--out", "{tmp}/r.html"), ("transactions: no rows",)),
+        (("report", "-w", "{ws}", "--out", "{tmp}/r.html"), ("no stored analysis yet", "custlens analyze")),
     ],
     ids=["summary", "report"],
 )

@@ -39,14 +39,8 @@ def _fit_gg(path: Path) -> str:
 
 
 def test_fit_gg_leaves_heavy_libraries_out(cdnow_summary_monetary_path: Path) -> None:
-    # ibis comes with the file reader (custlens.ingest.readers), see the next test
-    assert _loaded_after(_fit_gg(cdnow_summary_monetary_path)) - {"ibis"} == set()
+    assert _loaded_after(_fit_gg(cdnow_summary_monetary_path)) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="custlens.ingest.readers imports ibis at module level; its owner is making it light (issue 8). "
-    "Remove this mark when that lands.",
-)
 def test_fit_gg_leaves_ibis_out(cdnow_summary_monetary_path: Path) -> None:
     assert "ibis" not in _loaded_after(_fit_gg(cdnow_summary_monetary_path))

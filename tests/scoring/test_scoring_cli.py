@@ -227,12 +227,14 @@ def test_score_and_report_on_a_workspace(tmp_path: Path) -> None:
         first = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-05-01"))
         second = save_snapshot(ws.con, rfm_from_transactions(ws.table("transactions"), as_of="2024-12-31"))
     out = tmp_path / "r.html"
+    analysed = runner.invoke(app, ["analyze", "--workspace", str(ws_path)])
+    assert analysed.exit_code == 0, analysed.output
     rep = runner.invoke(
         app, ["report", "--workspace", str(ws_path), "--snapshots", f"{first},{second}", "--out", str(out)]
     )
     assert rep.exit_code == 0, rep.output
     text = out.read_text(encoding="utf-8")
-    assert "<h2>Segment migration</h2>" in text and "<h2>Important customers</h2>" in text
+    assert f"<h2>Migration {first} → {second}</h2>" in text and "<h2>Important customers</h2>" in text
     bad = runner.invoke(app, ["report", "--workspace", str(ws_path), "--snapshots", "x", "--out", str(out)])
     assert bad.exit_code == 2 and "FROM_ID,TO_ID" in " ".join(bad.output.split())
 

@@ -52,11 +52,36 @@ def _tables_of(source: Any) -> tuple[dict[str, Any], Any]:
                 f"unknown table {unknown[0]!r}{did_you_mean(str(unknown[0]), TABLE_NAMES)}; "
                 f"the analysis reads {', '.join(TABLE_NAMES)}"
             )
-        tables = {name: as_ibis(data, name) if data is not None else None for name, data in source.items()}
+        tables = {name: _prepare(name, as_ibis(data, name)) for name, data in source.items() if data is not None}
         return tables, ibis.duckdb.connect()
     raise InputError(
         f"'source' must be a Workspace, a workspace folder or a mapping of tables by name; got {type(source).__name__}"
     )
+
+
+def _prepare(name: str, table: ir.Table) -> ir.Table:
+    """A user's table as the analysis reads it: canonical types, customer ids as text.
+
+    Text dates and amounts are converted and checked (:func:`custlens.features.coerce.typed`);
+    ``transactions`` must hold ``customer_id``, ``ordered_at`` and ``amount``.
+    """
+    from custlens.features.coerce import typed
+    from custlens.schema import table as schema_table
+
+    spec = schema_table(name)
+    if name == "transactions":
+        missing = [c for c in ("customer_id", "ordered_at", "amount") if c not in table.columns]
+        if missing:
+            raise InputError(
+                f"transactions: no column {missing[0]!r}{did_you_mean(missing[0], table.columns)}; the analysis reads "
+                f"customer_id, ordered_at and amount (and order_id, return_flag, cost, margin, quantity when present); "
+                f"columns: {', '.join(table.columns)}"
+            )
+    dates = [c.name for c in spec.columns if c.dtype in ("date", "timestamp('UTC')")]
+    numbers = [c.name for c in spec.columns if c.dtype in ("float64", "int64")]
+    out = typed(table, dates=dates, numbers=numbers, what=name)
+    ids = {c: out[c].cast("string") for c in ("customer_id", "respondent_id") if c in out.columns}
+    return out.mutate(**ids) if ids else out
 
 
 def analyze(

@@ -102,18 +102,11 @@ class Pipeline:
     # -- inputs -----------------------------------------------------------------------------
     @staticmethod
     def _resolve_as_of(tx: ir.Table, as_of: Any) -> date:
-        from custlens.features.coerce import to_date
+        from custlens.features import as_of_date
 
-        row = tx.aggregate(first=tx.ordered_at.min().date(), last=tx.ordered_at.max().date()).to_pyarrow()
-        first, last = row["first"][0].as_py(), row["last"][0].as_py()
-        if last is None:
-            raise InputError("transactions: the table is empty; import transactions before analysing")
-        if as_of is None:
-            return last
-        day = to_date(as_of, "as_of")
-        if day < first:
-            raise InputError(f"'as_of' {day.isoformat()} is before the first transaction ({first.isoformat()})")
-        return day
+        if int(tx.count().to_pyarrow().as_py()) == 0:
+            raise InputError("transactions: no rows; import transactions before analysing")
+        return as_of_date(tx, as_of)
 
     def _table(self, name: str) -> ir.Table | None:
         """A canonical table, or ``None`` when absent or empty (one count query, once)."""

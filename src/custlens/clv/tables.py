@@ -67,7 +67,7 @@ def summary_from_transactions(
     date_col: str = "ordered_at",
     amount_col: str | None = "amount",
     time_unit: str = "W",
-    end: Any = None,
+    as_of: Any = None,
 ) -> pa.Table:
     """Per-customer ``customer_id, frequency, recency, T, monetary_value`` from a transaction log.
 
@@ -86,8 +86,8 @@ def summary_from_transactions(
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col if amount_col in table.column_names else None,
-        end=end,
-        freq="D",
+        as_of=as_of,
+        time_unit="D",
         freq_multiplier=DAYS_PER_UNIT[unit],
     )
     return expr.to_pyarrow()

@@ -148,7 +148,7 @@ def test_migration_table_output() -> None:
     [
         (
             ["migration", "--purchase-prob", "0.3,1.2", "--rewards", "1,0", "--discount", "0.1"],
-            "'purchase_prob' must lie in [0, 1]",
+            "--purchase-prob must lie in [0, 1]",
         ),
         (
             ["migration", "--purchase-prob", "0.3,0.1,0", "--rewards", "1,0", "--discount", "0.1"],
@@ -156,7 +156,7 @@ def test_migration_table_output() -> None:
         ),
         (
             ["migration", "--purchase-prob", "0.3,0", "--rewards", "1,0", "--discount", "-0.1"],
-            "'discount' must be >= 0",
+            "--discount must be >= 0",
         ),
         (
             ["migration", "--purchase-prob", "0.3,x", "--rewards", "1,0", "--discount", "0.1"],
@@ -166,10 +166,10 @@ def test_migration_table_output() -> None:
             ["migration", "--rewards", "1,0", "--discount", "0.1"],
             "give exactly one of --purchase-prob and --transition-matrix",
         ),
-        (["retention", "--margin", "10", "--retention", "1.5", "--discount", "0.1"], "'retention' must lie in [0, 1]"),
-        (["retention", "--margin", "10", "--retention", "0.5", "--discount", "-1"], "'discount' must be >= 0"),
+        (["retention", "--margin", "10", "--retention", "1.5", "--discount", "0.1"], "--retention must lie in [0, 1]"),
+        (["retention", "--margin", "10", "--retention", "0.5", "--discount", "-1"], "--discount must be >= 0"),
         (["retention", "--margin", "10", "--retention", "1", "--discount", "0"], "diverges"),
-        (["simple", "--years", "-1", "--annual-profit", "10"], "'years' must be >= 0"),
+        (["simple", "--years", "-1", "--annual-profit", "10"], "--years must be >= 0"),
     ],
 )
 def test_bad_input_exit_2_one_line(args: list[str], message: str) -> None:

@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 
-from custlens.cli import app
+from custlens.cli import load_all
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 def _commands() -> list[tuple[str, Any]]:
-    root = typer.main.get_command(app)
+    root = load_all()
     group = root.commands["clv-formula"]
     return [(f"clv-formula {name}", cmd) for name, cmd in group.commands.items()] + [("churn", root.commands["churn"])]
 
