@@ -127,14 +127,16 @@ def analyze(
     return StoredAnalysis(con, analysis_id)
 
 
-def _connection(workspace: Workspace | str | Path | Any) -> Any:
+def _connection(workspace: Workspace | str | Path | Any) -> tuple[Any, Workspace | None]:
+    """The connection to read from, and the workspace opened here for it (``None`` if given)."""
     from custlens.warehouse import Workspace
 
     if isinstance(workspace, (str, Path)):
-        return Workspace.open(workspace, read_only=True).con
+        opened = Workspace.open(workspace, read_only=True)
+        return opened.con, opened
     if isinstance(workspace, Workspace):
-        return workspace.con
-    return workspace  # an Ibis connection
+        return workspace.con, None
+    return workspace, None  # an Ibis connection
 
 
 def list_analyses(workspace: Workspace | str | Path | Any) -> pa.Table:
@@ -142,7 +144,12 @@ def list_analyses(workspace: Workspace | str | Path | Any) -> pa.Table:
 
     Ordered by as-of date, then by creation.
     """
-    return _store.run_ids(_connection(workspace))
+    con, opened = _connection(workspace)
+    try:
+        return _store.run_ids(con)
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 def load_analysis(
@@ -150,13 +157,27 @@ def load_analysis(
 ) -> StoredAnalysis:
     """A stored analysis: by id, else the newest run for ``as_of``, else the newest run of the latest as-of date.
 
+    Given a workspace folder, it is opened read-only and stays open until the returned
+    analysis is closed (``with load_analysis("ws") as stored: ...``).
+
     Raises
     ------
     NotFoundError
         When the workspace has no stored analysis (the message says how to make one), or
         none with the id or as-of date asked for.
     """
-    con = _connection(workspace)
+    con, opened = _connection(workspace)
+    try:
+        stored = _load(con, analysis_id, as_of)
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
+    stored._workspace = opened  # a folder given: the stored analysis keeps it open until close()
+    return stored
+
+
+def _load(con: Any, analysis_id: str | None, as_of: date | str | None) -> StoredAnalysis:
     runs = _store.run_ids(con)
     if analysis_id is not None:
         return StoredAnalysis(con, analysis_id)
@@ -179,8 +200,18 @@ def load_analysis(
 
 
 def delete_analysis(workspace: Workspace | str | Path | Any, analysis_id: str) -> None:
-    """Remove a stored analysis (its customers, results and segment snapshots)."""
-    _store.delete(_connection(workspace), analysis_id)
+    """Remove a stored analysis (its customers, results and segment snapshots).
+
+    ``workspace`` must be open for writing (a :class:`~custlens.warehouse.Workspace` or its
+    Ibis connection).
+    """
+    from custlens.warehouse import Workspace
+
+    if isinstance(workspace, (str, Path)):
+        with Workspace.open(workspace) as ws:
+            _store.delete(ws.con, analysis_id)
+        return
+    _store.delete(workspace.con if isinstance(workspace, Workspace) else workspace, analysis_id)
 
 
 class StoredAnalysis:
@@ -199,6 +230,7 @@ class StoredAnalysis:
     def __init__(self, con: Any, analysis_id: str) -> None:
         run = _store.read_run(con, analysis_id)
         self.con = con
+        self._workspace: Workspace | None = None
         self.analysis_id: str = analysis_id
         self.as_of: date = run["as_of"]
         self.created_at = run["created_at"]
@@ -211,6 +243,18 @@ class StoredAnalysis:
         self.timings: dict[str, float] = run["timings"]
         self.custlens_version: str = run["custlens_version"]
         self.n_customers: int = int(run["customers"])
+
+    def close(self) -> None:
+        """Release the workspace :func:`load_analysis` opened for a folder (nothing otherwise)."""
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
+
+    def __enter__(self) -> StoredAnalysis:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"StoredAnalysis({self.analysis_id!r}, as_of={self.as_of.isoformat()}, customers={self.n_customers:,})"

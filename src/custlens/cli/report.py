@@ -94,8 +94,6 @@ def report_command(
     """
     from custlens.analysis import analyze, load_analysis
     from custlens.errors import InputError
-    from custlens.report import build_report, migration_figure, report_sections
-    from custlens.report._html import ReportSection, write_report
 
     if (transactions is None) == (workspace is None):
         raise InputError("give exactly one of --transactions FILE or --workspace W")
@@ -132,6 +130,22 @@ def report_command(
             cfg = base
         tx = read_table(transactions, text_columns=("customer_id",))  # type: ignore[arg-type]
         stored = analyze({"transactions": tx}, as_of=as_of, config=cfg)
+    with stored:
+        path = _draw(stored, out, title, compare_to, migration_method, snapshots, migration)
+    err_console.print(f"wrote {path} (analysis {stored.analysis_id})")
+
+
+def _draw(
+    stored: Any,
+    out: Path,
+    title: str,
+    compare_to: str | None,
+    migration_method: str | None,
+    snapshots: str | None,
+    migration: Path | None,
+) -> Path:
+    from custlens.report import ReportSection, build_report, migration_figure, report_sections, write_report
+
     sections = report_sections(stored, compare_to=compare_to, migration_method=migration_method)
     extra: list[ReportSection] = []
     if snapshots is not None:
