@@ -6,13 +6,19 @@ STAMP := $(VENV)/.installed
 EXTERNAL := tests/data/external
 WHEELS := .cache/wheels
 
-.PHONY: demo test install testdata bench clean
+.PHONY: demo test lint install testdata bench clean
 
 demo: $(STAMP)
 	$(BIN)/custlens demo
 
-test: $(STAMP) testdata
+test: $(STAMP) testdata lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# ruff (lint and format) and mypy, as configured in pyproject.toml; `make test` runs them first
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/mypy
 
 install: $(STAMP)
 

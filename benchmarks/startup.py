@@ -25,7 +25,18 @@ import sys
 import time
 from pathlib import Path
 
-HEAVY = ("numpy", "pyarrow", "pandas", "ibis", "duckdb", "scipy.stats", "scipy.optimize", "plotly", "sklearn", "pyspark")
+HEAVY = (
+    "numpy",
+    "pyarrow",
+    "pandas",
+    "ibis",
+    "duckdb",
+    "scipy.stats",
+    "scipy.optimize",
+    "plotly",
+    "sklearn",
+    "pyspark",
+)
 
 _PROBE = """
 import sys

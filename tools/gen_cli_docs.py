@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from custlens.cli import load_all
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"

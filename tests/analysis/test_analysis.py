@@ -199,10 +199,7 @@ def test_a_failed_save_leaves_nothing(workspace_path: Path, tmp_path: Path, monk
         }
         with pytest.raises(RuntimeError, match="disk full"):
             analyze(ws)
-        after = {
-            t: ws.raw.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]
-            for t in before
-        }
+        after = {t: ws.raw.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in before}
     assert after == before
 
 

@@ -232,7 +232,8 @@ class AccessStore:
     # -- passwords and login limits ----------------------------------------------------------
     def _failures_since(self, column: str, value: str, since: datetime) -> int:
         rows = self._rows(
-            f"SELECT count(*) FROM access_login_attempts WHERE {column} = ? AND NOT ok AND attempted_at >= ?", [value, since]
+            f"SELECT count(*) FROM access_login_attempts WHERE {column} = ? AND NOT ok AND attempted_at >= ?",
+            [value, since],
         )
         return int(rows[0][0])
 

@@ -140,7 +140,7 @@ class Pipeline:
 
             def run() -> ir.Table:
                 expr = customer_features(
-                    self.tables["transactions"],  # type: ignore[arg-type]
+                    self.tables["transactions"],
                     as_of=self.as_of,
                     receivables=self._table("receivables"),
                     interactions=self._table("interactions"),

@@ -45,7 +45,7 @@ def current_user(request: Request) -> User:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
-        return service.access.authenticate_token(token.strip())  # type: ignore[no-any-return]
+        return service.access.authenticate_token(token.strip())
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise AuthenticationError("sign in first: POST /api/v1/token gives a bearer token")
@@ -57,7 +57,7 @@ def current_user(request: Request) -> User:
         if not sent or not hmac.compare_digest(str(sent), session.csrf_token):
             raise PermissionDeniedError("missing or wrong CSRF token for this session")
     request.state.session = session
-    return session.user  # type: ignore[no-any-return]
+    return session.user
 
 
 def require(permission: str) -> Callable[..., User]:
@@ -85,6 +85,6 @@ def secured(router: Any, method: str, path: str, permission: str, **kwargs: Any)
         403: {"description": f"the role lacks {permission!r}"},
         **kwargs.pop("responses", {}),
     }
-    return router.api_route(  # type: ignore[no-any-return]
+    return router.api_route(
         path, methods=[method], openapi_extra=extra, dependencies=dependencies, responses=responses, **kwargs
     )

@@ -171,15 +171,9 @@ def _draw(
             )
         )
     if extra:
-        path = write_report(
-            out,
-            [*sections, *extra],
-            title=title,
-            subtitle=f"As of {stored.as_of.isoformat()} · analysis {stored.analysis_id}",
-        )
-    else:
-        path = build_report(stored, out, title=title, compare_to=compare_to, migration_method=migration_method)
-    err_console.print(f"wrote {path} (analysis {stored.analysis_id})")
+        subtitle = f"As of {stored.as_of.isoformat()} · analysis {stored.analysis_id}"
+        return write_report(out, [*sections, *extra], title=title, subtitle=subtitle)
+    return build_report(stored, out, title=title, compare_to=compare_to, migration_method=migration_method)
 
 
 def register(app: typer.Typer) -> None:

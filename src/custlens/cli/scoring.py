@@ -249,7 +249,7 @@ def playbook_command(
             pb,
             export,
             scheme=scheme,
-            encoding=encoding.value,  # type: ignore[arg-type]
+            encoding=encoding.value,
             segment_col=segment_col,
             customer_col=customer_col,
             strict=strict,

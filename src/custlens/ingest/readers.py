@@ -178,7 +178,7 @@ def _read_excel(path: Path, sheet: str | int | None) -> pa.Table:
         rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
     except InputError:
         raise
-    except Exception as exc:  # calamine raises its own error types
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
         raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
     if not rows:
         raise InputError(f"{path}: sheet {sheet!r} is empty")

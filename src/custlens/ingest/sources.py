@@ -364,7 +364,7 @@ def _read_excel(path: Path, mapping: ImportMapping) -> pa.Table:
         rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except InputError:
         raise
-    except Exception as exc:  # calamine raises its own error types
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
         raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
     rows = rows[mapping.skip_rows :]
     if not rows:

@@ -303,7 +303,7 @@ def _compile(node: Node, table: ir.Table, text: str, name: str) -> ir.Value:
             return sub(node.args[0]).notnull()
     except RuleError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any Ibis type error in a rule is the rule's error
         raise _error(
             name,
             text,

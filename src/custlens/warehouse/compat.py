@@ -45,7 +45,7 @@ def backend_of(table: ir.Table) -> Any | None:
     """
     try:
         return table._find_backend(use_default=False)
-    except Exception:  # memtables and unbound tables raise; they run on the default backend
+    except Exception:  # noqa: BLE001 - memtables and unbound tables raise; they run on the default backend
         return None
 
 
@@ -112,7 +112,7 @@ def table_exists(con: Any, name: str) -> bool:
     """
     try:
         con.table(name)
-    except Exception:  # every backend raises its own "table not found" type
+    except Exception:  # noqa: BLE001 - every backend raises its own "table not found" type
         return False
     return True
 
