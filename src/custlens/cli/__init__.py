@@ -124,12 +124,12 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def load_all() -> Any:
+def load_all() -> TyperGroup:
     """The root click group with every command loaded (for the reference generator and tests)."""
-    root = typer.main.get_command(app)
+    root = typer.main.get_group(app)
     for name in COMMANDS:
-        if name not in root.commands:  # type: ignore[attr-defined]
-            root.add_command(_load(name), name)  # type: ignore[attr-defined]
+        if name not in root.commands:
+            root.add_command(_load(name), name)
     return root
 
 

@@ -128,7 +128,8 @@ def report_command(
             for section, values in overrides.items():
                 base.setdefault(section, {}).update(values)
             cfg = base
-        tx = read_table(transactions, text_columns=("customer_id",))  # type: ignore[arg-type]
+        assert transactions is not None  # exactly one of --transactions and --workspace, checked above
+        tx = read_table(transactions, text_columns=("customer_id",))
         stored = analyze({"transactions": tx}, as_of=as_of, config=cfg)
     with stored:
         path = _draw(stored, out, title, compare_to, migration_method, snapshots, migration)
