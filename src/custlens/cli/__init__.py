@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.clv_formula",),
         "Lifetime value by the formula models of CRM practice (retention, migration/Markov).",
     ),
+    "cube": (
+        ("custlens.cli.cube",),
+        "Multi-dimensional analysis: measures by dimensions with roll-up subtotals, slices and drill-down.",
+    ),
     "demo": (("custlens.cli.demo",), "Run the main job on the synthetic demo company and print an overview."),
     "fit": (("custlens.cli.clv",), "Fit a customer-base model by maximum likelihood and print its estimates."),
     "generate": (("custlens.cli.generate",), "Generate the synthetic demo company into OUT_DIR."),
@@ -59,6 +63,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Serve the REST API (/api/v1, docs at /docs) and the dashboard for a workspace.",
     ),
     "summary": (("custlens.cli.summary",), "Per-customer purchase history: frequency, recency, T, monetary_value."),
+    "tags": (
+        ("custlens.cli.tags",),
+        "Customer tags and profiles: apply a tag taxonomy with history, list, show, evaluate, personas, audiences.",
+    ),
     "user": (
         ("custlens.cli.service",),
         "Users of the service: add, list, change role or password, disable, issue and revoke API tokens.",

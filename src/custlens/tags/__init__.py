@@ -32,6 +32,7 @@ from custlens.tags.persona import (
     export_audience,
     persona_card,
     persona_cards,
+    persona_rows,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "parse_expression",
     "persona_card",
     "persona_cards",
+    "persona_rows",
     "profile_card",
     "segment_column",
     "stability",

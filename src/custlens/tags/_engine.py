@@ -216,13 +216,18 @@ def _cut_points(base: ir.Table, tags: list[Tag]) -> dict[str, dict[str, float | 
 
 
 def _literal_for(x: ir.Value, value: Any, tag: Tag) -> Any:
+    """``value`` when it fits the column's type; a :class:`ConfigError` naming the tag otherwise."""
     dtype = x.type()
-    if isinstance(value, str) and not dtype.is_string():
-        raise ConfigError(
-            f"tag {tag.id!r}: compares {tag.spec.get('column', tag.spec.get('method'))!r} ({dtype}) with text {value!r}"
-        )
-    if isinstance(value, bool) and not dtype.is_boolean():
-        raise ConfigError(f"tag {tag.id!r}: compares {tag.spec.get('column')!r} ({dtype}) with {value!r}")
+    fits = (
+        dtype.is_boolean()
+        if isinstance(value, bool)
+        else dtype.is_string()
+        if isinstance(value, str)
+        else dtype.is_numeric()
+    )
+    if not fits:
+        subject = tag.spec.get("column", tag.spec.get("method"))
+        raise ConfigError(f"tag {tag.id!r}: compares {subject!r} ({dtype}) with {value!r}, a value of another type")
     return value
 
 

@@ -27,7 +27,15 @@ from custlens.tags import _store
 from custlens.tags._api import WorkspaceLike, _day, reading
 from custlens.tags._expr import compile_expression, expression_tags, parse_expression
 
-__all__ = ["PERSONA_COLUMNS", "persona_card", "persona_cards", "audience", "export_audience", "audience_table"]
+__all__ = [
+    "PERSONA_COLUMNS",
+    "persona_card",
+    "persona_cards",
+    "persona_rows",
+    "audience",
+    "export_audience",
+    "audience_table",
+]
 
 PERSONA_COLUMNS = (
     "group",
@@ -143,48 +151,70 @@ def export_audience(
     return write_export(target, {"customers": customers, "summary": summary}, encoding=encoding)
 
 
-def _card_rows(
-    group: str,
+def persona_rows(
     members: ir.Table,
     held: ir.Table,
     base: ir.Table,
-    run: Mapping[str, Any],
+    definitions: Sequence[Mapping[str, Any]],
     *,
-    top: int,
-    min_share: float,
-    exclude: set[str],
-) -> list[dict[str, Any]]:
-    """The persona card rows of one group (``members``: ``customer_id``)."""
+    group: str,
+    top: int = 8,
+    min_share: float = 0.1,
+    exclude: Sequence[str] = (),
+) -> pa.Table:
+    """The persona card of one group, on any backend.
+
+    Parameters
+    ----------
+    members
+        ``customer_id`` of the group ``G``.
+    held
+        ``customer_id, tag`` of the assignments on the date.
+    base
+        The customers tagged over ``B``: ``customer_id, revenue, clv`` (the stored analysis).
+    definitions
+        The tags (``id``, ``category``, ``name``, ``name_zh``), in taxonomy order.
+    group
+        The group's name on the card.
+    exclude
+        Tags left off the card (those that restate the group).
+
+    Returns
+    -------
+    pyarrow.Table
+        :data:`PERSONA_COLUMNS`, ranked by lift (ties: more customers first, then tag id).
+    """
+    _check_card(top, min_share)
     m = members.select(_mid=members.customer_id.cast("string")).distinct()
-    v = base.select(_vid="customer_id", revenue="revenue", clv="clv")
+    v = base.select(_vid=base.customer_id.cast("string"), revenue=base.revenue, clv=base.clv)
     mv = m.left_join(v, m._mid == v._vid)
     head = mv.aggregate(n=mv.count(), revenue=mv.revenue.sum(), clv=mv.clv.sum()).to_pyarrow().to_pylist()[0]
-    totals = base.aggregate(revenue=base.revenue.sum()).to_pyarrow().to_pylist()[0]
-    n_group = int(head["n"] or 0)
+    totals = v.aggregate(n=v.count(), revenue=v.revenue.sum()).to_pyarrow().to_pylist()[0]
+    n_group, n_base = int(head["n"] or 0), int(totals["n"] or 0)
     hm = held.inner_join(m, held.customer_id == m._mid)
     in_group = hm.group_by("tag").aggregate(n=hm.count()).to_pyarrow()
     in_base = held.group_by("tag").aggregate(n=held.count()).to_pyarrow()
     n_in = dict(zip(in_group["tag"].to_pylist(), in_group["n"].to_pylist()))
     n_all = dict(zip(in_base["tag"].to_pylist(), in_base["n"].to_pylist()))
-    n_base = int(run["customers"])
-    defs = {t["id"]: t for t in run["taxonomy"]["tag"]}
+    defs = {str(t["id"]): t for t in definitions}
     scored = []
     for tag, k in n_in.items():
-        if tag in exclude or tag not in defs or not n_group:
+        if tag in exclude or tag not in defs or not n_group or not n_base:
             continue
         share, base_share = k / n_group, n_all[tag] / n_base
-        if share >= min_share and base_share > 0:
+        if share >= min_share:
             scored.append((share / base_share, int(k), tag, share, base_share))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+    revenue = float(head["revenue"] or 0.0)
     group_cols = {
         "group": group,
         "group_customers": n_group,
         "group_share": n_group / n_base if n_base else None,
-        "group_revenue": float(head["revenue"] or 0.0),
-        "group_revenue_share": float(head["revenue"] or 0.0) / float(totals["revenue"]) if totals["revenue"] else None,
+        "group_revenue": revenue,
+        "group_revenue_share": revenue / float(totals["revenue"]) if totals["revenue"] else None,
         "group_clv": float(head["clv"] or 0.0),
     }
-    return [
+    rows = [
         {
             **group_cols,
             "rank": i,
@@ -199,6 +229,7 @@ def _card_rows(
         }  # fmt: skip
         for i, (lift, k, tag, share, base_share) in enumerate(scored[:top], start=1)
     ]
+    return pa.Table.from_pylist(rows, schema=_schema())
 
 
 def _schema() -> pa.Schema:
@@ -266,8 +297,16 @@ def persona_card(
             members = seg.filter(seg.segment == segment).select("customer_id")
             exclude = _from_method(run, method or "")
             label = segment
-        rows = _card_rows(label, members, held, base, run, top=top, min_share=min_share, exclude=exclude)
-    return pa.Table.from_pylist(rows, schema=_schema())
+        return persona_rows(
+            members,
+            held,
+            base,
+            run["taxonomy"]["tag"],
+            group=label,
+            top=top,
+            min_share=min_share,
+            exclude=sorted(exclude),
+        )
 
 
 def persona_cards(
@@ -291,13 +330,20 @@ def persona_cards(
         seg = _segments(stored, method)
         sizes = seg.group_by("segment").aggregate(n=seg.count()).to_pyarrow().to_pylist()
         exclude = _from_method(run, method)
-        rows: list[dict[str, Any]] = []
-        for entry in sorted(sizes, key=lambda r: (-int(r["n"]), str(r["segment"]))):
-            members = seg.filter(seg.segment == entry["segment"]).select("customer_id")
-            rows += _card_rows(
-                str(entry["segment"]), members, held, base, run, top=top, min_share=min_share, exclude=exclude
+        cards = [
+            persona_rows(
+                seg.filter(seg.segment == entry["segment"]).select("customer_id"),
+                held,
+                base,
+                run["taxonomy"]["tag"],
+                group=str(entry["segment"]),
+                top=top,
+                min_share=min_share,
+                exclude=sorted(exclude),
             )
-    return pa.Table.from_pylist(rows, schema=_schema())
+            for entry in sorted(sizes, key=lambda r: (-int(r["n"]), str(r["segment"])))
+        ]
+    return pa.concat_tables(cards) if cards else _schema().empty_table()
 
 
 def _segments(stored: Any, method: str) -> ir.Table:
