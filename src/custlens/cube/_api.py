@@ -307,17 +307,19 @@ def cube(
 ) -> pa.Table:
     """The cube of a workspace (see :func:`cube_table` for the parameters and the result).
 
-    The stored analysis is read when a dimension, a measure or ``where`` needs it (segments,
-    risk band, CLV, ...): the analysis of ``as_of`` (default: the latest), whose as-of date
-    then bounds the lines. Without it, ``as_of`` (default: none) bounds the lines. The
-    result's schema metadata holds ``as_of`` and ``analysis_id``.
+    Lines dated after ``as_of`` are left out. Its default is the as-of date of the latest
+    stored analysis (every line when there is none), so every cube of a
+    workspace describes the same date whichever dimensions it has. The stored analysis of
+    that date is read when a dimension, a measure or ``where`` needs it (segments, risk
+    band, CLV, ...); ``analysis_id`` picks one. The result's schema metadata holds ``as_of``
+    and ``analysis_id``.
 
     Raises
     ------
     NotFoundError
         When the stored analysis is needed and the workspace has none (for ``as_of``).
     """
-    from custlens.analysis import load_analysis
+    from custlens.analysis import list_analyses, load_analysis
     from custlens.features.coerce import to_date
     from custlens.tags._api import reading
 
@@ -332,9 +334,13 @@ def cube(
         stored = None
         segments: dict[str, ir.Table] = {}
         analysis = None
-        if _needs_analysis(dims, names, where, known):
-            stored = load_analysis(con, analysis_id=analysis_id, as_of=day)
+        if day is None and analysis_id is None and list_analyses(con).num_rows:
+            stored = load_analysis(con)  # the latest: its as-of date bounds every cube alike
             day = stored.as_of
+        if _needs_analysis(dims, names, where, known) or analysis_id is not None:
+            if stored is None:
+                stored = load_analysis(con, analysis_id=analysis_id, as_of=day)
+                day = stored.as_of
             analysis = stored.customers()
             wanted = {segment_method if d == "segment" else d for d in dims if d == "segment" or d in SEGMENT_METHODS}
             if where is not None:

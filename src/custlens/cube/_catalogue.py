@@ -11,6 +11,8 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from custlens.errors import InputError, did_you_mean
 
 __all__ = [
@@ -174,10 +176,10 @@ def grouping_sets(dims: Sequence[str], subtotals: str | Sequence[Sequence[str]] 
     return sorted(out, key=lambda s: -len(s))
 
 
-def catalogue() -> list[dict[str, str]]:
-    """Every dimension and measure: ``kind, name, grain, description`` (for ``custlens cube --list``)."""
+def catalogue() -> pa.Table:
+    """Every dimension and measure: ``kind, name, grain, description`` (``custlens cube --list``)."""
     rows = [{"kind": "dimension", "name": d.name, "grain": d.grain, "description": d.description}
             for d in DIMENSIONS.values()]  # fmt: skip
     rows += [{"kind": "measure", "name": m.name, "grain": m.grain, "description": m.description}
              for m in MEASURES.values()]  # fmt: skip
-    return rows
+    return pa.Table.from_pylist(rows)
