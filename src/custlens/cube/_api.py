@@ -8,8 +8,10 @@ dimensions of one measure into a table with totals for the report.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -43,6 +45,19 @@ Subtotals = str | Sequence[Sequence[str]] | None
 
 _COUNTS = {"orders", "customers", "lines"}
 _LINE_SUMS = ("revenue", "profit", "quantity", "returns", "lines", "orders")
+
+
+@contextmanager
+def reading(workspace: Any) -> Iterator[Any]:
+    """The connection to read: a :class:`~custlens.warehouse.Workspace`'s, an Ibis connection, or a
+    folder opened read-only for the duration."""
+    from custlens.warehouse import Workspace
+
+    if isinstance(workspace, (str, Path)):
+        with Workspace.open(workspace, read_only=True) as ws:
+            yield ws.con
+        return
+    yield workspace.con if isinstance(workspace, Workspace) else workspace
 
 
 def _base_measures(names: Sequence[str]) -> list[str]:
@@ -321,7 +336,6 @@ def cube(
     """
     from custlens.analysis import list_analyses, load_analysis
     from custlens.features.coerce import to_date
-    from custlens.tags._api import reading
 
     dims = resolve_dimensions(by)
     names = resolve_measures(measures)

@@ -184,9 +184,9 @@ def scheme_cube(
         measures; ``""`` where rolled up, ``-`` where a level does not apply.
     """
     from custlens.analysis import load_analysis
+    from custlens.cube._api import _derive, reading
     from custlens.errors import did_you_mean
     from custlens.features.coerce import to_date
-    from custlens.tags._api import reading
 
     names = resolve_measures(measures)
     for name in names:
@@ -223,8 +223,6 @@ def scheme_cube(
         )
         result = sort_rows(expr.to_pyarrow(), LEVELS)
     result = _drop_repeats(result) if with_grouping else result
-    from custlens.cube._api import _derive
-
     result = _derive(result, names)
     if language == "zh":
         result = _translate(result)
