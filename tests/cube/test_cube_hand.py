@@ -55,7 +55,9 @@ def test_an_order_across_categories_counts_once_in_the_subtotal(hand: dict) -> N
 
 def test_cube_subtotals_every_combination(hand: dict) -> None:
     rows = _cube(hand, measures=["revenue", "orders", "customers"], by=["region", "customer_type"], subtotals="cube")
-    assert [(r["region"], r["customer_type"], r["grouping"], r["revenue"], r["orders"], r["customers"]) for r in rows] == [
+    assert [
+        (r["region"], r["customer_type"], r["grouping"], r["revenue"], r["orders"], r["customers"]) for r in rows
+    ] == [
         ("east", "corporate", "", 60.0, 1, 1),
         ("east", "personal", "", 60.0, 2, 1),
         ("east", "", "customer_type", 120.0, 3, 2),

@@ -32,8 +32,13 @@ def test_duckdb_and_spark_agree(cube_ws: object, spark_session: object) -> None:
         }
         results[name] = [
             cube_table(t["transactions"], by=["region", "industry", "segment", "quarter"], **kwargs),
-            cube_table(t["transactions"], by=["customer_type", "category", "channel"], subtotals="cube",
-                       where="month >= '2025-01' and amount > 0", **kwargs),  # fmt: skip
+            cube_table(
+                t["transactions"],
+                by=["customer_type", "category", "channel"],
+                subtotals="cube",
+                where="month >= '2025-01' and amount > 0",
+                **kwargs,
+            ),  # fmt: skip
         ]
     for duck, spark in zip(results["duckdb"], results["spark"]):
         assert duck.num_rows > 50
