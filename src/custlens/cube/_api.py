@@ -134,8 +134,11 @@ def _time_or_text(lines: ir.Table, dim: str) -> ir.Value:
     return ts.year().cast("int64")
 
 
-def _cell_aggregates(facts: ir.Table, base: Sequence[str]) -> dict[str, ir.Value]:
-    """One row per customer and cell of the finest line dimensions: sums and distinct orders."""
+_SUMS = ("revenue", "profit", "quantity", "returns", "lines")
+
+
+def _line_aggregates(facts: ir.Table, base: Sequence[str]) -> dict[str, ir.Value]:
+    """Sums over lines: ``_buys`` (purchase lines) and the line measures of ``base``."""
     buy = ~facts.is_return
     aggs: dict[str, ir.Value] = {"_buys": buy.cast("int64").sum()}
     if "revenue" in base:
@@ -148,9 +151,28 @@ def _cell_aggregates(facts: ir.Table, base: Sequence[str]) -> dict[str, ir.Value
         aggs["returns"] = (-facts.amount).sum(where=facts.is_return).fill_null(0.0)
     if "lines" in base:
         aggs["lines"] = facts.count()
-    if "orders" in base:  # an order belongs to one customer: per-customer counts add up
-        aggs["orders"] = facts.order_id.nunique(where=buy)
     return aggs
+
+
+def _order_rows(facts: ir.Table, keys: Sequence[str], base: Sequence[str]) -> ir.Table:
+    """One row per order and cell of every line dimension: the line sums and ``_p`` (a purchase order)."""
+    return facts.group_by([*keys, "customer_id", "order_id"]).aggregate(
+        **_line_aggregates(facts, base), _p=(~facts.is_return).any()
+    )
+
+
+def _from_orders(orders: ir.Table, keys: Sequence[str], all_keys: Sequence[str], base: Sequence[str]) -> ir.Table:
+    """One row per customer and cell of ``keys`` from the order rows.
+
+    An order belongs to one customer, so a customer's orders in a cell add up across
+    customers. Within the finest cells each order row is one order; coarser cells count
+    distinct orders, as an order may span several of their finer cells (categories).
+    """
+    aggs: dict[str, ir.Value] = {c: orders[c].sum() for c in ("_buys", *_SUMS) if c in orders.columns}
+    if "orders" in base:
+        exact = list(keys) == list(all_keys)
+        aggs["orders"] = orders._p.cast("int64").sum() if exact else orders.order_id.nunique(where=orders._p)
+    return orders.group_by([*keys, "customer_id"]).aggregate(**aggs)
 
 
 def _set_aggregates(t: ir.Table, base: Sequence[str]) -> dict[str, ir.Value]:
@@ -255,12 +277,24 @@ def cube_table(
         segment_method=segment_method,
     )
     cells: dict[tuple[str, ...], ir.Table] = {}
+    all_keys = [f"_k_{d}" for d in line_dims]
+    finests = {_finest(s, line_dims) for s in sets}
+    orders: ir.Table | None = None
+    if "orders" in base and line_dims:  # distinct orders without a distinct count over every line
+        orders = _order_rows(facts, all_keys, base)
+        orders = orders.cache() if len(finests) > 1 else orders
 
     def cell_table(group: tuple[str, ...]) -> ir.Table:
-        finest = tuple(d for d in group if d in line_dims)
+        finest = _finest(group, line_dims)
         if finest not in cells:
             keys = [f"_k_{d}" for d in finest]
-            t = facts.group_by([*keys, "customer_id"]).aggregate(**_cell_aggregates(facts, base))
+            if orders is not None:
+                t = _from_orders(orders, keys, all_keys, base)
+            else:
+                aggs = _line_aggregates(facts, base)
+                if "orders" in base:
+                    aggs["orders"] = facts.order_id.nunique(where=~facts.is_return)
+                t = facts.group_by([*keys, "customer_id"]).aggregate(**aggs)
             if per_customer is not None:
                 c = per_customer.rename(_cid="customer_id")
                 t = t.left_join(c, t.customer_id == c._cid).drop("_cid")

@@ -289,17 +289,25 @@ def _window_flags(transactions: ir.Table, tags: list[Tag], as_of: date) -> ir.Ta
         ~(flag | (tx.amount < 0)),  # purchases only: the return rule of custlens.schema
     )
     lines = lines.mutate(_day=lines.ordered_at.date())
-    aggs: dict[str, ir.Value] = {}
+    # two steps instead of one distinct count per tag: one row per order with a flag per tag, then sums
+    per_order_aggs: dict[str, ir.Value] = {}
     for i, t in enumerate(tags):
         cond = lines._day > ibis.date((as_of - timedelta(days=int(t.spec["days"]))).isoformat())
         if "product_category" in t.spec:
             cond = cond & lines.category.isin([str(v) for v in _listed(t.spec["product_category"])])
         if "channel" in t.spec:
             cond = cond & lines.channel.isin([str(v) for v in _listed(t.spec["channel"])])
-        aggs[f"_o{i}"] = lines.order_id.nunique(where=cond)
+        cond = cond.fill_null(False)
+        per_order_aggs[f"_o{i}"] = cond.any()
         if "min_amount" in t.spec:
-            aggs[f"_a{i}"] = lines.amount.sum(where=cond)
-    per = lines.group_by(_cid=lines.customer_id.cast("string")).aggregate(**aggs)
+            per_order_aggs[f"_a{i}"] = lines.amount.sum(where=cond)
+    orders = lines.group_by(_cid=lines.customer_id.cast("string"), _order=lines.order_id).aggregate(**per_order_aggs)
+    aggs: dict[str, ir.Value] = {}
+    for i, t in enumerate(tags):
+        aggs[f"_o{i}"] = orders[f"_o{i}"].cast("int64").sum()
+        if "min_amount" in t.spec:
+            aggs[f"_a{i}"] = orders[f"_a{i}"].sum()
+    per = orders.group_by("_cid").aggregate(**aggs)
     flags: dict[str, ir.Value] = {}
     for i, t in enumerate(tags):
         ok = per[f"_o{i}"] >= int(t.spec.get("min_orders", 1))
@@ -307,6 +315,36 @@ def _window_flags(transactions: ir.Table, tags: list[Tag], as_of: date) -> ir.Ta
             ok = ok & (per[f"_a{i}"] >= float(t.spec["min_amount"]))
         flags[f"_w_{t.id}"] = ok
     return per.select("_cid", **flags)
+
+
+def _check(taxonomy: Taxonomy, base: ir.Table, attributes: set[str]) -> None:
+    """Refuse tags that do not fit ``base`` (columns, kinds, segmentations, rules), before anything runs."""
+    from custlens.segment import compile_rule
+
+    for t in taxonomy.tags:
+        _check_kind_column(t, attributes)
+        if "column" in t.spec:
+            _column(base, t)
+        if "method" in t.spec and segment_column(str(t.spec["method"])) not in base.columns:
+            raise ConfigError(
+                f"tag {t.id!r}: the tag base has no segmentation {t.spec['method']!r} (column "
+                f"{segment_column(str(t.spec['method']))!r})"
+            )
+    for t, text in _rules(taxonomy):
+        compile_rule(text, base, f"tag {t.id}")
+
+
+def _needed_columns(taxonomy: Taxonomy, base: ir.Table) -> list[str]:
+    """``customer_id`` and the base columns the tags read (unknown names are left for the checks)."""
+    names = ["customer_id"]
+    for t in taxonomy.tags:
+        if "column" in t.spec:
+            names.append(str(t.spec["column"]))
+        if "method" in t.spec:
+            names.append(segment_column(str(t.spec["method"])))
+    for t, text in _rules(taxonomy):
+        names += sorted(_rule_columns(text, f"tag {t.id}"))
+    return [n for n in dict.fromkeys(names) if n in base.columns]
 
 
 def _listed(value: Any) -> list[Any]:
@@ -352,13 +390,10 @@ def compute_tags(
         Window tags without ``transactions`` or ``as_of``.
     """
     attrs = set(base.columns) if attributes is None else set(attributes)
-    for t in taxonomy.tags:
-        _check_kind_column(t, attrs)
-        if "method" in t.spec and segment_column(str(t.spec["method"])) not in base.columns:
-            raise ConfigError(
-                f"tag {t.id!r}: the tag base has no segmentation {t.spec['method']!r} (column "
-                f"{segment_column(str(t.spec['method']))!r})"
-            )
+    _check(taxonomy, base, attrs)  # on the whole base: errors suggest from every column
+    base = base.select(*_needed_columns(taxonomy, base)).cache()  # the joins behind the base run once
+    bands = [t for t in taxonomy.tags if t.band is not None]
+    cuts = _cut_points(base, bands) if bands else {}
     windows = [t for t in taxonomy.tags if t.kind == "window"]
     if windows:
         if transactions is None or as_of is None:
@@ -366,8 +401,6 @@ def compute_tags(
         flags_w = _window_flags(transactions, windows, as_of)
         joined = base.left_join(flags_w, base.customer_id == flags_w._cid).drop("_cid")
         base = joined.mutate(**{f"_w_{t.id}": joined[f"_w_{t.id}"].fill_null(False) for t in windows})
-    bands = [t for t in taxonomy.tags if t.band is not None]
-    cuts = _cut_points(base, bands) if bands else {}
     conditions = {t.id: _condition(base, t, cuts).fill_null(False) for t in taxonomy.tags}
     flags = base.select("customer_id", **{f"_t_{k}": v for k, v in conditions.items()}).cache()
     flags = flags.rename({k: f"_t_{k}" for k in conditions})
