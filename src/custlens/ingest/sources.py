@@ -53,6 +53,7 @@ class SourceInfo:
     size: int
     sha256: str
     encoding: str | None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
