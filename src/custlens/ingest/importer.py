@@ -123,6 +123,7 @@ def import_file(
     max_reject_rate: float | None = None,
     on_repeat: Literal["skip", "error", "import"] = "skip",
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import one CSV/TSV, Parquet or Excel file into a canonical table, all or nothing.
 
@@ -147,6 +148,9 @@ def import_file(
         count as duplicates).
     progress
         Called with ``(done, total)`` as the file is read (bytes for text, rows otherwise).
+    encoding
+        Encoding of a text file (``utf-8``, ``gb18030``, ``latin-1``, ``cp1252``), overriding
+        the mapping's; default: detected (UTF-8, else GB18030 unless that looks like mojibake).
 
     Returns
     -------
@@ -181,6 +185,12 @@ def import_file(
         mapping = ImportMapping()
     elif not isinstance(mapping, ImportMapping):
         mapping = load_mapping(mapping)
+    if encoding is not None:
+        from dataclasses import replace
+
+        from custlens.ingest.readers import check_encoding
+
+        mapping = replace(mapping, encoding=check_encoding(encoding))
     info = inspect_source(path, mapping)
     base: dict[str, Any] = dict(
         table=table,

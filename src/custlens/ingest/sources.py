@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from custlens.errors import InputError
 from custlens.ingest.clean import ERROR_SCHEMA
 from custlens.ingest.mapping import ImportMapping
+from custlens.ingest.readers import _mojibake_message, gb18030_looks_wrong
 
 __all__ = ["SourceInfo", "Batch", "inspect_source", "iter_batches", "FORMATS"]
 
@@ -97,7 +98,11 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                     utf8_error = offset + exc.start
             offset += len(chunk)
     encoding: str | None = None
-    if fmt == "csv":
+    warnings: list[str] = []
+    if fmt == "csv" and mapping.encoding in ("latin-1", "cp1252"):
+        _check_decodes(path, mapping.encoding)
+        encoding = mapping.encoding
+    elif fmt == "csv":
         if utf8_error is None and mapping.encoding != "gb18030":
             try:
                 utf8.decode(b"", final=True)  # type: ignore[union-attr]
@@ -111,8 +116,32 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                     "but the mapping says encoding = 'utf-8'"
                 )
             _check_gb18030(path, utf8_error)
+            with path.open("rb") as fh:
+                sample = fh.read(_CHUNK).decode("gb18030", errors="ignore")
+            if gb18030_looks_wrong(sample):
+                if mapping.encoding == "auto":
+                    raise InputError(_mojibake_message(str(path), utf8_error))
+                warnings.append(
+                    f"{path}: decoded as GB18030 as told, but the text looks like Latin-1 or Windows-1252 "
+                    "(unusual characters); check the names in the warehouse, or import with --encoding cp1252"
+                )
             encoding = "gb18030"
-    return SourceInfo(path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding)
+    return SourceInfo(
+        path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding, warnings=tuple(warnings)
+    )
+
+
+def _check_decodes(path: Path, encoding: str) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not {encoding} (invalid byte at offset {offset + exc.start})") from None
 
 
 def _check_gb18030(path: Path, utf8_error: int | None) -> None:
@@ -135,7 +164,7 @@ def read_header(info: SourceInfo, mapping: ImportMapping) -> tuple[list[str], st
     """Column names and delimiter of a text source (first record after ``skip_rows``)."""
     with info.path.open("rb") as fh:
         head = fh.read(256 * 1024)
-    text = head.decode("utf-8-sig" if info.encoding == "utf-8" else "gb18030", errors="ignore")
+    text = head.decode("utf-8-sig" if info.encoding == "utf-8" else str(info.encoding), errors="ignore")
     lines = text.splitlines()
     if len(lines) <= mapping.skip_rows:
         raise InputError(f"{info.path}: has no header line after skipping {mapping.skip_rows} line(s)")
@@ -285,7 +314,7 @@ def _csv_batches(
                 skip_rows=header_line,
                 use_threads=False,
                 block_size=_BLOCK,
-                encoding="utf8" if info.encoding == "utf-8" else "gb18030",
+                encoding="utf8" if info.encoding == "utf-8" else str(info.encoding),
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
