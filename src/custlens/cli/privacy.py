@@ -46,6 +46,11 @@ audit_app = typer.Typer(
 )
 
 
+def _say(text: str) -> None:
+    """One line on standard error, never wrapped."""
+    err_console.print(text, highlight=False, soft_wrap=True)
+
+
 def _open(workspace: Path, key_file: Path | None, read_only: bool = False) -> object:
     from custlens.warehouse import Workspace
 
@@ -146,7 +151,7 @@ def correct_command(
         changes[name.strip()] = value if value != "" else None
     with _open(workspace, key_file) as ws:  # type: ignore[attr-defined]
         result = correct(ws, customer_id, changes, reason=reason)
-    err_console.print(f"corrected {customer_id}: {', '.join(result['changed']) or 'nothing changed'}")
+    _say(f"corrected {customer_id}: {', '.join(result['changed']) or 'nothing changed'}")
 
 
 @privacy_app.command("retention")
@@ -212,7 +217,7 @@ def keys_create_command(
 
     with _open(workspace, None) as ws:  # type: ignore[attr-defined]
         key, path = create_key(ws, key_file)
-    err_console.print(f"created key {key.key_id} in {path} (keep it safe: without it personal data cannot be read)")
+    _say(f"created key {key.key_id} in {path} (keep it safe: without it personal data cannot be read)")
 
 
 @keys_app.command("rotate")
@@ -230,7 +235,7 @@ def keys_rotate_command(
 
     with _open(workspace, key_file) as ws:  # type: ignore[attr-defined]
         result = rotate_key(ws, purpose=purpose)
-    err_console.print(
+    _say(
         f"rotated key {result['old_key_id']} -> {result['new_key_id']} ({result['identity_rows']:,} identity rows) "
         f"in {result['key_file']}"
     )
@@ -247,9 +252,9 @@ def audit_verify_command(workspace: WorkspaceOpt = Path(".")) -> None:
 
     result = audit.verify(workspace)
     if not result.ok:
-        err_console.print(f"[bold red]error:[/] audit log of {workspace} is broken: {result.problem}", highlight=False)
+        _say(f"[bold red]error:[/] audit log of {workspace} is broken: {result.problem}")
         raise typer.Exit(1)
-    err_console.print(f"audit log of {workspace}: {result.entries:,} entries, chain intact")
+    _say(f"audit log of {workspace}: {result.entries:,} entries, chain intact")
 
 
 @audit_app.command("show")

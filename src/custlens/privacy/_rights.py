@@ -284,7 +284,8 @@ def export_person(
     identity = read_identity(workspace, [cid], key=ring, audit_read=False).get(cid)
     history = []
     for field_name, token, changed_at, who, reason in workspace.raw.execute(
-        f"SELECT field, old_value, changed_at, actor, reason FROM {IDENTITY_HISTORY_TABLE} "
+        "SELECT field, old_value, strftime(timezone('UTC', changed_at), '%Y-%m-%dT%H:%M:%S.%fZ'), actor, reason "
+        f"FROM {IDENTITY_HISTORY_TABLE} "
         "WHERE customer_id = ? ORDER BY changed_at",
         [cid],
     ).fetchall():
