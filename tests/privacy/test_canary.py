@@ -26,9 +26,24 @@ from custlens.privacy import erase, init_workspace
 pytestmark = pytest.mark.slow
 
 CANARIES = {
-    "A": {"name": "Canary-A-name-7f3k", "phone": "+86 177 0000 7f3k", "email": "canary.a.7f3k@example.org", "address": "Canary-A-street-7f3k"},
-    "B": {"name": "Canary-B-name-9q2w", "phone": "+86 177 0000 9q2w", "email": "canary.b.9q2w@example.org", "address": "Canary-B-street-9q2w"},
-    "C": {"name": "Canary-C-name-4m8z", "phone": "+86 177 0000 4m8z", "email": "canary.c.4m8z@example.org", "address": "Canary-C-street-4m8z"},
+    "A": {
+        "name": "Canary-A-name-7f3k",
+        "phone": "+86 177 0000 7f3k",
+        "email": "canary.a.7f3k@example.org",
+        "address": "Canary-A-street-7f3k",
+    },
+    "B": {
+        "name": "Canary-B-name-9q2w",
+        "phone": "+86 177 0000 9q2w",
+        "email": "canary.b.9q2w@example.org",
+        "address": "Canary-B-street-9q2w",
+    },
+    "C": {
+        "name": "Canary-C-name-4m8z",
+        "phone": "+86 177 0000 4m8z",
+        "email": "canary.c.4m8z@example.org",
+        "address": "Canary-C-street-4m8z",
+    },
 }
 
 
@@ -91,7 +106,9 @@ def test_canaries_never_appear_in_plain_text_and_erasure_leaves_nothing(tmp_path
         hit = pc.equal(customers.column("customer_id"), who[label])
         for name, value in (("consent_marketing", consent), ("consent_profiling", True)):
             i = customers.column_names.index(name)
-            customers = customers.set_column(i, name, pc.if_else(hit, pa.scalar(value, pa.bool_()), customers.column(i)))
+            customers = customers.set_column(
+                i, name, pc.if_else(hit, pa.scalar(value, pa.bool_()), customers.column(i))
+            )
     pq.write_table(customers, files["customers"])
     assert _hits([source], _markers("A", "B", "C")), "the scan finds the markers where they are plain"
 

@@ -65,7 +65,9 @@ def test_reimporting_the_same_identity_file_gives_duplicates_not_conflicts(ws: W
 
 
 def test_a_ciphertext_moved_to_another_row_or_altered_does_not_decrypt(ws: Workspace) -> None:
-    ws.raw.execute("UPDATE identity SET name = (SELECT name FROM identity WHERE customer_id = 'c2') WHERE customer_id = 'c1'")
+    ws.raw.execute(
+        "UPDATE identity SET name = (SELECT name FROM identity WHERE customer_id = 'c2') WHERE customer_id = 'c1'"
+    )
     with pytest.raises(ConfigError, match=r"identity.name of customer 'c1' does not decrypt"):
         read_identity(ws, ["c1"], ["name"])
     token = ws.raw.execute("SELECT phone FROM identity WHERE customer_id = 'c2'").fetchall()[0][0]
@@ -77,7 +79,7 @@ def test_a_ciphertext_moved_to_another_row_or_altered_does_not_decrypt(ws: Works
 def test_quarantine_of_identity_rows_keeps_line_and_reason_only(ws: Workspace, tmp_path: Path) -> None:
     bad = write(
         tmp_path / "bad.csv",
-        "customer_id,name,phone\nc9,Zed Canary-7Q9\x00,13800000009\n,Nameless Canary-7Q8,13800000008\nc7,\"broken,line\n",
+        'customer_id,name,phone\nc9,Zed Canary-7Q9\x00,13800000009\n,Nameless Canary-7Q8,13800000008\nc7,"broken,line\n',
     )
     report = import_file(ws, bad, table="identity", max_reject_rate=1)
     assert report.rows_rejected >= 2
@@ -120,7 +122,9 @@ def test_a_killed_identity_import_leaves_no_personal_data_in_tmp(ws: Workspace, 
 
     importer._load = inspect_then_die  # type: ignore[assignment]
     try:
-        more = write(tmp_path / "more.csv", IDENTITY.replace("c1,", "c11,").replace("c2,", "c12,").replace("c3,", "c13,"))
+        more = write(
+            tmp_path / "more.csv", IDENTITY.replace("c1,", "c11,").replace("c2,", "c12,").replace("c3,", "c13,")
+        )
         with pytest.raises(KeyboardInterrupt):
             import_file(ws, more, table="identity")
     finally:

@@ -19,9 +19,7 @@ from .conftest import CUSTOMERS, scan, write
 
 
 def test_erase_removes_identity_pseudonymises_everywhere_and_blocks_reimport(ws: Workspace, tmp_path: Path) -> None:
-    ws.raw.execute(
-        "CREATE TABLE analysis_customers AS SELECT 'a1' AS analysis_id, 'c1' AS customer_id, 3.5 AS clv"
-    )
+    ws.raw.execute("CREATE TABLE analysis_customers AS SELECT 'a1' AS analysis_id, 'c1' AS customer_id, 3.5 AS clv")
     correct(ws, "c1", {"email": "alice.new.canary7q1@example.com"}, reason="typo")
     report = erase(ws, "c1", purpose="request 2026-11-02")
     assert report.identity_rows == 1 and report.history_rows == 1 and report.blocklist_entries == 3
@@ -33,7 +31,10 @@ def test_erase_removes_identity_pseudonymises_everywhere_and_blocks_reimport(ws:
     ws.close()
     ws = Workspace.open(ws.path, key_file=tmp_path / "ws.key")
     assert scan(ws.path, ("Canary-7Q1", "canary7q1", "138 0000 0001", "c1,", "'c1'", '"c1"')) == []
-    assert ws.raw.execute("SELECT count(*) FROM transactions WHERE customer_id = ?", [report.pseudonym]).fetchall()[0][0] == 2
+    assert (
+        ws.raw.execute("SELECT count(*) FROM transactions WHERE customer_id = ?", [report.pseudonym]).fetchall()[0][0]
+        == 2
+    )
     assert read_identity(ws, ["c1"]) == {}
     # a re-import of the person is refused (identity) or pseudonymised (orders): nothing of c1 comes back
     again = import_file(ws, tmp_path / "identity.csv", table="identity", on_repeat="import", max_reject_rate=0)

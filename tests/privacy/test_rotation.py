@@ -44,7 +44,9 @@ def _write_old(tmp_path: Path, key: object) -> Path:
     return write_key_file(tmp_path / "old.key", key)  # type: ignore[arg-type]
 
 
-def test_a_failure_during_rotation_changes_nothing(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_during_rotation_changes_nothing(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key_text = (tmp_path / "ws.key").read_text()
     rows = _state(ws)
 
