@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from custlens.errors import ConfigError
-from custlens.privacy import correct, read_identity, read_key_file, rotate_key
 from custlens.privacy import _rotate as rotation
+from custlens.privacy import correct, read_identity, read_key_file, rotate_key
 from custlens.privacy._keys import pending_file, workspace_key
 from custlens.warehouse import Workspace
 

@@ -262,6 +262,7 @@ def iter_batches(
     """
     if info.format == "csv":
         names, delimiter = read_header(info, mapping)
+        _check_header(names, info.path)
         return names, _csv_batches(info, mapping, names, delimiter, progress)
     if info.format == "parquet":
         try:
@@ -269,9 +270,22 @@ def iter_batches(
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
         names = pfile.schema_arrow.names
+        _check_header(names, info.path)
         return names, _parquet_batches(info, pfile, progress)
     table = _read_excel(info.path, mapping)
+    _check_header(table.column_names, info.path)
     return table.column_names, _excel_batches(table, mapping, progress)
+
+
+def _check_header(names: list[str], path: Path) -> None:
+    """A column name with a NUL or another control character is refused (it would empty a column)."""
+    for i, name in enumerate(names):
+        bad = next((c for c in name if (ord(c) < 32 and c not in "\t") or ord(c) == 127), None)
+        if bad is not None:
+            raise InputError(
+                f"{path}: column {i + 1} of the header holds a control character (U+{ord(bad):04X}) in "
+                f"{name!r}; remove it from the file"
+            )
 
 
 def _csv_batches(
