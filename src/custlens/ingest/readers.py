@@ -217,31 +217,9 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_excel(path: Path, sheet: str | int | None) -> pa.Table:
-    from python_calamine import CalamineWorkbook
+    from custlens.ingest.excel import cells_to_table, iter_sheet
 
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if sheet is None:
-            sheet = 0
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
-            sheet = names[sheet]
-        if sheet not in names:
-            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
-    if not rows:
-        raise InputError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(h).strip() for h in rows[0]]
+    header, batches = iter_sheet(path, sheet, skip_empty_area=True)
     _check_unique_columns(header, path)
-    columns = {name: [row[i] if i < len(row) else None for row in rows[1:]] for i, name in enumerate(header)}
-    columns = {k: [None if v == "" else v for v in vals] for k, vals in columns.items()}
-    try:
-        return pa.table(columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.table({k: [None if v is None else str(v) for v in vals] for k, vals in columns.items()})
+    rows = [row for batch in batches for row in batch]
+    return cells_to_table(header, rows)

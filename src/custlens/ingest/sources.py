@@ -2,8 +2,8 @@
 
 CSV/TSV files stream through the Arrow CSV reader in blocks (bounded memory) with every
 column read as text; rows with the wrong number of fields are reported, not fatal.
-Parquet streams by row groups with its own types. Excel workbooks are read whole (a
-sheet holds at most about a million rows).
+Parquet streams by row groups with its own types. Excel sheets are checked for their
+inflated size and row count first, then read in batches (:mod:`custlens.ingest.excel`).
 """
 
 from __future__ import annotations
@@ -272,9 +272,11 @@ def iter_batches(
         names = pfile.schema_arrow.names
         _check_header(names, info.path)
         return names, _parquet_batches(info, pfile, progress)
-    table = _read_excel(info.path, mapping)
-    _check_header(table.column_names, info.path)
-    return table.column_names, _excel_batches(table, mapping, progress)
+    from custlens.ingest.excel import iter_sheet
+
+    header, rows = iter_sheet(info.path, mapping.sheet, skip_rows=mapping.skip_rows)
+    _check_header(header, info.path)
+    return header, _excel_batches(info.path, header, rows, mapping, progress)
 
 
 def _check_header(names: list[str], path: Path) -> None:
@@ -392,64 +394,20 @@ def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress
         raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
 
 
-def _read_excel(path: Path, mapping: ImportMapping) -> pa.Table:
-    from python_calamine import CalamineWorkbook
+def _excel_batches(
+    path: Path,
+    header: list[str],
+    batches: Iterator[list[list[object]]],
+    mapping: ImportMapping,
+    progress: Progress | None,
+) -> Iterator[Batch]:
+    from custlens.ingest.excel import cells_to_table
 
-    sheet = mapping.sheet if mapping.sheet is not None else 0
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
-            sheet = names[sheet]
-        if sheet not in names:
-            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
-    rows = rows[mapping.skip_rows :]
-    if not rows:
-        raise InputError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(h).strip() for h in rows[0]]
-    header = [h if h else f"column_{i + 1}" for i, h in enumerate(header)]
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise InputError(f"{path}: column {dup!r} appears twice in the header of sheet {sheet!r}")
-    body = rows[1:]
-    columns: dict[str, pa.Array] = {}
-    for i, name in enumerate(header):
-        values = [None if (i >= len(r) or r[i] == "") else r[i] for r in body]
-        kinds = {type(v) for v in values if v is not None}
-        try:
-            if len(kinds) <= 1 or kinds <= {int, float}:
-                columns[name] = pa.array(values)
-            else:
-                raise pa.ArrowInvalid("mixed")
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[name] = pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
-        if pa.types.is_null(columns[name].type):
-            columns[name] = pa.array(values, pa.string())
-    return pa.table(columns)
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value)
-
-
-def _excel_batches(table: pa.Table, mapping: ImportMapping, progress: Progress | None) -> Iterator[Batch]:
-    n = table.num_rows
-    first = mapping.skip_rows + 2
-    step = _PARQUET_BATCH
-    for start in range(0, max(n, 1), step):
-        part = table.slice(start, step)
-        lines = pa.array(np.arange(first + start, first + start + part.num_rows, dtype=np.int64))
+    line = mapping.skip_rows + 2
+    for rows in batches:
+        part = cells_to_table(header, rows)
+        lines = pa.array(np.arange(line, line + part.num_rows, dtype=np.int64))
+        line += part.num_rows
         if progress is not None:
-            progress(min(start + step, n), n)
+            progress(line - mapping.skip_rows - 2, 0)
         yield Batch(rows=part, lines=lines, broken=ERROR_SCHEMA.empty_table())
