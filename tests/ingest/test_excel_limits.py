@@ -46,10 +46,16 @@ def _xlsx(path: Path, rows: int, cell: str = "") -> Path:
         z.writestr("xl/workbook.xml", _WB)
         z.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
-            part.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
-            part.write(b'<row r="1"><c r="A1" t="inlineStr"><is><t>customer_id</t></is></c><c r="B1" t="inlineStr"><is><t>customer_type</t></is></c><c r="C1" t="inlineStr"><is><t>city</t></is></c></row>')
+            part.write(
+                b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            )
+            part.write(
+                b'<row r="1"><c r="A1" t="inlineStr"><is><t>customer_id</t></is></c><c r="B1" t="inlineStr"><is><t>customer_type</t></is></c><c r="C1" t="inlineStr"><is><t>city</t></is></c></row>'
+            )
             if cell:
-                part.write(f'<row r="2"><c r="A2" t="inlineStr"><is><t>k1</t></is></c><c r="B2" t="inlineStr"><is><t>personal</t></is></c><c r="C2" t="inlineStr"><is><t>{cell}</t></is></c></row>'.encode())
+                part.write(
+                    f'<row r="2"><c r="A2" t="inlineStr"><is><t>k1</t></is></c><c r="B2" t="inlineStr"><is><t>personal</t></is></c><c r="C2" t="inlineStr"><is><t>{cell}</t></is></c></row>'.encode()
+                )
             chunk = []
             for i in range(2, rows + 2):
                 chunk.append(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>')
@@ -83,7 +89,10 @@ def test_a_part_that_inflates_beyond_the_limit_is_refused(tmp_path: Path) -> Non
 
 def test_a_cell_longer_than_excel_allows_is_refused_with_its_row(tmp_path: Path) -> None:
     long = _xlsx(tmp_path / "cell.xlsx", 0, cell="x" * 40_000)
-    with Workspace.init(tmp_path / "ws") as ws, pytest.raises(InputError, match="row 2 holds a cell of 40,000 characters"):
+    with (
+        Workspace.init(tmp_path / "ws") as ws,
+        pytest.raises(InputError, match="row 2 holds a cell of 40,000 characters"),
+    ):
         import_file(ws, long, table="customers")
 
 

@@ -53,11 +53,16 @@ def test_dates_amounts_offsets_and_foreign_currencies_are_rejected(cny: Workspac
 def test_the_window_and_bound_are_settings(tmp_path: Path) -> None:
     settings = WorkspaceSettings(earliest_date="2020-01-01", latest_date="2030-12-31", max_amount=100)
     with Workspace.init(tmp_path / "ws", settings=settings) as ws:
-        src = write(tmp_path / "tx.csv", "order_id,customer_id,ordered_at,amount\no1,c,2019-12-31,1\no2,c,2024-01-01,101\no3,c,2024-01-01,$100\n")
+        src = write(
+            tmp_path / "tx.csv",
+            "order_id,customer_id,ordered_at,amount\no1,c,2019-12-31,1\no2,c,2024-01-01,101\no3,c,2024-01-01,$100\n",
+        )
         report = import_file(ws, src, table="transactions", max_reject_rate=1)
         assert report.rows_loaded == 1  # no workspace currency: the usual marks are removed, as before
     with pytest.raises(ConfigError, match="earliest_date 2031-01-01 must be before latest_date"):
-        Workspace.init(tmp_path / "w2", settings=WorkspaceSettings(earliest_date="2031-01-01", latest_date="2030-01-01"))
+        Workspace.init(
+            tmp_path / "w2", settings=WorkspaceSettings(earliest_date="2031-01-01", latest_date="2030-01-01")
+        )
 
 
 def test_a_nul_or_control_character_in_the_header_is_an_error(ws: Workspace, tmp_path: Path) -> None:
@@ -78,7 +83,9 @@ def test_latin1_is_detected_not_read_as_chinese(ws: Workspace, tmp_path: Path) -
 
 
 def test_gb18030_still_detected_and_a_forced_wrong_encoding_warns(ws: Workspace, tmp_path: Path) -> None:
-    chinese = write(tmp_path / "cn.csv", "customer_id,customer_type,city\nk1,personal,北京市\nk2,personal,上海市\n", "gb18030")
+    chinese = write(
+        tmp_path / "cn.csv", "customer_id,customer_type,city\nk1,personal,北京市\nk2,personal,上海市\n", "gb18030"
+    )
     assert import_file(ws, chinese, table="customers").encoding == "gb18030"
     latin = write(tmp_path / "l.csv", "customer_id,customer_type,city\nk3,personal,Søren Ødegård Renée\n", "latin-1")
     report = import_file(ws, latin, table="customers", encoding="gb18030", max_reject_rate=1)
