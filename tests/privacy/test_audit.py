@@ -28,13 +28,14 @@ def test_reads_exports_and_keys_are_recorded_and_the_chain_verifies(ws: Workspac
     read_identity(ws, ["c1"], ["phone"], actor="api:alice", purpose="complaint 381")
     _three(ws)
     entries = audit.show(ws)
-    assert [e["action"] for e in entries] == ["key.create", "identity.read", "login", "role.change", "export"]
-    read = entries[1]
+    assert [e["action"] for e in entries] == ["key.create", "import", "identity.read", "login", "role.change", "export"]
+    assert entries[1]["details"]["rows_loaded"] == 3  # who brought personal data in
+    read = entries[2]
     assert read["actor"] == "api:alice" and read["purpose"] == "complaint 381"
     assert read["subject"].startswith("cust:") and "c1" not in json.dumps(read)
-    assert audit.verify(ws).ok and audit.verify(ws).entries == 5
+    assert audit.verify(ws).ok and audit.verify(ws).entries == 6
     assert [e["action"] for e in audit.show(ws, action="key")] == ["key.create"]
-    assert [e["seq"] for e in audit.show(ws, actor="api:admin")] == [4]
+    assert [e["seq"] for e in audit.show(ws, actor="api:admin")] == [5]
     assert audit.show(ws, since="2999-01-01") == []
     with pytest.raises(InputError, match="unknown audit action"):
         audit.record(ws, "coffee")
@@ -45,8 +46,8 @@ def test_verify_detects_a_tampered_log(ws: Workspace, tamper: str) -> None:
     _three(ws)
     lines = _log(ws).read_text(encoding="utf-8").splitlines(keepends=True)
     if tamper == "edit":
-        lines[1] = lines[1].replace("api:alice", "api:mallory")
-        assert "api:mallory" in lines[1]
+        lines[2] = lines[2].replace("api:alice", "api:mallory")
+        assert "api:mallory" in lines[2]
     elif tamper == "delete_middle":
         del lines[2]
     elif tamper == "delete_last":
@@ -69,7 +70,7 @@ def test_verify_detects_a_tampered_log(ws: Workspace, tamper: str) -> None:
 def test_cli_show_filters_and_verify_passes(ws: Workspace) -> None:
     _three(ws)
     ok = CliRunner().invoke(app, ["audit", "verify", "-w", str(ws.path)])
-    assert ok.exit_code == 0 and "4 entries, chain intact" in ok.output
+    assert ok.exit_code == 0 and "5 entries, chain intact" in ok.output
     shown = CliRunner().invoke(app, ["audit", "show", "-w", str(ws.path), "--action", "role", "--format", "json"])
     assert shown.exit_code == 0, shown.output
     assert [e["subject"] for e in json.loads(shown.stdout)["entries"]] == ["user:bob"]

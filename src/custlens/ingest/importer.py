@@ -266,6 +266,15 @@ def import_file(
         **base,
     )
     log.info(report.message)
+    if target.personal_data:
+        from custlens.privacy import audit
+
+        audit.record(
+            workspace,
+            "import",
+            subject=str(path.resolve()),
+            details={"table": table, "sha256": info.sha256, "rows_loaded": loaded, "rows_blocked": blocked},
+        )
     return report
 
 
