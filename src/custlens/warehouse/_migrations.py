@@ -75,6 +75,9 @@ def _v2_import_ledger(con: duckdb.DuckDBPyConnection) -> None:
 def _v3_privacy(con: duckdb.DuckDBPyConnection) -> None:
     for column in IDENTITY_INTERNAL_COLUMNS:
         con.execute(f"ALTER TABLE identity ADD COLUMN IF NOT EXISTS {quote(column)} VARCHAR")
+    # the blind index is looked up by equality: an ART index makes that ~0.5 ms instead of a scan
+    for column in ("_phone_index", "_email_index"):
+        con.execute(f"CREATE INDEX IF NOT EXISTS identity{column} ON identity ({quote(column)})")
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {BLOCKLIST_TABLE} (
             kind VARCHAR NOT NULL, digest VARCHAR NOT NULL, erased_at TIMESTAMPTZ NOT NULL)"""
