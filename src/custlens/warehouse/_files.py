@@ -18,7 +18,16 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["DIR_MODE", "FILE_MODE", "private_dir", "private_file", "tighten", "StagingFile", "remove_orphans"]
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "OWN_ENTRIES",
+    "private_dir",
+    "private_file",
+    "tighten",
+    "StagingFile",
+    "remove_orphans",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +63,30 @@ def _chmod(path: Path, mode: int) -> None:
         pass
 
 
+OWN_ENTRIES = ("workspace.toml", "warehouse.duckdb", "warehouse.duckdb.wal", "quarantine", "tmp", "audit")
+"""What custlens keeps in a workspace folder; :func:`tighten` touches these only (a workspace
+may be a folder that also holds the user's own files)."""
+
+
 def tighten(folder: Path) -> None:
-    """Make ``folder`` and everything in it private (folders 0700, files 0600)."""
+    """Make the workspace ``folder`` and custlens' own files in it private (folders 0700, files 0600)."""
     if not folder.is_dir():
         return
     _chmod(folder, DIR_MODE)
-    for root, dirs, files in os.walk(folder):
-        for name in dirs:
-            _chmod(Path(root) / name, DIR_MODE)
-        for name in files:
-            p = Path(root) / name
-            if not p.is_symlink():
-                _chmod(p, FILE_MODE)
+    for name in OWN_ENTRIES:
+        entry = folder / name
+        if entry.is_symlink() or not entry.exists():
+            continue
+        if entry.is_file():
+            _chmod(entry, FILE_MODE)
+            continue
+        _chmod(entry, DIR_MODE)
+        for root, dirs, files in os.walk(entry):
+            for d in dirs:
+                _chmod(Path(root) / d, DIR_MODE)
+            for f in files:
+                if not (Path(root) / f).is_symlink():
+                    _chmod(Path(root) / f, FILE_MODE)
 
 
 class StagingFile:
