@@ -61,8 +61,12 @@ def check_identifiable(model: str, x: FloatArray, T: FloatArray, weights: ArrayL
         process are then not identified and any "fit" would only return its start values
         or a boundary.
     """
+    if x.size == 0:
+        return  # the fit says it needs at least one row
     w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)
     seen = w > 0
+    if not seen.any():
+        return  # the fit says the weights must not all be 0
     if not np.any(T[seen] > 0):
         raise InputError(
             f"{model}.fit: 'T' is 0 for every customer: no time was observed after any first purchase, "
