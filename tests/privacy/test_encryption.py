@@ -130,3 +130,29 @@ def test_a_killed_identity_import_leaves_no_personal_data_in_tmp(ws: Workspace, 
     finally:
         importer._load = real  # type: ignore[assignment]
     assert seen and all(marker.encode() not in seen[0] for marker in MARKERS)
+
+
+def test_a_service_thread_reads_on_its_own_cursor_with_a_key_loaded_once(ws: Workspace) -> None:
+    import threading
+
+    from custlens.privacy import workspace_key
+
+    key = workspace_key(ws)
+    results: list[dict] = []
+
+    def worker(cid: str) -> None:
+        cursor = ws.raw.cursor()
+        results.append(read_identity(ws, [cid], ["email"], key=key, connection=cursor, actor="api:test"))
+        assert find_customers(
+            ws, email=f"{'alice' if cid == 'c1' else 'bob'}.canary7q{cid[1]}@example.com", key=key, connection=cursor
+        ) == [cid]
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in ("c1", "c2") * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and {r.popitem()[1]["email"] for r in results} == {
+        "alice.canary7q1@example.com",
+        "bob.canary7q2@example.com",
+    }

@@ -89,6 +89,7 @@ def read_identity(
     actor: str | None = None,
     purpose: str | None = None,
     audit_read: bool = True,
+    connection: Any = None,
 ) -> dict[str, dict[str, str | None]]:
     """Decrypted personal fields of some customers; the read is written to the audit log.
 
@@ -108,6 +109,9 @@ def read_identity(
         Record the read (an entry ``identity.read`` naming the fields and, for up to
         :data:`AUDIT_SUBJECTS` customers, their keyed references). Only the library's own
         compound operations (erasure, access export) turn it off, recording themselves.
+    connection
+        A DuckDB connection or cursor to query on instead of ``workspace.raw`` (a service
+        thread passes its own cursor; give ``key`` too, loaded once).
 
     Returns
     -------
@@ -125,8 +129,9 @@ def read_identity(
         return {i: {} for i in ids} if not chosen else {}
     ring = _key(workspace, key, key_file)
     cols = ", ".join(f'"{f}"' for f in chosen)
+    con = connection if connection is not None else workspace.raw
     table = (
-        workspace.raw.sql(
+        con.sql(
             f"SELECT customer_id, {cols} FROM identity WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))",
             params=[ids],
         )
@@ -165,10 +170,12 @@ def find_customers(
     key_file: str | Path | None = None,
     actor: str | None = None,
     purpose: str | None = None,
+    connection: Any = None,
 ) -> list[str]:
     """Customer ids whose phone or e-mail equals the given one (after normalisation).
 
-    The look-up hashes the query with the blind-index key; nothing is decrypted.
+    The look-up hashes the query with the blind-index key; nothing is decrypted. The
+    look-up is written to the audit log; ``connection`` as in :func:`read_identity`.
     """
     if phone is None and email is None:
         raise InputError("give 'phone' or 'email' to look up")
@@ -179,7 +186,8 @@ def find_customers(
         if value is not None:
             clauses.append(f"_{kind}_index = ?")
             params.append(digest_values(ring.index, kind, [value])[0])
-    rows = workspace.raw.execute(
+    con = connection if connection is not None else workspace.raw
+    rows = con.execute(
         f"SELECT DISTINCT customer_id FROM identity WHERE {' OR '.join(clauses)} ORDER BY 1", params
     ).fetchall()
     found = [str(r[0]) for r in rows]
