@@ -3,7 +3,7 @@ custlens error or a clean import, never a crash, and an import's rows always add
 
 CI runs a small budget. A longer run (documented in docs/privacy.md)::
 
-    CUSTLENS_FUZZ_EXAMPLES=5000 PYTHONPATH=src python -m pytest tests/ingest/test_fuzz.py -p no:cacheprovider
+    CUSTLENS_FUZZ_EXAMPLES=1500 PYTHONPATH=src python -m pytest tests/ingest/test_fuzz.py -p no:cacheprovider  # ~50 min
 """
 
 from __future__ import annotations
