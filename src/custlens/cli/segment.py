@@ -13,7 +13,16 @@ from typing import Annotated, Any
 
 import typer
 
-from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, err_console, guarded
+from custlens.cli._common import (
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    check_output_path,
+    emit,
+    err_console,
+    guarded,
+    write_output,
+)
 
 __all__ = ["register", "segment_app"]
 
@@ -106,6 +115,7 @@ def _finish(
         result = result.cache()  # customers and summary both read it: run the pipeline once
     customers = result.customers if columns is None else result.customers.select(*columns)
     if export is not None:
+        check_output_path(export, "--export")  # a workspace file, an input, an existing file: refused
         written = write_export(export, {"customers": customers, "summary": result.summary}, encoding)
         err_console.print(f"wrote {', '.join(map(str, written))}")
     data = result.summary if summary else customers.order_by("customer_id")
@@ -115,7 +125,7 @@ def _finish(
             sys.stdout.flush()
             sys.stdout.buffer.write(raw)
         else:
-            output.write_bytes(raw)
+            write_output(raw, output)
         return
     emit(data, fmt, output, title=f"{result.method} segments")
 
@@ -310,7 +320,7 @@ def _emit_table(data: Any, fmt: OutputFormat, output: Path | None, encoding: str
             sys.stdout.flush()
             sys.stdout.buffer.write(raw)
         else:
-            output.write_bytes(raw)
+            write_output(raw, output)
         return
     emit(data, fmt, output)
 
