@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from custlens.errors import CustlensError, RateLimitedError
 
-__all__ = ["create_app", "error_body", "SECURITY_HEADERS", "JSON", "Extension"]
+__all__ = ["build_app", "create_app", "error_body", "SECURITY_HEADERS", "JSON", "Extension"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,35 @@ def _default_extensions() -> list[Extension]:
     return [mount] if callable(mount) else []
 
 
+def build_app(*, extensions: Sequence[Extension] | None = None, secure_cookies: bool | None = None) -> FastAPI:
+    """The application without its service (``app.state.service`` is set by :func:`create_app`).
+
+    Parameters as in :func:`create_app`.
+    """
+    from custlens import __version__
+    from custlens.api._routes import routers
+
+    app = FastAPI(
+        title="custlens",
+        version=__version__,
+        description="The customer-knowledge service: customers, segments, lifetime value, churn and "
+        "satisfaction from the workspace's stored analysis. Authenticate with POST /api/v1/token "
+        "(bearer token) or POST /api/v1/session (cookie for the pages). Every operation names the "
+        "permission it needs in `x-permission`; see docs/api.md and docs/security.md.",
+        default_response_class=JSON,
+    )
+    app.state.service = None
+    app.state.secure_cookies = secure_cookies
+    app.state.page_errors = None
+    _install_errors(app)
+    app.add_middleware(_SecurityHeaders)
+    for router in routers():
+        app.include_router(router)
+    for extension in _default_extensions() if extensions is None else extensions:
+        extension(app)
+    return app
+
+
 def create_app(
     workspace: str | Path | Any,
     *,
@@ -196,27 +225,9 @@ def create_app(
     service_options
         Passed to :class:`custlens.service.Service` (e.g. ``policy``, ``indexes``).
     """
-    from custlens import __version__
-    from custlens.api._routes import routers
     from custlens.service import Service
 
     service = workspace if isinstance(workspace, Service) else Service(workspace, **service_options)
-    app = FastAPI(
-        title="custlens",
-        version=__version__,
-        description="The customer-knowledge service: customers, segments, lifetime value, churn and "
-        "satisfaction from the workspace's stored analysis. Authenticate with POST /api/v1/token "
-        "(bearer token) or POST /api/v1/session (cookie for the pages). Every operation names the "
-        "permission it needs in `x-permission`; see docs/api.md and docs/security.md.",
-        default_response_class=JSON,
-    )
+    app = build_app(extensions=extensions, secure_cookies=secure_cookies)
     app.state.service = service
-    app.state.secure_cookies = secure_cookies
-    app.state.page_errors = None
-    _install_errors(app)
-    app.add_middleware(_SecurityHeaders)
-    for router in routers():
-        app.include_router(router)
-    for extension in _default_extensions() if extensions is None else extensions:
-        extension(app)
     return app

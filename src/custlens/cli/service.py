@@ -51,6 +51,9 @@ def serve_command(
         f"serving {workspace} on http://{host}:{port} (API docs at /docs; {ready} in "
         f"{time.perf_counter() - started:.1f} s); Ctrl-C stops"
     )
+    # the request threads hand the GIL to the event loop often; the default 5 ms switch
+    # interval makes a 1 ms request wait several intervals under load
+    sys.setswitchinterval(0.0005)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
