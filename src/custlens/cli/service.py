@@ -55,7 +55,7 @@ def serve_command(
     # interval makes a 1 ms request wait several intervals under load
     sys.setswitchinterval(0.0005)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30)
     finally:
         app.state.service.close()
 
