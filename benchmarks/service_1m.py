@@ -15,6 +15,8 @@ Run:  .venv/bin/python benchmarks/service_1m.py [--transactions 10000000] [--cli
    one wrk process per route does it (a C client costs the server's two cores little);
    otherwise, or with --client httpx, asyncio clients of httpx in this process do (they
    cost about as much CPU as the server, so on a small machine they measure themselves).
+   Before that, 200 requests per route from one client, one at a time: each route's own
+   latency without queueing (``one_client_ms``).
 4. Prints p50/p95/p99 and errors per route, checks the targets (profile p95 < 100 ms,
    member page p95 < 200 ms, overview p95 < 1 s, no errors) and writes
    benchmarks/results/service_1m.json.
@@ -220,6 +222,23 @@ def route_urls(port: int, token: str, inputs: dict[str, Any]) -> dict[str, list[
     }
 
 
+def sequential(port: int, token: str, urls: dict[str, list[str]], n: int = 200) -> dict[str, Any]:
+    """One client, one request at a time: each route's own latency, without queueing."""
+    import httpx
+
+    rng = random.Random(2)
+    out = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as client:
+        for route, listing in urls.items():
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                client.get(rng.choice(listing)).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            out[route] = percentiles(times)
+    return out
+
+
 def drive_wrk(port: int, token: str, clients: int, seconds: float, urls: dict[str, list[str]]) -> dict[str, Any]:
     """One wrk process per route, started together; their figures per route."""
     shares = {"profile": 0.45, "members": 0.45, "overview": 0.10}
@@ -278,10 +297,10 @@ def main() -> None:
     server = start_server(args.port)
     startup = time.perf_counter() - started
     try:
+        urls = route_urls(args.port, info["token"], inputs)
+        alone = sequential(args.port, info["token"], urls)
         if client == "wrk":
-            measured = drive_wrk(
-                args.port, info["token"], args.clients, args.seconds, route_urls(args.port, info["token"], inputs)
-            )
+            measured = drive_wrk(args.port, info["token"], args.clients, args.seconds, urls)
         else:
             run = asyncio.run(drive(args.port, info["token"], args.clients, args.seconds, inputs))
             measured = {
@@ -307,6 +326,7 @@ def main() -> None:
         "server_startup_seconds": round(startup, 1),
         "requests_per_second": round(sum(r["requests"] for r in routes.values()) / args.seconds, 1),
         "routes": routes,
+        "one_client_ms": alone,
     }
     out["load_average_during_run"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -317,6 +337,8 @@ def main() -> None:
             f"{route:<10} {r['requests']:>9} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} {r['errors']:>7}  "
             f"< {r['target_p95_ms']:.0f} ms {'ok' if r['meets_target'] else 'MISSED'}\n"
         )
+    for route, r in alone.items():
+        sys.stdout.write(f"one client, {route}: p50 {r['p50']} ms, p95 {r['p95']} ms\n")
     sys.stdout.write(f"server start {startup:.1f} s; {out['requests_per_second']} requests/s; wrote {args.out}\n")
 
 
