@@ -178,3 +178,29 @@ def test_cli_is_refused_while_the_server_imports(fresh: Clients, tmp_path: Path)
         ledger = ws.imports().count().to_pyarrow().as_py()
         assert ledger == 8  # 7 demo tables + the server's import
     fresh.close = lambda: None  # type: ignore[method-assign]
+
+
+def test_profile_timeline_follows_an_import(fresh: Clients) -> None:
+    from .conftest import one_customer
+
+    cid = one_customer(fresh)
+    before = fresh.get("sales", f"/api/v1/customers/{cid}").json()["timeline"]
+    assert before and before[0]["reference"] != "NEW-ORDER-1"
+    lines = f"order_id,line,customer_id,ordered_at,amount\nNEW-ORDER-1,1,{cid},2026-01-02 10:00:00,12.5\n"
+    response = fresh.client.post(
+        "/api/v1/imports",
+        data={"table": "transactions"},
+        files={"file": ("more.csv", lines.encode(), "text/csv")},
+        headers=fresh.headers("analyst"),
+    )
+    done = fresh.service.jobs.wait(response.json()["job_id"], timeout=120)
+    assert done.status == "done" and done.result is not None and done.result["rows_loaded"] == 1, done.error
+    after = fresh.get("sales", f"/api/v1/customers/{cid}").json()["timeline"]
+    assert after[0] == {
+        "kind": "order",
+        "at": "2026-01-02T10:00:00Z",
+        "reference": "NEW-ORDER-1",
+        "detail": "",
+        "amount": 12.5,
+    }
+    assert after[1:] == before[: len(after) - 1]

@@ -44,6 +44,7 @@ from custlens.service._segments import (
     segment_summary,
 )
 from custlens.service._service import INDEXED_TABLES, Service
+from custlens.service._timeline import CanonicalIndex
 from custlens.service._users import (
     create_user,
     end_session,
@@ -58,6 +59,7 @@ from custlens.service._writes import UPLOAD_SUFFIXES, get_job, list_jobs, start_
 
 __all__ = [
     "AT_RISK_COLUMNS",
+    "CanonicalIndex",
     "CustomerLookup",
     "EXPORT_FORMATS",
     "Export",

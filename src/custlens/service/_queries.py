@@ -89,10 +89,6 @@ def list_page(rows: Sequence[Any], *, page: int, page_size: int) -> Page:
     return Page(plain(list(rows[start : start + page_size])), page, page_size, len(rows))
 
 
-_AT = "%Y-%m-%dT%H:%M:%SZ"
-"""How the service writes a time: UTC, to the second (text of one width sorts as time does)."""
-
-
 def _fetch(service: Service, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows of a parameterised query on this thread's cursor (times already text in the SQL)."""
     result = service.cursor().execute(sql, params)
@@ -100,17 +96,18 @@ def _fetch(service: Service, sql: str, params: list[Any]) -> list[dict[str, Any]
     return [dict(zip(names, row)) for row in result.fetchall()]
 
 
-def _columns(table: str, names: Sequence[str] | None = None) -> str:
-    """The select list of a canonical table with times and dates as ISO text."""
+def _columns(table: str, names: Sequence[str]) -> str:
+    """The select list of ``names`` of a canonical table, times and dates as ISO text."""
     from custlens.schema import table as schema_table
+    from custlens.service._timeline import AT_FORMAT
 
     out = []
     for column in schema_table(table).columns:
-        if names is not None and column.name not in names:
+        if column.name not in names:
             continue
         q = f'"{column.name}"'
         if column.dtype.startswith("timestamp"):
-            out.append(f"strftime(timezone('UTC', {q}), '{_AT}') AS {q}")
+            out.append(f"strftime(timezone('UTC', {q}), '{AT_FORMAT}') AS {q}")
         elif column.dtype == "date":
             out.append(f"CAST({q} AS VARCHAR) AS {q}")
         else:
@@ -128,32 +125,6 @@ def _identity(service: Service, user: User, customer_id: str, consent: bool | No
         service, f'SELECT {_columns("identity", fields)} FROM "identity" WHERE customer_id = ?', [customer_id]
     )
     return rows[0] if rows else dict.fromkeys(fields)
-
-
-_TIMELINE = (
-    f"""SELECT 'order' AS kind, strftime(timezone('UTC', min(ordered_at)), '{_AT}') AS "at", order_id AS reference,
-           CASE WHEN bool_or(coalesce(return_flag, false)) THEN 'with returns' ELSE '' END AS detail,
-           sum(amount) AS amount
-    FROM "transactions" WHERE customer_id = ? GROUP BY order_id ORDER BY "at" DESC, reference LIMIT ?""",
-    f"""SELECT kind, strftime(timezone('UTC', occurred_at), '{_AT}') AS "at", interaction_id AS reference,
-           coalesce(outcome, '') AS detail, NULL::DOUBLE AS amount
-    FROM "interactions" WHERE customer_id = ? ORDER BY "at" DESC, reference LIMIT ?""",
-    f"""SELECT 'invoice' AS kind, strftime(issued_on, '{_AT}') AS "at", invoice_id AS reference,
-           CASE WHEN paid_on IS NULL THEN 'unpaid' ELSE 'paid ' || paid_on::VARCHAR END AS detail, amount
-    FROM "receivables" WHERE customer_id = ? ORDER BY "at" DESC, reference LIMIT ?""",
-)
-
-
-def _timeline(service: Service, customer_id: str, limit: int) -> list[dict[str, Any]]:
-    """The customer's latest orders, interactions and invoices, newest first (``at`` in UTC).
-
-    One indexed query per table (each at most ``limit`` events), then the newest ``limit``
-    of them: three point queries cost less than one query over their union.
-    """
-    events = [e for sql in _TIMELINE for e in _fetch(service, sql, [customer_id, limit])]
-    events.sort(key=lambda e: str(e["reference"]))
-    events.sort(key=lambda e: e["at"] or "", reverse=True)
-    return events[:limit]
 
 
 def customer_profile(
@@ -188,9 +159,8 @@ def customer_profile(
     if row is None:
         raise NotFoundError(f"analysis {lookup.analysis_id} has no customer {customer_id!r}")
     analysis = service.analysis(lookup.analysis_id)
-    found = _fetch(service, f'SELECT {_columns("customers")} FROM "customers" WHERE customer_id = ?', [customer_id])
-    attributes = found[0] if found else {}
-    attributes.pop("customer_id", None)
+    canonical = service.canonical()
+    attributes = canonical.attributes_of(customer_id)
     segments = lookup.segments_of(customer_id)
     skip = {"customer_id", "customer_type", "region", *CLV_COLUMNS, *CHURN_COLUMNS, *SCORE_COLUMNS}
     profile: dict[str, Any] = {
@@ -209,7 +179,7 @@ def customer_profile(
             for m, seg in segments.items()
             if seg is not None and (m, seg["segment"]) in lookup.actions
         },
-        "timeline": _timeline(service, customer_id, timeline) if timeline else [],
+        "timeline": canonical.timeline(customer_id, timeline),
     }
     identity = _identity(service, user, customer_id, attributes.get("consent_marketing"))
     if identity is not None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from custlens.analysis import StoredAnalysis
     from custlens.service._jobs import JobRunner
     from custlens.service._lookup import CustomerLookup
+    from custlens.service._timeline import CanonicalIndex
     from custlens.warehouse import Workspace
 
 __all__ = ["Service", "INDEXED_TABLES"]
@@ -66,6 +67,8 @@ class Service:
         self._latest: tuple[int, str | None] = (-1, None)
         self._lookups: dict[str, CustomerLookup] = {}
         self._lookup_lock = threading.Lock()
+        self._canonical: CanonicalIndex | None = None
+        self._canonical_lock = threading.Lock()
         if indexes:
             self.create_indexes()
         self.jobs: JobRunner = JobRunner(self)
@@ -188,13 +191,30 @@ class Service:
                 self._lookups[analysis.analysis_id] = found
         return found
 
-    def warm(self) -> str | None:
-        """Build the lookup of the latest analysis now (``custlens serve`` does before it listens).
+    def canonical(self) -> CanonicalIndex:
+        """The in-memory customers' attributes and timelines of the current state (rebuilt after writes)."""
+        from custlens.service._timeline import CanonicalIndex
 
-        Returns the analysis id, or ``None`` when the workspace has no analysis yet.
+        found = self._canonical
+        if found is not None and found.generation == self._generation:
+            return found
+        with self._canonical_lock:
+            found = self._canonical
+            generation = self._generation
+            if found is None or found.generation != generation:
+                found = CanonicalIndex.build(self, generation)
+                self._canonical = found
+        return found
+
+    def warm(self) -> str | None:
+        """Build the in-memory indexes now: the canonical tables' and the latest analysis'.
+
+        ``custlens serve`` calls it before it listens, the job runner after every write.
+        Returns the latest analysis id, or ``None`` when the workspace has no analysis yet.
         """
         from custlens.errors import NotFoundError
 
+        self.canonical()
         try:
             return self.lookup().analysis_id
         except NotFoundError:
