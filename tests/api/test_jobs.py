@@ -160,10 +160,13 @@ def test_cli_is_refused_while_the_server_imports(fresh: Clients, tmp_path: Path)
         timeout=120,
     )
     release.set()
-    assert result.returncode == 5, result.stdout + result.stderr
+    assert result.returncode != 0, result.stdout + result.stderr
     lines = [line for line in (result.stdout + result.stderr).strip().splitlines() if line.strip()]
     assert len(lines) == 1, result.stdout + result.stderr
-    assert "cannot open the warehouse" in lines[0] and "lock" in lines[0].lower()
+    # today: "error: W/warehouse.duckdb: cannot open the warehouse (IO Error: Could not set lock
+    # on file ...)" (exit 5); issue 10 words it "workspace is in use" and may wait for the lock
+    assert str(fresh.workspace) in lines[0]
+    assert "lock" in lines[0].lower() or "in use" in lines[0].lower()
     assert fresh.service.jobs.wait(holder.job_id, timeout=60).status == "done"
     done = fresh.service.jobs.wait(job["job_id"], timeout=120)
     assert done.status == "done", done.error
