@@ -17,7 +17,7 @@ installed ``plotly`` package. See ``docs/dashboard.md``.
 from __future__ import annotations
 
 from custlens.web._context import LANG_COOKIE, NAV, PAGES
-from custlens.web._install import PLOTLY_JS, STATIC_PATH, install
+from custlens.web._install import PLOTLY_JS, STATIC_PATH, install, mount
 from custlens.web._routes import router
 
-__all__ = ["LANG_COOKIE", "NAV", "PAGES", "PLOTLY_JS", "STATIC_PATH", "install", "router"]
+__all__ = ["LANG_COOKIE", "NAV", "PAGES", "PLOTLY_JS", "STATIC_PATH", "install", "mount", "router"]

@@ -10,7 +10,7 @@ drawn as SVG (the pages' CSP forbids the code generation WebGL needs).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -31,6 +31,9 @@ __all__ = [
     "satisfaction_chart",
     "segment_sizes_chart",
 ]
+
+Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
+"""A stored result: rows of plain values (the service's answers) or an Arrow table."""
 
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
 
@@ -55,15 +58,21 @@ def _finish(fig: go.Figure, title: str, x: str | None = None, y: str | None = No
     return str(pio.to_json(out, validate=False))
 
 
-def _named(summary: pa.Table, t: Translator) -> pa.Table:
+def _table(rows: Rows) -> pa.Table:
+    """Stored result rows (as the service returns them) as an Arrow table."""
+    return rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
+
+
+def _named(summary: Rows, t: Translator) -> pa.Table:
     """A segment summary with ``segment`` in the page language (and no second name)."""
-    rows = summary.to_pylist()
+    data = _table(summary)
+    rows = data.to_pylist()
     names = [t.segment(r["segment"], r.get("segment_zh")) for r in rows]
-    table = summary.drop_columns([c for c in ("segment", "segment_zh") if c in summary.column_names])
+    table = data.drop_columns([c for c in ("segment", "segment_zh") if c in data.column_names])
     return table.append_column("segment", pa.array(names, pa.string()))
 
 
-def segment_sizes_chart(summary: pa.Table, t: Translator, title: str) -> str:
+def segment_sizes_chart(summary: Rows, t: Translator, title: str) -> str:
     """Share of customers and of value per segment (:func:`custlens.report.segment_sizes_figure`)."""
     from custlens.report import segment_sizes_figure
 
@@ -75,11 +84,11 @@ def segment_sizes_chart(summary: pa.Table, t: Translator, title: str) -> str:
     return _finish(fig, title, y=t("chart.sizes.y"))
 
 
-def pareto_chart(curve: pa.Table, concentration: Mapping[str, Any], t: Translator) -> str:
+def pareto_chart(curve: Rows, concentration: Mapping[str, Any], t: Translator) -> str:
     """The Pareto curve with the top share and Gini (:func:`custlens.report.pareto_figure`)."""
     from custlens.report import pareto_figure
 
-    fig = pareto_figure(curve, concentration_figures=concentration)
+    fig = pareto_figure(_table(curve), concentration_figures=concentration)
     fig.data[0].update(name=t("chart.pareto.curve"), hovertemplate=t("chart.pareto.hover"))
     fig.data[1].update(name=t("chart.pareto.equal"))
     if fig.layout.annotations:
@@ -92,7 +101,7 @@ def pareto_chart(curve: pa.Table, concentration: Mapping[str, Any], t: Translato
     return _finish(fig, t("chart.pareto.title"), t("chart.pareto.x"), t("chart.pareto.y"))
 
 
-def pyramid_chart(summary: pa.Table, t: Translator) -> str:
+def pyramid_chart(summary: Rows, t: Translator) -> str:
     """The value pyramid, top tier first (:func:`custlens.report.pyramid_figure`)."""
     from custlens.report import pyramid_figure
 
@@ -104,19 +113,20 @@ def pyramid_chart(summary: pa.Table, t: Translator) -> str:
     return _finish(fig, t("chart.pyramid.title"))
 
 
-def rfm_chart(grid: pa.Table, t: Translator) -> str:
+def rfm_chart(grid: Rows, t: Translator) -> str:
     """Mean monetary value by R and F score (:func:`custlens.report.rfm_heatmap_figure`)."""
     from custlens.report import rfm_heatmap_figure
 
-    fig = rfm_heatmap_figure(grid)
+    fig = rfm_heatmap_figure(_table(grid))
     fig.data[0].update(colorbar_title_text=t("chart.rfm.colour"), hovertemplate=t("chart.rfm.hover"))
     return _finish(fig, t("chart.rfm.title"), t("chart.rfm.x"), t("chart.rfm.y"))
 
 
-def clv_histogram_chart(histogram: pa.Table, t: Translator) -> str:
+def clv_histogram_chart(histogram: Rows, t: Translator) -> str:
     """Customers per lifetime-value bin (:func:`custlens.report.clv_distribution_figure`)."""
     from custlens.report import clv_distribution_figure
 
+    histogram = _table(histogram)
     fig = clv_distribution_figure(histogram)
     bins = zip(histogram["bin_start"].to_pylist(), histogram["bin_end"].to_pylist())
     fig.data[0].update(
@@ -126,11 +136,13 @@ def clv_histogram_chart(histogram: pa.Table, t: Translator) -> str:
     return _finish(fig, t("chart.clv.title"), t("chart.clv.x"), t("chart.clv.y"))
 
 
-def clv_matrix_chart(points: pa.Table, thresholds: tuple[float, float] | None, t: Translator) -> str:
+def clv_matrix_chart(points: Rows, thresholds: tuple[float, float] | None, t: Translator) -> str:
     """Current value against lifetime value by quadrant (:func:`custlens.report.value_matrix_figure`)."""
     from custlens.report import value_matrix_figure
 
-    named = _named(points.select(["customer_id", "current_value", "potential_value", "segment", "segment_zh"]), t)
+    named = _named(
+        _table(points).select(["customer_id", "current_value", "potential_value", "segment", "segment_zh"]), t
+    )
     fig = value_matrix_figure(
         named, frequency_col="current_value", aov_col="potential_value", thresholds=thresholds, max_points=5000
     )
@@ -167,18 +179,18 @@ def flow_chart(flow: Sequence[Mapping[str, Any]], names: Mapping[str, str], t: T
     return _finish(fig, title, height=520)
 
 
-def risk_chart(bands: pa.Table, t: Translator) -> str:
+def risk_chart(bands: Rows, t: Translator) -> str:
     """Customers and value at stake per risk band (:func:`custlens.report.risk_band_figure`)."""
     from custlens.report import risk_band_figure
 
-    fig = risk_band_figure(bands)
+    fig = risk_band_figure(_table(bands))
     for trace, key in zip(fig.data, ("chart.risk.customers", "chart.risk.value")):
         trace.update(name=t(key), x=[t.value("risk_band", b) for b in trace.x])
     fig.update_layout(yaxis_title_text=t("chart.risk.customers"), yaxis2_title_text=t("chart.risk.value"))
     return _finish(fig, t("chart.risk.title"), t("chart.risk.x"), legend={"orientation": "h", "y": -0.2})
 
 
-def satisfaction_chart(index: pa.Table, by_segment: pa.Table | None, names: Mapping[str, str], t: Translator) -> str:
+def satisfaction_chart(index: Rows, by_segment: Rows | None, names: Mapping[str, str], t: Translator) -> str:
     """Satisfaction indices overall and per segment (:func:`custlens.report.satisfaction_figure`)."""
     from custlens.report import satisfaction_figure
 
@@ -188,10 +200,10 @@ def satisfaction_chart(index: pa.Table, by_segment: pa.Table | None, names: Mapp
 
     segs = None
     if by_segment is not None:
-        segs = constructs(by_segment)
+        segs = constructs(_table(by_segment))
         display = [names.get(s, s) for s in segs["segment"].to_pylist()]
         segs = segs.set_column(segs.schema.get_field_index("segment"), "segment", pa.array(display))
-    fig = satisfaction_figure(constructs(index), segs)
+    fig = satisfaction_figure(constructs(_table(index)), segs)
     fig.data[0].update(name=t("chart.satisfaction.all"))
     for trace in fig.data[1:]:
         name, _, n = str(trace.name).rpartition(" (n=")

@@ -1,7 +1,7 @@
 """What every page route needs: the user, the language, the CSRF token and the renderer.
 
 A page route is declared with :func:`page` (its permission is enforced by
-:func:`custlens.api.require` and recorded in :data:`PAGES`), takes a :class:`PageContext`
+:func:`custlens.api.secured`, like an API route's, and recorded in :data:`PAGES`), takes a :class:`PageContext`
 and returns ``ctx.render(template, view)``. Labels come from the message catalogue of the
 page's language (:mod:`custlens.i18n`); the language is ``?lang=``, else the language
 cookie, else the browser's.
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from custlens.access import User, can
-from custlens.api import PERMISSION_KEY, current_user, require
+from custlens.api import current_user, secured
 from custlens.errors import AuthenticationError
 from custlens.i18n import Translator, choose_language
 
@@ -39,13 +39,12 @@ __all__ = [
 ]
 
 LANG_COOKIE = "custlens_lang"
-PAGE_MARK = "__custlens_page__"
 
 PAGES: dict[tuple[str, str], str] = {}
 """``(method, path) -> permission`` of every page route (the role x page matrix is built from it)."""
 
 NAV: tuple[tuple[str, str, str], ...] = (
-    ("/", "nav.overview", "customers:read"),
+    ("/", "nav.overview", "analyses:read"),
     ("/customers", "nav.customers", "customers:read"),
     ("/segments", "nav.segments", "segments:read"),
     ("/segments/rfm", "nav.rfm", "segments:read"),
@@ -129,7 +128,7 @@ class PageContext:
         """The page ``template`` filled with ``view``, in the page language."""
         nav = [(href, key) for href, key, perm in NAV if self.can(perm)]
         here = self.request.url.path
-        langs = [(code, self.url(lang=code)) for code in ("zh", "en")]
+        langs = [(code, self._language_link(code)) for code in ("zh", "en")]
         html = (
             templates()
             .get_template(template)
@@ -144,9 +143,19 @@ class PageContext:
                 **(view or {}),
             )
         )
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         self.remember_language(response)
         return response
+
+    def _language_link(self, lang: str) -> str:
+        """This page in ``lang``; after a form post, the page the form was on (a post cannot be linked)."""
+        if self.request.method == "GET":
+            return self.url(lang=lang)
+        came_from = urlsplit(self.request.headers.get("referer", ""))
+        if came_from.netloc != self.request.url.netloc or not came_from.path.startswith("/"):
+            return f"/?lang={lang}"
+        query = {k: v for k, v in parse_qsl(came_from.query) if k != "lang"}
+        return f"{came_from.path}?{urlencode({**query, 'lang': lang})}"
 
     def remember_language(self, response: Any) -> None:
         """Keep a ``?lang=`` choice in the language cookie."""
@@ -169,7 +178,7 @@ def _translator(request: Request) -> Translator:
 
 def page_context(request: Request, user: User = Depends(current_user)) -> PageContext:
     """The context of a page for a signed-in user (dependency)."""
-    session = request.state.__dict__.get("session")
+    session = getattr(request.state, "session", None)
     return PageContext(request, user, _translator(request), session.csrf_token if session is not None else "")
 
 
@@ -178,50 +187,21 @@ def anonymous_context(request: Request) -> PageContext:
     return PageContext(request, None, _translator(request), "")
 
 
-async def _form_token(request: Request) -> None:
-    """Hand the form's ``csrf_token`` to :func:`custlens.api.current_user` (runs first)."""
-    form = await request.form()
-    token = form.get("csrf_token")
-    request.state.csrf_form_token = token if isinstance(token, str) else None
+def page(router: Any, method: str, path: str, permission: str) -> Callable[[Callable[..., Any]], Any]:
+    """Register a page route on ``router`` that needs ``permission``.
 
-
-def page(router: Any, method: str, path: str, permission: str | None) -> Callable[[Callable[..., Any]], Any]:
-    """Register a page route on ``router`` that needs ``permission`` (``None``: any signed-in user).
-
-    The permission is enforced by :func:`custlens.api.require` (401 sends the browser to
-    the sign-in page, 403 shows the refusal page) and recorded in :data:`PAGES` and the
-    route's ``openapi_extra``. A ``POST`` page reads the form's CSRF token first, so
-    :func:`custlens.api.current_user` refuses a post without the session's token.
+    ``permission`` is one of :data:`custlens.access.PERMISSIONS`, :data:`custlens.api.AUTHENTICATED`
+    (any signed-in user) or :data:`custlens.api.PUBLIC` (the sign-in page). The route is
+    registered with :func:`custlens.api.secured`, like every API route: the permission is
+    checked by :func:`custlens.api.require` (no session: the browser goes to the sign-in
+    page; a refused permission: the refusal page), a form post must carry the session's
+    CSRF token (field ``csrf_token``), and the permission is recorded in the route and in
+    :data:`PAGES`. Pages are left out of the OpenAPI description.
     """
-    dependencies = [Depends(_form_token)] if method == "POST" else []
-    dependencies.append(Depends(require(permission) if permission else current_user))
-    permission = permission or "authenticated"
 
     def register(endpoint: Callable[..., Any]) -> Any:
-        setattr(endpoint, PAGE_MARK, True)
         PAGES[(method, path)] = permission
-        router.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            dependencies=dependencies,
-            include_in_schema=False,
-            response_class=HTMLResponse,
-            openapi_extra={PERMISSION_KEY: permission},
-        )
-        return endpoint
-
-    return register
-
-
-def public(router: Any, method: str, path: str) -> Callable[[Callable[..., Any]], Any]:
-    """Register a page anyone may open (the sign-in page); recorded in :data:`PAGES` as ``public``."""
-
-    def register(endpoint: Callable[..., Any]) -> Any:
-        setattr(endpoint, PAGE_MARK, True)
-        PAGES[(method, path)] = "public"
-        router.add_api_route(path, endpoint, methods=[method], include_in_schema=False, response_class=HTMLResponse)
-        return endpoint
+        return secured(router, method, path, permission, include_in_schema=False, response_class=HTMLResponse)(endpoint)
 
     return register
 

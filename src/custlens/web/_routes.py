@@ -14,11 +14,10 @@ from custlens.web._routes_auth import router as auth_router
 __all__ = ["router"]
 
 router = APIRouter()
-router.include_router(auth_router)
-router.include_router(admin_router)
+router.routes.extend([*auth_router.routes, *admin_router.routes])  # one flat table of page routes
 
 
-@page(router, "GET", "/", "customers:read")
+@page(router, "GET", "/", "analyses:read")
 def overview(ctx: PageContext = Depends(page_context)) -> HTMLResponse:
     """Headline figures of the latest analysis."""
     return ctx.render("overview.html", views.overview(ctx))

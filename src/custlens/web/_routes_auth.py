@@ -15,9 +15,9 @@ import secrets
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from custlens.api import SESSION_COOKIE
+from custlens.api import AUTHENTICATED, PUBLIC, SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from custlens.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
-from custlens.web._context import PageContext, anonymous_context, page, public, redirect
+from custlens.web._context import PageContext, anonymous_context, page, redirect
 
 __all__ = ["router", "LOGIN_COOKIE", "safe_next"]
 
@@ -39,20 +39,21 @@ def _login_page(
     token = secrets.token_urlsafe(32)
     view = {"next": safe_next(next_path), "login_csrf": token, "error": error, "username": username}
     response = ctx.render("login.html", view, status=status)
-    secure = ctx.request.url.scheme == "https"
+    forced = getattr(ctx.request.app.state, "secure_cookies", None)
+    secure = bool(forced) if forced is not None else ctx.request.url.scheme == "https"
     response.set_cookie(
         LOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict", secure=secure
     )
     return response
 
 
-@public(router, "GET", "/login")
+@page(router, "GET", "/login", PUBLIC)
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     """The sign-in form."""
     return _login_page(anonymous_context(request), next)
 
 
-@public(router, "POST", "/login")
+@page(router, "POST", "/login", PUBLIC)
 def login(
     request: Request,
     username: str = Form(..., max_length=64),
@@ -60,36 +61,32 @@ def login(
     csrf_token: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
-    """Check the password (rate-limited), start a session and go to ``next``."""
+    """Check the password (rate-limited, with lock-out), start a session and go to ``next``."""
+    from custlens.service import start_session
+
     ctx = anonymous_context(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         raise PermissionDeniedError("the sign-in form has expired or was not sent by this site; reload it")
-    access = ctx.service.access
     client = request.client.host if request.client else "unknown"
     try:
-        session_id, _session = access.create_session(access.login(username, password, client))
+        session_id, session = start_session(ctx.service, username, password, client)
     except RateLimitedError:
         return _login_page(ctx, next, error="login.rate_limited", username=username, status=429)
     except AuthenticationError:
         return _login_page(ctx, next, error="login.failed", username=username, status=401)
     response = redirect(safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        max_age=access.policy.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    set_session_cookie(response, request, session_id, session)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
-@page(router, "POST", "/logout", None)
+@page(router, "POST", "/logout", AUTHENTICATED)
 def logout(request: Request) -> Response:
     """End the session and go to the sign-in form."""
-    request.app.state.service.access.end_session(request.cookies.get(SESSION_COOKIE, ""))
+    from custlens.service import end_session
+
+    end_session(request.app.state.service, request.cookies.get(SESSION_COOKIE, ""))
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response)
     return response

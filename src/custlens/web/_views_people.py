@@ -27,21 +27,27 @@ _DECIMALS = {"tenure_days", "recency_days", "avg_purchase_cycle_days", "avg_coll
 _DATES = {"first_purchase_at", "last_purchase_at", "created_at"}
 
 
-def _formatted(t: Translator, name: str, value: Any) -> str:
-    """One indicator or attribute in the page's format (money, share, date, vocabulary value)."""
+def _formatted(t: Translator, name: str, value: Any) -> tuple[str, bool]:
+    """One indicator or attribute in the page's format, and whether it is shown as recorded.
+
+    Money, shares, dates and counts are formatted; values of known vocabularies (region,
+    industry, ...) are labelled; any other text (a city's name) is shown as recorded and
+    marked so (``translate="no"`` in the page).
+    """
     if name in _MONEY:
-        return t.money(value, 2)
+        return t.money(value, 2), False
     if name in _SHARES:
-        return t.pct(value)
+        return t.pct(value), False
     if name in _DATES:
-        return t.date(value)
-    if name in _DECIMALS:
-        return t.num(value, 1) if value is None or value != int(value) else t.num(value)
+        return t.date(value), False
     if isinstance(value, bool):
-        return t(f"bool.{str(value).lower()}")
+        return t(f"bool.{str(value).lower()}"), False
+    if name in _DECIMALS and isinstance(value, float) and value != int(value):
+        return t.num(value, 1), False
     if isinstance(value, (int, float)):
-        return t.num(value)
-    return t.value(name, value)
+        return t.num(value), False
+    label = t.value(name, value)
+    return label, t.lang == "zh" and label == str(value)
 
 
 def _detail(t: Translator, event: dict[str, Any]) -> str:
@@ -62,7 +68,6 @@ def profile(ctx: PageContext, customer_id: str) -> dict[str, Any]:
 
     t = ctx.t
     p = customer_profile(ctx.service, ctx.me, customer_id)
-    identity = list(p["identity"].items()) if p.get("identity") else []
     if ctx.can("identity:read"):
         note = "profile.identity_missing"
     elif ctx.can("contact:read"):
@@ -70,13 +75,13 @@ def profile(ctx: PageContext, customer_id: str) -> dict[str, Any]:
     else:
         note = "profile.identity_hidden"
     return {
-        "analysis": ctx.service.analysis(p["analysis_id"]),
+        "run": {"analysis_id": p["analysis_id"], "as_of": p["as_of"]},
         "p": p,
-        "identity": identity,
+        "identity": list((p.get("identity") or {}).items()),
         "identity_note": note,
-        "attributes": [(k, _formatted(t, k, v)) for k, v in p["attributes"].items() if v is not None],
+        "attributes": [(k, *_formatted(t, k, v)) for k, v in p["attributes"].items() if v is not None],
         "segments": [(m, seg, p["actions"].get(m)) for m, seg in p["segments"].items()],
-        "indicators": [(k, _formatted(t, k, v)) for k, v in p["indicators"].items() if v is not None],
+        "indicators": [(k, *_formatted(t, k, v)) for k, v in p["indicators"].items() if v is not None],
         "timeline": [{**e, "detail": _detail(t, e)} for e in p["timeline"]],
     }
 
@@ -98,7 +103,7 @@ def customers(ctx: PageContext, *, q: str, risk_band: str, score_tier: str, orde
         page=page,
     )
     return {
-        "analysis": ctx.service.analysis(),
+        "run": None,
         "members": found,
         "pages": page_count(found),
         "q": q,
@@ -113,9 +118,10 @@ def customers(ctx: PageContext, *, q: str, risk_band: str, score_tier: str, orde
 
 def members(ctx: PageContext, method: str, segment: str, page: int) -> dict[str, Any]:
     """The members of one segment, most important first (:func:`custlens.service.segment_members`)."""
-    from custlens.service import segment_members
+    from custlens.service import segment_members, segment_summary
 
-    a = ctx.service.analysis()
     found = segment_members(ctx.service, ctx.me, method, segment, page=page)
-    names = {r["segment"]: ctx.t.segment(r["segment"], r["segment_zh"]) for r in a.segment_summary(method).to_pylist()}
-    return {"analysis": a, "members": found, "pages": page_count(found), "method": method, "name": names[segment]}
+    summary = segment_summary(ctx.service, ctx.me, method)
+    names = {r["segment"]: ctx.t.segment(r["segment"], r["segment_zh"]) for r in summary["segments"]}
+    run = {"analysis_id": summary["analysis_id"], "as_of": summary["as_of"]}
+    return {"run": run, "members": found, "pages": page_count(found), "method": method, "name": names[segment]}
