@@ -15,7 +15,8 @@ import pytest
 
 from custlens.access import PERMISSIONS, can
 from custlens.web import PAGES
-from tests.web.conftest import PASSWORD, ROLES, Site, csrf_of, page_urls
+
+from .conftest import PASSWORD, ROLES, Site, csrf_of, page_urls
 
 pytestmark = pytest.mark.xdist_group("web")
 
