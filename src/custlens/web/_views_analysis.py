@@ -38,13 +38,13 @@ def _run(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _names(ctx: PageContext, method: str, analysis_id: str | None = None) -> dict[str, str]:
-    """Display names of a segmentation's segments (Chinese names in Chinese); none without ``segments:read``."""
-    from custlens.service import segment_summary
+    """Display names of a segmentation's segments (their Chinese names in Chinese).
 
-    if not ctx.can("segments:read"):
-        return {}
-    rows = segment_summary(ctx.service, ctx.me, method, analysis_id=analysis_id)["segments"]
-    return {r["segment"]: ctx.t.segment(r["segment"], r["segment_zh"]) for r in rows}
+    Read from the stored summary's ``segment, segment_zh`` only: the satisfaction page
+    names the segments its indices are averaged over for roles without ``segments:read``.
+    """
+    summary = ctx.service.analysis(analysis_id).segment_summary(method).select(["segment", "segment_zh"])
+    return {r["segment"]: ctx.t.segment(r["segment"], r["segment_zh"]) for r in summary.to_pylist()}
 
 
 def overview(ctx: PageContext) -> dict[str, Any]:
