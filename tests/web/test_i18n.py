@@ -41,7 +41,6 @@ SAME_IN_BOTH = {
     "lang.zh": "each language is named in its own language",
     "lang.en": "each language is named in its own language",
     "nav.rfm": "RFM is the name of the method in both",
-    "chart.kano.hover": "Kano's Better and Worse coefficients keep their names",
 }
 
 

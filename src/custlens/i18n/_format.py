@@ -92,9 +92,18 @@ def format_percent(value: Any, digits: int = 1) -> str:
 
 
 def format_date(value: Any) -> str:
-    """A date or time as an ISO day (``2025-12-31``) or minute (``2025-12-31 08:15``)."""
+    """A date or time as an ISO day (``2025-12-31``) or minute (``2025-12-31 08:15``).
+
+    Accepts dates, times and their ISO text (``2025-12-31T08:15:02.5+00:00``); times are
+    shown as given (the service gives UTC).
+    """
     if value is None:
         return _MISSING
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()
     if isinstance(value, date):

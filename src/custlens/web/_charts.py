@@ -35,6 +35,26 @@ __all__ = [
 Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
 """A stored result: rows of plain values (the service's answers) or an Arrow table."""
 
+_PALETTE = (
+    "#1f5f9e",
+    "#e07b39",
+    "#3a9d5d",
+    "#c0392b",
+    "#8e6bbf",
+    "#8c6d31",
+    "#d16ba5",
+    "#5f6b7a",
+    "#b5a22c",
+    "#2aa1b3",
+)
+
+
+def _fade(colour: str, alpha: float = 0.35) -> str:
+    """``#rrggbb`` as ``rgba(r, g, b, alpha)`` (the links of a Sankey in their source's colour)."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
 
 
@@ -51,6 +71,8 @@ def _finish(fig: go.Figure, title: str, x: str | None = None, y: str | None = No
         margin={"l": 60, "r": 30, "t": 60, "b": 60},
         **layout,
     )
+    out.update_xaxes(exponentformat="none", separatethousands=True)
+    out.update_yaxes(exponentformat="none", separatethousands=True)
     if x is not None:
         out.update_xaxes(title_text=x)
     if y is not None:
@@ -92,6 +114,7 @@ def pareto_chart(curve: Rows, concentration: Mapping[str, Any], t: Translator) -
     fig.data[0].update(name=t("chart.pareto.curve"), hovertemplate=t("chart.pareto.hover"))
     fig.data[1].update(name=t("chart.pareto.equal"))
     if fig.layout.annotations:
+        fig.layout.annotations[0].update(ax=70, ay=45, xanchor="left", align="left")
         fig.layout.annotations[0].text = t(
             "chart.pareto.note",
             top=t.pct(concentration.get("top_share", 0.2), 0),
@@ -113,13 +136,16 @@ def pyramid_chart(summary: Rows, t: Translator) -> str:
     return _finish(fig, t("chart.pyramid.title"))
 
 
-def rfm_chart(grid: Rows, t: Translator) -> str:
-    """Mean monetary value by R and F score (:func:`custlens.report.rfm_heatmap_figure`)."""
+def rfm_chart(grid: Rows, t: Translator, metric: str = "monetary") -> str:
+    """Mean monetary value (or customers) by R and F score (:func:`custlens.report.rfm_heatmap_figure`)."""
     from custlens.report import rfm_heatmap_figure
 
-    fig = rfm_heatmap_figure(_table(grid))
-    fig.data[0].update(colorbar_title_text=t("chart.rfm.colour"), hovertemplate=t("chart.rfm.hover"))
-    return _finish(fig, t("chart.rfm.title"), t("chart.rfm.x"), t("chart.rfm.y"))
+    fig = rfm_heatmap_figure(_table(grid), metric="customers" if metric == "customers" else "monetary")
+    key = "chart.rfm_customers" if metric == "customers" else "chart.rfm"
+    fig.data[0].update(
+        colorbar_title_text=t(f"{key}.colour"), hovertemplate=t(f"{key}.hover"), texttemplate="%{z:,.0f}"
+    )
+    return _finish(fig, t(f"{key}.title"), t("chart.rfm.x"), t("chart.rfm.y"))
 
 
 def clv_histogram_chart(histogram: Rows, t: Translator) -> str:
@@ -171,7 +197,10 @@ def flow_chart(flow: Sequence[Mapping[str, Any]], names: Mapping[str, str], t: T
             if label.endswith(suffix):
                 name = label.removesuffix(suffix)
                 labels.append(t(key, name=names.get(name, t.value("state", name))))
+    colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(labels))]
     fig.data[0].node.label = labels
+    fig.data[0].node.color = colours
+    fig.data[0].link.color = [_fade(colours[s]) for s in fig.data[0].link.source]
     fig.data[0].update(
         node_hovertemplate=t("chart.flow.node_hover"),
         link_hovertemplate=t("chart.flow.link_hover"),
@@ -184,8 +213,9 @@ def risk_chart(bands: Rows, t: Translator) -> str:
     from custlens.report import risk_band_figure
 
     fig = risk_band_figure(_table(bands))
-    for trace, key in zip(fig.data, ("chart.risk.customers", "chart.risk.value")):
-        trace.update(name=t(key), x=[t.value("risk_band", b) for b in trace.x])
+    for group, (trace, key) in enumerate(zip(fig.data, ("chart.risk.customers", "chart.risk.value"))):
+        # bars on two overlaid axes stand side by side only in their own offset groups
+        trace.update(name=t(key), x=[t.value("risk_band", b) for b in trace.x], offsetgroup=str(group))
     fig.update_layout(yaxis_title_text=t("chart.risk.customers"), yaxis2_title_text=t("chart.risk.value"))
     return _finish(fig, t("chart.risk.title"), t("chart.risk.x"), legend={"orientation": "h", "y": -0.2})
 
@@ -216,20 +246,26 @@ def kano_chart(rows: Sequence[Mapping[str, Any]], t: Translator) -> str:
     from custlens.satisfaction import kano_figure
 
     fig = kano_figure(rows)
+    points = [(abs(r["worse"]), r["better"]) for r in rows]
     fig.data[0].update(
-        text=[
-            t(
-                "chart.kano.point",
-                attribute=t.value("kano_attribute", r["attribute"]),
-                category=t.value("kano_category", r["category"]),
-            )
-            for r in rows
-        ],
+        text=[t.value("kano_attribute", r["attribute"]) for r in rows],
+        customdata=[t.value("kano_category", r["category"]) for r in rows],
+        textposition=[_label_side(i, points) for i in range(len(points))],
         hovertemplate=t("chart.kano.hover"),
     )
+    corners = {"A": (0.01, 0.99, "left", "top"), "O": (0.99, 0.99, "right", "top")}
+    corners |= {"M": (0.99, 0.01, "right", "bottom"), "I": (0.01, 0.01, "left", "bottom")}
     for note, key in zip(fig.layout.annotations, ("A", "O", "M", "I")):
-        note.text = t.value("kano_category", key)
+        x, y, xanchor, yanchor = corners[key]
+        note.update(text=t.value("kano_category", key), x=x, y=y, xanchor=xanchor, yanchor=yanchor)
     return _finish(fig, t("chart.kano.title"), t("chart.kano.x"), t("chart.kano.y"))
+
+
+def _label_side(i: int, points: Sequence[tuple[float, float]], near: float = 0.08) -> str:
+    """Where a point's label goes: below it when a point close by sits higher, else above."""
+    x, y = points[i]
+    crowded = any(abs(x - a) < near and abs(y - b) < near and b > y for a, b in points)
+    return "bottom center" if crowded else "top center"
 
 
 def ipma_chart(rows: Sequence[Mapping[str, Any]], t: Translator) -> str:

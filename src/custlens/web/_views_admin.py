@@ -65,7 +65,29 @@ def job(ctx: PageContext, job_id: str) -> dict[str, Any]:
 
     record = get_job(ctx.service, ctx.me, job_id)
     done = record["status"] in ("done", "failed")
-    return {"job": record, "done": done, "quarantine": _quarantine(ctx, record["result"]) if done else []}
+    return {
+        "job": record,
+        "done": done,
+        "params": _params(ctx, record["params"]),
+        "quarantine": _quarantine(ctx, record["result"]) if done else [],
+    }
+
+
+def _params(ctx: PageContext, params: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """A job's parameters: name, text in the page language, whether the text is shown as recorded."""
+    t, shown = ctx.t, []
+    for name, value in sorted(params.items()):
+        if value is None:
+            continue
+        if name == "table":
+            shown.append((name, t(f"table.{value}"), False))
+        elif name == "on_repeat":
+            shown.append((name, t(f"imports.repeat.{value}"), False))
+        elif name == "max_reject_rate":
+            shown.append((name, t.pct(value, 2), False))
+        else:
+            shown.append((name, str(value), True))
+    return shown
 
 
 def users(ctx: PageContext) -> dict[str, Any]:

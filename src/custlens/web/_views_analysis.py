@@ -111,7 +111,7 @@ def segments(ctx: PageContext, method: str | None, rule: str | None = None) -> d
         "method": method,
         "methods": methods,
         "summary": summary["segments"],
-        "actions": summary["actions"],
+        "actions": [a for a in summary["actions"] if a["segment"] in {r["segment"] for r in summary["segments"]}],
         "sizes_chart": charts.segment_sizes_chart(summary["segments"], ctx.t, title),
         "rule": rule or "",
         "rule_error": error,
@@ -129,6 +129,7 @@ def rfm(ctx: PageContext) -> dict[str, Any]:
     return {
         "run": _run(summary),
         "heatmap": charts.rfm_chart(summary["results"]["rfm_heatmap"], ctx.t),
+        "counts": charts.rfm_chart(summary["results"]["rfm_heatmap"], ctx.t, "customers"),
         "cut_points": [(name, cuts[name]) for name in ("recency", "frequency", "monetary") if name in cuts],
     }
 

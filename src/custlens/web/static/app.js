@@ -10,6 +10,7 @@
       var fig = JSON.parse(el.getAttribute("data-figure"));
       var layout = fig.layout || {};
       layout.autosize = true;
+      if (layout.height) { el.style.height = layout.height + "px"; }
       window.Plotly.newPlot(el, fig.data || [], layout, {responsive: true, displaylogo: false, displayModeBar: false});
     });
   }
