@@ -191,13 +191,14 @@ def flow_chart(flow: Sequence[Mapping[str, Any]], names: Mapping[str, str], t: T
     from custlens.report import state_flow_figure
 
     fig = state_flow_figure(pa.Table.from_pylist(list(flow)))
-    labels = []
+    labels, bases = [], []
     for label in fig.data[0].node.label:
         for suffix, key in ((" (start)", "chart.flow.start"), (" (end)", "chart.flow.end")):
             if label.endswith(suffix):
-                name = label.removesuffix(suffix)
-                labels.append(t(key, name=names.get(name, t.value("state", name))))
-    colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(labels))]
+                bases.append(label.removesuffix(suffix))
+                labels.append(t(key, name=names.get(bases[-1], t.value("state", bases[-1]))))
+    order = sorted(set(bases))  # a segment has one colour at the start and at the end
+    colours = [_PALETTE[order.index(base) % len(_PALETTE)] for base in bases]
     fig.data[0].node.label = labels
     fig.data[0].node.color = colours
     fig.data[0].link.color = [_fade(colours[s]) for s in fig.data[0].link.source]
