@@ -9,7 +9,7 @@ CSRF check. See ``docs/api.md`` and ``docs/security.md``.
 
 from __future__ import annotations
 
-from custlens.api._app import JSON, SECURITY_HEADERS, Extension, create_app, error_body
+from custlens.api._app import JSON, SECURITY_HEADERS, Extension, build_app, create_app, error_body
 from custlens.api._security import (
     AUTHENTICATED,
     CSRF_FIELD,
@@ -34,6 +34,7 @@ __all__ = [
     "PUBLIC",
     "SECURITY_HEADERS",
     "SESSION_COOKIE",
+    "build_app",
     "clear_session_cookie",
     "create_app",
     "current_user",

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from custlens.errors import CustlensError, RateLimitedError
 
-__all__ = ["create_app", "error_body", "SECURITY_HEADERS", "JSON", "Extension"]
+__all__ = ["build_app", "create_app", "error_body", "SECURITY_HEADERS", "JSON", "Extension"]
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +123,43 @@ def _install_errors(app: FastAPI) -> None:
         return _error(request, 500, "internal", "internal error; the server log has the details")
 
 
-def _install_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        if request.url.path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
-            response.headers["Content-Security-Policy"] = _DOCS_CSP
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+class _SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every response (``no-store`` under ``/api/``).
+
+    A plain ASGI wrapper rather than ``@app.middleware("http")``: it adds the headers as
+    the response starts, without the per-request task and stream of Starlette's
+    ``BaseHTTPMiddleware``.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        wanted = dict(SECURITY_HEADERS)
+        if path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+            wanted["Content-Security-Policy"] = _DOCS_CSP
+        if path.startswith("/api/"):
+            wanted["Cache-Control"] = "no-store"
+        forced = path in ("/docs", "/redoc", "/docs/oauth2-redirect")
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.decode("latin-1").lower() for k, _ in headers}
+                if forced:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"content-security-policy"]
+                    present.discard("content-security-policy")
+                for name, value in wanted.items():
+                    if name.lower() not in present:
+                        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _default_extensions() -> list[Extension]:
@@ -145,6 +171,35 @@ def _default_extensions() -> list[Extension]:
         return []
     mount = getattr(importlib.import_module("custlens.web"), "mount", None)
     return [mount] if callable(mount) else []
+
+
+def build_app(*, extensions: Sequence[Extension] | None = None, secure_cookies: bool | None = None) -> FastAPI:
+    """The application without its service (``app.state.service`` is set by :func:`create_app`).
+
+    Parameters as in :func:`create_app`.
+    """
+    from custlens import __version__
+    from custlens.api._routes import routers
+
+    app = FastAPI(
+        title="custlens",
+        version=__version__,
+        description="The customer-knowledge service: customers, segments, lifetime value, churn and "
+        "satisfaction from the workspace's stored analysis. Authenticate with POST /api/v1/token "
+        "(bearer token) or POST /api/v1/session (cookie for the pages). Every operation names the "
+        "permission it needs in `x-permission`; see docs/api.md and docs/security.md.",
+        default_response_class=JSON,
+    )
+    app.state.service = None
+    app.state.secure_cookies = secure_cookies
+    app.state.page_errors = None
+    _install_errors(app)
+    app.add_middleware(_SecurityHeaders)
+    for router in routers():
+        app.include_router(router)
+    for extension in _default_extensions() if extensions is None else extensions:
+        extension(app)
+    return app
 
 
 def create_app(
@@ -170,27 +225,9 @@ def create_app(
     service_options
         Passed to :class:`custlens.service.Service` (e.g. ``policy``, ``indexes``).
     """
-    from custlens import __version__
-    from custlens.api._routes import routers
     from custlens.service import Service
 
     service = workspace if isinstance(workspace, Service) else Service(workspace, **service_options)
-    app = FastAPI(
-        title="custlens",
-        version=__version__,
-        description="The customer-knowledge service: customers, segments, lifetime value, churn and "
-        "satisfaction from the workspace's stored analysis. Authenticate with POST /api/v1/token "
-        "(bearer token) or POST /api/v1/session (cookie for the pages). Every operation names the "
-        "permission it needs in `x-permission`; see docs/api.md and docs/security.md.",
-        default_response_class=JSON,
-    )
+    app = build_app(extensions=extensions, secure_cookies=secure_cookies)
     app.state.service = service
-    app.state.secure_cookies = secure_cookies
-    app.state.page_errors = None
-    _install_errors(app)
-    _install_headers(app)
-    for router in routers():
-        app.include_router(router)
-    for extension in _default_extensions() if extensions is None else extensions:
-        extension(app)
     return app

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from custlens.access import User
 from custlens.api._app import JSON
@@ -171,7 +171,11 @@ async def session_start(request: Request) -> Response:
             raise InputError("the body must be JSON {'username': ..., 'password': ...} or a form") from None
     if not isinstance(data, dict):
         raise InputError("the body must be JSON {'username': ..., 'password': ...} or a form")
-    credentials = Credentials.model_validate({k: data.get(k) for k in ("username", "password")})
+    try:
+        credentials = Credentials.model_validate({k: data.get(k) for k in ("username", "password")})
+    except ValidationError as exc:
+        where = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise InputError(f"sign-in needs a 'username' (1 to 64 characters) and a 'password'; check: {where}") from None
     session_id, session = await run_in_threadpool(
         start_session, service_of(request), credentials.username, credentials.password, _client(request)
     )

@@ -148,6 +148,8 @@ class JobRunner:
             line = _one_line(exc)
             self._update(job_id, status="failed", finished_at=_now(), error=line, message=line)
             return
+        if self.get(job_id).kind == "analysis":
+            self._service.warm()  # the new latest analysis: index it before readers ask
         self._update(
             job_id,
             status="done",

@@ -291,8 +291,9 @@ def search_customers(
     check_page(page, page_size)
     t = _filtered(service, analysis_id=analysis_id, q=q, filters=filters, segment=segment, rule=rule)
     t = t.select(*LIST_COLUMNS)
-    key = t[order_by]
-    return page_of(t, page=page, page_size=page_size, order_by=[ibis.desc(key) if descending else key, t.customer_id])
+    key = ibis.desc(t[order_by]) if descending else t[order_by]
+    order = [key] if order_by == "customer_id" else [key, t.customer_id]
+    return page_of(t, page=page, page_size=page_size, order_by=order)
 
 
 def count_customers(

@@ -188,6 +188,18 @@ class Service:
                 self._lookups[analysis.analysis_id] = found
         return found
 
+    def warm(self) -> str | None:
+        """Build the lookup of the latest analysis now (``custlens serve`` does before it listens).
+
+        Returns the analysis id, or ``None`` when the workspace has no analysis yet.
+        """
+        from custlens.errors import NotFoundError
+
+        try:
+            return self.lookup().analysis_id
+        except NotFoundError:
+            return None
+
     def forget(self, analysis_id: str) -> None:
         """Drop what is cached of an analysis (after it was deleted)."""
         with self._lookup_lock:
