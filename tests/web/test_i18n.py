@@ -96,6 +96,7 @@ def test_vocabulary_values_and_segment_names() -> None:
     assert zh.segment("Champions", "冠军客户") == "冠军客户"
     assert en.segment("Champions", "冠军客户") == "Champions"
     assert zh.segment("other", "") == "other"
+    assert en.segment("most_valuable", "最有价值客户") == "most valuable"
     row = {"offer": "Welcome series", "offer_zh": "欢迎礼包"}
     assert zh.pick(row, "offer") == "欢迎礼包" and en.pick(row, "offer") == "Welcome series"
 

@@ -123,14 +123,18 @@ class Translator:
         return self._messages.get(key, str(value))
 
     def segment(self, segment: Any, segment_zh: Any) -> str:
-        """A segment's name: its Chinese name in Chinese, else its name."""
+        """A segment's name: its Chinese name in Chinese, else its name (``first_time`` as ``first time``)."""
         if self.lang == "zh" and segment_zh:
             return str(segment_zh)
-        return "–" if segment is None else str(segment)
+        return "–" if segment is None else str(segment).replace("_", " ")
 
     def pick(self, row: Mapping[str, Any], field: str) -> str:
         """``row[field]``, or in Chinese ``row[field + "_zh"]`` when it has one (playbook texts)."""
-        return self.segment(row.get(field), row.get(f"{field}_zh"))
+        chinese = row.get(f"{field}_zh")
+        if self.lang == "zh" and chinese:
+            return str(chinese)
+        value = row.get(field)
+        return "–" if value is None else str(value)
 
     def num(self, value: Any, digits: int = 0) -> str:
         """A count or amount (万/亿 in Chinese)."""
