@@ -29,11 +29,21 @@ def serve_command(
         str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies whose X-Forwarded-Proto/For are trusted (comma-separated; '*' for any). Behind a TLS "
+            "proxy the session cookie is then marked Secure.",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the dashboard for a workspace.
 
-    The server holds the workspace for writing while it runs; other custlens commands on
-    the same workspace say it is in use. Create users first with `custlens user add`.
+    The server holds the workspace for writing while it runs: other custlens commands
+    (imports, analyze, user) cannot open it and say so in one line; import and analyse
+    through the API meanwhile (POST /api/v1/imports, /api/v1/analyses). Create users first
+    with `custlens user add`.
 
     Example: custlens serve --workspace custlens-demo/workspace --port 8000
     """
@@ -55,7 +65,16 @@ def serve_command(
     # interval makes a 1 ms request wait several intervals under load
     sys.setswitchinterval(0.0005)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         app.state.service.close()
 

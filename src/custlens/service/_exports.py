@@ -151,7 +151,7 @@ def campaign_export(
             table = table.append_column(name, extra[name])
     table = neutralise_formulas(table)
     stem = f"campaign-{analysis.analysis_id}-{method}" + (f"-{segment}" if segment else "")
-    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)
+    stem = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "_" for ch in stem)
     if fmt == "csv":
         content = csv_bytes(table, "utf-8-sig")
     else:
