@@ -85,6 +85,7 @@ def test_the_navigation_lists_the_pages_of_the_role(site: Site, clients: dict, r
 
     html = clients[(role, "en")].get("/customers").text
     for href, _key, permission in NAV:
+        assert PAGES[("GET", href)] == permission, href
         linked = f'<a href="{href}"' in html
         assert linked == can(role, permission), (role, href)
 

@@ -1,10 +1,10 @@
 """What every page route needs: the user, the language, the CSRF token and the renderer.
 
 A page route is declared with :func:`page` (its permission is enforced by
-:func:`custlens.api.secured`, like an API route's, and recorded in :data:`PAGES`), takes a :class:`PageContext`
-and returns ``ctx.render(template, view)``. Labels come from the message catalogue of the
-page's language (:mod:`custlens.i18n`); the language is ``?lang=``, else the language
-cookie, else the browser's.
+:func:`custlens.api.secured`, like an API route's, and recorded in :data:`PAGES`), takes
+a :class:`PageContext` and returns ``ctx.render(template, view)``. Labels come from the
+message catalogue of the page's language (:mod:`custlens.i18n`); the language is
+``?lang=``, else the language cookie, else the browser's.
 """
 
 from __future__ import annotations
