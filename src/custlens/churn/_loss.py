@@ -19,16 +19,17 @@ chance of being alive, or when it has come back after a gap before; permanent ot
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from custlens._frames import as_arrow, as_ibis
 from custlens.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["LOSS_TYPES", "GAP_COLUMNS", "gap_returns", "return_after_gap_rate", "loss_types"]
 
@@ -74,6 +75,8 @@ def _lapses(
     transactions: Any, as_of: Any, config: Any, customer_col: str, date_col: str
 ) -> tuple[ir.Table, ir.Table, dt.date]:
     """Per-customer rhythm (with the lost threshold) and every gap between consecutive purchase days."""
+    import ibis
+
     from custlens.segment import load_config
     from custlens.segment.state import lost_after_days
 
@@ -121,6 +124,8 @@ def gap_returns(
         purchase day that ended the latest one; ``currently_lost`` = ``days_since_last >
         lost_after_days``. The threshold is the customer's rhythm at ``as_of``.
     """
+    import ibis
+
     per, gaps, day = _lapses(transactions, as_of, config, customer_col, date_col)
     lapse = gaps.gap > gaps.lost_after
     agg = gaps.group_by(a_id=gaps.customer_id).aggregate(
@@ -166,6 +171,8 @@ def return_after_gap_rate(
         ``lapses`` (followed up), ``returned``, ``rate = returned / lapses`` (None without
         lapses), ``follow_days``, ``as_of``.
     """
+    import ibis
+
     if isinstance(follow_days, bool) or not isinstance(follow_days, int) or follow_days < 1:
         raise InputError(f"'follow_days' must be a whole number of days >= 1; got {follow_days!r}")
     per, gaps, day = _lapses(transactions, as_of, config, customer_col, date_col)

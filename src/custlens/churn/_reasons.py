@@ -19,16 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from custlens._frames import as_arrow, as_ibis
 from custlens._toml import read_toml
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.schema import INTERACTION_KINDS
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "REASON_COLUMNS",
@@ -170,6 +171,8 @@ def load_reasons(reasons: str | Path | Mapping[str, Any] | ReasonRules | None = 
 
 
 def _keyword_match(text: ir.StringValue, keywords: Sequence[str]) -> ir.BooleanValue:
+    import ibis
+
     low = text.lower()
     out: ir.BooleanValue = ibis.literal(False)
     for kw in keywords:
@@ -178,6 +181,8 @@ def _keyword_match(text: ir.StringValue, keywords: Sequence[str]) -> ir.BooleanV
 
 
 def _condition(i: ir.Table, kind: str, outcomes: Sequence[str]) -> ir.BooleanValue:
+    import ibis
+
     cond = i.kind == kind
     if outcomes and "outcome" in i.columns:
         cond = cond & i.outcome.lower().isin([o.lower() for o in outcomes])
@@ -190,6 +195,8 @@ def _window(
     lost: ir.Table, interactions: ir.Table, as_of: dt.date, rules: ReasonRules, last_purchase_col: str
 ) -> ir.Table:
     """The lost customers' interactions in the reading window, with their customer's row number."""
+    import ibis
+
     from custlens.features._base import day_of, literal_date
     from custlens.features.coerce import typed
 
@@ -246,6 +253,8 @@ def churn_reasons(
         one of the winning reason; ``interactions``, ``complaints`` and
         ``complaints_resolved`` counted in the window.
     """
+    import ibis
+
     from custlens.features.coerce import to_date
 
     rules = load_reasons(reasons)
@@ -374,6 +383,7 @@ def complaint_resolution(
         ``lost`` (a table of the lost customers' ``customer_id``), else they are null.
         Without ``segments`` one row ``all``.
     """
+    import ibis
     import pyarrow.compute as pc
 
     from custlens.features._base import day_of, literal_date

@@ -10,14 +10,16 @@ recovered rate per campaign (and group, with the lift over the control group).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from custlens._frames import as_arrow, as_ibis
 from custlens.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["WINBACK_COLUMNS", "winback_outcomes", "winback_summary"]
 
@@ -74,6 +76,8 @@ def winback_outcomes(
         distance from the contact, ``orders_after`` and ``revenue_after`` (net of returns) in
         the window.
     """
+    import ibis
+
     from custlens.features._base import day_of, literal_date
     from custlens.features.coerce import typed
     from custlens.features.indicators import signed_lines

@@ -25,6 +25,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from custlens._frames import as_ibis
 from custlens._toml import read_toml
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.features._base import day_of, literal_date, require_columns
@@ -212,11 +213,11 @@ def recorded_costs(records: ir.Table, as_of: dt.date, *, since: dt.date | None =
 
 
 def cost_features(
-    features: ir.Table,
+    features: Any,
     *,
-    interactions: ir.Table | None = None,
+    interactions: Any = None,
     costs: str | Path | Mapping[str, Any] | CostRates | None = None,
-    cost_records: ir.Table | None = None,
+    cost_records: Any = None,
     as_of: Any = None,
     customer_col: str = "customer_id",
 ) -> ir.Table:
@@ -261,6 +262,9 @@ def cost_features(
         For a missing column (naming it and the parameter) or ``as_of`` missing where needed.
     """
     rates = load_costs(costs)
+    features = as_ibis(features, "features")
+    interactions = None if interactions is None else as_ibis(interactions, "interactions")
+    cost_records = None if cost_records is None else as_ibis(cost_records, "cost_records")
     required = {customer_col: customer_col, "profit": "profit", "revenue": "revenue", "tenure_days": "tenure_days"}
     require_columns(features, required, "cost_features 'features'")
     day = None

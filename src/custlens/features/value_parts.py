@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from custlens._frames import as_ibis
 from custlens.errors import InputError
 from custlens.features._base import day_of, literal_date, optional_column, require_columns
 from custlens.features.coerce import typed
@@ -114,12 +115,12 @@ def _reference_prices(rows: ir.Table, firsts: ir.Table, baseline_days: int) -> i
 
 
 def value_parts(
-    transactions: ir.Table,
+    transactions: Any,
     *,
     as_of: Any = None,
     since: Any = None,
-    interactions: ir.Table | None = None,
-    customers: ir.Table | None = None,
+    interactions: Any = None,
+    customers: Any = None,
     costs: str | Path | Mapping[str, Any] | CostRates | None = None,
     baseline_months: float = 12.0,
     category_col: str | None = "category",
@@ -168,6 +169,9 @@ def value_parts(
         gross_profit``.
     """
     rates = load_costs(costs)
+    transactions = as_ibis(transactions, "transactions")
+    interactions = None if interactions is None else as_ibis(interactions, "interactions")
+    customers = None if customers is None else as_ibis(customers, "customers")
     if (
         isinstance(baseline_months, bool)
         or not isinstance(baseline_months, (int, float))
@@ -277,6 +281,8 @@ def new_customer_service_rate(
     customer as the relationship ages.
     """
     rates = load_costs(costs)
+    transactions = as_ibis(transactions, "transactions")
+    interactions = None if interactions is None else as_ibis(interactions, "interactions")
     baseline_days = int(round(baseline_months * DAYS_PER_MONTH))
     rows, day = signed_lines(transactions, as_of, customer_col=customer_col, date_col=date_col, **_LINE_DEFAULTS)
     buys = rows.filter(~rows.is_return)
