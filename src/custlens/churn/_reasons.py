@@ -268,18 +268,15 @@ def churn_reasons(
     for c in texts:
         text = text.concat(" ", j[c].cast("string").fill_null(""))
     n = len(rules.reasons)
-    keyword_rank = ibis.cases(
-        *[(_keyword_match(text, r.keywords), k) for k, r in enumerate(rules.reasons) if r.keywords],
-        else_=ibis.null("int64"),
-    )
-    kind_rank = ibis.cases(
-        *[
-            (ibis.or_(*[_condition(j, kind, outs) for kind, outs in r.when]), n + k)
-            for k, r in enumerate(rules.reasons)
-            if r.when
-        ],
-        else_=ibis.null("int64"),
-    )
+    by_keyword = [(_keyword_match(text, r.keywords), k) for k, r in enumerate(rules.reasons) if r.keywords]
+    by_kind = [
+        (ibis.or_(*[_condition(j, kind, outs) for kind, outs in r.when]), n + k)
+        for k, r in enumerate(rules.reasons)
+        if r.when
+    ]
+    none = ibis.null("int64")
+    keyword_rank = ibis.cases(*by_keyword, else_=none) if by_keyword else none
+    kind_rank = ibis.cases(*by_kind, else_=none) if by_kind else none
     rank = ibis.coalesce(keyword_rank, kind_rank)  # keyword evidence first, then kind and outcome
     resolved = [o.lower() for o in rules.resolved_outcomes]
     is_complaint = (j.kind == "complaint").fill_null(False)

@@ -386,7 +386,7 @@ def value_components(
     from custlens._frames import as_ibis
     from custlens.features import as_of_date
     from custlens.features.costs import load_costs
-    from custlens.features.value_parts import new_customer_service_rate, value_parts
+    from custlens.features.lifetime import new_customer_service_rate, value_parts
 
     purchase_model, horizon, discount, unit, spend_table = _settings(model, horizon_months, monthly_discount, time_unit)
     upm = check_value_options(horizon, discount, unit, "discrete")

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         TRANSACTION_INDICATORS,
         value_indicators,
     )
-    from custlens.features.value_parts import PART_COLUMNS, new_customer_service_rate, value_parts
+    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts
     from custlens.features.wallet import WALLET_COLUMNS, share_of_wallet
 
 _EXPORTS = {
@@ -66,9 +66,9 @@ _EXPORTS = {
     "load_costs": "custlens.features.costs",
     "CostRates": "custlens.features.costs",
     "COST_COLUMNS": "custlens.features.costs",
-    "value_parts": "custlens.features.value_parts",
-    "new_customer_service_rate": "custlens.features.value_parts",
-    "PART_COLUMNS": "custlens.features.value_parts",
+    "value_parts": "custlens.features.lifetime",
+    "new_customer_service_rate": "custlens.features.lifetime",
+    "PART_COLUMNS": "custlens.features.lifetime",
     "share_of_wallet": "custlens.features.wallet",
     "WALLET_COLUMNS": "custlens.features.wallet",
 }

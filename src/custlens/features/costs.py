@@ -155,8 +155,8 @@ def kind_cost(kind: ir.StringValue, rates: CostRates) -> ir.FloatingValue:
     """The cost to serve of one interaction of each ``kind`` (``default`` for kinds not listed)."""
     listed = [k for k in rates.cost_to_serve if k != "default"]
     default = rates.serve_cost("")
-    if not listed:
-        return ibis.literal(default, "float64")
+    if not listed:  # one cost for every kind, shaped like the column
+        return ibis.ifelse(kind.isnull(), default, default).cast("float64")
     return kind.cases(*[(k, rates.serve_cost(k)) for k in listed], else_=default).cast("float64")
 
 
