@@ -49,6 +49,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.satisfaction",),
         "Kano analysis: category, strength, Fong test and Better/Worse per attribute.",
     ),
+    "lost": (
+        ("custlens.cli.value",),
+        "Lost customers from the stored analysis: permanent or temporary loss, reasons, complaint resolution, "
+        "conversion between relationship states, win-back campaigns.",
+    ),
     "playbook": (
         ("custlens.cli.scoring",),
         "Show the playbook, or attach each customer's suggested action (service, channel, priority, offer).",
@@ -74,6 +79,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "user": (
         ("custlens.cli.service",),
         "Users of the service: add, list, change role or password, disable, issue and revoke API tokens.",
+    ),
+    "value": (
+        ("custlens.cli.value",),
+        "The whole value story from the stored analysis: CLV components (historical, current, potential), "
+        "sensitivity to each factor (tornado), share of wallet.",
     ),
 }
 """Top-level commands: the modules that define each (in registration order) and its help line."""
