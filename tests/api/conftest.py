@@ -24,11 +24,11 @@ def _build(folder: Path) -> Path:
     from custlens.analysis import analyze
     from custlens.demo import IMPORT_ORDER
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace
 
     files = write_company(folder / "data", n_customers=600, seed=7)
-    with Workspace.init(folder / "workspace") as ws:
+    with init_workspace(folder / "workspace", key_file=folder / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             import_file(ws, files[name], table=name)
         analyze(ws)

@@ -26,11 +26,13 @@ def _build(folder: Path) -> Path:
     from custlens.analysis import analyze
     from custlens.demo import IMPORT_ORDER
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace, WorkspaceSettings
+    from custlens.warehouse import WorkspaceSettings
 
     files = write_company(folder / "data", n_customers=600, seed=7)
-    with Workspace.init(folder / "workspace", settings=WorkspaceSettings(currency="CNY")) as ws:
+    settings = WorkspaceSettings(currency="CNY")
+    with init_workspace(folder / "workspace", settings=settings, key_file=folder / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             import_file(ws, files[name], table=name)
         analyze(ws, as_of=EARLIER_AS_OF)

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from custlens.access import PERMISSIONS, can
+from custlens.privacy import read_identity
 from custlens.web import PAGES
 
 from .conftest import PASSWORD, ROLES, Site, csrf_of, page_urls
@@ -277,10 +278,11 @@ def test_a_rule_that_does_not_parse_shows_why(site: Site, clients: dict) -> None
 def _customer_with_consent(site: Site, consent: bool) -> tuple[str, str]:
     c = site.service.table("customers")
     ident = site.service.table("identity")
-    j = c.filter(c.consent_marketing == consent).join(ident, "customer_id").select("customer_id", "name")
+    j = c.filter(c.consent_marketing == consent).join(ident, "customer_id").select("customer_id")
     known = site.service.analysis().customers().select("customer_id")
-    row = j.semi_join(known, "customer_id").order_by("customer_id").limit(1).to_pyarrow().to_pylist()[0]
-    return str(row["customer_id"]), str(row["name"])
+    cid = str(j.semi_join(known, "customer_id").order_by("customer_id").limit(1).to_pyarrow()["customer_id"][0])
+    plain = read_identity(site.service.workspace, [cid], key=site.service.identity_key(), audit_read=False)
+    return cid, str(plain[cid]["name"])
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, str] = {
     "analysis:run": "run and store the standard analysis",
     "jobs:read": "background jobs and their status",
     "users:manage": "users, roles, passwords and API tokens of others",
+    "privacy:manage": "the rights of data subjects: erase, export and correct a person's data; apply retention",
+    "audit:read": "the audit log and the check of its hash chain",
 }
 """Every permission with what it allows."""
 

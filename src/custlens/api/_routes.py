@@ -34,8 +34,9 @@ def routers() -> list[APIRouter]:
     """Every router of the API, in the order they are included."""
     from custlens.api._routes_admin import router as admin
     from custlens.api._routes_data import router as data
+    from custlens.api._routes_privacy import router as privacy
 
-    return [router, data, admin]
+    return [router, data, admin, privacy]
 
 
 class PageModel(BaseModel):
@@ -108,9 +109,10 @@ def healthz() -> Health:
 )
 def token(credentials: Credentials, request: Request) -> Token:
     """Exchange a user name and password for a bearer token (rate-limited, with lock-out)."""
-    service = service_of(request)
-    user = service.access.login(credentials.username, credentials.password, _client(request))
-    return Token(access_token=service.access.issue_token(user.username, name="api login"))
+    from custlens.service import issue_login_token
+
+    token = issue_login_token(service_of(request), credentials.username, credentials.password, _client(request))
+    return Token(access_token=token)
 
 
 _SESSION_BODY = {

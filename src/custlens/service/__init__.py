@@ -12,6 +12,15 @@ from __future__ import annotations
 from custlens.service._exports import EXPORT_FORMATS, Export, campaign_export, neutralise_formulas
 from custlens.service._jobs import JOB_STATUSES, JOBS_KEPT, Job, JobRunner, error_code
 from custlens.service._lookup import LIST_COLUMNS, CustomerLookup
+from custlens.service._privacy import (
+    audit_entries,
+    correct_customer,
+    erase_customer,
+    export_customer_data,
+    find_by_contact,
+    run_retention,
+    verify_audit,
+)
 from custlens.service._queries import (
     MAX_PAGE_SIZE,
     SORTABLE,
@@ -48,8 +57,10 @@ from custlens.service._timeline import CanonicalIndex
 from custlens.service._users import (
     create_user,
     end_session,
+    issue_login_token,
     list_tokens,
     list_users,
+    login,
     reset_password,
     revoke_token,
     start_session,
@@ -58,6 +69,13 @@ from custlens.service._users import (
 from custlens.service._writes import UPLOAD_SUFFIXES, get_job, list_jobs, start_analysis, start_import
 
 __all__ = [
+    "audit_entries",
+    "correct_customer",
+    "erase_customer",
+    "export_customer_data",
+    "find_by_contact",
+    "run_retention",
+    "verify_audit",
     "AT_RISK_COLUMNS",
     "CanonicalIndex",
     "CustomerLookup",
@@ -108,6 +126,8 @@ __all__ = [
     "start_analysis",
     "start_import",
     "start_session",
+    "issue_login_token",
+    "login",
     "top_customers",
     "update_user",
 ]

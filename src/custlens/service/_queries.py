@@ -96,35 +96,27 @@ def _fetch(service: Service, sql: str, params: list[Any]) -> list[dict[str, Any]
     return [dict(zip(names, row)) for row in result.fetchall()]
 
 
-def _columns(table: str, names: Sequence[str]) -> str:
-    """The select list of ``names`` of a canonical table, times and dates as ISO text."""
-    from custlens.schema import table as schema_table
-    from custlens.service._timeline import AT_FORMAT
-
-    out = []
-    for column in schema_table(table).columns:
-        if column.name not in names:
-            continue
-        q = f'"{column.name}"'
-        if column.dtype.startswith("timestamp"):
-            out.append(f"strftime(timezone('UTC', {q}), '{AT_FORMAT}') AS {q}")
-        elif column.dtype == "date":
-            out.append(f"CAST({q} AS VARCHAR) AS {q}")
-        else:
-            out.append(q)
-    return ", ".join(out)
-
-
 def _identity(service: Service, user: User, customer_id: str, consent: bool | None) -> dict[str, Any] | None:
+    """The personal fields the user may see, decrypted; the read goes to the audit log."""
     from custlens.access import visible_identity_fields
+    from custlens.privacy import read_identity
 
     fields = visible_identity_fields(user.role, consent_marketing=consent)
     if not fields:
         return None
-    rows = _fetch(
-        service, f'SELECT {_columns("identity", fields)} FROM "identity" WHERE customer_id = ?', [customer_id]
+    key = service.identity_key()
+    if key is None:  # no key was ever made, so the workspace holds no personal data
+        return dict.fromkeys(fields)
+    found = read_identity(
+        service.workspace,
+        [customer_id],
+        fields,
+        key=key,
+        actor=f"api:{user.username}",
+        purpose="customer profile",
+        connection=service.cursor(),
     )
-    return rows[0] if rows else dict.fromkeys(fields)
+    return found.get(customer_id, dict.fromkeys(fields))
 
 
 def customer_profile(

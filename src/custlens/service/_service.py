@@ -50,15 +50,27 @@ class Service:
         Login limits (:class:`~custlens.access.LoginPolicy`); default the documented ones.
     indexes
         Create the ``customer_id`` indexes of :data:`INDEXED_TABLES` at start.
+    key_file
+        The file of the key that encrypts personal data (default: ``$CUSTLENS_KEY_FILE``,
+        else ``[privacy] key_file`` of the workspace; see ``docs/privacy.md``). It is read
+        the first time personal data is shown, so a service without any may run without it.
     """
 
-    def __init__(self, workspace: str | Path, *, policy: LoginPolicy | None = None, indexes: bool = True) -> None:
+    def __init__(
+        self,
+        workspace: str | Path,
+        *,
+        policy: LoginPolicy | None = None,
+        indexes: bool = True,
+        key_file: str | Path | None = None,
+    ) -> None:
         from custlens.access import AccessStore
         from custlens.service._jobs import JobRunner
         from custlens.warehouse import Workspace
 
         self.path = Path(workspace)
-        self.workspace: Workspace = Workspace.open(self.path)
+        self.workspace: Workspace = Workspace.open(self.path, key_file=key_file)
+        self._key: Any = None
         self.access: AccessStore = AccessStore(self.workspace.raw, policy)
         self._local = threading.local()
         self.write_lock = threading.Lock()
@@ -131,8 +143,50 @@ class Service:
                 con.con.close()
                 self.changed()
 
-    def changed(self) -> None:
-        """Tell the service the workspace changed (a new analysis, new rows): caches renew."""
+    def identity_key(self) -> Any:
+        """The workspace key for personal data (loaded and checked once), or ``None`` without one.
+
+        ``None`` means the workspace holds no encrypted personal data (no key was ever
+        created, so no identity rows could be imported).
+
+        Raises
+        ------
+        ConfigError
+            When the workspace has a key but its file cannot be found or holds another key.
+        """
+        if self._key is None:
+            from custlens.privacy._keys import stored_key, workspace_key
+
+            with self._state_lock:  # not the write lock: writers ask for the key while holding it
+                if self._key is None:
+                    if stored_key(self.workspace) is None:
+                        return None
+                    self._key = workspace_key(self.workspace)
+        return self._key
+
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str,
+        subject: str | None = None,
+        details: dict[str, Any] | None = None,
+        purpose: str | None = None,
+    ) -> None:
+        """Append an entry to the workspace's audit log (``custlens.privacy.audit``)."""
+        from custlens.privacy import audit
+
+        audit.record(self.workspace, action, actor=actor, purpose=purpose, subject=subject, details=details)
+
+    def changed(self, *, analyses: bool = False) -> None:
+        """Tell the service the workspace changed (a new analysis, new rows): caches renew.
+
+        ``analyses=True`` says stored analyses were rewritten in place (an erasure, a
+        retention run): their in-memory lookups are dropped too.
+        """
+        if analyses:
+            with self._lookup_lock:
+                self._lookups.clear()
         with self._state_lock:
             self._generation += 1
 
@@ -169,7 +223,10 @@ class Service:
         from custlens.analysis import StoredAnalysis
 
         wanted = self.latest_analysis_id() if analysis_id is None else analysis_id
-        cache: dict[str, StoredAnalysis] = self._local.__dict__.setdefault("analyses", {})
+        local = self._local.__dict__
+        if local.get("analyses_generation") != self._generation:  # renewed after every write
+            local["analyses"], local["analyses_generation"] = {}, self._generation
+        cache: dict[str, StoredAnalysis] = local["analyses"]
         if wanted not in cache:
             cache[wanted] = StoredAnalysis(self.backend(), wanted)
         return cache[wanted]

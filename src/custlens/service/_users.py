@@ -52,6 +52,9 @@ def create_user(service: Service, user: User, *, username: str, password: str, r
     """
     _manage(user)
     added = service.access.add_user(username, password, role)
+    service.record(
+        "user.change", actor=f"api:{user.username}", details={"user": username, "change": "added", "role": role}
+    )
     return {"username": added.username, "role": added.role}
 
 
@@ -88,10 +91,14 @@ def update_user(
         check_role(role)
     if row["role"] == "admin" and not row["disabled"] and ((role not in (None, "admin")) or disabled):
         _check_last_admin(service, username)
+    actor = f"api:{user.username}"
     if role is not None and role != row["role"]:
         service.access.set_role(username, role)
+        service.record("role.change", actor=actor, details={"user": username, "from": row["role"], "to": role})
     if disabled is not None and bool(disabled) != bool(row["disabled"]):
         service.access.set_disabled(username, bool(disabled))
+        change = "disabled" if disabled else "enabled"
+        service.record("user.change", actor=actor, details={"user": username, "change": change})
     return plain(_user_row(service, username))
 
 
@@ -99,6 +106,7 @@ def reset_password(service: Service, user: User, username: str, password: str) -
     """Set a user's password (permission ``users:manage``): unlocks the account and ends its sessions."""
     _manage(user)
     service.access.set_password(username, password)
+    service.record("user.change", actor=f"api:{user.username}", details={"user": username, "change": "password"})
     return plain(_user_row(service, username))
 
 
@@ -125,7 +133,33 @@ def revoke_token(service: Service, user: User, token_id: str) -> dict[str, Any]:
 
     owner = None if can(user.role, "users:manage") else user.username
     service.access.revoke_token_id(token_id, username=owner)
+    service.record("user.change", actor=f"api:{user.username}", details={"change": "token revoked", "token": token_id})
     return {"token_id": token_id, "revoked": True}
+
+
+def login(service: Service, username: str, password: str, client: str, *, via: str = "api") -> User:
+    """Check a password (rate-limited, with lock-out) and record the sign-in or its failure.
+
+    Raises
+    ------
+    AuthenticationError, RateLimitedError
+        As :meth:`custlens.access.AccessStore.login`; the failure is in the audit log.
+    """
+    from custlens.errors import AuthenticationError, RateLimitedError
+
+    try:
+        user = service.access.login(username, password, client)
+    except (AuthenticationError, RateLimitedError) as exc:
+        service.record("login.failed", actor=f"{via}:{username}", details={"client": client, "reason": str(exc)})
+        raise
+    service.record("login", actor=f"{via}:{username}", details={"client": client})
+    return user
+
+
+def issue_login_token(service: Service, username: str, password: str, client: str) -> str:
+    """A bearer token for a user name and password (``POST /api/v1/token``); shown once."""
+    user = login(service, username, password, client, via="api")
+    return service.access.issue_token(user.username, name="api login")
 
 
 def start_session(service: Service, username: str, password: str, client: str) -> tuple[str, Session]:
@@ -133,10 +167,18 @@ def start_session(service: Service, username: str, password: str, client: str) -
 
     Returns the session id (for the cookie; shown once) and the session with its CSRF token.
     """
-    user = service.access.login(username, password, client)
+    user = login(service, username, password, client, via="page")
     return service.access.create_session(user)
 
 
 def end_session(service: Service, session_id: str) -> None:
-    """Sign out: end the session of ``session_id``."""
+    """Sign out: end the session of ``session_id`` (recorded in the audit log)."""
+    from custlens.errors import AuthenticationError
+
+    try:
+        who = service.access.get_session(session_id).user.username
+    except AuthenticationError:
+        who = None
     service.access.end_session(session_id)
+    if who is not None:
+        service.record("logout", actor=f"page:{who}")
