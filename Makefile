@@ -6,10 +6,14 @@ STAMP := $(VENV)/.installed
 EXTERNAL := tests/data/external
 WHEELS := .cache/wheels
 
-.PHONY: demo test lint install testdata bench clean
+.PHONY: demo serve test lint install testdata bench clean
 
 demo: $(STAMP)
 	$(BIN)/custlens demo
+
+# the service on the demo workspace (add a user first: see README, "Serve it")
+serve: $(STAMP)
+	$(BIN)/custlens serve --workspace custlens-demo/workspace
 
 test: $(STAMP) testdata lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -43,3 +43,5 @@ def read_toml(path: str | Path, what: str = "a TOML file", *, encoding: str = "u
         raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start}); expected {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc}); expected {what}") from None
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise ConfigError(f"{p}: not valid TOML (nested too deeply); expected {what}") from None

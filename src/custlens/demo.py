@@ -112,8 +112,8 @@ def run_demo(
     """
     from custlens.analysis import analyze
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace
 
     if n_customers < 100:
         raise InputError(f"the demo needs at least 100 customers; got 'n_customers' {n_customers}")
@@ -136,7 +136,8 @@ def run_demo(
     done()
 
     done = timed("import", "importing the tables into a new workspace")
-    workspace = Workspace.init(folder / "workspace")
+    # the key of personal data lives beside the workspace, never in it
+    workspace = init_workspace(folder / "workspace", key_file=folder / "workspace.key")
     imports = [import_file(workspace, files[name], table=name).to_dict() for name in IMPORT_ORDER]
     row_counts = workspace.row_counts()
     done()

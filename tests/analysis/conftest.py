@@ -23,10 +23,10 @@ def workspace_path(company: dict[str, Path], tmp_path_factory: pytest.TempPathFa
     """A workspace holding every table of the company and one stored analysis."""
     from custlens.analysis import analyze
     from custlens.ingest import import_file
-    from custlens.warehouse import Workspace
+    from custlens.privacy import init_workspace
 
     path = tmp_path_factory.mktemp("ws") / "ws"
-    with Workspace.init(path) as ws:
+    with init_workspace(path) as ws:  # with its key (beside it): the identity table is encrypted
         for name in IMPORT_ORDER:
             import_file(ws, company[name], table=name)
         analyze(ws)

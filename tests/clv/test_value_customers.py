@@ -162,7 +162,7 @@ def test_covariate_clv_uses_each_customers_own_parameters(summary, model, target
         ({"covariates": ["nosuch"]}, r"the summary has no column 'nosuch' \(for covariates\)"),
         (
             {"horizon_months": -12},
-            r"The 'horizon_months' parameter of customer_lifetime_value must be a float > 0\. Got -12",
+            r"The 'horizon_months' parameter of customer_lifetime_value must be a float > 0 and <= 1200 \(100 years\)\. Got -12",
         ),
         ({"monthly_discount": -0.5}, r"'monthly_discount' parameter .* must be a float >= 0\. Got -0\.5"),
         ({"margin": -1.0}, r"'margin' parameter .* must be a float >= 0\. Got -1\.0"),

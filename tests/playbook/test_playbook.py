@@ -59,6 +59,7 @@ def test_default_covers_the_shipped_segment_names() -> None:
         == []
     )
     assert missing_actions(["acquisition", "growth", "maturity", "decline", "termination"], pb, "lifecycle") == []
+    assert missing_actions(["cultivation", "growth", "payback", "retention", "termination"], pb, "lifecycle") == []
     assert len(pb.segments("value_matrix")) == 4
 
 
@@ -84,8 +85,10 @@ def _shipped_names() -> dict[str, dict[str, str]]:
     doc = tomllib.loads((SEGMENT_DEFAULTS / "matrix.toml").read_text(encoding="utf-8"))
     for scheme in ("value_matrix", "clv_matrix"):
         names[scheme] = {q["name"]: q.get("name_zh", "") for q in doc[scheme]["quadrant"]}
-    for scheme, file in (("state", "state.toml"), ("lifecycle", "lifecycle.toml")):
-        names[scheme] = dict(tomllib.loads((SEGMENT_DEFAULTS / file).read_text(encoding="utf-8"))["names"])
+    names["state"] = dict(tomllib.loads((SEGMENT_DEFAULTS / "state.toml").read_text(encoding="utf-8"))["names"])
+    # every lifecycle variant (客户生命周期 and 客户关系生命周期): stage -> [English, Chinese]
+    doc = tomllib.loads((SEGMENT_DEFAULTS / "lifecycle.toml").read_text(encoding="utf-8"))
+    names["lifecycle"] = {en: zh for variant in doc["variants"].values() for en, zh in variant.values()}
     return names
 
 

@@ -170,7 +170,7 @@ def test_pyramid_and_tables() -> None:
     assert len(tab.data[0].cells.values[0]) == 10
     assert tab.data[0].cells.values[0][:3] == [1, 2, 3]
     pb = playbook_table_figure(load_playbook().table("pyramid"))
-    assert "贵宾型客户" in pb.data[0].cells.values[1][0]
+    assert "VIP客户" in pb.data[0].cells.values[1][0]  # the pyramid names of the course text
 
 
 @pytest.mark.parametrize(

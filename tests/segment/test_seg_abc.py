@@ -76,7 +76,7 @@ def test_default_pyramid_names_and_shares() -> None:
     res = value_pyramid(_table(values))
     summ = {r["segment"]: r for r in res.summary.to_pyarrow().to_pylist()}
     assert {k: v["customers"] for k, v in summ.items()} == {"VIP": 10, "major": 40, "ordinary": 150, "small": 800}
-    assert summ["VIP"]["segment_zh"] == "贵宾型客户"
+    assert summ["VIP"]["segment_zh"] == "VIP客户"
 
 
 def test_non_positive_values_are_class_c() -> None:

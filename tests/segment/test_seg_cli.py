@@ -191,7 +191,7 @@ def test_abc_pyramid_pareto_and_concentration(feat_file: Path) -> None:
     rows = _csv(_run("segment", "abc", str(feat_file), "--format", "csv"))
     assert {r["customer_id"]: r["segment"] for r in rows}["f"] == "A"
     summ = _csv(_run("segment", "pyramid", str(feat_file), "--summary", "--format", "csv"))
-    assert summ[0]["segment"] == "VIP" and summ[0]["segment_zh"] == "贵宾型客户"
+    assert summ[0]["segment"] == "VIP" and summ[0]["segment_zh"] == "VIP客户"
     curve = _csv(_run("segment", "abc", str(feat_file), "--pareto", "--format", "csv"))
     assert curve[0]["customer_share"] == "0" and float(curve[-1]["value_share"]) == pytest.approx(1.0)
     res = _run("segment", "pyramid", str(feat_file), "--concentration", "--format", "json")

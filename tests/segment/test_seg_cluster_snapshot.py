@@ -132,7 +132,7 @@ def test_bank_style_scheme() -> None:
     )
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["c9"]["segment"] == "corporate | VIP | A"
-    assert rows["c9"]["segment_zh"] == "corporate | 贵宾型客户 | A类客户"
+    assert rows["c9"]["segment_zh"] == "corporate | 贵宾型客户 | A类（高端客户、大客户）"
     assert list(res.customers.columns) == ["customer_id", "customer_type", "value_tier", "abc", "segment", "segment_zh"]
     summ = res.summary.to_pyarrow().to_pylist()
     assert sum(r["customers"] for r in summ) == 10

@@ -53,7 +53,7 @@ def test_stages_and_trend(tx) -> None:
     assert rows["grow"]["relative_trend"] == pytest.approx(0.4)
     assert rows["fall"]["relative_trend"] == pytest.approx(-0.4)
     assert rows["flat"]["trend_slope"] == pytest.approx(0.0)
-    assert rows["grow"]["segment_zh"] == "形成期"
+    assert rows["grow"]["segment_zh"] == "成长期"
     summ = {r["segment"]: r["customers"] for r in res.summary.to_pyarrow().to_pylist()}
     assert sum(summ.values()) == 5
 

@@ -50,10 +50,10 @@ def test_value_matrix_thresholds_are_strict() -> None:
 
 
 def test_clv_matrix_names_and_aliases() -> None:
-    res = clv_matrix(T)
+    res = clv_matrix(T, abandon="quadrant")  # the plain two-by-two matrix: the low-low cell is abandon
     rows = {r["customer_id"]: r for r in res.customers.to_pyarrow().to_pylist()}
     assert rows["e"]["segment"] == "most_valuable" and rows["e"]["alias"] == "gold"
-    assert rows["a"]["segment"] == "most_growable" and rows["a"]["alias_zh"] == "溪流客户"
+    assert rows["a"]["segment"] == "most_growable" and rows["a"]["alias_zh"] == "小溪客户"
     assert rows["d"]["segment"] == "maintain" and rows["d"]["alias"] == "meteor"
     assert rows["b"]["segment"] == "abandon" and rows["b"]["alias"] == "burden"
     summ = {r["segment"]: r for r in res.summary.to_pyarrow().to_pylist()}

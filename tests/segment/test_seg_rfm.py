@@ -141,9 +141,10 @@ def test_rfa_scores_quantity(small_transactions) -> None:
 def test_airline_style_threshold_table(small_transactions) -> None:
     res = rfm_from_transactions(small_transactions, as_of=AS_OF, thresholds=_airline_path())
     df = res.customers.order_by("customer_id").to_pandas().set_index("customer_id")
-    # recency months: a 30/30.4375 < 3 -> 5; d 304 days = 9.99 months -> 3
-    assert df.r_score.to_dict() == {"a": 5, "b": 5, "c": 5, "d": 3, "e": 5}
-    # frequency = purchases in the last 730 days: 2,1,3,1,1 -> [0,2)=1, [2,4)=2
+    # the text's table (tests/segment/test_seg_fidelity.py checks every bound): recency months
+    # a 30/30.4375 <= 1 -> 5; b 59 days = 1.94 months -> 4; d 304 days = 9.99 months -> 2
+    assert df.r_score.to_dict() == {"a": 5, "b": 4, "c": 5, "d": 2, "e": 5}
+    # frequency = purchases in the last 730 days: 2,1,3,1,1 -> <= 1 is 1, 2-5 is 2
     assert df.f_score.to_dict() == {"a": 2, "b": 1, "c": 2, "d": 1, "e": 1}
     # monetary = average spend: a 15, c 20/3, d 100 -> all below 500 -> 1
     assert df.monetary["a"] == 15.0 and set(df.m_score) == {1}

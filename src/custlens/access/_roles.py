@@ -32,6 +32,7 @@ ROLES: tuple[str, ...] = ("admin", "analyst", "marketing", "sales", "service")
 """The roles, from the most to the least privileged in administration."""
 
 PERMISSIONS: dict[str, str] = {
+    "analyses:read": "stored analyses: the list, one run's metadata, the overview's headline figures",
     "customers:read": "customer attributes, value indicators, segments, CLV, churn risk, timeline (no personal data)",
     "identity:read": "personal data of every customer: names, contact persons, phones, e-mails, addresses",
     "contact:read": "contact data (name, phone, e-mail) of customers who consented to marketing",
@@ -44,6 +45,8 @@ PERMISSIONS: dict[str, str] = {
     "analysis:run": "run and store the standard analysis",
     "jobs:read": "background jobs and their status",
     "users:manage": "users, roles, passwords and API tokens of others",
+    "privacy:manage": "the rights of data subjects: erase, export and correct a person's data; apply retention",
+    "audit:read": "the audit log and the check of its hash chain",
 }
 """Every permission with what it allows."""
 
@@ -51,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "analyst": frozenset(
         {
+            "analyses:read",
             "customers:read",
             "segments:read",
             "value:read",
@@ -64,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "marketing": frozenset(
         {
+            "analyses:read",
             "customers:read",
             "contact:read",
             "segments:read",
@@ -74,8 +79,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "jobs:read",
         }
     ),
-    "sales": frozenset({"customers:read", "identity:read", "segments:read", "value:read", "churn:read", "jobs:read"}),
-    "service": frozenset({"customers:read", "identity:read", "churn:read", "satisfaction:read", "jobs:read"}),
+    "sales": frozenset(
+        {"analyses:read", "customers:read", "identity:read", "segments:read", "value:read", "churn:read", "jobs:read"}
+    ),
+    "service": frozenset(
+        {"analyses:read", "customers:read", "identity:read", "churn:read", "satisfaction:read", "jobs:read"}
+    ),
 }
 """The permissions of each role. ``analyst`` never sees personal data; ``marketing`` sees
 contact data only of customers who consented to marketing; only ``admin`` manages users."""

@@ -38,6 +38,11 @@ __all__ = ["User", "Session", "LoginPolicy", "AccessStore", "USERNAME_RULE", "MI
 MIN_PASSWORD_LENGTH = 10
 USERNAME_RULE = "1 to 64 letters, digits, '.', '_', '-' or '@'"
 
+_LAST_USED_EVERY = 60.0
+"""Seconds between two writes of a token's ``last_used_at``."""
+_TOKEN_CACHE_SIZE = 10_000
+"""Valid tokens remembered in memory at most (the memory is emptied when full)."""
+
 _DDL = (
     """CREATE TABLE IF NOT EXISTS access_users (
         username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, password_hash VARCHAR NOT NULL,
@@ -138,6 +143,7 @@ class AccessStore:
         self._lock = threading.Lock()
         self.policy = policy or LoginPolicy()
         self._hasher = PasswordHasher()  # Argon2id with RFC 9106's low-memory parameters
+        self._token_cache: dict[str, tuple[User, datetime | None, datetime]] = {}
         with self._lock:
             for statement in _DDL:
                 raw.execute(statement)
@@ -206,6 +212,7 @@ class AccessStore:
         self.get_user(username)
         check_role(role)
         self._write("UPDATE access_users SET role = ? WHERE username = ?", [role, username])
+        self._forget_tokens()
         return User(username, role)
 
     def set_password(self, username: str, password: str) -> None:
@@ -217,6 +224,7 @@ class AccessStore:
             [self._hasher.hash(password), username],
         )
         self._write("DELETE FROM access_sessions WHERE username = ?", [username])
+        self._forget_tokens()
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         """Disable (or enable) a user; disabling ends its sessions and revokes its tokens."""
@@ -228,6 +236,7 @@ class AccessStore:
                 "UPDATE access_tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
                 [_now(), username],
             )
+        self._forget_tokens()
 
     # -- passwords and login limits ----------------------------------------------------------
     def _failures_since(self, column: str, value: str, since: datetime) -> int:
@@ -313,21 +322,44 @@ class AccessStore:
     def authenticate_token(self, token: str) -> User:
         """The user of a valid API token.
 
+        A valid token is remembered in memory (``last_used_at`` is written at most once a
+        minute per token): the service asks on every request, and every change that can end
+        a token's validity (revoke, disable, role or password change) goes through this
+        store, which forgets what it remembered. The process that holds the workspace is
+        its only writer, so no other process can revoke a token behind its back.
+
         Raises
         ------
         AuthenticationError
             For an unknown, expired or revoked token, or a disabled user.
         """
+        digest = _hash(token)
+        now = _now()
+        cached = self._token_cache.get(digest)
+        if cached is not None and (cached[1] is None or cached[1] > now):
+            user, _expires, written = cached
+            if (now - written).total_seconds() >= _LAST_USED_EVERY:
+                self._write("UPDATE access_tokens SET last_used_at = ? WHERE token_hash = ?", [now, digest])
+                self._token_cache[digest] = (user, _expires, now)
+            return user
         rows = self._rows(
             """SELECT u.username, u.role, t.expires_at, t.revoked_at, u.disabled
                FROM access_tokens t JOIN access_users u ON u.username = t.username WHERE t.token_hash = ?""",
-            [_hash(token)],
+            [digest],
         )
-        now = _now()
         if not rows or rows[0][3] is not None or rows[0][4] or (rows[0][2] is not None and rows[0][2] <= now):
+            self._token_cache.pop(digest, None)
             raise AuthenticationError("the token is not valid (unknown, expired or revoked)")
-        self._write("UPDATE access_tokens SET last_used_at = ? WHERE token_hash = ?", [now, _hash(token)])
-        return User(rows[0][0], rows[0][1])
+        self._write("UPDATE access_tokens SET last_used_at = ? WHERE token_hash = ?", [now, digest])
+        user = User(rows[0][0], rows[0][1])
+        if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
+            self._token_cache.clear()
+        self._token_cache[digest] = (user, rows[0][2], now)
+        return user
+
+    def _forget_tokens(self) -> None:
+        """Drop every remembered token (after a change that may end some token's validity)."""
+        self._token_cache.clear()
 
     def revoke_token(self, token: str) -> None:
         """Revoke an API token (by the token itself)."""
@@ -335,6 +367,7 @@ class AccessStore:
             "UPDATE access_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
             [_now(), _hash(token)],
         )
+        self._forget_tokens()
 
     def list_tokens(self, username: str | None = None) -> list[dict[str, Any]]:
         """Tokens (without their secret): owner, name, created, expires, revoked, last used."""
@@ -347,14 +380,25 @@ class AccessStore:
         keys = ("token_id", "username", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
         return [dict(zip(keys, row)) for row in rows]
 
-    def revoke_token_id(self, token_id: str) -> None:
-        """Revoke a token by its listed id (the first 12 characters of its hash)."""
-        if not token_id or len(token_id) < 12:
-            raise InputError("a token id has 12 characters (see the token list)")
-        rows = self._rows("SELECT token_hash FROM access_tokens WHERE left(token_hash, 12) = ?", [token_id[:12]])
-        if not rows:
-            raise NotFoundError(f"no token {token_id!r}")
+    def revoke_token_id(self, token_id: str, *, username: str | None = None) -> None:
+        """Revoke a token by its listed id (the first 12 characters of its hash).
+
+        With ``username``, only a token of that user is found (a user revoking their own).
+
+        Raises
+        ------
+        InputError
+            For an id that is not 12 characters long.
+        NotFoundError
+            When there is no such token (of that user).
+        """
+        if not isinstance(token_id, str) or len(token_id) != 12:
+            raise InputError(f"a token id has 12 characters (see the token list); got {token_id!r}")
+        rows = self._rows("SELECT token_hash, username FROM access_tokens WHERE left(token_hash, 12) = ?", [token_id])
+        if not rows or (username is not None and rows[0][1] != username):
+            raise NotFoundError(f"no token {token_id!r}" + ("" if username is None else f" of user {username!r}"))
         self._write("UPDATE access_tokens SET revoked_at = ? WHERE token_hash = ?", [_now(), rows[0][0]])
+        self._forget_tokens()
 
     # -- sessions ---------------------------------------------------------------------------------
     def create_session(self, user: User) -> tuple[str, Session]:

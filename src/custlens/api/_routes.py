@@ -1,18 +1,63 @@
-"""Routes under ``/api/v1/``: a few lines each, one library call each."""
+"""Routes of health, sign-in and one's own account; :func:`routers` lists every router.
+
+A route is a few lines: the permission is declared (:func:`secured`) and enforced by one
+dependency, one function of :mod:`custlens.service` answers, the route returns it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from custlens.access import User
-from custlens.api._security import current_user, secured
+from custlens.api._app import JSON
+from custlens.api._security import (
+    AUTHENTICATED,
+    PUBLIC,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_user,
+    secured,
+    set_session_cookie,
+)
+from custlens.errors import InputError
 
-__all__ = ["router"]
+__all__ = ["router", "routers", "PageModel", "PageQuery"]
 
 router = APIRouter()
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the API, in the order they are included."""
+    from custlens.api._routes_admin import router as admin
+    from custlens.api._routes_data import router as data
+    from custlens.api._routes_privacy import router as privacy
+
+    return [router, data, admin, privacy]
+
+
+class PageModel(BaseModel):
+    """One page of a list."""
+
+    items: list[dict[str, Any]]
+    page: int
+    page_size: int
+    total: int
+
+
+class PageQuery:
+    """``?page=&page_size=`` of every list."""
+
+    def __init__(
+        self,
+        page: int = Query(1, ge=1, le=1_000_000, description="Page number, from 1."),
+        page_size: int = Query(50, ge=1, le=500, description="Items per page, 1 to 500."),
+    ) -> None:
+        self.page = page
+        self.page_size = page_size
 
 
 class Credentials(BaseModel):
@@ -36,11 +81,16 @@ class Health(BaseModel):
     version: str
 
 
-def _service(request: Request) -> Any:
+def service_of(request: Request) -> Any:
+    """The :class:`custlens.service.Service` of the app."""
     return request.app.state.service
 
 
-@router.get("/healthz", response_model=Health, tags=["service"])
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@secured(router, "GET", "/healthz", PUBLIC, response_model=Health, tags=["service"])
 def healthz() -> Health:
     """Liveness: the process answers (no authentication)."""
     from custlens import __version__
@@ -48,34 +98,150 @@ def healthz() -> Health:
     return Health(status="ok", version=__version__)
 
 
-@router.post(
+@secured(
+    router,
+    "POST",
     "/api/v1/token",
+    PUBLIC,
     response_model=Token,
     tags=["auth"],
     responses={401: {"description": "wrong user name or password"}, 429: {"description": "too many attempts"}},
 )
 def token(credentials: Credentials, request: Request) -> Token:
     """Exchange a user name and password for a bearer token (rate-limited, with lock-out)."""
-    service = _service(request)
-    client = request.client.host if request.client else "unknown"
-    user = service.access.login(credentials.username, credentials.password, client)
-    return Token(access_token=service.access.issue_token(user.username, name="api login"))
+    from custlens.service import issue_login_token
+
+    token = issue_login_token(service_of(request), credentials.username, credentials.password, _client(request))
+    return Token(access_token=token)
 
 
-@router.get("/api/v1/me", tags=["auth"], openapi_extra={"x-permission": "authenticated"})
-def me(user: User = Depends(current_user)) -> dict[str, Any]:
-    """The caller's user name, role and permissions."""
+_SESSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": Credentials.model_json_schema()},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string"},
+                        "next": {"type": "string", "description": "a path of this site to go to (303)"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@secured(
+    router,
+    "POST",
+    "/api/v1/session",
+    PUBLIC,
+    tags=["auth"],
+    openapi_extra=_SESSION_BODY,
+    responses={
+        200: {"description": "signed in: the session cookie is set; the body holds the CSRF token"},
+        303: {"description": "signed in from a form with `next`: go there"},
+        401: {"description": "wrong user name or password"},
+        429: {"description": "too many attempts"},
+    },
+)
+async def session_start(request: Request) -> Response:
+    """Sign in for the pages: sets the session cookie (HttpOnly, SameSite=Lax, Secure over TLS).
+
+    Takes JSON ``{"username", "password"}`` or a form with ``username``, ``password`` and
+    optionally ``next`` (a path of this site: the answer is then a 303 redirect there).
+    Returns ``{"username", "role", "csrf_token", "expires_at"}``; every later non-GET
+    request with the cookie carries ``csrf_token`` in the ``X-CSRF-Token`` header or the
+    ``csrf_token`` form field.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    from custlens.service import start_session
+
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        data: Any = dict(await request.form())
+    else:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise InputError("the body must be JSON {'username': ..., 'password': ...} or a form") from None
+    if not isinstance(data, dict):
+        raise InputError("the body must be JSON {'username': ..., 'password': ...} or a form")
+    try:
+        credentials = Credentials.model_validate({k: data.get(k) for k in ("username", "password")})
+    except ValidationError as exc:
+        where = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise InputError(f"sign-in needs a 'username' (1 to 64 characters) and a 'password'; check: {where}") from None
+    session_id, session = await run_in_threadpool(
+        start_session, service_of(request), credentials.username, credentials.password, _client(request)
+    )
+    target = data.get("next")
+    response: Response
+    if isinstance(target, str) and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        response = RedirectResponse(target, status_code=303)
+    else:
+        response = JSON(
+            {
+                "username": session.user.username,
+                "role": session.user.role,
+                "csrf_token": session.csrf_token,
+                "expires_at": session.expires_at.isoformat(),
+            }
+        )
+    set_session_cookie(response, request, session_id, session)
+    return response
+
+
+@secured(router, "DELETE", "/api/v1/session", AUTHENTICATED, tags=["auth"])
+def session_end(request: Request, user: User = Depends(current_user)) -> Response:
+    """Sign out: end the cookie's session and remove the cookie (with the CSRF token, like every change)."""
+    from custlens.service import end_session
+
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        end_session(service_of(request), session_id)
+    response = JSON({"username": user.username, "signed_out": bool(session_id)})
+    clear_session_cookie(response)
+    return response
+
+
+@secured(router, "GET", "/api/v1/me", AUTHENTICATED, tags=["auth"])
+def me(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """The caller's user name, role and permissions (and the session's CSRF token when signed in by cookie)."""
     from custlens.access import permissions_of
 
-    return {"username": user.username, "role": user.role, "permissions": sorted(permissions_of(user.role))}
+    out: dict[str, Any] = {
+        "username": user.username,
+        "role": user.role,
+        "permissions": sorted(permissions_of(user.role)),
+    }
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        out["csrf_token"] = session.csrf_token
+    return out
 
 
-@secured(router, "GET", "/api/v1/customers/{customer_id}", "customers:read", tags=["customers"])
-def customer(customer_id: str, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    """One customer's profile: attributes, indicators, segments, CLV, P(alive), churn, actions, timeline.
+@secured(router, "GET", "/api/v1/tokens", AUTHENTICATED, response_model=PageModel, tags=["auth"])
+def tokens(request: Request, paging: PageQuery = Depends(), user: User = Depends(current_user)) -> Response:
+    """API tokens (without their secret): one's own; every user's for ``users:manage``."""
+    from custlens.service import list_tokens
 
-    ``identity`` (personal data) is present only where the role may see it.
-    """
-    from custlens.service import customer_profile
+    return JSON(list_tokens(service_of(request), user, page=paging.page, page_size=paging.page_size).to_dict())
 
-    return customer_profile(_service(request), user, customer_id)
+
+@secured(router, "DELETE", "/api/v1/tokens/{token_id}", AUTHENTICATED, tags=["auth"])
+def token_revoke(
+    request: Request,
+    token_id: str = Path(min_length=12, max_length=12, description="The token id from the token list."),
+    user: User = Depends(current_user),
+) -> dict[str, Any]:
+    """Revoke an API token: one's own; anyone's for ``users:manage``."""
+    from custlens.service import revoke_token
+
+    return revoke_token(service_of(request), user, token_id)

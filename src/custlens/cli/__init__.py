@@ -19,6 +19,10 @@ from typer.core import TyperGroup
 __all__ = ["app", "main", "COMMANDS", "load_all"]
 
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "audit": (
+        ("custlens.cli.privacy",),
+        "The hash-chained audit log: verify that no entry was edited or removed, and show entries.",
+    ),
     "analyze": (
         ("custlens.cli.analyze",),
         "Run the standard analysis for an as-of date and store it in the workspace.",
@@ -41,9 +45,18 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.data",),
         "Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.",
     ),
+    "keys": (
+        ("custlens.cli.privacy",),
+        "The key that encrypts personal data: create it, rotate it (re-encrypt everything, all or nothing).",
+    ),
     "kano": (
         ("custlens.cli.satisfaction",),
         "Kano analysis: category, strength, Fong test and Better/Worse per attribute.",
+    ),
+    "lost": (
+        ("custlens.cli.value",),
+        "Lost customers from the stored analysis: permanent or temporary loss, reasons, complaint resolution, "
+        "conversion between relationship states, win-back campaigns.",
     ),
     "playbook": (
         ("custlens.cli.scoring",),
@@ -52,6 +65,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "pls": (
         ("custlens.cli.satisfaction",),
         "Fit a PLS path model (ACSI, ECSI, SCSB or your own) and report paths, weights, loadings, R², quality and the 0-100 index.",
+    ),
+    "privacy": (
+        ("custlens.cli.privacy",),
+        "The rights of the people in the warehouse: erase a person, export everything held about them, correct their data, apply storage periods.",
     ),
     "report": (("custlens.cli.report",), "Write the self-contained HTML report from the stored analysis."),
     "segment": (
@@ -70,6 +87,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "user": (
         ("custlens.cli.service",),
         "Users of the service: add, list, change role or password, disable, issue and revoke API tokens.",
+    ),
+    "value": (
+        ("custlens.cli.value",),
+        "The whole value story from the stored analysis: CLV components (historical, current, potential), "
+        "sensitivity to each factor (tornado), share of wallet.",
     ),
 }
 """Top-level commands: the modules that define each (in registration order) and its help line."""
@@ -142,5 +164,12 @@ def load_all() -> TyperGroup:
 
 
 def main() -> None:
-    """Entry point of the ``custlens`` console script."""
+    """Entry point of the ``custlens`` console script.
+
+    Files the command creates are private to the user (umask 077): workspace files,
+    exports and reports may hold customer data.
+    """
+    import os
+
+    os.umask(0o077)
     app()

@@ -37,8 +37,11 @@ __all__ = [
     "OutputFormat",
     "FormatOption",
     "OutputOption",
+    "ForceOption",
     "emit",
     "check_output_path",
+    "write_output",
+    "dumps_json",
     "guarded",
     "progress",
     "err_console",
@@ -70,6 +73,9 @@ OutputOption = Annotated[
         help="Write to this file instead of standard output (required for parquet on a terminal).",
     ),
 ]
+
+
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 
 LIBRARY_PARAMETERS: dict[str, str] = {
@@ -216,14 +222,19 @@ def emit(
     fmt: OutputFormat | str = OutputFormat.table,
     output: Path | None = None,
     title: str | None = None,
+    *,
+    force: bool | None = None,
 ) -> None:
     """Write a result in the requested format to ``output`` or standard output.
 
     ``data`` is a table (Arrow, pandas, polars, Ibis) or, for JSON, any mapping of plain
     values. Mappings given with ``table``/``csv``/``parquet`` are shown as key/value rows.
+    A file is written only where :func:`check_output_path` allows (never over a workspace
+    file or an input; an existing file only with ``--force``), through a temporary file;
+    CSV cells that begin like a spreadsheet formula are defused.
     """
     fmt = OutputFormat(fmt)
-    check_output_path(output)
+    check_output_path(output, force=force)
     if fmt is OutputFormat.json and isinstance(data, Mapping):
         _write_text(dumps_json(data) + "\n", output)
         return
@@ -237,8 +248,10 @@ def emit(
     elif fmt is OutputFormat.csv:
         import pyarrow.csv as pacsv
 
+        from custlens._output import neutralise
+
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
+        pacsv.write_csv(neutralise(table), buf)
         _write_bytes(buf.getvalue(), output)
     elif fmt is OutputFormat.parquet:
         import pyarrow.parquet as pq
@@ -252,14 +265,55 @@ def emit(
         _print_table(table, output, title)
 
 
-def check_output_path(output: Path | None, option: str = "--output") -> None:
-    """Refuse an output path that cannot be written, before any work is done with it."""
+def _context() -> Any:
+    import click
+
+    return click.get_current_context(silent=True)
+
+
+def _force_from_context() -> bool:
+    ctx = _context()
+    return bool(ctx is not None and ctx.params.get("force"))
+
+
+def _inputs_from_context(output: Path) -> list[Path]:
+    """Existing files among the running command's arguments (other than ``output``)."""
+    ctx = _context()
+    if ctx is None:
+        return []
+    found = []
+    for value in ctx.params.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, Path) and item.is_file() and item != output:
+                found.append(item)
+    return found
+
+
+def check_output_path(output: Path | None, option: str = "--output", *, force: bool | None = None) -> None:
+    """Refuse an output path that cannot or must not be written, before any work is done.
+
+    Refused: a folder, a missing folder, a file of a custlens workspace, a file the command
+    reads, and an existing file unless ``force`` (default: the command's ``--force``).
+    """
     if output is None:
         return
-    if output.is_dir():
-        raise InputError(f"{output}: is a folder; {option} expects a file name")
-    if not output.parent.exists():
-        raise InputError(f"{output}: the folder {output.parent} does not exist; create it or choose another {option}")
+    from custlens._output import check_target
+
+    ctx = _context()
+    has_force = ctx is not None and "force" in ctx.params
+    check_target(
+        output,
+        overwrite=_force_from_context() if force is None else force,
+        inputs=_inputs_from_context(output),
+        option=option,
+        force_hint="--force" if has_force or force is not None else "another name (or remove the file first)",
+    )
+
+
+def write_output(data: bytes, output: Path | None, *, force: bool | None = None, option: str = "--output") -> None:
+    """Write ``data`` to ``output`` (checked, atomically) or to standard output."""
+    check_output_path(output, option, force=force)
+    _write_bytes(data, output)
 
 
 def _scalar_text(v: Any) -> str:
@@ -290,8 +344,9 @@ def _print_table(table: pa.Table, output: Path | None, title: str | None, max_ro
         if table.num_rows > max_rows:
             console.print(f"... {table.num_rows - max_rows:,} more rows (use --format csv for all)")
     else:
-        with output.open("w", encoding="utf-8") as fh:
-            Console(file=fh, width=200).print(rich_table)
+        buf = io.StringIO()
+        Console(file=buf, width=200).print(rich_table)
+        _write_text(buf.getvalue(), output)
 
 
 def _cell(v: Any) -> str:
@@ -307,7 +362,9 @@ def _write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        output.write_text(text, encoding="utf-8")
+        from custlens._output import write_atomic
+
+        write_atomic(output, text.encode("utf-8"))
 
 
 def _write_bytes(data: bytes, output: Path | None) -> None:
@@ -316,4 +373,6 @@ def _write_bytes(data: bytes, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        output.write_bytes(data)
+        from custlens._output import write_atomic
+
+        write_atomic(output, data)

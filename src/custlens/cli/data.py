@@ -47,20 +47,38 @@ def init(
         str, typer.Option("--memory-limit", help="DuckDB memory limit; larger work spills to disk.")
     ] = "2GB",
     currency: Annotated[str, typer.Option("--currency", help="Currency code of all amounts, e.g. CNY.")] = "",
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            "-k",
+            help="Where to create the key that encrypts personal data (mode 0600, never inside the "
+            "workspace). Default: $CUSTLENS_KEY_FILE, else PATH.key beside the workspace folder.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.
+
+    The key that encrypts personal data (the identity table) is created outside the
+    workspace; keep it safe and apart from backups of the workspace (docs/privacy.md).
 
     Examples:
 
         custlens init shop
 
-        custlens init shop --max-reject-rate 0.005 --currency CNY
+        custlens init shop --max-reject-rate 0.005 --currency CNY --key-file ~/.config/custlens/shop.key
     """
-    from custlens.warehouse import Workspace, WorkspaceSettings
+    from custlens.privacy import init_workspace
+    from custlens.warehouse import WorkspaceSettings
 
     settings = WorkspaceSettings(memory_limit=memory_limit, max_reject_rate=max_reject_rate, currency=currency)
-    with Workspace.init(path, settings=settings) as ws:
-        err_console.print(f"created workspace {ws.path} (schema version {ws.schema_version})")
+    with init_workspace(path, settings=settings, key_file=key_file) as ws:
+        key = ws.settings.extra.get("privacy", {})
+        err_console.print(
+            f"created workspace {ws.path} (schema version {ws.schema_version}); key {key.get('key_id')} in "
+            f"{key.get('key_file')}"
+        )
 
 
 def import_(
@@ -108,6 +126,24 @@ def import_(
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", "-f", help="Summary format: a readable table or JSON.")
     ] = SummaryFormat.table,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of a CSV/TSV file: utf-8, gb18030, latin-1 or cp1252 (default: the "
+            "mapping's, else detected; a file that looks wrongly decoded is refused with a hint).",
+            show_default=False,
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            "-k",
+            help="The workspace key (needed for the identity table): default $CUSTLENS_KEY_FILE, else the file workspace.toml names.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Import FILE into a canonical table of the workspace, all or nothing.
 
@@ -124,7 +160,7 @@ def import_(
     from custlens.ingest import import_file
     from custlens.warehouse import Workspace
 
-    with Workspace.open(workspace) as ws, progress() as bar:
+    with Workspace.open(workspace, key_file=key_file) as ws, progress() as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -138,7 +174,10 @@ def import_(
             max_reject_rate=max_reject_rate,
             on_repeat=on_repeat.value,
             progress=advance,
+            encoding=encoding,
         )
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     summary = {
         "status": report.status,
         "file": report.path,

@@ -244,6 +244,9 @@ def playbook_command(
             raise typer.Exit(2)
         return
     if export is not None:
+        from custlens.cli._common import check_output_path
+
+        check_output_path(export, "--export")  # a workspace file, an input, an existing file: refused
         n = export_campaign(
             assignments,
             pb,
@@ -253,6 +256,7 @@ def playbook_command(
             segment_col=segment_col,
             customer_col=customer_col,
             strict=strict,
+            overwrite=True,  # checked above, with the command's rules
         )
         err_console.print(f"wrote {n:,} customers to {export}")
         return

@@ -13,7 +13,16 @@ from typing import Annotated, Any
 
 import typer
 
-from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, err_console, guarded
+from custlens.cli._common import (
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    check_output_path,
+    emit,
+    err_console,
+    guarded,
+    write_output,
+)
 
 __all__ = ["register", "segment_app"]
 
@@ -106,6 +115,7 @@ def _finish(
         result = result.cache()  # customers and summary both read it: run the pipeline once
     customers = result.customers if columns is None else result.customers.select(*columns)
     if export is not None:
+        check_output_path(export, "--export")  # a workspace file, an input, an existing file: refused
         written = write_export(export, {"customers": customers, "summary": result.summary}, encoding)
         err_console.print(f"wrote {', '.join(map(str, written))}")
     data = result.summary if summary else customers.order_by("customer_id")
@@ -115,7 +125,7 @@ def _finish(
             sys.stdout.flush()
             sys.stdout.buffer.write(raw)
         else:
-            output.write_bytes(raw)
+            write_output(raw, output)
         return
     emit(data, fmt, output, title=f"{result.method} segments")
 
@@ -141,7 +151,11 @@ def rfm_command(
         ),
     ] = None,
     thresholds: Annotated[
-        Path | None, typer.Option("--thresholds", help="Threshold table TOML replacing quantile scoring.")
+        str | None,
+        typer.Option(
+            "--thresholds",
+            help="Threshold table TOML replacing quantile scoring, or a shipped table: airline (the course text's).",
+        ),
     ] = None,
     rfa: Annotated[bool, typer.Option("--rfa", help="RFA: score quantity instead of amount.")] = False,
     all_columns: Annotated[bool, typer.Option("--all-columns", help="Add rfm_score and segment_zh.")] = False,
@@ -310,7 +324,7 @@ def _emit_table(data: Any, fmt: OutputFormat, output: Path | None, encoding: str
             sys.stdout.flush()
             sys.stdout.buffer.write(raw)
         else:
-            output.write_bytes(raw)
+            write_output(raw, output)
         return
     emit(data, fmt, output)
 
@@ -324,6 +338,13 @@ def lifecycle_command(
     amount_col: AmountOpt = "amount",
     order_col: OrderOpt = None,
     as_of: AsOfOpt = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="Stage names: lifecycle (潜在获取期 ... 终止期, default) or relationship (培育期 ... 终止期).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
@@ -336,17 +357,20 @@ def lifecycle_command(
 ) -> None:
     """Lifecycle stages (acquisition, growth, maturity, decline, termination) from transactions.
 
-    Example: custlens segment lifecycle orders.csv --as-of 2024-12-31 --summary
+    Example: custlens segment lifecycle orders.csv --as-of 2024-12-31 --variant relationship --summary
     """
     from custlens.segment import lifecycle_stage_from_transactions
     from custlens.segment._config import read_toml
 
     tx = _read(data, workspace, table, "transactions", customer_col)
+    cfg = read_toml(config) if config else {}
+    if variant is not None:
+        cfg = {**cfg, "variant": variant}
     result = lifecycle_stage_from_transactions(
         tx,
         as_of=as_of,
         columns=_tx_columns(customer_col, date_col, amount_col, order_col),
-        config=read_toml(config) if config else None,
+        config=cfg or None,
         check_as_of=True,
     )
     _snapshot(result, save_snapshot)
@@ -485,6 +509,13 @@ def clv_matrix_command(
     split: Annotated[str | None, typer.Option("--split", help="median (default), mean or thresholds.")] = None,
     current_threshold: Annotated[float | None, typer.Option("--current-threshold")] = None,
     potential_threshold: Annotated[float | None, typer.Option("--potential-threshold")] = None,
+    abandon: Annotated[
+        str | None,
+        typer.Option(
+            "--abandon",
+            help="Abandon class: below_zero (value below zero, the text's rule; default) or quadrant (low-low cell).",
+        ),
+    ] = None,
     customer_col: CustomerOpt = "customer_id",
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
@@ -512,6 +543,7 @@ def clv_matrix_command(
         split=split,
         current_threshold=current_threshold,
         potential_threshold=potential_threshold,
+        abandon=abandon,
         customer_col=customer_col,
         as_of=as_of,
         config=read_toml(config) if config else None,

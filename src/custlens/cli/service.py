@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, err_console, guarded
+
+if TYPE_CHECKING:
+    from custlens.access import AccessStore
+    from custlens.warehouse import Workspace
 
 __all__ = ["register", "serve_command", "user_app"]
 
@@ -29,21 +33,62 @@ def serve_command(
         str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies whose X-Forwarded-Proto/For are trusted (comma-separated; '*' for any). Behind a TLS "
+            "proxy the session cookie is then marked Secure.",
+        ),
+    ] = "127.0.0.1",
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Key file of the workspace's personal data (default: $CUSTLENS_KEY_FILE, else the one "
+            "recorded in workspace.toml).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the dashboard for a workspace.
 
-    The server holds the workspace for writing while it runs; other custlens commands on
-    the same workspace say it is in use. Create users first with `custlens user add`.
+    The server holds the workspace for writing while it runs: other custlens commands
+    (imports, analyze, user) cannot open it and say so in one line; import and analyse
+    through the API meanwhile (POST /api/v1/imports, /api/v1/analyses). Create users first
+    with `custlens user add`.
 
     Example: custlens serve --workspace custlens-demo/workspace --port 8000
     """
+    import time
+
     import uvicorn
 
     from custlens.api import create_app
 
-    app = create_app(workspace)
-    err_console.print(f"serving {workspace} on http://{host}:{port} (API docs at /docs); Ctrl-C stops")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    started = time.perf_counter()
+    app = create_app(workspace, key_file=key_file)
+    latest = app.state.service.warm()
+    ready = f"analysis {latest} indexed" if latest else "no stored analysis yet"
+    err_console.print(
+        f"serving {workspace} on http://{host}:{port} (API docs at /docs; {ready} in "
+        f"{time.perf_counter() - started:.1f} s); Ctrl-C stops"
+    )
+    # the request threads hand the GIL to the event loop often; the default 5 ms switch
+    # interval makes a 1 ms request wait several intervals under load
+    sys.setswitchinterval(0.0005)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
+    finally:
+        app.state.service.close()
 
 
 def _password(stdin: bool) -> str:
@@ -62,12 +107,19 @@ def _password(stdin: bool) -> str:
     return text
 
 
-def _store(workspace: Path) -> tuple[object, object]:
+def _store(workspace: Path) -> tuple[Workspace, AccessStore]:
     from custlens.access import AccessStore
     from custlens.warehouse import Workspace
 
     ws = Workspace.open(workspace)
     return ws, AccessStore(ws.raw)
+
+
+def _audit(ws: Workspace, action: str, details: dict[str, str]) -> None:
+    """Record a user change made from the command line (actor ``cli:<os user>``)."""
+    from custlens.privacy import audit
+
+    audit.record(ws, action, details=details)
 
 
 @user_app.command("add")
@@ -89,9 +141,10 @@ def user_add(
     check_role(role)  # before asking for a password
     ws, store = _store(workspace)
     try:
-        user = store.add_user(name, _password(password_stdin), role)  # type: ignore[attr-defined]
+        user = store.add_user(name, _password(password_stdin), role)
+        _audit(ws, "user.change", {"user": name, "change": "added", "role": role})
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     err_console.print(f"added {user.username} ({user.role})")
 
 
@@ -101,9 +154,9 @@ def user_list(workspace: WorkspaceOpt, fmt: FormatOption = OutputFormat.table, o
     """List the users: name, role, created, disabled, locked until."""
     ws, store = _store(workspace)
     try:
-        rows = store.list_users()  # type: ignore[attr-defined]
+        rows = store.list_users()
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     import pyarrow as pa
 
     emit(pa.Table.from_pylist(rows) if rows else {"users": 0}, fmt, output, title="users")
@@ -119,9 +172,10 @@ def user_set_role(
     """Change a user's role."""
     ws, store = _store(workspace)
     try:
-        store.set_role(name, role)  # type: ignore[attr-defined]
+        store.set_role(name, role)
+        _audit(ws, "role.change", {"user": name, "to": role})
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     err_console.print(f"{name} is now {role}")
 
 
@@ -137,9 +191,10 @@ def user_password(
     """Set a user's password (unlocks the account and ends its sessions)."""
     ws, store = _store(workspace)
     try:
-        store.set_password(name, _password(password_stdin))  # type: ignore[attr-defined]
+        store.set_password(name, _password(password_stdin))
+        _audit(ws, "user.change", {"user": name, "change": "password"})
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     err_console.print(f"password of {name} changed")
 
 
@@ -153,9 +208,10 @@ def user_disable(
     """Disable a user (ends its sessions, revokes its tokens), or enable it again."""
     ws, store = _store(workspace)
     try:
-        store.set_disabled(name, not enable)  # type: ignore[attr-defined]
+        store.set_disabled(name, not enable)
+        _audit(ws, "user.change", {"user": name, "change": "enabled" if enable else "disabled"})
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     err_console.print(f"{name} {'enabled' if enable else 'disabled'}")
 
 
@@ -172,12 +228,14 @@ def user_token(
     ws, store = _store(workspace)
     try:
         if revoke is not None:
-            store.revoke_token_id(revoke)  # type: ignore[attr-defined]
+            store.revoke_token_id(revoke)
+            _audit(ws, "user.change", {"change": "token revoked", "token": revoke})
             err_console.print(f"revoked {revoke}")
             return
-        token = store.issue_token(name, name=label, days=days)  # type: ignore[attr-defined]
+        token = store.issue_token(name, name=label, days=days)
+        _audit(ws, "user.change", {"user": name, "change": "token issued"})
     finally:
-        ws.close()  # type: ignore[attr-defined]
+        ws.close()
     typer.echo(token)
 
 

@@ -6,7 +6,10 @@ Estimators (scikit-learn manner: ``fit`` returns the estimator, learned values e
 :data:`MODELS` lists them by code, and ``MODELS[code].from_params(params)`` restores a stored
 model. The pure maths of each model family lives in ``custlens.clv._<family>``; lifetime
 value in :mod:`custlens.clv.value` (arrays) and :func:`value_customers` (a summary table);
-evaluation in :mod:`custlens.clv.evaluation`. The formula models of CRM practice are in
+evaluation in :mod:`custlens.clv.evaluation`; the components of lifetime value (historical,
+current, potential; :func:`value_components`) and its sensitivity to each factor
+(:func:`clv_sensitivity`, :func:`tornado_figure`) in :mod:`custlens.clv.components` and
+:mod:`custlens.clv.sensitivity`. The formula models of CRM practice are in
 :mod:`custlens.clv.formula` and re-exported here.
 
 Importing the package loads NumPy, ``scipy.special`` and pyarrow only: ``scipy.optimize``
@@ -21,6 +24,7 @@ from custlens.clv._registry import MODELS
 from custlens.clv._result import FitResult
 from custlens.clv._spend import GammaGamma
 from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from custlens.clv.components import COMPONENTS, PARTS, ComponentsResult, value_components
 from custlens.clv.evaluation import (
     compare_models,
     conditional_expectations,
@@ -29,6 +33,7 @@ from custlens.clv.evaluation import (
     tracking_figure,
 )
 from custlens.clv.formula import *  # noqa: F403  (the formula models' public names, see formula.__all__)
+from custlens.clv.sensitivity import FACTORS, clv_sensitivity, tornado_figure, tornado_table
 from custlens.clv.tables import CLVResult, fit_summary, value_customers
 from custlens.clv.value import customer_lifetime_value, discounted_expected_purchases
 
@@ -36,12 +41,17 @@ __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinom",
     "CLVResult",
+    "COMPONENTS",
+    "ComponentsResult",
+    "FACTORS",
+    "PARTS",
     "FitResult",
     "GammaGamma",
     "MODELS",
     "ModifiedBetaGeo",
     "ParetoNBD",
     "ShiftedBetaGeometric",
+    "clv_sensitivity",
     "compare_models",
     "conditional_expectations",
     "conditional_expectations_figure",
@@ -49,8 +59,11 @@ __all__ = [
     "discounted_expected_purchases",
     "fit_summary",
     "formula",
+    "tornado_figure",
+    "tornado_table",
     "tracking",
     "tracking_figure",
+    "value_components",
     "value_customers",
 ]
 __all__ += list(formula.__all__)

@@ -314,6 +314,21 @@ class MLEstimator:
         except np.linalg.LinAlgError:
             cov = np.linalg.pinv(-hess)
         loglik = float(objective.loglik(natural))
+        message = str(res.message)
+        # an optimum on the box of the search, or a flat likelihood, is not an estimate: say so
+        at_bound = [names[i] for i in range(n_base) if abs(float(theta[i])) > 25.0 - 1e-3]
+        variances = np.diag(np.asarray(cov, dtype=float))[:n_base]
+        if at_bound:
+            converged = False
+            message = (
+                f"parameter(s) {', '.join(at_bound)} ran to the edge of the search ({', '.join(f'{natural[names.index(k)]:.3g}' for k in at_bound)}): "
+                "the data do not identify them"
+            )
+        elif not (np.all(np.isfinite(variances)) and np.all(variances > 0)):
+            converged = False
+            message = "the information matrix is singular: the data do not identify every parameter"
+        if not converged:
+            log.warning("%s.fit: %s; the estimates are not reliable", type(self).__name__, message)
         self.params_: dict[str, float] = dict(zip(names, (float(v) for v in natural), strict=True))
         self.result_ = FitResult(
             model=self._model,
@@ -326,7 +341,7 @@ class MLEstimator:
             n_iter=n_iter,
             converged=converged,
             penalizer=float(self.penalizer),
-            message=str(res.message),
+            message=message,
         )
         self.n_iter_ = n_iter
         log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], n_iter)

@@ -19,7 +19,7 @@ from custlens.clv._checks import column, require
 from custlens.clv._numeric import unique_rows
 from custlens.errors import InputError
 
-__all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "check_rft"]
+__all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "check_rft", "check_identifiable"]
 
 FloatArray = NDArray[np.float64]
 
@@ -32,6 +32,9 @@ def check_rft(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[F
     the last *repeat* purchase). ``T == 0`` (first purchase at the end of the observation)
     needs ``frequency == 0``: such a customer adds nothing to the log-likelihood (observing
     no purchase in no time has probability 1) and is predicted as a new customer.
+    ``frequency`` and ``T`` at most ``1e6`` (larger is implausible in any time unit and
+    breaks the arithmetic: a frequency of 1e9 gave a positive log-likelihood). A frequency
+    above ``T`` is accepted: the models count purchases of a continuous-time process.
     """
     x = column("frequency", frequency)
     t_x = column("recency", recency, x.size)
@@ -42,7 +45,39 @@ def check_rft(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[F
     require("frequency", (T > 0) | (x == 0), "must be 0 where 'T' is 0", x)
     require("recency", t_x <= T * (1 + 1e-12), "must be <= 'T'", t_x)
     require("recency", (x > 0) | (t_x == 0), "must be 0 where 'frequency' is 0", t_x)
+    require("T", T <= 1e6, "must be <= 1e6 time units (implausibly long)", T)
+    require("frequency", x <= 1e6, "must be <= 1e6 (implausibly many purchases)", x)
     return x, np.minimum(t_x, T), T
+
+
+def check_identifiable(model: str, x: FloatArray, T: FloatArray, weights: ArrayLike | None) -> None:
+    """Refuse data from which the model's parameters cannot be estimated.
+
+    Raises
+    ------
+    InputError
+        When no customer was observed for any time (``T`` 0 everywhere) or none made a
+        repeat purchase (``frequency`` 0 everywhere): the purchase rate and the dropout
+        process are then not identified and any "fit" would only return its start values
+        or a boundary.
+    """
+    if x.size == 0:
+        return  # the fit says it needs at least one row
+    w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)
+    seen = w > 0
+    if not seen.any():
+        return  # the fit says the weights must not all be 0
+    if not np.any(T[seen] > 0):
+        raise InputError(
+            f"{model}.fit: 'T' is 0 for every customer: no time was observed after any first purchase, "
+            "so no purchase rate can be estimated (check the as-of date and the time unit)"
+        )
+    if not np.any(x[seen] > 0):
+        raise InputError(
+            f"{model}.fit: no customer made a repeat purchase ('frequency' is 0 in all {int(seen.sum()):,} rows); "
+            "the purchase and dropout rates cannot be told apart. Use a longer history, or a formula model "
+            "(custlens clv-formula)"
+        )
 
 
 class _TransactionModel(MLEstimator):
@@ -84,6 +119,7 @@ class _TransactionModel(MLEstimator):
         self
         """
         x, t_x, T_ = check_rft(frequency, recency, T)
+        check_identifiable(type(self).__name__, x, T_, weights if weights is None else np.ravel(weights))
         return self._fit({"x": x, "t_x": t_x, "T": T_}, weights, covariates)
 
     def loglik(

@@ -56,8 +56,18 @@ def _column(table: pa.Table, name: str, role: str) -> Any:
 
 
 def _id_column(table: pa.Table, name: str) -> pa.Array:
+    import pyarrow.compute as pc
+
     _column(table, name, "customer_id")  # the message when it is absent
-    return table.column(name).combine_chunks()
+    ids = table.column(name).combine_chunks()
+    counts = pc.value_counts(ids)
+    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    if len(repeated):
+        raise InputError(
+            f"'customer_id' column {name!r}: {len(repeated):,} id(s) appear more than once "
+            f"(first: {repeated[0].as_py()!r}); a summary holds one row per customer"
+        )
+    return ids
 
 
 def summary_from_transactions(
@@ -144,6 +154,8 @@ def fit_summary(
                 f"model {model} needs a column {col!r} (for {key}){did_you_mean(col, table.column_names)}; "
                 f"the table has: {', '.join(table.column_names)}"
             )
+    if "customer_id" in table.column_names:
+        _id_column(table, "customer_id")  # one row per customer
     if model in PURCHASE_MODELS:
         est: Any = PURCHASE_MODELS[model](penalizer=penalizer).fit(values["frequency"], values["recency"], values["T"])
         n = len(values["frequency"])
@@ -300,6 +312,7 @@ def value_customers(
     if not (spend is None or spend == "gg" or isinstance(spend, GammaGamma)):
         raise InputError(f"'spend' must be 'gg', None or a fitted GammaGamma; got {spend!r}")
     table = as_arrow(summary, "summary")
+    ids = _id_column(table, names["customer_id"])  # one row per customer, checked before any fit
     x, t_x, T = (_column(table, names[k], k) for k in ("frequency", "recency", "T"))
     money = _column(table, names["monetary_value"], "monetary_value")
     X = None
@@ -325,7 +338,7 @@ def value_customers(
         time_unit=unit,
         margin=margin,
         discounting=discounting,
-        customer_id=_id_column(table, names["customer_id"]),
+        customer_id=ids,
         covariates=X,
     )
     settings = {

@@ -65,8 +65,15 @@ def discounted_expected_purchases(
     return disc, plain
 
 
+MAX_HORIZON_MONTHS = 1200.0
+"""Longest horizon valued (100 years): the monthly grid of a longer one would not fit in memory."""
+
 _RULES = (
-    ParamRule("horizon_months", positive_float, "a float > 0"),
+    ParamRule(
+        "horizon_months",
+        lambda v: positive_float(v) and float(v) <= MAX_HORIZON_MONTHS,
+        f"a float > 0 and <= {MAX_HORIZON_MONTHS:g} (100 years)",
+    ),
     ParamRule("monthly_discount", nonneg_float, "a float >= 0"),
     ParamRule("margin", nonneg_float, "a float >= 0"),
 )

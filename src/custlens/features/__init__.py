@@ -2,7 +2,8 @@
 
 Purchase histories (lifetime-value sense), value indicators, window and activity features,
 the wide :func:`customer_features` table the segmentations read, per-period values and
-cohorts. Every function takes Ibis tables with the canonical column names of
+cohorts, costs and the value after them (:func:`cost_features`), the realised parts of
+lifetime value (:func:`value_parts`) and the share of wallet. Every function takes Ibis tables with the canonical column names of
 :mod:`custlens.schema` (overridable by keyword) and an explicit as-of date (default: the
 last transaction day), and returns an Ibis expression that runs on any Ibis backend
 (DuckDB, PySpark). :func:`to_frame` executes one as pandas, polars or Arrow. Definitions
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         window_features,
     )
     from custlens.features.cohorts import cohort_table, cohort_triangle, period_values
+    from custlens.features.costs import COST_COLUMNS, CostRates, cost_features, load_costs
     from custlens.features.history import calibration_holdout, purchase_history
     from custlens.features.indicators import (
         ATTRIBUTE_COLUMNS,
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
         TRANSACTION_INDICATORS,
         value_indicators,
     )
+    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts
+    from custlens.features.wallet import WALLET_COLUMNS, share_of_wallet
 
 _EXPORTS = {
     "to_frame": "custlens.features._base",
@@ -58,6 +62,15 @@ _EXPORTS = {
     "CONTACT_INDICATORS": "custlens.features.indicators",
     "ATTRIBUTE_COLUMNS": "custlens.features.indicators",
     "CUSTOMER_FEATURE_COLUMNS": "custlens.features.activity",
+    "cost_features": "custlens.features.costs",
+    "load_costs": "custlens.features.costs",
+    "CostRates": "custlens.features.costs",
+    "COST_COLUMNS": "custlens.features.costs",
+    "value_parts": "custlens.features.lifetime",
+    "new_customer_service_rate": "custlens.features.lifetime",
+    "PART_COLUMNS": "custlens.features.lifetime",
+    "share_of_wallet": "custlens.features.wallet",
+    "WALLET_COLUMNS": "custlens.features.wallet",
 }
 
 __all__ = [
@@ -78,6 +91,15 @@ __all__ = [
     "CONTACT_INDICATORS",
     "ATTRIBUTE_COLUMNS",
     "CUSTOMER_FEATURE_COLUMNS",
+    "cost_features",
+    "load_costs",
+    "CostRates",
+    "COST_COLUMNS",
+    "value_parts",
+    "new_customer_service_rate",
+    "PART_COLUMNS",
+    "share_of_wallet",
+    "WALLET_COLUMNS",
 ]
 
 

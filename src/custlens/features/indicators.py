@@ -9,6 +9,7 @@ expression; all inputs are cut at the as-of date.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
@@ -25,6 +26,7 @@ __all__ = [
     "resolve_transaction_columns",
     "transaction_lines",
     "signed_lines",
+    "signed_lines_keeping",
     "build_indicators",
     "TRANSACTION_INDICATORS",
     "FINANCIAL_INDICATORS",
@@ -127,6 +129,13 @@ def signed_lines(transactions: ir.Table, as_of: Any, **names: str | None) -> tup
     typed columns run no query. Without ``as_of`` the last transaction day is read (one
     scalar query).
     """
+    return signed_lines_keeping(transactions, as_of, (), names)
+
+
+def signed_lines_keeping(
+    transactions: ir.Table, as_of: Any, keep: tuple[str, ...], names: Mapping[str, str | None]
+) -> tuple[ir.Table, dt.date]:
+    """:func:`signed_lines` carrying the columns ``keep`` (e.g. ``category``) as they are."""
     cols = resolve_transaction_columns(transactions, **names)  # type: ignore[arg-type]
     t = typed(
         transactions,
@@ -134,10 +143,10 @@ def signed_lines(transactions: ir.Table, as_of: Any, **names: str | None) -> tup
         numbers=[cols["amount"], cols["cost"], cols["margin"], cols["quantity"]],
     )
     day = resolve_as_of(day_of(t[cols["date"]], "date_col"), as_of, "as_of")
-    return transaction_lines(t, day, cols), day
+    return transaction_lines(t, day, cols, keep), day
 
 
-def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> ir.Table:
+def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None], keep: tuple[str, ...] = ()) -> ir.Table:
     """Signed transaction lines up to ``as_of``.
 
     Columns: ``customer_id, order_id, at, day, is_return, amount, profit, quantity``.
@@ -171,6 +180,7 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None]) -> 
         amount=amount * sign,
         profit=line_profit * sign,
         quantity=ibis.ifelse(is_return, -quantity.abs(), quantity),
+        **{name: t[name] for name in keep},
     )
 
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from custlens.errors import ConfigError, InputError
 from custlens.features.coerce import DATE_FORMATS, DATE_FORMS, strptime_any, to_utc
 from custlens.ingest.mapping import ImportMapping
-from custlens.ingest.plan import ImportPlan, TargetPlan
+from custlens.ingest.plan import ImportLimits, ImportPlan, TargetPlan
 from custlens.schema import arrow_type
 
 __all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA"]
@@ -31,6 +31,24 @@ ERROR_SCHEMA = pa.schema(
 
 _SPACES = r"[\s\x{00a0}\x{2007}\x{202f}\x{3000}]"
 _STRING = pa.string()
+_CONTROL = r"[\x{0000}-\x{0008}\x{000b}\x{000c}\x{000e}-\x{001f}\x{007f}]"
+"""Control characters refused in any cell (tab, line feed and carriage return are text)."""
+_OFFSET = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<h>\d{2}):?(?P<m>\d{2})$"
+
+CURRENCY_MARKS: dict[str, tuple[str, ...]] = {
+    "CNY": ("¥", "￥", "元", "RMB", "CNY"),
+    "JPY": ("¥", "￥", "円", "JPY"),
+    "USD": ("US$", "$", "USD"),
+    "HKD": ("HK$", "HKD"),
+    "EUR": ("€", "EUR"),
+    "GBP": ("£", "GBP"),
+    "KRW": ("₩", "KRW"),
+    "INR": ("₹", "INR"),
+    "RUB": ("₽", "RUB"),
+    "CHF": ("CHF",),
+}
+"""Marks of the usual currencies. In a workspace with a currency, an amount carrying a mark
+of another currency (and not of its own) is rejected instead of silently read."""
 
 
 @dataclass
@@ -110,7 +128,7 @@ def clean_batch(
         else:
             out[target.column.name] = pa.nulls(n, arrow_type(target.column.dtype))
             continue
-        out[target.column.name] = _parse_column(raw, target, mapping, errors)
+        out[target.column.name] = _parse_column(raw, target, mapping, errors, plan.limits)
     _derive(plan, out, n)
     for target in plan.targets:
         values = out[target.column.name]
@@ -129,21 +147,31 @@ def clean_batch(
 
 
 # -- parsing one column -------------------------------------------------------------
-def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping, errors: _Errors) -> pa.Array:
+def _parse_column(
+    raw: pa.Array, target: TargetPlan, mapping: ImportMapping, errors: _Errors, limits: ImportLimits
+) -> pa.Array:
     col = target.column
     raw_text = _as_text(raw, target.label)
     kind = col.dtype
     typed = _typed_passthrough(raw, kind, target)
+    checks: list[tuple[pa.Array, str]] = []
+    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        control = pc.match_substring_regex(raw_text, _CONTROL)
+        checks.append((control, "contains a control character (such as NUL); not accepted in any cell"))
     if typed is not None and not target.values:
         values, bad, reason = typed, None, ""
     else:
         text = _normalise_text(raw_text, mapping)
         if target.values:
             text = _apply_value_map(text, target.values)
+        if kind in ("float64", "int64") and limits.currency:
+            checks.append(_foreign_currency(text, limits.currency))
+        if kind == "timestamp('UTC')":
+            checks.append(_bad_offset(text))
         values, bad, reason = _PARSERS[kind](text, target, mapping)
-    checks: list[tuple[pa.Array, str]] = []
     if bad is not None:
         checks.append((bad, reason))
+    checks.extend(_plausible(values, target, limits))
     if col.allowed is not None:
         values = _normalise_label(values)
         bad_label = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(col.allowed))))
@@ -155,6 +183,62 @@ def _parse_column(raw: pa.Array, target: TargetPlan, mapping: ImportMapping, err
             raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is invalid: {why}")
         errors.add(mask, target.label, raw_text, why)
     return values
+
+
+def _foreign_currency(text: pa.Array, currency: str) -> tuple[pa.Array, str]:
+    own = set(CURRENCY_MARKS.get(currency, (currency,)))
+    foreign = sorted(
+        {m for marks in CURRENCY_MARKS.values() for m in marks} - own - ({"$"} if "US$" in own else set()),
+        key=len,
+        reverse=True,
+    )
+    # a mark of the own currency containing a foreign one (US$ holds $) is removed first
+    plain = text
+    for mark in sorted(own, key=len, reverse=True):
+        plain = pc.replace_substring(plain, mark, "")
+    mask = pc.match_substring_regex(plain, "|".join(re.escape(m) for m in foreign))
+    return mask, f"an amount in another currency; the workspace's currency is {currency}"
+
+
+def _bad_offset(text: pa.Array) -> tuple[pa.Array, str]:
+    parts = pc.extract_regex(text, _OFFSET)
+    hours = pc.cast(pc.struct_field(parts, "h"), pa.int32())
+    minutes = pc.cast(pc.struct_field(parts, "m"), pa.int32())
+    too_far = pc.or_(
+        pc.greater(hours, 14),
+        pc.or_(pc.greater_equal(minutes, 60), pc.and_(pc.equal(hours, 14), pc.greater(minutes, 0))),
+    )
+    return too_far, "time zone offset beyond +/-14:00"
+
+
+def _plausible(values: pa.Array, target: TargetPlan, limits: ImportLimits) -> list[tuple[pa.Array, str]]:
+    """Dates outside the workspace's window, amounts beyond its bound."""
+    col = target.column
+    if col.dtype in ("date", "timestamp('UTC')"):
+        days = (
+            pc.cast(values, pa.date32())
+            if col.dtype == "date"
+            else pc.cast(pc.cast(values, pa.timestamp("us")), pa.date32())
+        )
+        outside = pc.or_(
+            pc.less(days, pa.scalar(limits.earliest, pa.date32())),
+            pc.greater(days, pa.scalar(limits.latest, pa.date32())),
+        )
+        return [
+            (
+                outside,
+                f"date outside the accepted window {limits.earliest} to {limits.latest} "
+                "([import] earliest_date and latest_date in workspace.toml)",
+            )
+        ]
+    if col.dtype == "float64" and col.unit == "currency":
+        return [
+            (
+                pc.greater(pc.abs(values), limits.max_amount),
+                f"amount beyond the accepted bound +/-{limits.max_amount:g} ([import] max_amount in workspace.toml)",
+            )
+        ]
+    return []
 
 
 def _as_text(raw: pa.Array, label: str) -> pa.Array:
@@ -191,7 +275,8 @@ def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array
 
 
 def _normalise_text(text: pa.Array, mapping: ImportMapping) -> pa.Array:
-    text = pc.utf8_trim(text, characters=" \t\r\n\u00a0\u3000")
+    # a leading tab or carriage return is kept: spreadsheets use it to defuse a formula
+    text = pc.utf8_rtrim(pc.utf8_ltrim(text, characters=" \n\u00a0\u3000"), characters=" \t\r\n\u00a0\u3000")
     nulls = pa.array(list(mapping.null_values), _STRING)
     return pc.if_else(pc.is_in(text, nulls), pa.scalar(None, _STRING), text)
 

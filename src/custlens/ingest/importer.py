@@ -17,7 +17,15 @@ Steps (all rows flow through Arrow compute and DuckDB SQL, never a Python row lo
 
 A process killed at any point before the commit leaves the warehouse as it was: DuckDB
 discards an uncommitted transaction when the database is next opened, and a leftover
-staging file is removed then. Staging outside the transaction keeps memory bounded:
+staging file is removed then. A staging file belongs to the import writing it (it holds a
+lock on it), so opening the workspace again meanwhile, in this process or another, never
+removes it; a staging file that disappears anyway is an error, and so is any difference
+between ``rows_read`` and ``rows_loaded + rows_rejected + rows_duplicate``: nothing is
+committed then.
+
+Personal data: rows of the ``identity`` table are encrypted (:mod:`custlens.privacy`)
+before they are staged, and their quarantine records keep the line and reason only. Rows
+of erased persons are refused (identity) or pseudonymised (other tables). Staging outside the transaction keeps memory bounded:
 DuckDB holds many small appends made inside one transaction in memory, whereas one large
 ``INSERT ... SELECT`` streams within its memory limit.
 """
@@ -25,12 +33,11 @@ DuckDB holds many small appends made inside one transaction in memory, whereas o
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -39,13 +46,18 @@ import pyarrow.parquet as pq
 from custlens.errors import BackendError, InputError, RejectedImportError
 from custlens.ingest.clean import clean_batch
 from custlens.ingest.mapping import ImportMapping, load_mapping
-from custlens.ingest.plan import ImportPlan, build_plan
+from custlens.ingest.plan import ImportPlan, build_plan, limits_of
 from custlens.ingest.quarantine import QuarantineWriter
 from custlens.ingest.sources import Batch, Progress, inspect_source, iter_batches
 from custlens.schema import Table, arrow_type
 from custlens.schema import table as schema_table
 from custlens.warehouse import LEDGER_TABLE, STAGING_DIR, Workspace
 from custlens.warehouse._ddl import quote
+from custlens.warehouse._files import StagingFile
+from custlens.warehouse._migrations import IDENTITY_INTERNAL_COLUMNS
+
+if TYPE_CHECKING:
+    from custlens.privacy._blocklist import ImportGuard
 
 __all__ = ["import_file", "ImportReport", "DEFAULT_MAX_REJECT_RATE"]
 
@@ -64,7 +76,8 @@ class ImportReport:
 
     ``rows_read = rows_loaded + rows_rejected + rows_duplicate``. Duplicates are exact
     copies of rows earlier in the file or already in the warehouse; they are dropped and
-    do not count towards the reject rate.
+    do not count towards the reject rate. ``rows_blocked`` (part of ``rows_rejected``)
+    are identity rows of erased persons; they do not count towards the reject rate either.
     """
 
     status: Literal["loaded", "skipped"]
@@ -77,6 +90,7 @@ class ImportReport:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    rows_blocked: int = 0
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
     quarantine_path: str | None = None
     import_id: int | None = None
@@ -84,6 +98,7 @@ class ImportReport:
     ignored_columns: tuple[str, ...] = ()
     seconds: float = 0.0
     message: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def reject_rate(self) -> float:
@@ -94,6 +109,7 @@ class ImportReport:
         """Plain-value form (for JSON)."""
         out = asdict(self)
         out["ignored_columns"] = list(self.ignored_columns)
+        out["warnings"] = list(self.warnings)
         out["reject_rate"] = self.reject_rate
         return out
 
@@ -107,6 +123,7 @@ def import_file(
     max_reject_rate: float | None = None,
     on_repeat: Literal["skip", "error", "import"] = "skip",
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import one CSV/TSV, Parquet or Excel file into a canonical table, all or nothing.
 
@@ -131,6 +148,9 @@ def import_file(
         count as duplicates).
     progress
         Called with ``(done, total)`` as the file is read (bytes for text, rows otherwise).
+    encoding
+        Encoding of a text file (``utf-8``, ``gb18030``, ``latin-1``, ``cp1252``), overriding
+        the mapping's; default: detected (UTF-8, else GB18030 unless that looks like mojibake).
 
     Returns
     -------
@@ -165,6 +185,12 @@ def import_file(
         mapping = ImportMapping()
     elif not isinstance(mapping, ImportMapping):
         mapping = load_mapping(mapping)
+    if encoding is not None:
+        from dataclasses import replace
+
+        from custlens.ingest.readers import check_encoding
+
+        mapping = replace(mapping, encoding=check_encoding(encoding))
     info = inspect_source(path, mapping)
     base: dict[str, Any] = dict(
         table=table,
@@ -196,51 +222,91 @@ def import_file(
             **base,
         )
     names, batches = iter_batches(info, mapping, progress=progress)
-    plan = build_plan(target, mapping, names, origin=str(path))
-    quarantine = QuarantineWriter(workspace.quarantine_dir, path, table, info.sha256)
-    stage = workspace.path / STAGING_DIR / f"import-{os.getpid()}-{info.sha256[:12]}.parquet"
+    plan = build_plan(target, mapping, names, origin=str(path), limits=limits_of(workspace.settings))
+    guard = _guard(workspace, target)
+    quarantine = QuarantineWriter(
+        workspace.quarantine_dir, path, table, info.sha256, keep_values=not target.personal_data
+    )
     try:
-        read, rejected = _stage_rows(batches, plan, mapping, quarantine, stage)
-        loaded, rejected, duplicates, import_id = _load(
-            workspace,
-            target,
-            stage if stage.exists() else None,
-            quarantine,
-            read=read,
-            rejected=rejected,
-            max_reject_rate=float(max_reject_rate),
-            ledger=[info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256],
-            path=path,
-        )
+        with StagingFile(workspace.path / STAGING_DIR, "import") as stage:
+            read, rejected, blocked, staged = _stage_rows(batches, plan, mapping, quarantine, stage.path, guard)
+            if staged and not stage.has_data:
+                raise BackendError(
+                    f"{path}: the staging file {stage.path} disappeared before the commit; nothing was imported"
+                )
+            loaded, rejected, duplicates, import_id = _load(
+                workspace,
+                target,
+                stage.path if staged else None,
+                quarantine,
+                read=read,
+                rejected=rejected,
+                blocked=blocked,
+                staged=staged,
+                max_reject_rate=float(max_reject_rate),
+                ledger=[info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256],
+                path=path,
+            )
     finally:
         quarantine.close()
-        stage.unlink(missing_ok=True)
     report = ImportReport(
         status="loaded",
         rows_read=read,
         rows_loaded=loaded,
         rows_rejected=rejected,
         rows_duplicate=duplicates,
+        rows_blocked=blocked,
         quarantine_path=str(quarantine.written) if quarantine.written else None,
         import_id=import_id,
         columns=plan.mapped(),
         ignored_columns=plan.ignored,
         seconds=time.perf_counter() - started,
         message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}",
+        warnings=info.warnings,
         **base,
     )
     log.info(report.message)
+    if target.personal_data:
+        from custlens.privacy import audit
+
+        audit.record(
+            workspace,
+            "import",
+            subject=str(path.resolve()),
+            details={"table": table, "sha256": info.sha256, "rows_loaded": loaded, "rows_blocked": blocked},
+        )
     return report
 
 
+def _guard(workspace: Workspace, target: Table) -> ImportGuard | None:
+    from custlens.privacy._blocklist import import_guard
+
+    return import_guard(workspace, target)
+
+
+def _stage_schema(target: Table) -> pa.Schema:
+    fields = [(c.name, arrow_type(c.dtype)) for c in target.columns]
+    if target.personal_data:
+        fields += [(name, pa.string()) for name in IDENTITY_INTERNAL_COLUMNS]
+    return pa.schema([*fields, ("_line", pa.int64())])
+
+
 def _stage_rows(
-    batches: Iterable[Batch], plan: ImportPlan, mapping: ImportMapping, quarantine: QuarantineWriter, stage: Path
-) -> tuple[int, int]:
+    batches: Iterable[Batch],
+    plan: ImportPlan,
+    mapping: ImportMapping,
+    quarantine: QuarantineWriter,
+    stage: Path,
+    guard: ImportGuard | None,
+) -> tuple[int, int, int, int]:
     """Clean every batch; write accepted rows to a Parquet staging file, rejected cells to
-    the quarantine file. Returns (rows read, rows rejected). The warehouse is not touched."""
-    schema = pa.schema([(c.name, arrow_type(c.dtype)) for c in plan.table.columns] + [("_line", pa.int64())])
+    the quarantine file. Returns (rows read, rejected, of them refused as erased persons,
+    staged). The warehouse is not touched."""
+    from custlens.privacy._blocklist import BLOCKED_REASON
+
+    schema = _stage_schema(plan.table)
     writer: pq.ParquetWriter | None = None
-    read = rejected = 0
+    read = rejected = blocked = staged = 0
     try:
         for batch in batches:
             quarantine.write(batch.broken)
@@ -248,15 +314,32 @@ def _stage_rows(
             quarantine.write(result.errors)
             read += batch.rows.num_rows + batch.broken.num_rows
             rejected += result.n_rejected + batch.broken.num_rows
-            if result.rows.num_rows:
+            rows = result.rows
+            if guard is not None and rows.num_rows:
+                rows, refused = guard.apply(rows)
+                if len(refused):
+                    n = len(refused)
+                    quarantine.write(
+                        pa.table(
+                            {
+                                "line": refused,
+                                "column": pa.repeat(pa.scalar("", pa.string()), n),
+                                "value": pa.repeat(pa.scalar("", pa.string()), n),
+                                "reason": pa.repeat(pa.scalar(BLOCKED_REASON, pa.string()), n),
+                            }
+                        )
+                    )
+                    rejected += n
+                    blocked += n
+            if rows.num_rows:
                 if writer is None:
-                    stage.parent.mkdir(parents=True, exist_ok=True)
                     writer = pq.ParquetWriter(stage, schema, compression="lz4")
-                writer.write_table(result.rows.select(schema.names).cast(schema))
+                writer.write_table(rows.select(schema.names).cast(schema))
+                staged += rows.num_rows
     finally:
         if writer is not None:
             writer.close()
-    return read, rejected
+    return read, rejected, blocked, staged
 
 
 def _load(
@@ -267,24 +350,30 @@ def _load(
     *,
     read: int,
     rejected: int,
+    blocked: int,
+    staged: int,
     max_reject_rate: float,
     ledger: list[Any],
     path: Path,
 ) -> tuple[int, int, int, int]:
-    """Resolve keys, check the reject rate and commit rows plus ledger record, in one
-    transaction. Returns (loaded, rejected, duplicates, import id)."""
+    """Resolve keys, check the reject rate and the row counts, and commit rows plus ledger
+    record, in one transaction. Returns (loaded, rejected, duplicates, import id)."""
     raw = workspace.raw
     try:
         raw.execute("BEGIN TRANSACTION")
         try:
-            conflicts = duplicates = staged = 0
+            conflicts = duplicates = in_stage = 0
             if stage is not None:
                 literal = str(stage).replace("'", "''")
                 raw.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGE} AS SELECT * FROM read_parquet('{literal}')")
                 conflicts, duplicates = _resolve_keys(raw, target, quarantine)
-                staged = int(raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0])
+                in_stage = int(raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0])
+            if in_stage != staged:
+                raise BackendError(
+                    f"{path}: the staging file holds {in_stage:,} rows but {staged:,} were staged; nothing was imported"
+                )
             rejected += conflicts
-            rate = rejected / read if read else 0.0
+            rate = (rejected - blocked) / read if read else 0.0
             if rate > max_reject_rate:
                 raise RejectedImportError(
                     f"{path}: {rejected:,} of {read:,} rows rejected ({rate:.2%}), more than the "
@@ -294,6 +383,11 @@ def _load(
             if stage is not None:
                 _insert_rows(raw, target)
             loaded = staged - conflicts - duplicates
+            if read != loaded + rejected + duplicates:
+                raise BackendError(
+                    f"{path}: rows do not add up ({read:,} read, {loaded:,} loaded, {rejected:,} rejected, "
+                    f"{duplicates:,} duplicate); nothing was imported"
+                )
             import_id = _next_import_id(raw)
             quarantine.close()
             raw.execute(
@@ -314,7 +408,7 @@ def _load(
         except BaseException:
             _rollback(raw)
             raise
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         raise BackendError(f"{path}: the warehouse failed during the import and was left unchanged ({exc})") from None
     return loaded, rejected, duplicates, import_id
 
@@ -337,8 +431,10 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: Qua
     def on(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)
 
+    compared = ["customer_id", "_row_digest"] if target.personal_data else target.column_names
+
     def same(a: str, b: str) -> str:
-        return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in target.column_names)
+        return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in compared)
 
     keys = ", ".join(quote(k) for k in key)
     key_label = "+".join(key)
@@ -381,7 +477,8 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: Qua
 
 
 def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
-    cols = ", ".join(quote(c) for c in target.column_names)
+    names = target.column_names + (list(IDENTITY_INTERNAL_COLUMNS) if target.personal_data else [])
+    cols = ", ".join(quote(c) for c in names)
     raw.execute(f"""
         INSERT INTO main.{quote(target.name)} ({cols})
         SELECT {cols} FROM {_STAGE} s

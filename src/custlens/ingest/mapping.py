@@ -148,8 +148,10 @@ class ImportMapping:
                 f"{origin}: decimal must be one character and thousands at most one; "
                 f"got {self.decimal!r} and {self.thousands!r}"
             )
-        if self.encoding not in ("auto", "utf-8", "gb18030"):
-            raise ConfigError(f"{origin}: encoding must be 'auto', 'utf-8' or 'gb18030'; got {self.encoding!r}")
+        from custlens.ingest.readers import TEXT_ENCODINGS
+
+        if self.encoding not in TEXT_ENCODINGS:
+            raise ConfigError(f"{origin}: encoding must be one of {', '.join(TEXT_ENCODINGS)}; got {self.encoding!r}")
         if self.skip_rows < 0:
             raise ConfigError(f"{origin}: skip_rows must be >= 0; got {self.skip_rows}")
 
@@ -172,6 +174,8 @@ def load_mapping(path: str | Path) -> ImportMapping:
         doc = tomllib.loads(data.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a valid TOML mapping file ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a valid TOML mapping file (nested too deeply)") from None
     mapping = parse_mapping(doc, origin=str(path))
     return replace(mapping, sha256=hashlib.sha256(data).hexdigest())
 
@@ -187,6 +191,13 @@ def parse_mapping(doc: AbcMapping[str, Any], origin: str = "mapping") -> ImportM
     for key in ("encoding", "timezone", "decimal", "thousands"):
         if key in source:
             kwargs[key] = _text(source[key], origin, f"source.{key}")
+    if "encoding" in kwargs:
+        from custlens.ingest.readers import check_encoding
+
+        try:
+            kwargs["encoding"] = check_encoding(kwargs["encoding"], "source.encoding")
+        except InputError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
     if "delimiter" in source:
         kwargs["delimiter"] = _text(source["delimiter"], origin, "source.delimiter")
         if len(kwargs["delimiter"]) != 1:

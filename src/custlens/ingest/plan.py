@@ -13,13 +13,48 @@ Derived columns (used when the source does not provide them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from custlens.errors import InputError
 from custlens.ingest.mapping import ImportMapping
 from custlens.schema import Column, Table
 
-__all__ = ["TargetPlan", "ImportPlan", "build_plan", "tz_partner"]
+if TYPE_CHECKING:
+    from custlens.warehouse import WorkspaceSettings
+
+__all__ = ["TargetPlan", "ImportPlan", "ImportLimits", "build_plan", "limits_of", "tz_partner"]
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Plausibility bounds of imported values (from the workspace settings).
+
+    Parameters
+    ----------
+    earliest, latest
+        Dates and timestamps outside ``[earliest, latest]`` are rejected.
+    max_amount
+        Largest absolute value of a money column.
+    currency
+        The workspace currency code; amounts marked with another currency's symbol are
+        rejected (``""``: any of the usual marks is removed, as before).
+    """
+
+    earliest: date = date(1900, 1, 1)
+    latest: date = date(2100, 12, 31)
+    max_amount: float = 1e15
+    currency: str = ""
+
+
+def limits_of(settings: WorkspaceSettings) -> ImportLimits:
+    """The import limits a workspace's settings define."""
+    return ImportLimits(
+        earliest=date.fromisoformat(settings.earliest_date),
+        latest=date.fromisoformat(settings.latest_date),
+        max_amount=settings.max_amount,
+        currency=settings.currency.strip().upper(),
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +82,7 @@ class ImportPlan:
     table: Table
     targets: tuple[TargetPlan, ...]
     ignored: tuple[str, ...]
+    limits: ImportLimits = field(default_factory=ImportLimits)
 
     def mapped(self) -> dict[str, str]:
         """Canonical column -> what fills it (source column, 'constant' or 'derived')."""
@@ -69,7 +105,13 @@ def tz_partner(table: Table, column: Column) -> str | None:
     return name if name in table.column_names else None
 
 
-def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str], origin: str) -> ImportPlan:
+def build_plan(
+    table: Table,
+    mapping: ImportMapping,
+    source_columns: list[str],
+    origin: str,
+    limits: ImportLimits | None = None,
+) -> ImportPlan:
     """Match canonical columns to source columns.
 
     Explicit mapping rules win; canonical columns the mapping does not name are filled
@@ -130,7 +172,7 @@ def build_plan(table: Table, mapping: ImportMapping, source_columns: list[str], 
             )
         targets.append(TargetPlan(column, derived=derived, timezone=zone))
     ignored = tuple(c for c in source_columns if c not in used)
-    return ImportPlan(table=table, targets=tuple(targets), ignored=ignored)
+    return ImportPlan(table=table, targets=tuple(targets), ignored=ignored, limits=limits or ImportLimits())
 
 
 def _derivation(

@@ -17,13 +17,56 @@ import pyarrow.parquet as pq
 
 from custlens.errors import InputError
 
-__all__ = ["decode_text", "read_table", "SUPPORTED_SUFFIXES"]
+__all__ = ["decode_text", "read_table", "SUPPORTED_SUFFIXES", "TEXT_ENCODINGS", "gb18030_looks_wrong", "check_encoding"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm")
 
 
-def decode_text(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
-    """Decode file bytes: strict UTF-8 (BOM removed) first, then GB18030.
+TEXT_ENCODINGS = ("auto", "utf-8", "gb18030", "latin-1", "cp1252")
+"""Encodings of text files: ``auto`` is strict UTF-8, else GB18030 when it looks right."""
+
+
+def check_encoding(encoding: str, parameter: str = "encoding") -> str:
+    """``encoding`` in canonical spelling; raise :class:`InputError` naming ``parameter``."""
+    spelled = encoding.strip().lower().replace("_", "-")
+    spelled = {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1", "windows-1252": "cp1252"}.get(
+        spelled, spelled
+    )
+    if spelled not in TEXT_ENCODINGS:
+        raise InputError(f"{parameter!r} must be one of {', '.join(TEXT_ENCODINGS)}; got {encoding!r}")
+    return spelled
+
+
+def gb18030_looks_wrong(text: str) -> bool:
+    """Whether text decoded as GB18030 looks like mojibake of a Latin-1/Windows-1252 file.
+
+    Chinese text uses mostly the 6,763 characters of GB2312; Latin-1 bytes read as GB18030
+    pair up into rare (mostly traditional or extension) characters. Fewer than 80 % of
+    the non-ASCII characters in GB2312 (with at least three of them) is suspicious.
+    """
+    wide = [c for c in text if ord(c) > 127]
+    if len(wide) < 3:
+        return False
+    common = 0
+    for c in wide:
+        try:
+            c.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common < 0.8 * len(wide)
+
+
+def _mojibake_message(source: str, utf8_offset: int | None) -> str:
+    return (
+        f"{source}: not UTF-8 (invalid byte at offset {utf8_offset}); read as GB18030 it gives unusual "
+        "characters, as text saved in Latin-1 or Windows-1252 does. Give the encoding: "
+        '--encoding cp1252 (or latin-1; in a mapping: encoding = "cp1252"), or gb18030 if the file is Chinese'
+    )
+
+
+def decode_text(data: bytes, source: str = "<bytes>", encoding: str = "auto") -> tuple[str, str]:
+    """Decode file bytes: strict UTF-8 (BOM removed) first, then GB18030 when it looks right.
 
     Returns
     -------
@@ -33,18 +76,30 @@ def decode_text(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
     Raises
     ------
     InputError
-        When neither encoding decodes the bytes; names the file and the byte offset.
+        When no encoding decodes the bytes (names the file and the byte offset), or when
+        GB18030 decodes them into what looks like mojibake of a Latin-1 file.
     """
+    encoding = check_encoding(encoding)
+    if encoding in ("latin-1", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source}: not {encoding} (invalid byte at offset {exc.start})") from None
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as utf8_error:
+        if encoding == "utf-8":
+            raise InputError(f"{source}: not UTF-8 (invalid byte at offset {utf8_error.start})") from None
         try:
-            return data.decode("gb18030"), "gb18030"
+            text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise InputError(
                 f"{source}: not UTF-8 (invalid byte at offset {utf8_error.start}) and not "
-                "GB18030; re-save the file as UTF-8"
+                "GB18030; re-save the file as UTF-8 or give its encoding"
             ) from None
+        if encoding == "auto" and gb18030_looks_wrong(text[:200_000]):
+            raise InputError(_mojibake_message(source, utf8_error.start)) from None
+        return text, "gb18030"
 
 
 def read_table(
@@ -162,31 +217,9 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_excel(path: Path, sheet: str | int | None) -> pa.Table:
-    from python_calamine import CalamineWorkbook
+    from custlens.ingest.excel import cells_to_table, iter_sheet
 
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if sheet is None:
-            sheet = 0
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
-            sheet = names[sheet]
-        if sheet not in names:
-            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
-    if not rows:
-        raise InputError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(h).strip() for h in rows[0]]
+    header, batches = iter_sheet(path, sheet, skip_empty_area=True)
     _check_unique_columns(header, path)
-    columns = {name: [row[i] if i < len(row) else None for row in rows[1:]] for i, name in enumerate(header)}
-    columns = {k: [None if v == "" else v for v in vals] for k, vals in columns.items()}
-    try:
-        return pa.table(columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.table({k: [None if v is None else str(v) for v in vals] for k, vals in columns.items()})
+    rows = [row for batch in batches for row in batch]
+    return cells_to_table(header, rows)

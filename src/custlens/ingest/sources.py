@@ -2,8 +2,8 @@
 
 CSV/TSV files stream through the Arrow CSV reader in blocks (bounded memory) with every
 column read as text; rows with the wrong number of fields are reported, not fatal.
-Parquet streams by row groups with its own types. Excel workbooks are read whole (a
-sheet holds at most about a million rows).
+Parquet streams by row groups with its own types. Excel sheets are checked for their
+inflated size and row count first, then read in batches (:mod:`custlens.ingest.excel`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from custlens.errors import InputError
 from custlens.ingest.clean import ERROR_SCHEMA
 from custlens.ingest.mapping import ImportMapping
+from custlens.ingest.readers import _mojibake_message, gb18030_looks_wrong
 
 __all__ = ["SourceInfo", "Batch", "inspect_source", "iter_batches", "FORMATS"]
 
@@ -53,6 +54,7 @@ class SourceInfo:
     size: int
     sha256: str
     encoding: str | None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -96,7 +98,11 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                     utf8_error = offset + exc.start
             offset += len(chunk)
     encoding: str | None = None
-    if fmt == "csv":
+    warnings: list[str] = []
+    if fmt == "csv" and mapping.encoding in ("latin-1", "cp1252"):
+        _check_decodes(path, mapping.encoding)
+        encoding = mapping.encoding
+    elif fmt == "csv":
         if utf8_error is None and mapping.encoding != "gb18030":
             try:
                 utf8.decode(b"", final=True)  # type: ignore[union-attr]
@@ -110,8 +116,32 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                     "but the mapping says encoding = 'utf-8'"
                 )
             _check_gb18030(path, utf8_error)
+            with path.open("rb") as fh:
+                sample = fh.read(_CHUNK).decode("gb18030", errors="ignore")
+            if gb18030_looks_wrong(sample):
+                if mapping.encoding == "auto":
+                    raise InputError(_mojibake_message(str(path), utf8_error))
+                warnings.append(
+                    f"{path}: decoded as GB18030 as told, but the text looks like Latin-1 or Windows-1252 "
+                    "(unusual characters); check the names in the warehouse, or import with --encoding cp1252"
+                )
             encoding = "gb18030"
-    return SourceInfo(path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding)
+    return SourceInfo(
+        path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding, warnings=tuple(warnings)
+    )
+
+
+def _check_decodes(path: Path, encoding: str) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not {encoding} (invalid byte at offset {offset + exc.start})") from None
 
 
 def _check_gb18030(path: Path, utf8_error: int | None) -> None:
@@ -134,7 +164,7 @@ def read_header(info: SourceInfo, mapping: ImportMapping) -> tuple[list[str], st
     """Column names and delimiter of a text source (first record after ``skip_rows``)."""
     with info.path.open("rb") as fh:
         head = fh.read(256 * 1024)
-    text = head.decode("utf-8-sig" if info.encoding == "utf-8" else "gb18030", errors="ignore")
+    text = head.decode("utf-8-sig" if info.encoding == "utf-8" else str(info.encoding), errors="ignore")
     lines = text.splitlines()
     if len(lines) <= mapping.skip_rows:
         raise InputError(f"{info.path}: has no header line after skipping {mapping.skip_rows} line(s)")
@@ -232,6 +262,7 @@ def iter_batches(
     """
     if info.format == "csv":
         names, delimiter = read_header(info, mapping)
+        _check_header(names, info.path)
         return names, _csv_batches(info, mapping, names, delimiter, progress)
     if info.format == "parquet":
         try:
@@ -239,9 +270,24 @@ def iter_batches(
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
         names = pfile.schema_arrow.names
+        _check_header(names, info.path)
         return names, _parquet_batches(info, pfile, progress)
-    table = _read_excel(info.path, mapping)
-    return table.column_names, _excel_batches(table, mapping, progress)
+    from custlens.ingest.excel import iter_sheet
+
+    header, rows = iter_sheet(info.path, mapping.sheet, skip_rows=mapping.skip_rows)
+    _check_header(header, info.path)
+    return header, _excel_batches(info.path, header, rows, mapping, progress)
+
+
+def _check_header(names: list[str], path: Path) -> None:
+    """A column name with a NUL or another control character is refused (it would empty a column)."""
+    for i, name in enumerate(names):
+        bad = next((c for c in name if (ord(c) < 32 and c not in "\t") or ord(c) == 127), None)
+        if bad is not None:
+            raise InputError(
+                f"{path}: column {i + 1} of the header holds a control character (U+{ord(bad):04X}) in "
+                f"{name!r}; remove it from the file"
+            )
 
 
 def _csv_batches(
@@ -284,7 +330,7 @@ def _csv_batches(
                 skip_rows=header_line,
                 use_threads=False,
                 block_size=_BLOCK,
-                encoding="utf8" if info.encoding == "utf-8" else "gb18030",
+                encoding="utf8" if info.encoding == "utf-8" else str(info.encoding),
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -348,64 +394,20 @@ def _parquet_batches(info: SourceInfo, pfile: pq.ParquetFile, progress: Progress
         raise InputError(f"{info.path}: not a readable Parquet file ({exc})") from None
 
 
-def _read_excel(path: Path, mapping: ImportMapping) -> pa.Table:
-    from python_calamine import CalamineWorkbook
+def _excel_batches(
+    path: Path,
+    header: list[str],
+    batches: Iterator[list[list[object]]],
+    mapping: ImportMapping,
+    progress: Progress | None,
+) -> Iterator[Batch]:
+    from custlens.ingest.excel import cells_to_table
 
-    sheet = mapping.sheet if mapping.sheet is not None else 0
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"{path}: has {len(names)} sheet(s); sheet index {sheet} does not exist")
-            sheet = names[sheet]
-        if sheet not in names:
-            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
-        rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-        raise InputError(f"{path}: not a readable Excel workbook ({exc})") from None
-    rows = rows[mapping.skip_rows :]
-    if not rows:
-        raise InputError(f"{path}: sheet {sheet!r} is empty")
-    header = [str(h).strip() for h in rows[0]]
-    header = [h if h else f"column_{i + 1}" for i, h in enumerate(header)]
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise InputError(f"{path}: column {dup!r} appears twice in the header of sheet {sheet!r}")
-    body = rows[1:]
-    columns: dict[str, pa.Array] = {}
-    for i, name in enumerate(header):
-        values = [None if (i >= len(r) or r[i] == "") else r[i] for r in body]
-        kinds = {type(v) for v in values if v is not None}
-        try:
-            if len(kinds) <= 1 or kinds <= {int, float}:
-                columns[name] = pa.array(values)
-            else:
-                raise pa.ArrowInvalid("mixed")
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[name] = pa.array([None if v is None else _cell_text(v) for v in values], pa.string())
-        if pa.types.is_null(columns[name].type):
-            columns[name] = pa.array(values, pa.string())
-    return pa.table(columns)
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value)
-
-
-def _excel_batches(table: pa.Table, mapping: ImportMapping, progress: Progress | None) -> Iterator[Batch]:
-    n = table.num_rows
-    first = mapping.skip_rows + 2
-    step = _PARQUET_BATCH
-    for start in range(0, max(n, 1), step):
-        part = table.slice(start, step)
-        lines = pa.array(np.arange(first + start, first + start + part.num_rows, dtype=np.int64))
+    line = mapping.skip_rows + 2
+    for rows in batches:
+        part = cells_to_table(header, rows)
+        lines = pa.array(np.arange(line, line + part.num_rows, dtype=np.int64))
+        line += part.num_rows
         if progress is not None:
-            progress(min(start + step, n), n)
+            progress(line - mapping.skip_rows - 2, 0)
         yield Batch(rows=part, lines=lines, broken=ERROR_SCHEMA.empty_table())

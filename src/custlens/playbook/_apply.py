@@ -6,7 +6,7 @@ import io
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -15,6 +15,9 @@ import pyarrow as pa
 from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.playbook._model import ACTION_FIELDS, Playbook
+
+if TYPE_CHECKING:
+    from custlens.warehouse import Workspace
 
 __all__ = [
     "CAMPAIGN_COLUMNS",
@@ -159,17 +162,33 @@ def export_campaign(
     segment_col: str = "segment",
     customer_col: str = "customer_id",
     strict: bool = False,
+    workspace: Workspace | None = None,
+    contact_fields: Sequence[str] = (),
+    overwrite: bool = False,
+    actor: str | None = None,
+    purpose: str | None = None,
 ) -> int:
     """Write the per-customer campaign list as CSV for campaign tools; return the row count.
 
     Only :data:`CAMPAIGN_COLUMNS` are written (``languages`` picks the English and/or
-    ``_zh`` columns): never a name, phone, e-mail or address. Those live in the
-    ``identity`` table, which this function does not read; campaign tools join them by
-    ``customer_id`` under the company's consent rules.
+    ``_zh`` columns), and no personal data unless ``contact_fields`` asks for it.
 
     ``encoding``: ``"utf-8-sig"`` (UTF-8 with byte-order mark, opens correctly in Excel;
     default), ``"utf-8"`` or ``"gb18030"``.
+
+    Consent (with ``workspace``): customers who refused profiling
+    (``consent_profiling`` false) are left out, since the list is built from segments;
+    ``contact_fields`` (e.g. ``("name", "phone", "email")``) are added, decrypted, and
+    filled only for customers who consented to marketing (:func:`custlens.privacy.contact_list`);
+    the export is recorded in the workspace's export history and audit log (``actor``,
+    ``purpose``), so an erasure can name it.
+
+    Cells that begin like a spreadsheet formula are defused; the file is written through
+    a temporary file, never over an existing one unless ``overwrite``, never over a file of
+    a workspace.
     """
+    from custlens._output import check_target, neutralise, write_atomic
+
     if encoding not in ("utf-8-sig", "utf-8", "gb18030"):
         raise InputError(f"encoding must be utf-8-sig, utf-8 or gb18030; got {encoding!r}")
     target = Path(path)
@@ -180,6 +199,9 @@ def export_campaign(
     langs = list(languages)
     if not langs or any(lang not in ("en", "zh") for lang in langs):
         raise InputError(f"languages must be 'en' and/or 'zh'; got {langs!r}")
+    if contact_fields and workspace is None:
+        raise InputError("'contact_fields' need 'workspace': contact data is read under each customer's consent")
+    check_target(target, overwrite=overwrite, option="'path'", force_hint="overwrite=True")
     table = apply_playbook(
         assignments, playbook, scheme=scheme, segment_col=segment_col, customer_col=customer_col, strict=strict
     ).to_pyarrow()
@@ -192,10 +214,64 @@ def export_campaign(
         if not (c in zh_cols and "zh" not in langs) and not (c in en_cols and "en" not in langs)
     ]
     table = table.select(keep)
-    return write_csv(table, path, encoding)
+    if workspace is not None:
+        table = _with_consent(table, workspace, contact_fields, actor=actor, purpose=purpose)
+    n = write_csv(neutralise(table), target, encoding, writer=write_atomic)
+    if workspace is not None:
+        from custlens.privacy._exports import record_export
+
+        record_export(
+            workspace,
+            target,
+            "campaign",
+            table.column("customer_id").to_pylist(),
+            actor=actor,
+            purpose=purpose,
+            contact_fields=contact_fields,
+        )
+    return n
 
 
-def write_csv(table: pa.Table, path: str | Path, encoding: Encoding = "utf-8-sig") -> int:
+def _with_consent(
+    table: pa.Table, workspace: Workspace, contact_fields: Sequence[str], *, actor: str | None, purpose: str | None
+) -> pa.Table:
+    """Leave out customers who refused profiling; add contact fields under marketing consent."""
+    import pyarrow.compute as pc
+
+    ids = [str(c) for c in table.column("customer_id").to_pylist()]
+    refused = {
+        str(r[0])
+        for r in workspace.raw.execute(
+            "SELECT customer_id FROM customers WHERE consent_profiling IS FALSE "
+            "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        ).fetchall()
+    }
+    if refused:
+        table = table.filter(pc.invert(pc.is_in(table.column("customer_id"), pa.array(sorted(refused)))))
+    if not contact_fields:
+        return table
+    from custlens.privacy import contact_list
+
+    contacts = contact_list(
+        workspace,
+        [str(c) for c in table.column("customer_id").to_pylist()],
+        list(contact_fields),
+        actor=actor,
+        purpose=purpose,
+    )
+    for name in contact_fields:
+        table = table.append_column(name, contacts.column(name))
+    return table
+
+
+def write_csv(
+    table: pa.Table,
+    path: str | Path,
+    encoding: Encoding = "utf-8-sig",
+    *,
+    writer: Any = None,
+) -> int:
     """Write an Arrow table as CSV in ``encoding``; return the number of data rows."""
     import pyarrow.csv as pacsv
 
@@ -203,7 +279,11 @@ def write_csv(table: pa.Table, path: str | Path, encoding: Encoding = "utf-8-sig
     pacsv.write_csv(table, buf)
     text = buf.getvalue().decode("utf-8")
     try:
-        Path(path).write_bytes(text.encode(encoding))
+        data = text.encode(encoding)
     except UnicodeEncodeError as exc:
         raise InputError(f"{path}: the text cannot be written in {encoding}: {exc.reason}") from None
+    if writer is None:
+        Path(path).write_bytes(data)
+    else:
+        writer(path, data)
     return table.num_rows

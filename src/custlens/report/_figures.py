@@ -510,6 +510,7 @@ def risk_band_figure(bands: Any, title: str = "Churn risk: customers and value a
         y=[r["customers"] for r in rows],
         marker_color=_BLUE,
         yaxis="y",
+        offsetgroup="customers",  # two axes: without offset groups the bars overlap
     )
     fig.add_bar(
         name="value at stake",
@@ -517,6 +518,7 @@ def risk_band_figure(bands: Any, title: str = "Churn risk: customers and value a
         y=[r["value_at_stake"] for r in rows],
         marker_color=_ORANGE,
         yaxis="y2",
+        offsetgroup="value",
     )
     fig.update_layout(
         template=TEMPLATE,

@@ -22,6 +22,7 @@ from custlens.satisfaction.model import (
     load_spec,
     parse_spec,
 )
+from custlens.satisfaction.names import CONSTRUCT_NAMES_ZH, KANO_CATEGORY_NAMES, construct_zh, kano_category_zh
 from custlens.satisfaction.pls import PLSResult, fit_pls
 from custlens.satisfaction.quality import quality_report
 from custlens.satisfaction.report import PLSReport, pls_report
@@ -30,6 +31,8 @@ from custlens.satisfaction.survey import SurveyMatrix, indices_by_segment, kano_
 __all__ = [
     "ACSI",
     "BUILTIN_MODELS",
+    "CONSTRUCT_NAMES_ZH",
+    "KANO_CATEGORY_NAMES",
     "ECSI",
     "SCSB",
     "Block",
@@ -42,6 +45,8 @@ __all__ = [
     "SurveyMatrix",
     "bootstrap",
     "classify",
+    "construct_zh",
+    "kano_category_zh",
     "fit_pls",
     "get_model",
     "indices_by_segment",

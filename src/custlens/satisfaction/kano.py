@@ -45,6 +45,7 @@ import pyarrow as pa
 
 from custlens.errors import InputError
 from custlens.satisfaction._data import as_arrow
+from custlens.satisfaction.names import KANO_CATEGORY_NAMES
 
 __all__ = [
     "ANSWERS",
@@ -303,6 +304,7 @@ def _summarise(
         "counts": counts,
         "percent": pct,
         "category": top,
+        "category_zh": KANO_CATEGORY_NAMES[top][1],
         "second_category": second,
         "category_strength": pct[top] - pct[second],
         "total_strength": pct["A"] + pct["O"] + pct["M"],
@@ -343,12 +345,9 @@ def kano_figure(result: KanoResult | Sequence[Mapping[str, Any]]) -> Any:
     )
     fig.add_vline(x=0.5, line_dash="dot", line_color="grey")
     fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
-    for x, y, label in (
-        (0.25, 0.95, "Attractive"),
-        (0.75, 0.95, "One-dimensional"),
-        (0.75, 0.05, "Must-be"),
-        (0.25, 0.05, "Indifferent"),
-    ):
+    for x, y, code in ((0.25, 0.95, "A"), (0.75, 0.95, "O"), (0.75, 0.05, "M"), (0.25, 0.05, "I")):
+        english, chinese = KANO_CATEGORY_NAMES[code]
+        label = f"{english.capitalize()} {chinese}"
         fig.add_annotation(x=x, y=y, text=label, showarrow=False, font={"color": "grey"})
     fig.update_layout(
         title="Kano Better-Worse diagram",

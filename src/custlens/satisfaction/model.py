@@ -216,17 +216,18 @@ ACSI = ModelSpec(
 SCSB = ModelSpec(
     name="scsb",
     description="Swedish Customer Satisfaction Barometer (Fornell 1992, Journal of Marketing 56(1), 6-21, "
-    "fig. 1): perceived performance (value) and expectations -> satisfaction -> voice, loyalty",
+    "fig. 1) with the constructs the course text lists for it (瑞典顾客满意度指数模型): 感知质量 perceived "
+    "quality and 顾客预期 expectations -> 顾客满意度 satisfaction -> 顾客抱怨 complaints (voice), 顾客忠诚 loyalty",
     blocks=(
         Block("Expectation", ("CUEX*",)),
-        Block("Value", ("PERV*",)),
+        Block("Quality", ("PERQ*",)),
         Block("Satisfaction", ("CUSA*",)),
         Block("Complaints", ("CUSCO*",)),
         Block("Loyalty", ("CUSL*",)),
     ),
     paths=_paths(
-        ("Expectation", ("Value", "Satisfaction")),
-        ("Value", "Satisfaction"),
+        ("Expectation", ("Quality", "Satisfaction")),
+        ("Quality", "Satisfaction"),
         ("Satisfaction", ("Complaints", "Loyalty")),
         ("Complaints", "Loyalty"),
     ),

@@ -19,9 +19,24 @@ from custlens.segment._inputs import TransactionColumns, customer_summary, featu
 from custlens.segment.abc import abc_classes, concentration, pareto_curve, value_pyramid
 from custlens.segment.cluster import kmeans_segments
 from custlens.segment.export import csv_bytes, write_export
-from custlens.segment.lifecycle import LIFECYCLE_FEATURES, STAGES, lifecycle_stage, lifecycle_stage_from_transactions
+from custlens.segment.lifecycle import (
+    LIFECYCLE_FEATURES,
+    STAGES,
+    VARIANTS,
+    lifecycle_stage,
+    lifecycle_stage_from_transactions,
+    stage_names,
+)
 from custlens.segment.matrix import clv_matrix, value_matrix
-from custlens.segment.rfm import RFM_COLUMNS, load_segment_map, rfm, rfm_from_transactions, rfm_heatmap
+from custlens.segment.rfm import (
+    RFM_COLUMNS,
+    SHIPPED_MAPS,
+    SHIPPED_THRESHOLDS,
+    load_segment_map,
+    rfm,
+    rfm_from_transactions,
+    rfm_heatmap,
+)
 from custlens.segment.rules import RuleError, compile_rule, parse_rule, rule_segments
 from custlens.segment.scheme import combine
 from custlens.segment.snapshot import (
@@ -65,6 +80,10 @@ __all__ = [
     "state_flow",
     "winback_list",
     "STAGES",
+    "VARIANTS",
+    "stage_names",
+    "SHIPPED_MAPS",
+    "SHIPPED_THRESHOLDS",
     "LIFECYCLE_FEATURES",
     "lifecycle_stage",
     "lifecycle_stage_from_transactions",

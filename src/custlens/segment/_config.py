@@ -18,7 +18,7 @@ from typing import Any
 from custlens._toml import read_toml as read_toml_file
 from custlens.errors import ConfigError
 
-__all__ = ["load_defaults", "load_config", "read_toml", "merge", "check_bins", "Bin"]
+__all__ = ["load_defaults", "load_config", "read_toml", "merge", "check_bins", "interval_text", "Bin", "CLOSED_SIDES"]
 
 ConfigLike = str | Path | Mapping[str, Any] | None
 
@@ -58,17 +58,31 @@ def load_config(name: str, user: ConfigLike = None, *, replace: bool = False) ->
 
 
 Bin = tuple[float, float, Any]
-"""One threshold rule: ``(lower, upper, label)`` on the half-open interval [lower, upper)."""
+"""One threshold rule: ``(lower, upper, label)``; the interval is half-open, closed on the left
+(``[lower, upper)``, the default) or on the right (``(lower, upper]``)."""
+
+CLOSED_SIDES = ("left", "right")
+"""Which end of every threshold interval belongs to it: ``left`` [min, max), ``right`` (min, max]."""
 
 
-def check_bins(rules: Sequence[Mapping[str, Any]], what: str, label_key: str = "score") -> list[Bin]:
+def interval_text(lo: float, hi: float, closed: str = "left") -> str:
+    """An interval in the usual notation, e.g. ``[2, 6)`` or ``(500, 1000]``."""
+    return f"[{lo:g}, {hi:g})" if closed == "left" else f"({lo:g}, {hi:g}]"
+
+
+def check_bins(
+    rules: Sequence[Mapping[str, Any]], what: str, label_key: str = "score", closed: str = "left"
+) -> list[Bin]:
     """Validate a threshold table: each rule has ``min`` and/or ``max`` and a label.
 
-    Rules cover half-open intervals ``[min, max)``; a missing ``min`` is minus infinity and a
+    Rules cover half-open intervals: ``[min, max)`` with ``closed="left"`` (the default) or
+    ``(min, max]`` with ``closed="right"``; a missing ``min`` is minus infinity and a
     missing ``max`` plus infinity. Sorted by ``min``, consecutive rules must meet exactly:
     overlaps and gaps are errors naming both rules.
     """
-    if not isinstance(rules, Sequence) or not rules:
+    if closed not in CLOSED_SIDES:
+        raise ConfigError(f"{what}: 'closed' must be 'left' ([min, max)) or 'right' ((min, max]), got {closed!r}")
+    if not isinstance(rules, Sequence) or isinstance(rules, str) or not rules:
         raise ConfigError(f"{what}: expected a non-empty list of rules like {{{label_key} = 5, min = 0, max = 30}}")
     parsed: list[tuple[float, float, Any, int]] = []
     for i, rule in enumerate(rules, start=1):
@@ -90,14 +104,15 @@ def check_bins(rules: Sequence[Mapping[str, Any]], what: str, label_key: str = "
     for (lo1, hi1, lab1, i1), (lo2, hi2, lab2, i2) in zip(parsed, parsed[1:]):
         if lo2 < hi1:
             raise ConfigError(
-                f"{what}: rule {i2} ({label_key} {lab2}: [{lo2:g}, {hi2:g})) overlaps "
-                f"rule {i1} ({label_key} {lab1}: [{lo1:g}, {hi1:g}))"
+                f"{what}: rule {i2} ({label_key} {lab2}: {interval_text(lo2, hi2, closed)}) overlaps "
+                f"rule {i1} ({label_key} {lab1}: {interval_text(lo1, hi1, closed)})"
             )
         if lo2 > hi1:
+            between = interval_text(hi1, lo2, closed)
             raise ConfigError(
                 f"{what}: gap between rule {i1} ({label_key} {lab1}, ends at {hi1:g}) "
                 f"and rule {i2} ({label_key} {lab2}, starts at {lo2:g}); values in "
-                f"[{hi1:g}, {lo2:g}) would get no {label_key}"
+                f"{between} would get no {label_key}"
             )
     labels = [r[2] for r in parsed]
     if len(set(map(str, labels))) != len(labels):

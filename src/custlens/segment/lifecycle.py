@@ -1,8 +1,11 @@
 """Customer lifecycle stages: acquisition, growth, maturity, decline, termination.
 
 The stage comes from the age of the relationship (``tenure_days``), the trend of each
-customer's period revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state`
-(the course's 考察期 / 形成期 / 稳定期 / 退化期 / 终止期). The trend features -- the
+customer's period revenue and the own-rhythm "lost" rule of :mod:`custlens.segment.state`.
+The stages carry the names of one of the course texts' two variants (``variant`` in
+``defaults/lifecycle.toml``): ``lifecycle`` -- 潜在获取期 / 成长期 / 成熟期 / 衰退期 / 终止期
+(客户生命周期, the default) -- or ``relationship`` -- 培育期 / 成长期 / 回报期 / 挽留期 / 终止期
+(客户关系生命周期). The trend features -- the
 least-squares slope of revenue over the last ``W`` periods and that slope over the mean
 period revenue -- are :func:`custlens.features.activity_features`; this module only applies
 the stage rules to the per-customer features.
@@ -10,11 +13,12 @@ the stage rules to the per-customer features.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
 
-from custlens.errors import ConfigError
+from custlens.errors import ConfigError, did_you_mean
 from custlens.segment._common import (
     SegmentResult,
     SummarySpec,
@@ -33,9 +37,21 @@ from custlens.segment._inputs import (
 )
 from custlens.segment.state import lost_after_days
 
-__all__ = ["lifecycle_stage", "lifecycle_stage_from_transactions", "STAGES", "LIFECYCLE_COLUMNS", "LIFECYCLE_FEATURES"]
+__all__ = [
+    "lifecycle_stage",
+    "lifecycle_stage_from_transactions",
+    "stage_names",
+    "STAGES",
+    "VARIANTS",
+    "LIFECYCLE_COLUMNS",
+    "LIFECYCLE_FEATURES",
+]
 
 STAGES = ("acquisition", "growth", "maturity", "decline", "termination")
+"""The stage keys, in the order of the relationship (the rules are written for these)."""
+
+VARIANTS = ("lifecycle", "relationship")
+"""The shipped name variants: 客户生命周期 (default) and 客户关系生命周期."""
 LIFECYCLE_COLUMNS = (
     "customer_id",
     "tenure_days",
@@ -59,13 +75,56 @@ LIFECYCLE_FEATURES = (
 )
 """Per-customer features lifecycle stages read (:func:`custlens.features.customer_features`)."""
 
-_KEYS = ["period_days", "window_periods", "acquisition_days", "growth_slope", "decline_slope", "termination", "names"]
+_KEYS = [
+    "period_days",
+    "window_periods",
+    "acquisition_days",
+    "growth_slope",
+    "decline_slope",
+    "termination",
+    "variant",
+    "variants",
+    "names",
+]
+
+
+def stage_names(cfg: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Stage key -> ``(English name, Chinese name)`` of the configuration's variant.
+
+    ``[names]`` (stage key -> Chinese name), the form of earlier releases, overrides the
+    variant's Chinese names.
+    """
+    variants = cfg.get("variants", {})
+    variant = cfg.get("variant", "lifecycle")
+    if not isinstance(variant, str) or variant not in variants:
+        raise ConfigError(
+            f"lifecycle: 'variant' must be one of {', '.join(map(repr, variants))}, got {variant!r}"
+            f"{did_you_mean(str(variant), list(variants))}"
+        )
+    table = variants[variant]
+    check_config_keys(table, STAGES, f"[variants.{variant}]")
+    out: dict[str, tuple[str, str]] = {}
+    for stage in STAGES:
+        pair = table.get(stage)
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(v, str) and v for v in pair):
+            raise ConfigError(
+                f"lifecycle [variants.{variant}]: {stage!r} must be [English name, Chinese name], got {pair!r}"
+            )
+        out[stage] = (pair[0], pair[1])
+    english = [en for en, _ in out.values()]
+    if len(set(english)) != len(english):
+        raise ConfigError(f"lifecycle [variants.{variant}]: the English names must differ, got {english}")
+    names = cfg.get("names") or {}
+    check_config_keys(names, STAGES, "[names]")
+    for stage, zh in names.items():
+        out[stage] = (out[stage][0], str(zh))
+    return out
 
 
 def _config(config: ConfigLike) -> dict[str, Any]:
     cfg = load_config("lifecycle", config)
     check_config_keys(cfg, _KEYS, "lifecycle configuration")
-    check_config_keys(cfg["names"], STAGES, "[names]")
+    stage_names(cfg)  # checks the variant
     lost = load_defaults("state")["lost"]
     check_config_keys(cfg["termination"], list(lost), "[termination]")
     cfg["termination"] = merge(lost, cfg["termination"])
@@ -109,7 +168,9 @@ def lifecycle_stage(
     Returns
     -------
     SegmentResult
-        ``customers`` with :data:`LIFECYCLE_COLUMNS` (``trend_slope`` in money per period,
+        ``customers`` with :data:`LIFECYCLE_COLUMNS`; ``segment`` and ``segment_zh`` are the
+        names of the configured ``variant`` (``config={"variant": "relationship"}`` for
+        培育期 ... 终止期); ``trend_slope`` in money per period,
         ``relative_trend`` = slope / mean period revenue, null without revenue in the
         trend window). Nothing is executed while the result is built.
     """
@@ -122,17 +183,19 @@ def lifecycle_stage(
     f = t.filter(t.order_count > 0)
     j = f.select(customer_id=f[customer_col].cast("string"), **{c: f[c] for c in LIFECYCLE_FEATURES})
     j = j.mutate(lost_after_days=lost_after_days(j.avg_purchase_cycle_days.cast("float64"), cfg["termination"]))
+    names = stage_names(cfg)
     stage = ibis.cases(
-        (j.recency_days > j.lost_after_days, "termination"),
-        (j.tenure_days < cfg["acquisition_days"], "acquisition"),
-        (j.relative_trend.isnull(), "decline"),
-        (j.relative_trend > float(cfg["growth_slope"]), "growth"),
-        (j.relative_trend < float(cfg["decline_slope"]), "decline"),
-        else_="maturity",
+        (j.recency_days > j.lost_after_days, names["termination"][0]),
+        (j.tenure_days < cfg["acquisition_days"], names["acquisition"][0]),
+        (j.relative_trend.isnull(), names["decline"][0]),
+        (j.relative_trend > float(cfg["growth_slope"]), names["growth"][0]),
+        (j.relative_trend < float(cfg["decline_slope"]), names["decline"][0]),
+        else_=names["maturity"][0],
     )
     j = j.mutate(segment=stage)
-    j = j.mutate(segment_zh=name_column(j.segment, cfg["names"]))
-    spec = SummarySpec(tuple(STAGES), cfg["names"], "revenue", "order_count")
+    names_zh = dict(names.values())
+    j = j.mutate(segment_zh=name_column(j.segment, names_zh))
+    spec = SummarySpec(tuple(names[key][0] for key in STAGES), names_zh, "revenue", "order_count")
     return SegmentResult(
         "lifecycle", as_of_or_none(as_of), j, LIFECYCLE_COLUMNS, spec, cfg, {"value_column": "revenue"}
     )

@@ -12,7 +12,9 @@ and order counts it was written for that is "a value equal to a cut point falls 
 lower bin". custlens applies that rule directly (``x > q`` moves a customer up a bin,
 ``cut_offset = 0``, the default), which keeps quintiles balanced for money and fractional
 cut points; ``cut_offset = 1`` reproduces the package exactly (``x >= q + 1``).
-Threshold tables (``[min, max)`` rules) replace quantiles per dimension.
+Threshold tables (``[min, max)`` rules, or ``(min, max]`` with ``[thresholds] closed =
+"right"``) replace quantiles per dimension; :data:`SHIPPED_THRESHOLDS` names the tables that
+ship with custlens (``"airline"``: the course text's airline table).
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from custlens.segment._common import (
     name_column,
     require_columns,
 )
-from custlens.segment._config import ConfigLike, check_bins, load_config, load_defaults, merge, read_toml
+from custlens.segment._config import (
+    CLOSED_SIDES,
+    ConfigLike,
+    check_bins,
+    load_config,
+    load_defaults,
+    merge,
+    read_toml,
+)
 from custlens.segment._inputs import TransactionColumns, features_from_transactions
 
 __all__ = [
@@ -47,6 +57,8 @@ __all__ = [
     "load_segment_map",
     "quantile_cut_points",
     "RFM_COLUMNS",
+    "SHIPPED_MAPS",
+    "SHIPPED_THRESHOLDS",
 ]
 
 RFM_COLUMNS = (
@@ -66,6 +78,12 @@ RFM_COLUMNS = (
 SHIPPED_MAPS = {"default": "rfm_segments", "cn8": "rfm_segments_cn8"}
 """Segment maps shipped in ``defaults/``, usable by name: the 11-segment map and the
 eight-class Chinese map (``cn8``, for ``bins = 2``)."""
+
+SHIPPED_THRESHOLDS = {"airline": "rfm_airline"}
+"""Threshold tables shipped in ``defaults/``, usable by name (``thresholds="airline"``,
+``--thresholds airline``): the airline table of the course text (客户识别与区分, 五、RFM分类法,
+例: 航空公司), with its measures (recency in months, flights in the last 24 months, average
+spend)."""
 
 _DIMS = ("recency", "frequency", "monetary")
 _SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
@@ -120,14 +138,16 @@ def _quantile_score(
     return ibis.ifelse(x.isnull(), ibis.null().cast("int64"), score.cast("int64"))
 
 
-def _threshold_score(x: ir.NumericValue, rules: Sequence[tuple[float, float, Any]]) -> ir.IntegerValue:
+def _threshold_score(
+    x: ir.NumericValue, rules: Sequence[tuple[float, float, Any]], closed: str = "left"
+) -> ir.IntegerValue:
     branches = []
     for lo, hi, score in rules:
         cond = ibis.literal(True)
         if not math.isinf(lo):
-            cond = cond & (x >= lo)
+            cond = cond & ((x >= lo) if closed == "left" else (x > lo))
         if not math.isinf(hi):
-            cond = cond & (x < hi)
+            cond = cond & ((x < hi) if closed == "left" else (x <= hi))
         branches.append((cond, int(score)))
     return ibis.cases(*branches, else_=ibis.null().cast("int64")).cast("int64")
 
@@ -234,12 +254,15 @@ def _segment_expr(t: ir.Table, cfg: Mapping[str, Any], where: str) -> ir.StringV
 
 def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike) -> dict[str, Any]:
     cfg = load_config("rfm", config)
+    if isinstance(thresholds, str) and thresholds in SHIPPED_THRESHOLDS:
+        thresholds = load_defaults(SHIPPED_THRESHOLDS[thresholds])
     if thresholds is not None:
         given = read_toml(thresholds) if not isinstance(thresholds, Mapping) else dict(thresholds)
         if "thresholds" not in given and any(d in given for d in _DIMS):
+            keys = (*_DIMS, "closed")
             given = {
-                "thresholds": {d: given[d] for d in _DIMS if d in given},
-                **{k: v for k, v in given.items() if k not in _DIMS},
+                "thresholds": {d: given[d] for d in keys if d in given},
+                **{k: v for k, v in given.items() if k not in keys},
             }
         cfg = merge(cfg, given)
     if bins is not None:
@@ -251,7 +274,12 @@ def _scoring_config(config: ConfigLike, bins: int | None, thresholds: ConfigLike
     check_config_keys(
         cfg.get("measures", {}), ["recency_unit", "frequency_window_days", "monetary", "value"], "[measures]"
     )
-    check_config_keys(cfg.get("thresholds", {}), _DIMS, "[thresholds]")
+    check_config_keys(cfg.get("thresholds", {}), [*_DIMS, "closed"], "[thresholds]")
+    closed = cfg.get("thresholds", {}).get("closed", "left")
+    if closed not in CLOSED_SIDES:
+        raise ConfigError(
+            f"RFM [thresholds]: 'closed' must be 'left' (rules cover [min, max)) or 'right' ((min, max]), got {closed!r}"
+        )
     b = cfg["bins"]
     if isinstance(b, bool) or not isinstance(b, int) or not 2 <= b <= 10:
         raise ConfigError(f"RFM: 'bins' must be an integer from 2 to 10, got {b!r}")
@@ -316,8 +344,10 @@ def rfm(
     bins
         Number of quantile bins (scores 1..bins); overrides the configuration (default 5).
     thresholds
-        Threshold tables (TOML file or mapping with ``[[recency]]``/``[[thresholds.recency]]``
-        rules ``{score, min, max}`` on ``[min, max)``) replacing quantiles per dimension.
+        Threshold tables replacing quantiles per dimension: a TOML file or mapping with
+        ``[[recency]]``/``[[thresholds.recency]]`` rules ``{score, min, max}`` on ``[min, max)``
+        (``(min, max]`` with ``[thresholds] closed = "right"``), or the name of a shipped
+        table (:data:`SHIPPED_THRESHOLDS`: ``"airline"``).
     segment_map
         A segment map (TOML file or mapping); the shipped 11-segment map by default.
     config
@@ -373,7 +403,12 @@ def rfm(
         "frequency": base.frequency.cast("float64"),
         "monetary": base.monetary,
     }
-    table_rules = {d: check_bins(r, f"RFM thresholds for {d}") for d, r in cfg.get("thresholds", {}).items()}
+    closed = cfg.get("thresholds", {}).get("closed", "left")
+    table_rules = {
+        d: check_bins(r, f"RFM thresholds for {d}", closed=closed)
+        for d, r in cfg.get("thresholds", {}).items()
+        if d in _DIMS
+    }
     for d, rules in table_rules.items():
         bad = [s for _, _, s in rules if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= n_bins]
         if bad:
@@ -393,7 +428,7 @@ def rfm(
     scores = {}
     for d in _DIMS:
         if d in table_rules:
-            scores[_SCORE[d]] = _threshold_score(measured[d], table_rules[d])
+            scores[_SCORE[d]] = _threshold_score(measured[d], table_rules[d], closed)
         else:
             q = [scored[f"_q_{d}_{k}"] for k in range(1, n_bins)]
             scores[_SCORE[d]] = _quantile_score(
@@ -414,7 +449,7 @@ def rfm(
         numbers = (
             _read_cuts(quantile_cut_points(base, quantile_dims, n_bins), quantile_dims, n_bins) if quantile_dims else {}
         )
-        return _intervals(table_rules, numbers, n_bins, off)
+        return _intervals(table_rules, numbers, n_bins, off, closed)
 
     return SegmentResult(
         "rfm",
@@ -428,13 +463,18 @@ def rfm(
 
 
 def _intervals(
-    table_rules: Mapping[str, list[tuple[float, float, Any]]], cuts: Mapping[str, list[float]], bins: int, off: float
+    table_rules: Mapping[str, list[tuple[float, float, Any]]],
+    cuts: Mapping[str, list[float]],
+    bins: int,
+    off: float,
+    closed: str = "left",
 ) -> dict[str, list[dict[str, Any]]]:
     """Each dimension's score intervals: threshold rules as given, quantile bins from the cut points."""
     out: dict[str, list[dict[str, Any]]] = {}
+    table_rule = "min <= x < max" if closed == "left" else "min < x <= max"
     for d in _DIMS:
         if d in table_rules:
-            out[d] = [{"min": lo, "max": hi, "score": s} for lo, hi, s in table_rules[d]]
+            out[d] = [{"min": lo, "max": hi, "rule": table_rule, "score": s} for lo, hi, s in table_rules[d]]
             continue
         edges = [-math.inf, *[c + off for c in cuts[d]], math.inf]
         rule = "min <= x < max" if off else "min < x <= max"

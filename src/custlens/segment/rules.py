@@ -17,7 +17,10 @@ Grammar (keywords are case-insensitive)::
     atom    := number | 'text' | "text" | true | false | null | column | `any column` | "(" rule ")"
 
 A rule names columns of the table it is compiled against; an unknown column is an error
-that suggests the closest name. Segments are tried in order and the first matching rule
+that suggests the closest name. A rule is at most :data:`MAX_RULE_CHARS` characters, nests
+at most :data:`MAX_DEPTH` levels and lists at most :data:`MAX_IN_ITEMS` values after
+``in``, all of one kind (numbers, texts or true/false): a hostile or careless rule is one
+clear error, never a stack overflow or a query that runs for minutes. Segments are tried in order and the first matching rule
 wins (:func:`rule_segments`). Nothing in a rule is evaluated by Python or pasted into SQL:
 the parser builds a tree and the compiler turns it into Ibis operations.
 """
@@ -58,6 +61,12 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
+MAX_RULE_CHARS = 10_000
+"""Longest rule accepted."""
+MAX_DEPTH = 100
+"""Deepest nesting accepted (parentheses, 'not', signs, chained 'and'/'or' and operators)."""
+MAX_IN_ITEMS = 1_000
+"""Most values after 'in' (a longer list belongs in a column or a segment file)."""
 _COMPARE = {"==": "eq", "=": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
@@ -109,6 +118,12 @@ class _Parser:
         self.text, self.name = text, name
         self.tokens = _tokenize(text, name)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"the rule nests more than {MAX_DEPTH} levels deep; simplify it")
 
     @property
     def tok(self) -> Token:
@@ -156,7 +171,10 @@ class _Parser:
 
     def not_(self) -> Node:
         if (tok := self.take("kw", "not")) is not None:
-            return Node("not", (self.not_(),), tok.pos)
+            self.deeper()
+            node = Node("not", (self.not_(),), tok.pos)
+            self.depth -= 1
+            return node
         return self.compare()
 
     def compare(self) -> Node:
@@ -175,7 +193,19 @@ class _Parser:
             items = [self.literal()]
             while self.take("op", ","):
                 items.append(self.literal())
+                if len(items) > MAX_IN_ITEMS:
+                    raise self.fail(
+                        f"more than {MAX_IN_ITEMS:,} values after 'in'; put such a list in a column instead"
+                    )
             self.expect("op", ")", "',' or ')' in the list")
+            kinds = {_kind(n.args[0]) for n in items if n.args[0] is not None}
+            if len(kinds) > 1:
+                raise _error(
+                    self.name,
+                    self.text,
+                    tok.pos,
+                    f"the list after 'in' mixes {' and '.join(sorted(kinds))}; give values of one kind",
+                )
             node = Node("in", (left, tuple(items)), tok.pos)
             return Node("not", (node,), tok.pos) if negate else node
         if self.take("kw", "between"):
@@ -207,7 +237,10 @@ class _Parser:
 
     def unary(self) -> Node:
         if (tok := self.take("op", "-")) is not None:
-            return Node("neg", (self.unary(),), tok.pos)
+            self.deeper()
+            node = Node("neg", (self.unary(),), tok.pos)
+            self.depth -= 1
+            return node
         return self.atom()
 
     def literal(self) -> Node:
@@ -237,10 +270,30 @@ class _Parser:
             self.i += 1
             return Node("col", (tok.text[1:-1],), tok.pos)
         if self.take("op", "("):
+            self.deeper()
             node = self.or_()
             self.expect("op", ")", "')'")
+            self.depth -= 1
             return node
         raise self.fail(f"expected a column, a value or '(', got {self._describe(tok)}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return "numbers" if isinstance(value, (int, float)) else "texts"
+
+
+def _tree_depth(node: Node) -> int:
+    """Depth of a syntax tree, without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for arg in current.args:
+            if isinstance(arg, Node):
+                stack.append((arg, depth + 1))
+    return deepest
 
 
 def _unquote(text: str) -> str:
@@ -251,7 +304,15 @@ def parse_rule(text: str, name: str = "rule") -> Node:
     """Parse a rule into a syntax tree; :class:`RuleError` names the rule and position."""
     if not isinstance(text, str):
         raise RuleError(f"rule {name!r}: expected the condition as text, got {text!r}")
-    return _Parser(text, name).parse()
+    if len(text) > MAX_RULE_CHARS:
+        raise RuleError(f"rule {name!r}: {len(text):,} characters; a rule may have at most {MAX_RULE_CHARS:,}")
+    tree = _Parser(text, name).parse()
+    if _tree_depth(tree) > 2 * MAX_DEPTH:
+        raise RuleError(
+            f"rule {name!r}: the condition chains more than {2 * MAX_DEPTH} operations; split it into "
+            "several rules or use 'in (...)'"
+        )
+    return tree
 
 
 _BINARY = {

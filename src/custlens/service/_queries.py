@@ -1,14 +1,17 @@
-"""What the API and the pages ask of a stored analysis and the warehouse, one function each.
+"""What the API and the pages ask about customers, one function each.
 
-Every function takes the user it answers for and applies the role's visibility (personal
-data only where :func:`custlens.access.visible_identity_fields` allows it); none computes a
-statistic: they read the stored analysis and the canonical tables.
+Every function takes the user it answers for, checks the permission and applies the
+role's visibility (personal data only where :func:`custlens.access.visible_identity_fields`
+allows it); none computes a statistic: they read the stored analysis and the canonical
+tables.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from custlens.errors import InputError, NotFoundError, did_you_mean
@@ -19,22 +22,21 @@ if TYPE_CHECKING:
     from custlens.access import User
     from custlens.service._service import Service
 
-__all__ = ["Page", "page_of", "customer_profile", "search_customers", "segment_members", "MAX_PAGE_SIZE"]
+__all__ = [
+    "Page",
+    "page_of",
+    "plain",
+    "customer_profile",
+    "customer_fields",
+    "search_customers",
+    "count_customers",
+    "MAX_PAGE_SIZE",
+    "SORTABLE",
+]
 
 MAX_PAGE_SIZE = 500
-ATTRIBUTE_COLUMNS = (
-    "customer_type",
-    "region",
-    "city",
-    "industry",
-    "company_size",
-    "gender",
-    "age_band",
-    "acquisition_channel",
-    "created_at",
-    "consent_marketing",
-    "consent_profiling",
-)
+SORTABLE = ("customer_id", "clv", "revenue", "order_count", "recency_days", "score_rank", "value_at_stake", "p_alive")
+"""Columns a customer list can be ordered by."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,21 @@ class Page:
         return {"items": self.items, "page": self.page, "page_size": self.page_size, "total": self.total}
 
 
-def _check_page(page: int, page_size: int) -> None:
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: dates as ISO text, NaN and infinities as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def check_page(page: int, page_size: int) -> None:
+    """Raise :class:`InputError` unless ``page >= 1`` and ``1 <= page_size <= MAX_PAGE_SIZE``."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise InputError(f"'page' must be a whole number >= 1; got {page!r}")
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -60,68 +76,53 @@ def _check_page(page: int, page_size: int) -> None:
 
 def page_of(expr: ir.Table, *, page: int, page_size: int, order_by: Sequence[Any]) -> Page:
     """Rows ``(page - 1) * page_size`` onward of ``expr`` in ``order_by`` order, and the total."""
-    _check_page(page, page_size)
+    check_page(page, page_size)
     total = int(expr.count().to_pyarrow().as_py())
     rows = expr.order_by(list(order_by)).limit(page_size, offset=(page - 1) * page_size).to_pyarrow().to_pylist()
-    return Page(rows, page, page_size, total)
+    return Page(plain(rows), page, page_size, total)
+
+
+def list_page(rows: Sequence[Any], *, page: int, page_size: int) -> Page:
+    """A page of a list already in memory."""
+    check_page(page, page_size)
+    start = (page - 1) * page_size
+    return Page(plain(list(rows[start : start + page_size])), page, page_size, len(rows))
+
+
+def _fetch(service: Service, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows of a parameterised query on this thread's cursor (times already text in the SQL)."""
+    result = service.cursor().execute(sql, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _identity(service: Service, user: User, customer_id: str, consent: bool | None) -> dict[str, Any] | None:
+    """The personal fields the user may see, decrypted; the read goes to the audit log."""
     from custlens.access import visible_identity_fields
+    from custlens.privacy import read_identity
 
     fields = visible_identity_fields(user.role, consent_marketing=consent)
     if not fields:
         return None
-    t = service.table("identity")
-    rows = t.filter(t.customer_id == customer_id).select(*fields).limit(1).to_pyarrow().to_pylist()
-    return rows[0] if rows else dict.fromkeys(fields)
-
-
-def _timeline(service: Service, customer_id: str, limit: int) -> list[dict[str, Any]]:
-    """The customer's latest orders, interactions and invoices, newest first."""
-    import ibis
-
-    tx = service.table("transactions")
-    tx = tx.filter(tx.customer_id == customer_id)
-    orders = tx.group_by("order_id").aggregate(
-        at=tx.ordered_at.min(),
-        amount=tx.amount.sum(),
-        lines=tx.count(),
-        returned=tx.return_flag.any(),
+    key = service.identity_key()
+    if key is None:  # no key was ever made, so the workspace holds no personal data
+        return dict.fromkeys(fields)
+    found = read_identity(
+        service.workspace,
+        [customer_id],
+        fields,
+        key=key,
+        actor=f"api:{user.username}",
+        purpose="customer profile",
+        connection=service.cursor(),
     )
-    orders = orders.select(
-        kind=ibis.literal("order"),
-        at=orders.at,
-        reference=orders.order_id,
-        detail=ibis.ifelse(orders.returned, "with returns", ""),
-        amount=orders.amount,
-    )
-    it = service.table("interactions")
-    it = it.filter(it.customer_id == customer_id)
-    interactions = it.select(
-        kind=it.kind,
-        at=it.occurred_at,
-        reference=it.interaction_id,
-        detail=it.outcome.fill_null(""),
-        amount=ibis.null().cast("float64"),
-    )
-    rv = service.table("receivables")
-    rv = rv.filter(rv.customer_id == customer_id)
-    invoices = rv.select(
-        kind=ibis.literal("invoice"),
-        at=rv.issued_on.cast("timestamp('UTC')"),
-        reference=rv.invoice_id,
-        detail=ibis.ifelse(rv.paid_on.isnull(), "unpaid", "paid " + rv.paid_on.cast("string")),
-        amount=rv.amount,
-    )
-    events = orders.union(interactions).union(invoices)
-    return events.order_by([ibis.desc("at"), "reference"]).limit(limit).to_pyarrow().to_pylist()
+    return found.get(customer_id, dict.fromkeys(fields))
 
 
 def customer_profile(
     service: Service, user: User, customer_id: str, *, analysis_id: str | None = None, timeline: int = 50
 ) -> dict[str, Any]:
-    """One customer as the user may see them.
+    """One customer as the user may see them (permission ``customers:read``).
 
     Returns
     -------
@@ -130,8 +131,8 @@ def customer_profile(
         ``indicators`` (value indicators and purchase history), ``segments`` (method ->
         ``{segment, segment_zh}``), ``clv``, ``p_alive``, ``churn`` (risk band, overdue
         ratio, expected next order, value at stake), ``score``, ``actions`` (the playbook's
-        action for each segment), ``timeline`` (latest orders, interactions and invoices)
-        and, only where the role may see it, ``identity``.
+        action for each segment), ``timeline`` (latest orders, interactions and invoices,
+        at most ``timeline``) and, only where the role may see it, ``identity``.
 
     Raises
     ------
@@ -142,25 +143,20 @@ def customer_profile(
     from custlens.analysis import CHURN_COLUMNS, CLV_COLUMNS, SCORE_COLUMNS
 
     check(user.role, "customers:read")
-    analysis = service.analysis(analysis_id)
-    stored = analysis.customer(str(customer_id))
-    row = stored["customer"]
-    c = service.table("customers")
-    attrs = c.filter(c.customer_id == str(customer_id)).to_pyarrow().to_pylist()
-    attributes = {k: attrs[0].get(k) for k in ATTRIBUTE_COLUMNS if k in attrs[0]} if attrs else {}
-    skip = {"customer_id", *CLV_COLUMNS, *CHURN_COLUMNS, *SCORE_COLUMNS}
-    segments = {
-        m: ({"segment": s["segment"], "segment_zh": s["segment_zh"]} if s else None)
-        for m, s in stored["segments"].items()
-    }
-    actions: dict[str, Any] = {}
-    if analysis.has_result("playbook"):
-        for action in analysis.result("playbook").to_pylist():
-            seg = segments.get(str(action.get("scheme")))
-            if seg and seg["segment"] == action.get("segment"):
-                actions[str(action["scheme"])] = {k: v for k, v in action.items() if k not in ("scheme", "customers")}
+    if isinstance(timeline, bool) or not isinstance(timeline, int) or not 0 <= timeline <= MAX_PAGE_SIZE:
+        raise InputError(f"'timeline' must be a whole number from 0 to {MAX_PAGE_SIZE}; got {timeline!r}")
+    customer_id = str(customer_id)
+    lookup = service.lookup(analysis_id)
+    row = lookup.row(customer_id)
+    if row is None:
+        raise NotFoundError(f"analysis {lookup.analysis_id} has no customer {customer_id!r}")
+    analysis = service.analysis(lookup.analysis_id)
+    canonical = service.canonical()
+    attributes = canonical.attributes_of(customer_id)
+    segments = lookup.segments_of(customer_id)
+    skip = {"customer_id", "customer_type", "region", *CLV_COLUMNS, *CHURN_COLUMNS, *SCORE_COLUMNS}
     profile: dict[str, Any] = {
-        "customer_id": str(customer_id),
+        "customer_id": customer_id,
         "analysis_id": analysis.analysis_id,
         "as_of": analysis.as_of.isoformat(),
         "attributes": attributes,
@@ -170,16 +166,69 @@ def customer_profile(
         "p_alive": row.get("p_alive"),
         "churn": {k: row.get(k) for k in CHURN_COLUMNS},
         "score": {k: row.get(k) for k in SCORE_COLUMNS},
-        "actions": actions,
-        "timeline": _timeline(service, str(customer_id), timeline),
+        "actions": {
+            m: lookup.actions[(m, seg["segment"])]
+            for m, seg in segments.items()
+            if seg is not None and (m, seg["segment"]) in lookup.actions
+        },
+        "timeline": canonical.timeline(customer_id, timeline),
     }
-    identity = _identity(service, user, str(customer_id), attributes.get("consent_marketing"))
+    identity = _identity(service, user, customer_id, attributes.get("consent_marketing"))
     if identity is not None:
         profile["identity"] = identity
-    return profile
+    return plain(profile)
 
 
-_SORTABLE = ("customer_id", "clv", "revenue", "order_count", "recency_days", "score_rank", "value_at_stake", "p_alive")
+def customer_fields(service: Service, user: User, *, analysis_id: str | None = None) -> list[dict[str, str]]:
+    """The columns a filter or a rule may name, with their types (permission ``customers:read``).
+
+    The stored per-customer outputs of the analysis and the attributes of the customers
+    table; the dashboard's rule builder lists them.
+    """
+    from custlens.access import check
+
+    check(user.role, "customers:read")
+    table = _rule_table(service, analysis_id)
+    return [{"name": name, "type": str(dtype)} for name, dtype in table.schema().items()]
+
+
+def _rule_table(service: Service, analysis_id: str | None) -> ir.Table:
+    """The stored per-customer table joined with the customers' attributes."""
+    stored = service.analysis(analysis_id).customers()
+    attrs = service.table("customers")
+    extra = [c for c in attrs.columns if c not in stored.columns]
+    a = attrs.select(*extra, _aid=attrs.customer_id)
+    joined = stored.left_join(a, stored.customer_id == a._aid)
+    return joined.drop("_aid")
+
+
+def _filtered(
+    service: Service,
+    *,
+    analysis_id: str | None,
+    q: str | None,
+    filters: Mapping[str, Any] | None,
+    segment: tuple[str, str] | None,
+    rule: str | None,
+) -> ir.Table:
+    from custlens.segment import compile_rule
+
+    t = _rule_table(service, analysis_id)
+    for key, value in dict(filters or {}).items():
+        if key not in t.columns or key == "customer_id":
+            known = [c for c in t.columns if c != "customer_id"]
+            raise InputError(f"cannot filter on {key!r}{did_you_mean(key, known)}; filters: {', '.join(known)}")
+        t = t.filter(t[key].isnull() if value is None else t[key].cast("string") == str(value))
+    if q:
+        t = t.filter(t.customer_id.startswith(str(q)))
+    if segment is not None:
+        method, name = segment
+        members = service.analysis(analysis_id).segments(method)
+        members = members.filter(members.segment == name).select(_mid=members.customer_id)
+        t = t.semi_join(members, t.customer_id == members._mid)
+    if rule:
+        t = t.filter(compile_rule(rule, t, name="rule"))
+    return t
 
 
 def search_customers(
@@ -190,108 +239,74 @@ def search_customers(
     q: str | None = None,
     filters: Mapping[str, Any] | None = None,
     segment: tuple[str, str] | None = None,
+    rule: str | None = None,
     order_by: str = "score_rank",
     descending: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
-    """Customers of a stored analysis matching an id prefix, attribute filters and a segment.
+    """Customers of a stored analysis matching an id prefix, filters, a segment and a rule.
+
+    Permission ``customers:read``. Items hold :data:`custlens.service.LIST_COLUMNS`.
 
     Parameters
     ----------
     q
         A customer-id prefix.
     filters
-        Exact values of the customers' attributes (``region``, ``customer_type``, ...) or of
-        the stored ``risk_band`` / ``score_tier``.
+        Exact values of columns of the stored per-customer table (``risk_band``,
+        ``score_tier``, ...) or of the customers' attributes (``region``,
+        ``customer_type``, ...); ``None`` matches a missing value.
     segment
         ``(method, segment)``: only members of that segment.
+    rule
+        A condition in the rule language of :func:`custlens.segment.compile_rule` over the
+        same columns, e.g. ``revenue > 1000 and region = 'east'``.
     order_by, descending
-        One of ``customer_id, clv, revenue, order_count, recency_days, score_rank,
-        value_at_stake, p_alive``.
+        One of :data:`SORTABLE`.
     """
     import ibis
 
     from custlens.access import check
+    from custlens.service._lookup import LIST_COLUMNS
 
     check(user.role, "customers:read")
-    if order_by not in _SORTABLE:
+    if order_by not in SORTABLE:
         raise InputError(
-            f"'order_by' must be one of {', '.join(_SORTABLE)}; got {order_by!r}{did_you_mean(order_by, _SORTABLE)}"
+            f"'order_by' must be one of {', '.join(SORTABLE)}; got {order_by!r}{did_you_mean(order_by, SORTABLE)}"
         )
-    analysis = service.analysis(analysis_id)
-    c = analysis.customers()
-    cols = [
-        "customer_id",
-        "order_count",
-        "revenue",
-        "recency_days",
-        "clv",
-        "p_alive",
-        "risk_band",
-        "value_at_stake",
-        "score_rank",
-        "score_tier",
-    ]
-    t = c.select(*cols)
-    attrs = service.table("customers")
-    wanted = dict(filters or {})
-    attr_filters = {k: v for k, v in wanted.items() if k in ATTRIBUTE_COLUMNS}
-    own_filters = {k: v for k, v in wanted.items() if k in ("risk_band", "score_tier")}
-    unknown = [k for k in wanted if k not in attr_filters and k not in own_filters]
-    if unknown:
-        known = [*ATTRIBUTE_COLUMNS, "risk_band", "score_tier"]
-        raise InputError(
-            f"cannot filter on {unknown[0]!r}{did_you_mean(unknown[0], known)}; filters: {', '.join(known)}"
-        )
-    a = attrs.select("customer_id", "customer_type", "region")
-    a = a.rename(_aid="customer_id")
-    t = t.left_join(a, t.customer_id == a._aid).drop("_aid")
-    for key, value in own_filters.items():
-        t = t.filter(t[key] == value)
-    if attr_filters:
-        keep = attrs
-        for key, value in attr_filters.items():
-            keep = keep.filter(keep[key].cast("string") == str(value))
-        ids = keep.select(_fid=keep.customer_id)
-        t = t.semi_join(ids, t.customer_id == ids._fid)
-    if q:
-        t = t.filter(t.customer_id.startswith(str(q)))
-    if segment is not None:
-        method, name = segment
-        members = analysis.segments(method)
-        members = members.filter(members.segment == name).select(_mid=members.customer_id)
-        t = t.semi_join(members, t.customer_id == members._mid)
-    key = t[order_by]
-    return page_of(t, page=page, page_size=page_size, order_by=[ibis.desc(key) if descending else key, t.customer_id])
+    check_page(page, page_size)
+    t = _filtered(service, analysis_id=analysis_id, q=q, filters=filters, segment=segment, rule=rule)
+    t = t.select(*LIST_COLUMNS)
+    key = ibis.desc(t[order_by]) if descending else t[order_by]
+    order = [key] if order_by == "customer_id" else [key, t.customer_id]
+    return page_of(t, page=page, page_size=page_size, order_by=order)
 
 
-def segment_members(
+def count_customers(
     service: Service,
     user: User,
-    method: str,
-    segment: str,
     *,
     analysis_id: str | None = None,
-    page: int = 1,
-    page_size: int = 50,
-) -> Page:
-    """The members of one segment, most important first (by the stored score rank).
+    q: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    segment: tuple[str, str] | None = None,
+    rule: str | None = None,
+) -> dict[str, Any]:
+    """How many customers match (the rule builder's live count); permission ``customers:read``.
 
-    Raises
-    ------
-    NotFoundError
-        When the analysis has no such segmentation or segment (the message lists them).
+    Returns
+    -------
+    dict
+        ``analysis_id``, ``customers`` (matching), ``of`` (customers in the analysis).
     """
     from custlens.access import check
 
-    check(user.role, "segments:read")
+    check(user.role, "customers:read")
     analysis = service.analysis(analysis_id)
-    names = analysis.segment_summary(method)["segment"].to_pylist()
-    if segment not in names:
-        raise NotFoundError(
-            f"{method} has no segment {segment!r}{did_you_mean(segment, names)} (segments: {', '.join(names)})"
-        )
-    return search_customers(
-        service, user, analysis_id=analysis.analysis_id, segment=(method, segment), page=page, page_size=page_size
-    )
+    t = _filtered(service, analysis_id=analysis.analysis_id, q=q, filters=filters, segment=segment, rule=rule)
+    return {
+        "analysis_id": analysis.analysis_id,
+        "customers": int(t.count().to_pyarrow().as_py()),
+        "of": analysis.n_customers,
+    }

@@ -7,9 +7,10 @@ expressions on PySpark, with the tables registered from Parquet or Arrow.
 
 from __future__ import annotations
 
+from custlens.warehouse._files import private_dir, private_file
 from custlens.warehouse._migrations import LEDGER_TABLE, MIGRATIONS, MIGRATIONS_TABLE
 from custlens.warehouse._spark import connect_spark, export_parquet
-from custlens.warehouse._workspace import STAGING_DIR, Workspace, WorkspaceSettings
+from custlens.warehouse._workspace import AUDIT_DIR, STAGING_DIR, Workspace, WorkspaceSettings, write_settings
 
 __all__ = [
     "Workspace",
@@ -18,6 +19,10 @@ __all__ = [
     "export_parquet",
     "LEDGER_TABLE",
     "STAGING_DIR",
+    "AUDIT_DIR",
+    "write_settings",
+    "private_dir",
+    "private_file",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
 ]

@@ -41,6 +41,8 @@ Conventions:
   same key and different values, and drops exact copies as duplicates.
 - **Personal data** (names, phones, e-mails, addresses) lives only in `identity`, keyed by
   `customer_id`; no analysis reads it, so encryption, consent and erasure act on one table.
+  Its fields are stored encrypted, field by field, under a key kept outside the workspace
+  ([privacy.md](privacy.md)); the consent columns of `customers` govern contact exports.
 - **Returns**: a `transactions` line is a return when `return_flag` is true or its
   `amount` is negative. The per-customer features built from these tables (order count,
   revenue net of returns, average order value, recency, ...) are defined once, in
@@ -53,6 +55,16 @@ _INTERNAL = """## Internal tables
 |---|---|
 | `_schema_migrations` | one row per change to the warehouse structure: numbered migrations (`version`) and columns or tables added when `schema.py` grew (`version` empty); `description`, `applied_at` |
 | `_import_ledger` | one row per committed import: `import_id`, `sha256` of the file, `target_table`, `source_path`, `source_bytes`, `source_format`, `encoding`, `mapping_sha256`, `rows_read`, `rows_loaded`, `rows_rejected`, `rows_duplicate`, `quarantine_path`, `imported_at` (see [import.md](import.md)) |
+| `_privacy_key` | the key personal data is encrypted with: `key_id`, `key_check` (a keyed check value, never the key), `since` (see [privacy.md](privacy.md)) |
+| `_privacy_blocklist` | erased persons: `kind` (`customer_id`, `phone`, `email`), `digest` (HMAC under the key's erasure secret), `erased_at` |
+| `_identity_history` | corrected identity fields: `customer_id`, `field`, `old_value` (encrypted), `changed_at`, `actor`, `reason` |
+| `_export_history`, `_export_customers` | files of customer data written through the library (campaign and contact lists): `export_id`, `path`, `kind`, `created_at`, `actor`, `purpose`, `rows`, `contact_fields`; and which customers each held |
+
+The `identity` table also holds three internal columns: `_row_digest` (keyed digest of the
+plain row, compared by the importer to find exact duplicates, since two encryptions of one
+value differ), `_phone_index` and `_email_index` (the blind index: keyed digests of the
+normalised phone and e-mail, for exact look-up without decryption). Its personal fields
+hold `v1.<base64>` tokens (AES-256-GCM), never the values.
 """
 
 

@@ -7,12 +7,18 @@ Layout::
         warehouse.duckdb    the canonical tables, the import ledger, the migrations table
         quarantine/         one CSV per import that rejected rows
         tmp/                staging files of imports in progress
+        audit/              the hash-chained audit log (custlens.privacy.audit)
+
+Every folder is private to its owner (0700) and every file custlens writes is 0600. The
+encryption key of the ``identity`` table is never kept here (see ``custlens.privacy``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,12 +30,22 @@ import duckdb
 import ibis
 import tomli_w
 
-from custlens.errors import BackendError, ConfigError, InputError
+from custlens.errors import BackendError, ConfigError, ConflictError, InputError
 from custlens.schema import table as schema_table
+from custlens.warehouse._files import private_dir, private_file, remove_orphans, tighten
 from custlens.warehouse._migrations import migrate, schema_version
 from custlens.warehouse.compat import detach_cache_finalizers, duckdb_connection
 
-__all__ = ["Workspace", "WorkspaceSettings", "SETTINGS_FILE", "DATABASE_FILE", "QUARANTINE_DIR", "STAGING_DIR"]
+__all__ = [
+    "Workspace",
+    "WorkspaceSettings",
+    "SETTINGS_FILE",
+    "DATABASE_FILE",
+    "QUARANTINE_DIR",
+    "STAGING_DIR",
+    "AUDIT_DIR",
+    "write_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +53,9 @@ SETTINGS_FILE = "workspace.toml"
 DATABASE_FILE = "warehouse.duckdb"
 QUARANTINE_DIR = "quarantine"
 STAGING_DIR = "tmp"
+AUDIT_DIR = "audit"
 FORMAT_VERSION = 1
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 #: Sizes DuckDB accepts for ``memory_limit``: a number and an optional unit.
@@ -57,13 +75,26 @@ class WorkspaceSettings:
     max_reject_rate
         Default largest share of rejected rows an import accepts (0.01 = 1 %).
     currency
-        The workspace's currency code (informational; one currency per workspace).
+        The workspace's currency code (one currency per workspace); an amount written with
+        the symbol of another currency is rejected on import.
+    lock_wait
+        Seconds a second writer waits for the workspace before giving up.
+    earliest_date, latest_date
+        Dates and timestamps outside this window (ISO dates) are rejected on import.
+    max_amount
+        Largest absolute value of an amount (money column) accepted on import.
+    extra
+        Other sections of ``workspace.toml`` (``[privacy]``, ``[retention]``, ...), kept as read.
     """
 
     memory_limit: str = "2GB"
     threads: int = 2
     max_reject_rate: float = 0.01
     currency: str = ""
+    lock_wait: float = 10.0
+    earliest_date: str = "1900-01-01"
+    latest_date: str = "2100-12-31"
+    max_amount: float = 1e15
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -73,9 +104,15 @@ class WorkspaceSettings:
                 "format_version": FORMAT_VERSION,
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "currency": self.currency,
+                "lock_wait": self.lock_wait,
             },
             "duckdb": {"memory_limit": self.memory_limit, "threads": self.threads},
-            "import": {"max_reject_rate": self.max_reject_rate},
+            "import": {
+                "max_reject_rate": self.max_reject_rate,
+                "earliest_date": self.earliest_date,
+                "latest_date": self.latest_date,
+                "max_amount": self.max_amount,
+            },
         }
         doc.update(self.extra)
         return doc
@@ -96,6 +133,10 @@ class WorkspaceSettings:
                 threads=int(db.get("threads", cls.threads)),
                 max_reject_rate=float(imp.get("max_reject_rate", cls.max_reject_rate)),
                 currency=str(ws.get("currency", "")),
+                lock_wait=float(ws.get("lock_wait", cls.lock_wait)),
+                earliest_date=str(imp.get("earliest_date", cls.earliest_date)),
+                latest_date=str(imp.get("latest_date", cls.latest_date)),
+                max_amount=float(imp.get("max_amount", cls.max_amount)),
                 extra={k: v for k, v in doc.items() if k not in ("workspace", "duckdb", "import")},
             )
         except (TypeError, ValueError, AttributeError) as exc:
@@ -106,6 +147,20 @@ class WorkspaceSettings:
             raise ConfigError(
                 f"{source}: [import] max_reject_rate must be between 0 and 1; got {settings.max_reject_rate}"
             )
+        if not (math.isfinite(settings.lock_wait) and 0 <= settings.lock_wait <= 3600):
+            raise ConfigError(
+                f"{source}: [workspace] lock_wait must be seconds from 0 to 3600; got {settings.lock_wait}"
+            )
+        for key in ("earliest_date", "latest_date"):
+            if not _DATE.fullmatch(getattr(settings, key)):
+                raise ConfigError(f"{source}: [import] {key} must be a date YYYY-MM-DD; got {getattr(settings, key)!r}")
+        if settings.earliest_date >= settings.latest_date:
+            raise ConfigError(
+                f"{source}: [import] earliest_date {settings.earliest_date} must be before "
+                f"latest_date {settings.latest_date}"
+            )
+        if not (math.isfinite(settings.max_amount) and settings.max_amount > 0):
+            raise ConfigError(f"{source}: [import] max_amount must be a positive number; got {settings.max_amount}")
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
         size = _MEMORY_LIMIT.fullmatch(settings.memory_limit)
@@ -126,11 +181,19 @@ class Workspace:
     database file, which DuckDB locks for a single writing process.
     """
 
-    def __init__(self, path: Path, con: ibis.BaseBackend, settings: WorkspaceSettings, read_only: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        con: ibis.BaseBackend,
+        settings: WorkspaceSettings,
+        read_only: bool,
+        key_file: Path | None = None,
+    ) -> None:
         self.path = path
         self.con = con
         self.settings = settings
         self.read_only = read_only
+        self.key_file = key_file
 
     # -- creation and opening -------------------------------------------------
     @classmethod
@@ -150,22 +213,28 @@ class Workspace:
         settings = settings or WorkspaceSettings()
         # validate before anything is written: a refused init leaves no half-made workspace
         WorkspaceSettings.from_toml(settings.to_toml(), path / SETTINGS_FILE)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / QUARANTINE_DIR).mkdir(exist_ok=True)
-        (path / SETTINGS_FILE).write_bytes(tomli_w.dumps(settings.to_toml()).encode("utf-8"))
+        private_dir(path)
+        private_dir(path / QUARANTINE_DIR)
+        write_settings(path, settings.to_toml())
         log.info("created workspace %s", path)
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
+    def open(cls, path: str | Path, *, read_only: bool = False, key_file: str | Path | None = None) -> Workspace:
         """Open the workspace in ``path``, migrating its warehouse to the current schema.
+
+        ``key_file`` names the file of the key that encrypts personal data (see
+        :mod:`custlens.privacy`); it is read only when personal data is.
 
         Raises
         ------
         InputError
             When ``path`` is not a custlens workspace.
+        ConflictError
+            When another process holds the workspace for writing longer than
+            ``[workspace] lock_wait`` seconds: "workspace is in use".
         BackendError
-            When the database cannot be opened (e.g. another process is writing to it).
+            When the database cannot be opened for another reason.
         """
         path = Path(path)
         settings_path = path / SETTINGS_FILE
@@ -177,29 +246,24 @@ class Workspace:
             doc = tomllib.loads(settings_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{settings_path}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{settings_path}: not valid TOML (nested too deeply)") from None
         settings = WorkspaceSettings.from_toml(doc, settings_path)
         db_path = path / DATABASE_FILE
         if read_only and not db_path.exists():
             raise InputError(f"{path}: the workspace has no {DATABASE_FILE} yet")
-        try:
-            con = ibis.duckdb.connect(
-                str(db_path),
-                read_only=read_only,
-                memory_limit=settings.memory_limit,
-                threads=settings.threads,
-            )
-        except duckdb.Error as exc:
-            raise BackendError(f"{db_path}: cannot open the warehouse ({exc})") from None
+        con = _connect(db_path, settings, read_only)
         con.con.execute("SET enable_progress_bar = false")  # no output from the library
         if not read_only:
-            (path / QUARANTINE_DIR).mkdir(exist_ok=True)
-            # this process holds the write lock: staging files left here belong to
-            # imports that were killed before they committed
-            for stale in (path / STAGING_DIR).glob("import-*.parquet"):
-                stale.unlink(missing_ok=True)
-        ws = cls(path, con, settings, read_only)
+            private_dir(path / QUARANTINE_DIR)
+            # staging files nobody holds belong to imports killed before they committed;
+            # those of imports in progress (this process included) are locked and kept
+            remove_orphans(path / STAGING_DIR)
+            tighten(path)
+        ws = cls(path, con, settings, read_only, Path(key_file) if key_file is not None else None)
         if not read_only:
             migrate(ws.raw)
+            private_file(db_path)
         return ws
 
     # -- access ------------------------------------------------------------------
@@ -259,6 +323,8 @@ class Workspace:
             self.con.disconnect()
         except duckdb.Error:  # pragma: no cover - already closed
             pass
+        if not self.read_only:
+            tighten(self.path)  # DuckDB creates its WAL with the process umask
 
     def __enter__(self) -> Workspace:
         return self
@@ -270,3 +336,47 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r}, read_only={self.read_only})"
+
+
+def write_settings(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``workspace.toml`` of the workspace in ``path`` (mode 0600), replacing it atomically."""
+    target = path / SETTINGS_FILE
+    tmp = path / f".{SETTINGS_FILE}.tmp"
+    tmp.write_bytes(tomli_w.dumps(doc).encode("utf-8"))
+    private_file(tmp)
+    tmp.replace(target)
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def _connect(db_path: Path, settings: WorkspaceSettings, read_only: bool) -> ibis.BaseBackend:
+    """Connect to the warehouse, waiting up to ``settings.lock_wait`` s for another writer.
+
+    Raises
+    ------
+    ConflictError
+        When another process still holds the database after the wait.
+    BackendError
+        When DuckDB cannot open the file for another reason.
+    """
+    deadline = time.monotonic() + settings.lock_wait
+    delay = 0.05
+    while True:
+        try:
+            return ibis.duckdb.connect(
+                str(db_path), read_only=read_only, memory_limit=settings.memory_limit, threads=settings.threads
+            )
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise BackendError(f"{db_path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
+            if time.monotonic() >= deadline:
+                raise ConflictError(
+                    f"{db_path.parent}: workspace is in use (by another custlens process); waited "
+                    f"{settings.lock_wait:g} s. Try again when it has finished, or raise [workspace] "
+                    "lock_wait in workspace.toml"
+                ) from None
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.5)

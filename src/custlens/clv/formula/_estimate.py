@@ -141,6 +141,10 @@ def period_index(period: ArrayLike, unit: str | None = None) -> NDArray[np.int64
     return t.astype(np.int64)
 
 
+MAX_N_BOOT = 20_000
+"""Most bootstrap replicates (each one refits the chain; more would run for hours)."""
+
+
 def _check_common(level: float, method: str, prior: float, n_boot: int) -> None:
     if not 0 < level < 1:
         raise InputError(f"'level' must lie strictly between 0 and 1; got {level!r}")
@@ -148,8 +152,10 @@ def _check_common(level: float, method: str, prior: float, n_boot: int) -> None:
         raise InputError(f"'method' must be 'dirichlet' or 'bootstrap'; got {method!r}")
     if prior < 0:
         raise InputError(f"'prior' must be >= 0; got {prior!r}")
-    if method == "bootstrap" and n_boot < 20:
-        raise InputError(f"'n_boot' must be >= 20 for bootstrap intervals; got {n_boot!r}")
+    if method == "bootstrap" and not (isinstance(n_boot, (int, np.integer)) and 20 <= n_boot <= MAX_N_BOOT):
+        raise InputError(
+            f"'n_boot' must be a whole number from 20 to {MAX_N_BOOT:,} for bootstrap intervals; got {n_boot!r}"
+        )
 
 
 def _customer_index(customer_id: ArrayLike, n: int) -> tuple[NDArray[np.intp], NDArray[Any]]:

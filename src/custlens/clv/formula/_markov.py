@@ -80,6 +80,10 @@ def check_transition_matrix(matrix: ArrayLike, tolerance: float = ROW_SUM_TOLERA
     return P
 
 
+MAX_PERIODS = 10_000
+"""Longest finite horizon (periods) of :func:`markov_value`; beyond it use the infinite horizon."""
+
+
 def markov_value(
     transition_matrix: ArrayLike,
     rewards: ArrayLike,
@@ -124,6 +128,11 @@ def markov_value(
         T = int(check_nonnegative(horizon, "horizon"))
         if T != horizon:
             raise InputError(f"'horizon' must be a whole number of periods; got {horizon!r}")
+        if T > MAX_PERIODS:
+            raise InputError(
+                f"'horizon' must be at most {MAX_PERIODS:,} periods; got {horizon!r} "
+                "(leave it out for the infinite horizon, which is computed exactly)"
+            )
         value = R.copy()
         term = R.copy()
         for _ in range(T):  # T matrix-vector products: O(T k^2)

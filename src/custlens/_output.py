@@ -1,0 +1,126 @@
+"""Writing files the user asked for: safe targets, atomic writes, cells that cannot run.
+
+Every exporter and every command that writes a file goes through this module:
+
+* :func:`check_target` refuses a folder, a missing folder, a file of a custlens workspace
+  (its database, settings, quarantine, audit log; only ``exports/`` inside a workspace is
+  open to outputs), one of the command's input files, and an existing file unless
+  ``overwrite`` is given;
+* :func:`write_atomic` writes to a temporary file in the same folder and renames it, so a
+  failure leaves the old file (or none), never half a file; outputs are mode 0600;
+* :func:`neutralise` defuses spreadsheet formulas (CSV injection, OWASP): a text cell that
+  begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from custlens.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["FORMULA_START", "check_target", "write_atomic", "neutralise", "neutralise_text", "workspace_of"]
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)."""
+_OPEN_IN_WORKSPACE = "exports"
+
+
+def workspace_of(path: Path) -> Path | None:
+    """The custlens workspace folder that contains ``path``, if any."""
+    for parent in path.resolve().parents:
+        if (parent / "workspace.toml").is_file() and (parent / "warehouse.duckdb").exists():
+            return parent
+    return None
+
+
+def check_target(
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+    option: str = "'path'",
+    force_hint: str = "--force",
+) -> Path:
+    """Return ``path`` if a file may be written there; raise :class:`InputError` otherwise.
+
+    Parameters
+    ----------
+    overwrite
+        Whether an existing file may be replaced.
+    inputs
+        Files the command reads; writing over one of them is refused.
+    option
+        The parameter or flag naming the path, for messages.
+    force_hint
+        How the caller allows overwriting (``--force`` on the CLI, ``overwrite=True`` in Python).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; {option} expects a file name")
+    if not target.parent.is_dir():
+        raise InputError(f"{target}: the folder {target.parent} does not exist; create it or choose another {option}")
+    home = workspace_of(target)
+    if home is not None:
+        inside = target.resolve().relative_to(home.resolve())
+        if inside.parts[0] != _OPEN_IN_WORKSPACE:
+            raise InputError(
+                f"{target}: is inside the custlens workspace {home}; {option} may not write there "
+                f"(only into its {_OPEN_IN_WORKSPACE}/ folder), it would damage the workspace"
+            )
+    for source in inputs:
+        src = Path(source)
+        if src.exists() and target.exists() and os.path.samefile(src, target):
+            raise InputError(f"{target}: is an input of this command; {option} must name another file")
+    if target.exists() and not overwrite:
+        raise InputError(f"{target}: already exists; give {force_hint} to replace it, or choose another {option}")
+    return target
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename (mode 0600)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def neutralise_text(value: str) -> str:
+    """``value`` with a leading ``'`` when it begins like a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def neutralise(table: pa.Table) -> pa.Table:
+    """Every text column of ``table`` with formula-like cells defused (see :func:`neutralise_text`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pattern = "^[=+\\-@\t\r]"
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+            column = table.column(i).cast(kind)
+        else:
+            column = table.column(i)
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        hit = pc.match_substring_regex(column, pattern)
+        if pc.any(pc.fill_null(hit, False)).as_py():
+            fixed = pc.if_else(hit, pc.binary_join_element_wise("'", column, ""), column)
+            table = table.set_column(i, pa.field(field.name, kind, field.nullable), fixed)
+    return table

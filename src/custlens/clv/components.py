@@ -1,0 +1,517 @@
+"""The parts of every customer's lifetime value (客户终生价值的构成): historical, current and potential.
+
+The course text breaks a customer's lifetime value into CLV1 the first purchase (初次购买),
+CLV2 repeat purchases (重复购买), CLV3 cross-selling (交叉销售), CLV4 the lower cost of
+serving a customer as the relationship ages (服务成本降低), CLV5 referral revenue
+(推荐收益) and CLV6 the value loyalty brings (客户忠诚带来的价值), and reads a customer's
+value three ways: historical (历史价值, to date), current (当前价值, the last year) and
+potential (潜在价值, the future). Its definition of lifetime value subtracts what it costs to
+acquire and keep the customer, so the costs are lines of the same table. For each buyer and
+each of the three parts, :func:`value_components` returns the six components, the three
+cost lines and
+
+    value = first_purchase + repeat_purchase + cross_selling + service_cost_saving + referral
+            + loyalty - baseline_service_cost - marketing_cost - acquisition_cost
+
+Definitions, the data each component needs and the formulas are in ``docs/value.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from custlens._frames import as_arrow
+from custlens.clv._transaction import _TransactionModel, check_rft
+from custlens.clv._valuemath import MonthlyFlows, future_value, monthly_flows
+from custlens.clv.tables import CLVResult
+from custlens.clv.value import check_value_options
+from custlens.errors import InputError, did_you_mean
+from custlens.schema import DAYS_PER_MONTH
+
+__all__ = [
+    "COMPONENTS",
+    "COST_LINES",
+    "PARTS",
+    "COMPONENT_COLUMNS",
+    "Component",
+    "ComponentsResult",
+    "value_components",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Component:
+    """One line of the value table: its column, the text's code and names, what it is and needs."""
+
+    column: str
+    code: str
+    name: str
+    name_zh: str
+    definition: str
+    needs: str
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        "first_purchase",
+        "CLV1",
+        "first purchase",
+        "初次购买",
+        "gross profit of the customer's first purchase order",
+        "transactions (margin or cost, else gross_margin)",
+    ),
+    Component(
+        "repeat_purchase",
+        "CLV2",
+        "repeat purchases",
+        "重复购买",
+        "gross profit of later lines in categories of the first order, less their loyalty premium",
+        "transactions with category (without it every later line is a repeat purchase)",
+    ),
+    Component(
+        "cross_selling",
+        "CLV3",
+        "cross-selling",
+        "交叉销售",
+        "gross profit of later lines in categories the first order did not have, less their loyalty premium",
+        "transactions with category",
+    ),
+    Component(
+        "service_cost_saving",
+        "CLV4",
+        "lower cost to serve",
+        "服务成本降低",
+        "what serving a new customer would have cost for the same months, less what this one cost",
+        "interactions and a cost per interaction kind",
+    ),
+    Component(
+        "referral",
+        "CLV5",
+        "referral revenue",
+        "推荐收益",
+        "the net value of customers acquired by referral, shared among buyers by months of relationship",
+        "customers.acquisition_channel (referral channels)",
+    ),
+    Component(
+        "loyalty",
+        "CLV6",
+        "value of loyalty",
+        "客户忠诚带来的价值",
+        "price premium: paid above what new customers pay for the same products, after the first year",
+        "transactions with product_id and quantity",
+    ),
+)
+"""The six components of the course text, in its order (CLV1..CLV6)."""
+
+COST_LINES: tuple[Component, ...] = (
+    Component(
+        "baseline_service_cost",
+        "",
+        "cost to serve a new customer",
+        "新客户服务成本",
+        "months of relationship x the new-customer cost to serve per month",
+        "interactions and a cost per interaction kind",
+    ),
+    Component(
+        "marketing_cost",
+        "",
+        "marketing cost",
+        "营销费用",
+        "months of relationship x marketing spend per customer-month",
+        "costs [marketing] per_month",
+    ),
+    Component(
+        "acquisition_cost",
+        "",
+        "acquisition cost",
+        "获取成本",
+        "the acquisition channel's cost, in the part where the customer was acquired",
+        "customers.acquisition_channel and costs [acquisition]",
+    ),
+)
+"""The cost lines subtracted from the components."""
+
+PARTS: dict[str, str] = {"historical": "历史价值", "current": "当前价值", "potential": "潜在价值"}
+"""The three readings of a customer's value: to date, the last ``current_months``, the future."""
+
+COMPONENT_COLUMNS = ("customer_id", "part", *(c.column for c in COMPONENTS), *(c.column for c in COST_LINES), "value")
+"""Columns of :attr:`ComponentsResult.customers`."""
+
+_LINES = tuple(c.column for c in COMPONENTS) + tuple(c.column for c in COST_LINES)
+
+
+@dataclass(frozen=True)
+class ComponentsResult:
+    """The value components of every buyer, with what they were computed from.
+
+    Attributes
+    ----------
+    customers
+        :data:`COMPONENT_COLUMNS`, three rows per buyer (``part`` historical, current,
+        potential), amounts in the transactions' currency.
+    details
+        Plain JSON: ``as_of``, ``current_since``, ``horizon_months``, ``monthly_discount``,
+        ``baseline_months``, ``new_customer_service_rate`` (per month), ``marketing_per_month``,
+        ``referral_channels``, ``referred_customers``, ``referral_rate`` (referred customers per
+        customer-month), ``referral_customer_value`` (mean lifetime value of a referred
+        customer), ``referral_value_per_month`` (their product), ``margin_rate`` (the base's
+        gross-margin rate), ``cross_share`` and ``loyalty_share`` (the base's shares of later
+        gross profit), ``customers``.
+    flows, inputs, purchase_model
+        What the potential part was computed from (the model's monthly expectations and
+        each buyer's spend, margin rate and cost to serve), for
+        :func:`custlens.clv.clv_sensitivity`.
+    """
+
+    customers: pa.Table
+    details: dict[str, Any]
+    flows: MonthlyFlows = field(repr=False)
+    inputs: dict[str, FloatArray] = field(repr=False)
+    purchase_model: _TransactionModel = field(repr=False)
+
+    def part(self, part: str) -> pa.Table:
+        """The rows of one part (``historical``, ``current`` or ``potential``) without the ``part`` column."""
+        if part not in PARTS:
+            raise InputError(f"'part' must be one of {', '.join(PARTS)}; got {part!r}{did_you_mean(part, PARTS)}")
+        rows = self.customers.filter(pc.equal(self.customers["part"], part))
+        return rows.drop_columns(["part"])
+
+    def side_by_side(self) -> pa.Table:
+        """``customer_id, historical_value, current_value, potential_value``: the three values of each buyer."""
+        out = {"customer_id": self.part("historical")["customer_id"]}
+        for part in PARTS:
+            out[f"{part}_value"] = self.part(part)["value"]
+        return pa.table(out)
+
+    def summary(self) -> pa.Table:
+        """One row per part: ``part, part_zh, customers``, the sum of every line and of ``value``."""
+        return _aggregate(self.customers, None)
+
+    def by_segment(self, segments: Any, *, segment_col: str = "segment") -> pa.Table:
+        """One row per segment and part: ``segment, part, part_zh, customers``, sums of every line, ``value``, ``value_mean``.
+
+        ``segments`` is a table with ``customer_id`` and ``segment_col`` (e.g. the customers of a
+        :class:`~custlens.segment.SegmentResult`, or a stored analysis's ``segments(method)``);
+        buyers it does not list are in ``(no segment)``.
+        """
+        seg = as_arrow(segments, "segments")
+        for col in ("customer_id", segment_col):
+            if col not in seg.column_names:
+                raise InputError(
+                    f"segments: no column {col!r}{did_you_mean(col, seg.column_names)}; "
+                    f"columns: {', '.join(seg.column_names)}"
+                )
+        ids = pc.cast(seg["customer_id"], pa.string())
+        idx = pc.index_in(pc.cast(self.customers["customer_id"], pa.string()), value_set=ids)
+        names = pc.cast(seg[segment_col], pa.string()).take(pc.fill_null(idx, 0))
+        names = pc.if_else(pc.is_null(idx), pa.scalar("(no segment)"), names)
+        names = pc.fill_null(names, "(no segment)")
+        return _aggregate(self.customers.append_column("segment", names), "segment")
+
+    def components_table(self) -> pa.Table:
+        """The components and cost lines: ``column, code, name, name_zh, definition, needs``."""
+        rows = [c.__dict__ for c in (*COMPONENTS, *COST_LINES)]
+        return pa.Table.from_pylist(rows)
+
+
+def _aggregate(table: pa.Table, by: str | None) -> pa.Table:
+    keys = ([by] if by else []) + ["part"]
+    sums = [(c, "sum") for c in (*_LINES, "value")]
+    grouped = table.group_by(keys, use_threads=False).aggregate([*sums, ("customer_id", "count"), ("value", "mean")])
+    rename = {f"{c}_sum": c for c in (*_LINES, "value")} | {
+        "customer_id_count": "customers",
+        "value_mean": "value_mean",
+    }
+    grouped = grouped.rename_columns([rename.get(c, c) for c in grouped.column_names])
+    order = {p: i for i, p in enumerate(PARTS)}
+    part_rank = pa.array([order[p] for p in grouped["part"].to_pylist()])
+    grouped = grouped.append_column("_rank", part_rank)
+    sort_keys = ([(by, "ascending")] if by else []) + [("_rank", "ascending")]
+    grouped = grouped.sort_by(sort_keys)
+    zh = pa.array([PARTS[p] for p in grouped["part"].to_pylist()], pa.string())
+    grouped = grouped.append_column("part_zh", zh)
+    cols = [*keys, "part_zh", "customers", *_LINES, "value"] + (["value_mean"] if by else [])
+    return grouped.select(cols)
+
+
+def _settings(
+    model: Any, horizon_months: float | None, monthly_discount: float | None, time_unit: str | None
+) -> tuple[_TransactionModel, float, float, str, pa.Table | None]:
+    if isinstance(model, CLVResult):
+        s = model.settings
+        if s.get("covariates"):
+            raise InputError("value_components: models with covariates are not supported; fit without 'covariates'")
+        return (
+            model.purchase_model,
+            float(horizon_months if horizon_months is not None else s["horizon_months"]),
+            float(monthly_discount if monthly_discount is not None else s["monthly_discount"]),
+            str(time_unit or s["time_unit"]),
+            model.table.select(["customer_id", "expected_spend"]),
+        )
+    if not isinstance(model, _TransactionModel):
+        raise InputError(
+            "'model' must be a CLVResult (custlens.clv.value_customers) or a fitted BetaGeo, ModifiedBetaGeo or "
+            f"ParetoNBD; got {type(model).__name__}"
+        )
+    if getattr(model, "covariate_params", None):
+        raise InputError("value_components: models with covariates are not supported; fit without 'covariates'")
+    return (
+        model,
+        12.0 if horizon_months is None else float(horizon_months),
+        0.01 if monthly_discount is None else float(monthly_discount),
+        time_unit or "W",
+        None,
+    )
+
+
+def _aligned(ids: pa.Array, table: pa.Table, column: str, what: str) -> FloatArray:
+    """``table[column]`` in the order of ``ids`` (every id must be present)."""
+    for col in ("customer_id", column):
+        if col not in table.column_names:
+            raise InputError(
+                f"{what}: no column {col!r}{did_you_mean(col, table.column_names)}; columns: {', '.join(table.column_names)}"
+            )
+    keys = pc.cast(table["customer_id"], pa.string())
+    idx = pc.index_in(ids, value_set=keys)
+    missing = pc.is_null(idx)
+    if pc.any(missing).as_py():
+        first = ids.filter(missing)[0].as_py()
+        n = pc.sum(missing).as_py()
+        raise InputError(
+            f"{what} has no row for {n} buyer(s) of the transactions (first: customer {first!r}); "
+            "compute it for the same transactions and 'as_of'"
+        )
+    values = pc.cast(table[column], pa.float64()).take(idx)
+    arr = values.to_numpy(zero_copy_only=False).astype(float)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise InputError(
+            f"{what}: column {column!r} has {bad.size} missing value(s) (first: customer {ids[int(bad[0])].as_py()!r})"
+        )
+    return arr
+
+
+def _col(t: pa.Table, name: str) -> FloatArray:
+    return pc.fill_null(pc.cast(t[name], pa.float64()), 0.0).to_numpy(zero_copy_only=False).astype(float)
+
+
+def _share(part: FloatArray, denom: FloatArray) -> tuple[FloatArray, float]:
+    """Each customer's share ``part / denom`` (the base's share where ``denom <= 0``), and the base's share."""
+    total = float(denom.sum())
+    base = float(part.sum()) / total if total > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(denom > 0, part / denom, base)
+    return own, base
+
+
+def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"The {name!r} parameter of value_components must be a float {rule}. Got {value!r} instead.")
+    return float(value)
+
+
+def value_components(
+    transactions: Any,
+    history: Any,
+    model: CLVResult | _TransactionModel,
+    *,
+    as_of: Any = None,
+    interactions: Any = None,
+    customers: Any = None,
+    costs: str | Path | Mapping[str, Any] | None = None,
+    horizon_months: float | None = None,
+    monthly_discount: float | None = None,
+    time_unit: str | None = None,
+    current_months: float = 12.0,
+    baseline_months: float = 12.0,
+    referral_channels: Sequence[str] = ("referral",),
+    spend_col: str = "expected_spend",
+) -> ComponentsResult:
+    """Every buyer's lifetime-value components, historical, current and potential, net of costs.
+
+    Parameters
+    ----------
+    transactions
+        The transaction log (canonical columns; Arrow, pandas, polars or Ibis).
+        ``category`` separates repeat purchases from cross-selling, ``product_id`` and
+        ``quantity`` give the loyalty premium, ``margin``/``cost`` the gross profit.
+    history
+        The buyers' purchase history in the model's time unit: ``customer_id, frequency,
+        recency, T`` (:func:`custlens.features.purchase_history` with the same ``as_of``),
+        and, when ``model`` is a fitted purchase model, the expected spend per purchase in
+        ``spend_col``.
+    model
+        A :class:`~custlens.clv.CLVResult` (its purchase model, settings and expected
+        spend), or a fitted or restored purchase model.
+    as_of
+        The as-of day (default: the last transaction day).
+    interactions, customers
+        The canonical tables: interactions cost their kind's cost to serve; customers give
+        the acquisition channel (acquisition cost, referrals).
+    costs
+        A costs TOML file or mapping (:func:`custlens.features.load_costs`).
+    horizon_months, monthly_discount, time_unit
+        The horizon, monthly discount rate and time unit of ``history``; from the
+        ``CLVResult`` settings when not given (else 12, 0.01 and ``W``).
+    current_months
+        The current part covers the last ``current_months`` months before ``as_of``.
+    baseline_months
+        The first months of a relationship that make a customer "new" (CLV4's baseline
+        cost to serve, CLV6's reference prices).
+    referral_channels
+        Acquisition channels that mean "acquired by referral".
+
+    Returns
+    -------
+    ComponentsResult
+        Three rows per buyer; ``value`` = the components minus the cost lines (formulas
+        in ``docs/value.md``). Summed over buyers the referral component counts the
+        referred customers' value a second time (once as their own value, once as the
+        referrers'), as a referral value does.
+    """
+    from custlens._frames import as_ibis
+    from custlens.features import as_of_date
+    from custlens.features.costs import load_costs
+    from custlens.features.lifetime import new_customer_service_rate, value_parts
+
+    purchase_model, horizon, discount, unit, spend_table = _settings(model, horizon_months, monthly_discount, time_unit)
+    upm = check_value_options(horizon, discount, unit, "discrete")
+    current_months = _check_positive("current_months", current_months)
+    baseline_months = _check_positive("baseline_months", baseline_months, allow_zero=True)
+    rates = load_costs(costs)
+    tx = as_ibis(transactions, "transactions")
+    day = as_of_date(tx, as_of)
+    since = day - dt.timedelta(days=int(round(current_months * DAYS_PER_MONTH)))
+    inter = None if interactions is None else as_ibis(interactions, "interactions")
+    cust = None if customers is None else as_ibis(customers, "customers")
+    options = dict(interactions=inter, customers=cust, costs=rates, baseline_months=baseline_months)
+    hist = value_parts(tx, as_of=day, **options).order_by("customer_id").to_pyarrow()  # type: ignore[arg-type]
+    cur = value_parts(tx, as_of=day, since=since, **options).order_by("customer_id").to_pyarrow()  # type: ignore[arg-type]
+    rate_row = new_customer_service_rate(tx, inter, as_of=day, costs=rates, baseline_months=baseline_months)
+    c_new = rate_row.to_pyarrow().to_pylist()[0]["rate"] or 0.0
+    if hist.num_rows == 0:
+        raise InputError(f"value_components: no buyer has a purchase on or before {day.isoformat()}")
+    ids = pc.cast(hist["customer_id"], pa.string()).combine_chunks()
+    if not pc.all(pc.equal(ids, pc.cast(cur["customer_id"], pa.string()).combine_chunks())).as_py():
+        raise InputError("value_components: the historical and current parts list different buyers")  # not expected
+
+    hist_tab = as_arrow(history, "history")
+    x, t_x, T = (_aligned(ids, hist_tab, c, "history") for c in ("frequency", "recency", "T"))
+    x, t_x, T = check_rft(x, t_x, T)
+    spend = _aligned(ids, spend_table if spend_table is not None else hist_tab, spend_col, "expected spend")
+
+    k = rates.marketing_per_month
+    channels = [c if isinstance(c, str) else None for c in hist["acquisition_channel"].to_pylist()]
+    acq_cost = np.array([rates.acquisition_cost(c) for c in channels])
+    referred = np.array([c in set(referral_channels) for c in channels])
+
+    def realised(t: pa.Table, months: FloatArray, acquired: FloatArray) -> dict[str, FloatArray]:
+        service = _col(t, "service_cost")
+        out = {c: _col(t, c) for c in ("first_purchase", "repeat_purchase", "cross_selling", "loyalty")}
+        out["baseline_service_cost"] = c_new * months
+        out["service_cost_saving"] = out["baseline_service_cost"] - service
+        out["marketing_cost"] = k * months
+        out["acquisition_cost"] = acq_cost * acquired
+        return out
+
+    h_months, c_months = _col(hist, "months"), _col(cur, "months")
+    h = realised(hist, h_months, np.ones(len(ids)))
+    c = realised(cur, c_months, pc.cast(cur["acquired"], pa.float64()).to_numpy(zero_copy_only=False))
+
+    # potential: the model's months ahead, the customer's own margin and cost to serve
+    revenue, gross = _col(hist, "revenue"), _col(hist, "gross_profit")
+    base_margin = float(gross.sum() / revenue.sum()) if revenue.sum() > 0 else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin_rate = np.where(revenue > 0, gross / revenue, base_margin)
+        serve = np.where(h_months >= 1.0, _col(hist, "service_cost") / h_months, c_new)
+    later = h["repeat_purchase"] + h["cross_selling"] + h["loyalty"]
+    cross_share, base_cross = _share(h["cross_selling"], later)
+    loyalty_share, base_loyalty = _share(h["loyalty"], later)
+    flows = monthly_flows(purchase_model, x, t_x, T, horizon, upm)
+    plain = future_value(flows, spend, margin_rate, serve, discount=discount, marketing=k)
+
+    def net(parts: dict[str, FloatArray]) -> FloatArray:
+        return (
+            parts["first_purchase"]
+            + parts["repeat_purchase"]
+            + parts["cross_selling"]
+            + parts["loyalty"]
+            + parts["service_cost_saving"]
+            - parts["baseline_service_cost"]
+            - parts["marketing_cost"]
+            - parts["acquisition_cost"]
+        )
+
+    # referral: the referred customers' value, shared by months of relationship
+    exposure = float(h_months.sum())
+    n_referred = int(referred.sum())
+    rate = n_referred / exposure if exposure > 0 else 0.0
+    h["referral"] = float(net(h)[referred].sum()) * h_months / exposure if exposure > 0 else np.zeros(len(ids))
+    c_exposure = float(c_months.sum())
+    c["referral"] = float(net(c)[referred].sum()) * c_months / c_exposure if c_exposure > 0 else np.zeros(len(ids))
+    referred_value = float((net(h) + plain.value)[referred].mean()) if n_referred else 0.0
+    per_month = rate * referred_value
+    fut = future_value(flows, spend, margin_rate, serve, discount=discount, marketing=k, referral_value=per_month)
+    zeros = np.zeros(len(ids))
+    p = {
+        "first_purchase": zeros,
+        "cross_selling": plain.gross * cross_share,
+        "loyalty": plain.gross * loyalty_share,
+        "baseline_service_cost": c_new * fut.alive_months,
+        "service_cost_saving": (c_new - serve) * fut.alive_months,
+        "marketing_cost": k * fut.alive_months,
+        "acquisition_cost": zeros,
+        "referral": per_month * fut.alive_months,
+    }
+    p["repeat_purchase"] = plain.gross - p["cross_selling"] - p["loyalty"]
+
+    tables = []
+    for part, lines in (("historical", h), ("current", c), ("potential", p)):
+        cols: dict[str, Any] = {"customer_id": ids, "part": pa.array([part] * len(ids), pa.string())}
+        cols.update({name: np.asarray(lines[name], dtype=float) for name in _LINES})
+        cols["value"] = net(lines) + lines["referral"]
+        tables.append(pa.table(cols))
+    details = {
+        "as_of": day.isoformat(),
+        "current_since": since.isoformat(),
+        "horizon_months": horizon,
+        "monthly_discount": discount,
+        "time_unit": unit,
+        "baseline_months": baseline_months,
+        "current_months": current_months,
+        "new_customer_service_rate": float(c_new),
+        "marketing_per_month": k,
+        "referral_channels": list(referral_channels),
+        "referred_customers": n_referred,
+        "referral_rate": rate,
+        "referral_customer_value": referred_value,
+        "referral_value_per_month": per_month,
+        "margin_rate": base_margin,
+        "cross_share": base_cross,
+        "loyalty_share": base_loyalty,
+        "customers": len(ids),
+    }
+    inputs = {
+        "frequency": x,
+        "recency": t_x,
+        "T": T,
+        "spend": spend,
+        "margin_rate": margin_rate,
+        "serve_cost": serve,
+        "units_per_month": np.array([upm]),
+    }
+    return ComponentsResult(pa.concat_tables(tables), details, flows, inputs, purchase_model)
