@@ -19,12 +19,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 demo customers imported and analysed once."""
     from custlens.analysis import analyze
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace
 
     files = write_company(tmp_path_factory.mktemp("company"), n_customers=400, seed=5)
     path = tmp_path_factory.mktemp("ws") / "ws"
-    with Workspace.init(path) as ws:
+    with init_workspace(path, key_file=path.parent / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             import_file(ws, files[name], table=name)
         analyze(ws)

@@ -96,12 +96,12 @@ def cube_ws_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from custlens.analysis import analyze
     from custlens.demo import IMPORT_ORDER
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace
 
     files = write_company(tmp_path_factory.mktemp("cube_company"), n_customers=800, seed=5)
     path = tmp_path_factory.mktemp("cube_ws") / "ws"
-    with Workspace.init(path) as ws:
+    with init_workspace(path, key_file=path.parent / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             import_file(ws, files[name], table=name)
         analyze(ws, as_of="2025-09-30")

@@ -106,13 +106,13 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from custlens.analysis import analyze
     from custlens.demo import IMPORT_ORDER
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
     from custlens.tags import apply_tags
-    from custlens.warehouse import Workspace
 
     files = write_company(tmp_path_factory.mktemp("company"), n_customers=800, seed=11)
     path = tmp_path_factory.mktemp("ws") / "ws"
-    with Workspace.init(path) as ws:
+    with init_workspace(path, key_file=path.parent / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             import_file(ws, files[name], table=name)
         analyze(ws, as_of=FIRST)
@@ -129,3 +129,10 @@ def demo(demo_path: Path) -> Iterator[object]:
 
     with Workspace.open(demo_path, read_only=True) as ws:
         yield ws
+
+
+def profiled(ws: object) -> set[str]:
+    """Ids of the customers tags may describe: ``consent_profiling`` not false (docs/tags.md)."""
+    t = ws.table("customers")  # type: ignore[attr-defined]
+    kept = t.filter(t.consent_profiling.isnull() | t.consent_profiling)
+    return set(kept.select("customer_id").to_pyarrow()["customer_id"].to_pylist())

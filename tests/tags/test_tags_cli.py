@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from custlens.cli import app
 from custlens.tags import load_taxonomy
 
-from .conftest import FIRST, SECOND
+from .conftest import FIRST, SECOND, profiled
 
 pytestmark = pytest.mark.xdist_group("tags")
 
@@ -44,7 +44,11 @@ def test_list_csv_has_exactly_the_four_columns(demo_path: Path) -> None:
     by_tag = {r[0]: r for r in rows[1:]}
     assert by_tag["corporate"][1] == "basic"
     assert 0 < int(by_tag["corporate"][2]) < 800
-    assert float(by_tag["corporate"][3]) == pytest.approx(int(by_tag["corporate"][2]) / 800)
+    from custlens.warehouse import Workspace
+
+    with Workspace.open(demo_path, read_only=True) as ws:
+        base = len(profiled(ws))
+    assert float(by_tag["corporate"][3]) == pytest.approx(int(by_tag["corporate"][2]) / base)
 
 
 def test_show_history_coverage_overlap_stability_lift_persona_audience(demo_path: Path, tmp_path: Path) -> None:
@@ -67,6 +71,10 @@ def test_show_history_coverage_overlap_stability_lift_persona_audience(demo_path
     code, output = _run("tags", "audience", "high_clv", *w, "--export", tmp_path / "a.csv", "--name", "vip")
     assert code == 0, output
     assert (tmp_path / "a.csv").exists() and (tmp_path / "a_summary.csv").exists()
+    again = ("tags", "audience", "high_clv", *w, "--export", tmp_path / "a.csv")
+    code, output = _run(*again)
+    assert code != 0 and "--force" in output
+    assert _run(*again, "--force")[0] == 0
 
 
 def test_apply_from_the_command_line(demo_path: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +32,7 @@ from custlens.tags import (
 )
 from custlens.tags._store import held_at
 
-from .conftest import FIRST, SECOND
+from .conftest import FIRST, SECOND, profiled
 
 pytestmark = pytest.mark.xdist_group("tags")
 
@@ -54,28 +55,33 @@ def test_history_of_the_two_applications(demo: object) -> None:
     assert runs[1]["opened"] == len(pairs2 - pairs1)
     assert runs[1]["closed"] == len(pairs1 - pairs2)
     assert runs[1]["assignments"] == len(pairs2)
-    assert runs[1]["customers"] == 800 and runs[1]["tags"] == len(load_taxonomy().tags)
+    assert runs[1]["customers"] == len(profiled(demo)) and runs[1]["tags"] == len(load_taxonomy().tags)
 
 
 def test_counts_agree_with_the_data(demo: object) -> None:
     counts = {r["tag"]: r["customers"] for r in tag_counts(demo).to_pylist()}
     assert list(counts) == load_taxonomy().ids
+    keep = pa.array(sorted(profiled(demo)))
     customers = demo.table("customers").to_pyarrow()
+    customers = customers.filter(pc.is_in(customers["customer_id"], keep))
     assert counts["corporate"] == pc.sum(pc.equal(customers["customer_type"], "corporate")).as_py()
     assert counts["region_east_china"] == pc.sum(pc.equal(customers["region"], "east_china")).as_py()
     stored = load_analysis(demo, as_of=SECOND)
     c = stored.customers().to_pyarrow()
+    c = c.filter(pc.is_in(c["customer_id"], keep))
     # high_clv: CLV above the type-7 80th percentile among buyers
     buyers = pc.filter(c, pc.greater(c["order_count"], 0))
     clv = buyers["clv"].to_numpy()
     assert counts["high_clv"] == int((clv > np.percentile(clv, 80)).sum())
     assert counts["churn_risk_high"] == pc.sum(pc.equal(c["risk_band"], "high")).as_py()
     rfm = stored.segments("rfm").to_pyarrow()
+    rfm = rfm.filter(pc.is_in(rfm["customer_id"], keep))
     assert counts["rfm_champions"] == pc.sum(pc.equal(rfm["segment"], "Champions")).as_py()
     # bought food in the 90 days up to the as-of date (purchases only)
     tx = demo.table("transactions").to_pyarrow().to_pandas()
     day = tx.ordered_at.dt.date
     window = (day > SECOND - timedelta(days=90)) & (day <= SECOND) & (tx.category == "food")
+    window &= tx.customer_id.isin(profiled(demo))
     bought = tx[window & ~tx.return_flag & (tx.amount >= 0)].customer_id.nunique()
     assert counts["bought_food_90d"] == bought
 
@@ -127,9 +133,12 @@ def test_export_audience(demo: object, tmp_path: Path, suffix: str) -> None:
         assert customers.column_names == ["customer_id", "segment", "revenue", "clv", "p_alive", "risk_band"]
         assert set(customers["segment"].to_pylist()) == {"vip"}
         assert summary["customers"][0].as_py() == customers.num_rows
-        assert summary["share"][0].as_py() == pytest.approx(customers.num_rows / 800)
+        assert summary["share"][0].as_py() == pytest.approx(customers.num_rows / len(profiled(demo)))
     with pytest.raises(InputError, match="expected .csv, .xlsx or .parquet"):
         export_audience(demo, "high_clv", tmp_path / "vip.txt")
+    with pytest.raises(InputError, match="exists"):  # a user's file is replaced only when asked
+        export_audience(demo, "high_clv", tmp_path / f"vip{suffix}")
+    assert export_audience(demo, "high_clv", tmp_path / f"vip{suffix}", overwrite=True)[0] == written[0]
 
 
 def test_persona_cards(demo: object) -> None:
@@ -195,9 +204,21 @@ def test_a_definition_that_does_not_fit_names_the_tag(tmp_path: Path, demo_path:
     assert len(tag_history(path)) == 2  # nothing stored
 
 
-def test_tag_counts_share_is_of_all_customers(demo: object) -> None:
+def test_tag_counts_share_is_of_all_profiled_customers(demo: object) -> None:
     table = tag_counts(demo, FIRST)
     assert table.schema == pa.schema(
         [("tag", pa.string()), ("category", pa.string()), ("customers", pa.int64()), ("share", pa.float64())]
     )
-    assert pc.all(pc.equal(pc.divide(pc.cast(table["customers"], pa.float64()), 800.0), table["share"])).as_py()
+    assert pc.all(
+        pc.equal(pc.divide(pc.cast(table["customers"], pa.float64()), float(len(profiled(demo)))), table["share"])
+    ).as_py()
+
+
+def test_no_tags_without_consent_to_profiling(demo: object) -> None:
+    """Tags are profiling: customers who refused it hold none (docs/tags.md, Consent)."""
+    ws = cast(Any, demo)
+    refused = ws.table("customers").filter(lambda t: t.consent_profiling == False)  # noqa: E712
+    ids = set(refused.select("customer_id").to_pyarrow()["customer_id"].to_pylist())
+    assert ids, "the demo company has customers who refused profiling"
+    held = ws.raw.execute("SELECT DISTINCT customer_id FROM tag_assignments").fetchall()
+    assert held and not ids & {r[0] for r in held}

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, err_console, guarded
+from custlens.cli._common import (
+    ForceOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    emit,
+    err_console,
+    guarded,
+)
 
 __all__ = ["register", "tags_app"]
 
@@ -255,6 +263,7 @@ def tags_audience(
     as_of: AsOfOpt = None,
     fmt: FormatOption = OutputFormat.table,
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Customers matching a tag expression (and, not, parentheses), printed or exported for a campaign.
 
@@ -263,7 +272,9 @@ def tags_audience(
     from custlens.tags import audience, export_audience
 
     if export is not None:
-        written = export_audience(workspace, expression, export, name=name, as_of=as_of, encoding=encoding)
+        written = export_audience(
+            workspace, expression, export, name=name, as_of=as_of, encoding=encoding, overwrite=force
+        )
         emit({"written": ", ".join(str(p) for p in written)}, fmt, output, title="audience export")
         return
     emit(audience(workspace, expression, as_of), fmt, output, title="audience")

@@ -170,6 +170,8 @@ def compute_for(stored: StoredAnalysis, taxonomy: Taxonomy, customers: Any, tran
             )
         segments[method] = stored.segments(method)
     base = tag_base(stored.customers(), customers=customers, segments=segments)
+    if "consent_profiling" in base.columns:  # tags are profiling: only with consent (unknown counts as given)
+        base = base.filter(base.consent_profiling.isnull() | base.consent_profiling)
     return compute_tags(
         taxonomy, base, transactions=transactions, as_of=stored.as_of, attributes=set(customers.columns)
     )

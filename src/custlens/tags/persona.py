@@ -108,8 +108,11 @@ def export_audience(
     name: str = "audience",
     as_of: date | str | None = None,
     encoding: str = "utf-8-sig",
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write an audience with :func:`custlens.segment.write_export` (``.csv``, ``.xlsx``, ``.parquet``).
+
+    An existing file is replaced only with ``overwrite``.
 
     The customers sheet holds ``customer_id, segment`` (the audience ``name``, so the file
     feeds campaign tools and :func:`custlens.playbook.apply_playbook` like a segment export)
@@ -148,7 +151,7 @@ def export_audience(
             "clv": [pc.sum(customers["clv"]).as_py() or 0.0],
         }
     )
-    return write_export(target, {"customers": customers, "summary": summary}, encoding=encoding)
+    return write_export(target, {"customers": customers, "summary": summary}, encoding=encoding, overwrite=overwrite)
 
 
 def persona_rows(
