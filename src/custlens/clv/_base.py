@@ -28,7 +28,7 @@ from custlens.clv._checks import (
     positive_int,
     require,
 )
-from custlens.clv._numeric import unique_rows
+from custlens.clv._numeric import single_blas_thread, unique_rows
 from custlens.clv._result import FitResult
 from custlens.errors import ConvergenceError, InputError, NotFittedError, did_you_mean
 
@@ -249,52 +249,55 @@ class MLEstimator:
 
         bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
         options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
-        n_polish = 0
-        if uniq.shape[0] > _WARM_START_ROWS:
-            # warm start: optimise on a fixed random subset of the distinct rows (with their
-            # weights) first, so the full data only polish the estimate
-            pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
-            sub = _Objective(
-                self,
-                {k: v[pick] for k, v in cdata.items()},
-                cw[pick],
-                None if cX is None else cX[pick],
-                targets,
-                n_base,
-                float(self.penalizer),
-            )
-            warm = optimize.minimize(
-                sub.scaled,
-                theta0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={**options, "ftol": 1e-10, "gtol": 1e-6},
-            )
-            if np.isfinite(warm.fun):
-                theta0 = warm.x
-                # polish on all rows with BFGS seeded by the subset's inverse Hessian: a few steps
-                h_inv = _inverse_hessian(sub, theta0)
-                if h_inv is not None:
-                    polished = optimize.minimize(
-                        objective.scaled,
-                        theta0,
-                        jac=True,
-                        method="BFGS",
-                        options={"maxiter": int(self.max_iter), "gtol": float(self.tol), "hess_inv0": h_inv},
-                    )
-                    if np.isfinite(polished.fun) and np.all(np.abs(polished.x[:n_base]) < 25.0):
-                        theta0, n_polish = polished.x, int(polished.nit)
-        res = optimize.minimize(objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
-        n_iter = int(res.nit) + n_polish
-        for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
-            if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
-                break
-            options["maxiter"] = int(self.max_iter) - n_iter
+        with single_blas_thread():  # BLAS threads of a small optimiser only wait on each other
+            n_polish = 0
+            if uniq.shape[0] > _WARM_START_ROWS:
+                # warm start: optimise on a fixed random subset of the distinct rows (with their
+                # weights) first, so the full data only polish the estimate
+                pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
+                sub = _Objective(
+                    self,
+                    {k: v[pick] for k, v in cdata.items()},
+                    cw[pick],
+                    None if cX is None else cX[pick],
+                    targets,
+                    n_base,
+                    float(self.penalizer),
+                )
+                warm = optimize.minimize(
+                    sub.scaled,
+                    theta0,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={**options, "ftol": 1e-10, "gtol": 1e-6},
+                )
+                if np.isfinite(warm.fun):
+                    theta0 = warm.x
+                    # polish on all rows with BFGS seeded by the subset's inverse Hessian: a few steps
+                    h_inv = _inverse_hessian(sub, theta0)
+                    if h_inv is not None:
+                        polished = optimize.minimize(
+                            objective.scaled,
+                            theta0,
+                            jac=True,
+                            method="BFGS",
+                            options={"maxiter": int(self.max_iter), "gtol": float(self.tol), "hess_inv0": h_inv},
+                        )
+                        if np.isfinite(polished.fun) and np.all(np.abs(polished.x[:n_base]) < 25.0):
+                            theta0, n_polish = polished.x, int(polished.nit)
             res = optimize.minimize(
-                objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+                objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options
             )
-            n_iter += int(res.nit)
+            n_iter = int(res.nit) + n_polish
+            for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
+                if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
+                    break
+                options["maxiter"] = int(self.max_iter) - n_iter
+                res = optimize.minimize(
+                    objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+                )
+                n_iter += int(res.nit)
         theta = res.x
         f, g = objective.scaled(theta)
         grad_norm = float(np.max(np.abs(g)))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -89,3 +90,17 @@ def unique_rows(M: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = group
     return ordered[new], inverse
+
+
+@contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS/OpenMP thread (``threadpoolctl``), then restore the setting.
+
+    SciPy's optimisers call BLAS on tiny matrices; with two threads they wait on each other,
+    and a fit slows several times when another job holds the second core. The vectorised
+    likelihood itself is NumPy element-wise work, which BLAS threads do not speed up.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
