@@ -76,3 +76,17 @@ def test_cli_show_filters_and_verify_passes(ws: Workspace) -> None:
     assert [e["subject"] for e in json.loads(shown.stdout)["entries"]] == ["user:bob"]
     bad = CliRunner().invoke(app, ["audit", "show", "-w", str(ws.path), "--since", "yesterday"])
     assert bad.exit_code == 2 and "--since must be an ISO date" in bad.output
+
+
+def test_the_head_is_rewritten_in_place_and_a_lagging_head_is_reported(ws: Workspace) -> None:
+    _three(ws)
+    head = ws.path / "audit" / "head.json"
+    assert head.stat().st_size == 128 and json.loads(head.read_text())["count"] == 5
+    entries = audit.show(ws)
+    # a power loss after an append but before its head reached the disk: the head lags
+    head.write_text(json.dumps({"count": 4, "hash": entries[3]["hash"]}))
+    result = audit.verify(ws)
+    assert not result.ok and "entries after the head" in result.problem
+    audit.record(ws, "login", actor="api:alice")  # the next append writes the head whole again
+    assert head.stat().st_size == 128
+    assert audit.verify(ws).ok and audit.verify(ws).entries == 7 - 1

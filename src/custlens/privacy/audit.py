@@ -126,6 +126,34 @@ def _read_head(folder: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+def _last_entry(folder: Path) -> tuple[int, str]:
+    """Number and hash of the log's last entry, read from its end (``(0, GENESIS)`` when empty).
+
+    A damaged last line counts as no entry; :func:`verify` reports it.
+    """
+    path = folder / LOG_FILE
+    if not path.exists():
+        return 0, GENESIS
+    with path.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        chunk = 1 << 16
+        while True:
+            start = max(0, size - chunk)
+            fh.seek(start)
+            lines = fh.read().splitlines()
+            if start == 0 or len(lines) > 1:
+                break
+            chunk *= 4
+    for raw in reversed(lines if start == 0 else lines[1:]):
+        if raw.strip():
+            try:
+                entry = json.loads(raw)
+                return int(entry["seq"]), str(entry["hash"])
+            except (ValueError, KeyError, TypeError):
+                return 0, GENESIS
+    return 0, GENESIS
+
+
 def _write_private(path: Path, text: str, append: bool = False) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     fd = os.open(path, flags, 0o600)
@@ -166,21 +194,43 @@ def record(
     folder = _folder(workspace)
     with _locked(folder):
         head = _read_head(folder)
+        last_seq, last_hash = _last_entry(folder)
         entry: dict[str, Any] = {
-            "seq": int(head["count"]) + 1,
+            # the log's own last entry; a head ahead of it (entries removed from the end)
+            # keeps its count, so the gap stays visible to verify()
+            "seq": max(last_seq, int(head["count"])) + 1,
             "at": datetime.now(UTC).isoformat(timespec="microseconds"),
             "actor": actor or default_actor(),
             "action": action,
             "purpose": purpose,
             "subject": subject,
             "details": details or {},
-            "prev": head["hash"],
+            "prev": last_hash,
         }
         entry["hash"] = _hash(entry)
         _write_private(folder / LOG_FILE, json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n", append=True)
-        _write_private(folder / f".{HEAD_FILE}.tmp", json.dumps({"count": entry["seq"], "hash": entry["hash"]}))
-        (folder / f".{HEAD_FILE}.tmp").replace(folder / HEAD_FILE)
+        _write_head(folder, entry["seq"], entry["hash"])
     return entry
+
+
+_HEAD_BYTES = 128
+
+
+def _write_head(folder: Path, count: int, last: str) -> None:
+    """Overwrite the head in place: one write of a fixed size (JSON padded with spaces).
+
+    The entry itself was appended and synced first; the head is not synced on every
+    append (that doubled the cost of a page showing personal data). After a power loss the
+    head may lag the log by the last entries, which :func:`verify` reports.
+    """
+    text = json.dumps({"count": count, "hash": last}).ljust(_HEAD_BYTES - 1) + "\n"
+    fd = os.open(folder / HEAD_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, text.encode("ascii"), 0)
+        if os.fstat(fd).st_size != _HEAD_BYTES:
+            os.ftruncate(fd, _HEAD_BYTES)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -247,7 +297,11 @@ def verify(workspace: Workspace | str | Path) -> Verification:
                 False,
                 count,
                 f"the log ends at entry {count} but its head records entry {head.get('count')} "
-                "(entries were removed from the end, or the head was edited)",
+                + (
+                    "(entries were removed from the end, or the head was edited)"
+                    if not isinstance(head.get("count"), int) or head["count"] > count
+                    else "(entries after the head: a power loss during an append, or entries added by hand)"
+                ),
             )
     return Verification(True, count)
 
