@@ -44,7 +44,7 @@ from custlens.report._html import ReportSection, write_report
 if TYPE_CHECKING:
     from custlens.analysis import StoredAnalysis
 
-__all__ = ["build_report", "report_sections", "SECTION_KEYS"]
+__all__ = ["build_report", "report_sections", "SECTION_KEYS", "PERSONA_METHODS"]
 
 logger = logging.getLogger(__name__)
 
