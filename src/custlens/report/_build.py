@@ -237,7 +237,8 @@ def _value_sections(analysis: StoredAnalysis) -> list[ReportSection]:
                 "Lifetime value sensitivity (tornado)",
                 tornado_figure(analysis.result("clv_sensitivity")),
                 "The buyers' total potential value as each factor of the course text moves alone, lowest step "
-                "(red) and highest (green) around the base; the largest swing is on top.",
+                "(red) and highest (green) around the base; the largest swing is on top. Cost to serve and "
+                "marketing move nothing while no costs are configured ([value] costs).",
             )
         )
     return out
