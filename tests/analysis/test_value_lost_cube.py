@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pytest
 
 from custlens.analysis import analyze, load_analysis, load_analysis_config
-from custlens.errors import ConfigError
+from custlens.errors import ConfigError, InputError
 from custlens.report import build_report, report_sections
 
 pytestmark = pytest.mark.xdist_group("analysis")
@@ -190,6 +190,8 @@ def test_persona_cards_once_tags_are_applied(workspace_path: Path, tmp_path: Pat
         assert list(cells[2]) == first["customers"].to_pylist()
         rfm = [s.title for s in report_sections(stored, persona_method="rfm") if s.title.startswith("Persona card")]
         assert rfm and all(t.startswith("Persona card: RFM segments, ") for t in rfm)
+        with pytest.raises(InputError, match="'persona_method' must be a segmentation.*got 'rfn'; did you mean 'rfm'"):
+            report_sections(stored, persona_method="rfn")
 
 
 def test_missing_inputs_are_left_out_with_the_reason(company: dict[str, Path], tmp_path: Path) -> None:

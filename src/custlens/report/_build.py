@@ -363,6 +363,13 @@ def report_sections(
         The segmentation whose persona cards are shown when tags were applied for the
         analysis's date (default: the first stored of :data:`PERSONA_METHODS`).
     """
+    if persona_method is not None and persona_method not in analysis.methods:
+        from custlens.errors import InputError, did_you_mean
+
+        raise InputError(
+            f"'persona_method' must be a segmentation of analysis {analysis.analysis_id} "
+            f"({', '.join(analysis.methods)}); got {persona_method!r}{did_you_mean(persona_method, analysis.methods)}"
+        )
     sections: list[ReportSection] = [_overview(analysis)]
     sections += _segments(analysis)
     has = analysis.has_result
