@@ -61,6 +61,26 @@ def _optional_text(value: Any) -> bool:
     return value is None or (isinstance(value, str) and bool(value))
 
 
+def _open_unit(value: Any) -> bool:
+    return bool(_number(0, 1, open_low=True)(value)) and value < 1
+
+
+# the cube's dimensions the analysis can fill: customer attributes, its segmentations, line dimensions
+_CUBE_LEFT_OUT = ("segment", "risk_band", "score_tier")
+
+
+def _cube_dimension(value: Any) -> bool:
+    from custlens.cube import DIMENSIONS
+
+    return isinstance(value, str) and value in DIMENSIONS and value not in _CUBE_LEFT_OUT
+
+
+def _cube_measures(value: Any) -> bool:
+    from custlens.cube import MEASURES
+
+    return _names()(value) and bool(value) and all(v in MEASURES and MEASURES[v].grain != "customer" for v in value)
+
+
 # section -> key -> (rule, what the rule expects); the defaults file holds the values
 _RULES: dict[str, dict[str, tuple[Any, str]]] = {
     "analysis": {
@@ -104,6 +124,26 @@ _RULES: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "playbook": {
         "file": (_optional_text, "a playbook TOML file, or empty for the shipped playbook"),
+    },
+    "value": {
+        "segments": (_choice(METHODS), f"the segmentation to report CLV components for, one of {', '.join(METHODS)}"),
+        "costs": (_optional_text, "a costs TOML file, or empty for no costs"),
+        "current_months": (_number(0, 1200, open_low=True), "a number of months in (0, 1200]"),
+        "baseline_months": (_number(0, 1200), "a number of months in [0, 1200]"),
+        "referral_channels": (_names(), "a list of acquisition channels"),
+        "relative": (_open_unit, "a share in (0, 1)"),
+        "retention_points": (_open_unit, "an annual rate in (0, 1)"),
+        "growth_points": (_open_unit, "an annual rate in (0, 1)"),
+    },
+    "lost": {
+        "segments": (_choice(METHODS), f"the segmentation to report churn reasons for, one of {', '.join(METHODS)}"),
+        "reasons": (_optional_text, "a reasons TOML file, or empty for the shipped rules"),
+        "p_alive_threshold": (_number(0, 1), "a probability in [0, 1]"),
+    },
+    "cube": {
+        "rows": (_cube_dimension, "a cube dimension (docs/cube.md) other than segment, risk_band, score_tier"),
+        "columns": (_cube_dimension, "a cube dimension (docs/cube.md) other than segment, risk_band, score_tier"),
+        "measures": (_cube_measures, "a list of line or derived cube measures (revenue, orders, customers, ...)"),
     },
     "points": {
         "pareto": (_number(10, 10_000, integer=True), "a whole number from 10 to 10000"),
@@ -208,7 +248,7 @@ def load_analysis_config(config: AnalysisConfig | Mapping[str, Any] | str | Path
                     f"(settings: {', '.join(_RULES[name])})"
                 )
             sections[name][key] = value
-    for section, key in (("playbook", "file"), ("score", "ahp")):
+    for section, key in (("playbook", "file"), ("score", "ahp"), ("value", "costs"), ("lost", "reasons")):
         if sections[section].get(key) == "":
             sections[section][key] = None
     for name, rules in _RULES.items():
@@ -221,6 +261,8 @@ def load_analysis_config(config: AnalysisConfig | Mapping[str, Any] | str | Path
             f"{where}: [satisfaction] segments = {sections['satisfaction']['segments']!r} is not among "
             f"[analysis] methods ({', '.join(sections['analysis']['methods'])})"
         )
+    if sections["cube"]["rows"] == sections["cube"]["columns"]:
+        raise ConfigError(f"{where}: [cube] rows and columns must differ; got {sections['cube']['rows']!r} twice")
     unknown_cost = [c for c in sections["score"]["cost"] if c not in sections["score"]["indicators"]]
     if unknown_cost:
         raise ConfigError(f"{where}: [score] cost lists {unknown_cost[0]!r}, which is not in [score] indicators")

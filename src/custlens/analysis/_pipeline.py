@@ -27,7 +27,7 @@ from custlens.errors import CustlensError, InputError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from custlens.clv import CLVResult
+    from custlens.clv import CLVResult, ComponentsResult
     from custlens.scoring import ScoreResult
     from custlens.segment import SegmentResult
 
@@ -230,6 +230,39 @@ class Pipeline:
         return self._timed("churn", run)
 
     @cached_property
+    def components(self) -> ComponentsResult | None:
+        """Every buyer's CLV components (CLV1..CLV6 and the cost lines): historical, current, potential.
+
+        :func:`custlens.clv.value_components` with the fitted models and expected spend of
+        :attr:`clv`, the interactions and customers when present and ``[value]``'s costs
+        (none by default); ``None`` when it cannot be computed (the reason in :attr:`skipped`).
+        """
+        from custlens.clv import value_components
+
+        v = self.config["value"]
+
+        def run() -> ComponentsResult:
+            return value_components(
+                self.tables["transactions"],
+                self.history,
+                self.clv,
+                as_of=self.as_of,
+                interactions=self._table("interactions"),
+                customers=self._table("customers"),
+                costs=v["costs"],
+                current_months=float(v["current_months"]),
+                baseline_months=float(v["baseline_months"]),
+                referral_channels=tuple(v["referral_channels"]),
+            )
+
+        try:
+            result: ComponentsResult = self._timed("value components", run)
+        except CustlensError as exc:
+            self.skipped["value components"] = str(exc)
+            return None
+        return result
+
+    @cached_property
     def score(self) -> ScoreResult | None:
         """The important-customer score of every customer (entropy or equal weights)."""
         from custlens.scoring import score_customers
@@ -372,7 +405,127 @@ class Pipeline:
             out["state_flow"] = self._timed("state flow", self._state_flow)
         out["playbook"] = self._playbook(out["segment_summaries"])
         out.update(self._timed("satisfaction", self._satisfaction))
+        out.update(self._value())
+        out.update(self._timed("lost customers", self._lost))
+        out.update(self._timed("cube", self._cube))
         return out
+
+    def _segment_table(self, method: str) -> pa.Table | None:
+        """``customer_id, segment`` of ``method``, or ``None`` when it was not run."""
+        if method not in self.segments:
+            return None
+        c = self.segments[method].customers
+        return c.select(customer_id=c.customer_id.cast("string"), segment=c.segment).to_pyarrow()
+
+    def _value(self) -> dict[str, pa.Table]:
+        """CLV components overall and per ``[value] segments`` segment, and the sensitivity table."""
+        from custlens.clv import clv_sensitivity
+
+        components = self.components
+        if components is None:
+            return {}
+        v = self.config["value"]
+        out = {"value_components": components.summary()}
+        method = str(v["segments"])
+        segments = self._segment_table(method)
+        if segments is None:
+            self.skipped["value components by segment"] = f"segmentation {method!r} ([value] segments) was not run"
+        else:
+            by = components.by_segment(segments)
+            out["value_components_by_segment"] = by.add_column(0, "method", pa.array([method] * by.num_rows))
+        try:
+            out["clv_sensitivity"] = self._timed(
+                "clv sensitivity",
+                lambda: clv_sensitivity(
+                    components,
+                    relative=float(v["relative"]),
+                    retention_points=float(v["retention_points"]),
+                    growth_points=float(v["growth_points"]),
+                ),
+            )
+        except CustlensError as exc:
+            self.skipped["clv sensitivity"] = str(exc)
+        return out
+
+    def _lost(self) -> dict[str, pa.Table]:
+        """Loss types of the lost customers (relationship state ``lost``); reasons and complaints from interactions."""
+        from custlens.churn import churn_reasons, complaint_resolution, gap_returns, loss_types, reasons_by_segment
+
+        if "state" not in self.segments:
+            self.skipped["lost customers"] = "needs the relationship-state segmentation ('state' in [analysis] methods)"
+            return {}
+        cfg = self.config["lost"]
+        states = self.segments["state"].customers
+        lost_ids = states.filter(states.segment == "lost").select(_lid=states.customer_id.cast("string"))
+        ind = self.indicators
+        ind = ind.select(customer_id=ind.customer_id.cast("string"), last_purchase_at=ind.last_purchase_at)
+        lost = ind.inner_join(lost_ids, ind.customer_id == lost_ids._lid).drop("_lid")
+        lost_t = lost.order_by("customer_id").to_pyarrow()
+        gaps = gap_returns(self.tables["transactions"], as_of=self.as_of, config=self.config.segment.get("state"))
+        types = loss_types(
+            lost_t,
+            p_alive=self.clv.table.select(["customer_id", "p_alive"]),
+            gaps=gaps.to_pyarrow(),
+            p_alive_threshold=float(cfg["p_alive_threshold"]),
+        )
+        grouped = types.group_by(["loss_type", "loss_type_zh", "basis"], use_threads=False).aggregate(
+            [("customer_id", "count")]
+        )
+        out = {
+            "loss_types": grouped.rename_columns(["loss_type", "loss_type_zh", "basis", "customers"]).sort_by(
+                [("loss_type", "ascending"), ("basis", "ascending")]
+            )
+        }
+        interactions = self._table("interactions")
+        if interactions is None:
+            self.skipped["churn reasons"] = "no interactions"
+            return out
+        method = str(cfg["segments"])
+        segments = self._segment_table(method)
+        if segments is None:
+            self.skipped["churn reasons by segment"] = f"segmentation {method!r} ([lost] segments) was not run"
+        try:
+            reasons = churn_reasons(lost_t, interactions, as_of=self.as_of, reasons=cfg["reasons"])
+            by_segment = reasons_by_segment(reasons, segments)
+            complaints = complaint_resolution(
+                interactions, as_of=self.as_of, lost=lost_t, segments=segments, reasons=cfg["reasons"]
+            )
+        except CustlensError as exc:
+            self.skipped["churn reasons"] = str(exc)
+            return out
+        label = pa.array([method if segments is not None else "all"] * by_segment.num_rows, pa.string())
+        out["churn_reasons"] = by_segment.add_column(0, "method", label)
+        label = pa.array([method if segments is not None else "all"] * complaints.num_rows, pa.string())
+        out["complaint_resolution"] = complaints.add_column(0, "method", label)
+        return out
+
+    def _cube(self) -> dict[str, pa.Table]:
+        """The ``[cube]`` measures by rows x columns with both subtotals and the grand total."""
+        from custlens.cube import SEGMENT_METHODS, cube_table
+
+        c = self.config["cube"]
+        rows, columns = str(c["rows"]), str(c["columns"])
+        segments = {}
+        for dim in (rows, columns):
+            if dim in SEGMENT_METHODS:
+                if dim not in self.segments:
+                    self.skipped["cube"] = f"segmentation {dim!r} ([cube] rows or columns) was not run"
+                    return {}
+                segments[dim] = self.segments[dim].customers.select("customer_id", "segment")
+        try:
+            table = cube_table(
+                self.tables["transactions"],
+                measures=list(c["measures"]),
+                by=[rows, columns],
+                customers=self._table("customers"),
+                segments=segments,
+                subtotals=[(rows, columns), (rows,), (columns,), ()],
+                as_of=self.as_of,
+            )
+        except CustlensError as exc:
+            self.skipped["cube"] = str(exc)
+            return {}
+        return {"cube": table}
 
     def _segment_summaries(self) -> pa.Table:
         tables = []
@@ -622,6 +775,8 @@ class Pipeline:
         }
         if self.score is not None:
             out["score"] = {"method": self.score.method, "normalisation": self.score.normalisation}
+        if self.components is not None:
+            out["value_components"] = _plain(self.components.details)
         return out
 
 

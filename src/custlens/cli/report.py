@@ -44,6 +44,14 @@ def report_command(
     migration_method: Annotated[
         str | None, typer.Option("--migration-method", help="Segmentation of the migration section (default rfm).")
     ] = None,
+    persona_method: Annotated[
+        str | None,
+        typer.Option(
+            "--persona-method",
+            help="Segmentation of the persona cards, shown when tags were applied for the analysis's date "
+            "(default value_matrix).",
+        ),
+    ] = None,
     snapshots: Annotated[
         str | None,
         typer.Option(
@@ -132,7 +140,7 @@ def report_command(
         tx = read_table(transactions, text_columns=("customer_id",))
         stored = analyze({"transactions": tx}, as_of=as_of, config=cfg)
     with stored:
-        path = _draw(stored, out, title, compare_to, migration_method, snapshots, migration)
+        path = _draw(stored, out, title, compare_to, migration_method, persona_method, snapshots, migration)
     err_console.print(f"wrote {path} (analysis {stored.analysis_id})")
 
 
@@ -142,12 +150,15 @@ def _draw(
     title: str,
     compare_to: str | None,
     migration_method: str | None,
+    persona_method: str | None,
     snapshots: str | None,
     migration: Path | None,
 ) -> Path:
     from custlens.report import ReportSection, build_report, migration_figure, report_sections, write_report
 
-    sections = report_sections(stored, compare_to=compare_to, migration_method=migration_method)
+    sections = report_sections(
+        stored, compare_to=compare_to, migration_method=migration_method, persona_method=persona_method
+    )
     extra: list[ReportSection] = []
     if snapshots is not None:
         from custlens.segment import migration as snapshot_migration
@@ -174,7 +185,14 @@ def _draw(
     if extra:
         subtitle = f"As of {stored.as_of.isoformat()} · analysis {stored.analysis_id}"
         return write_report(out, [*sections, *extra], title=title, subtitle=subtitle)
-    return build_report(stored, out, title=title, compare_to=compare_to, migration_method=migration_method)
+    return build_report(
+        stored,
+        out,
+        title=title,
+        compare_to=compare_to,
+        migration_method=migration_method,
+        persona_method=persona_method,
+    )
 
 
 def register(app: typer.Typer) -> None:

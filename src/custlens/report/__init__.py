@@ -8,7 +8,7 @@ analysis (:mod:`custlens.analysis`); it computes nothing. See ``docs/report.md``
 
 from __future__ import annotations
 
-from custlens.report._build import SECTION_KEYS, build_report, report_sections
+from custlens.report._build import PERSONA_METHODS, SECTION_KEYS, build_report, report_sections
 from custlens.report._figures import (
     churn_rate_figure,
     cluster_profile_figure,
@@ -27,18 +27,30 @@ from custlens.report._figures import (
     table_figure,
     value_matrix_figure,
 )
+from custlens.report._figures_ext import (
+    churn_reasons_figure,
+    complaint_table_figure,
+    persona_card_figure,
+    pivot_table_figure,
+    value_components_figure,
+)
 from custlens.report._html import ReportSection, render_report, write_report
 
 __all__ = [
+    "PERSONA_METHODS",
     "SECTION_KEYS",
     "ReportSection",
     "build_report",
     "churn_rate_figure",
+    "churn_reasons_figure",
     "clv_distribution_figure",
+    "complaint_table_figure",
     "cluster_profile_figure",
     "key_figures_table",
     "migration_figure",
     "pareto_figure",
+    "persona_card_figure",
+    "pivot_table_figure",
     "playbook_table_figure",
     "pyramid_figure",
     "ranking_table_figure",
@@ -50,6 +62,7 @@ __all__ = [
     "segment_sizes_figure",
     "state_flow_figure",
     "table_figure",
+    "value_components_figure",
     "value_matrix_figure",
     "write_report",
 ]

@@ -11,6 +11,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow.compute as pc
+
 from custlens.errors import CustlensError
 from custlens.report._figures import (
     churn_rate_figure,
@@ -30,12 +32,19 @@ from custlens.report._figures import (
     table_figure,
     value_matrix_figure,
 )
+from custlens.report._figures_ext import (
+    churn_reasons_figure,
+    complaint_table_figure,
+    persona_card_figure,
+    pivot_table_figure,
+    value_components_figure,
+)
 from custlens.report._html import ReportSection, write_report
 
 if TYPE_CHECKING:
     from custlens.analysis import StoredAnalysis
 
-__all__ = ["build_report", "report_sections", "SECTION_KEYS"]
+__all__ = ["build_report", "report_sections", "SECTION_KEYS", "PERSONA_METHODS"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +66,28 @@ SECTION_KEYS = (
     "pyramid",
     "rfm_heatmap",
     "value_matrix",
+    "cube",
     "clv_distribution",
     "clv_matrix",
+    "value_components",
+    "sensitivity",
     "churn",
     "at_risk",
+    "churn_reasons",
     "state_flow",
     "migration",
     "satisfaction",
     "ipma",
     "kano",
     "clusters",
+    "personas",
     "ranking",
     "playbook",
 )
 """The report's sections, in order; each is left out when its results were not stored."""
+
+PERSONA_METHODS = ("value_matrix", "rfm", "pyramid", "state")
+"""Segmentations whose persona cards the report shows by default, first stored first."""
 
 
 def _money(x: float) -> str:
@@ -184,12 +201,151 @@ def _ipma_section(analysis: StoredAnalysis) -> ReportSection:
     )
 
 
+def _value_sections(analysis: StoredAnalysis) -> list[ReportSection]:
+    """CLV components overall and per segment, and the tornado chart of the sensitivity table."""
+    from custlens.clv import tornado_figure
+
+    has = analysis.has_result
+    out: list[ReportSection] = []
+    value = analysis.config.get("value", {})
+    details = analysis.details.get("value_components", {})
+    if has("value_components"):
+        costs = "no costs file: the cost lines and CLV4 are 0" if not value.get("costs") else f"costs {value['costs']}"
+        out.append(
+            ReportSection(
+                "Lifetime value components",
+                value_components_figure(analysis.result("value_components")),
+                f"CLV1 first purchase to CLV6 loyalty, summed over the buyers, net of costs ({costs}). Historical = "
+                f"to date, current = since {details.get('current_since', 'the last year')}, potential = the next "
+                f"{details.get('horizon_months', analysis.config['clv']['horizon_months']):g} months, discounted "
+                "(docs/value.md).",
+            )
+        )
+    if has("value_components_by_segment"):
+        by = analysis.result("value_components_by_segment")
+        method = str(by["method"][0].as_py()) if by.num_rows else str(value.get("segments", ""))
+        out.append(
+            ReportSection(
+                f"Lifetime value components by segment ({_TITLES.get(method, method)})",
+                value_components_figure(by.drop_columns(["method"]), title=f"CLV components per {method} segment"),
+                "The same components per segment and part; the diamond is the net value of the segment's buyers.",
+            )
+        )
+    if has("clv_sensitivity"):
+        out.append(
+            ReportSection(
+                "Lifetime value sensitivity (tornado)",
+                tornado_figure(analysis.result("clv_sensitivity")),
+                "The buyers' total potential value as each factor of the course text moves alone, lowest step "
+                "(red) and highest (green) around the base; the largest swing is on top. Cost to serve and "
+                "marketing move nothing while no costs are configured ([value] costs).",
+            )
+        )
+    return out
+
+
+def _lost_sections(analysis: StoredAnalysis) -> list[ReportSection]:
+    """Loss types, churn reasons per segment and complaint resolution of the lost customers."""
+    has = analysis.has_result
+    out: list[ReportSection] = []
+    kinds = ""
+    if has("loss_types"):
+        counts: dict[str, int] = {}
+        for row in analysis.result("loss_types").to_pylist():
+            key = f"{row['loss_type']} {row['loss_type_zh']}"
+            counts[key] = counts.get(key, 0) + int(row["customers"])
+        kinds = "Lost customers (relationship state lost): " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        kinds += "; temporary = P(alive) at or above the threshold or came back after a gap before."
+    if has("churn_reasons"):
+        out.append(
+            ReportSection(
+                "Churn reasons",
+                churn_reasons_figure(analysis.result("churn_reasons")),
+                f"{kinds} Each lost customer's reason is read from its interactions around the loss "
+                "(docs/churn.md); bars give each reason's share per segment.".strip(),
+            )
+        )
+    elif kinds:
+        out.append(ReportSection("Lost customers", None, kinds))
+    if has("complaint_resolution"):
+        out.append(
+            ReportSection(
+                "Complaint resolution",
+                complaint_table_figure(analysis.result("complaint_resolution")),
+                "Complaints resolved, and the share of complainants still active when all their complaints "
+                "were resolved or not; the course text's benchmark is 95 %.",
+            )
+        )
+    return out
+
+
+def _cube_sections(analysis: StoredAnalysis) -> list[ReportSection]:
+    """One pivot table per stored cube measure: rows x columns with totals."""
+    from custlens.cube import pivot_table
+
+    if not analysis.has_result("cube"):
+        return []
+    cfg = analysis.config["cube"]
+    table = analysis.result("cube")
+    rows, columns = str(cfg["rows"]), str(cfg["columns"])
+    out = []
+    for measure in cfg["measures"]:
+        out.append(
+            ReportSection(
+                f"Cube: {measure} by {rows} and {columns}",
+                pivot_table_figure(pivot_table(table, measure, rows, columns), f"{measure} by {rows} x {columns}"),
+                f"{measure} of the transactions up to the as-of date, with row and column totals "
+                "(custlens cube, docs/cube.md).",
+            )
+        )
+    return out
+
+
+def _persona_sections(analysis: StoredAnalysis, method: str | None, top: int = 6) -> list[ReportSection]:
+    """Persona cards of every segment of ``method`` from the tags stored for the analysis's date."""
+    from custlens.tags import persona_cards, tag_history
+
+    day = analysis.as_of.isoformat()
+    how = f"apply tags (custlens tags apply --workspace W --as-of {day}) and draw the report again"
+    runs = [r for r in tag_history(analysis.con).to_pylist() if r["as_of"] == analysis.as_of]
+    if not runs:
+        return [ReportSection("Persona cards", None, f"Left out because no tags were applied as of {day}: {how}.")]
+    chosen = method or next((m for m in PERSONA_METHODS if m in analysis.methods), None)
+    if chosen is None:
+        return [ReportSection("Persona cards", None, "Left out because the analysis stored no segmentation.")]
+    try:
+        cards = persona_cards(analysis.con, chosen, as_of=analysis.as_of, top=top)
+    except CustlensError as exc:
+        return [ReportSection("Persona cards", None, f"Left out because {exc}")]
+    source = runs[-1]["analysis_id"]
+    origin = "" if source == analysis.analysis_id else f" (tags computed from analysis {source})"
+    out = []
+    for group in dict.fromkeys(cards["group"].to_pylist()):
+        card = cards.filter(pc.equal(cards["group"], group))
+        head = card.slice(0, 1).to_pylist()[0]
+        share = head["group_share"] or 0.0
+        revenue_share = head["group_revenue_share"] or 0.0
+        out.append(
+            ReportSection(
+                f"Persona card: {_TITLES.get(chosen, chosen)}, {group}",
+                persona_card_figure(card),
+                f"{head['group_customers']:,} customers ({share:.1%}), {revenue_share:.1%} of revenue, CLV "
+                f"{_money(head['group_clv'])}. Tags held by at least 10 % of the segment, most over-represented "
+                f"first (lift = share in the segment / share of all customers), as of {day}{origin}.",
+            )
+        )
+    if not out:
+        out.append(ReportSection("Persona cards", None, f"No segment of {chosen} has a tag held by 10 % of it."))
+    return out
+
+
 def report_sections(
     analysis: StoredAnalysis,
     *,
     compare_to: StoredAnalysis | str | None = None,
     migration_method: str | None = None,
     top: int = 50,
+    persona_method: str | None = None,
 ) -> list[ReportSection]:
     """The report's sections drawn from a stored analysis (see :data:`SECTION_KEYS`).
 
@@ -203,7 +359,17 @@ def report_sections(
         The segmentation whose migration is shown (default: RFM when stored, else the first).
     top
         Rows of the at-risk and important-customer tables.
+    persona_method
+        The segmentation whose persona cards are shown when tags were applied for the
+        analysis's date (default: the first stored of :data:`PERSONA_METHODS`).
     """
+    if persona_method is not None and persona_method not in analysis.methods:
+        from custlens.errors import InputError, did_you_mean
+
+        raise InputError(
+            f"'persona_method' must be a segmentation of analysis {analysis.analysis_id} "
+            f"({', '.join(analysis.methods)}); got {persona_method!r}{did_you_mean(persona_method, analysis.methods)}"
+        )
     sections: list[ReportSection] = [_overview(analysis)]
     sections += _segments(analysis)
     has = analysis.has_result
@@ -245,6 +411,7 @@ def report_sections(
                 "the split points.",
             )
         )
+    sections += _cube_sections(analysis)
     if has("clv_histogram"):
         horizon = analysis.config["clv"]["horizon_months"]
         sections.append(
@@ -270,6 +437,7 @@ def report_sections(
                 "are the split points.",
             )
         )
+    sections += _value_sections(analysis)
     if has("risk_bands"):
         sections.append(
             ReportSection(
@@ -290,6 +458,7 @@ def report_sections(
         except CustlensError as exc:  # a single month of history has no rate to draw
             logger.info("report: churn rate left out (%s)", exc)
     sections.append(_at_risk(analysis, top))
+    sections += _lost_sections(analysis)
     if has("state_flow"):
         days = analysis.config["state_flow"]["days"]
         sections.append(
@@ -334,6 +503,7 @@ def report_sections(
                 "Mean of each clustering feature per cluster; colour shows how a cluster stands against the others.",
             )
         )
+    sections += _persona_sections(analysis, persona_method)
     sections.append(_ranking(analysis, top))
     if has("playbook"):
         playbook = analysis.result("playbook")
@@ -360,6 +530,7 @@ def build_report(
     compare_to: StoredAnalysis | str | None = None,
     migration_method: str | None = None,
     top: int = 50,
+    persona_method: str | None = None,
 ) -> Path:
     """Write the self-contained HTML report of a stored analysis.
 
@@ -370,7 +541,7 @@ def build_report(
         :func:`custlens.analysis.load_analysis`).
     out_path
         The ``.html`` file to write.
-    compare_to, migration_method, top
+    compare_to, migration_method, top, persona_method
         See :func:`report_sections`.
 
     Returns
@@ -378,6 +549,8 @@ def build_report(
     Path
         The written file.
     """
-    sections = report_sections(analysis, compare_to=compare_to, migration_method=migration_method, top=top)
+    sections = report_sections(
+        analysis, compare_to=compare_to, migration_method=migration_method, top=top, persona_method=persona_method
+    )
     subtitle = f"As of {analysis.as_of.isoformat()} · analysis {analysis.analysis_id}"
     return write_report(out_path, sections, title=title, subtitle=subtitle)
