@@ -88,8 +88,9 @@ def run_demo(
     Generates the company, imports every table into a new workspace, runs the standard
     analysis (:func:`custlens.analysis.analyze`: summaries, value indicators, every
     segmentation, BG/NBD and Gamma-Gamma with each customer's lifetime value, churn risk,
-    satisfaction, the playbook) and stores it, then draws the report from the stored
-    analysis. Every figure of the result is read from that stored analysis.
+    satisfaction, the playbook) and stores it, applies the shipped tag taxonomy
+    (:func:`custlens.tags.apply_tags`, for the report's persona cards), then draws the report
+    from the stored analysis. Every figure of the result is read from that stored analysis.
 
     Parameters
     ----------
@@ -145,6 +146,12 @@ def run_demo(
     try:
         done = timed("analysis", "analysing: summaries, segments, lifetime value, churn, satisfaction")
         analysis = analyze(workspace)
+        done()
+
+        from custlens.tags import apply_tags
+
+        done = timed("tags", "tagging every customer (the shipped taxonomy) for the persona cards")
+        apply_tags(workspace, analysis_id=analysis.analysis_id)
         done()
 
         report_path: Path | None = None
