@@ -274,7 +274,12 @@ def refresh_(
         return
     import pyarrow as pa
 
-    emit(pa.Table.from_pylist(summary["sources"]), OutputFormat.table, title="sources")
+    short = {"rows_read": "read", "rows_inserted": "new", "rows_updated": "updated", "rows_unchanged": "unchanged",
+             "rows_rejected": "rejected"}  # fmt: skip
+    sources = [
+        {"table": s["table"], "status": s["status"]} | {v: s[k] for k, v in short.items()} for s in summary["sources"]
+    ]
+    emit(pa.Table.from_pylist(sources), OutputFormat.table, title="sources")
     moves = summary["migrations"]
     if moves:
         rows = [{"segmentation": method, **move} for method, move in moves.items()]
