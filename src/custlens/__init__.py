@@ -7,6 +7,9 @@ through Ibis for scale).
 
 from __future__ import annotations
 
+import importlib as _importlib
+from typing import TYPE_CHECKING, Any
+
 from custlens.errors import (
     BackendError,
     ConfigError,
@@ -17,7 +20,12 @@ from custlens.errors import (
     RejectedImportError,
 )
 
+if TYPE_CHECKING:
+    from custlens._refresh import RefreshReport, refresh
+
 __version__ = "0.1.0"
+
+_EXPORTS = {"refresh": "custlens._refresh", "RefreshReport": "custlens._refresh"}
 
 __all__ = [
     "__version__",
@@ -28,4 +36,19 @@ __all__ = [
     "InputError",
     "NotFittedError",
     "RejectedImportError",
+    "RefreshReport",
+    "refresh",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'custlens' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

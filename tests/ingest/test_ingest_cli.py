@@ -73,3 +73,28 @@ def test_table_summary_and_help(tmp_path: Path) -> None:
         help_text = runner.invoke(app, [command, "--help"]).output
         assert "Examples" in help_text
     assert "quarantine" in runner.invoke(app, ["import", "--help"]).output
+
+
+def test_import_mode_upsert_reports_inserted_updated_unchanged(tmp_path: Path) -> None:
+    ws = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    src = tmp_path / "customers.csv"
+    src.write_text("customer_id,customer_type\nc1,personal\nc2,personal\n")
+    first = runner.invoke(app, ["import", str(src), "-t", "customers", "-w", str(ws), "--mode", "upsert", "-f", "json"])
+    assert first.exit_code == 0, first.output
+    src.write_text("customer_id,customer_type\nc1,personal\nc2,corporate\nc3,personal\n")
+    result = runner.invoke(
+        app, ["import", str(src), "-t", "customers", "-w", str(ws), "--mode", "upsert", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["mode"], summary["rows_inserted"], summary["rows_updated"], summary["rows_unchanged"]) == (
+        "upsert",
+        1,
+        1,
+        1,
+    )
+    assert "1 new, 1 updated, 1 unchanged" in summary["message"]
+    refused = runner.invoke(app, ["import", str(src), "-t", "transactions", "-w", str(ws), "--mode", "upsert"])
+    assert refused.exit_code == 2 and "supported for the tables customers and receivables" in flat(refused.output)
+    assert "upsert" in flat(runner.invoke(app, ["import", "--help"]).output)

@@ -26,6 +26,7 @@ def test_erase_removes_identity_pseudonymises_everywhere_and_blocks_reimport(ws:
     assert report.rows == {
         "analysis_customers.customer_id": 1,
         "customers.customer_id": 1,
+        "customers_history.customer_id": 1,  # earlier versions of the customer's attributes too
         "transactions.customer_id": 2,
     }
     ws.close()
@@ -132,3 +133,15 @@ def test_cli_erase_is_one_command_with_a_report(ws: Workspace, tmp_path: Path) -
     assert report["identity_rows"] == 1 and report["pseudonym"].startswith("erased-")
     wrong = CliRunner().invoke(app, ["privacy", "erase", "c2", "-w", str(ws.path), "-k", key])
     assert wrong.exit_code == 2 and "no customer 'c2'" in wrong.output
+
+
+def test_retention_ages_the_history_of_receivables_with_them(ws: Workspace, tmp_path: Path) -> None:
+    header = "invoice_id,customer_id,issued_on,due_on,paid_on,amount,paid_amount\n"
+    src = write(tmp_path / "r.csv", header + "i1,c1,2020-01-05,2020-02-04,,100,0\ni2,c2,2025-01-06,2025-02-05,,50,0\n")
+    import_file(ws, src, table="receivables", mode="upsert")
+    write(src, header + "i1,c1,2020-01-05,2020-02-04,2020-02-01,100,100\ni2,c2,2025-01-06,2025-02-05,,50,0\n")
+    import_file(ws, src, table="receivables", mode="upsert")
+    ws.settings.extra["retention"] = {"receivables": "2y"}
+    assert apply_retention(ws, today=date(2025, 9, 1)).rows == {"receivables": 1}
+    kept = ws.raw.execute("SELECT DISTINCT invoice_id FROM receivables_history").fetchall()
+    assert kept == [("i2",)]

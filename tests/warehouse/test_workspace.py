@@ -117,3 +117,43 @@ def test_close_with_cached_results_is_quiet(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "Exception ignored" not in result.stderr, result.stderr
+
+
+def test_a_workspace_from_before_versions_gains_history_tables_with_open_versions(tmp_path: Path) -> None:
+    """Migration 4 on a warehouse of schema version 3: the stored rows become open versions of
+    unknown start, the ledger gains mode and counts (old records: mode 'append'), and a
+    column the canonical table lacks is added to it and to its history table."""
+    with Workspace.init(tmp_path / "w") as ws:
+        ws.raw.execute("DROP TABLE customers_history")
+        ws.raw.execute("DROP TABLE receivables_history")
+        for column in ("mode", "rows_inserted", "rows_updated", "rows_unchanged"):
+            ws.raw.execute(f"ALTER TABLE _import_ledger DROP COLUMN {column}")
+        ws.raw.execute("ALTER TABLE customers DROP COLUMN occupation")
+        ws.raw.execute("DELETE FROM _schema_migrations WHERE version = 4")
+        ws.raw.execute("INSERT INTO customers (customer_id, customer_type) VALUES ('c1', 'personal')")
+        ws.raw.execute(
+            "INSERT INTO _import_ledger VALUES (1, 'x', 'customers', 'c.csv', 1, 'csv', 'utf-8', NULL, 1, 1, 0, 0, "
+            "NULL, now())"
+        )
+        assert ws.schema_version == 3
+    with Workspace.open(tmp_path / "w") as ws:
+        assert ws.schema_version == 4
+        versions = ws.raw.execute(
+            "SELECT customer_id, customer_type, valid_from IS NULL, valid_to IS NULL, import_id FROM customers_history"
+        ).fetchall()
+        assert versions == [("c1", "personal", True, True, None)]
+        assert ws.raw.execute("SELECT count(*) FROM receivables_history").fetchall()[0][0] == 0
+        assert ws.raw.execute("SELECT mode, rows_updated FROM _import_ledger").fetchall() == [("append", None)]
+        assert "occupation" in ws.table("customers").columns
+        columns = {r[0] for r in ws.raw.execute("DESCRIBE customers_history").fetchall()}
+        assert {"occupation", "valid_from", "valid_to", "import_id"} <= columns
+
+
+def test_history_tables_gain_the_columns_their_table_gains(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "w") as ws:
+        ws.raw.execute("ALTER TABLE receivables_history DROP COLUMN paid_amount")
+    with Workspace.open(tmp_path / "w") as ws:
+        columns = {r[0] for r in ws.raw.execute("DESCRIBE receivables_history").fetchall()}
+        assert "paid_amount" in columns
+        changes = {r[0] for r in ws.raw.execute("SELECT description FROM _schema_migrations").fetchall()}
+        assert "add column receivables_history.paid_amount" in changes

@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("custlens.cli.privacy",),
         "The rights of the people in the warehouse: erase a person, export everything held about them, correct their data, apply storage periods.",
     ),
+    "refresh": (
+        ("custlens.cli.data",),
+        "Re-import the sources listed in workspace.toml [refresh], then recompute and store the analysis and the tags.",
+    ),
     "report": (("custlens.cli.report",), "Write the self-contained HTML report from the stored analysis."),
     "segment": (
         ("custlens.cli.segment", "custlens.cli.scoring"),

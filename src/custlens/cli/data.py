@@ -1,4 +1,4 @@
-"""CLI commands: init, import (warehouse and ingest)."""
+"""CLI commands: init, import, refresh (warehouse and ingest)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,18 @@ class OnRepeat(str, enum.Enum):
     again = "import"
 
 
+class ImportMode(str, enum.Enum):
+    """How rows whose key is already stored with other values are treated."""
+
+    append = "append"
+    upsert = "upsert"
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("init")(guarded(init))
     app.command("import")(guarded(import_))
+    app.command("refresh")(guarded(refresh_))
 
 
 def init(
@@ -123,6 +131,16 @@ def import_(
             "it, fail (exit 2), or import it again (rows already present count as duplicates).",
         ),
     ] = OnRepeat.skip,
+    mode: Annotated[
+        ImportMode,
+        typer.Option(
+            "--mode",
+            help="append: a row whose key is stored with other values is rejected (stored rows never "
+            "change). upsert (customers, receivables): it replaces the stored values of the columns the file "
+            "provides; the previous values stay in customers_history / receivables_history with valid_from "
+            "and valid_to.",
+        ),
+    ] = ImportMode.append,
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", "-f", help="Summary format: a readable table or JSON.")
     ] = SummaryFormat.table,
@@ -147,7 +165,7 @@ def import_(
 ) -> None:
     """Import FILE into a canonical table of the workspace, all or nothing.
 
-    Every row is validated; rejected rows go to a quarantine CSV (file, line, column, value, reason) in the workspace's quarantine/ folder. If more rows are rejected than --max-reject-rate allows, nothing is committed. Exact duplicates (in the file or already in the warehouse) are dropped and counted apart. The summary reports rows read, loaded, rejected and duplicate.
+    Every row is validated; rejected rows go to a quarantine CSV (file, line, column, value, reason) in the workspace's quarantine/ folder. If more rows are rejected than --max-reject-rate allows, nothing is committed. Exact duplicates (in the file or already in the warehouse) are dropped and counted apart. The summary reports rows read, loaded, rejected and duplicate. With --mode upsert, changed customers or receivables replace the stored ones (the summary adds inserted, updated, unchanged) and their previous values are kept as history.
 
     Exit codes: 0 imported (or skipped as already imported), 2 bad input or mapping, 4 too many rejected rows, 5 warehouse failure.
 
@@ -156,6 +174,8 @@ def import_(
         custlens import orders.csv --table transactions --workspace shop
 
         custlens import 订单.xlsx -t transactions -m erp-orders.toml -w shop --format json
+
+        custlens import customers.csv -t customers -w shop --mode upsert
     """
     from custlens.ingest import import_file
     from custlens.warehouse import Workspace
@@ -175,6 +195,7 @@ def import_(
             on_repeat=on_repeat.value,
             progress=advance,
             encoding=encoding,
+            mode=mode.value,
         )
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -186,6 +207,10 @@ def import_(
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
         "rows_duplicate": report.rows_duplicate,
+        "mode": report.mode,
+        "rows_inserted": report.rows_inserted,
+        "rows_updated": report.rows_updated,
+        "rows_unchanged": report.rows_unchanged,
         "reject_rate": report.reject_rate,
         "max_reject_rate": report.max_reject_rate,
         "quarantine": report.quarantine_path,
@@ -200,3 +225,81 @@ def import_(
         emit(full, OutputFormat.json)
     else:
         emit(summary, OutputFormat.table, title=f"import of {file.name}")
+
+
+def refresh_(
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Workspace folder (see `custlens init`).")
+    ] = Path("."),
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="As-of date YYYY-MM-DD of the analysis and tags (default: the last transaction day)."
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            "-k",
+            help="The workspace key (needed when a source fills the identity table): default $CUSTLENS_KEY_FILE, "
+            "else the file workspace.toml names.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="Summary format: readable tables or JSON.")
+    ] = SummaryFormat.table,
+) -> None:
+    """Re-import the sources listed in workspace.toml [refresh], then recompute and store the analysis and the tags.
+
+    Each source is imported with its mode (append or upsert); a file already imported unchanged is skipped. The analysis is stored with its segment snapshots and the tags applied to it; the summary lists every source's rows, the new analysis id, the tags and how many customers moved segment since the previous analysis (see docs/refresh.md for the [refresh] section and scheduling with cron or a systemd timer).
+
+    Exit codes: 0 refreshed, 2 missing or bad [refresh] section or source file, 4 too many rejected rows in a source, 5 warehouse failure.
+
+    Examples:
+
+        custlens refresh --workspace shop
+
+        custlens refresh -w shop --as-of 2026-11-30 --format json
+    """
+    from custlens import refresh
+    from custlens.warehouse import Workspace
+
+    with Workspace.open(workspace, key_file=key_file) as ws, err_console.status("refreshing"):
+        report = refresh(ws, as_of=as_of)
+    summary = report.summary()
+    if fmt is SummaryFormat.json:
+        emit(summary, OutputFormat.json)
+        return
+    import pyarrow as pa
+
+    short = {"rows_read": "read", "rows_inserted": "new", "rows_updated": "updated", "rows_unchanged": "unchanged",
+             "rows_rejected": "rejected"}  # fmt: skip
+    sources = [
+        {"table": s["table"], "status": s["status"]} | {v: s[k] for k, v in short.items()} for s in summary["sources"]
+    ]
+    emit(pa.Table.from_pylist(sources), OutputFormat.table, title="sources")
+    moves = summary["migrations"]
+    if moves:
+        rows = [{"segmentation": method, **move} for method, move in moves.items()]
+        emit(
+            pa.Table.from_pylist(rows),
+            OutputFormat.table,
+            title=f"segment migration since {summary['previous_analysis_id']}",
+        )
+    tags = summary["tags"]
+    emit(
+        {
+            "analysis_id": summary["analysis_id"],
+            "as_of": summary["as_of"],
+            "previous_analysis_id": summary["previous_analysis_id"] or "",
+            "tags applied": tags["tags"],
+            "tag assignments": tags["assignments"],
+            "tags opened": tags["opened"],
+            "tags closed": tags["closed"],
+            "seconds": summary["seconds"],
+        },
+        OutputFormat.table,
+        title="refresh",
+    )

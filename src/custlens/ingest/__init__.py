@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-    from custlens.ingest.importer import DEFAULT_MAX_REJECT_RATE, ImportReport, import_file
+    from custlens.ingest.importer import (
+        DEFAULT_MAX_REJECT_RATE,
+        IMPORT_MODES,
+        UPSERT_TABLES,
+        ImportReport,
+        import_file,
+    )
     from custlens.ingest.mapping import ColumnRule, ImportMapping, load_mapping, parse_mapping
     from custlens.ingest.readers import decode_text, read_table
     from custlens.ingest.transactions import load_transactions
@@ -26,6 +32,8 @@ _EXPORTS = {
     "import_file": "custlens.ingest.importer",
     "ImportReport": "custlens.ingest.importer",
     "DEFAULT_MAX_REJECT_RATE": "custlens.ingest.importer",
+    "IMPORT_MODES": "custlens.ingest.importer",
+    "UPSERT_TABLES": "custlens.ingest.importer",
     "ImportMapping": "custlens.ingest.mapping",
     "ColumnRule": "custlens.ingest.mapping",
     "load_mapping": "custlens.ingest.mapping",
@@ -39,6 +47,8 @@ __all__ = [
     "import_file",
     "ImportReport",
     "DEFAULT_MAX_REJECT_RATE",
+    "IMPORT_MODES",
+    "UPSERT_TABLES",
     "ImportMapping",
     "ColumnRule",
     "load_mapping",

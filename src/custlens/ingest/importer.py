@@ -15,6 +15,14 @@ Steps (all rows flow through Arrow compute and DuckDB SQL, never a Python row lo
    (one ``INSERT ... SELECT`` from the staging file) and a ledger record are committed
    together.
 
+``mode="upsert"`` (``customers`` and ``receivables``, the tables of
+:data:`~custlens.warehouse._migrations.HISTORY_TABLES`) changes step 4: a row whose key is
+stored with other values in the columns the file provides replaces those values (one
+``UPDATE ... FROM``) instead of being rejected. Both modes keep every version of these
+tables' rows in their history table (``customers_history``: the canonical columns,
+``valid_from``, ``valid_to``, ``import_id``), written in the same transaction: a replaced
+version is closed (``valid_to`` = the import's time) and the new one opened.
+
 A process killed at any point before the commit leaves the warehouse as it was: DuckDB
 discards an uncommitted transaction when the database is next opened, and a leftover
 staging file is removed then. A staging file belongs to the import writing it (it holds a
@@ -54,20 +62,41 @@ from custlens.schema import table as schema_table
 from custlens.warehouse import LEDGER_TABLE, STAGING_DIR, Workspace
 from custlens.warehouse._ddl import quote
 from custlens.warehouse._files import StagingFile
-from custlens.warehouse._migrations import IDENTITY_INTERNAL_COLUMNS
+from custlens.warehouse._migrations import HISTORY_TABLES, IDENTITY_INTERNAL_COLUMNS
 
 if TYPE_CHECKING:
     from custlens.privacy._blocklist import ImportGuard
 
-__all__ = ["import_file", "ImportReport", "DEFAULT_MAX_REJECT_RATE"]
+__all__ = ["import_file", "ImportReport", "DEFAULT_MAX_REJECT_RATE", "IMPORT_MODES", "UPSERT_TABLES"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REJECT_RATE = 0.01
 """Largest share of rejected rows an import accepts unless told otherwise (1 %)."""
 
+IMPORT_MODES = ("append", "upsert")
+"""How an import treats rows whose key is already stored with other values: ``append``
+rejects them (stored rows never change), ``upsert`` replaces the stored values."""
+
+UPSERT_TABLES = tuple(HISTORY_TABLES)
+"""Tables an import may update (``mode="upsert"``); each keeps the history of its rows."""
+
 _STAGE = "_custlens_stage"
 _DUPS = "_custlens_dups"
+_UPDATES = "_custlens_updates"
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Row counts of the load phase."""
+
+    loaded: int
+    rejected: int
+    duplicates: int
+    inserted: int
+    updated: int
+    unchanged: int
+    import_id: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +107,10 @@ class ImportReport:
     copies of rows earlier in the file or already in the warehouse; they are dropped and
     do not count towards the reject rate. ``rows_blocked`` (part of ``rows_rejected``)
     are identity rows of erased persons; they do not count towards the reject rate either.
+
+    ``rows_loaded = rows_inserted + rows_updated``: new keys, and stored rows whose values
+    an upsert replaced. ``rows_unchanged`` (part of ``rows_duplicate``) are rows already
+    stored with the same values.
     """
 
     status: Literal["loaded", "skipped"]
@@ -91,6 +124,10 @@ class ImportReport:
     rows_rejected: int = 0
     rows_duplicate: int = 0
     rows_blocked: int = 0
+    mode: str = "append"
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
     quarantine_path: str | None = None
     import_id: int | None = None
@@ -124,6 +161,7 @@ def import_file(
     on_repeat: Literal["skip", "error", "import"] = "skip",
     progress: Progress | None = None,
     encoding: str | None = None,
+    mode: Literal["append", "upsert"] = "append",
 ) -> ImportReport:
     """Import one CSV/TSV, Parquet or Excel file into a canonical table, all or nothing.
 
@@ -151,6 +189,14 @@ def import_file(
     encoding
         Encoding of a text file (``utf-8``, ``gb18030``, ``latin-1``, ``cp1252``), overriding
         the mapping's; default: detected (UTF-8, else GB18030 unless that looks like mojibake).
+    mode
+        ``"append"``: a row whose key is stored with other values is rejected; stored rows
+        never change. ``"upsert"`` (tables ``customers`` and ``receivables``): such a row
+        replaces the stored values of the columns the file provides, and the replaced
+        version stays in the table's history (``customers_history``,
+        ``receivables_history``) with its ``valid_from`` and ``valid_to``. Identical rows
+        are left alone; new keys are inserted. The ledger looks files up by content, so a
+        file changed in place is imported again while an unchanged one is skipped.
 
     Returns
     -------
@@ -159,7 +205,8 @@ def import_file(
     Raises
     ------
     InputError
-        Unreadable file, unknown table, a required column without source, a bad mapping.
+        Unreadable file, unknown table, a required column without source, a bad mapping,
+        an unknown ``mode`` or ``"upsert"`` into a table that keeps no history.
     RejectedImportError
         More rows rejected than ``max_reject_rate`` allows; the warehouse is unchanged and
         the quarantine file lists every rejected row.
@@ -181,6 +228,14 @@ def import_file(
         raise InputError(f"'max_reject_rate' must be a number between 0 and 1; got {max_reject_rate!r}")
     if on_repeat not in ("skip", "error", "import"):
         raise InputError(f"'on_repeat' must be 'skip', 'error' or 'import'; got {on_repeat!r}")
+    if mode not in IMPORT_MODES:
+        raise InputError(f"'mode' must be 'append' or 'upsert'; got {mode!r}")
+    if mode == "upsert" and table not in UPSERT_TABLES:
+        raise InputError(
+            f"'mode' 'upsert' is supported for the tables {' and '.join(UPSERT_TABLES)} (they keep a history "
+            f"of replaced values); got table {table!r}. Import it with mode 'append'"
+            + (", and correct personal data with `custlens privacy correct`" if target.personal_data else "")
+        )
     if mapping is None:
         mapping = ImportMapping()
     elif not isinstance(mapping, ImportMapping):
@@ -199,6 +254,7 @@ def import_file(
         format=info.format,
         encoding=info.encoding,
         max_reject_rate=float(max_reject_rate),
+        mode=mode,
     )
     raw = workspace.raw
     previous = raw.execute(
@@ -234,7 +290,7 @@ def import_file(
                 raise BackendError(
                     f"{path}: the staging file {stage.path} disappeared before the commit; nothing was imported"
                 )
-            loaded, rejected, duplicates, import_id = _load(
+            counts = _load(
                 workspace,
                 target,
                 stage.path if staged else None,
@@ -246,22 +302,33 @@ def import_file(
                 max_reject_rate=float(max_reject_rate),
                 ledger=[info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256],
                 path=path,
+                mode=mode,
+                provided=[c for c in target.column_names if c in plan.mapped()],
             )
     finally:
         quarantine.close()
+    loaded = counts.loaded
+    upserted = (
+        f" ({counts.inserted:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged)"
+        if mode == "upsert"
+        else ""
+    )
     report = ImportReport(
         status="loaded",
         rows_read=read,
         rows_loaded=loaded,
-        rows_rejected=rejected,
-        rows_duplicate=duplicates,
+        rows_rejected=counts.rejected,
+        rows_duplicate=counts.duplicates,
         rows_blocked=blocked,
+        rows_inserted=counts.inserted,
+        rows_updated=counts.updated,
+        rows_unchanged=counts.unchanged,
         quarantine_path=str(quarantine.written) if quarantine.written else None,
-        import_id=import_id,
+        import_id=counts.import_id,
         columns=plan.mapped(),
         ignored_columns=plan.ignored,
         seconds=time.perf_counter() - started,
-        message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}",
+        message=f"{path}: loaded {loaded:,} of {read:,} rows into {table!r}{upserted}",
         warnings=info.warnings,
         **base,
     )
@@ -355,18 +422,20 @@ def _load(
     max_reject_rate: float,
     ledger: list[Any],
     path: Path,
-) -> tuple[int, int, int, int]:
-    """Resolve keys, check the reject rate and the row counts, and commit rows plus ledger
-    record, in one transaction. Returns (loaded, rejected, duplicates, import id)."""
+    mode: str,
+    provided: list[str],
+) -> _Counts:
+    """Resolve keys, check the reject rate and the row counts, and commit rows, their
+    versions (tables with a history) and the ledger record, in one transaction."""
     raw = workspace.raw
     try:
         raw.execute("BEGIN TRANSACTION")
         try:
-            conflicts = duplicates = in_stage = 0
+            conflicts = duplicates = unchanged = updated = in_stage = 0
             if stage is not None:
                 literal = str(stage).replace("'", "''")
                 raw.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGE} AS SELECT * FROM read_parquet('{literal}')")
-                conflicts, duplicates = _resolve_keys(raw, target, quarantine)
+                conflicts, duplicates, unchanged, updated = _resolve_keys(raw, target, quarantine, mode, provided)
                 in_stage = int(raw.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0])
             if in_stage != staged:
                 raise BackendError(
@@ -380,18 +449,24 @@ def _load(
                     f"accepted {max_reject_rate:.2%}; nothing was imported. Every rejected row "
                     f"and its reason is in {quarantine.path}"
                 )
+            import_id = _next_import_id(raw)
             if stage is not None:
-                _insert_rows(raw, target)
+                if updated:
+                    _update_rows(raw, target, provided, import_id)
+                _insert_rows(raw, target, import_id)
             loaded = staged - conflicts - duplicates
+            inserted = loaded - updated
             if read != loaded + rejected + duplicates:
                 raise BackendError(
                     f"{path}: rows do not add up ({read:,} read, {loaded:,} loaded, {rejected:,} rejected, "
                     f"{duplicates:,} duplicate); nothing was imported"
                 )
-            import_id = _next_import_id(raw)
             quarantine.close()
             raw.execute(
-                f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                f"""INSERT INTO {LEDGER_TABLE} (import_id, sha256, target_table, source_path, source_bytes,
+                    source_format, encoding, mapping_sha256, rows_read, rows_loaded, rows_rejected, rows_duplicate,
+                    quarantine_path, imported_at, mode, rows_inserted, rows_updated, rows_unchanged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)""",
                 [
                     import_id,
                     *ledger,
@@ -400,17 +475,22 @@ def _load(
                     rejected,
                     duplicates,
                     str(quarantine.written) if quarantine.written else None,
+                    mode,
+                    inserted,
+                    updated,
+                    unchanged,
                 ],
             )
             raw.execute(f"DROP VIEW IF EXISTS {_STAGE}")
             raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
+            raw.execute(f"DROP TABLE IF EXISTS {_UPDATES}")
             raw.execute("COMMIT")
         except BaseException:
             _rollback(raw)
             raise
     except (duckdb.Error, OSError) as exc:
         raise BackendError(f"{path}: the warehouse failed during the import and was left unchanged ({exc})") from None
-    return loaded, rejected, duplicates, import_id
+    return _Counts(loaded, rejected, duplicates, inserted, updated, unchanged, import_id)
 
 
 def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
@@ -420,18 +500,33 @@ def _rollback(raw: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: QuarantineWriter) -> tuple[int, int]:
+def _on(key: tuple[str, ...], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)
+
+
+def _resolve_keys(
+    raw: duckdb.DuckDBPyConnection, target: Table, quarantine: QuarantineWriter, mode: str, provided: list[str]
+) -> tuple[int, int, int, int]:
     """Find duplicate keys in the file and against the warehouse.
 
-    Returns (rejected key conflicts, dropped exact duplicates); records both in the
-    quarantine file and leaves their lines in the temporary table ``_custlens_dups``.
+    Returns (rejected key conflicts, dropped exact duplicates, of them rows already stored
+    unchanged, rows that update a stored row). Conflicts and duplicates are recorded in the
+    quarantine file (an upsert's unchanged rows are not: they are its expected outcome) and
+    their lines left in the temporary table ``_custlens_dups``; the lines of updates (upsert
+    only) in ``_custlens_updates``.
     """
     key = target.key
+    upsert = mode == "upsert"
 
     def on(a: str, b: str) -> str:
-        return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in key)
+        return _on(key, a, b)
 
-    compared = ["customer_id", "_row_digest"] if target.personal_data else target.column_names
+    if target.personal_data:
+        compared = ["customer_id", "_row_digest"]
+    elif upsert:
+        compared = provided  # an upsert compares (and replaces) the columns the file provides
+    else:
+        compared = target.column_names
 
     def same(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{quote(c)} IS NOT DISTINCT FROM {b}.{quote(c)}" for c in compared)
@@ -456,6 +551,11 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: Qua
         FROM {_STAGE} s JOIN main.{quote(target.name)} w ON {on("s", "w")}
         WHERE s._line NOT IN (SELECT _line FROM {_DUPS})
     """)
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE {_UPDATES} (_line BIGINT)")
+    if upsert:
+        raw.execute(f"INSERT INTO {_UPDATES} SELECT _line FROM {_DUPS} WHERE _where = 'warehouse' AND NOT _same")
+        raw.execute(f"DELETE FROM {_DUPS} WHERE _where = 'warehouse' AND NOT _same")
+    quiet = "WHERE NOT (_where = 'warehouse' AND _same)" if upsert else ""
     reader = raw.sql(f"""
         SELECT _line AS line, '{key_label}' AS "column", _key AS value,
             CASE
@@ -466,24 +566,61 @@ def _resolve_keys(raw: duckdb.DuckDBPyConnection, target: Table, quarantine: Qua
               WHEN _same THEN 'already in the warehouse (dropped, not counted as rejected)'
               ELSE '{key_label} already in the warehouse with different values'
             END AS reason
-        FROM {_DUPS} ORDER BY _line
+        FROM {_DUPS} {quiet} ORDER BY _line
     """).to_arrow_reader(100_000)
     for record_batch in reader:
         quarantine.write(pa.Table.from_batches([record_batch]))
     rows = raw.execute(
-        f"SELECT count(*) FILTER (WHERE NOT _same), count(*) FILTER (WHERE _same) FROM {_DUPS}"
+        f"SELECT count(*) FILTER (WHERE NOT _same), count(*) FILTER (WHERE _same), "
+        f"count(*) FILTER (WHERE _same AND _where = 'warehouse'), (SELECT count(*) FROM {_UPDATES}) FROM {_DUPS}"
     ).fetchall()[0]
-    return int(rows[0]), int(rows[1])
+    return int(rows[0]), int(rows[1]), int(rows[2]), int(rows[3])
 
 
-def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table) -> None:
+def _update_rows(raw: duckdb.DuckDBPyConnection, target: Table, provided: list[str], import_id: int) -> None:
+    """Replace the provided columns of the stored rows the file updates, closing their
+    current versions in the history table and opening the new ones."""
+    history = quote(HISTORY_TABLES[target.name])
+    table = f"main.{quote(target.name)}"
+    cols = ", ".join(quote(c) for c in target.column_names)
+    changed = f"(SELECT s.* FROM {_STAGE} s WHERE s._line IN (SELECT _line FROM {_UPDATES}))"
+    # a stored row without an open version (written outside the importer) gets one first
+    raw.execute(f"""
+        INSERT INTO {history} ({cols}, valid_from, valid_to, import_id)
+        SELECT {", ".join(f"w.{quote(c)}" for c in target.column_names)}, NULL, NULL, NULL
+        FROM {table} w JOIN {changed} u ON {_on(target.key, "w", "u")}
+        WHERE NOT EXISTS (SELECT 1 FROM {history} h WHERE h.valid_to IS NULL AND {_on(target.key, "h", "w")})
+    """)
+    raw.execute(f"""
+        UPDATE {history} AS h SET valid_to = now()
+        FROM {changed} u WHERE h.valid_to IS NULL AND {_on(target.key, "h", "u")}
+    """)
+    values = [c for c in provided if c not in target.key]
+    raw.execute(f"""
+        UPDATE {table} AS w SET {", ".join(f"{quote(c)} = u.{quote(c)}" for c in values)}
+        FROM {changed} u WHERE {_on(target.key, "w", "u")}
+    """)
+    raw.execute(f"""
+        INSERT INTO {history} ({cols}, valid_from, valid_to, import_id)
+        SELECT {", ".join(f"w.{quote(c)}" for c in target.column_names)}, now(), NULL, {int(import_id)}
+        FROM {table} w JOIN {changed} u ON {_on(target.key, "w", "u")}
+    """)
+
+
+def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table, import_id: int) -> None:
     names = target.column_names + (list(IDENTITY_INTERNAL_COLUMNS) if target.personal_data else [])
     cols = ", ".join(quote(c) for c in names)
-    raw.execute(f"""
-        INSERT INTO main.{quote(target.name)} ({cols})
-        SELECT {cols} FROM {_STAGE} s
-        WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line)
-    """)
+    new = (
+        f"FROM {_STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line) "
+        f"AND NOT EXISTS (SELECT 1 FROM {_UPDATES} u WHERE u._line = s._line)"
+    )
+    raw.execute(f"INSERT INTO main.{quote(target.name)} ({cols}) SELECT {cols} {new}")
+    history = HISTORY_TABLES.get(target.name)
+    if history is not None:
+        raw.execute(
+            f"INSERT INTO {quote(history)} ({cols}, valid_from, valid_to, import_id) "
+            f"SELECT {cols}, now(), NULL, {int(import_id)} {new}"
+        )
 
 
 def _next_import_id(raw: duckdb.DuckDBPyConnection) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from custlens.errors import ConfigError
 from custlens.privacy import audit
 from custlens.warehouse._ddl import quote
-from custlens.warehouse._migrations import IDENTITY_HISTORY_TABLE
+from custlens.warehouse._migrations import HISTORY_TABLES, IDENTITY_HISTORY_TABLE
 
 if TYPE_CHECKING:
     from custlens.warehouse import Workspace
@@ -137,12 +137,12 @@ def apply_retention(
                 where = f"{col} IS NOT NULL AND CAST({col} AS DATE) < ?"
                 n = raw.execute(f"SELECT count(*) FROM {quote(rule.table)} WHERE {where}", [cutoff]).fetchall()[0][0]
                 if n and not dry_run:
-                    if rule.action == "delete":
-                        raw.execute(f"DELETE FROM {quote(rule.table)} WHERE {where}", [cutoff])
-                    else:
-                        raw.execute(
-                            f"UPDATE {quote(rule.table)} SET customer_id = ? WHERE {where}", [ANONYMOUS, cutoff]
-                        )
+                    # the table's earlier versions (receivables_history) age with it
+                    for name in (rule.table, *([HISTORY_TABLES[rule.table]] if rule.table in HISTORY_TABLES else [])):
+                        if rule.action == "delete":
+                            raw.execute(f"DELETE FROM {quote(name)} WHERE {where}", [cutoff])
+                        else:
+                            raw.execute(f"UPDATE {quote(name)} SET customer_id = ? WHERE {where}", [ANONYMOUS, cutoff])
                 rows[rule.table] = int(n)
             elif rule.table == "identity":
                 inactive = """customer_id NOT IN (

@@ -38,7 +38,10 @@ Conventions:
   **Allowed** values are compared after lower-casing and turning spaces and hyphens into
   `_` (so `Service Task` becomes `service_task`). **Minimum** is the smallest allowed value.
 - **Key**: the columns that identify a row. The importer refuses a second row with the
-  same key and different values, and drops exact copies as duplicates.
+  same key and different values, and drops exact copies as duplicates; an import in
+  `upsert` mode (`customers`, `receivables`) replaces the stored values instead and keeps
+  the previous ones in `customers_history` / `receivables_history`
+  ([import.md](import.md#import-modes-append-and-upsert)).
 - **Personal data** (names, phones, e-mails, addresses) lives only in `identity`, keyed by
   `customer_id`; no analysis reads it, so encryption, consent and erasure act on one table.
   Its fields are stored encrypted, field by field, under a key kept outside the workspace
@@ -54,7 +57,8 @@ _INTERNAL = """## Internal tables
 | table | holds |
 |---|---|
 | `_schema_migrations` | one row per change to the warehouse structure: numbered migrations (`version`) and columns or tables added when `schema.py` grew (`version` empty); `description`, `applied_at` |
-| `_import_ledger` | one row per committed import: `import_id`, `sha256` of the file, `target_table`, `source_path`, `source_bytes`, `source_format`, `encoding`, `mapping_sha256`, `rows_read`, `rows_loaded`, `rows_rejected`, `rows_duplicate`, `quarantine_path`, `imported_at` (see [import.md](import.md)) |
+| `_import_ledger` | one row per committed import: `import_id`, `sha256` of the file, `target_table`, `source_path`, `source_bytes`, `source_format`, `encoding`, `mapping_sha256`, `rows_read`, `rows_loaded`, `rows_rejected`, `rows_duplicate`, `quarantine_path`, `imported_at`, `mode` (`append` or `upsert`), `rows_inserted`, `rows_updated`, `rows_unchanged` (see [import.md](import.md)) |
+| `customers_history`, `receivables_history` | every version of a customer's attributes and of a receivable: the table's columns plus `valid_from` (when the version became current; empty for rows stored before versions were kept), `valid_to` (when an upsert replaced it; empty for the current version) and `import_id` (the import that loaded it) (see [import.md](import.md#import-modes-append-and-upsert)) |
 | `_privacy_key` | the key personal data is encrypted with: `key_id`, `key_check` (a keyed check value, never the key), `since` (see [privacy.md](privacy.md)) |
 | `_privacy_blocklist` | erased persons: `kind` (`customer_id`, `phone`, `email`), `digest` (HMAC under the key's erasure secret), `erased_at` |
 | `_identity_history` | corrected identity fields: `customer_id`, `field`, `old_value` (encrypted), `changed_at`, `actor`, `reason` |

@@ -27,6 +27,9 @@ __all__ = [
     "EXPORT_CUSTOMERS_TABLE",
     "KEYS_TABLE",
     "IDENTITY_INTERNAL_COLUMNS",
+    "HISTORY_TABLES",
+    "HISTORY_COLUMNS",
+    "history_table_sql",
     "migrate",
     "schema_version",
 ]
@@ -44,6 +47,17 @@ IDENTITY_INTERNAL_COLUMNS = ("_row_digest", "_phone_index", "_email_index")
 """Columns the identity table holds beside its canonical ones: a keyed digest of the row
 (duplicate checks compare it, as ciphertexts of equal values differ) and the blind index
 of phone and e-mail (see :mod:`custlens.privacy`)."""
+HISTORY_TABLES: dict[str, str] = {"customers": "customers_history", "receivables": "receivables_history"}
+"""Canonical tables whose rows an import may replace (``mode="upsert"``), and the table
+keeping every version of their rows with its validity interval."""
+HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("valid_from", "TIMESTAMPTZ"),
+    ("valid_to", "TIMESTAMPTZ"),
+    ("import_id", "BIGINT"),
+)
+"""Columns a history table holds beside the canonical ones: when the version became
+current (empty: loaded before versions were kept), when it was replaced (empty: the
+current version) and the import that loaded it."""
 
 
 def _v1_canonical_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -102,10 +116,45 @@ def _v3_privacy(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def history_table_sql(table: str) -> str:
+    """``CREATE TABLE`` statement of the history table of canonical table ``table``."""
+    cols = [f"{quote(c.name)} {sql_type(c)}" for c in TABLES[table].columns]
+    cols += [f"{quote(name)} {kind}" for name, kind in HISTORY_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS {quote(HISTORY_TABLES[table])} ({', '.join(cols)})"
+
+
+def _v4_versions(con: duckdb.DuckDBPyConnection) -> None:
+    for column, kind in (
+        ("mode", "VARCHAR DEFAULT 'append'"),
+        ("rows_inserted", "BIGINT"),
+        ("rows_updated", "BIGINT"),
+        ("rows_unchanged", "BIGINT"),
+    ):
+        con.execute(f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS {quote(column)} {kind}")
+    for table, history in HISTORY_TABLES.items():
+        con.execute(history_table_sql(table))
+        # the rows already stored become the open versions, of unknown start (columns the
+        # schema gained since the table was made are added by the sync after the migrations)
+        present = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        cols = ", ".join(quote(c.name) for c in TABLES[table].columns if c.name in present)
+        con.execute(
+            f"INSERT INTO {quote(history)} ({cols}, valid_from, valid_to, import_id) "
+            f"SELECT {cols}, NULL, NULL, NULL FROM {quote(table)}"
+        )
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, "create the canonical tables", _v1_canonical_tables),
     (2, "create the import ledger", _v2_import_ledger),
     (3, "privacy: identity digests and blind index, block list, identity history, export history", _v3_privacy),
+    (4, "versions: customers and receivables history, import mode and counts in the ledger", _v4_versions),
 )
 """Numbered migrations: (version, description, function of a DuckDB connection)."""
 
@@ -174,6 +223,13 @@ def _sync_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
             if column.name not in present[table.name]:
                 con.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {sql_type(column)}")
                 changes.append(f"add column {table.name}.{column.name}")
+        history = HISTORY_TABLES.get(table.name)
+        if history is None or history not in present:
+            continue
+        for column in table.columns:
+            if column.name not in present[history]:
+                con.execute(f"ALTER TABLE {quote(history)} ADD COLUMN {quote(column.name)} {sql_type(column)}")
+                changes.append(f"add column {history}.{column.name}")
     for change in changes:
         con.execute(f"INSERT INTO {MIGRATIONS_TABLE} (version, description) VALUES (NULL, ?)", [change])
     return changes
