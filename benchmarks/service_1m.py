@@ -50,8 +50,9 @@ def build(n_transactions: int, *, rebuild: bool) -> dict[str, Any]:
     from custlens.analysis import analyze, list_analyses
     from custlens.demo import IMPORT_ORDER
     from custlens.ingest import import_file
+    from custlens.privacy import init_workspace
     from custlens.synth import write_company
-    from custlens.warehouse import Workspace, WorkspaceSettings
+    from custlens.warehouse import WorkspaceSettings
 
     done = CACHE / "build.json"
     if done.exists() and not rebuild:
@@ -65,7 +66,8 @@ def build(n_transactions: int, *, rebuild: bool) -> dict[str, Any]:
     files = write_company(CACHE / "data", n_transactions=n_transactions, fmt="parquet")
     timings["generate"] = time.perf_counter() - started
     settings = WorkspaceSettings(memory_limit="8GB", threads=os.cpu_count() or 2)
-    with Workspace.init(CACHE / "workspace", settings=settings) as ws:
+    # personal data is encrypted: the key lives beside the workspace (recorded in workspace.toml)
+    with init_workspace(CACHE / "workspace", settings=settings, key_file=CACHE / "workspace.key") as ws:
         for name in IMPORT_ORDER:
             started = time.perf_counter()
             report = import_file(ws, files[name], table=name)
