@@ -68,6 +68,9 @@ def import_upload(
     mapping: UploadFile | None = File(None, description="A TOML mapping file (see docs/import.md)."),
     max_reject_rate: float | None = Form(None, ge=0, le=1, description="Largest share of rejected rows accepted."),
     on_repeat: Literal["skip", "error", "import"] = Form("skip"),
+    mode: Literal["append", "upsert"] = Form(
+        "append", description="upsert: update customers or receivables by key, keeping the old values as history."
+    ),
     user: User = Depends(current_user),
 ) -> Response:
     """Upload a file and import it in the background; answers 202 with the job (progress while it reads)."""
@@ -82,6 +85,7 @@ def import_upload(
         mapping=mapping.file if mapping is not None else None,
         max_reject_rate=max_reject_rate,
         on_repeat=on_repeat,
+        mode=mode,
     )
     return JSON(job.to_dict(), status_code=202)
 

@@ -55,6 +55,7 @@ def start_import(
     mapping: IO[bytes] | None = None,
     max_reject_rate: float | None = None,
     on_repeat: str = "skip",
+    mode: str = "append",
 ) -> Job:
     """Queue the import of an uploaded file into a canonical table (permission ``imports:run``).
 
@@ -71,8 +72,9 @@ def start_import(
         The uploaded file's name (its suffix gives the format) and content.
     mapping
         A TOML mapping file's content (see ``docs/import.md``), or ``None``.
-    max_reject_rate, on_repeat
-        As in :func:`custlens.ingest.import_file`.
+    max_reject_rate, on_repeat, mode
+        As in :func:`custlens.ingest.import_file` (``mode="upsert"`` updates ``customers``
+        and ``receivables`` by key, keeping the old values as history).
     """
     from custlens.access import check
     from custlens.schema import table as schema_table
@@ -81,6 +83,8 @@ def start_import(
     schema_table(table)
     if on_repeat not in ("skip", "error", "import"):
         raise InputError(f"'on_repeat' must be 'skip', 'error' or 'import'; got {on_repeat!r}")
+    if mode not in ("append", "upsert"):
+        raise InputError(f"'mode' must be 'append' or 'upsert'; got {mode!r}")
     if max_reject_rate is not None and not 0.0 <= float(max_reject_rate) <= 1.0:
         raise InputError(f"'max_reject_rate' must be a number between 0 and 1; got {max_reject_rate!r}")
     upload = _save_upload(service, filename, source, UPLOAD_SUFFIXES)
@@ -98,6 +102,7 @@ def start_import(
                 mapping=mapping_path,
                 max_reject_rate=max_reject_rate,
                 on_repeat=on_repeat,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[arg-type]
                 progress=lambda done, total: progress(done / total if total else 0.0, f"reading {filename}"),
             )
         finally:
@@ -109,7 +114,13 @@ def start_import(
         out["message"] = report.message.replace(str(upload), filename)
         return out
 
-    params = {"table": table, "filename": filename, "on_repeat": on_repeat, "max_reject_rate": max_reject_rate}
+    params = {
+        "table": table,
+        "filename": filename,
+        "on_repeat": on_repeat,
+        "mode": mode,
+        "max_reject_rate": max_reject_rate,
+    }
     return service.jobs.submit("import", user.username, work, params)
 
 
