@@ -237,8 +237,18 @@ def alive_survival(
     """
     t, r, alpha, a, b, x, T = map(_f, (t, r, alpha, a, b, x, T))
     w = t / (alpha + T + t)
-    head = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + t)))
-    return head * special.hyp2f1(a, a + b + k - r, a + b + x + k, w)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        head = np.exp(a * (np.log(alpha + T) - np.log(alpha + T + t)))
+        out = head * special.hyp2f1(a, a + b + k - r, a + b + x + k, w)
+    bad = ~np.isfinite(out) | (a + b >= 1e6)
+    if np.any(bad):
+        # dropout probability the same for everyone (a + b huge) or 2F1 overflowing: the
+        # integrand at the posterior mean p = a / (a+b+x+k), error of order 1/(a+b) (see
+        # the note on expectations in docs/clv-models.md)
+        p = a / (a + b + x + k)
+        homogeneous = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t * p)))
+        out = np.where(bad, homogeneous, out)
+    return np.asarray(np.clip(out, 0.0, 1.0))
 
 
 def p_alive_later(

@@ -69,7 +69,8 @@ def lines_up_to(transactions: ir.Table, as_of: date | None) -> ir.Table:
     t = typed(transactions, dates=["ordered_at"], numbers=numbers, what="transactions")
     keep = t.customer_id.notnull() & t.ordered_at.notnull()
     if as_of is not None:
-        keep = keep & (t.ordered_at.date() <= ibis.date(as_of.isoformat()))
+        day = t.ordered_at if t.ordered_at.type().is_date() else t.ordered_at.date()
+        keep = keep & (day <= ibis.date(as_of.isoformat()))
     t = t.filter(keep)
     return t.mutate(customer_id=t.customer_id.cast("string"))
 

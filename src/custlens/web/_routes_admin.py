@@ -30,9 +30,10 @@ def upload(
     file: UploadFile = File(...),
     table: str = Form(...),
     on_repeat: str = Form("skip", pattern="^(skip|error|import)$"),
+    mode: str = Form("append", pattern="^(append|upsert)$"),
 ) -> Response:
     """Queue the import of an uploaded file and follow its job."""
-    job_id = views.start_import(ctx, table, file.filename or "", file.file, on_repeat)
+    job_id = views.start_import(ctx, table, file.filename or "", file.file, on_repeat, mode)
     return redirect(f"/imports/jobs/{job_id}")
 
 

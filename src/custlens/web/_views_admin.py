@@ -27,11 +27,14 @@ def imports(ctx: PageContext) -> dict[str, Any]:
     return {"tables": table_names(), "jobs": jobs, "can_analyse": ctx.can("analysis:run")}
 
 
-def start_import(ctx: PageContext, table: str, filename: str, source: IO[bytes], on_repeat: str) -> str:
+def start_import(
+    ctx: PageContext, table: str, filename: str, source: IO[bytes], on_repeat: str, mode: str = "append"
+) -> str:
     """Queue the import of an uploaded file; the job's id."""
     from custlens.service import start_import as start
 
-    return start(ctx.service, ctx.me, table=table, filename=filename, source=source, on_repeat=on_repeat).job_id
+    job = start(ctx.service, ctx.me, table=table, filename=filename, source=source, on_repeat=on_repeat, mode=mode)
+    return job.job_id
 
 
 def start_analysis(ctx: PageContext, as_of: str) -> str:
@@ -83,6 +86,8 @@ def _params(ctx: PageContext, params: dict[str, Any]) -> list[tuple[str, str, bo
             shown.append((name, t(f"table.{value}"), False))
         elif name == "on_repeat":
             shown.append((name, t(f"imports.repeat.{value}"), False))
+        elif name == "mode":
+            shown.append((name, t(f"imports.modes.{value}"), False))
         elif name == "max_reject_rate":
             shown.append((name, t.pct(value, 2), False))
         else:
