@@ -70,6 +70,37 @@ def test_gamma_gamma_gradient(p: float, q: float, g: float, seed: int) -> None:
 
 
 @settings(max_examples=25, deadline=None)
+@given(p=pos, q=pos, g=pos, seed=st.integers(0, 1000), whole=st.booleans())
+def test_gamma_gamma_summed_objective_equals_the_row_sum(p: float, q: float, g: float, seed: int, whole: bool) -> None:
+    """The sufficient-statistics objective the fit uses equals sum(w * loglik), gradient included."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 50, 300).astype(float) if whole else rng.uniform(0.5, 40, 300)
+    z, w = rng.uniform(1, 500, 300), rng.uniform(0, 3, 300)
+    ll, grads = _gamma_gamma.loglik_grad(p, q, g, x, z)
+    total, grad = _gamma_gamma.weighted_loglik_grad(p, q, g, x, z, w, {})
+    assert total == pytest.approx(float((w * ll).sum()), rel=1e-10)
+    np.testing.assert_allclose(grad, [float((w * gr).sum()) for gr in grads], rtol=1e-8, atol=1e-8)
+
+    def summed(p: float, q: float, g: float) -> tuple[float, np.ndarray]:
+        return _gamma_gamma.weighted_loglik_grad(p, q, g, x, z, w, {})
+
+    _fd_check(summed, [p, q, g], ())
+
+
+def test_gamma_gamma_weights_equal_repeated_rows() -> None:
+    from custlens.clv import GammaGamma
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 20, 400).astype(float)
+    z = np.round(_gamma_gamma.simulate(6.25, 3.74, 15.44, x, rng=rng), 2)
+    k = rng.integers(1, 4, 400)
+    weighted = GammaGamma().fit(x, z, weights=k).params_
+    repeated = GammaGamma().fit(np.repeat(x, k), np.repeat(z, k)).params_
+    for name in ("p", "q", "gamma"):
+        assert weighted[name] == pytest.approx(repeated[name], rel=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
 @given(a=pos, b=pos)
 def test_sbg_gradient(a: float, b: float) -> None:
     _fd_check(_sbg.loglik_grad, [a, b], (np.arange(1.0, 9.0), np.array([1, 1, 1, 0, 1, 1, 1, 0.0])))

@@ -180,6 +180,21 @@ class MLEstimator:
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         raise NotImplementedError
 
+    def _weighted_loglik_grad(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray, cache: dict[str, Any]
+    ) -> tuple[float, FloatArray]:
+        """``sum(w * loglik)`` and its gradient in the base parameters, with scalar ``P``.
+
+        Optional: a family that can sum its log-likelihood from sufficient statistics
+        overrides it (``cache`` keeps what depends on the data only, per fit); the default
+        sums :meth:`_loglik_grad` row by row.
+        """
+        raise NotImplementedError
+
+    def _sums_sufficient_statistics(self) -> bool:
+        """Whether the family overrides :meth:`_weighted_loglik_grad`."""
+        return type(self)._weighted_loglik_grad is not MLEstimator._weighted_loglik_grad
+
     # -- fitted state ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -231,8 +246,13 @@ class MLEstimator:
 
         keys = list(data)
         stacked = np.column_stack([data[k] for k in keys] + ([X] if X is not None and n_cov else []))
-        uniq, inverse = unique_rows(stacked)
-        cw: FloatArray = np.bincount(inverse, weights=w, minlength=uniq.shape[0]).astype(float)
+        summed = n_cov == 0 and self._sums_sufficient_statistics()
+        if summed:
+            # the objective costs a pass or two over the rows: compressing them (a sort) costs more
+            uniq, cw = stacked, w.astype(float)
+        else:
+            uniq, inverse = unique_rows(stacked)
+            cw = np.bincount(inverse, weights=w, minlength=uniq.shape[0]).astype(float)
         keep = cw > 0
         uniq, cw = uniq[keep], cw[keep]
         cdata = {k: uniq[:, i] for i, k in enumerate(keys)}
@@ -251,7 +271,7 @@ class MLEstimator:
         options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
         with single_blas_thread():  # BLAS threads of a small optimiser only wait on each other
             n_polish = 0
-            if uniq.shape[0] > _WARM_START_ROWS:
+            if uniq.shape[0] > _WARM_START_ROWS and not summed:
                 # warm start: optimise on a fixed random subset of the distinct rows (with their
                 # weights) first, so the full data only polish the estimate
                 pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
@@ -387,6 +407,7 @@ class _Objective:
         self.est, self.data, self.w, self.X = est, data, w, X
         self.targets, self.n_base, self.penalizer = targets, n_base, penalizer
         self.total = float(w.sum())
+        self.cache: dict[str, Any] = {}  # data sums a family's objective computes once
 
     def natural(self, theta: FloatArray) -> FloatArray:
         return np.concatenate([np.exp(theta[: self.n_base]), theta[self.n_base :]])
@@ -396,6 +417,9 @@ class _Objective:
         names = self.est._param_names
         P: RowParams = dict(zip(names, nat[: self.n_base], strict=True))
         X = self.X if self.targets else None
+        if X is None and self.est._sums_sufficient_statistics():
+            # the family sums its log-likelihood from sufficient statistics (no covariates)
+            return self.est._weighted_loglik_grad(P, self.data, self.w, self.cache)
         k = 0 if X is None else X.shape[1]
         if X is not None:
             for i, t in enumerate(self.targets):

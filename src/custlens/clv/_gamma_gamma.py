@@ -8,6 +8,8 @@ with mean value ``zbar`` (``m_x`` in the papers). Pure functions of arrays.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
@@ -17,6 +19,7 @@ from custlens.clv._numeric import per_count
 __all__ = [
     "loglik",
     "loglik_grad",
+    "weighted_loglik_grad",
     "conditional_expected_spend",
     "expected_spend",
     "simulate",
@@ -55,6 +58,68 @@ def loglik_grad(
     d_q = psi_pq - special.digamma(q) + np.log(gamma) - log_den
     d_gamma = q / gamma - (px + q) / (gamma + x * zbar)
     return ll, (d_p, d_q, d_gamma)
+
+
+def weighted_loglik_grad(
+    p: float, q: float, gamma: float, x: FloatArray, zbar: FloatArray, w: FloatArray, cache: dict[str, Any]
+) -> tuple[float, FloatArray]:
+    """``sum(w * loglik)`` and its gradient in ``(p, q, gamma)``, from sufficient statistics.
+
+    With scalar parameters the log density of :func:`loglik_grad` splits into terms of the
+    count alone (``log Gamma(px+q) - log Gamma(px)``: once per distinct count), terms linear
+    in ``p`` or ``q`` whose data sums are computed once (``sum w x log x``, ``sum w x log z``,
+    ``sum w log z``; kept in ``cache``), and one term per customer,
+    ``-(px+q) log(gamma + x zbar)``. Each evaluation then costs one logarithm and one
+    division per customer instead of a dozen array passes (the same value to rounding).
+    """
+    s = cache.get("gamma_gamma")
+    if s is None:
+        x, zbar, w = (np.ascontiguousarray(v, dtype=float) for v in (x, zbar, w))
+        xi = x.astype(np.intp)
+        if x.size and np.array_equal(xi, x) and 0 <= xi.min() and xi.max() < 4 * x.size + 1024:
+            per = np.bincount(xi, weights=w)  # whole counts: weights per count without a sort
+            xs = np.flatnonzero(per).astype(float)
+            Wk = per[per != 0]
+        else:
+            xs, inverse = np.unique(x, return_inverse=True)
+            Wk = np.bincount(inverse, weights=w, minlength=xs.size)
+        log_x, log_z = np.log(x), np.log(zbar)
+        wx = w * x
+        s = {
+            "xs": xs,
+            "Wk": Wk,
+            "w": w,
+            "W": float(w.sum()),
+            "wx": wx,
+            "xz": x * zbar,
+            "S_xlogx": float((wx * log_x).sum()),
+            "S_xlogz": float((wx * log_z).sum()),
+            "S_logz": float((w * log_z).sum()),
+        }
+        cache["gamma_gamma"] = s
+    xs, Wk, W, w, wx, xz = s["xs"], s["Wk"], s["W"], s["w"], s["wx"], s["xz"]
+    den = xz + gamma
+    inv = np.reciprocal(den)
+    L = np.log(den, out=den)
+    # dot products (no temporaries); the fit runs them with one BLAS thread
+    sum_wx_L, sum_w_L = float(np.dot(wx, L)), float(np.dot(w, L))
+    sum_wx_inv, sum_w_inv = float(np.dot(wx, inv)), float(np.dot(w, inv))
+    pxk = p * xs
+    psi_pq, psi_p = special.digamma(pxk + q), special.digamma(pxk)
+    log_gamma = float(np.log(gamma))
+    total = (
+        float(Wk @ (special.gammaln(pxk + q) - special.gammaln(pxk)))
+        - W * float(special.gammaln(q))
+        + W * q * log_gamma
+        + p * (s["S_xlogx"] + s["S_xlogz"])
+        - s["S_logz"]
+        - p * sum_wx_L
+        - q * sum_w_L
+    )
+    d_p = float((Wk * xs) @ (psi_pq - psi_p)) + s["S_xlogx"] + s["S_xlogz"] - sum_wx_L
+    d_q = float(Wk @ psi_pq) - W * float(special.digamma(q)) + W * log_gamma - sum_w_L
+    d_gamma = W * q / gamma - p * sum_wx_inv - q * sum_w_inv
+    return total, np.array([d_p, d_q, d_gamma])
 
 
 def loglik(p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: ArrayLike) -> FloatArray:

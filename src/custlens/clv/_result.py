@@ -36,7 +36,8 @@ class FitResult:
     n_obs
         Number of observations (sum of weights: customers, or for sBG cohort members).
     n_unique
-        Distinct rows the optimiser saw after compression.
+        Rows the optimiser saw: distinct rows after compression (every row for families
+        summed from sufficient statistics, Gamma-Gamma).
     n_iter, converged
         Optimiser iterations and convergence flag.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,6 +42,13 @@ class GammaGamma(MLEstimator):
 
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         return _gamma_gamma.loglik_grad(P["p"], P["q"], P["gamma"], data["x"], data["zbar"])
+
+    def _weighted_loglik_grad(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray, cache: dict[str, Any]
+    ) -> tuple[float, FloatArray]:
+        return _gamma_gamma.weighted_loglik_grad(
+            float(P["p"]), float(P["q"]), float(P["gamma"]), data["x"], data["zbar"], w, cache
+        )
 
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, *, weights: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood on the customers with repeat purchases.
