@@ -176,4 +176,42 @@ def main() -> None:
     import os
 
     os.umask(0o077)
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    _exit(code)
+
+
+def _exit(code: object) -> None:
+    """End the process with ``code`` once Python's own exit work is done, skipping C++ teardown.
+
+    Arrow's thread pool can abort the process while its static objects are destroyed
+    after a command has finished (``terminate called without an active exception``,
+    exit -6; apache/arrow#34314, #39862), which turns a finished command or a reported
+    error into a crash. Here the exit functions run, open objects are collected (DuckDB
+    connections close), the streams are flushed, and the process ends without the
+    static destructors.
+    """
+    import atexit
+    import gc
+    import os
+    import sys
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # SystemExit("message"): Python prints the message and exits with 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    atexit._run_exitfuncs()
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (custlens ... | head): nothing left to say
+            pass
+    os._exit(status)

@@ -110,8 +110,38 @@ def guarded(fn: F) -> F:
         except OSError as exc:  # unreadable or unwritable paths the user named
             _report(exc)
             raise typer.Exit(InputError.exit_code) from None
+        except Exception as exc:
+            found = scan_error(exc)
+            if found is None:
+                raise
+            _report(found)
+            raise typer.Exit(found.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def scan_error(exc: BaseException) -> InputError | None:
+    """A user's file that the engine found unreadable while scanning it, as an :class:`InputError`.
+
+    A file scanned by the engine (:func:`custlens.ingest.scan_table`) is parsed while a
+    query runs, so a bad line far down a CSV file (too many fields, text in a number
+    column) surfaces as DuckDB's error, which names the line, its text and the file.
+    Other exceptions give None.
+    """
+    kind = type(exc)
+    if not kind.__module__.lstrip("_").startswith("duckdb") or kind.__name__ not in (
+        "InvalidInputException",
+        "ConversionException",
+    ):
+        return None
+    text = str(exc)
+    if "CSV Error" not in text and "file = " not in text and "Could not convert" not in text:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    keep = [line for line in lines if not line.startswith(("*", "Possible fixes"))][:3]
+    files = [line.split("=", 1)[1].strip() for line in lines if line.startswith("file =")]
+    where = f"{files[0]}: " if files else ""
+    return InputError(f"{where}cannot be read: {' '.join(keep)}")
 
 
 def flag_names(fn: Callable[..., Any]) -> dict[str, str]:

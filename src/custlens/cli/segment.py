@@ -81,8 +81,6 @@ def _read(
     data: Path | None, workspace: Path | None, table: str | None, default_table: str, customer_col: str = "customer_id"
 ) -> Any:
     """Read the input as an Ibis table from a file or a workspace."""
-    import ibis
-
     from custlens.errors import InputError
 
     if workspace is not None:
@@ -93,10 +91,11 @@ def _read(
         return Workspace.open(workspace).table(table or default_table)
     if data is None:
         raise InputError("give a DATA_FILE or --workspace W")
-    from custlens.ingest.readers import read_table
+    from custlens.ingest.readers import scan_table
 
-    # customer ids stay as written (leading zeros kept), as in `custlens summary`
-    return ibis.memtable(read_table(data, text_columns=(customer_col,)))
+    # the engine scans the file (only the columns used); customer ids stay as written
+    # (leading zeros kept), as in `custlens summary`
+    return scan_table(data, text_columns=(customer_col,))
 
 
 def _finish(

@@ -333,11 +333,14 @@ def check_column(columns: Iterable[str], name: str, parameter: str, source: str 
 
 
 # -- Ibis expressions ------------------------------------------------------------------------
-def _check_converted(col: ir.Value, converted: ir.Value, name: str, *, rule: str, what: str) -> None:
+def _check_converted(
+    col: ir.Value, converted: ir.Value, name: str, *, rule: str, what: str, first_row: int | None = None
+) -> None:
     """Raise when a non-blank value of ``col`` is null in ``converted`` (one aggregate query).
 
-    ``row`` in the message is the 1-based position among the table's rows (data row 1 is
-    the first row under a file's header line).
+    ``data row`` in the message is the 1-based position among the table's rows (data row 1
+    is the first row under a file's header line); with ``first_row`` (the number of the
+    file's first data row: 2 under a header line) the message gives the file's ``row``.
     """
     import ibis
 
@@ -353,9 +356,10 @@ def _check_converted(col: ir.Value, converted: ir.Value, name: str, *, rule: str
     ).to_pyarrow()
     n = res["n"][0].as_py() or 0
     if n:
+        first = res["first"][0].as_py()
+        where = f"data row {first}" if first_row is None else f"row {first - 1 + first_row}"
         raise InputError(
-            f"{what}: column {name!r}: {n} value(s) are not {rule} (first: data row "
-            f"{res['first'][0].as_py()}, value {res['value'][0].as_py()!r})"
+            f"{what}: column {name!r}: {n} value(s) are not {rule} (first: {where}, value {res['value'][0].as_py()!r})"
         )
 
 
@@ -373,13 +377,16 @@ def _text_timestamps(text: ir.StringValue) -> ir.TimestampValue:
     return iso.try_cast("timestamp('UTC')")
 
 
-def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.DateValue:
+def as_dates(col: ir.Value, name: str, *, what: str = "transactions", first_row: int | None = None) -> ir.DateValue:
     """A date column (UTC days) from dates, timestamps, text or ``YYYYMMDD`` integers, in the engine.
 
     Date and timestamp columns are used as they are, at no cost. Text (ISO dates and
     date-times, with ``T`` or a space, fractions of a second and zone offsets, which are
     converted to UTC; ``2024/01/31``; ``20240131``) and whole ``YYYYMMDD`` numbers are
     converted by the engine, then checked in one query (blank text is null).
+
+    ``first_row`` (the number of a file's first data row, 2 under a header line) makes
+    messages name the file's row instead of the data row.
 
     Raises
     ------
@@ -397,15 +404,20 @@ def as_dates(col: ir.Value, name: str, *, what: str = "transactions") -> ir.Date
     if not (typ.is_string() or typ.is_integer()):
         raise InputError(f"{what}: column {name!r} has type {typ}; expected dates ({DATE_FORMS})")
     day = _text_timestamps(col.cast("string")).date()
-    _check_converted(col, day, name, rule=f"dates (expected {DATE_FORMS})", what=what)
+    _check_converted(col, day, name, rule=f"dates (expected {DATE_FORMS})", what=what, first_row=first_row)
     return day
 
 
-def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.FloatingValue:
+def as_numbers(
+    col: ir.Value, name: str, *, what: str = "transactions", first_row: int | None = None
+) -> ir.FloatingValue:
     """A float64 column from a numeric column, or from text holding numbers, in the engine.
 
     Numeric columns are only cast, at no cost; text is converted and checked in one query
     (blank text is null).
+
+    ``first_row`` (the number of a file's first data row, 2 under a header line) makes
+    messages name the file's row instead of the data row.
 
     Raises
     ------
@@ -421,7 +433,7 @@ def as_numbers(col: ir.Value, name: str, *, what: str = "transactions") -> ir.Fl
     if not typ.is_string():
         raise InputError(f"{what}: column {name!r} must hold numbers; it has type {typ}")
     num = col.try_cast("float64")
-    _check_converted(col, num, name, rule="numbers (like 12.5 or -3)", what=what)
+    _check_converted(col, num, name, rule="numbers (like 12.5 or -3)", what=what, first_row=first_row)
     return num
 
 

@@ -89,24 +89,34 @@ def _columns(
 
 
 def _summarise(periods: ir.Table, end: dt.date, time_unit: str, multiplier: float) -> ir.Table:
+    """Per-customer sufficient statistics from one row per customer and purchase period.
+
+    One aggregation, no window: the first period's total is taken with ``argmin`` (a
+    missing total is marked NaN, so that it is not skipped) and the repeat periods'
+    mean is the remaining sum over the remaining count.
+    """
     end_period = period_index(literal_date(end), time_unit)
-    first = periods.period.min().over(group_by=periods.customer_id)
-    p = periods.mutate(first=first)
+    p = periods
     agg = p.group_by("customer_id").aggregate(
         n=p.period.count(),
-        first=p.first.min(),
+        first=p.period.min(),
         last=p.period.max(),
-        monetary=p.total.mean(where=p.period != p.first),
-        has_amount=p.total.count(),
+        total=p.total.sum(),
+        counted=p.total.count(),
+        first_total=p.total.fill_null(float("nan")).argmin(p.period),
     )
+    first_missing = agg.first_total.isnan()
+    repeat_sum = agg.total - ibis.ifelse(first_missing, 0.0, agg.first_total)
+    repeat_count = agg.counted - ibis.ifelse(first_missing, 0, 1)
     return agg.select(
         "customer_id",
         frequency=(agg.n - 1).cast("int64"),
         recency=((agg["last"] - agg["first"]).cast("float64") / multiplier),
         T=((end_period - agg["first"]).cast("float64") / multiplier),
         monetary_value=ibis.cases(
-            (agg.has_amount == 0, ibis.null().cast("float64")),
-            else_=agg.monetary.fill_null(0.0),
+            (agg.counted == 0, ibis.null().cast("float64")),
+            (repeat_count > 0, repeat_sum / repeat_count),
+            else_=0.0,
         ).cast("float64"),
     )
 

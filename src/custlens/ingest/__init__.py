@@ -1,7 +1,8 @@
 """Reading source files into the warehouse: readers, mapping, validation, quarantine.
 
 :func:`import_file` is the validated, atomic import (ledger, quarantine, reject rate);
-:func:`read_table` reads a whole file into Arrow for commands that take a data file;
+:func:`read_table` reads a whole file into Arrow; :func:`scan_table` gives commands that
+take a data file an Ibis table the engine scans (projection and filter pushdown);
 :func:`load_transactions` reads a transaction file into an Ibis table with canonical
 columns (for commands that analyse a file without importing it).
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
         import_file,
     )
     from custlens.ingest.mapping import ColumnRule, ImportMapping, load_mapping, parse_mapping
-    from custlens.ingest.readers import decode_text, read_table
+    from custlens.ingest.readers import decode_text, read_table, scan_table
     from custlens.ingest.transactions import load_transactions
 
 _EXPORTS = {
@@ -40,6 +41,7 @@ _EXPORTS = {
     "parse_mapping": "custlens.ingest.mapping",
     "decode_text": "custlens.ingest.readers",
     "read_table": "custlens.ingest.readers",
+    "scan_table": "custlens.ingest.readers",
     "load_transactions": "custlens.ingest.transactions",
 }
 
@@ -55,6 +57,7 @@ __all__ = [
     "parse_mapping",
     "decode_text",
     "read_table",
+    "scan_table",
     "load_transactions",
 ]
 

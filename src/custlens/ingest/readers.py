@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -17,7 +18,21 @@ import pyarrow.parquet as pq
 
 from custlens.errors import InputError
 
-__all__ = ["decode_text", "read_table", "SUPPORTED_SUFFIXES", "TEXT_ENCODINGS", "gb18030_looks_wrong", "check_encoding"]
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = [
+    "decode_text",
+    "read_table",
+    "scan_table",
+    "SUPPORTED_SUFFIXES",
+    "TEXT_ENCODINGS",
+    "gb18030_looks_wrong",
+    "check_encoding",
+]
+
+NULL_TEXT = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+"""Cell texts read as missing values (in columns not kept as text)."""
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm")
 
@@ -160,7 +175,7 @@ def read_table(
     convert = pacsv.ConvertOptions(
         column_types=None,
         strings_can_be_null=True,
-        null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"],
+        null_values=list(NULL_TEXT),
     )
     if all_strings:
         header = next(iter(text.splitlines()), "")
@@ -180,6 +195,157 @@ def read_table(
         raise InputError(f"{path}: cannot parse as delimited text ({exc})") from None
     _check_unique_columns(table.column_names, path)
     return table
+
+
+def scan_table(
+    path: str | Path,
+    *,
+    text_columns: Sequence[str] = (),
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+) -> ir.Table:
+    """An Ibis table over a data file that the engine scans where it can, without reading it first.
+
+    Parquet files and UTF-8 CSV/TSV files with a single-character delimiter become a view on
+    a private in-memory DuckDB connection: only the columns and rows a query uses are read
+    (projection and filter pushdown), in parallel, and nothing passes through Python.
+    Other files (Excel, whitespace-separated text, GB18030 or Latin-1 text) are read whole
+    with :func:`read_table`, as before, into an in-memory table.
+
+    The values are those :func:`read_table` gives: CSV cells in :data:`NULL_TEXT` are
+    missing, ISO dates (``2024-01-31``) and date-times (``2024-01-31 10:00:00``) are typed,
+    every other date form stays text (for :func:`custlens.features.coerce.typed`, which
+    converts or refuses it with the row), and ``text_columns`` keep the text written in
+    the file (leading zeros of ids kept; Parquet columns of other types are cast to text).
+
+    Parameters
+    ----------
+    path
+        The file; the format follows the suffix as in :func:`read_table`.
+    text_columns
+        Columns kept as text; names not in the file are ignored.
+    delimiter, sheet
+        As in :func:`read_table`.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, has an unsupported suffix, repeats a column name or
+        cannot be parsed (what the engine finds only while scanning, such as a value of
+        another type far down a CSV file, is raised by the query that reads it).
+    """
+    import ibis
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a data file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        _check_unique_columns(schema.names, path)
+        casts = [
+            name for name in text_columns if name in schema.names and not pa.types.is_string(schema.field(name).type)
+        ]
+        replace = ", ".join(f"CAST({_quoted(n)} AS VARCHAR) AS {_quoted(n)}" for n in casts)
+        select = f"* REPLACE ({replace})" if replace else "*"
+        return _engine_view(f"SELECT {select} FROM read_parquet({_literal(path)})", path)
+    if suffix in (".csv", ".tsv", ".txt", ""):
+        head = _utf8_head(path)
+        if head is not None:
+            sep = delimiter if delimiter is not None else ("\t" if suffix == ".tsv" else _sniff_delimiter(head))
+            if len(sep) == 1 and sep != " ":
+                return _scan_csv(path, head, sep, text_columns)
+    return ibis.memtable(read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
+
+
+_HEAD_BYTES = 1 << 20
+
+
+def _utf8_head(path: Path) -> str | None:
+    """The first MiB of a text file decoded as UTF-8 (BOM removed), or None if it is not UTF-8."""
+    import codecs
+
+    with path.open("rb") as fh:
+        data = fh.read(_HEAD_BYTES)
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(data, final=len(data) < _HEAD_BYTES)
+    except UnicodeDecodeError:
+        return None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _scan_csv(path: Path, head: str, sep: str, text_columns: Sequence[str]) -> ir.Table:
+    """A DuckDB view over a UTF-8 delimited file with a header line.
+
+    DuckDB's sniffer proposes the column types from a sample (dates only in ISO form);
+    the file is then read with exactly the header's columns and those types in strict
+    mode, so a row with too many or too few fields, or a value of another type further
+    down, is an error naming its line rather than a row skipped. When the sniffer does
+    not see the header's columns (a ragged sample), the file is read by
+    :func:`read_table`, whose message names the bad row.
+    """
+    import csv
+
+    import duckdb
+    import ibis
+
+    first = next(iter(head.splitlines()), "")
+    names = [n.strip() for n in next(csv.reader([first], delimiter=sep), [])]
+    if not names or names == [""]:
+        raise InputError(f"{path}: no header line; expected column names in the first line")
+    _check_unique_columns(names, path)
+    nulls = "[" + ", ".join(_literal(v) for v in NULL_TEXT) + "]"
+    options = [
+        f"delim = {_literal(sep)}",
+        "header = true",
+        f"nullstr = {nulls}",
+        "dateformat = '%Y-%m-%d'",
+        "timestampformat = '%Y-%m-%d %H:%M:%S'",
+    ]
+    con = duckdb.connect()
+    try:
+        found = con.execute(f"SELECT Columns FROM sniff_csv({_literal(path)}, {', '.join(options)})").fetchone()
+    except duckdb.Error:
+        found = None
+    finally:
+        con.close()
+    sniffed = {c["name"]: c["type"] for c in found[0]} if found else {}
+    if list(sniffed) != names:
+        return ibis.memtable(read_table(path, delimiter=sep, text_columns=text_columns))
+    text = set(text_columns)
+    columns = (
+        "{" + ", ".join(f"{_literal(n)}: {_literal('VARCHAR' if n in text else t)}" for n, t in sniffed.items()) + "}"
+    )
+    options += ["quote = '\"'", "escape = '\"'", "auto_detect = false", f"columns = {columns}"]
+    return _engine_view(f"SELECT * FROM read_csv({_literal(path)}, {', '.join(options)})", path)
+
+
+def _engine_view(select: str, path: Path) -> ir.Table:
+    """A view named ``source`` over ``select`` on a new in-memory DuckDB connection."""
+    import duckdb
+    import ibis
+
+    from custlens.warehouse.compat import duckdb_connection
+
+    con = ibis.duckdb.connect()
+    try:
+        duckdb_connection(con).execute(f"CREATE VIEW source AS {select}")
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise InputError(f"{path}: cannot be read ({message})") from None
+    return con.table("source")
 
 
 def _check_unique_columns(names: list[str], path: Path) -> None:
