@@ -125,3 +125,23 @@ def test_one_period_has_no_trend() -> None:
 
     got = _rows(activity_features(ibis.memtable(_table()), as_of=AS_OF, periods=1))
     assert got["q"]["active_periods"] == 1 and got["q"]["trend_slope"] is None
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        ("recency_days",),
+        ("order_count", "revenue", "window_orders", "window_revenue"),  # what RFM reads
+        ("max_order_value", "avg_purchase_cycle_days"),
+        ("relative_trend", "first_purchase_at", "return_count", "profit"),
+        tuple((INDICATOR_COLUMNS + CUSTOMER_FEATURE_COLUMNS)[1::3]),
+    ],
+)
+def test_a_subset_of_columns_equals_the_same_columns_of_the_whole_table(backend: object, wanted: tuple) -> None:
+    t = put(backend, _table())
+    full = customer_features(t, as_of=AS_OF, window_days=120)
+    whole = _rows(full)
+    part = customer_features(t, as_of=AS_OF, window_days=120, columns=wanted)
+    assert part.columns == tuple(c for c in full.columns if c == "customer_id" or c in wanted)
+    for cid, row in _rows(part).items():
+        assert row == {k: whole[cid][k] for k in row}

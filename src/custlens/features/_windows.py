@@ -63,10 +63,15 @@ def window_aggregates(rows: ir.Table, as_of: dt.date, spec: Windows) -> dict[str
     period = (age // spec.period_days).cast("int64")  # 0 = newest
     in_trend = age < spec.period_days * spec.periods
     x = (spec.periods - 1 - period).cast("float64")  # 0 = oldest period of the trend
+    if spec.window_days is None:  # the whole history: the same reductions as the indicators (computed once)
+        orders, revenue, quantity = rows.order_id.nunique(where=buy), rows.amount.sum(), rows.quantity.sum()
+    else:
+        orders = rows.order_id.nunique(where=buy & in_window)
+        revenue, quantity = rows.amount.sum(where=in_window), rows.quantity.sum(where=in_window)
     return {
-        "_w_orders": rows.order_id.nunique(where=buy & in_window),
-        "_w_revenue": rows.amount.sum(where=in_window),
-        "_w_quantity": rows.quantity.sum(where=in_window),
+        "_w_orders": orders,
+        "_w_revenue": revenue,
+        "_w_quantity": quantity,
         "_a_periods": period.nunique(where=buy & in_trend),
         "_t_sy": rows.amount.sum(where=in_trend),
         "_t_sxy": (x * rows.amount).sum(where=in_trend),

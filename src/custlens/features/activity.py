@@ -13,6 +13,7 @@ Formulas, units and the as-of rule are in ``docs/features.md``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import ibis.expr.types as ir
@@ -150,6 +151,7 @@ def customer_features(
     margin_col: str | None = "margin",
     quantity_col: str | None = "quantity",
     return_col: str | None = "return_flag",
+    columns: Collection[str] | None = None,
 ) -> ir.Table:
     """Every per-customer feature in one table: value indicators, window and activity features.
 
@@ -160,6 +162,10 @@ def customer_features(
     periods and null trends. The segmentation methods of :mod:`custlens.segment` read this
     table; the defaults of ``window_days``, ``period_days`` and ``periods`` are those of
     their default configurations.
+
+    ``columns`` names the features wanted (``customer_id`` always comes first, and the
+    attribute columns with ``customers``): the table then holds only those, in the usual order, and the engine computes only the
+    reductions they read -- a command that needs three features does not pay for twenty.
     """
     return build_indicators(
         transactions,
@@ -176,4 +182,5 @@ def customer_features(
         margin_col=margin_col,
         quantity_col=quantity_col,
         return_col=return_col,
+        columns=columns,
     )

@@ -9,10 +9,11 @@ expression; all inputs are cut at the as-of date.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from custlens.features._base import day_of, literal_date, optional_column, require_columns, resolve_as_of
@@ -184,14 +185,21 @@ def transaction_lines(t: ir.Table, as_of: dt.date, c: dict[str, str | None], kee
     )
 
 
-def _transaction_part(rows: ir.Table, as_of: dt.date, windows: Windows | None, has_quantity: bool) -> ir.Table:
-    # Order values: gross value of each purchase order (return lines excluded), for the maximum.
-    orders = rows.filter(~rows.is_return).group_by(["customer_id", "order_id"]).aggregate(value=rows.amount.sum())
-    order_stats = (
-        orders.group_by("customer_id").aggregate(max_order_value=orders.value.max()).rename(o_id="customer_id")
-    )
+def _transaction_part(
+    rows: ir.Table,
+    as_of: dt.date,
+    windows: Windows | None,
+    has_quantity: bool,
+    columns: Collection[str] | None = None,
+) -> ir.Table:
+    """The transaction indicators (and window columns) per customer, from one aggregation.
+
+    With ``columns``, only those output columns (and ``customer_id``) are built, from only
+    the reductions they read: the engine computes neither an unused distinct count nor
+    the order-value aggregation behind ``max_order_value``.
+    """
     buy = ~rows.is_return
-    agg = rows.group_by("customer_id").aggregate(
+    aggregates: dict[str, ir.Value] = dict(
         order_count=rows.order_id.nunique(where=buy),
         revenue=rows.amount.sum(),
         profit=rows.profit.sum(),
@@ -206,11 +214,47 @@ def _transaction_part(rows: ir.Table, as_of: dt.date, windows: Windows | None, h
         purchase_days=rows.day.nunique(where=buy),
         **(window_aggregates(rows, as_of, windows) if windows is not None else {}),
     )
-    j = agg.left_join(order_stats, agg.customer_id == order_stats.o_id)
-    as_of_lit = literal_date(as_of)
-    span = j.last_day.delta(j.first_day, unit="day").cast("float64")
+    j = _joined(rows, rows.group_by("customer_id").aggregate(**aggregates), with_orders=True)
+    outputs = _transaction_columns(j, as_of, windows, has_quantity)
+    if columns is None:
+        return j.select(customer_id=j.customer_id, **outputs)
+    kept = {name: expr for name, expr in outputs.items() if name in columns}
+    source = j.op()
+    used = {field.name for expr in kept.values() for field in expr.op().find(ops.Field) if field.rel == source}
+    needed = {name: value for name, value in aggregates.items() if name in used}
+    reduced = rows.group_by("customer_id").aggregate(**needed) if needed else rows.select("customer_id").distinct()
+    # unused reductions become typed nulls, which the engine drops with the columns reading them
+    reduced = reduced.mutate(
+        **{name: ibis.null().cast(value.type()) for name, value in aggregates.items() if name not in needed}
+    )
+    j = _joined(rows, reduced, with_orders="max_order_value" in used)
+    outputs = _transaction_columns(j, as_of, windows, has_quantity)
+    # nullable as on the joined path (a customer with only return lines has no purchase time)
     return j.select(
         customer_id=j.customer_id,
+        **{name: outputs[name].cast(outputs[name].type().copy(nullable=True)) for name in kept},
+    )
+
+
+def _joined(rows: ir.Table, agg: ir.Table, *, with_orders: bool) -> ir.Table:
+    """``agg`` with ``max_order_value``: the largest gross purchase order (return lines excluded).
+
+    Without ``with_orders`` the column is null and no order-level aggregation runs.
+    """
+    if not with_orders:
+        return agg.mutate(max_order_value=ibis.null().cast("float64"))
+    orders = rows.filter(~rows.is_return).group_by(["customer_id", "order_id"]).aggregate(value=rows.amount.sum())
+    order_stats = (
+        orders.group_by("customer_id").aggregate(max_order_value=orders.value.max()).rename(o_id="customer_id")
+    )
+    return agg.left_join(order_stats, agg.customer_id == order_stats.o_id)
+
+
+def _transaction_columns(j: ir.Table, as_of: dt.date, windows: Windows | None, has_quantity: bool) -> dict[str, Any]:
+    """The output columns (other than ``customer_id``) over the aggregate ``j``."""
+    as_of_lit = literal_date(as_of)
+    span = j.last_day.delta(j.first_day, unit="day").cast("float64")
+    return dict(
         order_count=j.order_count.cast("int64"),
         revenue=j.revenue,
         profit=ibis.cases((j.n_profit == 0, ibis.null().cast("float64")), else_=j.profit),
@@ -367,8 +411,14 @@ def build_indicators(
     margin_col: str | None,
     quantity_col: str | None,
     return_col: str | None,
+    columns: Collection[str] | None = None,
 ) -> ir.Table:
-    """:func:`value_indicators`, plus the window and activity columns of ``windows`` when given."""
+    """:func:`value_indicators`, plus the window and activity columns of ``windows`` when given.
+
+    With ``columns``, the table has only those columns (and ``customer_id``, and with
+    ``customers`` the attribute columns), in the usual order, and the engine computes
+    only what they need.
+    """
     rows, as_of_day = signed_lines(
         transactions,
         as_of,
@@ -382,7 +432,7 @@ def build_indicators(
         return_col=return_col,
     )
     has_quantity = optional_column(transactions, quantity_col, "quantity_col", "quantity") is not None
-    tx = _transaction_part(rows, as_of_day, windows, has_quantity)
+    tx = _transaction_part(rows, as_of_day, windows, has_quantity, columns)
 
     if customers is not None:
         require_columns(customers, {"customer_id": "customer_id"}, "customers")
@@ -395,7 +445,7 @@ def build_indicators(
             zeros.update(window_orders=0, window_revenue=0.0, active_periods=0, trend_revenue=0.0)
             if has_quantity:
                 zeros["window_quantity"] = 0.0
-        out = out.mutate(**{name: out[name].fill_null(value) for name, value in zeros.items()})
+        out = out.mutate(**{name: out[name].fill_null(value) for name, value in zeros.items() if name in out.columns})
     else:
         out = tx
 
@@ -428,7 +478,7 @@ def build_indicators(
             for k in ("complaint", "praise", "suggestion")
         }
     )
-    columns = list(INDICATOR_COLUMNS)
+    names = list(INDICATOR_COLUMNS)
     if customers is not None:
         schema = TABLES["customers"]
         attrs = {
@@ -437,7 +487,10 @@ def build_indicators(
         }
         cust = customers.select(att_id=customers.customer_id.cast(out.customer_id.type()), **attrs)
         out = out.left_join(cust, out.customer_id == cust.att_id).drop("att_id")
-        columns += ATTRIBUTE_COLUMNS
+        names += ATTRIBUTE_COLUMNS
     if windows is not None:
-        columns += [*WINDOW_COLUMNS, *ACTIVITY_COLUMNS]
-    return out.select(*columns)
+        names += [*WINDOW_COLUMNS, *ACTIVITY_COLUMNS]
+    if columns is not None:
+        keep = {"customer_id", *columns, *(ATTRIBUTE_COLUMNS if customers is not None else ())}
+        names = [name for name in names if name in keep]
+    return out.select(*names)

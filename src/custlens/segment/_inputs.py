@@ -9,6 +9,7 @@ call the same methods. No feature is defined in this package.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -55,6 +56,7 @@ def features_from_transactions(
     periods: int = 4,
     customers: Any = None,
     check_as_of: bool = False,
+    features: Collection[str] | None = None,
 ) -> tuple[ir.Table, date]:
     """:func:`~custlens.features.customer_features` of a transaction log, and the as-of day used.
 
@@ -64,7 +66,8 @@ def features_from_transactions(
     ``check_as_of`` a given ``as_of`` is checked against the first transaction day in that
     query (an as-of before it leaves nothing to segment:
     :class:`~custlens.errors.InputError`). With ``customers`` (the canonical customers
-    table) every customer gets a row and the attribute columns are added.
+    table) every customer gets a row and the attribute columns are added. ``features``
+    names the feature columns a method reads: only those are computed (all by default).
     """
     t = as_ibis(transactions, "transactions")
     t = typed(t, dates=[columns.date], numbers=[columns.amount])
@@ -85,6 +88,7 @@ def features_from_transactions(
         order_col=columns.order,
         quantity_col=columns.quantity,
         return_col=columns.return_flag,
+        columns=features,
     )
     return feats, day
 

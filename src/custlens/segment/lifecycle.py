@@ -224,5 +224,6 @@ def lifecycle_stage_from_transactions(
         period_days=int(cfg["period_days"]),
         periods=int(cfg["window_periods"]),
         check_as_of=check_as_of,
+        features=LIFECYCLE_FEATURES,
     )
     return lifecycle_stage(feats, as_of=day, config=cfg)

@@ -85,6 +85,17 @@ SHIPPED_THRESHOLDS = {"airline": "rfm_airline"}
 例: 航空公司), with its measures (recency in months, flights in the last 24 months, average
 spend)."""
 
+RFM_FEATURES = (
+    "recency_days",
+    "order_count",
+    "revenue",
+    "quantity",
+    "window_orders",
+    "window_revenue",
+    "window_quantity",
+)
+"""The features :func:`rfm` reads from a transaction log (the only ones computed for it)."""
+
 _DIMS = ("recency", "frequency", "monetary")
 _SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 
@@ -517,7 +528,12 @@ def rfm_from_transactions(
             columns.customer, columns.date, columns.amount, columns.order, qcol, columns.return_flag
         )
     feats, day = features_from_transactions(
-        t, as_of=as_of, columns=columns, window_days=m["frequency_window_days"] or None, check_as_of=check_as_of
+        t,
+        as_of=as_of,
+        columns=columns,
+        window_days=m["frequency_window_days"] or None,
+        check_as_of=check_as_of,
+        features=RFM_FEATURES,
     )
     return rfm(feats, as_of=day, segment_map=segment_map, config=cfg)
 

@@ -280,6 +280,7 @@ def relationship_state_from_transactions(
         period_days=int(loyal["period_days"]),
         periods=int(loyal["window_periods"]),
         check_as_of=check_as_of,
+        features=STATE_FEATURES,
     )
     return relationship_state(feats, as_of=day, leads=leads, p_alive=p_alive, p_alive_col=p_alive_col, config=cfg)
 
