@@ -40,9 +40,7 @@ def _split(text: str | None) -> list[str]:
 
 
 def _read(data: Path | None, workspace: Path | None, table: str, what: str, customer_col: str = "customer_id") -> Any:
-    """An Ibis table from a data file or a workspace table."""
-    import ibis
-
+    """An Ibis table from a data file (scanned by the engine) or a workspace table."""
     from custlens.errors import InputError
 
     if workspace is not None:
@@ -51,9 +49,9 @@ def _read(data: Path | None, workspace: Path | None, table: str, what: str, cust
         return Workspace.open(workspace, read_only=True).table(table)
     if data is None:
         raise InputError(f"give the {what} file or --workspace W")
-    from custlens.ingest.readers import read_table
+    from custlens.ingest.readers import scan_table
 
-    return ibis.memtable(read_table(data, text_columns=(customer_col,)))  # ids keep leading zeros
+    return scan_table(data, text_columns=(customer_col,))  # ids keep leading zeros
 
 
 WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Read from this custlens workspace.")]

@@ -355,6 +355,7 @@ def value_indicators(
     margin_col: str | None = "margin",
     quantity_col: str | None = "quantity",
     return_col: str | None = "return_flag",
+    columns: Collection[str] | None = None,
 ) -> ir.Table:
     """One row per customer with the transaction, financial and contact value indicators.
 
@@ -370,6 +371,9 @@ def value_indicators(
     as_of
         The as-of day (inclusive): later transactions, invoices and interactions are
         ignored, and days are counted up to it. Default: the last transaction day.
+    columns
+        Only these indicators (``customer_id`` always; the attribute columns with
+        ``customers``), computed from only the reductions they read; default: all.
 
     Returns
     -------
@@ -392,6 +396,7 @@ def value_indicators(
         margin_col=margin_col,
         quantity_col=quantity_col,
         return_col=return_col,
+        columns=columns,
     )
 
 

@@ -41,8 +41,11 @@ DuckDB holds many small appends made inside one transaction in memory, whereas o
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,7 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custlens.errors import BackendError, InputError, RejectedImportError
-from custlens.ingest.clean import clean_batch
+from custlens.ingest.clean import CleanResult, clean_batch
 from custlens.ingest.mapping import ImportMapping, load_mapping
 from custlens.ingest.plan import ImportPlan, build_plan, limits_of
 from custlens.ingest.quarantine import QuarantineWriter
@@ -374,39 +377,63 @@ def _stage_rows(
     schema = _stage_schema(plan.table)
     writer: pq.ParquetWriter | None = None
     read = rejected = blocked = staged = 0
-    try:
-        for batch in batches:
-            quarantine.write(batch.broken)
-            result = clean_batch(batch.rows, batch.lines, plan, mapping)
-            quarantine.write(result.errors)
-            read += batch.rows.num_rows + batch.broken.num_rows
-            rejected += result.n_rejected + batch.broken.num_rows
-            rows = result.rows
-            if guard is not None and rows.num_rows:
-                rows, refused = guard.apply(rows)
-                if len(refused):
-                    n = len(refused)
-                    quarantine.write(
-                        pa.table(
-                            {
-                                "line": refused,
-                                "column": pa.repeat(pa.scalar("", pa.string()), n),
-                                "value": pa.repeat(pa.scalar("", pa.string()), n),
-                                "reason": pa.repeat(pa.scalar(BLOCKED_REASON, pa.string()), n),
-                            }
-                        )
+
+    def take(batch: Batch, result: CleanResult) -> None:
+        nonlocal writer, read, rejected, blocked, staged
+        quarantine.write(batch.broken)
+        quarantine.write(result.errors)
+        read += batch.rows.num_rows + batch.broken.num_rows
+        rejected += result.n_rejected + batch.broken.num_rows
+        rows = result.rows
+        if guard is not None and rows.num_rows:
+            rows, refused = guard.apply(rows)
+            if len(refused):
+                n = len(refused)
+                quarantine.write(
+                    pa.table(
+                        {
+                            "line": refused,
+                            "column": pa.repeat(pa.scalar("", pa.string()), n),
+                            "value": pa.repeat(pa.scalar("", pa.string()), n),
+                            "reason": pa.repeat(pa.scalar(BLOCKED_REASON, pa.string()), n),
+                        }
                     )
-                    rejected += n
-                    blocked += n
-            if rows.num_rows:
-                if writer is None:
-                    writer = pq.ParquetWriter(stage, schema, compression="lz4")
-                writer.write_table(rows.select(schema.names).cast(schema))
-                staged += rows.num_rows
+                )
+                rejected += n
+                blocked += n
+        if rows.num_rows:
+            if writer is None:
+                writer = pq.ParquetWriter(stage, schema, compression="lz4")
+            writer.write_table(rows.select(schema.names).cast(schema))
+            staged += rows.num_rows
+
+    # Batches are cleaned on a small thread pool (Arrow compute releases the GIL) while the
+    # next batch is read; results are taken in file order, at most ``workers + 1`` batches
+    # in flight, so memory stays bounded and the quarantine and staging files keep order.
+    workers = max(1, min(_CLEAN_WORKERS, os.cpu_count() or 1))
+    pending: deque[tuple[Batch, Future[CleanResult]]] = deque()
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custlens-clean") as pool:
+            try:
+                for batch in batches:
+                    pending.append((batch, pool.submit(clean_batch, batch.rows, batch.lines, plan, mapping)))
+                    if len(pending) > workers:
+                        done, future = pending.popleft()
+                        take(done, future.result())
+                while pending:
+                    done, future = pending.popleft()
+                    take(done, future.result())
+            finally:
+                for _, future in pending:
+                    future.cancel()
     finally:
         if writer is not None:
             writer.close()
     return read, rejected, blocked, staged
+
+
+_CLEAN_WORKERS = 2
+"""Threads cleaning batches during an import (fewer on a machine with fewer cores)."""
 
 
 def _load(

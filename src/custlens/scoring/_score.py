@@ -419,15 +419,21 @@ def score_transactions(
     ones (``complaint_ratio``, ...) from ``interactions``. Other keyword arguments are
     those of :func:`score_customers`.
     """
-    from custlens.features import value_indicators
+    from custlens.features import INDICATOR_COLUMNS, value_indicators
 
     def table(x: Any, what: str) -> ir.Table | None:
         return None if x is None else as_ibis(x, what)
 
+    # with named indicators (all known), only those and the cost ones are computed; an
+    # unknown name keeps every column, so that the error lists them all
+    wanted = None if columns is None else [*columns, *kwargs.get("cost", ())]
+    if wanted is not None and not set(wanted) <= set(INDICATOR_COLUMNS):
+        wanted = None
     indicators = value_indicators(
         as_ibis(transactions, "transactions"),
         as_of=as_of,
         receivables=table(receivables, "receivables"),
         interactions=table(interactions, "interactions"),
+        columns=wanted,
     )
     return score_customers(indicators, columns, **kwargs)
