@@ -107,3 +107,23 @@ def test_load_transactions_reads_only_what_it_needs_and_checks_ids(tmp_path: Pat
     assert table.columns == ("customer_id", "ordered_at", "amount")
     days = [str(v)[:10] for v in table.ordered_at.to_pyarrow().to_pylist()]
     assert days == ["2024-01-01", "2024-01-02"]
+
+
+def test_the_engine_spills_to_a_private_folder_removed_with_the_table(tmp_path: Path) -> None:
+    import gc
+    import stat
+
+    from custlens.ingest.readers import SCAN_MEMORY_LIMIT
+
+    path = tmp_path / "tx.csv"
+    path.write_text(CSV, encoding="utf-8")
+    table = scan_table(path)
+    raw = table.get_backend().con
+    spill = Path(raw.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    limit = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert spill.is_dir() and stat.S_IMODE(spill.stat().st_mode) == 0o700
+    assert not spill.is_relative_to(Path.cwd())  # never the working directory
+    assert SCAN_MEMORY_LIMIT == "600MB" and limit == "572.2 MiB"  # DuckDB reports 600 MB in MiB
+    del table, raw
+    gc.collect()
+    assert not spill.exists()
