@@ -76,6 +76,16 @@ OutputOption = Annotated[
 
 
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help=(
+            "Engine that reads a data file: duckdb (default) or spark (the session spark-submit "
+            "or SPARK_REMOTE gives, else a local one; the same results)."
+        ),
+    ),
+]
 
 
 LIBRARY_PARAMETERS: dict[str, str] = {

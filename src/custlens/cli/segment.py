@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from custlens.cli._common import (
+    BackendOption,
     FormatOption,
     OutputFormat,
     OutputOption,
@@ -78,7 +79,12 @@ SnapshotOpt = Annotated[
 
 
 def _read(
-    data: Path | None, workspace: Path | None, table: str | None, default_table: str, customer_col: str = "customer_id"
+    data: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    default_table: str,
+    customer_col: str = "customer_id",
+    backend: str = "duckdb",
 ) -> Any:
     """Read the input as an Ibis table from a file or a workspace."""
     from custlens.errors import InputError
@@ -95,7 +101,7 @@ def _read(
 
     # the engine scans the file (only the columns used); customer ids stay as written
     # (leading zeros kept), as in `custlens summary`
-    return scan_table(data, text_columns=(customer_col,))
+    return scan_table(data, text_columns=(customer_col,), backend=backend)
 
 
 def _finish(
@@ -161,6 +167,7 @@ def rfm_command(
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
+    backend: BackendOption = "duckdb",
     workspace: WorkspaceOpt = None,
     table: TableOpt = None,
     export: ExportOpt = None,
@@ -179,7 +186,7 @@ def rfm_command(
     cfg = read_toml(config) if config else {}
     if rfa:
         cfg = {**cfg, "measures": {**cfg.get("measures", {}), "value": "quantity"}}
-    tx = _read(data, workspace, table, "transactions", customer_col)
+    tx = _read(data, workspace, table, "transactions", customer_col, backend)
     cols = TransactionColumns(customer_col, date_col, amount_col, order_col or "order_id", quantity_col or "quantity")
     result = rfm_from_transactions(
         tx,
@@ -276,6 +283,7 @@ def state_command(
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
+    backend: BackendOption = "duckdb",
     workspace: WorkspaceOpt = None,
     table: TableOpt = None,
     export: ExportOpt = None,
@@ -291,7 +299,7 @@ def state_command(
     from custlens.segment import relationship_state_from_transactions, state_flow, winback_list
     from custlens.segment._config import read_toml
 
-    tx = _read(data, workspace, table, "transactions", customer_col)
+    tx = _read(data, workspace, table, "transactions", customer_col, backend)
     cols = _tx_columns(customer_col, date_col, amount_col, order_col)
     cfg = read_toml(config) if config else None
     ld = read_table(leads) if leads else (_read(None, workspace, "leads", "leads") if workspace is not None else None)
@@ -347,6 +355,7 @@ def lifecycle_command(
     config: ConfigOpt = None,
     summary: SummaryOpt = False,
     save_snapshot: SnapshotOpt = None,
+    backend: BackendOption = "duckdb",
     workspace: WorkspaceOpt = None,
     table: TableOpt = None,
     export: ExportOpt = None,
@@ -361,7 +370,7 @@ def lifecycle_command(
     from custlens.segment import lifecycle_stage_from_transactions
     from custlens.segment._config import read_toml
 
-    tx = _read(data, workspace, table, "transactions", customer_col)
+    tx = _read(data, workspace, table, "transactions", customer_col, backend)
     cfg = read_toml(config) if config else {}
     if variant is not None:
         cfg = {**cfg, "variant": variant}

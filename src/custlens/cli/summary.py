@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, guarded
+from custlens.cli._common import BackendOption, FormatOption, OutputFormat, OutputOption, emit, guarded
 from custlens.errors import InputError
 
 __all__ = ["register"]
@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--workspace", "-w", help="Summarise this workspace's transactions table instead of a file."),
         ] = None,
+        backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
@@ -114,6 +115,7 @@ def register(app: typer.Typer) -> None:
                 date_col=date_col,
                 amount_col=amount_col,
                 date_format=date_format,
+                backend=backend,
             )
             amount, returns = ("amount" if amount_col is not None else None), None
         day = as_of_date(tx, as_of)  # an as-of before every purchase leaves nothing to summarise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -203,6 +203,8 @@ def scan_table(
     text_columns: Sequence[str] = (),
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> ir.Table:
     """An Ibis table over a data file that the engine scans where it can, without reading it first.
 
@@ -226,6 +228,14 @@ def scan_table(
         Columns kept as text; names not in the file are ignored.
     delimiter, sheet
         As in :func:`read_table`.
+    backend
+        ``"duckdb"`` (the default) or ``"spark"``: the file becomes a temporary view of a
+        Spark session (``spark``, or :func:`custlens.warehouse.start_spark`'s), read by
+        Spark -- Parquet with its types, CSV/TSV as text (the features convert dates and
+        amounts in the engine); other files are read by :func:`read_table` and handed to
+        Spark as Arrow.
+    spark
+        The Spark session for ``backend="spark"``.
 
     Notes
     -----
@@ -246,7 +256,11 @@ def scan_table(
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected a data file")
+    if backend not in BACKENDS:
+        raise InputError(f"'backend' must be one of {', '.join(BACKENDS)}; got {backend!r}")
     suffix = path.suffix.lower()
+    if backend == "spark":
+        return _spark_view(path, suffix, text_columns, delimiter, sheet, spark)
     if suffix in (".parquet", ".pq"):
         try:
             schema = pq.read_schema(path)
@@ -256,7 +270,17 @@ def scan_table(
         casts = [
             name for name in text_columns if name in schema.names and not pa.types.is_string(schema.field(name).type)
         ]
-        replace = ", ".join(f"CAST({_quoted(n)} AS VARCHAR) AS {_quoted(n)}" for n in casts)
+        # nanosecond timestamps (pandas writes them) become microseconds, the unit Ibis and
+        # every custlens table use
+        fine = {
+            f.name: ("TIMESTAMPTZ" if f.type.tz is not None else "TIMESTAMP")
+            for f in schema
+            if pa.types.is_timestamp(f.type) and f.type.unit == "ns" and f.name not in casts
+        }
+        replace = ", ".join(
+            [f"CAST({_quoted(n)} AS VARCHAR) AS {_quoted(n)}" for n in casts]
+            + [f"CAST({_quoted(n)} AS {kind}) AS {_quoted(n)}" for n, kind in fine.items()]
+        )
         select = f"* REPLACE ({replace})" if replace else "*"
         return _engine_view(f"SELECT {select} FROM read_parquet({_literal(path)})", path)
     if suffix in (".csv", ".tsv", ".txt", ""):
@@ -291,50 +315,171 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _scan_csv(path: Path, head: str, sep: str, text_columns: Sequence[str]) -> ir.Table:
-    """A DuckDB view over a UTF-8 delimited file with a header line.
+def _csv_types(path: Path, head: str, sep: str, text_columns: Sequence[str]) -> dict[str, str] | None:
+    """The column types of a UTF-8 delimited file with a header line, as DuckDB names them.
 
-    DuckDB's sniffer proposes the column types from a sample (dates only in ISO form);
-    the file is then read with exactly the header's columns and those types in strict
-    mode, so a row with too many or too few fields, or a value of another type further
-    down, is an error naming its line rather than a row skipped. When the sniffer does
-    not see the header's columns (a ragged sample), the file is read by
-    :func:`read_table`, whose message names the bad row.
+    DuckDB's sniffer proposes them from a sample; dates and times are typed only in ISO
+    form (DuckDB's own cast: 2024-01-31, 2024-01-31 10:00:00.5+08:00), since a sniffed
+    day-first or month-first format such as %d/%m/%Y is a guess: such columns stay text
+    for the documented date rules, as do ``text_columns``. None when the sniffer does not
+    see the header's columns (a ragged sample).
     """
     import csv
 
     import duckdb
-    import ibis
 
     first = next(iter(head.splitlines()), "")
     names = [n.strip() for n in next(csv.reader([first], delimiter=sep), [])]
     if not names or names == [""]:
         raise InputError(f"{path}: no header line; expected column names in the first line")
     _check_unique_columns(names, path)
-    nulls = "[" + ", ".join(_literal(v) for v in NULL_TEXT) + "]"
-    options = [
-        f"delim = {_literal(sep)}",
-        "header = true",
-        f"nullstr = {nulls}",
-        "dateformat = '%Y-%m-%d'",
-        "timestampformat = '%Y-%m-%d %H:%M:%S'",
-    ]
     con = duckdb.connect()
     try:
-        found = con.execute(f"SELECT Columns FROM sniff_csv({_literal(path)}, {', '.join(options)})").fetchone()
+        found = con.execute(
+            f"SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv({_literal(path)}, {', '.join(_csv_options(sep))})"
+        ).fetchone()
     except duckdb.Error:
         found = None
     finally:
         con.close()
-    sniffed = {c["name"]: c["type"] for c in found[0]} if found else {}
+    if found is None:
+        return None
+    sniffed = {c["name"]: c["type"] for c in found[0]}
     if list(sniffed) != names:
-        return ibis.memtable(read_table(path, delimiter=sep, text_columns=text_columns))
+        return None
+    guessed = any(fmt and not fmt.startswith("%Y-%m-%d") for fmt in (found[1], found[2]))
     text = set(text_columns)
-    columns = (
-        "{" + ", ".join(f"{_literal(n)}: {_literal('VARCHAR' if n in text else t)}" for n, t in sniffed.items()) + "}"
-    )
-    options += ["quote = '\"'", "escape = '\"'", "auto_detect = false", f"columns = {columns}"]
+    return {n: ("VARCHAR" if n in text or (guessed and _is_temporal(t)) else t) for n, t in sniffed.items()}
+
+
+def _csv_options(sep: str) -> list[str]:
+    nulls = "[" + ", ".join(_literal(v) for v in NULL_TEXT) + "]"
+    return [f"delim = {_literal(sep)}", "header = true", f"nullstr = {nulls}"]
+
+
+def _scan_csv(path: Path, head: str, sep: str, text_columns: Sequence[str]) -> ir.Table:
+    """A DuckDB view over a UTF-8 delimited file with a header line.
+
+    The file is read with exactly the header's columns and the types of
+    :func:`_csv_types` in strict mode, so a row with too many or too few fields, or a
+    value of another type further down, is an error naming its line rather than a row
+    skipped. When the sniffer does not see the header's columns (a ragged sample), the
+    file is read by :func:`read_table`, whose message names the bad row.
+    """
+    import ibis
+
+    types = _csv_types(path, head, sep, text_columns)
+    if types is None:
+        return ibis.memtable(read_table(path, delimiter=sep, text_columns=text_columns))
+    columns = "{" + ", ".join(f"{_literal(n)}: {_literal(t)}" for n, t in types.items()) + "}"
+    options = [*_csv_options(sep), "quote = '\"'", "escape = '\"'", "auto_detect = false", f"columns = {columns}"]
     return _engine_view(f"SELECT * FROM read_csv({_literal(path)}, {', '.join(options)})", path)
+
+
+_SPARK_TYPES = {
+    "BIGINT": "bigint",
+    "INTEGER": "int",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "float",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+}
+"""Spark's name for each DuckDB type the CSV sniffer gives (others stay text); a naive
+DuckDB TIMESTAMP and Spark's timestamp are the same instant in a UTC session."""
+
+
+def _is_temporal(duckdb_type: str) -> bool:
+    return duckdb_type.upper().startswith(("DATE", "TIMESTAMP", "TIME"))
+
+
+BACKENDS = ("duckdb", "spark")
+"""The engines :func:`scan_table` hands a file to."""
+
+
+def _spark_view(
+    path: Path,
+    suffix: str,
+    text_columns: Sequence[str],
+    delimiter: str | None,
+    sheet: str | int | None,
+    spark: Any,
+) -> ir.Table:
+    """The file as a temporary view of a Spark session, as an Ibis PySpark table."""
+    import uuid
+
+    from custlens.warehouse import connect_spark, start_spark
+
+    session = spark if spark is not None else start_spark()
+    if suffix in (".parquet", ".pq"):
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        _check_unique_columns(names, path)
+        schema = pq.read_schema(path)
+        if any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in schema):
+            # Spark cannot read nanosecond timestamps (pandas writes them): read with
+            # Arrow, in microseconds, and hand the table over
+            table = pq.read_table(path)
+            table = table.cast(
+                pa.schema(
+                    [
+                        f.with_type(pa.timestamp("us", f.type.tz))
+                        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+                        else f
+                        for f in schema
+                    ]
+                )
+            )
+            return _spark_arrow(session, _as_text(table, text_columns))
+        frame = session.read.parquet(str(path))
+        for name in text_columns:
+            if name in names:
+                frame = frame.withColumn(name, frame[name].cast("string"))
+    elif suffix in (".csv", ".tsv", ".txt", "") and (head := _utf8_head(path)) is not None:
+        sep = delimiter if delimiter is not None else ("\t" if suffix == ".tsv" else _sniff_delimiter(head))
+        if sep == " ":
+            return _spark_arrow(session, read_table(path, delimiter=sep, text_columns=text_columns))
+        types = _csv_types(path, head, sep, text_columns)
+        if types is None:  # a ragged sample: read_table names the bad row
+            return _spark_arrow(session, read_table(path, delimiter=sep, text_columns=text_columns))
+        frame = (
+            session.read.option("header", True)
+            .option("sep", sep)
+            .option("quote", '"')
+            .option("escape", '"')
+            .option("mode", "FAILFAST")
+            .csv(str(path))
+        )
+        for name, kind in types.items():  # the types DuckDB gives the same file
+            if kind in _SPARK_TYPES:
+                frame = frame.withColumn(name, frame[name].cast(_SPARK_TYPES[kind]))
+    else:
+        return _spark_arrow(session, read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
+    name = f"custlens_source_{uuid.uuid4().hex[:12]}"
+    frame.createOrReplaceTempView(name)
+    return _utc(connect_spark(session).table(name))
+
+
+def _utc(table: ir.Table) -> ir.Table:
+    """Spark's timestamps (instants, shown in the session's zone, UTC) typed as UTC timestamps,
+    so that results carry the zone as DuckDB's do."""
+    naive = {n: t for n, t in table.schema().items() if t.is_timestamp() and t.timezone is None}
+    return table.mutate(**{n: table[n].cast("timestamp('UTC')") for n in naive}) if naive else table
+
+
+def _spark_arrow(session: Any, table: pa.Table) -> ir.Table:
+    """An Arrow table read by custlens, registered with Spark."""
+    import uuid
+
+    from custlens.warehouse import connect_spark
+
+    name = f"custlens_source_{uuid.uuid4().hex[:12]}"
+    return _utc(connect_spark(session, {name: table}).table(name))
 
 
 SCAN_MEMORY_LIMIT = "600MB"

@@ -31,6 +31,8 @@ def load_transactions(
     date_col: str = "ordered_at",
     amount_col: str | None = None,
     date_format: str | None = None,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> ir.Table:
     """A transaction file as an Ibis table with canonical column names.
 
@@ -44,6 +46,11 @@ def load_transactions(
     date_format
         A ``strptime`` format for dates in none of the accepted forms
         (:data:`custlens.features.coerce.DATE_FORMATS`), e.g. ``"%d/%m/%Y"``.
+    backend, spark
+        The engine that reads the file: ``"duckdb"`` or ``"spark"`` (with this session,
+        or :func:`custlens.warehouse.start_spark`'s); see
+        :func:`~custlens.ingest.readers.scan_table`. A ``date_format`` is applied by Arrow
+        before the rows go to Spark.
 
     Returns
     -------
@@ -62,8 +69,14 @@ def load_transactions(
 
     source = str(path)
     if date_format is not None:
-        return _load_arrow(path, customer_col, date_col, amount_col, date_format)
-    table = scan_table(path, text_columns=(customer_col,))
+        loaded = _load_arrow(path, customer_col, date_col, amount_col, date_format)
+        if backend == "spark":
+            from custlens.ingest.readers import _spark_arrow
+            from custlens.warehouse import start_spark
+
+            return _spark_arrow(spark if spark is not None else start_spark(), loaded.to_pyarrow())
+        return loaded
+    table = scan_table(path, text_columns=(customer_col,), backend=backend, spark=spark)
     first_row = 1 if Path(path).suffix.lower() in (".parquet", ".pq") else 2
     check_column(table.columns, customer_col, "customer_col", source)
     check_column(table.columns, date_col, "date_col", source)

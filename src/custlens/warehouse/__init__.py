@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from custlens.warehouse._files import private_dir, private_file
 from custlens.warehouse._migrations import LEDGER_TABLE, MIGRATIONS, MIGRATIONS_TABLE
-from custlens.warehouse._spark import connect_spark, export_parquet
+from custlens.warehouse._spark import connect_spark, export_parquet, start_spark
 from custlens.warehouse._workspace import AUDIT_DIR, STAGING_DIR, Workspace, WorkspaceSettings, write_settings
 
 __all__ = [
     "Workspace",
     "WorkspaceSettings",
     "connect_spark",
+    "start_spark",
     "export_parquet",
     "LEDGER_TABLE",
     "STAGING_DIR",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from custlens.warehouse._workspace import Workspace
 
-__all__ = ["connect_spark", "export_parquet"]
+__all__ = ["connect_spark", "export_parquet", "start_spark"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,46 @@ def connect_spark(
     for name, source in mapping.items():
         _register(session, name, source)
     return ibis.pyspark.connect(session)
+
+
+def start_spark(master: str | None = None, remote: str | None = None) -> Any:
+    """The Spark session a command runs on: the active one, or a new one in UTC.
+
+    Parameters
+    ----------
+    master
+        Where a new session runs: ``local[*]`` (the default), ``local[2]``, or a cluster
+        master such as ``spark://host:7077``. Under ``spark-submit`` the submitted master
+        and configuration apply and this is ignored.
+    remote
+        A Spark Connect address (``sc://host:15002``) instead of a master; the
+        ``SPARK_REMOTE`` environment variable does the same.
+
+    Notes
+    -----
+    The session's time zone is set to UTC: custlens cuts timestamps into UTC days.
+
+    Raises
+    ------
+    BackendError
+        When PySpark is not installed or the session cannot start (no Java, for one).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise BackendError("PySpark is not installed; install the spark extra: pip install 'custlens[spark]'") from None
+    builder = SparkSession.builder.appName("custlens").config("spark.sql.session.timeZone", "UTC")
+    if remote is not None:
+        builder = builder.remote(remote)
+    elif master is not None:
+        builder = builder.master(master)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - a JVM that does not start: one line, not a Java trace
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BackendError(f"cannot start Spark ({first}); is Java 17 installed and on the PATH?") from None
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    return session
 
 
 def _register(session: Any, name: str, source: Any) -> None:
