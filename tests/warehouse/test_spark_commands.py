@@ -65,3 +65,15 @@ def test_an_unknown_backend_is_one_error_line(files: dict[str, Path]) -> None:
     result = CliRunner().invoke(app, ["summary", str(files["csv"]), "--backend", "oracle"])
     assert result.exit_code == 2
     assert "'oracle'" in result.output and "duckdb, spark" in result.output
+
+
+def test_missing_cells_read_alike(spark_session: object, tmp_path: Path) -> None:
+    path = tmp_path / "tx.csv"
+    lines = ["customer_id,ordered_at,amount,note"]
+    lines += [
+        f"00{i % 7},2024-0{1 + i % 9}-1{i % 10},{'NA' if i % 5 == 0 else i * 1.5},{'N/A' if i % 3 else 'x'}"
+        for i in range(60)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["summary", str(path), "--amount-col", "amount"]
+    assert _run([*argv, "--backend", "spark"]) == _run(argv)

@@ -416,11 +416,11 @@ def _spark_view(
     session = spark if spark is not None else start_spark()
     if suffix in (".parquet", ".pq"):
         try:
-            names = pq.read_schema(path).names
+            schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        names = schema.names
         _check_unique_columns(names, path)
-        schema = pq.read_schema(path)
         if any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in schema):
             # Spark cannot read nanosecond timestamps (pandas writes them): read with
             # Arrow, in microseconds, and hand the table over
@@ -455,9 +455,18 @@ def _spark_view(
             .option("mode", "FAILFAST")
             .csv(str(path))
         )
-        for name, kind in types.items():  # the types DuckDB gives the same file
-            if kind in _SPARK_TYPES:
-                frame = frame.withColumn(name, frame[name].cast(_SPARK_TYPES[kind]))
+        from pyspark.sql import functions as F
+
+        missing = list(NULL_TEXT)
+        frame = frame.select(  # the cells DuckDB reads as missing, then the types it gives the same file
+            *[
+                F.when(frame[name].isin(missing), None)
+                .otherwise(frame[name])
+                .cast(_SPARK_TYPES.get(kind, "string"))
+                .alias(name)
+                for name, kind in types.items()
+            ]
+        )
     else:
         return _spark_arrow(session, read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
     name = f"custlens_source_{uuid.uuid4().hex[:12]}"
