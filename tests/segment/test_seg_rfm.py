@@ -86,6 +86,17 @@ def test_value_on_a_cut_point_goes_to_the_lower_bin() -> None:
     assert s_r["f_score"].tolist() == _r_package_scores(np.array(x), 4, False).tolist() == s["f_score"].tolist()
 
 
+def test_a_sum_equal_to_a_cut_point_but_for_its_last_bit_goes_to_the_lower_bin() -> None:
+    # 0.1 + 0.2 = 0.30000000000000004: a monetary total added in another order than the
+    # cut point's must not change bins (the cut point 3 * 0.1 ... is rounded to 12 digits)
+    m = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    exact = _scores(rfm(_features(list(range(9)), list(range(9)), m), bins=4, segment_map=NO_RANGES))
+    noisy = [0.1, 0.1 + 0.2 - 0.1, 0.1 + 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]  # 0.30000000000000004
+    assert noisy[2] != 0.3
+    again = _scores(rfm(_features(list(range(9)), list(range(9)), noisy), bins=4, segment_map=NO_RANGES))
+    assert again["m_score"].tolist() == exact["m_score"].tolist() == [1, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
 def test_ties_get_equal_scores_and_duplicate_cut_points_leave_scores_unused() -> None:
     # sorted [1,1,1,1,1,1,2,3,4,5]: cut points 1, 1, 1.4, 3.2 (type 7, hand computed)
     f = [1, 1, 1, 1, 1, 1, 2, 3, 4, 5]

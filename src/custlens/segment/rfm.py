@@ -442,9 +442,10 @@ def rfm(
             scores[_SCORE[d]] = _threshold_score(measured[d], table_rules[d], closed)
         else:
             q = [scored[f"_q_{d}_{k}"] for k in range(1, n_bins)]
-            scores[_SCORE[d]] = _quantile_score(
-                scored[quantile_dims[d]].cast("float64"), q, d == "recency", n_bins, off
-            )
+            # values are compared at the cut points' precision: a sum that equals a cut point
+            # but for its last bit (1018.7900000000001, added in another order) is equal to it
+            value = _significant(scored[quantile_dims[d]].cast("float64"))
+            scores[_SCORE[d]] = _quantile_score(value, q, d == "recency", n_bins, off)
     scored = scored.select(*base.columns, **scores)
     scored = scored.mutate(rfm_score=scored.r_score * 100 + scored.f_score * 10 + scored.m_score)
     seg_cfg = load_segment_map(segment_map, n_bins)
