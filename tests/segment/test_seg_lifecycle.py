@@ -95,3 +95,24 @@ def test_lifecycle_on_every_backend(backend, tx) -> None:
         "gone": "termination",
     }
     assert rows["grow"]["trend_slope"] == pytest.approx(10.0)
+
+
+def test_a_trend_on_the_decline_threshold_but_for_its_last_bit_is_not_a_decline() -> None:
+    import ibis
+
+    from custlens.segment import lifecycle_stage
+
+    base = {
+        "customer_id": ["a", "b"],
+        "order_count": [5, 5],
+        "revenue": [100.0, 100.0],
+        "tenure_days": [900, 900],
+        "recency_days": [10, 10],
+        "avg_purchase_cycle_days": [30.0, 30.0],
+        "trend_revenue": [100.0, 100.0],
+        "trend_slope": [-2.5, -2.5],
+        "relative_trend": [-0.1, -0.10000000000000017],  # the same trend, summed in two orders
+    }
+    got = lifecycle_stage(ibis.memtable(base), config={"decline_slope": -0.1}).customers.order_by("customer_id")
+    stages = got.segment.to_pyarrow().to_pylist()
+    assert stages[0] == stages[1]

@@ -19,6 +19,7 @@ from custlens.features.coerce import to_date
 __all__ = [
     "SegmentResult",
     "SummarySpec",
+    "significant",
     "Details",
     "as_ibis",
     "as_of_or_none",
@@ -231,3 +232,17 @@ def check_config_keys(section: Mapping[str, Any], allowed: Iterable[str], where:
             raise ConfigError(
                 f"{where}: unknown setting {key!r}{did_you_mean(key, allowed)} (known: {', '.join(allowed)})"
             )
+
+
+def significant(q: ir.FloatingValue, digits: int = 12) -> ir.FloatingValue:
+    """``q`` rounded to ``digits`` significant digits, in the engine.
+
+    Interpolation noise (2.9999999999999996 for 3) must not move a value that equals a cut
+    point into the next bin. ``q`` is scaled by ``10**|e|`` (exact for ``|e| <= 22``: both
+    engines' ``pow`` return exactly representable powers exactly), rounded and scaled back,
+    so the result is the float nearest the rounded decimal.
+    """
+    mag = ibis.greatest(q.abs(), 1e-300).log10().floor()
+    e = ibis.least(ibis.greatest(digits - 1 - mag, -22.0), 22.0)
+    scale = ibis.literal(10.0) ** e.abs()
+    return ibis.ifelse(e >= 0, (q * scale).round() / scale, (q / scale).round() * scale)

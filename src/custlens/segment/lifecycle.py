@@ -27,6 +27,7 @@ from custlens.segment._common import (
     check_config_keys,
     name_column,
     require_columns,
+    significant,
 )
 from custlens.segment._config import ConfigLike, load_config, load_defaults, merge
 from custlens.segment._inputs import (
@@ -188,8 +189,10 @@ def lifecycle_stage(
         (j.recency_days > j.lost_after_days, names["termination"][0]),
         (j.tenure_days < cfg["acquisition_days"], names["acquisition"][0]),
         (j.relative_trend.isnull(), names["decline"][0]),
-        (j.relative_trend > float(cfg["growth_slope"]), names["growth"][0]),
-        (j.relative_trend < float(cfg["decline_slope"]), names["decline"][0]),
+        # compared at 12 significant digits: a trend of exactly -0.10 is not a decline
+        # because its sums were added in another order (-0.10000000000000017)
+        (significant(j.relative_trend) > float(cfg["growth_slope"]), names["growth"][0]),
+        (significant(j.relative_trend) < float(cfg["decline_slope"]), names["decline"][0]),
         else_=names["maturity"][0],
     )
     j = j.mutate(segment=stage)

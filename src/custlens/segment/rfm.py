@@ -38,6 +38,7 @@ from custlens.segment._common import (
     check_config_keys,
     name_column,
     require_columns,
+    significant,
 )
 from custlens.segment._config import (
     CLOSED_SIDES,
@@ -100,20 +101,6 @@ _DIMS = ("recency", "frequency", "monetary")
 _SCORE = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 
 
-def _significant(q: ir.FloatingValue, digits: int = 12) -> ir.FloatingValue:
-    """``q`` rounded to ``digits`` significant digits, in the engine.
-
-    Interpolation noise (2.9999999999999996 for 3) must not move a value that equals a cut
-    point into the next bin. ``q`` is scaled by ``10**|e|`` (exact for ``|e| <= 22``: both
-    engines' ``pow`` return exactly representable powers exactly), rounded and scaled back,
-    so the result is the float nearest the rounded decimal.
-    """
-    mag = ibis.greatest(q.abs(), 1e-300).log10().floor()
-    e = ibis.least(ibis.greatest(digits - 1 - mag, -22.0), 22.0)
-    scale = ibis.literal(10.0) ** e.abs()
-    return ibis.ifelse(e >= 0, (q * scale).round() / scale, (q / scale).round() * scale)
-
-
 def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) -> ir.Table:
     """One row: the type-7 quantiles at k/bins (k = 1..bins-1) of each column (12 significant digits).
 
@@ -124,7 +111,7 @@ def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) 
     names = [(f"{dim}_{k}", col, k) for dim, col in columns.items() for k in range(1, bins)]
     raw = table.aggregate(**{name: table[col].cast("float64").quantile(k / bins) for name, col, k in names})
     # rounded on the one-row aggregate, so each quantile is computed once and referenced
-    return raw.select(**{name: _significant(raw[name]) for name, _, _ in names})
+    return raw.select(**{name: significant(raw[name]) for name, _, _ in names})
 
 
 def _read_cuts(cuts: ir.Table, columns: Mapping[str, str], bins: int) -> dict[str, list[float]]:
@@ -444,7 +431,7 @@ def rfm(
             q = [scored[f"_q_{d}_{k}"] for k in range(1, n_bins)]
             # values are compared at the cut points' precision: a sum that equals a cut point
             # but for its last bit (1018.7900000000001, added in another order) is equal to it
-            value = _significant(scored[quantile_dims[d]].cast("float64"))
+            value = significant(scored[quantile_dims[d]].cast("float64"))
             scores[_SCORE[d]] = _quantile_score(value, q, d == "recency", n_bins, off)
     scored = scored.select(*base.columns, **scores)
     scored = scored.mutate(rfm_score=scored.r_score * 100 + scored.f_score * 10 + scored.m_score)
