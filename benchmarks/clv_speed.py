@@ -10,6 +10,10 @@ lifetimes does not run on numpy 2 / pandas 3, so it runs in its own venv
 (.cache/bench-lifetimes, built from benchmarks/requirements-lifetimes.txt on first use) in
 a subprocess that reads the same CSV files and times the same steps.
 
+Then the whole process on the synthetic summary CSV: `custlens fit bgnbd|gg FILE` against a
+Python script reading the same CSV with pandas and fitting with lifetimes (fresh processes,
+wall time, median of 3).
+
 Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--pnbd-timeout S]
 Writes benchmarks/results/clv_speed.json and prints a table.
 """
@@ -195,6 +199,46 @@ def subsample(path: Path, n: int) -> Path:
     return out
 
 
+PROCESS_SCRIPTS = {
+    "bgnbd": (
+        "import sys, pandas as pd\nfrom lifetimes import BetaGeoFitter\n"
+        "df = pd.read_csv(sys.argv[1])\n"
+        "print(BetaGeoFitter().fit(df['frequency'], df['recency'], df['T']).params_.to_dict())\n"
+    ),
+    "gg": (
+        "import sys, pandas as pd\nfrom lifetimes import GammaGammaFitter\n"
+        "df = pd.read_csv(sys.argv[1])\ndf = df[df['frequency'] > 0]\n"
+        "print(GammaGammaFitter().fit(df['frequency'], df['monetary_value']).params_.to_dict())\n"
+    ),
+}
+"""The lifetimes side of the whole-process comparison: read the summary CSV, fit, print."""
+
+
+def whole_process(python: Path, path: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
+    """Wall seconds of a fresh process from the summary CSV to printed parameters (median of ``repeat``).
+
+    custlens: ``custlens fit bgnbd|gg FILE --format json`` (start-up, reading, checks, fit);
+    lifetimes: a Python script doing the same with pandas and lifetimes in its own venv.
+    Runs alternate between the two.
+    """
+    custlens = Path(sys.executable).with_name("custlens")
+    out: dict[str, dict[str, float]] = {}
+    for model, script in PROCESS_SCRIPTS.items():
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(repeat):
+            for argv, times in (
+                ([str(custlens), "fit", model, str(path), "--format", "json"], ours),
+                ([str(python), "-c", script, str(path)], theirs),
+            ):
+                started = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True)
+                times.append(time.perf_counter() - started)
+        out[model] = {"custlens": float(np.median(ours)), "lifetimes": float(np.median(theirs))}
+        out[model]["speedup"] = out[model]["lifetimes"] / out[model]["custlens"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -265,6 +309,8 @@ def main() -> None:
             "clv_median_relative_difference": float(np.median(rel)),
             "clv_note": "lifetimes counts 4.345 weeks per month, custlens 365.25/12/7 = 4.348",
         }
+    synthetic = write_synthetic(args.customers)
+    report["whole_process"] = whole_process(python, synthetic)
     (RESULTS / "clv_speed.json").write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
     print("CPU seconds (process time; the machine is shared, so wall time is noisier)")
     print(f"{'dataset':<22}{'step':<12}{'custlens':>10}{'lifetimes':>11}{'speed-up':>10}")
@@ -285,6 +331,11 @@ def main() -> None:
         print(
             f"  custlens warnings: {sum(len(v) for v in d['custlens_warnings'].values())}; "
             f"lifetimes warnings: {d['lifetimes_warnings']}"
+        )
+    print(f"whole process, summary CSV of {args.customers:,} customers to parameters (wall seconds, median of 3):")
+    for model, w in report["whole_process"].items():
+        print(
+            f"  fit {model:<6} custlens {w['custlens']:.2f}  lifetimes script {w['lifetimes']:.2f}  {w['speedup']:.1f}x"
         )
     print(f"wrote {RESULTS / 'clv_speed.json'}")
 
