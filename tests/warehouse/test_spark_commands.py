@@ -20,6 +20,8 @@ COMMANDS = {
     "state": ["segment", "state", "{file}"],
 }
 
+FITS = ["bgnbd", "pnbd", "gg"]
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -77,3 +79,20 @@ def test_missing_cells_read_alike(spark_session: object, tmp_path: Path) -> None
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     argv = ["summary", str(path), "--amount-col", "amount"]
     assert _run([*argv, "--backend", "spark"]) == _run(argv)
+
+
+@pytest.mark.parametrize("model", FITS)
+def test_fit_from_a_log_on_spark_equals_duckdb(spark_session: object, files: dict[str, Path], model: str) -> None:
+    import json
+
+    argv = ["fit", model, str(files["parquet_us"]), "--transactions", "--format", "json"]
+    runs = []
+    for extra in ([], ["--backend", "spark"]):
+        result = CliRunner().invoke(app, [*argv, *extra])
+        assert result.exit_code == 0, result.output
+        runs.append(json.loads(result.stdout))
+    on_duckdb, on_spark = runs
+    assert on_spark["n_customers"] == on_duckdb["n_customers"] > 100
+    assert on_spark["log_likelihood"] == pytest.approx(on_duckdb["log_likelihood"], rel=1e-9)
+    for name, value in on_duckdb["params"].items():
+        assert on_spark["params"][name] == pytest.approx(value, rel=1e-6)

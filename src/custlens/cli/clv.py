@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from custlens.cli._common import FormatOption, OutputFormat, OutputOption, emit, guarded
+from custlens.cli._common import BackendOption, FormatOption, OutputFormat, OutputOption, emit, guarded
 
 __all__ = ["register"]
 
@@ -94,12 +94,17 @@ def register(app: typer.Typer) -> None:
         time_unit: Annotated[
             TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")
         ] = TimeUnit.W,
+        backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.json,
         output: OutputOption = None,
     ) -> None:
-        """Fit a customer-base model by maximum likelihood and print its estimates."""
+        """Fit a customer-base model by maximum likelihood and print its estimates.
+
+        With --transactions the log is summarised by the engine (--backend duckdb or spark)
+        and only the distinct (frequency, recency, T) rows and their counts reach the fit.
+        """
         from custlens.clv.tables import fit_summary
-        from custlens.ingest.readers import read_table
+        from custlens.ingest.readers import read_table, scan_table
 
         columns = {
             "frequency": frequency_col,
@@ -119,12 +124,16 @@ def register(app: typer.Typer) -> None:
                 "amount_col": amount_col,
                 "time_unit": time_unit.value,
             }
+        if log_options is not None:
+            data: Any = scan_table(data_file, text_columns=(customer_col,), backend=backend)
+        elif backend != "duckdb":
+            from custlens.errors import InputError
+
+            raise InputError("--backend applies to a transaction log (--transactions); a summary is read as it is")
+        else:
+            data = read_table(data_file)
         emit(
-            fit_summary(
-                model.value, read_table(data_file), columns=columns, penalizer=penalizer, transactions=log_options
-            ),
-            fmt,
-            output,
+            fit_summary(model.value, data, columns=columns, penalizer=penalizer, transactions=log_options), fmt, output
         )
 
     @app.command("clv")

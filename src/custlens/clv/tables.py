@@ -84,23 +84,54 @@ def summary_from_transactions(
     Uses :func:`custlens.features.purchase_history` with daily periods; ``recency`` and ``T``
     are then expressed in ``time_unit`` (``D`` days, ``W`` = 7 days, ``M`` = 365.25/12 days,
     :data:`custlens.schema.DAYS_PER_UNIT`), as in the published CDNOW summary (days / 7).
+    ``transactions`` may be an Ibis table of any backend (DuckDB, Spark): the summary is
+    computed there and only its rows are fetched.
     """
+    return _summary_expression(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        time_unit=time_unit,
+        as_of=as_of,
+    ).to_pyarrow()
+
+
+def _summary_expression(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str | None = "amount",
+    time_unit: str = "W",
+    as_of: Any = None,
+) -> Any:
+    """:func:`summary_from_transactions` as an Ibis expression, in the engine holding the log."""
     unit = check_time_unit(time_unit)
     import ibis
+    import ibis.expr.types as ir
 
     from custlens.features import purchase_history
 
-    table = as_arrow(transactions, "transactions")
-    expr = purchase_history(
-        ibis.memtable(table),
+    table = (
+        transactions if isinstance(transactions, ir.Table) else ibis.memtable(as_arrow(transactions, "transactions"))
+    )
+    return purchase_history(
+        table,
         customer_col=customer_col,
         date_col=date_col,
-        amount_col=amount_col if amount_col in table.column_names else None,
+        amount_col=amount_col if amount_col in table.columns else None,
         as_of=as_of,
         time_unit="D",
         freq_multiplier=DAYS_PER_UNIT[unit],
     )
-    return expr.to_pyarrow()
+
+
+def _compressed(expr: Any) -> pa.Table:
+    """``frequency, recency, T, weight``: the distinct rows of a summary and how many customers
+    share each, counted in the engine (the sufficient statistics of the purchase models)."""
+    grouped = expr.group_by(["frequency", "recency", "T"]).aggregate(weight=expr.count())
+    return grouped.order_by(["frequency", "recency", "T"]).to_pyarrow()
 
 
 def fit_summary(
@@ -137,10 +168,16 @@ def fit_summary(
     """
     if model not in MODELS:
         raise InputError(f"'model' must be one of {', '.join(MODELS)}; got {model!r}{did_you_mean(model, MODELS)}")
+    weights: Any = None
     if transactions is not None:
         if model in ("bgbb", "sbg"):
             raise InputError(f"'transactions' (a transaction log) works for bgnbd, mbgnbd, pnbd and gg, not {model}")
-        table = summary_from_transactions(summary, **transactions)
+        expr = _summary_expression(summary, **transactions)
+        if model in PURCHASE_MODELS:  # only the distinct rows and their counts leave the engine
+            table = _compressed(expr)
+            weights = arrow_values(table.column("weight"))
+        else:  # Gamma-Gamma: the repeat buyers' frequency and mean spend
+            table = expr.filter(expr.frequency > 0).select("frequency", "monetary_value").to_pyarrow()
         names = dict(DEFAULT_COLUMNS[model])
     else:
         names = {k: (columns or {}).get(k, v) for k, v in DEFAULT_COLUMNS[model].items()}
@@ -157,8 +194,10 @@ def fit_summary(
     if "customer_id" in table.column_names:
         _id_column(table, "customer_id")  # one row per customer
     if model in PURCHASE_MODELS:
-        est: Any = PURCHASE_MODELS[model](penalizer=penalizer).fit(values["frequency"], values["recency"], values["T"])
-        n = len(values["frequency"])
+        est: Any = PURCHASE_MODELS[model](penalizer=penalizer).fit(
+            values["frequency"], values["recency"], values["T"], weights=weights
+        )
+        n = len(values["frequency"]) if weights is None else int(np.sum(weights))
     elif model == "gg":
         est = GammaGamma(penalizer=penalizer).fit(values["frequency"], values["monetary_value"])
         n = int(np.count_nonzero(np.asarray(values["frequency"], dtype=float) > 0))
