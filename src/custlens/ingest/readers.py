@@ -262,11 +262,7 @@ def scan_table(
     if backend == "spark":
         return _spark_view(path, suffix, text_columns, delimiter, sheet, spark)
     if suffix in (".parquet", ".pq"):
-        try:
-            schema = pq.read_schema(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-        _check_unique_columns(schema.names, path)
+        schema = _parquet_schema(path)
         casts = [
             name for name in text_columns if name in schema.names and not pa.types.is_string(schema.field(name).type)
         ]
@@ -290,6 +286,16 @@ def scan_table(
             if len(sep) == 1 and sep != " ":
                 return _scan_csv(path, head, sep, text_columns)
     return ibis.memtable(read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
+
+
+def _parquet_schema(path: Path) -> pa.Schema:
+    """The schema of a Parquet file (its footer only), its column names checked for repeats."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    _check_unique_columns(schema.names, path)
+    return schema
 
 
 _HEAD_BYTES = 1 << 20
@@ -415,12 +421,8 @@ def _spark_view(
 
     session = spark if spark is not None else start_spark()
     if suffix in (".parquet", ".pq"):
-        try:
-            schema = pq.read_schema(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        schema = _parquet_schema(path)
         names = schema.names
-        _check_unique_columns(names, path)
         if any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in schema):
             # Spark cannot read nanosecond timestamps (pandas writes them): read with
             # Arrow, in microseconds, and hand the table over
