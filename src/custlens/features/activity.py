@@ -164,8 +164,9 @@ def customer_features(
     their default configurations.
 
     ``columns`` names the features wanted (``customer_id`` always comes first, and the
-    attribute columns with ``customers``): the table then holds only those, in the usual order, and the engine computes only the
-    reductions they read -- a command that needs three features does not pay for twenty.
+    attribute columns with ``customers``): the table then holds only those, in the usual
+    order, and the engine computes only the reductions they read -- a command that needs
+    three features does not pay for twenty.
     """
     return build_indicators(
         transactions,

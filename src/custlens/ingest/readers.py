@@ -149,11 +149,7 @@ def read_table(
     InputError
         When the file is missing, has an unsupported suffix, or cannot be parsed.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a data file")
+    path = _data_file(path)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
@@ -251,11 +247,7 @@ def scan_table(
     """
     import ibis
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a data file")
+    path = _data_file(path)
     if backend not in BACKENDS:
         raise InputError(f"'backend' must be one of {', '.join(BACKENDS)}; got {backend!r}")
     suffix = path.suffix.lower()
@@ -286,6 +278,16 @@ def scan_table(
             if len(sep) == 1 and sep != " ":
                 return _scan_csv(path, head, sep, text_columns)
     return ibis.memtable(read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
+
+
+def _data_file(path: str | Path) -> Path:
+    """``path`` as a Path; refuse a missing file and a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a data file")
+    return path
 
 
 def _parquet_schema(path: Path) -> pa.Schema:
@@ -415,9 +417,7 @@ def _spark_view(
     spark: Any,
 ) -> ir.Table:
     """The file as a temporary view of a Spark session, as an Ibis PySpark table."""
-    import uuid
-
-    from custlens.warehouse import connect_spark, start_spark
+    from custlens.warehouse import start_spark
 
     session = spark if spark is not None else start_spark()
     if suffix in (".parquet", ".pq"):
@@ -437,18 +437,17 @@ def _spark_view(
                     ]
                 )
             )
-            return _spark_arrow(session, _as_text(table, text_columns))
+            return spark_table(_as_text(table, text_columns), session)
         frame = session.read.parquet(str(path))
         for name in text_columns:
             if name in names:
                 frame = frame.withColumn(name, frame[name].cast("string"))
     elif suffix in (".csv", ".tsv", ".txt", "") and (head := _utf8_head(path)) is not None:
         sep = delimiter if delimiter is not None else ("\t" if suffix == ".tsv" else _sniff_delimiter(head))
-        if sep == " ":
-            return _spark_arrow(session, read_table(path, delimiter=sep, text_columns=text_columns))
-        types = _csv_types(path, head, sep, text_columns)
-        if types is None:  # a ragged sample: read_table names the bad row
-            return _spark_arrow(session, read_table(path, delimiter=sep, text_columns=text_columns))
+        # whitespace-separated text, or a ragged sample (read_table names the bad row): Arrow
+        types = None if sep == " " else _csv_types(path, head, sep, text_columns)
+        if types is None:
+            return spark_table(read_table(path, delimiter=sep, text_columns=text_columns), session)
         frame = (
             session.read.option("header", True)
             .option("sep", sep)
@@ -470,10 +469,8 @@ def _spark_view(
             ]
         )
     else:
-        return _spark_arrow(session, read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
-    name = f"custlens_source_{uuid.uuid4().hex[:12]}"
-    frame.createOrReplaceTempView(name)
-    return _utc(connect_spark(session).table(name))
+        return spark_table(read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns), session)
+    return spark_table(frame, session)
 
 
 def _utc(table: ir.Table) -> ir.Table:
@@ -483,14 +480,22 @@ def _utc(table: ir.Table) -> ir.Table:
     return table.mutate(**{n: table[n].cast("timestamp('UTC')") for n in naive}) if naive else table
 
 
-def _spark_arrow(session: Any, table: pa.Table) -> ir.Table:
-    """An Arrow table read by custlens, registered with Spark."""
+def spark_table(source: Any, session: Any = None) -> ir.Table:
+    """A Spark DataFrame or an Arrow table as an Ibis table over a new temporary Spark view.
+
+    ``session`` defaults to :func:`custlens.warehouse.start_spark`'s; timestamps come out
+    as UTC timestamps, as DuckDB gives them.
+    """
     import uuid
 
-    from custlens.warehouse import connect_spark
+    from custlens.warehouse import connect_spark, start_spark
 
+    session = session if session is not None else start_spark()
     name = f"custlens_source_{uuid.uuid4().hex[:12]}"
-    return _utc(connect_spark(session, {name: table}).table(name))
+    if isinstance(source, pa.Table):
+        return _utc(connect_spark(session, {name: source}).table(name))
+    source.createOrReplaceTempView(name)
+    return _utc(connect_spark(session).table(name))
 
 
 SCAN_MEMORY_LIMIT = "600MB"

@@ -71,10 +71,9 @@ def load_transactions(
     if date_format is not None:
         loaded = _load_arrow(path, customer_col, date_col, amount_col, date_format)
         if backend == "spark":
-            from custlens.ingest.readers import _spark_arrow
-            from custlens.warehouse import start_spark
+            from custlens.ingest.readers import spark_table
 
-            return _spark_arrow(spark if spark is not None else start_spark(), loaded.to_pyarrow())
+            return spark_table(loaded.to_pyarrow(), spark)
         return loaded
     table = scan_table(path, text_columns=(customer_col,), backend=backend, spark=spark)
     first_row = 1 if Path(path).suffix.lower() in (".parquet", ".pq") else 2
@@ -126,7 +125,7 @@ def _check_ids(table: ir.Table, column: str, source: str, first_row: int) -> Non
 def _load_arrow(
     path: str | Path, customer_col: str, date_col: str, amount_col: str | None, date_format: str
 ) -> ir.Table:
-    """The file read with Arrow, dates parsed with ``date_format`` (only the columns used)."""
+    """The file read whole with Arrow (every column as text), dates parsed with ``date_format``."""
     import ibis
     import pyarrow as pa
 

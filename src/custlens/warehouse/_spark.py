@@ -95,10 +95,7 @@ def connect_spark(
         import ibis
     except ImportError as exc:  # pragma: no cover - ibis is a dependency
         raise BackendError(f"ibis is not installed ({exc})") from None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise BackendError("PySpark is not installed; install the spark extra: pip install 'custlens[spark]'") from None
+    _require_pyspark()
     from custlens.warehouse._workspace import Workspace
 
     mapping: dict[str, Any]
@@ -144,10 +141,9 @@ def start_spark(master: str | None = None, remote: str | None = None) -> Any:
     BackendError
         When PySpark is not installed or the session cannot start (no Java, for one).
     """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise BackendError("PySpark is not installed; install the spark extra: pip install 'custlens[spark]'") from None
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
     builder = SparkSession.builder.appName("custlens").config("spark.sql.session.timeZone", "UTC")
     if remote is not None:
         builder = builder.remote(remote)
@@ -160,6 +156,14 @@ def start_spark(master: str | None = None, remote: str | None = None) -> Any:
         raise BackendError(f"cannot start Spark ({first}); is Java 17 installed and on the PATH?") from None
     session.conf.set("spark.sql.session.timeZone", "UTC")
     return session
+
+
+def _require_pyspark() -> None:
+    """Refuse to go on without PySpark, saying how to install it."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise BackendError("PySpark is not installed; install the spark extra: pip install 'custlens[spark]'") from None
 
 
 def _register(session: Any, name: str, source: Any) -> None:
