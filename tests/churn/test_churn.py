@@ -132,6 +132,40 @@ def test_observed_churn_rate_by_hand_and_weights() -> None:
     np.testing.assert_allclose(w["churn_rate"][1:], rep["churn_rate"][1:])
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(3, 9)), min_size=1, max_size=60),
+)
+def test_observed_churn_rate_in_the_engine_equals_the_arrays(rows: list[tuple[int, int]]) -> None:
+    # one definition, two executions: the DuckDB count of an Ibis table and numpy on arrays
+    import ibis
+
+    cust = [c for c, _ in rows]
+    per = [p for _, p in rows]
+    by_arrays = churn_rate_by_period(np.array(cust), np.array(per))
+    table = ibis.memtable(pa.table({"customer_id": pa.array(cust, pa.int64()), "period": pa.array(per, pa.int64())}))
+    in_engine = churn_rate_by_period(table)
+    assert in_engine.column_names == by_arrays.column_names
+    for name in by_arrays.column_names:
+        np.testing.assert_allclose(
+            in_engine[name].to_numpy(zero_copy_only=False).astype(float),
+            by_arrays[name].to_numpy(zero_copy_only=False).astype(float),
+            equal_nan=True,
+            err_msg=name,
+        )
+
+
+def test_observed_churn_rate_of_a_table_checks_its_columns() -> None:
+    import ibis
+
+    with pytest.raises(InputError, match="no column 'period'"):
+        churn_rate_by_period(ibis.memtable({"customer_id": [1], "month": [1]}))
+    with pytest.raises(InputError, match="whole period numbers"):
+        churn_rate_by_period(ibis.memtable({"customer_id": [1], "period": [1.5]}))
+    with pytest.raises(InputError, match="'period' and 'weights' must be left out"):
+        churn_rate_by_period(ibis.memtable({"customer_id": [1], "period": [1]}), weights=[1.0])
+
+
 def test_model_churn_bgnbd_matches_simulation() -> None:
     # BG/NBD customers with no repeat purchase by T are alive (x = 0 -> P(alive) = 1).
     # Simulate lambda ~ Gamma(r, alpha), p ~ Beta(a, b); keep customers with no purchase in

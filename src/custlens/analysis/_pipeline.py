@@ -574,8 +574,7 @@ class Pipeline:
         periods = period_values(self.tables["transactions"], time_unit="M", as_of=self.as_of)
         active = periods.filter(periods.orders > 0)
         month = (active.period_start.year() * 12 + active.period_start.month() - 1).cast("int64")
-        pairs = active.select(customer_id=active.customer_id.cast("string"), period=month).to_pyarrow()
-        rates = churn_rate_by_period(pairs["customer_id"].to_numpy(zero_copy_only=False), pairs["period"].to_numpy())
+        rates = churn_rate_by_period(active.select(customer_id=active.customer_id, period=month))
         labels = [f"{p // 12:04d}-{p % 12 + 1:02d}" for p in rates["period"].to_pylist()]
         return rates.append_column("month", pa.array(labels, pa.string()))
 

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["churn_rate_by_period", "expected_churn_rate", "model_churn_rate"]
 
 
-def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: ArrayLike | None = None) -> pa.Table:
+def churn_rate_by_period(
+    customer_id: ArrayLike | Any, period: ArrayLike | None = None, weights: ArrayLike | None = None
+) -> pa.Table:
     """Observed churn per period from activity records.
 
     A customer is *active* in period ``t`` when at least one record has that period.
@@ -34,16 +36,25 @@ def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: Arr
     Parameters
     ----------
     customer_id, period
-        One row per activity (order, visit); integer period index.
+        One row per activity (order, visit); integer period index. Or, instead of two
+        arrays, one Ibis table with columns ``customer_id`` and ``period`` as
+        ``customer_id`` (``period`` left out): the active customers and those retained are
+        then counted by its engine (DuckDB, Spark), and only one row per period comes back.
     weights
         Optional per-row weight, constant within a customer (a customer standing for
-        several identical ones).
+        several identical ones); arrays only.
 
     Returns
     -------
     pyarrow.Table
         ``period, active, active_previous, retained, churned, new, churn_rate``.
     """
+    if _is_table(customer_id):
+        if period is not None or weights is not None:
+            raise InputError("churn_rate_by_period: with a table of activity, 'period' and 'weights' must be left out")
+        return _rates_in_engine(customer_id)
+    if period is None:
+        raise InputError("churn_rate_by_period: 'period' is required with an array of customer ids")
     t = np.asarray(period)
     ids = np.asarray(customer_id)
     if t.shape != ids.shape or t.ndim != 1:
@@ -52,13 +63,7 @@ def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: Arr
         )
     if t.size == 0:
         raise InputError("no activity records given")
-    try:
-        tf = t.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)") from None
-    if np.isnan(tf).any() or np.any(tf != np.round(tf)):
-        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)")
-    t = tf.astype(np.int64)
+    t = _whole_periods(t)
     _, cust = np.unique(ids, return_inverse=True)
     w_row = np.ones(t.size) if weights is None else np.asarray(weights, dtype=np.float64)
     span = int(t.max() - t.min() + 1)
@@ -72,7 +77,62 @@ def churn_rate_by_period(customer_id: ArrayLike, period: ArrayLike, weights: Arr
     had_prev = (ukey[pos] == prev_key) & (per > 0)
     active = np.bincount(per, weights=w, minlength=span)
     retained = np.bincount(per[had_prev], weights=w[had_prev], minlength=span)
-    periods = np.arange(span) + int(t.min())
+    return _rate_table(np.arange(span) + int(t.min()), active, retained)
+
+
+def _is_table(value: Any) -> bool:
+    """Whether ``value`` is an Ibis table (Ibis is imported only when it may be one)."""
+    if not hasattr(value, "to_pyarrow"):
+        return False
+    import ibis.expr.types as ir
+
+    return isinstance(value, ir.Table)
+
+
+def _whole_periods(t: NDArray[Any]) -> NDArray[np.int64]:
+    try:
+        tf = t.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)") from None
+    if np.isnan(tf).any() or np.any(tf != np.round(tf)):
+        raise InputError("'period' must hold whole period numbers (0, 1, 2, ...)")
+    return tf.astype(np.int64)
+
+
+def _rates_in_engine(activity: Any) -> pa.Table:
+    """:func:`churn_rate_by_period` of an Ibis table ``customer_id, period``: counts by the engine."""
+    missing = [c for c in ("customer_id", "period") if c not in activity.columns]
+    if missing:
+        raise InputError(
+            f"churn_rate_by_period: the activity table has no column {missing[0]!r}; "
+            f"expected customer_id and period, got {', '.join(activity.columns)}"
+        )
+    if not activity.period.type().is_integer():
+        raise InputError(
+            f"churn_rate_by_period: column 'period' must hold whole period numbers; got {activity.period.type()}"
+        )
+    act = activity.select("customer_id", "period").distinct()
+    prev = act.select(_cid=act.customer_id, _next=act.period + 1)
+    joined = act.left_join(prev, [act.customer_id == prev._cid, act.period == prev._next])
+    counts = (
+        joined.group_by("period")
+        .aggregate(active=joined.customer_id.count(), retained=joined._cid.notnull().cast("int64").sum())
+        .to_pyarrow()
+    )
+    if counts.num_rows == 0:
+        raise InputError("no activity records given")
+    found = _whole_periods(counts["period"].to_numpy(zero_copy_only=False))
+    start = int(found.min())
+    span = int(found.max()) - start + 1
+    active = np.zeros(span)
+    retained = np.zeros(span)
+    active[found - start] = counts["active"].to_numpy(zero_copy_only=False)
+    retained[found - start] = counts["retained"].to_numpy(zero_copy_only=False)
+    return _rate_table(np.arange(span) + start, active, retained)
+
+
+def _rate_table(periods: NDArray[Any], active: NDArray[Any], retained: NDArray[Any]) -> pa.Table:
+    """The churn table from the active and retained customers of each consecutive period."""
     active_prev = np.concatenate([[np.nan], active[:-1]])
     churned = active_prev - retained
     with np.errstate(invalid="ignore", divide="ignore"):
