@@ -1,0 +1,331 @@
+"""Benchmark: the whole pipeline (import -> analyze -> report) at 1M, 10M and 100M transactions.
+
+Run:  .venv/bin/python benchmarks/pipeline_scale.py [--sizes 1000000,10000000,100000000]
+                                                     [--plot-only] [--keep]
+
+For each size N (transactions):
+
+1. The demo company is generated once under ``.cache/bench/pipeline/tx_N/`` as CSV
+   (:func:`custlens.synth.write_company`, about 109 customers per 1,000 transactions);
+   only ``customers.csv`` and ``transactions.csv`` are kept, the tables that carry the
+   company's size (service interactions and surveys are left out: they would measure the
+   generator's choice of how many survey answers a customer gives, not custlens).
+2. In a fresh workspace, each stage runs as the user would run it, one ``custlens``
+   process per stage: ``init``, ``import customers.csv``, ``import transactions.csv``,
+   ``analyze``, ``report``. Each stage's wall time, CPU time and peak resident memory
+   (the child's own high-water mark from ``wait4``) are recorded.
+3. The reference for the import is DuckDB's own CSV reader loading the same file into a
+   table in a fresh process (no validation): the floor an import can reach.
+
+Prints one table, writes ``benchmarks/results/pipeline_scale.json`` and draws
+``docs/img/pipeline_scale.svg`` (seconds per stage against transactions, both axes
+logarithmic) from every size measured so far, so sizes may be run one at a time.
+The targets of issue 12 for 100M transactions: under 15 minutes and 8 GB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "bench" / "pipeline"
+RESULTS = ROOT / "benchmarks" / "results" / "pipeline_scale.json"
+PLOT = ROOT / "docs" / "img" / "pipeline_scale.svg"
+CUSTLENS = str(Path(sys.executable).with_name("custlens"))
+STAGES = ("import customers", "import transactions", "analyze", "report")
+TARGET_SECONDS = 15 * 60
+TARGET_MB = 8 * 1024
+
+
+class StageFailed(RuntimeError):
+    """A stage exited with an error or was stopped at the memory cap."""
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_stage(argv: list[str], log: Path, cap_mb: float) -> dict[str, float]:
+    """Run one command; its wall time, CPU time and peak RSS (MB, from wait4).
+
+    A watchdog stops the command when its resident memory passes ``cap_mb`` (the machine
+    must survive a stage that would not fit), and the stage counts as failed.
+    """
+    started = time.perf_counter()
+    stopped = threading.Event()
+    with log.open("ab") as out:
+        out.write(("$ " + " ".join(argv) + "\n").encode())
+        out.flush()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        capped: list[float] = []
+
+        def watch() -> None:
+            while not stopped.wait(0.5):
+                rss = _rss_mb(proc.pid)
+                if rss > cap_mb:
+                    capped.append(rss)
+                    proc.kill()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        stopped.set()
+        watcher.join()
+    wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if capped:
+        raise StageFailed(f"stopped at {capped[0]:,.0f} MB (cap {cap_mb:,.0f} MB) after {wall:.0f} s: {' '.join(argv)}")
+    if code != 0:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise StageFailed(f"exit {code} after {wall:.0f} s: {' '.join(argv)}\n" + "\n".join(tail))
+    return {
+        "seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+
+
+def build_data(rows: int) -> dict[str, Any]:
+    """Generate (once) the company of ``rows`` transactions as CSV; its metadata."""
+    folder = CACHE / f"tx_{rows}"
+    meta_path = folder / "meta.json"
+    if meta_path.exists():
+        return dict(json.loads(meta_path.read_text()))
+    from custlens.synth import write_company
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    paths = write_company(folder, n_transactions=rows, fmt="csv", seed=2024)
+    for name, path in paths.items():
+        if name not in ("customers", "transactions"):
+            path.unlink()
+    lines = {}
+    for name in ("customers", "transactions"):
+        with paths[name].open("rb") as fh:
+            lines[name] = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
+    meta = {
+        "rows": rows,
+        "generate_seconds": round(time.perf_counter() - started, 1),
+        "lines": lines,
+        "bytes": {name: paths[name].stat().st_size for name in ("customers", "transactions")},
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+REFERENCE = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header=true)", [sys.argv[2]])
+print(con.execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def analysis_parts(workspace: Path) -> dict[str, float]:
+    """The stored analysis' own timing of each of its parts (seconds), read in a child process."""
+    code = (
+        "import json, sys\n"
+        "from custlens.analysis import load_analysis\n"
+        "print(json.dumps(load_analysis(sys.argv[1]).timings))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(workspace)], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run_size(rows: int, keep: bool, cap_mb: float) -> dict[str, Any]:
+    """All stages for one size, in a fresh workspace; the figures (a failed stage ends the run)."""
+    meta = build_data(rows)
+    folder = CACHE / f"tx_{rows}"
+    work = Path(tempfile.mkdtemp(prefix="run_", dir=CACHE))
+    log = work / "log.txt"
+    workspace = work / "workspace"
+    stages: dict[str, dict[str, float]] = {}
+    commands = {
+        "import customers": ["import", str(folder / "customers.csv"), "-t", "customers", "-w", str(workspace)],
+        "import transactions": ["import", str(folder / "transactions.csv"), "-t", "transactions", "-w", str(workspace)],
+        "analyze": ["analyze", "--workspace", str(workspace)],
+        "report": ["report", "--workspace", str(workspace), "--out", str(work / "report.html")],
+    }
+    tx_lines = meta["lines"]["transactions"]
+    out: dict[str, Any] = {
+        "rows": rows,
+        "customers": meta["lines"]["customers"],
+        "transactions": tx_lines,
+        "csv_mb": round(meta["bytes"]["transactions"] / 2**20, 1),
+        "memory_cap_mb": cap_mb,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    try:
+        run_stage([CUSTLENS, "init", str(workspace)], log, cap_mb)
+        try:
+            for stage, argv in commands.items():
+                stages[stage] = run_stage([CUSTLENS, *argv], log, cap_mb)
+        except StageFailed as exc:
+            out["failed"] = f"{stage}: {exc}"
+        if "analyze" in stages:
+            out["analyze_parts"] = analysis_parts(workspace)
+        out["warehouse_mb"] = round((workspace / "warehouse.duckdb").stat().st_size / 2**20, 1)
+        reference = run_stage(
+            [sys.executable, "-c", REFERENCE, str(work / "reference.duckdb"), str(folder / "transactions.csv")],
+            log,
+            cap_mb,
+        )
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    out["stages"] = stages
+    out["total_seconds"] = round(sum(s["seconds"] for s in stages.values()), 1)
+    out["peak_mb"] = max(s["peak_mb"] for s in stages.values()) if stages else None
+    if "import transactions" in stages:
+        out["import_rows_per_second"] = round(tx_lines / stages["import transactions"]["seconds"])
+    out["reference_duckdb_read_csv"] = reference
+    out["reference_rows_per_second"] = round(tx_lines / reference["seconds"])
+    return out
+
+
+def svg_plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Seconds per stage (and in all) against transactions, log-log, as a small SVG."""
+    runs = sorted(runs, key=lambda r: r["transactions"])
+    series = {
+        stage: [(r["transactions"], r["stages"][stage]["seconds"]) for r in runs if stage in r["stages"]]
+        for stage in STAGES
+    }
+    series["total"] = [(r["transactions"], r["total_seconds"]) for r in runs if "failed" not in r]
+    colours = dict(zip([*STAGES, "total"], ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#222222"]))
+    xs = [r["transactions"] for r in runs]
+    ys = [max(y, 0.1) for points in series.values() for _, y in points]
+    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)) + 1e-9)
+    x1 = max(x1, x0 + 1)
+    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+    y1 = max(y1, y0 + 1)
+    width, height, left, right, top, bottom = 640, 400, 70, 170, 30, 50
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * (width - left - right)
+
+    def py(y: float) -> float:
+        return height - bottom - (math.log10(max(y, 0.1)) - y0) / (y1 - y0) * (height - top - bottom)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="18" font-size="14">custlens pipeline: seconds per stage (log-log), '
+        f"{platform.machine()} {os.cpu_count()} cores</text>",
+    ]
+    for e in range(x0, x1 + 1):
+        x = px(10**e)
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#ddd"/>')
+        label = f"{10**e:,.0f}" if e < 6 else f"{10 ** (e - 6):g}M"
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{label}</text>')
+    for e in range(y0, y1 + 1):
+        y = py(10**e)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10**e:g} s</text>')
+    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">transactions</text>')
+    for i, (name, points) in enumerate(series.items()):
+        colour = colours[name]
+        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+        parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y in points:
+            parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
+        ly = top + 16 + 18 * i
+        parts.append(
+            f'<line x1="{width - right + 12}" y1="{ly - 4}" x2="{width - right + 32}" y2="{ly - 4}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        parts.append(f'<text x="{width - right + 38}" y="{ly}">{name}</text>')
+    parts.append("</svg>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n")
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    """The figures as a plain-text table."""
+    lines = [f"{'transactions':>13} {'stage':<20} {'seconds':>9} {'cpu s':>8} {'peak MB':>9}"]
+    for run in sorted(runs, key=lambda r: r["transactions"]):
+        n = run["transactions"]
+        for stage in STAGES:
+            if stage in run["stages"]:
+                s = run["stages"][stage]
+                lines.append(
+                    f"{n:>13,} {stage:<20} {s['seconds']:>9.1f} {s['cpu_seconds']:>8.1f} {s['peak_mb']:>9,.0f}"
+                )
+        if "failed" in run:
+            lines.append(f"{n:>13,} FAILED {run['failed'].splitlines()[0]}")
+        else:
+            lines.append(f"{n:>13,} {'total':<20} {run['total_seconds']:>9.1f} {'':>8} {run['peak_mb']:>9,.0f}")
+        if "import_rows_per_second" in run:
+            ref = run["reference_duckdb_read_csv"]
+            ratio = run["reference_rows_per_second"] / run["import_rows_per_second"]
+            lines.append(
+                f"{'':>13} import {run['import_rows_per_second']:,} rows/s; DuckDB read_csv (no validation) "
+                f"{run['reference_rows_per_second']:,} rows/s in {ref['seconds']:.1f} s: ratio {ratio:.2f}x"
+            )
+        parts = sorted(run.get("analyze_parts", {}).items(), key=lambda kv: -kv[1])[:7]
+        if parts:
+            lines.append(f"{'':>13} analyze's largest parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts))
+        if n >= 50_000_000:
+            ok_t = "failed" not in run and run["total_seconds"] <= TARGET_SECONDS
+            ok_m = "failed" not in run and run["peak_mb"] <= TARGET_MB
+            lines.append(
+                f"{'':>13} target under 15 min: {'met' if ok_t else 'MISSED'}; "
+                f"under 8 GB peak: {'met' if ok_m else 'MISSED'}"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000000,10000000,100000000", help="comma-separated transaction counts")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from the stored results")
+    parser.add_argument("--keep", action="store_true", help="keep each run's workspace and log")
+    parser.add_argument(
+        "--memory-cap-mb", type=float, default=16_000, help="stop a stage whose resident memory passes this (MB)"
+    )
+    args = parser.parse_args()
+    stored: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    runs: dict[str, Any] = dict(stored.get("runs", {}))
+    if not args.plot_only:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        for size in (int(float(s)) for s in args.sizes.split(",")):
+            runs[str(size)] = run_size(size, args.keep, args.memory_cap_mb)
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            payload = {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "runs": runs,
+            }
+            RESULTS.write_text(json.dumps(payload, indent=2))
+    if runs:
+        print(table(list(runs.values())))
+        svg_plot(list(runs.values()), PLOT)
+        print(f"plot: {PLOT.relative_to(ROOT)}; results: {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
