@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+import custlens.clv._valuemath as valuemath
+import custlens.clv.sensitivity as sensitivity_module
 from custlens.clv import (
     COMPONENTS,
     FACTORS,
@@ -29,7 +31,7 @@ from custlens.clv import (
     tornado_table,
     value_components,
 )
-from custlens.clv._valuemath import MonthlyFlows, _retention_shift, future_value
+from custlens.clv._valuemath import MonthlyFlows, _retention_shift, future_value, monthly_flows
 from custlens.clv.components import COMPONENT_COLUMNS, COST_LINES
 from custlens.errors import InputError
 from custlens.features import cost_features, purchase_history, value_indicators
@@ -315,6 +317,71 @@ def test_sensitivity_to_costs_and_referrals_follows_their_sign(result) -> None:
     assert _increasing(f["spend_growth"])
     # referrals add the referred customers' value: here it is below zero, so more referrals cost value
     assert result.details["referral_customer_value"] < 0 and _decreasing(f["referral"])
+
+
+def _sensitivity_by_buyer(res, relative=0.10, retention_points=0.05, growth_points=0.05) -> dict:
+    """The oracle: every setting's total as the plain sum of future_value over all buyers at once."""
+    d, inp = res.details, res.inputs
+    base = {
+        "horizon": float(d["horizon_months"]),
+        "discount": float(d["monthly_discount"]),
+        "retention": 0.0,
+        "referral": float(d["referral_rate"]),
+        "spend_growth": 0.0,
+        "cost_to_serve": 1.0,
+        "marketing": float(d["marketing_per_month"]),
+    }
+    out = {}
+    for factor in FACTORS:
+        for step in (-1.0, -0.5, 0.0, 0.5, 1.0):
+            s = dict(base)
+            if factor.name == "retention":
+                s["retention"] = step * retention_points
+            elif factor.name == "spend_growth":
+                s["spend_growth"] = step * growth_points
+            else:
+                s[factor.name] = base[factor.name] * (1.0 + step * relative)
+            flows = monthly_flows(
+                res.purchase_model, inp["frequency"], inp["recency"], inp["T"], s["horizon"], inp["units_per_month"][0]
+            )
+            parts = future_value(
+                flows,
+                inp["spend"],
+                inp["margin_rate"],
+                inp["serve_cost"] * s["cost_to_serve"],
+                discount=s["discount"],
+                marketing=s["marketing"],
+                referral_value=s["referral"] * float(d["referral_customer_value"]),
+                growth=s["spend_growth"],
+                retention_shift=s["retention"],
+            )
+            out[(factor.name, step)] = float(parts.value.sum())
+    return out
+
+
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_sensitivity_totals_equal_the_sum_over_buyers(result, chunk, monkeypatch) -> None:
+    # the monthly sums (linear settings) and the chunks of buyers change nothing but the order of additions
+    if chunk is not None:
+        monkeypatch.setattr(sensitivity_module, "CHUNK", chunk)
+    table = clv_sensitivity(result)
+    oracle = _sensitivity_by_buyer(result)
+    for row in table.to_pylist():
+        assert row["clv"] == pytest.approx(oracle[(row["factor"], row["step"])], rel=1e-12, abs=1e-9), row
+
+
+def test_components_in_chunks_equal_all_at_once(monkeypatch) -> None:
+    whole = _components()
+    monkeypatch.setattr(valuemath, "CHUNK", 3)
+    chunked = _components()
+    assert chunked.customers.column_names == whole.customers.column_names
+    for name in whole.customers.column_names:
+        if name in ("customer_id", "part"):
+            assert chunked.customers[name].equals(whole.customers[name])
+        else:
+            np.testing.assert_allclose(
+                chunked.customers[name].to_numpy(), whole.customers[name].to_numpy(), rtol=1e-12, atol=1e-9
+            )
 
 
 def test_retention_shift_by_hand() -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MonthlyFlows", "monthly_flows", "future_value", "FutureParts"]
+__all__ = ["MonthlyFlows", "monthly_flows", "future_value", "FutureParts", "future_value_chunked", "MonthlyTotals", "CHUNK"]
 
 FloatArray = NDArray[np.float64]
 
@@ -146,3 +146,112 @@ def future_value(
     alive_months = (alive[:, 1:] * (v * flows.widths)).sum(axis=1)
     value = gross + alive_months * (referral_value - np.asarray(serve_cost) - marketing)
     return FutureParts(gross, alive_months, value)
+
+
+CHUNK = 131_072
+"""Customers whose monthly flows are held at once (about ``CHUNK x months x 8`` bytes per matrix)."""
+
+
+def _per_customer(value: FloatArray | float, n: int) -> FloatArray:
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+
+def future_value_chunked(
+    model: object,
+    frequency: FloatArray,
+    recency: FloatArray,
+    T: FloatArray,
+    horizon_months: float,
+    units_per_month: float,
+    spend: FloatArray,
+    margin_rate: FloatArray,
+    serve_cost: FloatArray,
+    *,
+    discount: float,
+    marketing: float = 0.0,
+    referral_value: float = 0.0,
+    chunk: int | None = None,
+) -> FutureParts:
+    """:func:`future_value` of :func:`monthly_flows`, ``chunk`` customers at a time (default :data:`CHUNK`).
+
+    The result equals the one-shot computation; memory holds the monthly matrices of one
+    chunk only, so it stays bounded however many customers there are.
+    """
+    n = len(frequency)
+    chunk = CHUNK if chunk is None else chunk
+    spend, margin_rate, serve_cost = (_per_customer(a, n) for a in (spend, margin_rate, serve_cost))
+    gross, alive_months, value = np.empty(n), np.empty(n), np.empty(n)
+    for lo in range(0, n, chunk):
+        s = slice(lo, lo + chunk)
+        flows = monthly_flows(model, frequency[s], recency[s], T[s], horizon_months, units_per_month)
+        parts = future_value(
+            flows,
+            spend[s],
+            margin_rate[s],
+            serve_cost[s],
+            discount=discount,
+            marketing=marketing,
+            referral_value=referral_value,
+        )
+        gross[s], alive_months[s], value[s] = parts.gross, parts.alive_months, parts.value
+    return FutureParts(gross, alive_months, value)
+
+
+@dataclass(frozen=True)
+class MonthlyTotals:
+    """Sums over customers of one horizon's monthly flows: what a total future value needs.
+
+    With no retention shift the future value is linear in each customer's monthly
+    expectations, so its total over customers is a sum over months of these sums:
+    ``sum_i V_i = sum_m v_m [(1 + g)^(t_m/12) A_m + w_m (B_m (rho_V - k) - C_m)]``.
+
+    Attributes
+    ----------
+    gross
+        ``A_m = sum_i mu_i s_i p_im`` (margin x spend x expected purchases in month ``m``).
+    alive
+        ``B_m = sum_i S_im`` (expected customers alive at the end of month ``m``).
+    serve
+        ``C_m = sum_i c_i S_im`` (their cost to serve).
+    widths
+        The months' lengths, as in :class:`MonthlyFlows`.
+    """
+
+    gross: FloatArray
+    alive: FloatArray
+    serve: FloatArray
+    widths: FloatArray
+
+    def __add__(self, other: MonthlyTotals) -> MonthlyTotals:
+        return MonthlyTotals(self.gross + other.gross, self.alive + other.alive, self.serve + other.serve, self.widths)
+
+    @classmethod
+    def of(
+        cls, flows: MonthlyFlows, spend: FloatArray, margin_rate: FloatArray, serve_cost: FloatArray
+    ) -> MonthlyTotals:
+        """The sums of one chunk's flows (purchases in a month nobody survives count 0, as in :func:`future_value`)."""
+        alive = flows.alive[:, 1:]
+        purchases = np.where(alive > 0, flows.purchases, 0.0)
+        return cls(
+            (np.asarray(margin_rate) * np.asarray(spend)) @ purchases,
+            alive.sum(axis=0),
+            np.asarray(serve_cost) @ alive,
+            flows.widths,
+        )
+
+    def total(
+        self,
+        *,
+        discount: float,
+        marketing: float = 0.0,
+        referral_value: float = 0.0,
+        growth: float = 0.0,
+        serve_factor: float = 1.0,
+    ) -> float:
+        """The total future value over customers (the sum of :func:`future_value`'s ``value``)."""
+        months = np.arange(1, self.widths.size + 1, dtype=float)
+        v = (1.0 + discount) ** -months
+        grow = (1.0 + growth) ** (np.cumsum(self.widths) / 12.0)
+        gross = float((v * grow) @ self.gross)
+        alive = float((v * self.widths) @ (self.alive * (referral_value - marketing) - serve_factor * self.serve))
+        return gross + alive

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from custlens._frames import as_arrow
 from custlens.clv._transaction import _TransactionModel, check_rft
-from custlens.clv._valuemath import MonthlyFlows, future_value, monthly_flows
+from custlens.clv._valuemath import FutureParts, future_value_chunked
 from custlens.clv.tables import CLVResult
 from custlens.clv.value import check_value_options
 from custlens.errors import InputError, did_you_mean
@@ -169,15 +169,15 @@ class ComponentsResult:
         customer), ``referral_value_per_month`` (their product), ``margin_rate`` (the base's
         gross-margin rate), ``cross_share`` and ``loyalty_share`` (the base's shares of later
         gross profit), ``customers``.
-    flows, inputs, purchase_model
-        What the potential part was computed from (the model's monthly expectations and
-        each buyer's spend, margin rate and cost to serve), for
-        :func:`custlens.clv.clv_sensitivity`.
+    inputs, purchase_model
+        What the potential part was computed from (each buyer's purchase history, spend,
+        margin rate and cost to serve, and the fitted purchase model), for
+        :func:`custlens.clv.clv_sensitivity`, which recomputes the model's monthly
+        expectations chunk by chunk rather than holding them for every buyer.
     """
 
     customers: pa.Table
     details: dict[str, Any]
-    flows: MonthlyFlows = field(repr=False)
     inputs: dict[str, FloatArray] = field(repr=False)
     purchase_model: _TransactionModel = field(repr=False)
 
@@ -441,8 +441,9 @@ def value_components(
     later = h["repeat_purchase"] + h["cross_selling"] + h["loyalty"]
     cross_share, base_cross = _share(h["cross_selling"], later)
     loyalty_share, base_loyalty = _share(h["loyalty"], later)
-    flows = monthly_flows(purchase_model, x, t_x, T, horizon, upm)
-    plain = future_value(flows, spend, margin_rate, serve, discount=discount, marketing=k)
+    plain = future_value_chunked(
+        purchase_model, x, t_x, T, horizon, upm, spend, margin_rate, serve, discount=discount, marketing=k
+    )
 
     def net(parts: dict[str, FloatArray]) -> FloatArray:
         return (
@@ -465,7 +466,8 @@ def value_components(
     c["referral"] = float(net(c)[referred].sum()) * c_months / c_exposure if c_exposure > 0 else np.zeros(len(ids))
     referred_value = float((net(h) + plain.value)[referred].mean()) if n_referred else 0.0
     per_month = rate * referred_value
-    fut = future_value(flows, spend, margin_rate, serve, discount=discount, marketing=k, referral_value=per_month)
+    # a referral value changes neither the gross part nor the months alive, only the value
+    fut = FutureParts(plain.gross, plain.alive_months, plain.value + per_month * plain.alive_months)
     zeros = np.zeros(len(ids))
     p = {
         "first_purchase": zeros,
@@ -514,4 +516,4 @@ def value_components(
         "serve_cost": serve,
         "units_per_month": np.array([upm]),
     }
-    return ComponentsResult(pa.concat_tables(tables), details, flows, inputs, purchase_model)
+    return ComponentsResult(pa.concat_tables(tables), details, inputs, purchase_model)

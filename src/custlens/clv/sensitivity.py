@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from custlens.clv._valuemath import MonthlyFlows, future_value, monthly_flows
+from custlens.clv._valuemath import CHUNK, MonthlyTotals, future_value, monthly_flows
 from custlens.clv.components import ComponentsResult
 from custlens.errors import InputError
 
@@ -114,7 +114,6 @@ def clv_sensitivity(
     _check("steps", steps, "finite numbers in [-1, 1]", all(math.isfinite(s) and -1 <= s <= 1 for s in grid))
     d = components.details
     inp = components.inputs
-    flows = components.flows
     base = {
         "horizon": float(d["horizon_months"]),
         "discount": float(d["monthly_discount"]),
@@ -126,36 +125,7 @@ def clv_sensitivity(
     }
     per_referral = float(d["referral_customer_value"])
     n = len(inp["spend"])
-    horizon_flows: dict[float, MonthlyFlows] = {base["horizon"]: flows}
-
-    def flows_for(months: float) -> MonthlyFlows:
-        if months not in horizon_flows:
-            horizon_flows[months] = monthly_flows(
-                components.purchase_model,
-                inp["frequency"],
-                inp["recency"],
-                inp["T"],
-                months,
-                float(inp["units_per_month"][0]),
-            )
-        return horizon_flows[months]
-
-    def total(setting: dict[str, float]) -> float:
-        parts = future_value(
-            flows_for(setting["horizon"]),
-            inp["spend"],
-            inp["margin_rate"],
-            inp["serve_cost"] * setting["cost_to_serve"],
-            discount=setting["discount"],
-            marketing=setting["marketing"],
-            referral_value=setting["referral"] * per_referral,
-            growth=setting["spend_growth"],
-            retention_shift=setting["retention"],
-        )
-        return float(parts.value.sum())
-
-    base_total = total(base)
-    rows = []
+    settings: list[tuple[Factor, float, dict[str, float]]] = []
     for factor in FACTORS:
         for step in grid:
             setting = dict(base)
@@ -165,26 +135,94 @@ def clv_sensitivity(
                 setting["spend_growth"] = step * growth_points
             else:
                 setting[factor.name] = base[factor.name] * (1.0 + step * relative)
-            value = base_total if step == 0 else total(setting)
-            shown_base, shown = base[factor.name], setting[factor.name]
-            if factor.name == "cost_to_serve":  # shown as the buyers' mean cost to serve per month
-                mean_serve = float(np.mean(inp["serve_cost"])) if n else 0.0
-                shown_base, shown = mean_serve, mean_serve * setting["cost_to_serve"]
-            rows.append(
-                {
-                    "factor": factor.name,
-                    "factor_zh": factor.name_zh,
-                    "unit": factor.unit,
-                    "step": step,
-                    "base_setting": shown_base,
-                    "setting": shown,
-                    "clv": value,
-                    "clv_mean": value / n if n else float("nan"),
-                    "change": value - base_total,
-                    "change_share": (value - base_total) / base_total if base_total else None,
-                }
-            )
+            settings.append((factor, step, setting))
+    totals = _totals(components, [setting for _, _, setting in settings], base, per_referral)
+    base_total = totals[_key(base)]
+    rows = []
+    for factor, step, setting in settings:
+        value = base_total if step == 0 else totals[_key(setting)]
+        shown_base, shown = base[factor.name], setting[factor.name]
+        if factor.name == "cost_to_serve":  # shown as the buyers' mean cost to serve per month
+            mean_serve = float(np.mean(inp["serve_cost"])) if n else 0.0
+            shown_base, shown = mean_serve, mean_serve * setting["cost_to_serve"]
+        rows.append(
+            {
+                "factor": factor.name,
+                "factor_zh": factor.name_zh,
+                "unit": factor.unit,
+                "step": step,
+                "base_setting": shown_base,
+                "setting": shown,
+                "clv": value,
+                "clv_mean": value / n if n else float("nan"),
+                "change": value - base_total,
+                "change_share": (value - base_total) / base_total if base_total else None,
+            }
+        )
     return pa.Table.from_pylist(rows).select(list(_COLUMNS))
+
+
+def _key(setting: dict[str, float]) -> tuple[float, ...]:
+    return tuple(setting[name] for name in sorted(setting))
+
+
+def _totals(
+    components: ComponentsResult,
+    settings: list[dict[str, float]],
+    base: dict[str, float],
+    per_referral: float,
+) -> dict[tuple[float, ...], float]:
+    """The buyers' total potential value under each setting, in one pass over chunks of buyers.
+
+    A setting without a retention shift is linear in each buyer's monthly expectations, so
+    it needs only the monthly sums of its horizon (:class:`MonthlyTotals`); a retention shift
+    changes each buyer's survival and is summed buyer by buyer. Memory holds one chunk's
+    monthly matrices (:data:`CHUNK` buyers).
+    """
+    inp = components.inputs
+    x, t_x, T = inp["frequency"], inp["recency"], inp["T"]
+    spend, margin, serve = inp["spend"], inp["margin_rate"], inp["serve_cost"]
+    upm = float(inp["units_per_month"][0])
+    horizons = sorted({s["horizon"] for s in settings if s["retention"] == 0.0})
+    shifts = sorted({s["retention"] for s in settings if s["retention"] != 0.0})
+    sums: dict[float, MonthlyTotals] = {}
+    shifted = dict.fromkeys(shifts, 0.0)
+    for lo in range(0, len(spend), CHUNK):
+        c = slice(lo, lo + CHUNK)
+        for months in sorted({*horizons, base["horizon"]} if shifts else horizons):
+            flows = monthly_flows(components.purchase_model, x[c], t_x[c], T[c], months, upm)
+            if months in horizons:
+                part = MonthlyTotals.of(flows, spend[c], margin[c], serve[c])
+                sums[months] = sums[months] + part if months in sums else part
+            if months == base["horizon"]:
+                for shift in shifts:
+                    shifted[shift] += float(
+                        future_value(
+                            flows,
+                            spend[c],
+                            margin[c],
+                            serve[c],
+                            discount=base["discount"],
+                            marketing=base["marketing"],
+                            referral_value=base["referral"] * per_referral,
+                            retention_shift=shift,
+                        ).value.sum()
+                    )
+    out: dict[tuple[float, ...], float] = {}
+    for setting in settings:
+        if setting["retention"] != 0.0:
+            out[_key(setting)] = shifted[setting["retention"]]
+        elif months_sum := sums.get(setting["horizon"]):
+            out[_key(setting)] = months_sum.total(
+                discount=setting["discount"],
+                marketing=setting["marketing"],
+                referral_value=setting["referral"] * per_referral,
+                growth=setting["spend_growth"],
+                serve_factor=setting["cost_to_serve"],
+            )
+        else:  # no buyers
+            out[_key(setting)] = 0.0
+    return out
 
 
 def tornado_table(sensitivity: Any) -> pa.Table:
