@@ -26,6 +26,7 @@ from custlens.features import (
     share_of_wallet,
     value_indicators,
     value_parts,
+    value_parts_windows,
 )
 from custlens.schema import DAYS_PER_MONTH
 
@@ -228,6 +229,19 @@ def test_value_parts_current_window() -> None:
     assert a["months"] == pytest.approx(182 / DAYS_PER_MONTH)
     assert a["service_cost"] == 5.0  # only the inquiry of 2024-03-05 is in the window
     assert rows["b"]["acquired"] is True and rows["b"]["first_purchase"] == 15.0
+
+
+def test_value_parts_of_several_windows_equal_one_window_at_a_time() -> None:
+    since = dt.date(2023, 12, 31)
+    kw = dict(as_of=AS_OF, interactions=INTERACTIONS, customers=CUSTOMERS, costs=COSTS)
+    wide = value_parts_windows(TX, windows={"all": None, "year": since}, **kw).order_by("customer_id").to_pyarrow()
+    for window, start in (("all", None), ("year", since)):
+        one = value_parts(TX, since=start, **kw).order_by("customer_id").to_pyarrow()
+        for column in PART_COLUMNS:
+            name = f"{window}__{column}" if f"{window}__{column}" in wide.column_names else column
+            assert wide[name].to_pylist() == one[column].to_pylist(), (window, column)
+    with pytest.raises(InputError, match="'windows' must name at least one window"):
+        value_parts_windows(TX, windows={}, as_of=AS_OF)
 
 
 def test_value_parts_without_categories_or_prices() -> None:

@@ -386,7 +386,7 @@ def value_components(
     from custlens._frames import as_ibis
     from custlens.features import as_of_date
     from custlens.features.costs import load_costs
-    from custlens.features.lifetime import new_customer_service_rate, value_parts
+    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts_windows
 
     purchase_model, horizon, discount, unit, spend_table = _settings(model, horizon_months, monthly_discount, time_unit)
     upm = check_value_options(horizon, discount, unit, "discrete")
@@ -399,8 +399,13 @@ def value_components(
     inter = None if interactions is None else as_ibis(interactions, "interactions")
     cust = None if customers is None else as_ibis(customers, "customers")
     options = dict(interactions=inter, customers=cust, costs=rates, baseline_months=baseline_months)
-    hist = value_parts(tx, as_of=day, **options).order_by("customer_id").to_pyarrow()  # type: ignore[arg-type]
-    cur = value_parts(tx, as_of=day, since=since, **options).order_by("customer_id").to_pyarrow()  # type: ignore[arg-type]
+    # the historical and the current window in one pass over the lines
+    wide = value_parts_windows(tx, windows={"h": None, "c": since}, as_of=day, **options)  # type: ignore[arg-type]
+    both = wide.order_by("customer_id").to_pyarrow()
+    hist, cur = (
+        pa.table({c: both[f"{w}__{c}"] if f"{w}__{c}" in both.column_names else both[c] for c in PART_COLUMNS})
+        for w in ("h", "c")
+    )
     rate_row = new_customer_service_rate(tx, inter, as_of=day, costs=rates, baseline_months=baseline_months)
     c_new = rate_row.to_pyarrow().to_pylist()[0]["rate"] or 0.0
     if hist.num_rows == 0:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         TRANSACTION_INDICATORS,
         value_indicators,
     )
-    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts
+    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts, value_parts_windows
     from custlens.features.wallet import WALLET_COLUMNS, share_of_wallet
 
 _EXPORTS = {
@@ -67,6 +67,7 @@ _EXPORTS = {
     "CostRates": "custlens.features.costs",
     "COST_COLUMNS": "custlens.features.costs",
     "value_parts": "custlens.features.lifetime",
+    "value_parts_windows": "custlens.features.lifetime",
     "new_customer_service_rate": "custlens.features.lifetime",
     "PART_COLUMNS": "custlens.features.lifetime",
     "share_of_wallet": "custlens.features.wallet",
@@ -96,6 +97,7 @@ __all__ = [
     "CostRates",
     "COST_COLUMNS",
     "value_parts",
+    "value_parts_windows",
     "new_customer_service_rate",
     "PART_COLUMNS",
     "share_of_wallet",

@@ -30,7 +30,7 @@ from custlens.features.costs import CostRates, kind_cost, load_costs, service_co
 from custlens.features.indicators import signed_lines, signed_lines_keeping
 from custlens.schema import DAYS_PER_MONTH
 
-__all__ = ["PART_COLUMNS", "value_parts", "new_customer_service_rate"]
+__all__ = ["PART_COLUMNS", "value_parts", "value_parts_windows", "new_customer_service_rate"]
 
 _LINE_DEFAULTS: dict[str, str | None] = {
     "amount_col": "amount",
@@ -168,6 +168,79 @@ def value_parts(
         revenue terms). ``first_purchase + repeat_purchase + cross_selling + loyalty =
         gross_profit``.
     """
+    wide = value_parts_windows(
+        transactions,
+        windows={"w": since},
+        as_of=as_of,
+        interactions=interactions,
+        customers=customers,
+        costs=costs,
+        baseline_months=baseline_months,
+        category_col=category_col,
+        product_col=product_col,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order_col,
+        cost_col=cost_col,
+        margin_col=margin_col,
+        quantity_col=quantity_col,
+        return_col=return_col,
+    )
+    return wide.select(*(wide[f"w__{c}"].name(c) if f"w__{c}" in wide.columns else wide[c] for c in PART_COLUMNS))
+
+
+_WINDOW_COLUMNS = (
+    "acquired",
+    "months",
+    "revenue",
+    "gross_profit",
+    "first_purchase",
+    "repeat_purchase",
+    "cross_selling",
+    "loyalty",
+    "service_cost",
+    "interactions",
+)
+"""The columns of :data:`PART_COLUMNS` that depend on the window (the rest are the buyer's)."""
+
+
+def value_parts_windows(
+    transactions: Any,
+    *,
+    windows: Mapping[str, Any],
+    as_of: Any = None,
+    interactions: Any = None,
+    customers: Any = None,
+    costs: str | Path | Mapping[str, Any] | CostRates | None = None,
+    baseline_months: float = 12.0,
+    category_col: str | None = "category",
+    product_col: str | None = "product_id",
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    cost_col: str | None = "cost",
+    margin_col: str | None = "margin",
+    quantity_col: str | None = "quantity",
+    return_col: str | None = "return_flag",
+) -> ir.Table:
+    """:func:`value_parts` of several windows in one query (one pass over the lines).
+
+    ``windows`` maps a name to the window's ``since`` (``None`` = the whole history); the
+    other parameters are :func:`value_parts`'. The historical and the current value of
+    :func:`custlens.clv.value_components` are two windows of the same lines, so computing
+    them together joins and reads the lines once.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id, first_purchase_at, acquisition_channel`` and, for each window ``w``,
+        ``w__acquired, w__months, w__revenue, ...``: the window's columns of
+        :data:`PART_COLUMNS`. One row per customer with a purchase on or before ``as_of``.
+    """
+    if not windows:
+        raise InputError("value_parts_windows: 'windows' must name at least one window")
     rates = load_costs(costs)
     transactions = as_ibis(transactions, "transactions")
     interactions = None if interactions is None else as_ibis(interactions, "interactions")
@@ -189,7 +262,7 @@ def value_parts(
         return_col=return_col,
     )
     rows, day, has_categories, has_prices = _lines(transactions, as_of, rates, names, category_col, product_col)
-    start = None if since is None else _since(since, day)
+    starts = {w: None if since is None else _since(since, day) for w, since in windows.items()}
     baseline_days = int(round(baseline_months * DAYS_PER_MONTH))
     firsts = _first_orders(rows)
     j = rows.join(firsts, rows.customer_id == firsts.f_id)
@@ -213,35 +286,42 @@ def value_parts(
             & (j.day.delta(j.first_day, unit="day") >= baseline_days)
         )
         premium = ibis.ifelse(eligible, j.amount - j.ref_price * j.quantity, 0.0)
-    window = ibis.literal(True) if start is None else j.day > literal_date(start)
-    j = j.mutate(_w=window, _first=in_first, _new=new_category.fill_null(False), _premium=premium.fill_null(0.0))
-    later = j._w & ~j._first
+    j = j.mutate(_first=in_first, _new=new_category.fill_null(False), _premium=premium.fill_null(0.0))
+    sums: dict[str, ir.Value] = {}
+    for w, start in starts.items():
+        inside = ibis.literal(True) if start is None else j.day > literal_date(start)
+        later = inside & ~j._first
+        sums[f"{w}__revenue"] = j.amount.sum(where=inside)
+        sums[f"{w}__gross_profit"] = j.value.sum(where=inside)
+        sums[f"{w}__first_purchase"] = j.value.sum(where=inside & j._first)
+        sums[f"{w}__repeat_purchase"] = (j.value - j._premium).sum(where=later & ~j._new)
+        sums[f"{w}__cross_selling"] = (j.value - j._premium).sum(where=later & j._new)
+        sums[f"{w}__loyalty"] = j._premium.sum(where=later)
     agg = j.group_by(customer_id=j.customer_id.cast("string")).aggregate(
-        first_purchase_at=j.first_at.min(),
-        first_day=j.first_day.min(),
-        revenue=j.amount.sum(where=j._w),
-        gross_profit=j.value.sum(where=j._w),
-        first_purchase=j.value.sum(where=j._w & j._first),
-        repeat_purchase=(j.value - j._premium).sum(where=later & ~j._new),
-        cross_selling=(j.value - j._premium).sum(where=later & j._new),
-        loyalty=j._premium.sum(where=later),
+        first_purchase_at=j.first_at.min(), first_day=j.first_day.min(), **sums
     )
     as_of_lit = literal_date(day)
-    begin = agg.first_day if start is None else ibis.greatest(agg.first_day, literal_date(start))
-    out = agg.mutate(
-        acquired=ibis.literal(True) if start is None else agg.first_day > literal_date(start),
-        months=(as_of_lit.delta(begin, unit="day").cast("float64") / DAYS_PER_MONTH).clip(lower=0.0),
-        **{
-            c: agg[c].fill_null(0.0)
-            for c in ("revenue", "gross_profit", "first_purchase", "repeat_purchase", "cross_selling", "loyalty")
-        },
-    )
-    if interactions is not None:
-        svc = service_costs(interactions, rates, day, since=start).rename(s_id="customer_id")
-        out = out.left_join(svc, out.customer_id == svc.s_id).drop("s_id")
-        out = out.mutate(service_cost=out.service_cost.fill_null(0.0), interactions=out.interactions.fill_null(0))
-    else:
-        out = out.mutate(service_cost=ibis.literal(0.0), interactions=ibis.literal(0, "int64"))
+    derived: dict[str, ir.Value] = {}
+    for w, start in starts.items():
+        begin = agg.first_day if start is None else ibis.greatest(agg.first_day, literal_date(start))
+        derived[f"{w}__acquired"] = ibis.literal(True) if start is None else agg.first_day > literal_date(start)
+        derived[f"{w}__months"] = (as_of_lit.delta(begin, unit="day").cast("float64") / DAYS_PER_MONTH).clip(lower=0.0)
+        for c in ("revenue", "gross_profit", "first_purchase", "repeat_purchase", "cross_selling", "loyalty"):
+            derived[f"{w}__{c}"] = agg[f"{w}__{c}"].fill_null(0.0)
+    out = agg.mutate(**derived)
+    for w, start in starts.items():
+        if interactions is not None:
+            svc = service_costs(interactions, rates, day, since=start)
+            svc = svc.select(s_id=svc.customer_id, s_cost=svc.service_cost, s_n=svc.interactions)
+            out = out.left_join(svc, out.customer_id == svc.s_id).drop("s_id")
+            out = out.mutate(
+                **{f"{w}__service_cost": out.s_cost.fill_null(0.0), f"{w}__interactions": out.s_n.fill_null(0)}
+            ).drop("s_cost", "s_n")
+        else:
+            out = out.mutate(
+                **{f"{w}__service_cost": ibis.literal(0.0), f"{w}__interactions": ibis.literal(0, "int64")}
+            )
+        out = out.mutate(**{f"{w}__interactions": out[f"{w}__interactions"].cast("int64")})
     if customers is not None and "acquisition_channel" in customers.columns:
         require_columns(customers, {"customer_id": "customer_id"}, "customers")
         ch = customers.select(
@@ -250,7 +330,8 @@ def value_parts(
         out = out.left_join(ch, out.customer_id == ch.a_id).drop("a_id").rename(acquisition_channel="a_ch")
     else:
         out = out.mutate(acquisition_channel=ibis.null("string"))
-    return out.mutate(interactions=out.interactions.cast("int64")).select(*PART_COLUMNS)
+    per_window = [f"{w}__{c}" for w in starts for c in _WINDOW_COLUMNS]
+    return out.select("customer_id", "first_purchase_at", "acquisition_channel", *per_window)
 
 
 def _since(since: Any, as_of: dt.date) -> dt.date:
