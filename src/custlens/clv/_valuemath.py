@@ -29,7 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MonthlyFlows", "monthly_flows", "future_value", "FutureParts", "future_value_chunked", "MonthlyTotals", "CHUNK"]
+__all__ = [
+    "MonthlyFlows",
+    "monthly_flows",
+    "future_value",
+    "FutureParts",
+    "future_value_chunked",
+    "MonthlyTotals",
+    "CHUNK",
+]
 
 FloatArray = NDArray[np.float64]
 
