@@ -85,7 +85,7 @@ PARAMS = {
     "gg": ("p", "q", "gamma"),
     "bgbb": ("alpha", "beta", "gamma", "delta"),
 }
-REFERENCE_NAMES = {"gamma": "v"}  # Gamma-Gamma's scale is v in lifetimes and pymc-marketing
+REFERENCE_NAMES = {"gg": {"gamma": "v"}}  # Gamma-Gamma's scale is v in lifetimes and pymc-marketing
 
 _COMMON = """
 import json, sys, time, warnings
@@ -328,7 +328,7 @@ def _measure(python: Path, path: Path, model: str, n: int, timeout: float, subsa
 
 def agreement(name: str, ours: Any, loglik: Callable[[Any], float], theirs: dict[str, float]) -> dict[str, float]:
     """custlens' log-likelihood at both estimates, and the largest relative parameter difference."""
-    mapped = {k: theirs[REFERENCE_NAMES.get(k, k)] for k in PARAMS[name]}
+    mapped = {k: theirs[REFERENCE_NAMES.get(name, {}).get(k, k)] for k in PARAMS[name]}
     other = CLASSES[name].from_params(mapped)
     ll_ours, ll_theirs = loglik(ours), loglik(other)
     rel = max(abs(ours.params_[k] - v) / abs(v) for k, v in mapped.items())
