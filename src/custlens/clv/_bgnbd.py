@@ -12,6 +12,8 @@ BG/NBD paper's equation at ``k = 0``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
@@ -93,7 +95,7 @@ def loglik_grad(
     return ll, (d_r, d_alpha, d_a, d_b)
 
 
-def _sum_product(u: FloatArray, v: FloatArray) -> float:
+def _sum_product(u: NDArray[Any], v: NDArray[Any]) -> float:
     """``sum(u * v)`` without BLAS: concurrent BLAS calls from the fit's threads wait on each other."""
     return float((u * v).sum())
 
