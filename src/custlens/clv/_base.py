@@ -2,8 +2,10 @@
 
 An estimator declares its parameter names, its hyper-parameter rules and a per-row
 log-likelihood with analytic per-row gradient. This module compresses identical rows
-into weights, optimises on log-parameters with L-BFGS-B and the analytic gradient,
-computes the Hessian by central differences of that gradient, and checks convergence.
+into weights (unless nearly every row is distinct), evaluates the likelihood in
+cache-sized blocks of rows on one thread per core, optimises on log-parameters with
+L-BFGS-B and the analytic gradient, computes the Hessian by differences of that
+gradient, and checks convergence.
 Time-invariant covariates enter as ``param_i = param_0 * exp(sign * x_i' coef)``
 (Fader & Hardie 2007, "Incorporating time-invariant covariates into the Pareto/NBD and
 BG/NBD models", eqs. (1)-(2): ``sign = -1`` for the scale parameters ``alpha``, ``beta``).
