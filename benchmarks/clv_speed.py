@@ -1,229 +1,362 @@
-"""Speed of custlens' CLV models against lifetimes 0.11.3, on the same data in the same run.
+"""Speed of custlens' model fits and CLV against lifetimes 0.11.3 and pymc-marketing's MAP fit.
 
-Fits BG/NBD, Pareto/NBD and Gamma-Gamma and scores 12-month CLV (BG/NBD x Gamma-Gamma,
-1% monthly discount, weekly time unit) on CDNOW (2,357 customers) and on synthetic
-customers (default 1,000,000, drawn from the BG/NBD and Gamma-Gamma simulators at the
-CDNOW estimates, observation windows of 1-365 whole days expressed in weeks, as a
-transaction log would give).
+Same data, same run, every fit in process with its modules loaded. The data (written
+once to .cache/bench-data):
 
-lifetimes does not run on numpy 2 / pandas 3, so it runs in its own venv
-(.cache/bench-lifetimes, built from benchmarks/requirements-lifetimes.txt on first use) in
-a subprocess that reads the same CSV files and times the same steps.
+* ``synthetic_N.csv``: N customers (default 1,000,000) drawn from the BG/NBD simulator at
+  the CDNOW estimates with Gamma-Gamma spend; observation windows uniform on 1-365 days
+  and the time of the last purchase continuous, both in weeks, so **no two rows are alike**
+  (checked and printed) and compressing identical rows cannot help. BG/NBD, MBG/NBD,
+  Pareto/NBD and Gamma-Gamma (repeat buyers) are fitted on it, and 12-month CLV
+  (BG/NBD x Gamma-Gamma, 1% a month) is scored.
+* ``bgbb_N.csv``: N customers from the BG/BB simulator at the donation estimates of Fader,
+  Hardie & Shang (2010), one cohort of 52 transaction opportunities (pymc-marketing's BG/BB
+  takes one cohort only). Discrete data has few distinct rows (printed); every side gets
+  the same N rows.
 
-Then the whole process on the synthetic summary CSV: `custlens fit bgnbd|gg FILE` against a
-Python script reading the same CSV with pandas and fitting with lifetimes (fresh processes,
-wall time, median of 3).
+References, each in its own venv and subprocess reading the same CSV file:
 
-Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--pnbd-timeout S]
-Writes benchmarks/results/clv_speed.json and prints a table.
+* lifetimes 0.11.3 (``.cache/bench-lifetimes``, ``benchmarks/requirements-lifetimes.txt``).
+* pymc-marketing 1.3.0 (``.cache/bench-pymc``, ``benchmarks/requirements-pymc.txt``, Python
+  >= 3.12): ``fit(method="map")`` with a ``HalfFlat`` prior on every parameter, so the MAP
+  (``pm.find_MAP``, no Jacobian term) is the maximum-likelihood estimate. A first fit on
+  1,000 rows compiles pytensor's C code (reported as ``compile``); then a fresh model is
+  fitted on all rows and timed twice: the whole ``fit`` call and the time spent inside
+  ``scipy.optimize.minimize`` (the optimisation alone, without building and rewriting
+  the graph). The ratios use the optimisation alone, the stricter comparison.
+
+A reference whose time on ``--subsample`` rows, scaled linearly, predicts more than
+``--timeout`` seconds on all rows is reported at that scaled time (marked ``scaled``; its
+cost per iteration is linear in the rows, so this is a lower bound unless more rows
+need fewer iterations). The estimates are compared: custlens' log-likelihood on the same
+rows at each side's parameters, and the largest relative difference of the parameters.
+
+Then the whole process: ``custlens fit MODEL FILE`` against a Python script reading the
+same CSV with pandas and fitting with lifetimes (fresh processes, wall time, median of 3).
+
+Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--timeout S] [--subsample N]
+Writes benchmarks/results/clv_speed.json and prints a table with every ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
 import venv
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from custlens.clv import BetaGeo, GammaGamma, ParetoNBD, _bgnbd, _gamma_gamma, customer_lifetime_value
+from custlens.clv import (
+    BetaGeo,
+    BetaGeoBetaBinom,
+    GammaGamma,
+    ModifiedBetaGeo,
+    ParetoNBD,
+    _bgbb,
+    _bgnbd,
+    _gamma_gamma,
+    customer_lifetime_value,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache"
-VENV = CACHE / "bench-lifetimes"
+LIFETIMES_VENV = CACHE / "bench-lifetimes"
+PYMC_VENV = CACHE / "bench-pymc"
 DATA = CACHE / "bench-data"
 RESULTS = ROOT / "benchmarks" / "results"
-CDNOW = ROOT / "tests" / "data" / "external" / "cdnow_customers_summary_with_transactions.csv"
 
-LIFETIMES_RUNNER = textwrap.dedent("""
-    import json, sys, time, warnings
-    import numpy as np, pandas as pd
-    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
-    path, steps = sys.argv[1], sys.argv[2].split(",")
-    df = pd.read_csv(path)
-    x, tx, T, m = df["frequency"], df["recency"], df["T"], df["monetary_value"]
-    out = {"n": len(df), "seconds": {}, "cpu_seconds": {}, "params": {}, "warnings": {}}
-    def timed(name, fn):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            t0, c0 = time.perf_counter(), time.process_time()
-            result = fn()
-            out["seconds"][name] = time.perf_counter() - t0
-            out["cpu_seconds"][name] = time.process_time() - c0
-        out["warnings"][name] = sorted({f"{w.category.__name__}: {str(w.message)[:80]}" for w in caught})
-        return result
-    if "bgnbd" in steps or "clv" in steps:
-        bgf = timed("fit_bgnbd", lambda: BetaGeoFitter().fit(x, tx, T))
-        out["params"]["bgnbd"] = {k: float(v) for k, v in bgf.params_.items()}
-    if "pnbd" in steps:
-        pnf = timed("fit_pnbd", lambda: ParetoNBDFitter().fit(x, tx, T))
-        out["params"]["pnbd"] = {k: float(v) for k, v in pnf.params_.items()}
-    if "gg" in steps or "clv" in steps:
+MODELS = ("bgnbd", "mbgnbd", "pnbd", "gg", "bgbb")
+#: custlens' parameter names per model, and each reference's name for them where it differs
+PARAMS = {
+    "bgnbd": ("r", "alpha", "a", "b"),
+    "mbgnbd": ("r", "alpha", "a", "b"),
+    "pnbd": ("r", "alpha", "s", "beta"),
+    "gg": ("p", "q", "gamma"),
+    "bgbb": ("alpha", "beta", "gamma", "delta"),
+}
+REFERENCE_NAMES = {"gg": {"gamma": "v"}}  # Gamma-Gamma's scale is v in lifetimes and pymc-marketing
+
+_COMMON = """
+import json, sys, time, warnings
+import numpy as np, pandas as pd
+path, steps, rows = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+df = pd.read_csv(path)
+if rows > 0:
+    df = df.iloc[:rows].reset_index(drop=True)
+out = {"n": len(df), "seconds": {}, "cpu_seconds": {}, "params": {}, "warnings": {}}
+def timed(name, fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        out["seconds"][name] = time.perf_counter() - t0
+        out["cpu_seconds"][name] = time.process_time() - c0
+    out["warnings"][name] = sorted({f"{w.category.__name__}: {str(w.message)[:80]}" for w in caught})
+    return result
+"""
+
+LIFETIMES_RUNNER = _COMMON + textwrap.dedent("""
+    from lifetimes import (BetaGeoBetaBinomFitter, BetaGeoFitter, GammaGammaFitter,
+                           ModifiedBetaGeoFitter, ParetoNBDFitter)
+    if "bgbb" in steps:
+        f = timed("bgbb", lambda: BetaGeoBetaBinomFitter().fit(df["frequency"], df["recency"], df["n_periods"]))
+        out["params"]["bgbb"] = {k: float(v) for k, v in f.params_.items()}
+    else:
+        x, tx, T, m = df["frequency"], df["recency"], df["T"], df["monetary_value"]
         pos = x > 0
-        ggf = timed("fit_gg", lambda: GammaGammaFitter().fit(x[pos], m[pos]))
-        out["params"]["gg"] = {k: float(v) for k, v in ggf.params_.items()}
-    if "clv" in steps:
-        clv = timed("clv", lambda: ggf.customer_lifetime_value(bgf, x, tx, T, m, time=12, discount_rate=0.01, freq="W"))
-        np.save(path + ".lifetimes_clv.npy", np.asarray(clv, dtype=float))
+        fitters = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter, "pnbd": ParetoNBDFitter}
+        fitted = {}
+        for step in steps:
+            if step in fitters:
+                fitted[step] = timed(step, lambda: fitters[step]().fit(x, tx, T))
+            elif step == "gg":
+                fitted[step] = timed(step, lambda: GammaGammaFitter().fit(x[pos], m[pos]))
+            if step in fitted:
+                out["params"][step] = {k: float(v) for k, v in fitted[step].params_.items()}
+        if "clv" in steps:
+            clv = timed("clv", lambda: fitted["gg"].customer_lifetime_value(
+                fitted["bgnbd"], x, tx, T, m, time=12, discount_rate=0.01, freq="W"))
+            np.save(path + ".lifetimes_clv.npy", np.asarray(clv, dtype=float))
+    print(json.dumps(out))
+""")
+
+PYMC_RUNNER = _COMMON + textwrap.dedent("""
+    import scipy.optimize
+    from pymc_extras.prior import Prior
+    from pymc_marketing.clv import (BetaGeoBetaBinomModel, BetaGeoModel, GammaGammaModel,
+                                    ModifiedBetaGeoModel, ParetoNBDModel)
+    classes = {"bgnbd": (BetaGeoModel, ("r", "alpha", "a", "b")),
+               "mbgnbd": (ModifiedBetaGeoModel, ("r", "alpha", "a", "b")),
+               "pnbd": (ParetoNBDModel, ("r", "alpha", "s", "beta")),
+               "gg": (GammaGammaModel, ("p", "q", "v")),
+               "bgbb": (BetaGeoBetaBinomModel, ("alpha", "beta", "gamma", "delta"))}
+    in_optimiser = [0.0]
+    minimize = scipy.optimize.minimize
+    def timed_minimize(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return minimize(*args, **kwargs)
+        finally:
+            in_optimiser[0] += time.perf_counter() - t0
+    scipy.optimize.minimize = timed_minimize  # find_MAP calls scipy.optimize.minimize
+    if "bgbb" in steps:
+        data = pd.DataFrame({"customer_id": np.arange(len(df)), "frequency": df["frequency"].astype(int),
+                             "recency": df["recency"].astype(int), "T": df["n_periods"].astype(int)})
+    elif "gg" in steps:
+        pos = df["frequency"] > 0
+        data = pd.DataFrame({"customer_id": np.arange(int(pos.sum())), "frequency": df["frequency"][pos].values,
+                             "monetary_value": df["monetary_value"][pos].values})
+    else:
+        data = pd.DataFrame({"customer_id": np.arange(len(df)), "frequency": df["frequency"],
+                             "recency": df["recency"], "T": df["T"]})
+    step = steps[0]
+    cls, names = classes[step]
+    def fit(rows):
+        model = cls(model_config={k: Prior("HalfFlat") for k in names})
+        model.fit(data.iloc[:rows] if rows else data, method="map", progressbar=False)
+        return {k: float(np.asarray(model.idata.posterior[k]).squeeze()) for k in names}
+    timed("compile", lambda: fit(1000))
+    in_optimiser[0] = 0.0
+    out["params"][step] = timed(step, lambda: fit(0))
+    out["seconds"][step + "_optimiser"] = in_optimiser[0]
     print(json.dumps(out))
 """)
 
 
-def ensure_lifetimes() -> Path:
-    """The lifetimes venv's python, building the venv on first use."""
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        print(f"building {VENV} (lifetimes 0.11.3, numpy<2) ...", file=sys.stderr)
-        venv.create(VENV, with_pip=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "-r",
-                str(ROOT / "benchmarks" / "requirements-lifetimes.txt"),
-            ],
-            check=True,
-        )
-    runner = VENV / "run_lifetimes.py"
-    runner.write_text(LIFETIMES_RUNNER, encoding="utf-8")
-    return python
-
-
-def write_cdnow() -> Path:
-    table = pacsv.read_csv(CDNOW)
-    out = DATA / "cdnow.csv"
-    pacsv.write_csv(
-        pa.table(
-            {
-                "frequency": table.column("x"),
-                "recency": table.column("t_x"),
-                "T": table.column("T"),
-                "monetary_value": table.column("zbar"),
-            }
-        ),
-        out,
-    )
-    return out
+def ensure_venv(path: Path, requirements: str, runner: str, python: str) -> Path:
+    """The venv's python, building the venv on first use, with the runner script written into it."""
+    exe = path / "bin" / "python"
+    if not exe.exists():
+        print(f"building {path} from benchmarks/{requirements} ...", file=sys.stderr)
+        if python == sys.executable or not python:
+            venv.create(path, with_pip=True)
+        else:
+            subprocess.run([python, "-m", "venv", str(path)], check=True)
+        pip = [str(exe), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "benchmarks" / requirements)]
+        subprocess.run(pip, check=True)
+    (path / "run_benchmark.py").write_text(runner, encoding="utf-8")
+    return exe
 
 
 def write_synthetic(n: int, seed: int = 2026) -> Path:
-    out = DATA / f"synthetic_{n}.csv"
+    """BG/NBD customers with continuous windows and recency (weeks) and Gamma-Gamma spend."""
+    out = DATA / f"synthetic_continuous_{n}.csv"
     if out.exists():
         return out
     rng = np.random.default_rng(seed)
-    T_days = rng.integers(1, 366, n).astype(float)
-    sim = _bgnbd.simulate(0.243, 4.414, 0.793, 2.426, T_days / 7.0, rng=rng)
-    recency = np.round(sim["recency"] * 7.0) / 7.0  # whole days, in weeks
-    spend = np.round(_gamma_gamma.simulate(6.25, 3.74, 15.44, sim["frequency"], rng=rng), 2)
-    spend = np.where(sim["frequency"] > 0, np.maximum(spend, 0.01), 0.0)
-    pacsv.write_csv(
-        pa.table({"frequency": sim["frequency"], "recency": recency, "T": sim["T"], "monetary_value": spend}), out
-    )
+    T = rng.uniform(1.0, 365.0, n) / 7.0
+    sim = _bgnbd.simulate(0.243, 4.414, 0.793, 2.426, T, rng=rng)
+    spend = _gamma_gamma.simulate(6.25, 3.74, 15.44, sim["frequency"], rng=rng)
+    spend = np.where(sim["frequency"] > 0, spend, 0.0)
+    cols = {"frequency": sim["frequency"], "recency": sim["recency"], "T": sim["T"], "monetary_value": spend}
+    pacsv.write_csv(pa.table(cols), out)
     return out
 
 
-def run_custlens(path: Path) -> dict[str, object]:
+def write_bgbb(n: int, seed: int = 2026) -> Path:
+    """BG/BB customers (FHS 2010 donation estimates), one cohort of 52 opportunities.
+
+    One cohort because pymc-marketing's BG/BB model accepts only one number of
+    opportunities for every customer.
+    """
+    out = DATA / f"bgbb_{n}.csv"
+    if out.exists():
+        return out
+    d = _bgbb.simulate(1.204, 0.750, 0.657, 2.783, 52, size=n, rng=np.random.default_rng(seed))
+    pacsv.write_csv(pa.table({k: d[k].astype(np.int64) for k in ("frequency", "recency", "n_periods")}), out)
+    return out
+
+
+def read_columns(path: Path) -> dict[str, np.ndarray]:
     table = pacsv.read_csv(path)
-    x, tx, T, m = (table.column(c).to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    return {c: table.column(c).to_numpy().astype(float) for c in table.column_names}
+
+
+def distinct_rows(*columns: np.ndarray) -> int:
+    return int(np.unique(np.column_stack(columns), axis=0).shape[0])
+
+
+def estimators(
+    d: dict[str, np.ndarray], b: dict[str, np.ndarray]
+) -> dict[str, tuple[Callable[[], Any], Callable[[Any], float]]]:
+    """Per model: a fit on all rows, and the total log-likelihood of an estimator on them."""
+    x, tx, T, m = d["frequency"], d["recency"], d["T"], d["monetary_value"]
+    pos = x > 0
+    xb, tb, nb = b["frequency"], b["recency"], b["n_periods"]
+    return {
+        "bgnbd": (lambda: BetaGeo().fit(x, tx, T), lambda e: float(e.loglik(x, tx, T).sum())),
+        "mbgnbd": (lambda: ModifiedBetaGeo().fit(x, tx, T), lambda e: float(e.loglik(x, tx, T).sum())),
+        "pnbd": (lambda: ParetoNBD().fit(x, tx, T), lambda e: float(e.loglik(x, tx, T).sum())),
+        "gg": (lambda: GammaGamma().fit(x[pos], m[pos]), lambda e: float(e.loglik(x[pos], m[pos]).sum())),
+        "bgbb": (lambda: BetaGeoBetaBinom().fit(xb, tb, nb), lambda e: float(e.loglik(xb, tb, nb).sum())),
+    }
+
+
+CLASSES = {"bgnbd": BetaGeo, "mbgnbd": ModifiedBetaGeo, "pnbd": ParetoNBD, "gg": GammaGamma, "bgbb": BetaGeoBetaBinom}
+
+
+def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, Any]:
     seconds: dict[str, float] = {}
-    cpu_seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     caught_all: dict[str, list[str]] = {}
 
-    def timed(name: str, fn):
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             seconds[name] = time.perf_counter() - t0
-            cpu_seconds[name] = time.process_time() - c0
+            cpu[name] = time.process_time() - c0
         caught_all[name] = sorted({f"{w.category.__name__}: {str(w.message)[:80]}" for w in caught})
         return result
 
-    # custlens imports SciPy's optimiser and special functions on first use, lifetimes when
-    # the package is imported (before its timings start): one small untimed fit of each
-    # model puts both sides on the same footing, in process, modules loaded
-    warm = slice(0, min(500, x.size))
-    BetaGeo().fit(x[warm], tx[warm], T[warm])
-    ParetoNBD().fit(x[warm], tx[warm], T[warm])
-    GammaGamma().fit(x[warm], m[warm])
-    bg = timed("fit_bgnbd", lambda: BetaGeo().fit(x, tx, T))
-    pn = timed("fit_pnbd", lambda: ParetoNBD().fit(x, tx, T))
-    gg = timed("fit_gg", lambda: GammaGamma().fit(x, m))
+    # custlens imports SciPy's optimiser on first use, the references with the package:
+    # one small untimed fit of each model puts every side on the same footing
+    small = {k: v[:500] for k, v in d.items()}
+    small_b = {k: v[:500] for k, v in b.items()}
+    for fit, _ in estimators(small, small_b).values():
+        fit()
+    fits = {name: timed(name, fit) for name, (fit, _) in estimators(d, b).items()}
+    x, tx, T, m = d["frequency"], d["recency"], d["T"], d["monetary_value"]
 
-    def score():
-        spend = gg.conditional_expected_spend(x, m)
-        return customer_lifetime_value(bg, x, tx, T, spend, horizon_months=12, monthly_discount=0.01, time_unit="W")
+    def score() -> Any:
+        spend = fits["gg"].conditional_expected_spend(x, m)
+        return customer_lifetime_value(
+            fits["bgnbd"], x, tx, T, spend, horizon_months=12, monthly_discount=0.01, time_unit="W"
+        )
 
     clv = timed("clv", score)
     return {
-        "n": int(x.size),
         "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "cpu_seconds": cpu,
         "warnings": caught_all,
-        "params": {"bgnbd": bg.params_, "pnbd": pn.params_, "gg": gg.params_},
-        "distinct_rows": {"bgnbd": bg.result_.n_unique, "pnbd": pn.result_.n_unique, "gg": gg.result_.n_unique},
+        "fits": fits,
+        "params": {k: f.params_ for k, f in fits.items()},
+        "n_iter": {k: f.n_iter_ for k, f in fits.items()},
+        "rows_fitted": {k: f.result_.n_unique for k, f in fits.items()},
         "clv": clv.column("clv").to_numpy(),
     }
 
 
-def run_lifetimes(python: Path, path: Path, steps: str, timeout: float | None) -> dict[str, object] | None:
+def _run(python: Path, path: Path, steps: str, rows: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(python), str(python.parents[1] / "run_benchmark.py"), str(path), steps, str(rows)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{python} {steps} on {path.name} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_reference(python: Path, path: Path, model: str, n: int, timeout: float, subsample: int) -> dict[str, Any]:
+    """One model's reference fit on all ``n`` rows, or on ``subsample`` rows scaled when too slow.
+
+    A reference that fails (raises) is reported with the last line of its error.
+    """
     try:
-        done = subprocess.run(
-            [str(python), str(VENV / "run_lifetimes.py"), str(path), steps],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return _measure(python, path, model, n, timeout, subsample)
+    except RuntimeError as err:
+        return {"error": str(err).strip().splitlines()[-1]}
 
 
-def subsample(path: Path, n: int) -> Path:
-    out = path.with_name(f"{path.stem}_sub{n}.csv")
-    if not out.exists():
-        table = pacsv.read_csv(path)
-        pacsv.write_csv(table.slice(0, n), out)
-    return out
+def _measure(python: Path, path: Path, model: str, n: int, timeout: float, subsample: int) -> dict[str, Any]:
+    if n > subsample:
+        small = _run(python, path, model, subsample)
+        predicted = small["seconds"][model] * n / small["n"]
+        if predicted > timeout:
+            scale = n / small["n"]
+            for key in ("seconds", "cpu_seconds"):
+                small[key] = {k: (v * scale if k.startswith(model) else v) for k, v in small[key].items()}
+            small["scaled"] = f"timed on the first {small['n']:,} rows and scaled by {scale:g}"
+            return small
+    return _run(python, path, model, 0)
 
 
-PROCESS_SCRIPTS = {
-    "bgnbd": (
-        "import sys, pandas as pd\nfrom lifetimes import BetaGeoFitter\n"
-        "df = pd.read_csv(sys.argv[1])\n"
-        "print(BetaGeoFitter().fit(df['frequency'], df['recency'], df['T']).params_.to_dict())\n"
-    ),
-    "gg": (
-        "import sys, pandas as pd\nfrom lifetimes import GammaGammaFitter\n"
-        "df = pd.read_csv(sys.argv[1])\ndf = df[df['frequency'] > 0]\n"
-        "print(GammaGammaFitter().fit(df['frequency'], df['monetary_value']).params_.to_dict())\n"
-    ),
-}
-"""The lifetimes side of the whole-process comparison: read the summary CSV, fit, print."""
+def agreement(name: str, ours: Any, loglik: Callable[[Any], float], theirs: dict[str, float]) -> dict[str, float]:
+    """custlens' log-likelihood at both estimates, and the largest relative parameter difference."""
+    mapped = {k: theirs[REFERENCE_NAMES.get(name, {}).get(k, k)] for k in PARAMS[name]}
+    other = CLASSES[name].from_params(mapped)
+    ll_ours, ll_theirs = loglik(ours), loglik(other)
+    rel = max(abs(ours.params_[k] - v) / abs(v) for k, v in mapped.items())
+    return {"loglik_custlens": ll_ours, "loglik_reference": ll_theirs, "max_rel_param_diff": rel}
 
 
-def whole_process(python: Path, path: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
+def whole_process(python: Path, paths: dict[str, Path], models: list[str], repeat: int = 3) -> dict[str, Any]:
     """Wall seconds of a fresh process from the summary CSV to printed parameters (median of ``repeat``).
 
-    custlens: ``custlens fit bgnbd|gg FILE --format json`` (start-up, reading, checks, fit);
+    custlens: ``custlens fit MODEL FILE --format json`` (start-up, reading, checks, fit);
     lifetimes: a Python script doing the same with pandas and lifetimes in its own venv.
     Runs alternate between the two.
     """
+    fitter = {"bgnbd": "BetaGeoFitter", "mbgnbd": "ModifiedBetaGeoFitter", "pnbd": "ParetoNBDFitter"}
     custlens = Path(sys.executable).with_name("custlens")
-    out: dict[str, dict[str, float]] = {}
-    for model, script in PROCESS_SCRIPTS.items():
+    out: dict[str, Any] = {}
+    for model in models:
+        if model == "gg":
+            body = "df = df[df['frequency'] > 0]\nf = GammaGammaFitter().fit(df['frequency'], df['monetary_value'])\n"
+            cls = "GammaGammaFitter"
+        elif model == "bgbb":
+            body = "f = BetaGeoBetaBinomFitter().fit(df['frequency'], df['recency'], df['n_periods'])\n"
+            cls = "BetaGeoBetaBinomFitter"
+        else:
+            cls = fitter[model]
+            body = f"f = {cls}().fit(df['frequency'], df['recency'], df['T'])\n"
+        script = f"import sys, pandas as pd\nfrom lifetimes import {cls}\ndf = pd.read_csv(sys.argv[1])\n{body}print(f.params_.to_dict())\n"
+        path = paths["bgbb" if model == "bgbb" else "synthetic"]
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(repeat):
@@ -240,102 +373,125 @@ def whole_process(python: Path, path: Path, repeat: int = 3) -> dict[str, dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--timeout", type=float, default=120.0, help="longest predicted reference fit run in full")
+    parser.add_argument("--subsample", type=int, default=100_000, help="rows a slow reference is timed on")
+    parser.add_argument("--pymc-python", default="python3.12", help="Python >= 3.12 for the pymc-marketing venv")
     parser.add_argument(
-        "--pnbd-timeout",
-        type=float,
-        default=600.0,
-        help="seconds lifetimes' Pareto/NBD fit may take on the full synthetic data",
+        "--process-models",
+        default="bgnbd,mbgnbd,gg",
+        help="models of the whole-process runs (lifetimes' BG/BB script on 1M rows takes over 10 minutes)",
     )
-    parser.add_argument(
-        "--pnbd-subsample",
-        type=int,
-        default=100_000,
-        help="customers for lifetimes' Pareto/NBD when the full fit times out",
-    )
+    parser.add_argument("--no-pymc", action="store_true", help="skip pymc-marketing")
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    python = ensure_lifetimes()
-    report: dict[str, object] = {"datasets": {}}
-    for name, path in (("cdnow", write_cdnow()), (f"synthetic_{args.customers}", write_synthetic(args.customers))):
-        ours = run_custlens(path)
-        theirs = run_lifetimes(python, path, "bgnbd,gg,clv", None) or {}
-        pnbd = run_lifetimes(python, path, "pnbd", args.pnbd_timeout)
-        pnbd_note = "full data"
-        if pnbd is None:
-            small = subsample(path, args.pnbd_subsample)
-            pnbd = run_lifetimes(python, small, "pnbd", None) or {}
-            scale = ours["n"] / pnbd["n"]
-            pnbd["seconds"]["fit_pnbd"] *= scale
-            pnbd["cpu_seconds"]["fit_pnbd"] *= scale
-            pnbd_note = (
-                f"did not finish in {args.pnbd_timeout:.0f} s on {ours['n']:,} customers; timed on the first "
-                f"{pnbd['n']:,} and scaled linearly by {scale:g} (a lower bound)"
-            )
-        lt_seconds = {**theirs.get("seconds", {}), **pnbd.get("seconds", {})}
-        lt_cpu = {**theirs.get("cpu_seconds", {}), **pnbd.get("cpu_seconds", {})}
-        lt_params = {**theirs.get("params", {}), **pnbd.get("params", {})}
-        lt_clv = np.load(str(path) + ".lifetimes_clv.npy")
-        rel = np.abs(ours["clv"] - lt_clv) / np.maximum(np.abs(lt_clv), 1e-9)
-        steps = ["fit_bgnbd", "fit_pnbd", "fit_gg", "clv"]
-        e2e = {"custlens": sum(ours["seconds"][s] for s in steps), "lifetimes": sum(lt_seconds[s] for s in steps)}
-        e2e_cpu = {"custlens": sum(ours["cpu_seconds"][s] for s in steps), "lifetimes": sum(lt_cpu[s] for s in steps)}
-        no_pnbd = [s for s in steps if s != "fit_pnbd"]
-        e2e_cpu_no_pnbd = {
-            "custlens": sum(ours["cpu_seconds"][s] for s in no_pnbd),
-            "lifetimes": sum(lt_cpu[s] for s in no_pnbd),
+    lifetimes = ensure_venv(LIFETIMES_VENV, "requirements-lifetimes.txt", LIFETIMES_RUNNER, sys.executable)
+    pymc = None if args.no_pymc else ensure_venv(PYMC_VENV, "requirements-pymc.txt", PYMC_RUNNER, args.pymc_python)
+    synthetic, bgbb = write_synthetic(args.customers), write_bgbb(args.customers)
+    d, b = read_columns(synthetic), read_columns(bgbb)
+    n = args.customers
+    report: dict[str, Any] = {
+        "customers": n,
+        "cpu_count": os.cpu_count(),
+        "distinct_rows": {
+            "frequency, recency, T": distinct_rows(d["frequency"], d["recency"], d["T"]),
+            "repeat buyers: frequency, monetary_value": distinct_rows(
+                d["frequency"][d["frequency"] > 0], d["monetary_value"][d["frequency"] > 0]
+            ),
+            "repeat buyers": int((d["frequency"] > 0).sum()),
+            "BG/BB: frequency, recency, n_periods": distinct_rows(b["frequency"], b["recency"], b["n_periods"]),
+        },
+    }
+    ours = run_custlens(d, b)
+    refs: dict[str, dict[str, Any]] = {"lifetimes": {}, "pymc-marketing MAP": {}}
+    for model in MODELS:
+        path = bgbb if model == "bgbb" else synthetic
+        refs["lifetimes"][model] = run_reference(lifetimes, path, model, n, args.timeout, args.subsample)
+        if pymc is not None:
+            refs["pymc-marketing MAP"][model] = run_reference(pymc, path, model, n, args.timeout, args.subsample)
+    clv_run = _run(lifetimes, synthetic, "bgnbd,gg,clv", 0)
+    lt_clv = np.load(str(synthetic) + ".lifetimes_clv.npy")
+    rel = np.abs(ours["clv"] - lt_clv) / np.maximum(np.abs(lt_clv), 1e-9)
+    fits = estimators(d, b)
+    rows = []
+    for model in MODELS:
+        row: dict[str, Any] = {
+            "model": model,
+            "custlens_seconds": ours["seconds"][model],
+            "custlens_cpu_seconds": ours["cpu_seconds"][model],
+            "custlens_iterations": ours["n_iter"][model],
+            "custlens_rows_fitted": ours["rows_fitted"][model],
+            "custlens_params": ours["params"][model],
         }
-        report["datasets"][name] = {
-            "customers": ours["n"],
-            "distinct_rows": ours["distinct_rows"],
-            "custlens_seconds": ours["seconds"],
-            "lifetimes_seconds": lt_seconds,
-            "custlens_cpu_seconds": ours["cpu_seconds"],
-            "lifetimes_cpu_seconds": lt_cpu,
-            "speedup_cpu": {s: lt_cpu[s] / ours["cpu_seconds"][s] for s in steps},
-            "speedup_wall": {s: lt_seconds[s] / ours["seconds"][s] for s in steps},
-            "end_to_end_seconds": e2e,
-            "end_to_end_cpu_seconds": e2e_cpu,
-            "end_to_end_speedup_cpu": e2e_cpu["lifetimes"] / e2e_cpu["custlens"],
-            "end_to_end_speedup_wall": e2e["lifetimes"] / e2e["custlens"],
-            "bgnbd_gg_clv_speedup_cpu": e2e_cpu_no_pnbd["lifetimes"] / e2e_cpu_no_pnbd["custlens"],
-            "lifetimes_pnbd": pnbd_note,
-            "custlens_warnings": ours["warnings"],
-            "lifetimes_warnings": {**theirs.get("warnings", {}), **pnbd.get("warnings", {})},
-            "custlens_params": ours["params"],
-            "lifetimes_params": lt_params,
+        for side, per_model in refs.items():
+            if model not in per_model:
+                continue
+            r = per_model[model]
+            if "error" in r:
+                row[side] = {"error": r["error"]}
+                continue
+            key = model + "_optimiser" if side.startswith("pymc") else model
+            row[side] = {
+                "seconds": r["seconds"][key],
+                "fit_call_seconds": r["seconds"][model],
+                "compile_seconds": r["seconds"].get("compile"),
+                "rows": r["n"],
+                "scaled": r.get("scaled", ""),
+                "params": r["params"][model],
+                "warnings": r["warnings"],
+                "speedup": r["seconds"][key] / ours["seconds"][model],
+                **agreement(model, ours["fits"][model], fits[model][1], r["params"][model]),
+            }
+        rows.append(row)
+    rows.append(
+        {
+            "model": "clv",
+            "custlens_seconds": ours["seconds"]["clv"],
+            "custlens_cpu_seconds": ours["cpu_seconds"]["clv"],
+            "lifetimes": {
+                "seconds": clv_run["seconds"]["clv"],
+                "speedup": clv_run["seconds"]["clv"] / ours["seconds"]["clv"],
+            },
             "clv_median_relative_difference": float(np.median(rel)),
             "clv_note": "lifetimes counts 4.345 weeks per month, custlens 365.25/12/7 = 4.348",
         }
-    synthetic = write_synthetic(args.customers)
-    report["whole_process"] = whole_process(python, synthetic)
+    )
+    report["in_process"] = rows
+    report["custlens_warnings"] = ours["warnings"]
+    process_models = [m for m in args.process_models.split(",") if m]
+    report["whole_process"] = whole_process(lifetimes, {"synthetic": synthetic, "bgbb": bgbb}, process_models)
     (RESULTS / "clv_speed.json").write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
-    print("CPU seconds (process time; the machine is shared, so wall time is noisier)")
-    print(f"{'dataset':<22}{'step':<12}{'custlens':>10}{'lifetimes':>11}{'speed-up':>10}")
-    for name, d in report["datasets"].items():
-        for s in ("fit_bgnbd", "fit_pnbd", "fit_gg", "clv"):
-            print(
-                f"{name:<22}{s:<12}{d['custlens_cpu_seconds'][s]:>10.3f}{d['lifetimes_cpu_seconds'][s]:>11.3f}"
-                f"{d['speedup_cpu'][s]:>9.1f}x"
-            )
-        e = d["end_to_end_cpu_seconds"]
-        print(
-            f"{name:<22}{'end to end':<12}{e['custlens']:>10.3f}{e['lifetimes']:>11.3f}"
-            f"{d['end_to_end_speedup_cpu']:>9.1f}x   (wall {d['end_to_end_speedup_wall']:.1f}x)"
+
+    print(f"{n:,} customers; distinct rows: {report['distinct_rows']}")
+    print("in process, wall seconds (pymc-marketing: inside the optimiser; its whole fit call and compile after)")
+    print(f"{'model':<8}{'custlens':>10}{'lifetimes':>11}{'ratio':>8}{'pymc MAP':>10}{'ratio':>8}   agreement")
+    for row in rows:
+        lt, pm = row.get("lifetimes", {}), row.get("pymc-marketing MAP", {})
+        line = f"{row['model']:<8}{row['custlens_seconds']:>10.3f}"
+        line += f"{lt['seconds']:>11.3f}{lt['speedup']:>7.1f}x" if "seconds" in lt else f"{'failed':>11}{'':8}"
+        line += (
+            f"{pm['seconds']:>10.3f}{pm['speedup']:>7.1f}x"
+            if "seconds" in pm
+            else f"{'failed' if pm else '':>10}{'':8}"
         )
-        print(
-            f"  without Pareto/NBD: {d['bgnbd_gg_clv_speedup_cpu']:.1f}x; lifetimes Pareto/NBD: {d['lifetimes_pnbd']}"
-        )
-        print(
-            f"  custlens warnings: {sum(len(v) for v in d['custlens_warnings'].values())}; "
-            f"lifetimes warnings: {d['lifetimes_warnings']}"
-        )
-    print(f"whole process, summary CSV of {args.customers:,} customers to parameters (wall seconds, median of 3):")
+        notes = [f"{side} failed: {r['error']}" for side, r in (("lifetimes", lt), ("pymc", pm)) if "error" in r]
+        for side, r in (("lifetimes", lt), ("pymc", pm)):
+            if r and "loglik_reference" in r:
+                notes.append(
+                    f"{side}: dLL {r['loglik_custlens'] - r['loglik_reference']:+.3g}, "
+                    f"params {r['max_rel_param_diff']:.1e}{' [' + r['scaled'] + ']' if r['scaled'] else ''}"
+                )
+            if side == "pymc" and "fit_call_seconds" in r:
+                notes.append(f"pymc fit call {r['fit_call_seconds']:.2f} s, compile {r['compile_seconds']:.2f} s")
+        print(line + "   " + "; ".join(notes))
+    print(f"  clv median relative difference {rows[-1]['clv_median_relative_difference']:.2e} (weeks per month)")
+    print(f"  custlens CPU seconds: { {r['model']: round(r['custlens_cpu_seconds'], 3) for r in rows} }")
+    print(f"whole process, CSV of {n:,} customers to parameters (wall seconds, median of 3):")
     for model, w in report["whole_process"].items():
         print(
-            f"  fit {model:<6} custlens {w['custlens']:.2f}  lifetimes script {w['lifetimes']:.2f}  {w['speedup']:.1f}x"
+            f"  fit {model:<7} custlens {w['custlens']:.2f}  lifetimes script {w['lifetimes']:.2f}  {w['speedup']:.1f}x"
         )
     print(f"wrote {RESULTS / 'clv_speed.json'}")
 

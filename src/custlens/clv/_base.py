@@ -2,8 +2,10 @@
 
 An estimator declares its parameter names, its hyper-parameter rules and a per-row
 log-likelihood with analytic per-row gradient. This module compresses identical rows
-into weights, optimises on log-parameters with L-BFGS-B and the analytic gradient,
-computes the Hessian by central differences of that gradient, and checks convergence.
+into weights (unless nearly every row is distinct), evaluates the likelihood in
+cache-sized blocks of rows on one thread per core, optimises on log-parameters with
+L-BFGS-B and the analytic gradient, computes the Hessian by differences of that
+gradient, and checks convergence.
 Time-invariant covariates enter as ``param_i = param_0 * exp(sign * x_i' coef)``
 (Fader & Hardie 2007, "Incorporating time-invariant covariates into the Pareto/NBD and
 BG/NBD models", eqs. (1)-(2): ``sign = -1`` for the scale parameters ``alpha``, ``beta``).
@@ -12,7 +14,9 @@ BG/NBD models", eqs. (1)-(2): ``sign = -1`` for the scale parameters ``alpha``, 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -38,6 +42,36 @@ log = logging.getLogger(__name__)
 
 #: above this many distinct rows, a fit first runs on a random subset of this size
 _WARM_START_ROWS = 20_000
+#: rows per block of a likelihood evaluation: a block's arrays stay in the processor's cache,
+#: and blocks run on every core (NumPy's element-wise work releases the GIL)
+_BLOCK_ROWS = 32_768
+#: a standard error above this many times its estimate marks a parameter as unidentified
+_FLAT_SE = 100.0
+#: rows drawn to decide whether compressing identical rows is worth its sort
+_PROBE_ROWS = 4_096
+
+
+def _cores() -> int:
+    """Cores this process may run on (at most 8)."""
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def _worth_compressing(stacked: NDArray[np.float64]) -> bool:
+    """Whether identical rows are common enough for a sort of all rows to pay.
+
+    A random sample of ``_PROBE_ROWS`` rows (drawn without replacement) has no two alike
+    when nearly every row is distinct (continuous recency and T); if compression would
+    halve the rows, the sample has duplicates about ``_PROBE_ROWS**2 / (2 n)`` times.
+    """
+    n = stacked.shape[0]
+    if n <= 4 * _PROBE_ROWS:
+        return True
+    pick = np.random.default_rng(0).choice(n, _PROBE_ROWS, replace=False)
+    return unique_rows(stacked[pick])[0].shape[0] < _PROBE_ROWS
+
 
 FloatArray = NDArray[np.float64]
 RowParams = dict[str, Any]
@@ -191,6 +225,18 @@ class MLEstimator:
         """
         raise NotImplementedError
 
+    def _block_loglik_grad(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
+    ) -> tuple[float, FloatArray] | None:
+        """``sum(w * loglik)`` and its gradient for a block of rows, with scalar ``P``.
+
+        Optional: a family with a cheaper weighted form than :meth:`_loglik_grad` (terms
+        computed once per distinct frequency) overrides it; None means "sum
+        :meth:`_loglik_grad`". Unlike :meth:`_weighted_loglik_grad` the rows still run in
+        blocks on every core, after a warm start on a subset.
+        """
+        return None
+
     def _sums_sufficient_statistics(self) -> bool:
         """Whether the family overrides :meth:`_weighted_loglik_grad`."""
         return type(self)._weighted_loglik_grad is not MLEstimator._weighted_loglik_grad
@@ -230,8 +276,6 @@ class MLEstimator:
 
     # -- fitting ------------------------------------------------------------------------
     def _fit(self, data: dict[str, FloatArray], weights: ArrayLike | None, covariates: ArrayLike | None = None) -> Self:
-        from scipy import optimize  # slow to import: loaded by the first fit, not with the package
-
         check_hyper_params(type(self).__name__, self.get_params(), self._rules())
         n = next(iter(data.values())).size
         if n == 0:
@@ -247,8 +291,9 @@ class MLEstimator:
         keys = list(data)
         stacked = np.column_stack([data[k] for k in keys] + ([X] if X is not None and n_cov else []))
         summed = n_cov == 0 and self._sums_sufficient_statistics()
-        if summed:
-            # the objective costs a pass or two over the rows: compressing them (a sort) costs more
+        if summed or not _worth_compressing(stacked):
+            # the family sums its own statistics, or (nearly) every row is distinct: a sort
+            # of all rows would cost more than it saves
             uniq, cw = stacked, w.astype(float)
         else:
             uniq, inverse = unique_rows(stacked)
@@ -265,7 +310,32 @@ class MLEstimator:
         n_base = len(self._param_names)
         init = {**self._default_initial, **dict(self.initial_params or {})}
         theta0 = np.concatenate([np.log([float(init[k]) for k in self._param_names]), np.zeros(len(names) - n_base)])
-        objective = _Objective(self, cdata, cw, cX, targets, n_base, float(self.penalizer))
+        workers = _cores() if not summed and uniq.shape[0] >= 2 * _BLOCK_ROWS else 1
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="custlens-fit") if workers > 1 else None
+        try:
+            return self._optimise(names, n_base, theta0, uniq, cw, cdata, cX, targets, summed, total_w, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def _optimise(
+        self,
+        names: list[str],
+        n_base: int,
+        theta0: FloatArray,
+        uniq: FloatArray,
+        cw: FloatArray,
+        cdata: dict[str, FloatArray],
+        cX: FloatArray | None,
+        targets: tuple[str, ...],
+        summed: bool,
+        total_w: float,
+        pool: ThreadPoolExecutor | None,
+    ) -> Self:
+        """Maximise the likelihood from ``theta0``, then set ``params_``, ``result_`` and ``n_iter_``."""
+        from scipy import optimize  # slow to import: loaded by the first fit, not with the package
+
+        objective = _Objective(self, cdata, cw, cX, targets, n_base, float(self.penalizer), pool)
 
         bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
         options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
@@ -350,6 +420,17 @@ class MLEstimator:
         elif not (np.all(np.isfinite(variances)) and np.all(variances > 0)):
             converged = False
             message = "the information matrix is singular: the data do not identify every parameter"
+        else:
+            # a likelihood this flat along a parameter (standard error above _FLAT_SE times
+            # the estimate) is as unidentified as a singular one; which of the two rounding
+            # produces depends on where the optimiser stopped
+            flat = [names[i] for i in range(n_base) if np.sqrt(variances[i]) > _FLAT_SE * abs(float(natural[i]))]
+            if flat:
+                converged = False
+                message = (
+                    f"the likelihood is flat along {', '.join(flat)} (standard error over "
+                    f"{_FLAT_SE:g} times the estimate): the data do not identify every parameter"
+                )
         if not converged:
             log.warning("%s.fit: %s; the estimates are not reliable", type(self).__name__, message)
         self.params_: dict[str, float] = dict(zip(names, (float(v) for v in natural), strict=True))
@@ -403,9 +484,11 @@ class _Objective:
         targets: tuple[str, ...],
         n_base: int,
         penalizer: float,
+        pool: ThreadPoolExecutor | None = None,
     ) -> None:
         self.est, self.data, self.w, self.X = est, data, w, X
         self.targets, self.n_base, self.penalizer = targets, n_base, penalizer
+        self.pool = pool
         self.total = float(w.sum())
         self.cache: dict[str, Any] = {}  # data sums a family's objective computes once
 
@@ -420,18 +503,40 @@ class _Objective:
         if X is None and self.est._sums_sufficient_statistics():
             # the family sums its log-likelihood from sufficient statistics (no covariates)
             return self.est._weighted_loglik_grad(P, self.data, self.w, self.cache)
+        n = self.w.size
+        if n <= _BLOCK_ROWS:
+            return self._eval_rows(nat, slice(None))
+        blocks = [slice(i, min(i + _BLOCK_ROWS, n)) for i in range(0, n, _BLOCK_ROWS)]
+        if self.pool is None:
+            parts = [self._eval_rows(nat, b) for b in blocks]
+        else:
+            parts = list(self.pool.map(lambda b: self._eval_rows(nat, b), blocks))
+        # summed in block order, so the result does not depend on the threads' timing
+        return float(sum(p[0] for p in parts)), np.sum([p[1] for p in parts], axis=0)
+
+    def _eval_rows(self, nat: FloatArray, rows: slice) -> tuple[float, FloatArray]:
+        """:meth:`_eval` on the rows ``rows``."""
+        names = self.est._param_names
+        P: RowParams = dict(zip(names, nat[: self.n_base], strict=True))
+        X = None if self.X is None or not self.targets else self.X[rows]
+        data = {k: v[rows] for k, v in self.data.items()}
+        w = self.w[rows]
+        if X is None:
+            fast = self.est._block_loglik_grad(P, data, w)
+            if fast is not None:
+                return fast
         k = 0 if X is None else X.shape[1]
         if X is not None:
             for i, t in enumerate(self.targets):
                 coef = nat[self.n_base + i * k : self.n_base + (i + 1) * k]
                 P[t] = P[t] * np.exp(self.est._covariate_signs[t] * (X @ coef))
-        ll, grads = self.est._loglik_grad(P, self.data)
+        ll, grads = self.est._loglik_grad(P, data)
         # multiply-and-sum rather than BLAS dot products: on a busy machine BLAS threads
         # waiting for a core cost more than these O(n) sums
-        total = float((self.w * ll).sum())
+        total = float((w * ll).sum())
         g = np.empty(nat.size)
         for j, name in enumerate(names):
-            gj = self.w * np.broadcast_to(grads[j], ll.shape)
+            gj = w * np.broadcast_to(grads[j], ll.shape)
             if name in self.targets:
                 # d/d(param_0) of param_0 * exp(...) is exp(...) = P[name] / param_0
                 g[j] = float((gj * (P[name] / nat[j])).sum())
@@ -440,7 +545,7 @@ class _Objective:
         if X is not None:
             for i, t in enumerate(self.targets):
                 j = names.index(t)
-                gj = self.w * grads[j] * P[t] * self.est._covariate_signs[t]
+                gj = w * grads[j] * P[t] * self.est._covariate_signs[t]
                 g[self.n_base + i * k : self.n_base + (i + 1) * k] = X.T @ gj
         return total, g
 

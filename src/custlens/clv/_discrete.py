@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,6 +44,14 @@ class BetaGeoBetaBinom(MLEstimator):
 
     def _loglik_grad(self, P: RowParams, data: dict[str, FloatArray]) -> tuple[FloatArray, tuple[FloatArray, ...]]:
         return _bgbb.loglik_grad(P["alpha"], P["beta"], P["gamma"], P["delta"], data["x"], data["t_x"], data["n"])
+
+    def _weighted_loglik_grad(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray, cache: dict[str, Any]
+    ) -> tuple[float, FloatArray]:
+        return _bgbb.weighted_loglik_grad(
+            float(P["alpha"]), float(P["beta"]), float(P["gamma"]), float(P["delta"]),
+            data["x"], data["t_x"], data["n"], w, cache,
+        )  # fmt: skip
 
     def _p(self) -> tuple[float, float, float, float]:
         P = self._row_params()

@@ -307,6 +307,13 @@ class BetaGeo(_TransactionModel):
     _default_initial = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
     _family: ClassVar[ModuleType] = _bgnbd
     _family_kw = {"k": 0}
+    _k: ClassVar[int] = 0
+
+    def _block_loglik_grad(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
+    ) -> tuple[float, FloatArray] | None:
+        r, alpha, a, b = (float(v) for v in self._p(P))
+        return _bgnbd.weighted_loglik_grad(r, alpha, a, b, data["x"], data["t_x"], data["T"], w, k=self._k)
 
 
 class ModifiedBetaGeo(BetaGeo):
@@ -320,6 +327,7 @@ class ModifiedBetaGeo(BetaGeo):
     _model = "mbgnbd"
     _family: ClassVar[ModuleType] = _mbgnbd
     _family_kw = {}
+    _k: ClassVar[int] = 1
 
 
 class ParetoNBD(_TransactionModel):
