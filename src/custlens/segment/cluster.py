@@ -128,9 +128,14 @@ def kmeans_segments(
             f"to one of them (e.g. {feats[0]!r})"
         )
     require_columns(t, {"customer_col": customer_col, **{f: f for f in feats}}, "cluster")
-    data = t.select(
-        customer_id=t[customer_col].cast("string"), **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}
-    ).to_pyarrow()
+    data = (
+        t.select(
+            customer_id=t[customer_col].cast("string"),
+            **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])},
+        )
+        .order_by("customer_id")  # the sample and the starts depend on row order: the same on every engine
+        .to_pyarrow()
+    )
     raw = np.column_stack([data[f].to_numpy(zero_copy_only=False) for f in feats]).astype(float)
     bad = ~np.isfinite(raw)
     if bad.any():
