@@ -198,10 +198,18 @@ def on_engine(table: ir.Table, engine_table: ir.Table) -> ir.Table:
 
     A Spark workspace computes on Spark and stores results (the per-customer analysis,
     segment snapshots) in its DuckDB file; those results join the Spark tables as
-    in-memory tables (one row per customer, shipped to Spark by Ibis).
+    in-memory tables (one row per customer). On Spark they are registered from Arrow
+    (:func:`register_arrow`), not through pandas, which would turn missing integers into
+    floats that Spark then reads as nulls in the joins.
     """
+    import uuid
+
     import ibis
 
-    if backend_of(table) is backend_of(engine_table):
+    engine = backend_of(engine_table)
+    if backend_of(table) is engine:
         return table
-    return ibis.memtable(table.to_pyarrow())
+    data = table.to_pyarrow()
+    if engine is not None and getattr(engine, "name", "") == "pyspark":
+        return register_arrow(engine, f"custlens_stored_{uuid.uuid4().hex}", data)
+    return ibis.memtable(data)
