@@ -1,6 +1,7 @@
 """Benchmark: ``custlens analyze`` on a Spark workspace (Spark local) against the same on DuckDB.
 
 Run:  .venv/bin/python benchmarks/spark_pipeline.py [--customers 20000] [--repeat 3] [--master local[2]]
+          [--shuffle-partitions 4]
 
 Writes the demo company (``--customers`` customers, fixed seed) to Parquet, imports it
 into a DuckDB workspace, makes a Spark workspace from it (``custlens init --backend
@@ -67,6 +68,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--master", default="local[2]", help="Spark master of the Spark workspace")
+    parser.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=4,
+        help="spark.sql.shuffle.partitions (Spark's default 200 is for clusters)",
+    )
     args = parser.parse_args()
 
     from custlens.demo import IMPORT_ORDER
@@ -79,6 +86,7 @@ def main() -> None:
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p),
         "PYSPARK_PYTHON": sys.executable,
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "PYSPARK_SUBMIT_ARGS": f"--conf spark.sql.shuffle.partitions={args.shuffle_partitions} pyspark-shell",
     }
     work = Path(tempfile.mkdtemp(prefix="custlens-spark-bench-"))
     try:
@@ -113,6 +121,7 @@ def main() -> None:
                 "customers": args.customers,
                 "transactions": transactions,
                 "master": args.master,
+                "shuffle_partitions": args.shuffle_partitions,
                 "repeat": args.repeat,
                 "seconds": times,
                 "median": medians,
