@@ -816,6 +816,8 @@ def _plain(value: Any) -> Any:
         return None if not np.isfinite(value) else float(value)
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())
+    if isinstance(value, pa.Table):  # e.g. the cluster profile: its rows, not its printed form
+        return _plain(value.to_pylist())
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, date):
