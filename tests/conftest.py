@@ -57,12 +57,12 @@ def mobi_path() -> Path:
 
 @pytest.fixture(scope="session")
 def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One local-mode Spark session per test process (started lazily, stopped at the end)."""
+    """One local-mode Spark session (two worker threads) per test process, started lazily, stopped at the end."""
     pyspark = pytest.importorskip("pyspark", reason="the spark extra is not installed")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
     session = (
-        pyspark.sql.SparkSession.builder.master("local[1]")
+        pyspark.sql.SparkSession.builder.master("local[2]")
         .appName("custlens-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from custlens.analysis._config import AnalysisConfig
 from custlens.errors import CustlensError, InputError
+from custlens.warehouse.compat import cache as cache_table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -149,7 +150,7 @@ class Pipeline:
                     period_days=int(period_days),
                     periods=int(periods),
                 )
-                return expr.cache()
+                return cache_table(expr)
 
             cache[key] = self._timed(f"features {key}", run)
         return cache[key]
@@ -180,39 +181,45 @@ class Pipeline:
         return self.features(period_days=int(cfg["period_days"]), periods=int(cfg["window_periods"]))
 
     @cached_property
-    def history(self) -> pa.Table:
-        """Purchase histories (frequency, recency, T, monetary value) in the analysis time unit."""
+    def history_expr(self) -> ir.Table:
+        """Purchase histories in the engine (frequency, recency, T, monetary value), in the analysis time unit."""
         from custlens.features import purchase_history
 
-        def run() -> pa.Table:
-            expr = purchase_history(
-                self.tables["transactions"],
-                time_unit=self.config.time_unit,
-                as_of=self.as_of,
-            )
-            return expr.order_by("customer_id").to_pyarrow()
+        expr = purchase_history(self.tables["transactions"], time_unit=self.config.time_unit, as_of=self.as_of)
+        return expr if self._on_duckdb else cache_table(expr)
 
-        return self._timed("history", run)
+    @cached_property
+    def history(self) -> pa.Table:
+        """Purchase histories (frequency, recency, T, monetary value) in the analysis time unit, by customer id."""
+        return self._timed("history", lambda: self.history_expr.order_by("customer_id").to_pyarrow())
 
     # -- value --------------------------------------------------------------------------------
     @cached_property
     def clv(self) -> CLVResult:
-        """The fitted purchase and spend models and every buyer's lifetime value."""
-        from custlens.clv import value_customers
+        """The fitted purchase and spend models and every buyer's lifetime value.
+
+        The models are fitted on sufficient statistics computed in the engine, and the
+        buyers are scored there: on Spark by the executors (:mod:`._models`).
+        """
+        from dataclasses import replace
+
+        from custlens.analysis._models import fit_models, score
 
         c = self.config["clv"]
+        spend = None if c["spend"] == "none" else str(c["spend"])
 
         def run() -> CLVResult:
-            return value_customers(
-                self.history,
-                model=c["model"],
-                spend=None if c["spend"] == "none" else c["spend"],
-                horizon_months=float(c["horizon_months"]),
-                monthly_discount=float(c["monthly_discount"]),
-                time_unit=self.config.time_unit,
-                margin=float(c["margin"]),
-                penalizer=float(c["penalizer"]),
+            purchase, spend_model = fit_models(
+                self.history_expr, model=str(c["model"]), spend=spend, penalizer=float(c["penalizer"])
             )
+            options = {
+                "horizon_months": float(c["horizon_months"]),
+                "monthly_discount": float(c["monthly_discount"]),
+                "time_unit": self.config.time_unit,
+                "margin": float(c["margin"]),
+            }
+            result = score(self.history_expr, self.history, purchase, spend_model, options, on_duckdb=self._on_duckdb)
+            return replace(result, settings={**result.settings, "penalizer": float(c["penalizer"])})
 
         return self._timed("clv", run)
 
@@ -339,7 +346,16 @@ class Pipeline:
         out: dict[str, SegmentResult] = {}
         for method in self.config.methods:
             out[method] = self._timed(f"segment {method}", runners[method])
+            if not self._on_duckdb:  # Spark: run each segmentation once, not once per reader
+                out[method] = out[method].cache()
         return out
+
+    @cached_property
+    def _on_duckdb(self) -> bool:
+        """Whether the transactions are DuckDB tables (else Spark: results are materialised once)."""
+        from custlens.warehouse.compat import backend_name
+
+        return backend_name(self.tables["transactions"]) == "duckdb"
 
     # -- the per-customer table -----------------------------------------------------------------
     def customers_table(self) -> ir.Table:
@@ -380,7 +396,10 @@ class Pipeline:
             out = out.left_join(r, out.customer_id == r._rid).drop("_rid")
         else:
             out = out.mutate(**{c: ibis.null().cast("int64") for c in RFM_SCORE_COLUMNS})
-        return out.select(*customer_columns())
+        out = out.select(*customer_columns())
+        # Spark has no time zone in its timestamp type: the stored columns are UTC, as on DuckDB
+        naive = [n for n, t in out.schema().items() if t.is_timestamp() and t.timezone is None]
+        return out.mutate(**{n: out[n].cast("timestamp('UTC')") for n in naive}) if naive else out
 
     # -- small result tables -----------------------------------------------------------------
     def results(self) -> dict[str, pa.Table]:
@@ -796,6 +815,8 @@ def _plain(value: Any) -> Any:
         return None if not np.isfinite(value) else float(value)
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())
+    if isinstance(value, pa.Table):  # e.g. the cluster profile: its rows, not its printed form
+        return _plain(value.to_pylist())
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, date):

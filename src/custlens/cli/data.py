@@ -65,6 +65,24 @@ def init(
             show_default=False,
         ),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="duckdb (default) or spark: the tables of --from as Parquet, analysed on Spark (docs/scale.md).",
+        ),
+    ] = "duckdb",
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="With --backend spark: the DuckDB workspace whose tables are exported."),
+    ] = None,
+    tables: Annotated[
+        Path | None,
+        typer.Option("--tables", help="With --backend spark: folder for the Parquet tables (default PATH/tables)."),
+    ] = None,
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="With --backend spark: [spark] master, e.g. spark://head:7077.")
+    ] = "",
 ) -> None:
     """Create a workspace: a folder with the warehouse (warehouse.duckdb), its settings (workspace.toml) and a quarantine/ folder for rejected rows.
 
@@ -76,7 +94,23 @@ def init(
         custlens init shop
 
         custlens init shop --max-reject-rate 0.005 --currency CNY --key-file ~/.config/custlens/shop.key
+
+        custlens init shop-spark --backend spark --from shop --spark-master spark://head:7077
     """
+    from custlens.errors import InputError
+
+    if backend not in ("duckdb", "spark"):
+        raise InputError(f"--backend must be duckdb or spark; got {backend!r}")
+    if backend == "spark":
+        from custlens.warehouse import spark_workspace
+
+        if source is None:
+            raise InputError("--backend spark needs --from W: the DuckDB workspace whose tables go to Parquet")
+        with spark_workspace(source, path, tables=tables, master=spark_master) as ws:
+            err_console.print(f"created Spark workspace {ws.path}; tables in {ws.settings.spark_tables}")
+        return
+    if source is not None or tables is not None or spark_master:
+        raise InputError("--from, --tables and --spark-master go with --backend spark")
     from custlens.privacy import init_workspace
     from custlens.warehouse import WorkspaceSettings
 

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -37,6 +36,7 @@ from custlens.cube._facts import (
 )
 from custlens.cube._rollup import rollup, sort_rows
 from custlens.errors import InputError
+from custlens.warehouse.compat import cache, on_engine
 
 __all__ = ["cube_table", "cube", "pivot", "pivot_table", "Subtotals"]
 
@@ -49,15 +49,12 @@ _LINE_SUMS = ("revenue", "profit", "quantity", "returns", "lines", "orders")
 
 @contextmanager
 def reading(workspace: Any) -> Iterator[Any]:
-    """The connection to read: a :class:`~custlens.warehouse.Workspace`'s, an Ibis connection, or a
+    """The connection of stored results: a :class:`~custlens.warehouse.Workspace`'s, an Ibis connection, or a
     folder opened read-only for the duration."""
-    from custlens.warehouse import Workspace
+    from custlens.warehouse import reading as read_workspace
 
-    if isinstance(workspace, (str, Path)):
-        with Workspace.open(workspace, read_only=True) as ws:
-            yield ws.con
-        return
-    yield workspace.con if isinstance(workspace, Workspace) else workspace
+    with read_workspace(workspace) as (con, _table):
+        yield con
 
 
 def _base_measures(names: Sequence[str]) -> list[str]:
@@ -282,7 +279,7 @@ def cube_table(
     orders: ir.Table | None = None
     if "orders" in base and line_dims:  # distinct orders without a distinct count over every line
         orders = _order_rows(facts, all_keys, base)
-        orders = orders.cache() if len(finests) > 1 else orders
+        orders = cache(orders) if len(finests) > 1 else orders
 
     def cell_table(group: tuple[str, ...]) -> ir.Table:
         finest = _finest(group, line_dims)
@@ -299,7 +296,7 @@ def cube_table(
                 c = per_customer.rename(_cid="customer_id")
                 t = t.left_join(c, t.customer_id == c._cid).drop("_cid")
                 t = t.mutate(**{d: t[d].fill_null("(missing)") for d in cust_dims})
-            cells[finest] = t.cache() if sum(1 for s in sets if _finest(s, line_dims) == finest) > 1 else t
+            cells[finest] = cache(t) if sum(1 for s in sets if _finest(s, line_dims) == finest) > 1 else t
         return cells[finest]
 
     def label(key: ir.Value, dim: str) -> ir.Value:
@@ -374,9 +371,11 @@ def cube(
     dims = resolve_dimensions(by)
     names = resolve_measures(measures)
     day = None if as_of is None else to_date(as_of, "as_of")
-    with reading(workspace) as con:
-        tx = con.table("transactions")
-        customers = con.table("customers")
+    from custlens.warehouse import reading as read_workspace
+
+    with read_workspace(workspace) as (con, canonical):
+        tx = canonical("transactions")
+        customers = canonical("customers")
         known = {*tx.columns, *customers.columns, "year", "quarter", "month", "product"}
         known |= {d for d, dim in DIMENSIONS.items() if dim.source == "customers"}
         stored = None
@@ -389,13 +388,13 @@ def cube(
             if stored is None:
                 stored = load_analysis(con, analysis_id=analysis_id, as_of=day)
                 day = stored.as_of
-            analysis = stored.customers()
+            analysis = on_engine(stored.customers(), tx)
             wanted = {segment_method if d == "segment" else d for d in dims if d == "segment" or d in SEGMENT_METHODS}
             if where is not None:
                 named = rule_columns(where, "where")
                 wanted |= {c for c in named if c in SEGMENT_METHODS}
                 wanted |= {segment_method for c in named if c == "segment"}
-            segments = {m: stored.segments(m) for m in wanted if m in stored.methods}
+            segments = {m: on_engine(stored.segments(m), tx) for m in wanted if m in stored.methods}
         table = cube_table(
             tx,
             measures=names,

@@ -184,9 +184,11 @@ def scheme_cube(
         measures; ``""`` where rolled up, ``-`` where a level does not apply.
     """
     from custlens.analysis import load_analysis
-    from custlens.cube._api import _derive, reading
+    from custlens.cube._api import _derive
     from custlens.errors import did_you_mean
     from custlens.features.coerce import to_date
+    from custlens.warehouse import reading as read_workspace
+    from custlens.warehouse.compat import cache, on_engine
 
     names = resolve_measures(measures)
     for name in names:
@@ -201,16 +203,19 @@ def scheme_cube(
         raise InputError(f"'language' must be 'en' or 'zh'; got {language!r}")
     base = [m for n in names for m in DERIVED.get(n, (n,))]
     base = list(dict.fromkeys(base))
-    with reading(workspace) as con:
+    with read_workspace(workspace) as (con, canonical):
         stored = load_analysis(con, as_of=None if as_of is None else to_date(as_of, "as_of"))
-        state = stored.segments("state") if "state" in stored.methods else None
-        table = hsbc_scheme(
-            stored.customers(),
-            customers=con.table("customers"),
-            state=state,
-            value_col=value_col,
-            loyalty_col=loyalty_col,
-        ).cache()
+        customers = canonical("customers")
+        state = on_engine(stored.segments("state"), customers) if "state" in stored.methods else None
+        table = cache(
+            hsbc_scheme(
+                on_engine(stored.customers(), customers),
+                customers=customers,
+                state=state,
+                value_col=value_col,
+                loyalty_col=loyalty_col,
+            )
+        )
         with_grouping = subtotals == "rollup"
         sets = [LEVELS[:k] for k in range(len(LEVELS), -1, -1)] if with_grouping else [LEVELS]
         expr = rollup(

@@ -216,7 +216,9 @@ class SegmentResult:
         Worth it before reading both :attr:`customers` and :attr:`summary` (or several
         exports) of a large base: each would otherwise run the whole pipeline.
         """
-        return replace(self, table=self.table.cache())
+        from custlens.warehouse.compat import cache
+
+        return replace(self, table=cache(self.table))
 
     @property
     def config_hash(self) -> str:

@@ -62,13 +62,21 @@ def _config(config: ConfigLike, overrides: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _choose_k(z: np.ndarray, cfg: dict[str, Any], rng: np.random.Generator) -> tuple[int, dict[int, float], np.ndarray]:
-    """Best k by silhouette on a sample; returns k, the scores and that k's sample centres."""
+def sample_rows(n: int, cfg: dict[str, Any]) -> np.ndarray | None:
+    """Positions (in customer-id order) of the customers k is chosen on; ``None``: all of them.
+
+    ``silhouette_sample`` positions drawn without replacement with ``random_state``: the
+    same customers on every engine.
+    """
+    if n <= cfg["silhouette_sample"]:
+        return None
+    return np.random.default_rng(cfg["random_state"]).choice(n, cfg["silhouette_sample"], replace=False)
+
+
+def choose_k(sample: np.ndarray, cfg: dict[str, Any]) -> tuple[int, dict[int, float], np.ndarray]:
+    """Best k by silhouette on the standardised ``sample``; returns k, the scores and that k's sample centres."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
-
-    n = len(z)
-    sample = z if n <= cfg["silhouette_sample"] else z[rng.choice(n, cfg["silhouette_sample"], replace=False)]
     from threadpoolctl import threadpool_limits
 
     scores: dict[int, float] = {}
@@ -128,9 +136,17 @@ def kmeans_segments(
             f"to one of them (e.g. {feats[0]!r})"
         )
     require_columns(t, {"customer_col": customer_col, **{f: f for f in feats}}, "cluster")
-    data = t.select(
+    selected = t.select(
         customer_id=t[customer_col].cast("string"), **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}
-    ).to_pyarrow()
+    )
+    from custlens.warehouse.compat import backend_name
+
+    if backend_name(t) == "pyspark":  # Spark MLlib on the executors; only a sample reaches the driver
+        from custlens.segment._cluster_spark import kmeans_on_spark
+
+        return kmeans_on_spark(selected, feats, value, cfg, k, as_of_or_none(as_of))
+    # the sample and the starts depend on row order: customer ids, on every engine
+    data = selected.order_by("customer_id").to_pyarrow()
     raw = np.column_stack([data[f].to_numpy(zero_copy_only=False) for f in feats]).astype(float)
     bad = ~np.isfinite(raw)
     if bad.any():
@@ -155,12 +171,14 @@ def kmeans_segments(
             raise InputError(
                 f"cluster: 'k' must not exceed the number of distinct customers' feature rows ({distinct}), got k = {k}"
             )
-    rng = np.random.default_rng(cfg["random_state"])
     scores: dict[int, float] = {}
     if k is None:
-        # the full fit starts from the chosen k's centres on the sample (one Lloyd run)
-        k, scores, start = _choose_k(z, cfg, rng)
-        km = KMeans(k, init=start, n_init=1, max_iter=cfg["max_iter"], random_state=cfg["random_state"]).fit(z)
+        # the full fit starts from the chosen k's centres on the sample: one Lloyd run until
+        # no customer changes cluster (tol=0), the fixed point MLlib reaches from there too
+        rows = sample_rows(n, cfg)
+        k, scores, start = choose_k(z if rows is None else z[rows], cfg)
+        km = KMeans(k, init=start, n_init=1, max_iter=cfg["max_iter"], random_state=cfg["random_state"], tol=0.0)
+        km = km.fit(z)
     else:
         km = KMeans(k, n_init=cfg["n_init"], max_iter=cfg["max_iter"], random_state=cfg["random_state"]).fit(z)
     labels = km.labels_
@@ -192,6 +210,15 @@ def kmeans_segments(
             prof[f"mean_{f}"].append(float(raw[m, j].mean()) if m.any() else float("nan"))
             prof[f"z_{f}"].append(float(km.cluster_centers_[src, j]))
     profile = pa.table(prof)
+    details = {"k": k, "silhouette": scores, "profile": profile, "value_column": value, "inertia": float(km.inertia_)}
+    return cluster_result(ibis.memtable(out), feats, value, cfg, as_of_or_none(as_of), details)
+
+
+def cluster_result(
+    table: Any, feats: Sequence[str], value: str, cfg: dict[str, Any], as_of: date | None, details: dict[str, Any]
+) -> SegmentResult:
+    """The :class:`SegmentResult` of ``details["k"]`` clusters whose customers are ``table``."""
+    k = int(details["k"])
     names = {f"cluster {c}": f"第{c}类" for c in range(1, k + 1)}
     spec = SummarySpec(
         tuple(names),
@@ -200,11 +227,5 @@ def kmeans_segments(
         "order_count" if "order_count" in feats else None,
     )
     return SegmentResult(
-        "cluster",
-        as_of_or_none(as_of),
-        ibis.memtable(out),
-        ("customer_id", *feats, "cluster", "segment", "segment_zh"),
-        spec,
-        cfg,
-        {"k": k, "silhouette": scores, "profile": profile, "value_column": value, "inertia": float(km.inertia_)},
+        "cluster", as_of, table, ("customer_id", *feats, "cluster", "segment", "segment_zh"), spec, cfg, details
     )

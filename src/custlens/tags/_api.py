@@ -71,13 +71,10 @@ class TagRun:
 @contextmanager
 def reading(workspace: WorkspaceLike) -> Iterator[Any]:
     """The connection to read tags from (a folder is opened read-only for the duration)."""
-    from custlens.warehouse import Workspace
+    from custlens.warehouse import reading as read_workspace
 
-    if isinstance(workspace, (str, Path)):
-        with Workspace.open(workspace, read_only=True) as ws:
-            yield ws.con
-        return
-    yield workspace.con if isinstance(workspace, Workspace) else workspace
+    with read_workspace(workspace) as (con, _table):
+        yield con
 
 
 def _day(value: date | str | None, parameter: str = "as_of") -> date | None:
@@ -169,7 +166,10 @@ def compute_for(stored: StoredAnalysis, taxonomy: Taxonomy, customers: Any, tran
                 f"{did_you_mean(method, stored.methods)} (stored: {', '.join(stored.methods)})"
             )
         segments[method] = stored.segments(method)
-    base = tag_base(stored.customers(), customers=customers, segments=segments)
+    from custlens.warehouse.compat import on_engine
+
+    segments = {m: on_engine(s, customers) for m, s in segments.items()}
+    base = tag_base(on_engine(stored.customers(), customers), customers=customers, segments=segments)
     if "consent_profiling" in base.columns:  # tags are profiling: only with consent (unknown counts as given)
         base = base.filter(base.consent_profiling.isnull() | base.consent_profiling)
     return compute_tags(

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.tags._model import Tag, Taxonomy
+from custlens.warehouse.compat import cache
 
 __all__ = ["TagComputation", "compute_tags", "tag_base", "MODEL_COLUMNS", "segment_column"]
 
@@ -391,7 +392,7 @@ def compute_tags(
     """
     attrs = set(base.columns) if attributes is None else set(attributes)
     _check(taxonomy, base, attrs)  # on the whole base: errors suggest from every column
-    base = base.select(*_needed_columns(taxonomy, base)).cache()  # the joins behind the base run once
+    base = cache(base.select(*_needed_columns(taxonomy, base)))  # the joins behind the base run once
     bands = [t for t in taxonomy.tags if t.band is not None]
     cuts = _cut_points(base, bands) if bands else {}
     windows = [t for t in taxonomy.tags if t.kind == "window"]
@@ -402,7 +403,7 @@ def compute_tags(
         joined = base.left_join(flags_w, base.customer_id == flags_w._cid).drop("_cid")
         base = joined.mutate(**{f"_w_{t.id}": joined[f"_w_{t.id}"].fill_null(False) for t in windows})
     conditions = {t.id: _condition(base, t, cuts).fill_null(False) for t in taxonomy.tags}
-    flags = base.select("customer_id", **{f"_t_{k}": v for k, v in conditions.items()}).cache()
+    flags = cache(base.select("customer_id", **{f"_t_{k}": v for k, v in conditions.items()}))
     flags = flags.rename({k: f"_t_{k}" for k in conditions})
     parts = [flags.filter(flags[t.id]).select("customer_id", tag=ibis.literal(t.id, "string")) for t in taxonomy.tags]
     assignments = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)

@@ -210,7 +210,12 @@ def save(
             "applied in date order so that their history stays true (apply on a later date, or on the latest to "
             "replace it)"
         )
-    con.create_table(_STAGING, computation.assignments, temp=True, overwrite=True)
+    from custlens.warehouse.compat import backend_of
+
+    assignments = computation.assignments
+    if backend_of(assignments) is not con:  # computed on Spark: the assignments come to the workspace file
+        assignments = assignments.to_pyarrow()
+    con.create_table(_STAGING, assignments, temp=True, overwrite=True)
     day = as_of.isoformat()
     try:
         with _transaction(raw):

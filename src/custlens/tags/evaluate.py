@@ -288,7 +288,9 @@ def lift(
 
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise InputError(f"'days' must be a whole number >= 1; got {days!r}")
-    with reading(workspace) as con:
+    from custlens.warehouse import reading as read_workspace
+
+    with read_workspace(workspace) as (con, canonical):
         run = _store.resolve_run(con, _day(as_of))
         defs = run["taxonomy"]["tag"]
         kind_of = {t["id"]: t["kind"] for t in defs}
@@ -296,7 +298,7 @@ def lift(
         chosen = _check_tags(chosen, list(kind_of))
         day = run["as_of"]
         if outcome is None:
-            y = _purchases_after(con.table("transactions"), day, days)
+            y = _purchases_after(canonical("transactions"), day, days)
         else:
             y = as_ibis(outcome, "outcome")
             if "customer_id" not in y.columns:

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
     from custlens.warehouse._workspace import Workspace
 
-__all__ = ["connect_spark", "export_parquet", "start_spark"]
+__all__ = ["connect_spark", "export_parquet", "start_spark", "spark_engine", "spark_workspace", "SPARK_TABLES"]
+
+SPARK_TABLES = tuple(name for name in TABLES if name != "identity")
+"""The canonical tables a Spark workspace keeps as Parquet (personal data stays in DuckDB)."""
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +147,11 @@ def start_spark(master: str | None = None, remote: str | None = None) -> Any:
     _require_pyspark()
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName("custlens").config("spark.sql.session.timeZone", "UTC")
+    builder = (
+        SparkSession.builder.appName("custlens")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")  # the library writes nothing to the terminal
+    )
     if remote is not None:
         builder = builder.remote(remote)
     elif master is not None:
@@ -172,6 +179,8 @@ def _register(session: Any, name: str, source: Any) -> None:
             frame = session.createDataFrame(source)
         except (TypeError, ValueError):  # older pyspark: go through pandas
             frame = session.createDataFrame(source.to_pandas())
+    elif _is_uri(source):  # hdfs://, s3a://: checked by Spark where it reads
+        frame = session.read.parquet(str(source))
     else:
         path = Path(source)
         if not path.exists():
@@ -179,3 +188,117 @@ def _register(session: Any, name: str, source: Any) -> None:
         frame = session.read.parquet(str(path))
     frame.createOrReplaceTempView(name)
     log.info("registered Spark view %s", name)
+
+
+def _is_uri(source: Any) -> bool:
+    return isinstance(source, str) and "://" in source and not source.startswith("file://")
+
+
+def tables_location(workspace: Workspace) -> str | Path:
+    """The folder of a Spark workspace's Parquet tables: a local path, or a URI as written."""
+    where = workspace.settings.spark_tables
+    if _is_uri(where):
+        return where.rstrip("/")
+    folder = Path(where.removeprefix("file://"))
+    return folder if folder.is_absolute() else workspace.path / folder
+
+
+def spark_engine(workspace: Workspace) -> ibis.BaseBackend:
+    """The PySpark backend of a Spark workspace, its canonical tables registered as views.
+
+    Each of :data:`SPARK_TABLES` is read from ``<tables>/<name>.parquet``. A table whose
+    file is absent from a local folder is registered empty, with its canonical columns
+    (a company without leads or surveys); in a URI folder every file must exist.
+
+    Raises
+    ------
+    InputError
+        When the local tables folder does not exist.
+    BackendError
+        When PySpark is missing or Spark does not start.
+    """
+    from custlens.schema import table as schema_table
+
+    where = tables_location(workspace)
+    settings = workspace.settings
+    session = start_spark(master=settings.spark_master or None, remote=settings.spark_remote or None)
+    sources: dict[str, str | Path | pa.Table] = {}
+    if isinstance(where, Path):
+        if not where.is_dir():
+            raise InputError(
+                f"{workspace.path}: [spark] tables {settings.spark_tables!r} is not a folder ({where} does not "
+                "exist); export the tables there (custlens init PATH --from W --backend spark)"
+            )
+        for name in SPARK_TABLES:
+            path = where / f"{name}.parquet"
+            sources[name] = path if path.exists() else schema_table(name).arrow_schema().empty_table()
+    else:
+        sources = {name: f"{where}/{name}.parquet" for name in SPARK_TABLES}
+    return connect_spark(session, sources)
+
+
+def spark_workspace(
+    source: Workspace | str | Path,
+    path: str | Path,
+    *,
+    tables: str | Path | None = None,
+    master: str = "",
+    remote: str = "",
+) -> Workspace:
+    """Create a workspace on Spark from a DuckDB workspace, and open it.
+
+    The canonical tables of ``source`` (all but ``identity``: personal data is not
+    analysed and stays in ``source``) are written as Parquet to ``tables`` (default
+    ``<path>/tables``); the new workspace's ``workspace.toml`` says ``backend = "spark"``
+    and where the tables are, and its ``warehouse.duckdb`` will hold what the commands
+    store (analyses, segment snapshots, tags). Its other settings are those of ``source``.
+
+    Parameters
+    ----------
+    source
+        The DuckDB workspace (or its folder), read only.
+    path
+        Folder of the new workspace (must not hold one).
+    tables
+        Local folder for the Parquet files; a shared file system when Spark runs on a
+        cluster. Copying them to HDFS or object storage and setting ``[spark] tables`` to
+        that URI works as well.
+    master, remote
+        ``[spark] master`` or ``[spark] remote`` of the new workspace.
+
+    Raises
+    ------
+    InputError
+        When ``source`` is not a DuckDB workspace or ``path`` already holds a workspace.
+    """
+    from dataclasses import replace
+
+    from custlens.warehouse._workspace import Workspace
+
+    opened = Workspace.open(source, read_only=True) if isinstance(source, (str, Path)) else None
+    src = opened if opened is not None else source
+    assert isinstance(src, Workspace)
+    try:
+        if src.backend != "duckdb":
+            raise InputError(f"{src.path}: already a workspace on {src.backend}; give a DuckDB workspace to export")
+        target = Path(path)
+        folder = Path(tables) if tables is not None else target / "tables"
+        settings = replace(
+            src.settings,
+            backend="spark",
+            spark_tables=str(folder.resolve()) if tables is not None else "tables",
+            spark_master=master,
+            spark_remote=remote,
+            extra={k: v for k, v in src.settings.extra.items() if k != "privacy"},
+        )
+        ws = Workspace.init(target, settings=settings)
+        try:
+            export_parquet(src, folder, tables=SPARK_TABLES)
+        except BaseException:
+            ws.close()
+            raise
+    finally:
+        if opened is not None:
+            opened.close()
+    log.info("created Spark workspace %s with tables in %s", target, folder)
+    return ws

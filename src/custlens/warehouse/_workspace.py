@@ -20,6 +20,8 @@ import math
 import re
 import time
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +47,7 @@ __all__ = [
     "STAGING_DIR",
     "AUDIT_DIR",
     "write_settings",
+    "reading",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ QUARANTINE_DIR = "quarantine"
 STAGING_DIR = "tmp"
 AUDIT_DIR = "audit"
 FORMAT_VERSION = 1
+BACKENDS = ("duckdb", "spark")
+"""Where a workspace's canonical tables live (``[workspace] backend``)."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -83,6 +88,17 @@ class WorkspaceSettings:
         Dates and timestamps outside this window (ISO dates) are rejected on import.
     max_amount
         Largest absolute value of an amount (money column) accepted on import.
+    backend
+        Where the canonical tables live and the analysis computes: ``"duckdb"`` (the
+        warehouse file) or ``"spark"`` (Parquet tables read by Spark; ``[spark]`` below).
+        Stored results (analyses, segment snapshots, tags) stay in ``warehouse.duckdb``.
+    spark_tables
+        ``[spark] tables``: the folder (or URI, ``hdfs://``, ``s3a://``) holding
+        ``<table>.parquet`` for each canonical table; relative to the workspace folder.
+    spark_master, spark_remote
+        ``[spark] master`` (``local[*]``, ``spark://host:7077``) or ``[spark] remote``
+        (a Spark Connect address ``sc://host:15002``); empty: the active session, else
+        ``local[*]`` (``SPARK_REMOTE`` and ``spark-submit`` settings apply as usual).
     extra
         Other sections of ``workspace.toml`` (``[privacy]``, ``[retention]``, ...), kept as read.
     """
@@ -95,6 +111,10 @@ class WorkspaceSettings:
     earliest_date: str = "1900-01-01"
     latest_date: str = "2100-12-31"
     max_amount: float = 1e15
+    backend: str = "duckdb"
+    spark_tables: str = "tables"
+    spark_master: str = ""
+    spark_remote: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -105,6 +125,7 @@ class WorkspaceSettings:
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "currency": self.currency,
                 "lock_wait": self.lock_wait,
+                **({"backend": self.backend} if self.backend != "duckdb" else {}),
             },
             "duckdb": {"memory_limit": self.memory_limit, "threads": self.threads},
             "import": {
@@ -114,6 +135,9 @@ class WorkspaceSettings:
                 "max_amount": self.max_amount,
             },
         }
+        if self.backend == "spark":
+            spark = {"tables": self.spark_tables, "master": self.spark_master, "remote": self.spark_remote}
+            doc["spark"] = {k: v for k, v in spark.items() if v}
         doc.update(self.extra)
         return doc
 
@@ -122,6 +146,7 @@ class WorkspaceSettings:
         """Read settings from a parsed ``workspace.toml``; unknown sections are kept."""
         try:
             ws, db, imp = doc.get("workspace", {}), doc.get("duckdb", {}), doc.get("import", {})
+            spark = doc.get("spark", {})
             version = int(ws.get("format_version", FORMAT_VERSION))
             if version > FORMAT_VERSION:
                 raise ConfigError(
@@ -137,7 +162,11 @@ class WorkspaceSettings:
                 earliest_date=str(imp.get("earliest_date", cls.earliest_date)),
                 latest_date=str(imp.get("latest_date", cls.latest_date)),
                 max_amount=float(imp.get("max_amount", cls.max_amount)),
-                extra={k: v for k, v in doc.items() if k not in ("workspace", "duckdb", "import")},
+                backend=str(ws.get("backend", cls.backend)),
+                spark_tables=str(spark.get("tables", cls.spark_tables)),
+                spark_master=str(spark.get("master", "")),
+                spark_remote=str(spark.get("remote", "")),
+                extra={k: v for k, v in doc.items() if k not in ("workspace", "duckdb", "import", "spark")},
             )
         except (TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ConfigError):
@@ -161,6 +190,17 @@ class WorkspaceSettings:
             )
         if not (math.isfinite(settings.max_amount) and settings.max_amount > 0):
             raise ConfigError(f"{source}: [import] max_amount must be a positive number; got {settings.max_amount}")
+        if settings.backend not in BACKENDS:
+            raise ConfigError(
+                f"{source}: [workspace] backend must be one of {', '.join(BACKENDS)}; got {settings.backend!r}"
+            )
+        if settings.backend == "spark" and not settings.spark_tables.strip():
+            raise ConfigError(f"{source}: [spark] tables must name the folder of the Parquet tables; got ''")
+        if settings.spark_master and settings.spark_remote:
+            raise ConfigError(
+                f"{source}: [spark] master {settings.spark_master!r} and remote {settings.spark_remote!r} "
+                "exclude each other; keep one"
+            )
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
         size = _MEMORY_LIMIT.fullmatch(settings.memory_limit)
@@ -194,6 +234,7 @@ class Workspace:
         self.settings = settings
         self.read_only = read_only
         self.key_file = key_file
+        self._engine: ibis.BaseBackend | None = None
 
     # -- creation and opening -------------------------------------------------
     @classmethod
@@ -287,8 +328,32 @@ class Workspace:
         """Highest numbered migration applied to the warehouse."""
         return schema_version(self.raw)
 
+    @property
+    def backend(self) -> str:
+        """Where the canonical tables live: ``"duckdb"`` or ``"spark"`` (``[workspace] backend``)."""
+        return self.settings.backend
+
+    @property
+    def engine(self) -> ibis.BaseBackend:
+        """The Ibis backend holding the canonical tables.
+
+        On DuckDB this is :attr:`con`. On Spark it is the PySpark backend of the session
+        (started on first use, see :func:`~custlens.warehouse.start_spark`) with each
+        canonical table's Parquet file registered as a view of its name; stored results
+        stay on :attr:`con`.
+        """
+        if self.settings.backend == "duckdb":
+            return self.con
+        if self._engine is None:
+            from custlens.warehouse._spark import spark_engine
+
+            self._engine = spark_engine(self)
+        return self._engine
+
     def table(self, name: str) -> ibis.Table:
-        """The canonical table ``name`` as an Ibis table expression.
+        """The canonical table ``name`` as an Ibis table expression of :attr:`engine`.
+
+        ``identity`` (personal data, never analysed) always comes from the DuckDB file.
 
         Raises
         ------
@@ -296,12 +361,16 @@ class Workspace:
             When ``name`` is not a canonical table (the message lists them).
         """
         schema_table(name)
+        if self.settings.backend == "spark" and name != "identity":
+            return self.engine.table(name)
         return self.con.table(name)
 
     def row_counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
         from custlens.schema import TABLES
 
+        if self.settings.backend == "spark":
+            return {name: int(self.table(name).count().to_pyarrow().as_py()) for name in TABLES}
         return {name: int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]) for name in TABLES}
 
     def imports(self) -> ibis.Table:
@@ -380,3 +449,22 @@ def _connect(db_path: Path, settings: WorkspaceSettings, read_only: bool) -> ibi
                 ) from None
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def reading(source: Workspace | str | Path | Any) -> Iterator[tuple[Any, Callable[[str], ibis.Table]]]:
+    """What a reader of stored results needs: their connection, and the canonical tables.
+
+    ``source`` is a :class:`Workspace`, its folder (opened read-only for the duration) or
+    an Ibis connection. Yields ``(con, table)``: ``con`` holds the stored results
+    (analyses, snapshots, tags) and ``table(name)`` is a canonical table, from
+    :attr:`Workspace.engine` (Spark for a Spark workspace) or from ``con`` itself.
+    """
+    if isinstance(source, (str, Path)):
+        with Workspace.open(source, read_only=True) as ws:
+            yield ws.con, ws.table
+        return
+    if isinstance(source, Workspace):
+        yield source.con, source.table
+        return
+    yield source, source.table

@@ -158,3 +158,58 @@ def detach_cache_finalizers(con: Any) -> None:
             entry.finalizer.detach()
         entries.clear()
         getattr(con, "_cache_op_to_entry", {}).clear()
+
+
+def cache(table: ir.Table) -> ir.Table:
+    """``table.cache()`` on any backend: materialised once, read as a table afterwards.
+
+    Ibis 12's PySpark backend compiles the cached query without registering the in-memory
+    tables (``ibis.memtable``) it reads, so Spark cannot find them; they are registered
+    first here, as every execution does.
+
+    An expression bound to no backend (in-memory tables only) is returned as it is: it is
+    in memory already, and caching it would bind it to Ibis' default backend, which
+    another backend's tables cannot join.
+    """
+    backend = backend_of(table)
+    if backend is None:
+        return table
+    if getattr(backend, "name", "") == "pyspark":
+        backend._register_in_memory_tables(table)
+    return table.cache()
+
+
+def spark_frame(table: ir.Table) -> Any:
+    """The ``pyspark.sql.DataFrame`` of an Ibis expression on a PySpark connection.
+
+    For what Ibis cannot express (``mapInArrow``, MLlib); the in-memory tables the
+    expression reads are registered first, as Ibis does before it executes.
+    """
+    backend = backend_of(table)
+    if backend is None:
+        raise BackendError("an expression of in-memory tables only has no Spark session; give a Spark table")
+    session = spark_session(backend)
+    backend._register_in_memory_tables(table)
+    return session.sql(backend.compile(table))
+
+
+def on_engine(table: ir.Table, engine_table: ir.Table) -> ir.Table:
+    """``table`` where ``engine_table`` is computed: itself on the same backend, else its rows in memory.
+
+    A Spark workspace computes on Spark and stores results (the per-customer analysis,
+    segment snapshots) in its DuckDB file; those results join the Spark tables as
+    in-memory tables (one row per customer). On Spark they are registered from Arrow
+    (:func:`register_arrow`), not through pandas, which would turn missing integers into
+    floats that Spark then reads as nulls in the joins.
+    """
+    import uuid
+
+    import ibis
+
+    engine = backend_of(engine_table)
+    if backend_of(table) is engine:
+        return table
+    data = table.to_pyarrow()
+    if engine is not None and getattr(engine, "name", "") == "pyspark":
+        return register_arrow(engine, f"custlens_stored_{uuid.uuid4().hex}", data)
+    return ibis.memtable(data)
