@@ -8,6 +8,10 @@ Run:  .venv/bin/python benchmarks/import_summary_10m.py [--rows 10000000] [--reg
    (VmHWM from /proc/self/status, i.e. the child's own high-water mark).
 3. In another child process, times custlens.features.purchase_history and
    value_indicators on the imported table when those functions exist.
+4. The reference, in a fresh child process: DuckDB's own ``read_csv`` of the same file
+   (types sniffed, no validation, no quarantine, no ledger) into a table of a new
+   database file with the same memory limit and two threads; the ratio
+   custlens / reference of the wall times is printed.
 
 Prints a table and writes benchmarks/results/import_summary_10m.json.
 """
@@ -135,6 +139,30 @@ def phase_import(csv_path: str, workspace: str, memory_limit: str) -> dict:
     }
 
 
+def phase_reference(csv_path: str, workspace: str, memory_limit: str) -> dict:
+    """DuckDB's own CSV reader loading the file into a table: the peer the import is compared with."""
+    import duckdb
+
+    folder = Path(workspace + "_reference")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started, cpu = time.perf_counter(), cpu_seconds()
+    con = duckdb.connect(str(folder / "reference.duckdb"), config={"memory_limit": memory_limit, "threads": 2})
+    literal = csv_path.replace("'", "''")
+    con.execute(f"CREATE TABLE transactions AS SELECT * FROM read_csv('{literal}')")
+    rows = int(con.execute("SELECT count(*) FROM transactions").fetchall()[0][0])
+    con.close()
+    seconds = time.perf_counter() - started
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - cpu,
+        "rows": rows,
+        "rows_per_second": rows / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 def _materialise(result: object) -> int:
     if hasattr(result, "to_pyarrow"):
         return result.to_pyarrow().num_rows  # type: ignore[union-attr]
@@ -180,12 +208,15 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", default="2GB", help="DuckDB memory limit of the workspace (the default setting is 2GB)"
     )
-    parser.add_argument("--phase", choices=["import", "summary"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["import", "summary", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "import":
         print(json.dumps(phase_import(args.csv, args.workspace, args.memory_limit)))
+        return
+    if args.phase == "reference":
+        print(json.dumps(phase_reference(args.csv, args.workspace, args.memory_limit)))
         return
     if args.phase == "summary":
         print(json.dumps(phase_summary(args.workspace)))
@@ -196,10 +227,14 @@ def main() -> None:
         "--phase", "import", "--csv", meta["path"], "--workspace", workspace, "--memory-limit", args.memory_limit
     )
     summary = run_child("--phase", "summary", "--workspace", workspace) if "error" not in imported else {}
+    reference = run_child(
+        "--phase", "reference", "--csv", meta["path"], "--workspace", workspace, "--memory-limit", args.memory_limit
+    )
     result = {
         "source": meta,
         "import": imported,
         "summary": summary,
+        "reference": reference,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -225,6 +260,15 @@ def main() -> None:
             ("import peak RSS (MB)", f"{imported['peak_rss_mb']:,.0f}"),
             ("warehouse file (MB)", f"{imported['database_mb']:,.0f}"),
         ]
+    if "error" in reference:
+        rows.append(("DuckDB read_csv reference", "FAILED: " + reference["error"]))
+    else:
+        rows += [
+            ("DuckDB read_csv (s)", f"{reference['seconds']:.1f} ({reference['rows_per_second']:,.0f} rows/s)"),
+            ("DuckDB read_csv peak RSS (MB)", f"{reference['peak_rss_mb']:,.0f}"),
+        ]
+        if "error" not in imported:
+            rows.append(("ratio import / read_csv", f"{imported['seconds'] / reference['seconds']:.2f}x"))
     for name in ("purchase_history", "value_indicators"):
         item = summary.get(name, {})
         if "seconds" in item:

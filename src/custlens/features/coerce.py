@@ -169,6 +169,7 @@ def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
     and compared with the text (leading zeros and letter case ignored).
     """
     parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    raw = parsed
     if "%Y" in fmt:  # Arrow reads '1/2/3' as year 1: a year has four digits
         parsed = pc.if_else(pc.fill_null(pc.greater_equal(pc.year(parsed), 1000), True), parsed, None)
     if "%d" not in fmt and "%e" not in fmt:
@@ -177,7 +178,9 @@ def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
     if "%z" in fmt:
         local_fmt = fmt.replace("%z", "")
         local_text = pc.replace_substring_regex(text, r"(?:[Zz]|[+-]\d{2}:?\d{2})$", "")
-    local = pc.strptime(local_text, format=local_fmt, unit="us", error_is_null=True)
+        local = pc.strptime(local_text, format=local_fmt, unit="us", error_is_null=True)
+    else:
+        local = raw  # without a zone the wall-clock parse is the parse itself: not parsed twice
     candidates = pc.fill_null(pc.less_equal(pc.day(local), 3), False)
     if not pc.any(candidates).as_py():
         return parsed
