@@ -343,3 +343,16 @@ def test_bad_reject_rate_is_an_input_error(ws: Workspace, tmp_path: Path, rate: 
     src = write(tmp_path / "t.csv", TX_HEADER + "o1,c1,2024-01-01,1\n")
     with pytest.raises(InputError, match="'max_reject_rate' must be a number between 0 and 1"):
         import_file(ws, src, table="transactions", max_reject_rate=rate)  # type: ignore[arg-type]
+
+
+def test_a_spark_workspace_refuses_imports_it_would_never_read(tmp_path: Path) -> None:
+    # its canonical tables are Parquet files read by Spark; only identity lives in its DuckDB file
+    from custlens.errors import InputError
+    from custlens.warehouse import WorkspaceSettings
+
+    settings = WorkspaceSettings(backend="spark", spark_tables=str(tmp_path / "tables"))
+    src = write(tmp_path / "t.csv", TX_HEADER + "o1,c1,2024-01-01,1\n")
+    with Workspace.init(tmp_path / "ws", settings=settings) as spark_ws:
+        with pytest.raises(InputError, match="a Spark workspace reads its 'transactions' table from Parquet"):
+            import_file(spark_ws, src, table="transactions")
+        assert spark_ws.imports().to_pyarrow().num_rows == 0

@@ -221,6 +221,13 @@ def import_file(
     target = schema_table(table)
     if workspace.read_only:
         raise InputError(f"{workspace.path}: the workspace is open read-only; cannot import")
+    if workspace.backend == "spark" and table != "identity":
+        raise InputError(
+            f"{workspace.path}: a Spark workspace reads its {table!r} table from Parquet ([spark] tables in "
+            "workspace.toml), so rows imported into its DuckDB file would never be read. Import into the DuckDB "
+            "workspace it was made from and make the Spark workspace again (custlens init NEW --backend spark "
+            "--from W), or write the Parquet files with your own pipeline"
+        )
     if max_reject_rate is None:
         max_reject_rate = workspace.settings.max_reject_rate
     try:
