@@ -9,7 +9,7 @@ session's CSRF token in the ``X-CSRF-Token`` header (or the form field ``csrf_to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, Request, Response
@@ -105,7 +105,7 @@ async def csrf_form_token(request: Request) -> None:
             request.state.csrf_form_token = token
 
 
-def require(permission: str) -> Callable[..., User]:
+def require(permission: str) -> Callable[..., Awaitable[User]]:
     """A dependency giving the current user after checking ``permission``.
 
     ``permission`` is one of :data:`custlens.access.PERMISSIONS`, or :data:`AUTHENTICATED`
