@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,86 @@ def test_the_head_is_rewritten_in_place_and_a_lagging_head_is_reported(ws: Works
     audit.record(ws, "login", actor="api:alice")  # the next append writes the head whole again
     assert head.stat().st_size == 128
     assert audit.verify(ws).ok and audit.verify(ws).entries == 7 - 1
+
+
+def test_concurrent_appends_share_syncs_and_each_returns_its_synced_entry(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []  # entries in the log at each sync
+    real_sync = audit._sync
+
+    def slow_sync(fd: int) -> None:
+        time.sleep(0.02)  # a slow disk: appends pile up behind the one being synced
+        real_sync(fd)
+        synced.append(len(_log(ws).read_text(encoding="utf-8").splitlines()))
+
+    monkeypatch.setattr(audit, "_sync", slow_sync)
+    before = audit.verify(ws).entries
+    returned: dict[int, dict] = {}
+
+    def one(i: int) -> None:
+        entry = audit.record(ws, "login", actor=f"api:user{i}")
+        # returned only after a sync that covered this entry
+        assert synced and synced[-1] >= entry["seq"]
+        returned[i] = entry
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(returned) == 24
+    assert sorted(e["seq"] for e in returned.values()) == list(range(before + 1, before + 25))
+    assert len(synced) < 24  # entries waiting together were synced together
+    result = audit.verify(ws)
+    assert result.ok and result.entries == before + 24
+    entries = audit.show(ws)[before:]
+    assert {e["actor"] for e in entries} == {f"api:user{i}" for i in range(24)}
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)  # times follow the chain
+    assert all(returned[int(e["actor"].removeprefix("api:user"))] == e for e in entries)
+
+
+def test_a_failed_group_write_fails_every_caller_in_it_and_the_log_stays_whole(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, gate = threading.Event(), threading.Event()
+    calls: list[int] = []
+    real_append = audit._append
+
+    def failing(folder: Path, batch: list[dict]) -> list[dict]:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            entered.set()
+            gate.wait(10)  # hold the first write until the others wait behind it
+            raise OSError(28, "No space left on device")
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_append(folder, batch)
+
+    monkeypatch.setattr(audit, "_append", failing)
+    before = audit.verify(ws).entries
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            audit.record(ws, "login", actor="api:alice")
+        except OSError as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=one)
+    first.start()
+    assert entered.wait(10)
+    rest = [threading.Thread(target=one) for _ in range(5)]
+    for t in rest:
+        t.start()
+    committer = audit._committer(ws.path / "audit")
+    deadline = time.monotonic() + 10
+    while len(committer.waiting) < 5 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    gate.set()
+    for t in [first, *rest]:
+        t.join()
+    assert calls[:2] == [1, 5] and len(errors) == 6  # the second group (the five) failed together
+    assert audit.verify(ws).ok and audit.verify(ws).entries == before
+    audit.record(ws, "logout", actor="api:alice")  # the log takes entries again
+    assert audit.verify(ws).entries == before + 1

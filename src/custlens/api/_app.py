@@ -173,12 +173,18 @@ def _default_extensions() -> list[Extension]:
     return [mount] if callable(mount) else []
 
 
-def build_app(*, extensions: Sequence[Extension] | None = None, secure_cookies: bool | None = None) -> FastAPI:
+def build_app(
+    *,
+    extensions: Sequence[Extension] | None = None,
+    secure_cookies: bool | None = None,
+    read_slots: int | None = None,
+) -> FastAPI:
     """The application without its service (``app.state.service`` is set by :func:`create_app`).
 
     Parameters as in :func:`create_app`.
     """
     from custlens import __version__
+    from custlens.api._admission import DEFAULT_SLOTS, Admission
     from custlens.api._routes import routers
 
     app = FastAPI(
@@ -195,6 +201,7 @@ def build_app(*, extensions: Sequence[Extension] | None = None, secure_cookies: 
     app.state.page_errors = None
     _install_errors(app)
     app.add_middleware(_SecurityHeaders)
+    app.add_middleware(Admission, slots=DEFAULT_SLOTS if read_slots is None else read_slots)
     for router in routers():
         app.include_router(router)
     for extension in _default_extensions() if extensions is None else extensions:
@@ -207,6 +214,7 @@ def create_app(
     *,
     extensions: Sequence[Extension] | None = None,
     secure_cookies: bool | None = None,
+    read_slots: int | None = None,
     **service_options: Any,
 ) -> FastAPI:
     """The service for one workspace.
@@ -222,12 +230,15 @@ def create_app(
     secure_cookies
         Mark the session cookie ``Secure`` always (``True``), never (``False``), or when
         the request came over TLS (``None``, default).
+    read_slots
+        Reads (``GET``) worked on at once; the others wait earliest deadline first
+        (:class:`custlens.api._admission.Admission`; default 4).
     service_options
         Passed to :class:`custlens.service.Service` (e.g. ``policy``, ``indexes``).
     """
     from custlens.service import Service
 
     service = workspace if isinstance(workspace, Service) else Service(workspace, **service_options)
-    app = build_app(extensions=extensions, secure_cookies=secure_cookies)
+    app = build_app(extensions=extensions, secure_cookies=secure_cookies, read_slots=read_slots)
     app.state.service = service
     return app

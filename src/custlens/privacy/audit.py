@@ -13,7 +13,12 @@ from the end is detected too. Entries never hold personal data: a customer is na
 keyed reference (:func:`subject_ref`), values are never written.
 
 Appends from several processes (the CLI, the service) are serialised by an exclusive lock
-on ``audit/.lock``.
+on ``audit/.lock``. Within one process, appends made at the same moment by several threads
+are group-committed (:class:`_GroupCommit`): the entries waiting when the log becomes free
+are chained, written and synced together, with one ``fsync`` for all of them, and each
+call returns only once its own entry is on disk. The guarantee is the one of a lone
+append (an entry is durable before :func:`record` returns, so before the data it records
+leaves the process); only the cost of the sync is shared.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import getpass
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,7 +142,7 @@ def _last_entry(folder: Path) -> tuple[int, str]:
         return 0, GENESIS
     with path.open("rb") as fh:
         size = fh.seek(0, os.SEEK_END)
-        chunk = 1 << 16
+        chunk = 1 << 12  # an entry is a few hundred bytes; a longer one widens the read below
         while True:
             start = max(0, size - chunk)
             fh.seek(start)
@@ -160,7 +166,16 @@ def _write_private(path: Path, text: str, append: bool = False) -> None:
     with os.fdopen(fd, "a" if append else "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
-        os.fsync(fh.fileno())
+        _sync(fh.fileno())
+
+
+def _sync(fd: int) -> None:
+    """Put the file's data on disk: ``fdatasync`` where there is one (it syncs the size an
+    append changes, not the times), else ``fsync``."""
+    if hasattr(os, "fdatasync"):
+        os.fdatasync(fd)
+    else:  # pragma: no cover - macOS, Windows
+        os.fsync(fd)
 
 
 def record(
@@ -188,29 +203,123 @@ def record(
         What it concerned: a :func:`subject_ref`, a user name, a file; never personal data.
     details
         Plain values (counts, field names, paths); never personal data.
+
+    Returns
+    -------
+    dict
+        The entry as written, once it is synced to disk. Threads of one process appending
+        at the same time share one write and one sync (:class:`_GroupCommit`).
     """
     if action not in ACTIONS:
         raise InputError(f"unknown audit action {action!r}; expected one of: {', '.join(ACTIONS)}")
     folder = _folder(workspace)
+    fields: dict[str, Any] = {
+        "actor": actor or default_actor(),
+        "action": action,
+        "purpose": purpose,
+        "subject": subject,
+        "details": details or {},
+    }
+    return _committer(folder).append(folder, fields)
+
+
+def _append(folder: Path, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain ``batch`` (entries without ``seq``, ``prev`` and ``hash``) onto the log: one write, one sync."""
     with _locked(folder):
         head = _read_head(folder)
         last_seq, last_hash = _last_entry(folder)
-        entry: dict[str, Any] = {
-            # the log's own last entry; a head ahead of it (entries removed from the end)
-            # keeps its count, so the gap stays visible to verify()
-            "seq": max(last_seq, int(head["count"])) + 1,
-            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "actor": actor or default_actor(),
-            "action": action,
-            "purpose": purpose,
-            "subject": subject,
-            "details": details or {},
-            "prev": last_hash,
-        }
-        entry["hash"] = _hash(entry)
-        _write_private(folder / LOG_FILE, json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n", append=True)
-        _write_head(folder, entry["seq"], entry["hash"])
-    return entry
+        # the log's own last entry; a head ahead of it (entries removed from the end)
+        # keeps its count, so the gap stays visible to verify()
+        seq = max(last_seq, int(head["count"]))
+        entries, lines = [], []
+        for fields in batch:
+            seq += 1
+            entry: dict[str, Any] = {"seq": seq, "at": fields["at"]}
+            entry.update((k, v) for k, v in fields.items() if k != "at")
+            entry["prev"] = last_hash
+            entry["hash"] = last_hash = _hash(entry)
+            entries.append(entry)
+            lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+        _write_private(folder / LOG_FILE, "".join(lines), append=True)
+        _write_head(folder, seq, last_hash)
+    return entries
+
+
+@dataclass
+class _Waiting:
+    """One entry waiting for its group commit, and its outcome."""
+
+    fields: dict[str, Any]
+    entry: dict[str, Any] | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _GroupCommit:
+    """The appends of one process to one log: those waiting at the same moment share a sync.
+
+    A thread that finds nobody writing takes every entry waiting (its own among them) and
+    appends them in arrival order with one write and one sync (:func:`_append`); threads
+    arriving meanwhile wait, and the first of them to wake after that write takes the next
+    group. Every caller returns once its own entry was synced, or raises what the write
+    raised. ``at`` is stamped on arrival, under the same lock that orders the entries, so
+    times never go backwards within the process.
+    """
+
+    lock: threading.Condition = field(default_factory=threading.Condition)
+    waiting: list[_Waiting] = field(default_factory=list)
+    writing: bool = False
+
+    def append(self, folder: Path, fields: dict[str, Any]) -> dict[str, Any]:
+        """Append one entry (``fields`` without ``at``, ``seq``, ``prev``, ``hash``); return it once synced."""
+        mine = _Waiting(fields)
+        with self.lock:
+            fields["at"] = datetime.now(UTC).isoformat(timespec="microseconds")
+            self.waiting.append(mine)
+            while not mine.done:
+                if self.writing:
+                    self.lock.wait()
+                else:
+                    self._write_group(folder)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.entry is not None
+        return mine.entry
+
+    def _write_group(self, folder: Path) -> None:
+        """Write every waiting entry (called and returning with :attr:`lock` held)."""
+        group, self.waiting = self.waiting, []
+        self.writing = True
+        entries: list[dict[str, Any]] = []
+        error: BaseException | None = None
+        self.lock.release()
+        try:
+            entries = _append(folder, [w.fields for w in group])
+        except BaseException as exc:  # noqa: BLE001 - handed to every caller of the group, who raise it
+            error = exc
+        finally:
+            self.lock.acquire()
+            self.writing = False
+        for i, waiting in enumerate(group):
+            waiting.entry = entries[i] if error is None else None
+            waiting.error = error
+            waiting.done = True
+        self.lock.notify_all()
+
+
+_COMMITS: dict[str, _GroupCommit] = {}
+_COMMITS_LOCK = threading.Lock()
+
+
+def _committer(folder: Path) -> _GroupCommit:
+    """The group commit of one log folder in this process (made on first use)."""
+    key = os.path.realpath(folder)
+    with _COMMITS_LOCK:
+        found = _COMMITS.get(key)
+        if found is None:
+            found = _COMMITS[key] = _GroupCommit()
+    return found
 
 
 _HEAD_BYTES = 128
@@ -219,7 +328,7 @@ _HEAD_BYTES = 128
 def _write_head(folder: Path, count: int, last: str) -> None:
     """Overwrite the head in place: one write of a fixed size (JSON padded with spaces).
 
-    The entry itself was appended and synced first; the head is not synced on every
+    The entries themselves were appended and synced first; the head is not synced on every
     append (that doubled the cost of a page showing personal data). After a power loss the
     head may lag the log by the last entries, which :func:`verify` reports.
     """

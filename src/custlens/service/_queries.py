@@ -55,6 +55,11 @@ class Page:
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data: dates as ISO text, NaN and infinities as ``None``."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most values: nothing to do
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
