@@ -131,10 +131,13 @@ def read_identity(
     cols = ", ".join(f'"{f}"' for f in chosen)
     con = connection if connection is not None else workspace.raw
     if len(ids) <= _POINT_READS:  # a few customers (a profile page): point look-ups on the index
-        marks = ", ".join("?" * len(ids))
-        rows = con.execute(
-            f"SELECT customer_id, {cols} FROM identity WHERE customer_id IN ({marks}) ORDER BY customer_id", ids
-        ).fetchall()
+        if len(ids) == 1:  # one customer: an equality the index answers directly (half the time of IN)
+            rows = con.execute(f"SELECT customer_id, {cols} FROM identity WHERE customer_id = ?", ids).fetchall()
+        else:
+            marks = ", ".join("?" * len(ids))
+            rows = con.execute(
+                f"SELECT customer_id, {cols} FROM identity WHERE customer_id IN ({marks}) ORDER BY customer_id", ids
+            ).fetchall()
         found = [str(r[0]) for r in rows]
         stored = {f: [r[i + 1] for r in rows] for i, f in enumerate(chosen)}
     else:
