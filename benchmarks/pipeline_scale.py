@@ -153,7 +153,7 @@ def analysis_parts(workspace: Path) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def run_size(rows: int, keep: bool, cap_mb: float) -> dict[str, Any]:
+def run_size(rows: int, keep: bool, cap_mb: float, progress: Any = None) -> dict[str, Any]:
     """All stages for one size, in a fresh workspace; the figures (a failed stage ends the run)."""
     meta = build_data(rows)
     folder = CACHE / f"tx_{rows}"
@@ -181,6 +181,8 @@ def run_size(rows: int, keep: bool, cap_mb: float) -> dict[str, Any]:
         try:
             for stage, argv in commands.items():
                 stages[stage] = run_stage([CUSTLENS, *argv], log, cap_mb)
+                if progress is not None:  # a long run keeps what it measured so far
+                    progress({**out, "stages": stages, "partial": True})
         except StageFailed as exc:
             out["failed"] = f"{stage}: {exc}"
         if "analyze" in stages:
@@ -211,7 +213,9 @@ def svg_plot(runs: list[dict[str, Any]], path: Path) -> None:
         stage: [(r["transactions"], r["stages"][stage]["seconds"]) for r in runs if stage in r["stages"]]
         for stage in STAGES
     }
-    series["total"] = [(r["transactions"], r["total_seconds"]) for r in runs if "failed" not in r]
+    series["total"] = [
+        (r["transactions"], r["total_seconds"]) for r in runs if "total_seconds" in r and "failed" not in r
+    ]
     colours = dict(zip([*STAGES, "total"], ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#222222"]))
     xs = [r["transactions"] for r in runs]
     ys = [max(y, 0.1) for points in series.values() for _, y in points]
@@ -274,6 +278,8 @@ def table(runs: list[dict[str, Any]]) -> str:
                 )
         if "failed" in run:
             lines.append(f"{n:>13,} FAILED {run['failed'].splitlines()[0]}")
+        elif run.get("partial"):
+            lines.append(f"{n:>13,} (unfinished: the run was stopped after these stages)")
         else:
             lines.append(f"{n:>13,} {'total':<20} {run['total_seconds']:>9.1f} {'':>8} {run['peak_mb']:>9,.0f}")
         if "import_rows_per_second" in run:
@@ -287,8 +293,9 @@ def table(runs: list[dict[str, Any]]) -> str:
         if parts:
             lines.append(f"{'':>13} analyze's largest parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts))
         if n >= 50_000_000:
-            ok_t = "failed" not in run and run["total_seconds"] <= TARGET_SECONDS
-            ok_m = "failed" not in run and run["peak_mb"] <= TARGET_MB
+            done = "failed" not in run and not run.get("partial")
+            ok_t = done and run["total_seconds"] <= TARGET_SECONDS
+            ok_m = done and run["peak_mb"] <= TARGET_MB
             lines.append(
                 f"{'':>13} target under 15 min: {'met' if ok_t else 'MISSED'}; "
                 f"under 8 GB peak: {'met' if ok_m else 'MISSED'}"
@@ -309,18 +316,15 @@ def main() -> None:
     runs: dict[str, Any] = dict(stored.get("runs", {}))
     if not args.plot_only:
         CACHE.mkdir(parents=True, exist_ok=True)
+        machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
         for size in (int(float(s)) for s in args.sizes.split(",")):
-            runs[str(size)] = run_size(size, args.keep, args.memory_cap_mb)
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            payload = {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
-                "runs": runs,
-            }
-            RESULTS.write_text(json.dumps(payload, indent=2))
+
+            def save(run: dict[str, Any], size: int = size) -> None:
+                RESULTS.write_text(json.dumps({"machine": machine, "runs": {**runs, str(size): run}}, indent=2))
+
+            runs[str(size)] = run_size(size, args.keep, args.memory_cap_mb, progress=save)
+            RESULTS.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2))
     if runs:
         print(table(list(runs.values())))
         svg_plot(list(runs.values()), PLOT)
