@@ -53,7 +53,9 @@ def _tables_of(source: Any) -> tuple[dict[str, Any], Any]:
                 f"the analysis reads {', '.join(TABLE_NAMES)}"
             )
         tables = {name: _prepare(name, as_ibis(data, name)) for name, data in source.items() if data is not None}
-        return tables, ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        con.con.execute("SET enable_progress_bar = false")  # no output from the library
+        return tables, con
     raise InputError(
         f"'source' must be a Workspace, a workspace folder or a mapping of tables by name; got {type(source).__name__}"
     )

@@ -525,6 +525,7 @@ def _engine_view(select: str, path: Path, memory_limit: str = SCAN_MEMORY_LIMIT)
     spill = tempfile.mkdtemp(prefix="custlens-scan-")
     weakref.finalize(con, shutil.rmtree, spill, True)
     try:
+        raw.execute("SET enable_progress_bar = false")  # no output from the library
         raw.execute(f"SET memory_limit = {_literal(memory_limit)}")
         raw.execute(f"SET temp_directory = {_literal(spill)}")
         raw.execute(f"CREATE VIEW source AS {select}")
