@@ -656,3 +656,30 @@ def test_parquet_to_a_terminal_needs_output(files: dict[str, str]) -> None:
         os.close(leader)
     assert proc.returncode == 2
     assert b"--output" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_engine_out_of_memory_is_one_line_naming_the_setting() -> None:
+    # a query beyond DuckDB's memory limit (even spilling) is not a traceback: exit 5, the setting to raise
+    import duckdb
+    import typer
+
+    from custlens.cli._common import guarded
+
+    sub = typer.Typer()
+
+    @sub.command()
+    @guarded
+    def heavy() -> None:
+        raise duckdb.OutOfMemoryException(
+            "Out of Memory Error: failed to pin block of size 256.0 KiB\nPossible solutions"
+        )
+
+    @sub.command()
+    def other() -> None:  # a second command keeps Typer from folding the app into one command
+        pass
+
+    result = CliRunner().invoke(sub, ["heavy"])
+    assert result.exit_code == 5, result.output
+    said = " ".join(result.output.split())
+    assert "ran out of memory (Out of Memory Error: failed to pin block of size 256.0 KiB)" in said
+    assert "memory_limit in the [duckdb] section" in said and "Traceback" not in said

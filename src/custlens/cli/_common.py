@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from custlens.errors import CustlensError, InputError
+from custlens.errors import BackendError, CustlensError, InputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -121,13 +121,31 @@ def guarded(fn: F) -> F:
             _report(exc)
             raise typer.Exit(InputError.exit_code) from None
         except Exception as exc:
-            found = scan_error(exc)
+            found = scan_error(exc) or memory_error(exc)
             if found is None:
                 raise
             _report(found)
             raise typer.Exit(found.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def memory_error(exc: BaseException) -> BackendError | None:
+    """DuckDB's out-of-memory error as one :class:`BackendError` that says which setting to raise.
+
+    A query that needs more than the engine's memory limit, even spilling to disk, fails
+    with ``OutOfMemoryException``; imports and analyses commit nothing then. Other
+    exceptions give None.
+    """
+    kind = type(exc)
+    if not kind.__module__.lstrip("_").startswith("duckdb") or kind.__name__ != "OutOfMemoryException":
+        return None
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else kind.__name__
+    return BackendError(
+        f"the engine ran out of memory ({first}); nothing was stored. Raise memory_limit in the [duckdb] "
+        "section of the workspace's workspace.toml (2GB by default; file scans use 600MB), or run on a "
+        "machine with more memory"
+    )
 
 
 def scan_error(exc: BaseException) -> InputError | None:
