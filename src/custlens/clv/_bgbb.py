@@ -141,28 +141,9 @@ def weighted_loglik_grad(
     if s is None:
         s = cache["bgbb"] = _whole_number_statistics(x, t_x, n, w)
     k = np.arange(s["top"], dtype=float)
-    G = {
-        name: special.gammaln(v + k)
-        for name, v in (
-            ("a", alpha),
-            ("b", beta),
-            ("ab", alpha + beta),
-            ("g", gamma),
-            ("d", delta),
-            ("gd", gamma + delta),
-        )
-    }
-    P = {
-        name: special.digamma(v + k)
-        for name, v in (
-            ("a", alpha),
-            ("b", beta),
-            ("ab", alpha + beta),
-            ("g", gamma),
-            ("d", delta),
-            ("gd", gamma + delta),
-        )
-    }
+    shifts = (("a", alpha), ("b", beta), ("ab", alpha + beta), ("g", gamma), ("d", delta), ("gd", gamma + delta))
+    G = {name: special.gammaln(v + k) for name, v in shifts}
+    P = {name: special.digamma(v + k) for name, v in shifts}
     ux, un, unx, rp, span, wts = s["x"], s["n"], s["n_x"], s["row_pair"], s["span"], s["w"]
     # first term: B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma, delta)
     log_0 = G["a"][ux] + G["b"][unx] - G["ab"][un] + G["g"][0] + G["d"][un] - G["gd"][un]

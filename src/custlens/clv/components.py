@@ -386,7 +386,12 @@ def value_components(
     from custlens._frames import as_ibis
     from custlens.features import as_of_date
     from custlens.features.costs import load_costs
-    from custlens.features.lifetime import PART_COLUMNS, new_customer_service_rate, value_parts_windows
+    from custlens.features.lifetime import (
+        PART_COLUMNS,
+        new_customer_service_rate,
+        value_parts_windows,
+        window_columns,
+    )
 
     purchase_model, horizon, discount, unit, spend_table = _settings(model, horizon_months, monthly_discount, time_unit)
     upm = check_value_options(horizon, discount, unit, "discrete")
@@ -402,10 +407,7 @@ def value_components(
     # the historical and the current window in one pass over the lines
     wide = value_parts_windows(tx, windows={"h": None, "c": since}, as_of=day, **options)  # type: ignore[arg-type]
     both = wide.order_by("customer_id").to_pyarrow()
-    hist, cur = (
-        pa.table({c: both[f"{w}__{c}"] if f"{w}__{c}" in both.column_names else both[c] for c in PART_COLUMNS})
-        for w in ("h", "c")
-    )
+    hist, cur = (both.select(window_columns(w)).rename_columns(list(PART_COLUMNS)) for w in ("h", "c"))
     rate_row = new_customer_service_rate(tx, inter, as_of=day, costs=rates, baseline_months=baseline_months)
     c_new = rate_row.to_pyarrow().to_pylist()[0]["rate"] or 0.0
     if hist.num_rows == 0:

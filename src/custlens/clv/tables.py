@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from custlens._frames import as_arrow
+from custlens._frames import as_arrow, as_ibis
 from custlens.clv._checks import arrow_values
 from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
 from custlens.clv._registry import MODELS, PURCHASE_MODELS
@@ -108,14 +108,9 @@ def _summary_expression(
 ) -> Any:
     """:func:`summary_from_transactions` as an Ibis expression, in the engine holding the log."""
     unit = check_time_unit(time_unit)
-    import ibis
-    import ibis.expr.types as ir
-
     from custlens.features import purchase_history
 
-    table = (
-        transactions if isinstance(transactions, ir.Table) else ibis.memtable(as_arrow(transactions, "transactions"))
-    )
+    table = as_ibis(transactions, "transactions")
     return purchase_history(
         table,
         customer_col=customer_col,

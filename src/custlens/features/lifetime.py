@@ -30,7 +30,7 @@ from custlens.features.costs import CostRates, kind_cost, load_costs, service_co
 from custlens.features.indicators import signed_lines, signed_lines_keeping
 from custlens.schema import DAYS_PER_MONTH
 
-__all__ = ["PART_COLUMNS", "value_parts", "value_parts_windows", "new_customer_service_rate"]
+__all__ = ["PART_COLUMNS", "value_parts", "value_parts_windows", "window_columns", "new_customer_service_rate"]
 
 _LINE_DEFAULTS: dict[str, str | None] = {
     "amount_col": "amount",
@@ -187,7 +187,7 @@ def value_parts(
         quantity_col=quantity_col,
         return_col=return_col,
     )
-    return wide.select(*(wide[f"w__{c}"].name(c) if f"w__{c}" in wide.columns else wide[c] for c in PART_COLUMNS))
+    return wide.select(*(wide[source].name(c) for source, c in zip(window_columns("w"), PART_COLUMNS)))
 
 
 _WINDOW_COLUMNS = (
@@ -203,6 +203,11 @@ _WINDOW_COLUMNS = (
     "interactions",
 )
 """The columns of :data:`PART_COLUMNS` that depend on the window (the rest are the buyer's)."""
+
+
+def window_columns(window: str) -> list[str]:
+    """The columns of :func:`value_parts_windows` that hold window ``window``'s :data:`PART_COLUMNS`, in order."""
+    return [f"{window}__{c}" if c in _WINDOW_COLUMNS else c for c in PART_COLUMNS]
 
 
 def value_parts_windows(
