@@ -262,3 +262,54 @@ def test_no_analysis_yet(tmp_path: Any) -> None:
         assert clients.get("analyst", "/api/v1/analyses").json()["total"] == 0
     finally:
         clients.close()
+
+
+def test_reads_from_memory_and_from_a_worker_thread_agree(fresh: Clients) -> None:
+    """A profile, a member page and the overview answer the same whether the service's
+    in-memory indexes are current (read on the event loop) or not (read on a worker
+    thread, which rebuilds them)."""
+    cid = one_customer(fresh)
+    summary = fresh.get("admin", "/api/v1/segments/rfm").json()["segments"]
+    members = f"/api/v1/segments/rfm/{summary[0]['segment']}/members?page_size=7"
+    urls = (f"/api/v1/customers/{cid}", members, "/api/v1/overview")
+    warm = [fresh.get("admin", url).json() for url in urls]
+    assert fresh.service.warmed()
+    fresh.service.changed(analyses=True)  # as after a write: the indexes are stale
+    assert not fresh.service.warmed()
+    cold = fresh.get("admin", urls[0]).json()
+    assert fresh.service.warmed()  # the read on the worker thread rebuilt them
+    assert cold == warm[0] and "identity" in cold
+    fresh.service.changed(analyses=True)
+    assert [fresh.get("admin", url).json() for url in urls] == warm
+    fresh.service.changed()
+    assert not fresh.service.warmed("no-such-analysis")
+
+
+def test_json_responses_are_compact_utf8_without_nan() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    import numpy as np
+
+    from custlens.api._app import JSON
+
+    body = JSON(
+        {
+            "zh": "忠诚客户",
+            "nan": float("nan"),
+            "at": datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+            "day": date(2025, 1, 2),
+            "raw": b"\x01\xff",
+            "amount": Decimal("1.20"),
+            "n": np.int64(3),
+            "x": np.float64(0.5),
+            1: "key",
+        }
+    ).body
+    assert (
+        body
+        == (
+            '{"zh":"忠诚客户","nan":null,"at":"2025-01-02T03:04:05.000006+00:00","day":"2025-01-02",'
+            '"raw":"01ff","amount":"1.20","n":3,"x":0.5,"1":"key"}'
+        ).encode()
+    )

@@ -12,13 +12,13 @@ Response`` that draws an error page instead of the JSON body.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -64,12 +64,16 @@ def _default(value: Any) -> Any:
 
 
 class JSON(JSONResponse):
-    """A JSON response from plain data (dates as ISO text); no NaN (use :func:`custlens.service.plain`)."""
+    """A JSON response from plain data (dates as ISO text), written by orjson.
+
+    Compact UTF-8. Data should come through :func:`custlens.service.plain` (NaN and
+    infinities become ``None`` there; orjson would write them as ``null`` too, never as
+    the invalid ``NaN``). Values orjson does not know (bytes, decimals, paths) go through
+    :func:`_default`: bytes as hex, anything else as its text.
+    """
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default).encode(
-            "utf-8"
-        )
+        return orjson.dumps(content, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

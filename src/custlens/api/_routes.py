@@ -6,11 +6,14 @@ dependency, one function of :mod:`custlens.service` answers, the route returns i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from custlens.access import User
 from custlens.api._app import JSON
@@ -25,9 +28,10 @@ from custlens.api._security import (
 )
 from custlens.errors import InputError
 
-__all__ = ["router", "routers", "PageModel", "PageQuery"]
+__all__ = ["router", "routers", "PageModel", "PageQuery", "page_query", "from_memory"]
 
 router = APIRouter()
+T = TypeVar("T")
 
 
 def routers() -> list[APIRouter]:
@@ -48,16 +52,21 @@ class PageModel(BaseModel):
     total: int
 
 
+@dataclass(frozen=True)
 class PageQuery:
-    """``?page=&page_size=`` of every list."""
+    """``?page=&page_size=`` of every list (a route takes it as ``Depends(page_query)``)."""
 
-    def __init__(
-        self,
-        page: int = Query(1, ge=1, le=1_000_000, description="Page number, from 1."),
-        page_size: int = Query(50, ge=1, le=500, description="Items per page, 1 to 500."),
-    ) -> None:
-        self.page = page
-        self.page_size = page_size
+    page: int
+    page_size: int
+
+
+async def page_query(
+    page: int = Query(1, ge=1, le=1_000_000, description="Page number, from 1."),
+    page_size: int = Query(50, ge=1, le=500, description="Items per page, 1 to 500."),
+) -> PageQuery:
+    """The paging of a list. A coroutine, so FastAPI reads it on the event loop (a plain
+    class or function dependency would cost every list request a trip to a worker thread)."""
+    return PageQuery(page, page_size)
 
 
 class Credentials(BaseModel):
@@ -84,6 +93,22 @@ class Health(BaseModel):
 def service_of(request: Request) -> Any:
     """The :class:`custlens.service.Service` of the app."""
     return request.app.state.service
+
+
+async def from_memory(request: Request, analysis_id: str | None, read: Callable[[], T]) -> T:
+    """``read()``, on the event loop when the service answers it from memory, else on a worker thread.
+
+    For the reads of :mod:`custlens.service` that use only the in-memory indexes (a
+    profile without its personal data, a page of segment members, the overview): once
+    :meth:`custlens.service.Service.warmed` says those indexes are current for
+    ``analysis_id``, the read is a few dictionary and Arrow lookups, cheaper than the
+    hand-over to a worker thread and back that a plain ``def`` route costs. Before that
+    (the first read after a write builds the indexes, seconds at a million customers) it
+    runs on a worker thread, so the event loop never waits for DuckDB.
+    """
+    if service_of(request).warmed(analysis_id):
+        return read()
+    return await run_in_threadpool(read)
 
 
 def _client(request: Request) -> str:
@@ -228,7 +253,7 @@ def me(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
 
 
 @secured(router, "GET", "/api/v1/tokens", AUTHENTICATED, response_model=PageModel, tags=["auth"])
-def tokens(request: Request, paging: PageQuery = Depends(), user: User = Depends(current_user)) -> Response:
+def tokens(request: Request, paging: PageQuery = Depends(page_query), user: User = Depends(current_user)) -> Response:
     """API tokens (without their secret): one's own; every user's for ``users:manage``."""
     from custlens.service import list_tokens
 

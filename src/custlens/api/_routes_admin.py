@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from custlens.access import User
 from custlens.api._app import JSON
-from custlens.api._routes import PageModel, PageQuery, service_of
+from custlens.api._routes import PageModel, PageQuery, page_query, service_of
 from custlens.api._security import current_user, secured
 
 __all__ = ["router"]
@@ -91,7 +91,7 @@ def import_upload(
 
 
 @secured(router, "GET", "/api/v1/jobs", "jobs:read", response_model=PageModel, tags=["jobs"])
-def jobs(request: Request, paging: PageQuery = Depends(), user: User = Depends(current_user)) -> Response:
+def jobs(request: Request, paging: PageQuery = Depends(page_query), user: User = Depends(current_user)) -> Response:
     """Background jobs (imports, analysis runs), newest first."""
     from custlens.service import list_jobs
 
@@ -108,7 +108,7 @@ def job(request: Request, job_id: str, user: User = Depends(current_user)) -> di
 
 # -- users ------------------------------------------------------------------------------------------------------
 @secured(router, "GET", "/api/v1/users", "users:manage", response_model=PageModel, tags=["users"])
-def users(request: Request, paging: PageQuery = Depends(), user: User = Depends(current_user)) -> Response:
+def users(request: Request, paging: PageQuery = Depends(page_query), user: User = Depends(current_user)) -> Response:
     """Every user: name, role, created, disabled, locked until."""
     from custlens.service import list_users
 

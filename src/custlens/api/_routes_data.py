@@ -6,14 +6,16 @@ one :mod:`custlens.service` function.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from custlens.access import User
 from custlens.api._app import JSON
-from custlens.api._routes import PageModel, PageQuery, service_of
+from custlens.api._routes import PageModel, PageQuery, from_memory, page_query, service_of
 from custlens.api._security import current_user, secured
 from custlens.errors import InputError
 
@@ -43,15 +45,19 @@ def _filters(items: list[str], **named: str | None) -> dict[str, Any]:
 
 # -- overview and analyses ------------------------------------------------------------------------------
 @secured(router, "GET", "/api/v1/overview", "analyses:read", tags=["analyses"])
-def overview(request: Request, analysis_id: str | None = AnalysisId, user: User = Depends(current_user)) -> Response:
+async def overview(
+    request: Request, analysis_id: str | None = AnalysisId, user: User = Depends(current_user)
+) -> Response:
     """The overview's headline figures of a stored analysis (customers, revenue, CLV, at risk, concentration)."""
     from custlens.service import overview
 
-    return _json(overview(service_of(request), user, analysis_id=analysis_id))
+    return _json(
+        await from_memory(request, analysis_id, partial(overview, service_of(request), user, analysis_id=analysis_id))
+    )
 
 
 @secured(router, "GET", "/api/v1/analyses", "analyses:read", response_model=PageModel, tags=["analyses"])
-def analyses(request: Request, paging: PageQuery = Depends(), user: User = Depends(current_user)) -> Response:
+def analyses(request: Request, paging: PageQuery = Depends(page_query), user: User = Depends(current_user)) -> Response:
     """The stored analyses, newest first."""
     from custlens.service import list_stored_analyses
 
@@ -91,7 +97,7 @@ def customers(
     order_by: Sortable = "score_rank",
     descending: bool = False,
     analysis_id: str | None = AnalysisId,
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """Search customers: id prefix, filters, a segment, a risk band and a rule; one page of them."""
@@ -157,7 +163,7 @@ def customer_fields(
 
 
 @secured(router, "GET", "/api/v1/customers/{customer_id}", "customers:read", tags=["customers"])
-def customer(
+async def customer(
     request: Request,
     customer_id: str,
     timeline: int = Query(50, ge=0, le=500, description="Latest events of the timeline."),
@@ -168,9 +174,16 @@ def customer(
 
     ``identity`` (personal data) is present only where the role may see it.
     """
-    from custlens.service import customer_profile
+    from custlens.service import customer_identity, customer_profile
 
-    return _json(customer_profile(service_of(request), user, customer_id, analysis_id=analysis_id, timeline=timeline))
+    service = service_of(request)
+    read = partial(customer_profile, service, user, customer_id, analysis_id=analysis_id, timeline=timeline)
+    profile = await from_memory(request, analysis_id, partial(read, identity=False))
+    # personal data: a DuckDB read and an audit entry synced to disk, on a worker thread
+    identity = await run_in_threadpool(customer_identity, service, user, customer_id)
+    if identity is not None:
+        profile["identity"] = identity
+    return _json(profile)
 
 
 # -- segments ------------------------------------------------------------------------------------------------
@@ -178,7 +191,7 @@ def customer(
 def segments(
     request: Request,
     analysis_id: str | None = AnalysisId,
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """The segmentations of the analysis: method, snapshot, number of segments and customers."""
@@ -223,18 +236,19 @@ def migration(
     response_model=PageModel,
     tags=["segments"],
 )
-def members(
+async def members(
     request: Request,
     method: str,
     segment: str,
     analysis_id: str | None = AnalysisId,
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """The members of one segment, most important first (no personal data)."""
     from custlens.service import segment_members
 
-    page = segment_members(
+    read = partial(
+        segment_members,
         service_of(request),
         user,
         method,
@@ -243,7 +257,7 @@ def members(
         page=paging.page,
         page_size=paging.page_size,
     )
-    return _json(page)
+    return _json(await from_memory(request, analysis_id, read))
 
 
 # -- lifetime value ------------------------------------------------------------------------------------------
@@ -261,7 +275,7 @@ def value_distribution(
 def value_top(
     request: Request,
     analysis_id: str | None = AnalysisId,
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """Customers by CLV, highest first (``page_size`` is the N of a top N)."""
@@ -290,7 +304,7 @@ def at_risk(
         [], description="Risk bands (default: the analysis')."
     ),
     analysis_id: str | None = AnalysisId,
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """Customers at risk, most value at stake first."""

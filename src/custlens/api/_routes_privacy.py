@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from custlens.access import User
 from custlens.api._app import JSON
-from custlens.api._routes import PageModel, PageQuery, service_of
+from custlens.api._routes import PageModel, PageQuery, page_query, service_of
 from custlens.api._security import current_user, secured
 
 __all__ = ["router"]
@@ -94,7 +94,7 @@ def audit_log(
     actor: str | None = Query(None, max_length=128),
     since: str | None = Query(None, max_length=40, description="ISO date or time (UTC without an offset)."),
     until: str | None = Query(None, max_length=40),
-    paging: PageQuery = Depends(),
+    paging: PageQuery = Depends(page_query),
     user: User = Depends(current_user),
 ) -> Response:
     """Audit log entries, newest first: who read personal data, exports, erasures, logins, user changes."""

@@ -11,7 +11,7 @@ lookups of the two most recently used analyses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from custlens.analysis import StoredAnalysis
     from custlens.service._service import Service
 
-__all__ = ["CustomerLookup", "LIST_COLUMNS"]
+__all__ = ["CustomerLookup", "LIST_COLUMNS", "RowReader"]
 
 LIST_COLUMNS = (
     "customer_id",
@@ -38,6 +38,35 @@ LIST_COLUMNS = (
     "score_tier",
 )
 """Columns of a customer in a list (search results, segment members)."""
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """Rows of an in-memory table as dictionaries, read column by column.
+
+    A one-row ``slice(...).to_pylist()`` of a wide table costs about five times as much
+    as reading the row's value from each column's array (about 0.5 ms against 0.09 ms for
+    the 54 columns of a stored customer), and a profile reads one on every view.
+    """
+
+    names: tuple[str, ...]
+    arrays: tuple[pa.Array, ...]
+
+    @classmethod
+    def of(cls, table: pa.Table) -> RowReader:
+        """A reader of ``table`` (its columns combined into one array each)."""
+        table = table.combine_chunks()
+        arrays = tuple(c.chunk(0) if c.num_chunks else pa.array([], type=c.type) for c in table.columns)
+        return cls(tuple(table.column_names), arrays)
+
+    def row(self, at: int) -> dict[str, Any]:
+        """Row ``at`` (as ``pyarrow.Table.to_pylist`` gives it)."""
+        return dict(zip(self.names, [a[at].as_py() for a in self.arrays]))
+
+    def rows(self, indices: pa.Array) -> list[dict[str, Any]]:
+        """The rows at ``indices``, in that order."""
+        columns = [a.take(indices).to_pylist() for a in self.arrays]
+        return [dict(zip(self.names, values)) for values in zip(*columns)]
 
 
 @dataclass(frozen=True)
@@ -70,6 +99,12 @@ class CustomerLookup:
     segment_names: dict[str, dict[str, str]]
     members: dict[tuple[str, str], pa.Array]
     actions: dict[tuple[str, str], dict[str, Any]]
+    reader: RowReader = field(init=False, repr=False, compare=False)
+    list_reader: RowReader = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", RowReader.of(self.table))
+        object.__setattr__(self, "list_reader", RowReader.of(self.table.select(list(LIST_COLUMNS))))
 
     @classmethod
     def build(cls, service: Service, analysis: StoredAnalysis) -> CustomerLookup:
@@ -110,7 +145,7 @@ class CustomerLookup:
         at = self.positions.get(customer_id)
         if at is None:
             return None
-        return self.table.slice(at, 1).to_pylist()[0]
+        return self.reader.row(at)
 
     def segments_of(self, customer_id: str) -> dict[str, dict[str, str] | None]:
         """Method -> ``{segment, segment_zh}`` of one customer (``None`` where unassigned)."""
@@ -127,5 +162,5 @@ class CustomerLookup:
         """Rows ``offset`` to ``offset + size`` of a segment's members (list columns), and how many there are."""
         rows = self.members[(method, segment)]
         chunk = rows.slice(offset, size)
-        items = self.table.select(list(LIST_COLUMNS)).take(chunk).to_pylist() if len(chunk) else []
+        items = self.list_reader.rows(chunk) if len(chunk) else []
         return items, len(rows)

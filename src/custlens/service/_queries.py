@@ -26,6 +26,7 @@ __all__ = [
     "Page",
     "page_of",
     "plain",
+    "customer_identity",
     "customer_profile",
     "customer_fields",
     "search_customers",
@@ -124,10 +125,36 @@ def _identity(service: Service, user: User, customer_id: str, consent: bool | No
     return found.get(customer_id, dict.fromkeys(fields))
 
 
+def customer_identity(service: Service, user: User, customer_id: str) -> dict[str, Any] | None:
+    """The personal fields of one customer the user may see, decrypted (permission ``customers:read``).
+
+    ``None`` when the role may see none (``analyst``; ``marketing`` for a customer who did
+    not consent to marketing). A read of personal data goes to the audit log and returns
+    once its entry is on disk. :func:`customer_profile` includes it as ``identity``.
+    """
+    from custlens.access import check
+
+    check(user.role, "customers:read")
+    customer_id = str(customer_id)
+    consent = service.canonical().attributes_of(customer_id).get("consent_marketing")
+    identity = _identity(service, user, customer_id, consent)
+    return None if identity is None else plain(identity)
+
+
 def customer_profile(
-    service: Service, user: User, customer_id: str, *, analysis_id: str | None = None, timeline: int = 50
+    service: Service,
+    user: User,
+    customer_id: str,
+    *,
+    analysis_id: str | None = None,
+    timeline: int = 50,
+    identity: bool = True,
 ) -> dict[str, Any]:
     """One customer as the user may see them (permission ``customers:read``).
+
+    ``identity=False`` leaves the personal data out (no DuckDB read, no audit entry): the
+    API then asks :func:`customer_identity` separately, so that the rest, answered from
+    memory, is read on its event loop.
 
     Returns
     -------
@@ -178,9 +205,10 @@ def customer_profile(
         },
         "timeline": canonical.timeline(customer_id, timeline),
     }
-    identity = _identity(service, user, customer_id, attributes.get("consent_marketing"))
-    if identity is not None:
-        profile["identity"] = identity
+    if identity:
+        found = _identity(service, user, customer_id, attributes.get("consent_marketing"))
+        if found is not None:
+            profile["identity"] = found
     return plain(profile)
 
 

@@ -263,6 +263,22 @@ class Service:
                 self._canonical = found
         return found
 
+    def warmed(self, analysis_id: str | None = None) -> bool:
+        """Whether reads of ``analysis_id`` (default: the latest) are answered from memory now.
+
+        True when the latest analysis id, the canonical index and the lookup of that
+        analysis are current for this generation (nothing to read from DuckDB or to build
+        first). A quick check without locks: a write between it and the read only means
+        the read builds what it needs, as it would have anyway.
+        """
+        generation, latest = self._latest
+        if generation != self._generation or latest is None:
+            return False
+        canonical = self._canonical
+        if canonical is None or canonical.generation != generation:
+            return False
+        return (latest if analysis_id is None else analysis_id) in self._lookups
+
     def warm(self) -> str | None:
         """Build the in-memory indexes now: the canonical tables' and the latest analysis'.
 

@@ -12,11 +12,13 @@ events are the stored rows, shaped for the timeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from custlens.service._lookup import RowReader
 
 if TYPE_CHECKING:
     from custlens.service._service import Service
@@ -95,6 +97,10 @@ class CanonicalIndex:
     attribute_rows: dict[str, int]
     events: pa.Table
     spans: dict[str, tuple[int, int]]
+    reader: RowReader = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", RowReader.of(self.attributes))
 
     @classmethod
     def build(cls, service: Service, generation: int) -> CanonicalIndex:
@@ -122,7 +128,7 @@ class CanonicalIndex:
         at = self.attribute_rows.get(customer_id)
         if at is None:
             return {}
-        row: dict[str, Any] = self.attributes.slice(at, 1).to_pylist()[0]
+        row = self.reader.row(at)
         row.pop("customer_id", None)
         return row
 
