@@ -199,6 +199,10 @@ def build_app(
         "(bearer token) or POST /api/v1/session (cookie for the pages). Every operation names the "
         "permission it needs in `x-permission`; see docs/api.md and docs/security.md.",
         default_response_class=JSON,
+        # FastAPI's own OpenTelemetry spans and metrics are off: custlens exports none, and
+        # asking for a tracer provider reads the environment on every request (about 7 % of
+        # the interpreter's time under load; docs/performance.md)
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.service = None
     app.state.secure_cookies = secure_cookies
