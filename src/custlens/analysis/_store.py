@@ -224,7 +224,10 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
             }
         )
         con.insert(RESULTS_TABLE, ibis.memtable(blobs, schema=_results_schema()))
-        n_customers = int(customers.count().to_pyarrow().as_py())
+        # counted in the stored rows: counting ``customers`` would compute the whole lazy
+        # per-customer expression (every feature, model score and segment join) a second time
+        saved = con.table(CUSTOMERS_TABLE)
+        n_customers = int(saved.filter(saved.analysis_id == analysis_id).count().to_pyarrow().as_py())
         # "save": the time spent here outside the parts timed on their own (parts computed
         # lazily while saving are timed under their names), so the timings add up to the run
         timed_here = sum(pipeline.timings.values()) - timed_before
