@@ -18,9 +18,9 @@ from custlens.api._admission import DEADLINE_OFFSETS, DEFAULT_OFFSET, Admission,
         ("/customers/C00000123", 0.0),
         ("/api/v1/customers/count", DEFAULT_OFFSET),
         ("/api/v1/customers/fields", DEFAULT_OFFSET),
-        ("/api/v1/customers", 0.12),
-        ("/api/v1/segments/rfm/Champions/members", 0.12),
-        ("/segments/members", 0.12),
+        ("/api/v1/customers", 0.10),
+        ("/api/v1/segments/rfm/Champions/members", 0.10),
+        ("/segments/members", 0.10),
         ("/api/v1/overview", DEFAULT_OFFSET),
         ("/api/v1/segments/rfm", DEFAULT_OFFSET),
     ],
@@ -28,7 +28,7 @@ from custlens.api._admission import DEADLINE_OFFSETS, DEFAULT_OFFSET, Admission,
 def test_each_route_has_its_deadline_offset(path: str, offset: float) -> None:
     assert offset_of(path) == offset
     # a profile is the most urgent read; lists next; anything else last
-    assert sorted({o for _, o in DEADLINE_OFFSETS} | {DEFAULT_OFFSET}) == [0.0, 0.12, DEFAULT_OFFSET]
+    assert sorted({o for _, o in DEADLINE_OFFSETS} | {DEFAULT_OFFSET}) == [0.0, 0.10, DEFAULT_OFFSET]
 
 
 class _App:
