@@ -210,7 +210,7 @@ class _TransactionModel(MLEstimator):
         customer ``i`` in ``(T_i, T_i + times[j]]`` (what :meth:`conditional_expected_purchases`
         gives one time at a time). The alive-customer factor depends on ``(x, T)`` only;
         without covariates it is interpolated in ``T`` per frequency shared by many customers
-        (checked against the exact values to 1e-12 relative, :mod:`custlens.clv._chebyshev`)
+        (checked against the exact values to 1e-10 relative, :mod:`custlens.clv._chebyshev`)
         and evaluated exactly once per distinct ``(x, T)`` pair otherwise; this is what
         lifetime value is computed from.
 
