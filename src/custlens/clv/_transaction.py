@@ -255,17 +255,49 @@ class _TransactionModel(MLEstimator):
         params = self._p(P)
         kw = self._family_kw
         alive = self._family.p_alive(*params, x, t_x, T, **kw)
-        width = grid.size if weights is None else weights.shape[1]
-
-        def exact(counts: FloatArray | float, T_at: FloatArray, p: list[Any] = params) -> FloatArray:
-            counts = np.broadcast_to(np.asarray(counts, dtype=float), T_at.shape)
-            curve = self._family.alive_expected_purchases(grid[None, :], *p, counts[:, None], T_at[:, None], **kw)
-            return _weighted(curve, weights)
-
         if any(np.ndim(v) for v in params):  # per-customer parameters: no sharing
             per_row = [np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v for v in params]
             curve = self._family.alive_expected_purchases(grid[None, :], *per_row, x[:, None], T[:, None], **kw)
             return alive, alive[:, None] * _weighted(curve, weights)
+        return alive, alive[:, None] * self._alive_factor("alive_expected_purchases", grid, weights, params, x, T)
+
+    def _alive_later_curve(
+        self,
+        times: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        *,
+        alive: FloatArray | None = None,
+    ) -> FloatArray:
+        """P(alive at ``T + times[j]``) of each customer, shape ``(customers, len(times))``.
+
+        What :meth:`p_alive_later` gives one time at a time (without covariates), with the
+        survival of a customer alive at ``T`` interpolated per frequency like the curve of
+        :meth:`conditional_curve`. ``alive``: P(alive at ``T``) when already computed.
+        """
+        x, t_x, T_ = check_rft(frequency, recency, T)
+        grid = np.asarray(times, dtype=float).reshape(-1)
+        require("times", np.isfinite(grid) & (grid >= 0), "must be finite numbers >= 0", grid)
+        params = self._p(self._row_params(None, x.size))
+        if alive is None:
+            alive = self._family.p_alive(*params, x, t_x, T_, **self._family_kw)
+        return alive[:, None] * self._alive_factor("alive_survival", grid, None, params, x, T_)
+
+    def _alive_factor(
+        self, name: str, grid: FloatArray, weights: FloatArray | None, params: list[Any], x: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """The family's ``name`` (``alive_expected_purchases`` or ``alive_survival``) on ``grid``
+        for each customer, times ``weights``, for scalar parameters: interpolated per frequency
+        (:mod:`custlens.clv._chebyshev`), exactly once per distinct ``(x, T)`` where not."""
+        fn = getattr(self._family, name)
+        kw = self._family_kw
+        width = grid.size if weights is None else weights.shape[1]
+
+        def exact(counts: FloatArray | float, T_at: FloatArray) -> FloatArray:
+            counts = np.broadcast_to(np.asarray(counts, dtype=float), T_at.shape)
+            return _weighted(fn(grid[None, :], *params, counts[:, None], T_at[:, None], **kw), weights)
+
         shift = self._interpolation_shift(params)
         values, done = interpolate_per_count(
             lambda count, v: exact(count, np.exp(v) - shift), x, np.log(shift + T), width
@@ -274,12 +306,12 @@ class _TransactionModel(MLEstimator):
         if rest.size:  # counts with few customers: once per distinct (x, T) pair
             pairs, inverse = unique_rows(np.column_stack([x[rest], T[rest]]))
             values[rest] = exact(pairs[:, 0], pairs[:, 1])[inverse]
-        return alive, alive[:, None] * values
+        return values
 
     def _interpolation_shift(self, params: list[Any]) -> float:
-        """``c > 0`` such that the alive-customer factor is analytic in ``log(c + T)`` for
-        ``|Im| < pi``: BG/NBD's ``z = t/(alpha+T+t)`` is singular only where ``alpha + T``
-        is real and <= 0."""
+        """``c > 0`` such that the alive-customer factors are analytic in ``log(c + T)`` for
+        ``|Im| < pi``: BG/NBD's ``z = t/(alpha+T+t)`` (expectation and survival) is singular
+        only where ``alpha + T`` is real and <= 0."""
         return float(params[1])
 
     def expected_purchases(self, t: ArrayLike, *, covariates: ArrayLike | None = None) -> FloatArray:
