@@ -35,7 +35,8 @@ Then the whole process: ``custlens fit MODEL FILE`` against a Python script read
 same CSV with pandas and fitting with lifetimes (fresh processes, wall time, median of 3).
 
 Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--timeout S] [--subsample N]
-Writes benchmarks/results/clv_speed.json and prints a table with every ratio.
+Writes benchmarks/results/clv_speed.json and prints a table with every ratio. ``--clv-only``
+times the CLV step alone (custlens fastest of 5, lifetimes once) into clv_speed_clv.json.
 """
 
 from __future__ import annotations
@@ -372,6 +373,31 @@ def whole_process(python: Path, paths: dict[str, Path], models: list[str], repea
     return out
 
 
+def clv_only(lifetimes: Path, n: int, repeat: int = 5) -> None:
+    """The ``clv`` row alone: custlens' CLV step (fits untimed) fastest of ``repeat``, and lifetimes'."""
+    synthetic = write_synthetic(n)
+    d = read_columns(synthetic)
+    x, tx, T, m = d["frequency"], d["recency"], d["T"], d["monetary_value"]
+    bgnbd, gg = BetaGeo().fit(x, tx, T), GammaGamma().fit(x[x > 0], m[x > 0])
+    seconds = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        spend = gg.conditional_expected_spend(x, m)
+        table = customer_lifetime_value(bgnbd, x, tx, T, spend, horizon_months=12, monthly_discount=0.01, time_unit="W")
+        seconds.append(time.perf_counter() - t0)
+    clv_run = _run(lifetimes, synthetic, "bgnbd,gg,clv", 0)
+    lt_clv = np.load(str(synthetic) + ".lifetimes_clv.npy")
+    ours = table.column("clv").to_numpy()
+    rel = float(np.median(np.abs(ours - lt_clv) / np.maximum(np.abs(lt_clv), 1e-9)))
+    report = {"customers": n, "custlens_seconds": seconds, "lifetimes_seconds": clv_run["seconds"]["clv"]}
+    report["clv_median_relative_difference"] = rel
+    (RESULTS / "clv_speed_clv.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    best, theirs = min(seconds), clv_run["seconds"]["clv"]
+    print(f"12-month CLV of {n:,} customers: custlens {best:.3f} s (fastest of {repeat}: {seconds})")
+    print(f"  lifetimes {theirs:.2f} s, {theirs / best:.0f}x; median relative difference {rel:.2e} (weeks per month)")
+    print(f"wrote {RESULTS / 'clv_speed_clv.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -384,10 +410,18 @@ def main() -> None:
         help="models of the whole-process runs (lifetimes' BG/BB script on 1M rows takes over 10 minutes)",
     )
     parser.add_argument("--no-pymc", action="store_true", help="skip pymc-marketing")
+    parser.add_argument(
+        "--clv-only",
+        action="store_true",
+        help="only the 12-month CLV step (BG/NBD x Gamma-Gamma), custlens fastest of 5, against lifetimes",
+    )
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     lifetimes = ensure_venv(LIFETIMES_VENV, "requirements-lifetimes.txt", LIFETIMES_RUNNER, sys.executable)
+    if args.clv_only:
+        clv_only(lifetimes, args.customers)
+        return
     pymc = None if args.no_pymc else ensure_venv(PYMC_VENV, "requirements-pymc.txt", PYMC_RUNNER, args.pymc_python)
     synthetic, bgbb = write_synthetic(args.customers), write_bgbb(args.customers)
     d, b = read_columns(synthetic), read_columns(bgbb)

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custlens.clv import BetaGeo, ModifiedBetaGeo, ParetoNBD, _bgbb, _bgnbd, _pareto_nbd
-from custlens.clv._base import _BLOCK_ROWS, _Objective, _worth_compressing
+from custlens.clv._base import _BLOCK_ROWS, _Objective
+from custlens.clv._numeric import worth_compressing
 
 pos = st.floats(0.02, 30.0)
 
@@ -122,10 +123,10 @@ def test_compression_is_skipped_only_when_rows_are_distinct() -> None:
     rng = np.random.default_rng(5)
     T = rng.uniform(1, 365, 100_000) / 7
     distinct = np.column_stack([rng.integers(0, 5, T.size), rng.uniform(0, 1, T.size) * T, T]).astype(float)
-    assert not _worth_compressing(distinct)
+    assert not worth_compressing(distinct)
     whole_days = np.round(distinct * 7) / 7
-    assert _worth_compressing(whole_days)
-    assert _worth_compressing(distinct[:1000])  # small data: always compressed
+    assert worth_compressing(whole_days)
+    assert worth_compressing(distinct[:1000])  # small data: always compressed
 
 
 def test_a_fit_on_distinct_rows_equals_the_fit_on_repeated_rows() -> None:

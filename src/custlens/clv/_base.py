@@ -14,7 +14,6 @@ BG/NBD models", eqs. (1)-(2): ``sign = -1`` for the scale parameters ``alpha``, 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Self
@@ -32,7 +31,7 @@ from custlens.clv._checks import (
     positive_int,
     require,
 )
-from custlens.clv._numeric import single_blas_thread, unique_rows
+from custlens.clv._numeric import cores, single_blas_thread, unique_rows, worth_compressing
 from custlens.clv._result import FitResult
 from custlens.errors import ConvergenceError, InputError, NotFittedError, did_you_mean
 
@@ -47,31 +46,6 @@ _WARM_START_ROWS = 20_000
 _BLOCK_ROWS = 32_768
 #: a standard error above this many times its estimate marks a parameter as unidentified
 _FLAT_SE = 100.0
-#: rows drawn to decide whether compressing identical rows is worth its sort
-_PROBE_ROWS = 4_096
-
-
-def _cores() -> int:
-    """Cores this process may run on (at most 8)."""
-    try:
-        return max(1, min(8, len(os.sched_getaffinity(0))))
-    except AttributeError:  # not on Linux
-        return max(1, min(8, os.cpu_count() or 1))
-
-
-def _worth_compressing(stacked: NDArray[np.float64]) -> bool:
-    """Whether identical rows are common enough for a sort of all rows to pay.
-
-    A random sample of ``_PROBE_ROWS`` rows (drawn without replacement) has no two alike
-    when nearly every row is distinct (continuous recency and T); if compression would
-    halve the rows, the sample has duplicates about ``_PROBE_ROWS**2 / (2 n)`` times.
-    """
-    n = stacked.shape[0]
-    if n <= 4 * _PROBE_ROWS:
-        return True
-    pick = np.random.default_rng(0).choice(n, _PROBE_ROWS, replace=False)
-    return unique_rows(stacked[pick])[0].shape[0] < _PROBE_ROWS
-
 
 FloatArray = NDArray[np.float64]
 RowParams = dict[str, Any]
@@ -291,7 +265,7 @@ class MLEstimator:
         keys = list(data)
         stacked = np.column_stack([data[k] for k in keys] + ([X] if X is not None and n_cov else []))
         summed = n_cov == 0 and self._sums_sufficient_statistics()
-        if summed or not _worth_compressing(stacked):
+        if summed or not worth_compressing(stacked):
             # the family sums its own statistics, or (nearly) every row is distinct: a sort
             # of all rows would cost more than it saves
             uniq, cw = stacked, w.astype(float)
@@ -310,7 +284,7 @@ class MLEstimator:
         n_base = len(self._param_names)
         init = {**self._default_initial, **dict(self.initial_params or {})}
         theta0 = np.concatenate([np.log([float(init[k]) for k in self._param_names]), np.zeros(len(names) - n_base)])
-        workers = _cores() if not summed and uniq.shape[0] >= 2 * _BLOCK_ROWS else 1
+        workers = cores() if not summed and uniq.shape[0] >= 2 * _BLOCK_ROWS else 1
         pool = ThreadPoolExecutor(workers, thread_name_prefix="custlens-fit") if workers > 1 else None
         try:
             return self._optimise(names, n_base, theta0, uniq, cw, cdata, cX, targets, summed, total_w, pool)

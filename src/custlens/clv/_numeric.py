@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,6 +18,8 @@ __all__ = [
     "digamma_diff",
     "unique_rows",
     "per_count",
+    "worth_compressing",
+    "cores",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -90,6 +93,32 @@ def unique_rows(M: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = group
     return ordered[new], inverse
+
+
+PROBE_ROWS = 4_096
+"""Rows drawn to decide whether compressing identical rows is worth its sort."""
+
+
+def worth_compressing(stacked: NDArray[np.float64]) -> bool:
+    """Whether identical rows are common enough for a sort of all rows to pay.
+
+    A random sample of ``PROBE_ROWS`` rows (drawn without replacement) has no two alike
+    when nearly every row is distinct (continuous recency and T); if compression would
+    halve the rows, the sample has duplicates about ``PROBE_ROWS**2 / (2 n)`` times.
+    """
+    n = stacked.shape[0]
+    if n <= 4 * PROBE_ROWS:
+        return True
+    pick = np.random.default_rng(0).choice(n, PROBE_ROWS, replace=False)
+    return unique_rows(stacked[pick])[0].shape[0] < PROBE_ROWS
+
+
+def cores() -> int:
+    """Cores this process may run on (at most 8)."""
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
 
 
 @contextmanager

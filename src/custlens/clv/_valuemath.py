@@ -78,14 +78,17 @@ def monthly_flows(
 
     ``model`` is a fitted or restored :class:`~custlens.clv.BetaGeo`,
     :class:`~custlens.clv.ModifiedBetaGeo` or :class:`~custlens.clv.ParetoNBD` (its
-    ``conditional_curve`` and ``p_alive_later``); ``recency`` and ``T`` are in the model's
+    ``conditional_curve``, and ``p_alive_later`` at every month end); ``recency`` and ``T`` are in the model's
     time unit, ``units_per_month`` of it make a month.
     """
     whole = int(np.ceil(horizon_months - 1e-12))
     grid = np.minimum(np.arange(0, whole + 1, dtype=float), horizon_months)
     alive_now, curve = model.conditional_curve(grid * units_per_month, frequency, recency, T)  # type: ignore[attr-defined]
-    later = [model.p_alive_later(t * units_per_month, frequency, recency, T) for t in grid[1:]]  # type: ignore[attr-defined]
-    alive = np.column_stack([np.asarray(alive_now, dtype=float), *[np.asarray(a, dtype=float) for a in later]])
+    # p_alive_later at every month end at once (survival interpolated per frequency)
+    later = model._alive_later_curve(  # type: ignore[attr-defined]
+        grid[1:] * units_per_month, frequency, recency, T, alive=alive_now
+    )
+    alive = np.column_stack([alive_now, later])
     return MonthlyFlows(np.diff(curve, axis=1), alive, np.diff(grid))
 
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from custlens.clv._checks import ParamRule, check_hyper_params, nonneg_float, positive_float
-from custlens.clv._numeric import gauss_legendre, unique_rows
+from custlens.clv._numeric import gauss_legendre, unique_rows, worth_compressing
 from custlens.clv._transaction import _TransactionModel, check_rft
 from custlens.errors import InputError
 from custlens.schema import units_per_month
@@ -104,31 +104,45 @@ def _value_parts(
     discounting: str,
     covariates: ArrayLike | None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Discounted purchases, undiscounted purchases and P(alive), once per distinct customer row."""
+    """Discounted purchases, undiscounted purchases and P(alive) of each customer.
+
+    Both sums are linear in the expected-purchases curve on the month-end (or quadrature)
+    grid, so they are taken as ``curve @ weights`` per customer (the model interpolates
+    them per frequency, see :meth:`conditional_curve`). Identical rows are computed once
+    when the model has covariates or costly per-row terms (Pareto/NBD's P(alive)) and a
+    sample shows they are common.
+    """
     if not isinstance(model, _TransactionModel):
         raise InputError(f"'model' must be a fitted BetaGeo, ModifiedBetaGeo or ParetoNBD; got {type(model).__name__}")
     upm = check_value_options(horizon_months, monthly_discount, time_unit, discounting)
-    x_all, t_x_all, T_all = check_rft(frequency, recency, T)
-    X = model._covariate_matrix(covariates, x_all.size) if model.covariate_params else None
-    # identical customers get identical predictions: compute once per distinct summary row
-    columns = [x_all, t_x_all, T_all] + ([] if X is None else [X])
-    uniq, inverse = unique_rows(np.column_stack(columns))
-    x, t_x, T_ = uniq[:, 0], uniq[:, 1], uniq[:, 2]
-    X_ = None if X is None else uniq[:, 3:]
+    x, t_x, T_ = check_rft(frequency, recency, T)
+    X = model._covariate_matrix(covariates, x.size) if model.covariate_params else None
+    inverse = None
+    if X is not None or model._compress_rows:
+        stacked = np.column_stack([x, t_x, T_] + ([] if X is None else [X]))
+        if X is not None or worth_compressing(stacked):
+            uniq, inverse = unique_rows(stacked)
+            x, t_x, T_ = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+            X = None if X is None else uniq[:, 3:]
     H = float(horizon_months)
     if discounting == "discrete":
+        # sum_m (E[Y(t_m)] - E[Y(t_m-1)]) f_m = sum_m E[Y(t_m)] (f_m - f_m+1), f_m = (1+d)^-m
         whole = int(np.ceil(H - 1e-12))
         grid = np.minimum(np.arange(0, whole + 1, dtype=float), H)
-        alive, curve = model.conditional_curve(grid * upm, x, t_x, T_, covariates=X_)
-        factors = (1.0 + monthly_discount) ** -np.arange(1, whole + 1, dtype=float)
-        value = (np.diff(curve, axis=1) * factors).sum(axis=1)  # ufunc sums: no BLAS threads
+        factors = np.append((1.0 + monthly_discount) ** -np.arange(1, whole + 1, dtype=float), 0.0)
+        discounted = np.append(0.0, factors[:-1] - factors[1:])
     else:
+        # exp(-delta H) E[Y(H)] + delta int_0^H exp(-delta t) E[Y(t)] dt, by Gauss-Legendre
         delta = np.log1p(monthly_discount)
         u, w = gauss_legendre(32)
-        alive, curve = model.conditional_curve(np.concatenate([u * H, [H]]) * upm, x, t_x, T_, covariates=X_)
-        inner = (curve[:, :-1] * (w * H * np.exp(-delta * u * H))).sum(axis=1)
-        value = np.exp(-delta * H) * curve[:, -1] + delta * inner
-    return value[inverse], curve[inverse, -1], alive[inverse]
+        grid = np.concatenate([u * H, [H]])
+        discounted = np.append(delta * w * H * np.exp(-delta * u * H), np.exp(-delta * H))
+    last = np.zeros(grid.size)
+    last[-1] = 1.0
+    alive, sums = model._curve_sums(grid * upm, np.column_stack([discounted, last]), x, t_x, T_, covariates=X)
+    if inverse is None:
+        return sums[:, 0], sums[:, 1], alive
+    return sums[inverse, 0], sums[inverse, 1], alive[inverse]
 
 
 def customer_lifetime_value(
