@@ -156,8 +156,7 @@ def _parse_column(
     typed = _typed_passthrough(raw, kind, target)
     checks: list[tuple[pa.Array, str]] = []
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        control = pc.match_substring_regex(raw_text, _CONTROL)
-        checks.append((control, "contains a control character (such as NUL); not accepted in any cell"))
+        checks.append((_control(raw_text), "contains a control character (such as NUL); not accepted in any cell"))
     if typed is not None and not target.values:
         values, bad, reason = typed, None, ""
     else:
@@ -183,6 +182,27 @@ def _parse_column(
             raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is invalid: {why}")
         errors.add(mask, target.label, raw_text, why)
     return values
+
+
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = True
+"""The bytes of :data:`_CONTROL`'s characters: in UTF-8 each is one byte that no other character uses."""
+
+
+def _control(text: pa.Array) -> pa.Array:
+    """Which cells hold a control character (:data:`_CONTROL`).
+
+    The regular expression runs only when the bytes of the cells hold a control byte; a
+    batch without one (the usual case) is answered by one look at its bytes.
+    """
+    offsets, data = text.buffers()[1], text.buffers()[2]
+    if data is not None and len(text):
+        ends = np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)
+        start, stop = int(ends[text.offset]), int(ends[-1])
+        cells = np.frombuffer(data, dtype=np.uint8)[start:stop]
+        if (cells == 0x7F).any() or _CONTROL_BYTES[cells[cells < 0x20]].any():  # two quick passes
+            return pc.match_substring_regex(text, _CONTROL)
+    return pa.array(np.zeros(len(text), dtype=bool))
 
 
 def _foreign_currency(text: pa.Array, currency: str) -> tuple[pa.Array, str]:
