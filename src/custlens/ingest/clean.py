@@ -319,8 +319,11 @@ def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping) ->
 
 def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.Array]:
     """Strip currency marks and spaces, validate grouping, return (float64, bad mask)."""
+    # fast path: every cell a plain decimal (which the rules below read as the same number
+    # only when '.' is the decimal separator and no currency mark holds a digit, '-' or '.')
+    marks = "".join(mapping.currency_symbols)
     plain = pc.match_substring_regex(text, r"^-?\d{1,15}(?:\.\d+)?$")
-    if pc.all(pc.fill_null(plain, True)).as_py():  # fast path: plain decimals only
+    if mapping.decimal == "." and not re.search(r"[\d.\-]", marks) and pc.all(pc.fill_null(plain, True)).as_py():
         values = pc.cast(text, pa.float64())
         return values, pa.array(np.zeros(len(text), dtype=bool))
     s = text
