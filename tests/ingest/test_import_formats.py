@@ -356,3 +356,12 @@ def test_a_spark_workspace_refuses_imports_it_would_never_read(tmp_path: Path) -
         with pytest.raises(InputError, match="a Spark workspace reads its 'transactions' table from Parquet"):
             import_file(spark_ws, src, table="transactions")
         assert spark_ws.imports().to_pyarrow().num_rows == 0
+
+
+def test_plain_looking_amounts_follow_the_separators_of_the_mapping(ws: Workspace, tmp_path: Path) -> None:
+    """With ',' as the decimal separator, '1.234' is one thousand two hundred and thirty-four
+    even when every amount of the file looks like a plain decimal (no quick reading as 1.234)."""
+    src = write(tmp_path / "eu.csv", TX_HEADER + "o1,c1,2024-01-01,1.234\no2,c1,2024-01-01,12\n")
+    mapping = parse_mapping({"source": {"decimal": ",", "thousands": "."}})
+    import_file(ws, src, table="transactions", mapping=mapping)
+    assert {r["order_id"]: r["amount"] for r in rows(ws, "transactions")} == {"o1": 1234.0, "o2": 12.0}

@@ -143,23 +143,198 @@ def check_date_format(fmt: str, parameter: str = "date_format") -> str:
 def strptime_any(text: pa.Array, formats: Sequence[str] = DATE_FORMATS, zone: str = "UTC") -> pa.Array:
     """Parse text with each format in turn; UTC timestamps out, null where nothing fits.
 
-    Naive values are read in ``zone`` (an IANA zone name); values with an offset are
-    converted to UTC. Fractions of a second (which ``strptime`` has no directive for) are
-    cut out before parsing and added back. Impossible days are refused (see
-    :func:`_strptime_strict`).
+    Per value, the first format that fits wins. Naive values are read in ``zone`` (an
+    IANA zone name); values with an offset are converted to UTC. Fractions of a second
+    (which ``strptime`` has no directive for) are cut out before parsing and added back.
+    Impossible days are refused (see :func:`_strptime_strict`).
+
+    With the default :data:`DATE_FORMATS`, values written exactly in one of their plain
+    shapes (``2024-01-31``, ``2024-01-31 10:00:00.123Z``, ``2024/01/31 10:00``,
+    ``20240131``, ...; see :func:`_plain_forms`) are read by a vectorised fast path that
+    gives what the formats give; the other values, and every value of other formats, go
+    through the formats in order, each format reading only the values still unparsed.
     """
+    text = pc.cast(text, pa.string()) if pa.types.is_large_string(text.type) else text
+    if tuple(formats) != DATE_FORMATS:
+        return _forms_in_order(text, formats, zone)
+    if len(text) > _CHUNK:  # the fast path's work arrays stay small
+        parts = [strptime_any(text.slice(i, _CHUNK), formats, zone) for i in range(0, len(text), _CHUNK)]
+        return pa.concat_arrays(parts)
+    micros, parsed = _plain_forms(text, zone)
+    rest = np.flatnonzero(~parsed & _valid(text))
+    if len(rest):
+        slow = _forms_in_order(pc.take(text, pa.array(rest)), formats, zone)
+        micros[rest] = pc.fill_null(pc.cast(slow, pa.int64()), 0).to_numpy()
+        parsed[rest] = _valid(slow)
+    return pa.array(micros, _UTC, mask=~parsed)
+
+
+def _forms_in_order(text: pa.Array, formats: Sequence[str], zone: str) -> pa.Array:
+    """The formats tried in order, each on the values no earlier format fitted."""
     fraction = pc.struct_field(pc.extract_regex(text, r"\d{2}:\d{2}:\d{2}[.,](?P<f>\d{1,9})"), "f")
     micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 6, "0"), 0, 6), pa.int64())
     text = pc.replace_substring_regex(text, _FRACTION, r"\1")
-    result = pa.nulls(len(text), _UTC)
-    wanted = pc.sum(pc.is_valid(text)).as_py() or 0
+    values = np.zeros(len(text), dtype=np.int64)
+    parsed = np.zeros(len(text), dtype=bool)
+    todo = np.flatnonzero(_valid(text))
     for fmt in formats:
-        parsed = _strptime_strict(text, fmt)
-        result = pc.coalesce(result, to_utc(parsed, zone))
-        if (pc.sum(pc.is_valid(result)).as_py() or 0) == wanted:
+        if not len(todo):
             break
-    offset = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
-    return pc.add(result, offset)
+        got = to_utc(_strptime_strict(pc.take(text, pa.array(todo)), fmt), zone)
+        fits = _valid(got)
+        values[todo[fits]] = pc.fill_null(pc.cast(got, pa.int64()), 0).to_numpy()[fits]
+        parsed[todo[fits]] = True
+        todo = todo[~fits]
+    values += pc.fill_null(micros, 0).to_numpy(zero_copy_only=False)
+    return pa.array(values, _UTC, mask=~parsed)
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Where ``arr`` holds a value, as a NumPy mask."""
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=bool)
+    bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[arr.offset :].astype(bool)
+
+
+_CHUNK = 1 << 18
+"""Values read at once by the fast path of :func:`strptime_any`."""
+_PLAIN_WIDTH = 35
+"""Longest plain value: ``2024-01-31 10:00:00`` with nine digits of fraction and ``+08:00``."""
+_YEAR_1000 = -30_610_224_000
+"""1000-01-01T00:00:00 in seconds since 1970."""
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTC microseconds and a parsed mask of the values in a plain shape of :data:`DATE_FORMATS`.
+
+    The plain shapes, read from the bytes with NumPy (no Arrow kernel per format):
+
+    * ``YYYY-MM-DD`` or ``YYYY/MM/DD``, then optionally ``[ T]HH:MM`` (``T`` only after
+      dashes), then optionally ``:SS``, then optionally a fraction (``.`` or ``,`` and 1
+      to 9 digits), then (after dashes and seconds only) ``Z``, ``+HH``, ``+HHMM`` or
+      ``+HH:MM`` (or ``-``);
+    * ``YYYYMMDD``.
+
+    Each shape is exactly one form of :data:`DATE_FORMATS` with two-digit fields, which no
+    earlier form fits (a form must consume the whole text, and each earlier form differs
+    in a literal character or ends before it), so the value is that form's: when the year
+    is 1000 or later, the day exists, hours are below 24, minutes and seconds below 60 and
+    offset minutes below 60. A value breaking any of these is left to the formats
+    (``parsed`` False), as is every value of another shape; the result is always the
+    formats'. ``tests/features/test_dates_fast.py`` checks this against the formats.
+    """
+    n = len(text)
+    micros = np.zeros(n, dtype=np.int64)
+    parsed = np.zeros(n, dtype=bool)
+    data_buffer = text.buffers()[2]
+    if n == 0 or data_buffer is None:
+        return micros, parsed
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    lengths = np.diff(offsets)
+    rows = np.flatnonzero(_valid(text) & (lengths >= 8) & (lengths <= _PLAIN_WIDTH))
+    if not len(rows):
+        return micros, parsed
+    # the first _PLAIN_WIDTH bytes of each value (then the next values'): one row per value;
+    # every test below looks only at bytes before the value's end
+    base = int(offsets[0])
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[base : int(offsets[-1])]
+    padded = np.concatenate([data, np.zeros(_PLAIN_WIDTH, dtype=np.uint8)])
+    size = lengths[rows].astype(np.int64)
+    chars = np.lib.stride_tricks.sliding_window_view(padded, _PLAIN_WIDTH)[offsets[rows] - base]
+    is_digit = (chars >= ord("0")) & (chars <= ord("9"))
+
+    def digit(at: int) -> np.ndarray:
+        return chars[:, at].astype(np.int64) - ord("0")
+
+    def number(at: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The number written at ``at`` in ``width`` digits, and whether all are digits."""
+        value = digit(at)
+        for k in range(at + 1, at + width):
+            value = value * 10 + digit(k)
+        return value, np.logical_and.reduce(is_digit[:, at : at + width], axis=1)
+
+    def char_at(at: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(chars, np.minimum(at, _PLAIN_WIDTH - 1)[:, None], axis=1)[:, 0]
+
+    def number_at(at: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+        value, ok = np.zeros(len(rows), dtype=np.int64), np.ones(len(rows), dtype=bool)
+        for k in range(width):
+            d = char_at(at + k).astype(np.int64) - ord("0")
+            value, ok = value * 10 + d, ok & (d >= 0) & (d <= 9)
+        return value, ok
+
+    year, year_ok = number(0, 4)
+    compact = (size == 8) & year_ok & number(4, 4)[1]
+    dash = (chars[:, 4] == ord("-")) & (chars[:, 7] == ord("-"))
+    slash = (chars[:, 4] == ord("/")) & (chars[:, 7] == ord("/"))
+    month, month_ok = number(5, 2)
+    day, day_ok = number(8, 2)
+    ok = year_ok & (dash | slash) & month_ok & day_ok
+    month = np.where(compact, number(4, 2)[0], month)
+    day = np.where(compact, number(6, 2)[0], day)
+    date_only = ok & (size == 10)
+    # then [ T]HH:MM
+    mark = chars[:, 10]
+    hour, hour_ok = number(11, 2)
+    minute, minute_ok = number(14, 2)
+    ok &= (size >= 16) & ((mark == ord(" ")) | ((mark == ord("T")) & dash)) & hour_ok & minute_ok
+    ok &= chars[:, 13] == ord(":")
+    minutes_only = ok & (size == 16)
+    # then :SS and a fraction of 1 to 9 digits (its first six, padded, are the microseconds)
+    second, second_ok = number(17, 2)
+    ok &= (size >= 19) & (chars[:, 16] == ord(":")) & second_ok
+    has_fraction = ok & (size > 19) & ((chars[:, 19] == ord(".")) | (chars[:, 19] == ord(",")))
+    run = np.cumprod(is_digit[:, 20:30], axis=1, dtype=np.int8).sum(axis=1, dtype=np.int64)
+    digits = np.where(has_fraction, np.minimum(run, size - 20), 0)
+    fraction = np.zeros(len(rows), dtype=np.int64)
+    for k in range(6):
+        fraction = fraction * 10 + np.where(k < digits, digit(20 + k), 0)
+    ok &= ~has_fraction | ((digits >= 1) & (digits <= 9))
+    end = np.where(has_fraction, 20 + digits, 19)
+    # then the zone: nothing, Z, +HH, +HHMM or +HH:MM
+    tail = size - end
+    sign = char_at(end)
+    zone_hours, zone_hours_ok = number_at(end + 1, 2)
+    colon = char_at(end + 3) == ord(":")
+    zone_minutes, zone_minutes_ok = number_at(np.where(colon, end + 4, end + 3), 2)
+    long_zone = ((tail == 5) & ~colon) | ((tail == 6) & colon)
+    zoned = ((sign == ord("+")) | (sign == ord("-"))) & dash & zone_hours_ok
+    zoned &= (tail == 3) | (long_zone & zone_minutes_ok)
+    zone_minutes = np.where(zoned & long_zone, zone_minutes, 0)
+    in_utc = (tail == 1) & (sign == ord("Z")) & dash
+    with_time = ok & ((tail == 0) | in_utc | zoned)
+    hour = np.where(date_only | compact, 0, hour)
+    minute = np.where(date_only | compact, 0, minute)
+    second = np.where(with_time, second, 0)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    seconds = _days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
+    offset = np.where(zoned, (zone_hours * 3_600 + zone_minutes * 60) * np.where(sign == ord("-"), -1, 1), 0)
+    good = (date_only | compact | minutes_only | with_time) & (year >= 1000) & (month >= 1) & (month <= 12)
+    good &= (day >= 1) & (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59) & (zone_minutes <= 59)
+    # a value with an offset is refused before the year 1000 in UTC, as the formats do
+    good &= ~zoned | (seconds - offset >= _YEAR_1000)
+    utc = np.where(good, seconds - offset, 0) * 1_000_000  # other rows may hold any bytes
+    naive = np.flatnonzero(good & ~zoned & ~in_utc)
+    if len(naive) and zone != "UTC":
+        local = pa.array(utc[naive], pa.timestamp("us"))
+        utc[naive] = pc.cast(to_utc(local, zone), pa.int64()).to_numpy()
+    micros[rows] = np.where(good, utc + np.where(has_fraction, fraction, 0), 0)
+    parsed[rows] = good
+    return micros, parsed
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant, "chrono-compatible
+    low-level date algorithms", days_from_civil); years from 0 on."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
 
 
 def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:

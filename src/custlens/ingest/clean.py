@@ -156,8 +156,7 @@ def _parse_column(
     typed = _typed_passthrough(raw, kind, target)
     checks: list[tuple[pa.Array, str]] = []
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        control = pc.match_substring_regex(raw_text, _CONTROL)
-        checks.append((control, "contains a control character (such as NUL); not accepted in any cell"))
+        checks.append((_control(raw_text), "contains a control character (such as NUL); not accepted in any cell"))
     if typed is not None and not target.values:
         values, bad, reason = typed, None, ""
     else:
@@ -183,6 +182,27 @@ def _parse_column(
             raise ConfigError(f"mapping: the constant {target.constant!r} for {col.name} is invalid: {why}")
         errors.add(mask, target.label, raw_text, why)
     return values
+
+
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = True
+"""The bytes of :data:`_CONTROL`'s characters: in UTF-8 each is one byte that no other character uses."""
+
+
+def _control(text: pa.Array) -> pa.Array:
+    """Which cells hold a control character (:data:`_CONTROL`).
+
+    The regular expression runs only when the bytes of the cells hold a control byte; a
+    batch without one (the usual case) is answered by one look at its bytes.
+    """
+    offsets, data = text.buffers()[1], text.buffers()[2]
+    if data is not None and len(text):
+        ends = np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)
+        start, stop = int(ends[text.offset]), int(ends[-1])
+        cells = np.frombuffer(data, dtype=np.uint8)[start:stop]
+        if (cells == 0x7F).any() or _CONTROL_BYTES[cells[cells < 0x20]].any():  # two quick passes
+            return pc.match_substring_regex(text, _CONTROL)
+    return pa.array(np.zeros(len(text), dtype=bool))
 
 
 def _foreign_currency(text: pa.Array, currency: str) -> tuple[pa.Array, str]:
@@ -274,11 +294,62 @@ def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array
     return None
 
 
+_LEFT_SPACES = " \n\u00a0\u3000"
+_RIGHT_SPACES = " \t\r\n\u00a0\u3000"
+# a leading tab or carriage return is kept: spreadsheets use it to defuse a formula
+
+
 def _normalise_text(text: pa.Array, mapping: ImportMapping) -> pa.Array:
-    # a leading tab or carriage return is kept: spreadsheets use it to defuse a formula
-    text = pc.utf8_rtrim(pc.utf8_ltrim(text, characters=" \n\u00a0\u3000"), characters=" \t\r\n\u00a0\u3000")
+    """Surrounding spaces trimmed, null words made null.
+
+    Each kernel runs only when some cell could be changed by it: a cell starting (ending)
+    with the first (last) byte of a space character, or as long as a null word.
+    """
+    if _some_edge(text, _LEFT_SPACES, first=True):
+        text = pc.utf8_ltrim(text, characters=_LEFT_SPACES)
+    if _some_edge(text, _RIGHT_SPACES, first=False):
+        text = pc.utf8_rtrim(text, characters=_RIGHT_SPACES)
+    if not mapping.null_values:
+        return text
+    if pa.types.is_string(text.type):
+        sizes = np.zeros(max(len(word.encode()) for word in mapping.null_values) + 2, dtype=bool)
+        sizes[[len(word.encode()) for word in mapping.null_values]] = True
+        if not sizes[np.minimum(_cells(text)[2][_valid(text)], len(sizes) - 1)].any():
+            return text
     nulls = pa.array(list(mapping.null_values), _STRING)
     return pc.if_else(pc.is_in(text, nulls), pa.scalar(None, _STRING), text)
+
+
+def _cells(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bytes of a string array's cells, the start of each cell in them and each cell's length.
+
+    A null cell counts with whatever bytes it spans (usually none): checks that look at the
+    bytes to skip a kernel only ever skip it less often for that.
+    """
+    n = len(text)
+    ends = np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    data = text.buffers()[2]
+    cells = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return cells, ends[:-1].astype(np.int64), np.diff(ends).astype(np.int64)
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Where ``arr`` holds a value, as a NumPy mask."""
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=bool)
+    return np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _some_edge(text: pa.Array, characters: str, *, first: bool) -> bool:
+    """Whether a cell may start (``first``) or end with one of ``characters`` (False: it surely does not)."""
+    if not pa.types.is_string(text.type):
+        return True
+    edge = np.zeros(256, dtype=bool)
+    edge[[c.encode()[0 if first else -1] for c in characters]] = True
+    data, starts, lengths = _cells(text)
+    filled = lengths > 0
+    at = starts[filled] if first else starts[filled] + lengths[filled] - 1
+    return bool(edge[data[at]].any())
 
 
 def _apply_value_map(text: pa.Array, values: dict[str, str]) -> pa.Array:
@@ -299,8 +370,10 @@ def _parse_string(text: pa.Array, target: TargetPlan, mapping: ImportMapping) ->
 
 def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.Array]:
     """Strip currency marks and spaces, validate grouping, return (float64, bad mask)."""
-    plain = pc.match_substring_regex(text, r"^-?\d{1,15}(?:\.\d+)?$")
-    if pc.all(pc.fill_null(plain, True)).as_py():  # fast path: plain decimals only
+    # fast path: every cell a plain decimal (which the rules below read as the same number
+    # only when '.' is the decimal separator and no currency mark holds a digit, '-' or '.')
+    marks = "".join(mapping.currency_symbols)
+    if mapping.decimal == "." and not re.search(r"[\d.\-]", marks) and _plain_decimals(text):
         values = pc.cast(text, pa.float64())
         return values, pa.array(np.zeros(len(text), dtype=bool))
     s = text
@@ -327,6 +400,49 @@ def _number_text(text: pa.Array, mapping: ImportMapping) -> tuple[pa.Array, pa.A
     values = pc.if_else(finite, values, pa.scalar(None, pa.float64()))
     bad = pc.and_(pc.is_valid(text), pc.is_null(values))
     return values, bad
+
+
+def _plain_decimals(text: pa.Array) -> bool:
+    """Whether every cell is null or a plain decimal, ``^-?\\d{1,15}(?:\\.\\d+)?$``.
+
+    Read from the bytes: only digits, '-' and '.'; a '-' only first in a cell and before
+    a digit; at most one '.' per cell, between two digits; at most 15 digits before it.
+    """
+    if not pa.types.is_string(text.type):
+        return bool(pc.all(pc.fill_null(pc.match_substring_regex(text, r"^-?\d{1,15}(?:\.\d+)?$"), True)).as_py())
+    n = len(text)
+    if n == 0:
+        return True
+    data, starts, lengths = _cells(text)
+    valid = _valid(text)
+    if (valid & (lengths == 0)).any():
+        return False  # an empty text is not a number
+    base, stop = int(starts[0]), int(starts[-1] + lengths[-1])
+    cells = data[base:stop]
+    starts = starts[valid] - base
+    stops = starts + lengths[valid]
+    digit = (cells >= ord("0")) & (cells <= ord("9"))
+    minus, dot = cells == ord("-"), cells == ord(".")
+    if not (digit | minus | dot).all():
+        return False
+    first = np.zeros(len(cells) + 1, dtype=bool)
+    first[starts] = True
+    last = np.zeros(len(cells) + 1, dtype=bool)
+    last[stops - 1] = True
+    digit = np.append(digit, False)
+    signs, points = np.flatnonzero(minus), np.flatnonzero(dot)
+    if not (first[signs].all() and digit[signs + 1].all() and not last[signs].any()):
+        return False
+    if first[points].any() or last[points].any() or not (digit[points - 1] & digit[points + 1]).all():
+        return False
+    # a cell holds at most one '.', with at most 15 digits before it (or in all, without one)
+    cell_of_point = np.searchsorted(stops, points, side="right")
+    if (np.diff(cell_of_point) == 0).any():  # ascending: two points of one cell are neighbours
+        return False
+    integer_end = stops.copy()
+    integer_end[cell_of_point] = points
+    signed = minus[starts] if len(cells) else np.zeros(len(starts), dtype=bool)
+    return bool((integer_end - starts - signed <= 15).all())
 
 
 def _parse_float(text: pa.Array, target: TargetPlan, mapping: ImportMapping) -> tuple[pa.Array, pa.Array | None, str]:

@@ -410,7 +410,10 @@ def _stage_rows(
                 blocked += n
         if rows.num_rows:
             if writer is None:
-                writer = pq.ParquetWriter(stage, schema, compression="lz4")
+                # a staging file is read once: no dictionaries or statistics to build (half the cost)
+                writer = pq.ParquetWriter(
+                    stage, schema, compression="lz4", use_dictionary=False, write_statistics=False
+                )
             writer.write_table(rows.select(schema.names).cast(schema))
             staged += rows.num_rows
 
