@@ -104,7 +104,9 @@ async def from_memory(request: Request, analysis_id: str | None, read: Callable[
     ``analysis_id``, the read is a few dictionary and Arrow lookups, cheaper than the
     hand-over to a worker thread and back that a plain ``def`` route costs. Before that
     (the first read after a write builds the indexes, seconds at a million customers) it
-    runs on a worker thread, so the event loop never waits for DuckDB.
+    runs on a worker thread, so the event loop never waits for an index to be built. (The
+    loop does read a stored run's one row of metadata the first time it answers for an
+    analysis after a write: one small query.)
     """
     if service_of(request).warmed(analysis_id):
         return read()
