@@ -183,3 +183,19 @@ def test_choose_k_uses_the_configured_max_iter(monkeypatch) -> None:
     monkeypatch.setattr(sklearn.cluster, "KMeans", spy)
     kmeans_segments(_blobs(30), config={"max_iter": 7, "k_max": 3})
     assert seen and set(seen) == {7}
+
+
+@pytest.mark.parametrize("repeated", ["c3", None])
+def test_snapshot_refuses_repeated_customer_ids(repeated: str | None) -> None:
+    """Two rows with one customer id, or two without an id, cannot be a snapshot (nothing is stored)."""
+    con = ibis.duckdb.connect()
+    rows = _values().to_pylist()
+    rows += [dict(rows[3], customer_id=repeated), dict(rows[4], customer_id=repeated)]
+    tiers = {"tier": [{"name": "top", "top": 0.3}, {"name": "rest", "top": 1.0}]}
+    result = value_pyramid(pa.Table.from_pylist(rows), as_of=date(2024, 1, 31), config=tiers)
+    with pytest.raises(InputError, match="customer ids are not unique"):
+        save_snapshot(con, result, snapshot_id="dup")
+    assert list_snapshots(con).count().execute() == 0
+    one_missing = value_pyramid(pa.Table.from_pylist(rows[:-1]), as_of=date(2024, 1, 31), config=tiers)
+    if repeated is None:  # a single row without an id is not a repeat
+        assert save_snapshot(con, one_missing, snapshot_id="one") == "one"
