@@ -412,3 +412,35 @@ def test_tornado_table_and_figure(result) -> None:
     assert labels[-1] == f"{tornado[0]['factor']} {tornado[0]['factor_zh']}"  # the largest swing on top
     with pytest.raises(InputError, match="'relative' parameter of clv_sensitivity must be a float in"):
         clv_sensitivity(result, relative=2.0)
+
+
+def test_potential_split_shares_lie_in_zero_one() -> None:
+    """The potential gross profit is split by shares in [0, 1]; a near-zero signed sum does not blow them up.
+
+    Before the fix a buyer whose later parts were +x cross-selling and -x loyalty (sum ~1e-17 by
+    rounding) got shares of about 1e16 that cancelled only in the total.
+    """
+    from custlens.clv.components import _shares
+
+    repeat = np.array([0.0, 10.0, 0.0, -5.0, 2.0])
+    cross = np.array([0.1 + 0.2, 30.0, 0.0, -1.0, 2.0])
+    loyalty = np.array([-0.3, -20.0, 0.0, -1.0, 0.0])
+    cross_share, loyalty_share, base_cross, base_loyalty = _shares(repeat, cross, loyalty)
+    assert cross_share[0] == 1.0 and loyalty_share[0] == 0.0  # only cross-selling is positive
+    assert cross_share[1] == pytest.approx(0.75) and loyalty_share[1] == 0.0
+    # no positive later profit: the base's shares, from the base's positive totals (7, 31.3, 0)
+    assert base_cross == pytest.approx(31.3 / 38.3) and base_loyalty == 0.0
+    assert cross_share[2] == base_cross and cross_share[3] == base_cross
+    assert cross_share[4] == pytest.approx(0.5)
+    rng = np.random.default_rng(7)
+    parts = [rng.normal(size=2_000) * rng.choice([1e-9, 1.0, 1e6], size=2_000) for _ in range(3)]
+    cross_share, loyalty_share, _, _ = _shares(*parts)
+    for s in (cross_share, loyalty_share, cross_share + loyalty_share):
+        assert np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1 + 1e-12))
+
+
+def test_potential_parts_stay_within_the_future_gross_profit(result) -> None:
+    for cid, row in _rows(result.customers, "potential").items():
+        gross = row["repeat_purchase"] + row["cross_selling"] + row["loyalty"]
+        for line in ("repeat_purchase", "cross_selling", "loyalty"):
+            assert -1e-9 <= row[line] <= gross + 1e-9, (cid, line)

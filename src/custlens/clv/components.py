@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from custlens._frames import as_arrow
 from custlens.clv._transaction import _TransactionModel, check_rft
-from custlens.clv._valuemath import FutureParts, future_value_chunked
+from custlens.clv._valuemath import future_value_chunked
 from custlens.clv.tables import CLVResult
 from custlens.clv.value import check_value_options
 from custlens.errors import InputError, did_you_mean
@@ -304,16 +304,48 @@ def _aligned(ids: pa.Array, table: pa.Table, column: str, what: str) -> FloatArr
 
 
 def _col(t: pa.Table, name: str) -> FloatArray:
-    return pc.fill_null(pc.cast(t[name], pa.float64()), 0.0).to_numpy(zero_copy_only=False).astype(float)
+    """Column ``name`` as float64 with nulls as 0 (one copy)."""
+    values = pc.fill_null(pc.cast(t[name], pa.float64()), 0.0)
+    return np.ascontiguousarray(values.to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _share(part: FloatArray, denom: FloatArray) -> tuple[FloatArray, float]:
-    """Each customer's share ``part / denom`` (the base's share where ``denom <= 0``), and the base's share."""
-    total = float(denom.sum())
-    base = float(part.sum()) / total if total > 0 else 0.0
+def _channels(
+    channel: pa.ChunkedArray, rates: Any, referral_channels: Sequence[str]
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Each buyer's acquisition cost and whether the channel is a referral channel.
+
+    Computed once per distinct channel (a dictionary encoding), not once per buyer.
+    """
+    codes = pc.dictionary_encode(pc.cast(channel, pa.string())).combine_chunks()
+    names = codes.dictionary.to_pylist()
+    idx = pc.fill_null(codes.indices, len(names)).to_numpy(zero_copy_only=False)
+    # position len(names) stands for a missing channel
+    cost = np.array([rates.acquisition_cost(n) for n in names] + [rates.acquisition_cost(None)], dtype=float)
+    referral = set(referral_channels)
+    is_referral = np.array([n in referral for n in names] + [None in referral], dtype=bool)
+    return cost[idx], is_referral[idx]
+
+
+def _shares(repeat: FloatArray, cross: FloatArray, loyalty: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
+    """Each buyer's cross-selling and loyalty shares of later gross profit, and the base's.
+
+    A share is a part's positive amount over the sum of the three parts' positive amounts,
+    so the shares lie in [0, 1] and add up to at most 1 (repeat purchases take the rest).
+    A buyer with no positive later gross profit takes the base's shares, computed the same
+    way from the base's totals. (Dividing by the signed sum instead is ill-conditioned: a
+    premium of -x beside a cross-selling profit of +x leaves a sum near zero, and shares of
+    1e18 that cancel only in the total.)
+    """
+    pos = [np.maximum(a, 0.0) for a in (repeat, cross, loyalty)]
+    total = pos[0] + pos[1] + pos[2]
+    sums = [max(float(a.sum()), 0.0) for a in (repeat, cross, loyalty)]
+    base_total = sum(sums)
+    base_cross = sums[1] / base_total if base_total > 0 else 0.0
+    base_loyalty = sums[2] / base_total if base_total > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(denom > 0, part / denom, base)
-    return own, base
+        cross_share = np.where(total > 0, pos[1] / total, base_cross)
+        loyalty_share = np.where(total > 0, pos[2] / total, base_loyalty)
+    return cross_share, loyalty_share, base_cross, base_loyalty
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -407,93 +439,102 @@ def value_components(
     # the historical and the current window in one pass over the lines
     wide = value_parts_windows(tx, windows={"h": None, "c": since}, as_of=day, **options)  # type: ignore[arg-type]
     both = wide.order_by("customer_id").to_pyarrow()
-    hist, cur = (both.select(window_columns(w)).rename_columns(list(PART_COLUMNS)) for w in ("h", "c"))
     rate_row = new_customer_service_rate(tx, inter, as_of=day, costs=rates, baseline_months=baseline_months)
     c_new = rate_row.to_pyarrow().to_pylist()[0]["rate"] or 0.0
-    if hist.num_rows == 0:
+    if both.num_rows == 0:
         raise InputError(f"value_components: no buyer has a purchase on or before {day.isoformat()}")
-    ids = pc.cast(hist["customer_id"], pa.string()).combine_chunks()
-    if not pc.all(pc.equal(ids, pc.cast(cur["customer_id"], pa.string()).combine_chunks())).as_py():
-        raise InputError("value_components: the historical and current parts list different buyers")  # not expected
+    # every per-buyer input as one NumPy array, then the Arrow table is let go: at 10M buyers
+    # each float column is 80 MB, so nothing is held twice (docs/performance.md, memory)
+    ids = pc.cast(both["customer_id"], pa.string()).combine_chunks()
+    lines = ("first_purchase", "repeat_purchase", "cross_selling", "loyalty", "service_cost", "months")
+    hist = {c: _col(both, window_columns("h")[PART_COLUMNS.index(c)]) for c in (*lines, "revenue", "gross_profit")}
+    cur = {c: _col(both, window_columns("c")[PART_COLUMNS.index(c)]) for c in lines}
+    acquired = pc.cast(both[window_columns("c")[PART_COLUMNS.index("acquired")]], pa.float64())
+    cur["acquired"] = np.asarray(acquired.to_numpy(zero_copy_only=False), dtype=float)
+    del acquired
+    channel = both[window_columns("h")[PART_COLUMNS.index("acquisition_channel")]]
+    acq_cost, referred = _channels(channel, rates, referral_channels)
+    del channel
+    del both
 
     hist_tab = as_arrow(history, "history")
     x, t_x, T = (_aligned(ids, hist_tab, c, "history") for c in ("frequency", "recency", "T"))
     x, t_x, T = check_rft(x, t_x, T)
     spend = _aligned(ids, spend_table if spend_table is not None else hist_tab, spend_col, "expected spend")
+    del hist_tab, spend_table
 
     k = rates.marketing_per_month
-    channels = [c if isinstance(c, str) else None for c in hist["acquisition_channel"].to_pylist()]
-    acq_cost = np.array([rates.acquisition_cost(c) for c in channels])
-    referred = np.array([c in set(referral_channels) for c in channels])
 
-    def realised(t: pa.Table, months: FloatArray, acquired: FloatArray) -> dict[str, FloatArray]:
-        service = _col(t, "service_cost")
-        out = {c: _col(t, c) for c in ("first_purchase", "repeat_purchase", "cross_selling", "loyalty")}
-        out["baseline_service_cost"] = c_new * months
-        out["service_cost_saving"] = out["baseline_service_cost"] - service
-        out["marketing_cost"] = k * months
+    def realised(t: dict[str, FloatArray], acquired: FloatArray | float) -> dict[str, FloatArray]:
+        out = {c: t[c] for c in ("first_purchase", "repeat_purchase", "cross_selling", "loyalty")}
+        out["baseline_service_cost"] = c_new * t["months"]
+        out["service_cost_saving"] = out["baseline_service_cost"] - t["service_cost"]
+        out["marketing_cost"] = k * t["months"]
         out["acquisition_cost"] = acq_cost * acquired
         return out
 
-    h_months, c_months = _col(hist, "months"), _col(cur, "months")
-    h = realised(hist, h_months, np.ones(len(ids)))
-    c = realised(cur, c_months, pc.cast(cur["acquired"], pa.float64()).to_numpy(zero_copy_only=False))
+    h_months, c_months = hist["months"], cur["months"]
+    h = realised(hist, 1.0)
+    c = realised(cur, cur.pop("acquired"))
 
     # potential: the model's months ahead, the customer's own margin and cost to serve
-    revenue, gross = _col(hist, "revenue"), _col(hist, "gross_profit")
+    revenue, gross = hist.pop("revenue"), hist.pop("gross_profit")
     base_margin = float(gross.sum() / revenue.sum()) if revenue.sum() > 0 else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         margin_rate = np.where(revenue > 0, gross / revenue, base_margin)
-        serve = np.where(h_months >= 1.0, _col(hist, "service_cost") / h_months, c_new)
-    later = h["repeat_purchase"] + h["cross_selling"] + h["loyalty"]
-    cross_share, base_cross = _share(h["cross_selling"], later)
-    loyalty_share, base_loyalty = _share(h["loyalty"], later)
+        serve = np.where(h_months >= 1.0, hist["service_cost"] / h_months, c_new)
+    del revenue, gross, hist, cur
+    cross_share, loyalty_share, base_cross, base_loyalty = _shares(
+        h["repeat_purchase"], h["cross_selling"], h["loyalty"]
+    )
     plain = future_value_chunked(
         purchase_model, x, t_x, T, horizon, upm, spend, margin_rate, serve, discount=discount, marketing=k
     )
 
-    def net(parts: dict[str, FloatArray]) -> FloatArray:
+    def net(parts: dict[str, FloatArray], rows: Any = slice(None)) -> FloatArray:
         return (
-            parts["first_purchase"]
-            + parts["repeat_purchase"]
-            + parts["cross_selling"]
-            + parts["loyalty"]
-            + parts["service_cost_saving"]
-            - parts["baseline_service_cost"]
-            - parts["marketing_cost"]
-            - parts["acquisition_cost"]
+            parts["first_purchase"][rows]
+            + parts["repeat_purchase"][rows]
+            + parts["cross_selling"][rows]
+            + parts["loyalty"][rows]
+            + parts["service_cost_saving"][rows]
+            - parts["baseline_service_cost"][rows]
+            - parts["marketing_cost"][rows]
+            - parts["acquisition_cost"][rows]
         )
 
     # referral: the referred customers' value, shared by months of relationship
     exposure = float(h_months.sum())
     n_referred = int(referred.sum())
     rate = n_referred / exposure if exposure > 0 else 0.0
-    h["referral"] = float(net(h)[referred].sum()) * h_months / exposure if exposure > 0 else np.zeros(len(ids))
+    h["referral"] = float(net(h, referred).sum()) * h_months / exposure if exposure > 0 else np.zeros(len(ids))
     c_exposure = float(c_months.sum())
-    c["referral"] = float(net(c)[referred].sum()) * c_months / c_exposure if c_exposure > 0 else np.zeros(len(ids))
-    referred_value = float((net(h) + plain.value)[referred].mean()) if n_referred else 0.0
+    c["referral"] = float(net(c, referred).sum()) * c_months / c_exposure if c_exposure > 0 else np.zeros(len(ids))
+    referred_value = float((net(h, referred) + plain.value[referred]).mean()) if n_referred else 0.0
     per_month = rate * referred_value
     # a referral value changes neither the gross part nor the months alive, only the value
-    fut = FutureParts(plain.gross, plain.alive_months, plain.value + per_month * plain.alive_months)
+    alive_months = plain.alive_months
     zeros = np.zeros(len(ids))
     p = {
         "first_purchase": zeros,
         "cross_selling": plain.gross * cross_share,
         "loyalty": plain.gross * loyalty_share,
-        "baseline_service_cost": c_new * fut.alive_months,
-        "service_cost_saving": (c_new - serve) * fut.alive_months,
-        "marketing_cost": k * fut.alive_months,
+        "baseline_service_cost": c_new * alive_months,
+        "service_cost_saving": (c_new - serve) * alive_months,
+        "marketing_cost": k * alive_months,
         "acquisition_cost": zeros,
-        "referral": per_month * fut.alive_months,
+        "referral": per_month * alive_months,
     }
     p["repeat_purchase"] = plain.gross - p["cross_selling"] - p["loyalty"]
+    del cross_share, loyalty_share, plain
 
     tables = []
-    for part, lines in (("historical", h), ("current", c), ("potential", p)):
-        cols: dict[str, Any] = {"customer_id": ids, "part": pa.array([part] * len(ids), pa.string())}
-        cols.update({name: np.asarray(lines[name], dtype=float) for name in _LINES})
-        cols["value"] = net(lines) + lines["referral"]
+    for part, part_lines in (("historical", h), ("current", c), ("potential", p)):
+        cols: dict[str, Any] = {"customer_id": ids, "part": pa.repeat(pa.scalar(part, pa.string()), len(ids))}
+        cols.update({name: np.asarray(part_lines[name], dtype=float) for name in _LINES})
+        cols["value"] = net(part_lines) + part_lines["referral"]
         tables.append(pa.table(cols))
+        part_lines.clear()  # each part's arrays now live only in its table
     details = {
         "as_of": day.isoformat(),
         "current_since": since.isoformat(),
