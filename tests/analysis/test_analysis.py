@@ -136,6 +136,16 @@ def test_segments_agree_with_their_summaries(workspace) -> None:
         assert counts == {k: v for k, v in summary.items() if v}, method
 
 
+def test_state_flow_ends_in_the_state_segments(workspace) -> None:
+    """The flow's end states are the state segmentation's (P(alive) from the fitted model)."""
+    stored = load_analysis(workspace)
+    totals: dict[str, int] = {}
+    for r in stored.result("state_flow").to_pylist():
+        totals[r["to_state"]] = totals.get(r["to_state"], 0) + r["customers"]
+    summary = {r["segment"]: r["customers"] for r in stored.segment_summary("state").to_pylist() if r["customers"]}
+    assert totals == summary
+
+
 def test_models_restored_from_their_parameters(workspace) -> None:
     stored = load_analysis(workspace)
     c = stored.customers()

@@ -102,6 +102,25 @@ def test_flow_between_two_dates(tx) -> None:
     }
 
 
+def test_flow_ends_in_given_states(tx) -> None:
+    """With ``end_states`` (here P(alive) keeps X and drops Z) the flow ends in those states."""
+    p = pa.table({"customer_id": ["Z", "X"], "p_alive": [0.1, 0.9]})
+    end = relationship_state_from_transactions(tx, as_of=AS_OF, p_alive=p)
+    flow = state_flow(tx, "2024-06-30", AS_OF, end_states=end).to_pyarrow().to_pylist()
+    totals: dict[str, int] = {}
+    for r in flow:
+        totals[r["to_state"]] = totals.get(r["to_state"], 0) + r["customers"]
+    sizes = end.summary.to_pyarrow()
+    assert totals == {r["segment"]: r["customers"] for r in sizes.to_pylist() if r["customers"]}
+    got = {(r["from_state"], r["to_state"]): r["customers"] for r in flow}
+    assert got[("repeat", "repeat")] == 1 and got[("repeat", "lost")] == 1  # X stays, Z is lost
+    # the recency rule's end states give the flow without end_states
+    same = state_flow(tx, "2024-06-30", AS_OF, end_states=relationship_state_from_transactions(tx, as_of=AS_OF))
+    assert same.to_pyarrow().equals(state_flow(tx, "2024-06-30", AS_OF).to_pyarrow())
+    with pytest.raises(InputError, match="'end_states' must be relationship states as of 'end'"):
+        state_flow(tx, "2024-06-30", "2024-12-30", end_states=end)
+
+
 def test_winback_ranks_lost_customers_by_value(tx) -> None:
     wb = winback_list(relationship_state_from_transactions(tx, as_of=AS_OF)).to_pyarrow().to_pylist()
     assert [(r["winback_rank"], r["customer_id"], r["revenue"]) for r in wb] == [(1, "X", 100.0)]

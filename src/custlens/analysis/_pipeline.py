@@ -680,6 +680,7 @@ class Pipeline:
             self.as_of,
             leads=self._table("leads"),
             config=self.config.segment.get("state"),
+            end_states=self.segments["state"],
         )
         return flow.to_pyarrow()
 

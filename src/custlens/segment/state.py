@@ -294,19 +294,33 @@ def state_flow(
     columns: TransactionColumns = TransactionColumns(),
     config: ConfigLike = None,
     check_as_of: bool = False,
+    end_states: SegmentResult | None = None,
 ) -> ir.Table:
     """The customer flow model: how many customers moved from each state at ``start`` to each at ``end``.
 
     Returns a table ``from_state, to_state, customers``; customers absent at ``start`` (not
     yet buyers or leads) come from ``"(none)"``. ``start`` may precede the first
     transaction; with ``check_as_of=True``, ``end`` may not (one query).
+
+    ``end_states``, a :func:`relationship_state` result as of ``end`` (for example one that
+    read ``p_alive`` from a fitted model), gives the states at ``end`` instead of computing
+    them again from the transactions by the recency rule: the ``to_state`` totals are then
+    that result's segment sizes. The states at ``start`` always come from the transactions.
     """
     s, e = to_date(start, "start"), to_date(end, "end")
     if not s < e:
         raise InputError(f"state flow: 'start' ({s}) must be a date before 'end' ({e})")
     common: dict[str, Any] = dict(leads=leads, columns=columns, config=config)
     a = relationship_state_from_transactions(transactions, as_of=s, **common).customers
-    b = relationship_state_from_transactions(transactions, as_of=e, check_as_of=check_as_of, **common).customers
+    if end_states is None:
+        b = relationship_state_from_transactions(transactions, as_of=e, check_as_of=check_as_of, **common).customers
+    elif end_states.method != "state" or end_states.as_of != e:
+        raise InputError(
+            f"state flow: 'end_states' must be relationship states as of 'end' ({e}); "
+            f"got {end_states.method!r} as of {end_states.as_of}"
+        )
+    else:
+        b = end_states.customers
     a = a.select(_aid=a.customer_id, from_state=a.segment)
     b = b.select(customer_id=b.customer_id, to_state=b.segment)
     j = b.left_join(a, b.customer_id == a._aid)
