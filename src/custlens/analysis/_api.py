@@ -53,7 +53,9 @@ def _tables_of(source: Any) -> tuple[dict[str, Any], Any]:
                 f"the analysis reads {', '.join(TABLE_NAMES)}"
             )
         tables = {name: _prepare(name, as_ibis(data, name)) for name, data in source.items() if data is not None}
-        con = ibis.duckdb.connect()
+        from custlens.warehouse.compat import DUCKDB_CONFIG
+
+        con = ibis.duckdb.connect(**DUCKDB_CONFIG)
         con.con.execute("SET enable_progress_bar = false")  # no output from the library
         return tables, con
     raise InputError(

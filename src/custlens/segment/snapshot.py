@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult
-from custlens.warehouse.compat import table_exists
+from custlens.warehouse.compat import DUCKDB_CONFIG, table_exists
 
 __all__ = [
     "open_snapshot_db",
@@ -81,7 +81,7 @@ def open_snapshot_db(path: str | Path, *, create: bool = True) -> Any:
                 f"{path}: not a DuckDB snapshot database (give a .duckdb file, or a new path to create one)"
             )
     try:
-        return ibis.duckdb.connect(str(path))
+        return ibis.duckdb.connect(str(path), **DUCKDB_CONFIG)
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a DuckDB snapshot database ({str(exc).splitlines()[0]})") from None
 

@@ -36,7 +36,7 @@ from custlens.errors import BackendError, ConfigError, ConflictError, InputError
 from custlens.schema import table as schema_table
 from custlens.warehouse._files import private_dir, private_file, remove_orphans, tighten
 from custlens.warehouse._migrations import migrate, schema_version
-from custlens.warehouse.compat import detach_cache_finalizers, duckdb_connection
+from custlens.warehouse.compat import DUCKDB_CONFIG, detach_cache_finalizers, duckdb_connection
 
 __all__ = [
     "Workspace",
@@ -436,7 +436,11 @@ def _connect(db_path: Path, settings: WorkspaceSettings, read_only: bool) -> ibi
     while True:
         try:
             return ibis.duckdb.connect(
-                str(db_path), read_only=read_only, memory_limit=settings.memory_limit, threads=settings.threads
+                str(db_path),
+                read_only=read_only,
+                memory_limit=settings.memory_limit,
+                threads=settings.threads,
+                **DUCKDB_CONFIG,
             )
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):

@@ -28,6 +28,7 @@ __all__ = [
     "spark_session",
     "check_utc",
     "duckdb_connection",
+    "DUCKDB_CONFIG",
     "table_exists",
     "register_arrow",
     "detach_cache_finalizers",
@@ -94,6 +95,19 @@ def check_utc(table: ir.Table) -> None:
             f"the Spark session's time zone is {zone!r}; custlens takes calendar days in UTC: "
             "set spark.sql.session.timeZone=UTC"
         )
+
+
+DUCKDB_CONFIG: dict[str, str] = {"disabled_optimizers": "distinct_aggregate_rewrite"}
+"""Settings of every DuckDB connection custlens opens (``ibis.duckdb.connect(..., **DUCKDB_CONFIG)``).
+
+DuckDB 2.0's ``distinct_aggregate_rewrite`` turns the per-customer ``COUNT(DISTINCT ...)``
+of :func:`custlens.features.customer_features` (orders, purchase days, active periods) into
+one shared scan feeding a hash aggregation per distinct count, on every thread at once; that
+part cannot spill. On 10M transactions (1.1M customers, 2 threads) the features then failed
+below about 700 MB of ``memory_limit``, and on 100M below 6 GB; without the rewrite they
+finish within 300 MB, with the same results (counts equal; sums to the last bit, as any
+change of summation order) and no measurable change of time (``docs/performance.md``).
+"""
 
 
 def duckdb_connection(con: Any) -> Any:
