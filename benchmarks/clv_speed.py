@@ -268,6 +268,9 @@ def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
     small_b = {k: v[:500] for k, v in b.items()}
     for fit, _ in estimators(small, small_b).values():
         fit()
+    # the CLV's interpolation loads scipy.fft on first use (lifetimes has its modules loaded)
+    import scipy.fft  # noqa: F401
+
     fits = {name: timed(name, fit) for name, (fit, _) in estimators(d, b).items()}
     x, tx, T, m = d["frequency"], d["recency"], d["T"], d["monetary_value"]
 

@@ -12,30 +12,83 @@ current, potential; :func:`value_components`) and its sensitivity to each factor
 :mod:`custlens.clv.sensitivity`. The formula models of CRM practice are in
 :mod:`custlens.clv.formula` and re-exported here.
 
-Importing the package loads NumPy, ``scipy.special`` and pyarrow only: ``scipy.optimize``
-comes with the first fit, ``scipy.stats``, Ibis and Plotly with the functions that use them.
+Importing the package loads NumPy only (for the formula models); the estimators and
+functions above are loaded on first use (with ``scipy.special``, and pyarrow for the
+tables). ``scipy.optimize`` comes with the first fit that needs it (a large fit of a model
+with an analytic Hessian takes Newton steps and does not); ``scipy.stats``, Ibis and Plotly
+with the functions that use them.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from custlens.clv import formula
-from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
-from custlens.clv._registry import MODELS
-from custlens.clv._result import FitResult
-from custlens.clv._spend import GammaGamma
-from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD
-from custlens.clv.components import COMPONENTS, PARTS, ComponentsResult, value_components
-from custlens.clv.evaluation import (
-    compare_models,
-    conditional_expectations,
-    conditional_expectations_figure,
-    tracking,
-    tracking_figure,
-)
 from custlens.clv.formula import *  # noqa: F403  (the formula models' public names, see formula.__all__)
-from custlens.clv.sensitivity import FACTORS, clv_sensitivity, tornado_figure, tornado_table
-from custlens.clv.tables import CLVResult, fit_summary, value_customers
-from custlens.clv.value import customer_lifetime_value, discounted_expected_purchases
+
+if TYPE_CHECKING:
+    from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
+    from custlens.clv._registry import MODELS
+    from custlens.clv._result import FitResult
+    from custlens.clv._spend import GammaGamma
+    from custlens.clv._transaction import BetaGeo, ModifiedBetaGeo, ParetoNBD
+    from custlens.clv.components import COMPONENTS, PARTS, ComponentsResult, value_components
+    from custlens.clv.evaluation import (
+        compare_models,
+        conditional_expectations,
+        conditional_expectations_figure,
+        tracking,
+        tracking_figure,
+    )
+    from custlens.clv.sensitivity import FACTORS, clv_sensitivity, tornado_figure, tornado_table
+    from custlens.clv.tables import CLVResult, fit_summary, value_customers
+    from custlens.clv.value import customer_lifetime_value, discounted_expected_purchases
+
+#: where each public name lives; loaded on first use (PEP 562), so that a command that fits
+#: one model does not import the value components' pyarrow.compute or the CLV's scipy.fft
+_LAZY = {
+    "BetaGeoBetaBinom": "_discrete",
+    "ShiftedBetaGeometric": "_discrete",
+    "MODELS": "_registry",
+    "FitResult": "_result",
+    "GammaGamma": "_spend",
+    "BetaGeo": "_transaction",
+    "ModifiedBetaGeo": "_transaction",
+    "ParetoNBD": "_transaction",
+    "COMPONENTS": "components",
+    "PARTS": "components",
+    "ComponentsResult": "components",
+    "value_components": "components",
+    "compare_models": "evaluation",
+    "conditional_expectations": "evaluation",
+    "conditional_expectations_figure": "evaluation",
+    "tracking": "evaluation",
+    "tracking_figure": "evaluation",
+    "FACTORS": "sensitivity",
+    "clv_sensitivity": "sensitivity",
+    "tornado_figure": "sensitivity",
+    "tornado_table": "sensitivity",
+    "CLVResult": "tables",
+    "fit_summary": "tables",
+    "value_customers": "tables",
+    "customer_lifetime_value": "value",
+    "discounted_expected_purchases": "value",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BetaGeo",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -211,6 +212,29 @@ class MLEstimator:
         """
         return None
 
+    def _block_loglik_grad_hess(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray] | None:
+        """:meth:`_block_loglik_grad` and the analytic Hessian in the base parameters.
+
+        Optional: a family that has it (and no covariates) is fitted by Newton steps after the
+        warm start, and its standard errors come from this Hessian; None means "not available"
+        (the fit then runs L-BFGS-B and takes the Hessian by differences of the gradient).
+        """
+        return None
+
+    def _weighted_loglik_grad_hess(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray, cache: dict[str, Any]
+    ) -> tuple[float, FloatArray, FloatArray] | None:
+        """:meth:`_weighted_loglik_grad` and the analytic Hessian, for a family summing its
+        statistics; optional as :meth:`_block_loglik_grad_hess`."""
+        return None
+
+    def _has_hessian(self) -> bool:
+        """Whether the family gives an analytic Hessian (for its fast, covariate-free form)."""
+        hook = "_weighted_loglik_grad_hess" if self._sums_sufficient_statistics() else "_block_loglik_grad_hess"
+        return getattr(type(self), hook) is not getattr(MLEstimator, hook)
+
     def _sums_sufficient_statistics(self) -> bool:
         """Whether the family overrides :meth:`_weighted_loglik_grad`."""
         return type(self)._weighted_loglik_grad is not MLEstimator._weighted_loglik_grad
@@ -263,19 +287,29 @@ class MLEstimator:
         n_cov = 0 if X is None or not targets else X.shape[1]
 
         keys = list(data)
-        stacked = np.column_stack([data[k] for k in keys] + ([X] if X is not None and n_cov else []))
+        columns = [data[k] for k in keys] + ([X] if X is not None and n_cov else [])
         summed = n_cov == 0 and self._sums_sufficient_statistics()
-        if summed or not worth_compressing(stacked):
+        if summed or not worth_compressing(columns):
             # the family sums its own statistics, or (nearly) every row is distinct: a sort
-            # of all rows would cost more than it saves
-            uniq, cw = stacked, w.astype(float)
+            # of all rows would cost more than it saves, and the columns stay as given
+            # (contiguous, not copied unless some weight is 0)
+            cw = w.astype(float)
+            keep = cw > 0
+            if keep.all():
+                cdata = {k: np.ascontiguousarray(data[k], dtype=float) for k in keys}
+                cX = X if n_cov else None
+            else:
+                cw = cw[keep]
+                cdata = {k: np.ascontiguousarray(data[k][keep], dtype=float) for k in keys}
+                cX = X[keep] if X is not None and n_cov else None
         else:
-            uniq, inverse = unique_rows(stacked)
+            uniq, inverse = unique_rows(np.column_stack(columns))
             cw = np.bincount(inverse, weights=w, minlength=uniq.shape[0]).astype(float)
-        keep = cw > 0
-        uniq, cw = uniq[keep], cw[keep]
-        cdata = {k: uniq[:, i] for i, k in enumerate(keys)}
-        cX = uniq[:, len(keys) :] if n_cov else None
+            keep = cw > 0
+            uniq, cw = uniq[keep], cw[keep]
+            cdata = {k: np.ascontiguousarray(uniq[:, i]) for i, k in enumerate(keys)}
+            cX = uniq[:, len(keys) :] if n_cov else None
+        n_rows = int(cw.size)
         total_w = float(cw.sum())
         if total_w <= 0:
             raise InputError("'weights' must not all be 0")
@@ -284,10 +318,10 @@ class MLEstimator:
         n_base = len(self._param_names)
         init = {**self._default_initial, **dict(self.initial_params or {})}
         theta0 = np.concatenate([np.log([float(init[k]) for k in self._param_names]), np.zeros(len(names) - n_base)])
-        workers = cores() if not summed and uniq.shape[0] >= 2 * _BLOCK_ROWS else 1
+        workers = cores() if not summed and n_rows >= 2 * _BLOCK_ROWS else 1
         pool = ThreadPoolExecutor(workers, thread_name_prefix="custlens-fit") if workers > 1 else None
         try:
-            return self._optimise(names, n_base, theta0, uniq, cw, cdata, cX, targets, summed, total_w, pool)
+            return self._optimise(names, n_base, theta0, n_rows, cw, cdata, cX, targets, summed, total_w, pool)
         finally:
             if pool is not None:
                 pool.shutdown()
@@ -297,7 +331,7 @@ class MLEstimator:
         names: list[str],
         n_base: int,
         theta0: FloatArray,
-        uniq: FloatArray,
+        n_rows: int,
         cw: FloatArray,
         cdata: dict[str, FloatArray],
         cX: FloatArray | None,
@@ -306,19 +340,26 @@ class MLEstimator:
         total_w: float,
         pool: ThreadPoolExecutor | None,
     ) -> Self:
-        """Maximise the likelihood from ``theta0``, then set ``params_``, ``result_`` and ``n_iter_``."""
-        from scipy import optimize  # slow to import: loaded by the first fit, not with the package
+        """Maximise the likelihood from ``theta0``, then set ``params_``, ``result_`` and ``n_iter_``.
 
+        A family with an analytic Hessian (and no covariates) on more than
+        ``_WARM_START_ROWS`` rows runs Newton steps only: damped ones on a random subset from
+        ``theta0``, then plain ones on all rows from the subset's optimum; SciPy's optimisers
+        (slow to import) are loaded only if that fails. Otherwise L-BFGS-B with the analytic
+        gradient, after a warm start on the subset and a BFGS polish.
+        """
         objective = _Objective(self, cdata, cw, cX, targets, n_base, float(self.penalizer), pool)
+        newton = cX is None and self._has_hessian()
 
         bounds = [(-25.0, 25.0)] * n_base + [(None, None)] * (len(names) - n_base)
         options = {"maxiter": int(self.max_iter), "ftol": 1e-15, "gtol": float(self.tol), "maxcor": 20}
         with single_blas_thread():  # BLAS threads of a small optimiser only wait on each other
             n_polish = 0
-            if uniq.shape[0] > _WARM_START_ROWS and not summed:
+            sub: _Objective | None = None
+            if n_rows > _WARM_START_ROWS and (newton or not summed):
                 # warm start: optimise on a fixed random subset of the distinct rows (with their
                 # weights) first, so the full data only polish the estimate
-                pick = np.sort(np.random.default_rng(0).choice(uniq.shape[0], _WARM_START_ROWS, replace=False))
+                pick = np.sort(np.random.default_rng(0).choice(n_rows, _WARM_START_ROWS, replace=False))
                 sub = _Objective(
                     self,
                     {k: v[pick] for k, v in cdata.items()},
@@ -328,16 +369,54 @@ class MLEstimator:
                     n_base,
                     float(self.penalizer),
                 )
-                warm = optimize.minimize(
-                    sub.scaled,
-                    theta0,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=bounds,
-                    options={**options, "ftol": 1e-10, "gtol": 1e-6},
-                )
-                if np.isfinite(warm.fun):
-                    theta0 = warm.x
+                warm_steps = _newton(sub, theta0, 1e-8, min(int(self.max_iter), 200)) if newton else None
+                if warm_steps is not None and warm_steps.converged:
+                    theta0 = warm_steps.theta
+                    # on many rows a second subset, five times larger, more than halves the
+                    # distance that the expensive full-data steps have to go
+                    size = _WARM_START_ROWS * 5
+                    if 3 * size <= n_rows:
+                        pick = np.sort(np.random.default_rng(1).choice(n_rows, size, replace=False))
+                        sub2 = _Objective(
+                            self,
+                            {k: v[pick] for k, v in cdata.items()},
+                            cw[pick],
+                            None,
+                            targets,
+                            n_base,
+                            float(self.penalizer),
+                            pool,
+                        )
+                        second = _newton(sub2, theta0, 1e-8, min(int(self.max_iter), 50))
+                        if second is not None and second.converged:
+                            theta0 = second.theta
+                else:
+                    from scipy import optimize  # slow to import: only when needed
+
+                    warm = optimize.minimize(
+                        sub.scaled,
+                        theta0,
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=bounds,
+                        options={**options, "ftol": 1e-10, "gtol": 1e-6},
+                    )
+                    if np.isfinite(warm.fun):
+                        theta0 = warm.x
+            # Newton steps with the analytic Hessian from the warm start (a good start is what
+            # makes them safe); without a warm start the rows are few and L-BFGS-B is cheap
+            steps = _newton(objective, theta0, float(self.tol), int(self.max_iter)) if newton and sub else None
+            if steps is not None and steps.converged:
+                theta, n_iter, success = steps.theta, steps.n_iter, True
+                message = f"Newton steps with the analytic Hessian: largest gradient {steps.grad_norm:.3g}"
+                f, g = steps.f, steps.g
+            else:
+                from scipy import optimize  # slow to import: loaded by the first fit that needs it
+
+                if steps is not None:  # Newton stalled: go on from where it got to
+                    theta0 = steps.theta
+                    n_polish = steps.n_iter
+                elif sub is not None:
                     # polish on all rows with BFGS seeded by the subset's inverse Hessian: a few steps
                     h_inv = _inverse_hessian(sub, theta0)
                     if h_inv is not None:
@@ -350,38 +429,41 @@ class MLEstimator:
                         )
                         if np.isfinite(polished.fun) and np.all(np.abs(polished.x[:n_base]) < 25.0):
                             theta0, n_polish = polished.x, int(polished.nit)
-            res = optimize.minimize(
-                objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options
-            )
-            n_iter = int(res.nit) + n_polish
-            for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
-                if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
-                    break
-                options["maxiter"] = int(self.max_iter) - n_iter
                 res = optimize.minimize(
-                    objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+                    objective.scaled, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options=options
                 )
-                n_iter += int(res.nit)
-        theta = res.x
-        f, g = objective.scaled(theta)
+                n_iter = int(res.nit) + n_polish
+                for _ in range(2):  # a failed line search near the optimum usually succeeds from a fresh start
+                    if res.success or n_iter >= int(self.max_iter) or not np.isfinite(res.fun):
+                        break
+                    options["maxiter"] = int(self.max_iter) - n_iter
+                    res = optimize.minimize(
+                        objective.scaled, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+                    )
+                    n_iter += int(res.nit)
+                theta, success, message = res.x, bool(res.success), str(res.message)
+                f, g = objective.scaled(theta)
         grad_norm = float(np.max(np.abs(g)))
         finite = bool(np.isfinite(f))
         # the objective is a mean log-likelihood: a gradient this small is an optimum to ~1e-8
-        converged = finite and (bool(res.success) or grad_norm < 1e-4 * max(1.0, abs(f)))
+        converged = finite and (success or grad_norm < 1e-4 * max(1.0, abs(f)))
         if not converged:
             raise ConvergenceError(
                 f"{type(self).__name__}.fit did not converge after {n_iter} iterations "
-                f"({res.message}; largest gradient {grad_norm:.3g}, objective {f:.6g}). "
+                f"({message}; largest gradient {grad_norm:.3g}, objective {f:.6g}). "
                 "Try a larger 'max_iter', other 'initial_params' or a 'penalizer' > 0."
             )
         natural = objective.natural(theta)
-        hess = objective.hessian(natural)
+        if steps is not None and steps.converged:
+            # the analytic Hessian and log-likelihood of the last Newton evaluation, at theta
+            hess, loglik = steps.hess, steps.loglik
+        else:
+            hess = objective.hessian(natural)
+            loglik = float(objective.loglik(natural))
         try:
             cov = np.linalg.inv(-hess)
         except np.linalg.LinAlgError:
             cov = np.linalg.pinv(-hess)
-        loglik = float(objective.loglik(natural))
-        message = str(res.message)
         # an optimum on the box of the search, or a flat likelihood, is not an estimate: say so
         at_bound = [names[i] for i in range(n_base) if abs(float(theta[i])) > 25.0 - 1e-3]
         variances = np.diag(np.asarray(cov, dtype=float))[:n_base]
@@ -415,15 +497,103 @@ class MLEstimator:
             positive=tuple([True] * n_base + [False] * (len(names) - n_base)),
             log_likelihood=loglik,
             n_obs=total_w,
-            n_unique=int(uniq.shape[0]),
+            n_unique=n_rows,
             n_iter=n_iter,
             converged=converged,
             penalizer=float(self.penalizer),
             message=message,
         )
         self.n_iter_ = n_iter
-        log.debug("%s fitted on %d distinct rows in %d iterations", self._model, uniq.shape[0], n_iter)
+        log.debug("%s fitted on %d distinct rows in %d iterations", self._model, n_rows, n_iter)
         return self
+
+
+@dataclass(frozen=True)
+class _NewtonSteps:
+    """Where :func:`_newton` stopped, with the last evaluation there."""
+
+    theta: FloatArray
+    f: float
+    g: FloatArray
+    hess: FloatArray
+    loglik: float
+    n_iter: int
+    converged: bool
+
+    @property
+    def grad_norm(self) -> float:
+        return float(np.max(np.abs(self.g)))
+
+
+#: Armijo's sufficient-decrease constant of the Newton line search
+_ARMIJO = 1e-4
+#: the largest gradient component (of the mean objective) at which Newton's steps may stop
+#: because no step lowers the objective any more (its rounding)
+_STALL_GRADIENT = 1e-7
+
+
+def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int) -> _NewtonSteps | None:
+    """Newton's method on the scaled objective (log-parameters) with the analytic Hessian.
+
+    Each step solves ``H step = -g`` (Cholesky; where ``H`` is not positive definite, with
+    Levenberg's damping, :func:`_newton_step`) and halves it until the objective falls by
+    Armijo's rule, allowing a few units of rounding in the objective (near the optimum a
+    step changes it by less than its rounding). Stops when the largest gradient component is at most ``tol``, the
+    gradient test of L-BFGS-B, or at most ``_STALL_GRADIENT`` when no step lowers the
+    objective any more. Returns None when the family has no Hessian or the start
+    is not finite; otherwise the last point, converged or not.
+    """
+    ev = objective.scaled_hess(theta)
+    if ev is None or not np.isfinite(ev[0]):
+        return None
+    f, g, H, raw = ev
+    n_iter = 0
+    converged = float(np.max(np.abs(g))) <= tol
+    while not converged and n_iter < max_iter:
+        step = _newton_step(H, g)
+        if step is None:
+            break
+        slope = float(g @ step)
+        t = 1.0
+        accepted = None
+        while t > 1e-6:
+            cand = theta + t * step
+            if np.all(np.abs(cand[: objective.n_base]) < 25.0):
+                ev = objective.scaled_hess(cand)
+                if ev is not None and np.isfinite(ev[0]) and ev[0] <= f + _ARMIJO * t * slope + 8e-16 * abs(f):
+                    accepted = cand, ev
+                    break
+            t *= 0.5
+        if accepted is None:
+            # no step lowers the objective: at a gradient this small that is its rounding (a
+            # nearly flat direction, as Gamma-Gamma's q and gamma), where L-BFGS-B stops too
+            converged = float(np.max(np.abs(g))) <= _STALL_GRADIENT
+            break
+        theta, (f, g, H, raw) = accepted
+        n_iter += 1
+        log.debug("Newton step %d (length %g): objective %.17g, largest gradient %.3g", n_iter, t, f, np.max(np.abs(g)))
+        converged = float(np.max(np.abs(g))) <= tol
+    loglik, _, hess = raw
+    return _NewtonSteps(theta, f, g, hess, loglik, n_iter, converged)
+
+
+def _newton_step(H: FloatArray, g: FloatArray) -> FloatArray | None:
+    """The Newton step ``-(H + mu I)^-1 g`` with the smallest ``mu`` in ``0, 1e-10 s, 1e-9 s,
+    ...`` (``s`` the largest diagonal entry of ``H``) that makes the matrix positive
+    definite (Levenberg's damping; ``mu = 0`` near an optimum, where ``H`` is), or None."""
+    if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g))):
+        return None
+    scale = max(float(np.max(np.abs(np.diag(H)))), 1e-300)
+    eye = np.eye(g.size)
+    for mu in [0.0] + [scale * 10.0**k for k in range(-10, 11)]:
+        try:
+            chol = np.linalg.cholesky(H + mu * eye)
+        except np.linalg.LinAlgError:
+            continue
+        step = -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        if np.all(np.isfinite(step)):
+            return step
+    return None
 
 
 def _inverse_hessian(objective: _Objective, theta: FloatArray) -> FloatArray | None:
@@ -525,6 +695,56 @@ class _Objective:
 
     def loglik(self, nat: FloatArray) -> float:
         return self._eval(nat)[0]
+
+    def _eval_hess(self, nat: FloatArray) -> tuple[float, FloatArray, FloatArray] | None:
+        """Total log-likelihood (no penalty), gradient and analytic Hessian in natural parameters,
+        or None when the family has no Hessian (or covariates act)."""
+        if self.X is not None and self.targets:
+            return None
+        P: RowParams = dict(zip(self.est._param_names, nat[: self.n_base], strict=True))
+        if self.est._sums_sufficient_statistics():
+            return self.est._weighted_loglik_grad_hess(P, self.data, self.w, self.cache)
+        n = self.w.size
+        blocks = [slice(i, min(i + _BLOCK_ROWS, n)) for i in range(0, n, _BLOCK_ROWS)]
+
+        def block(rows: slice) -> tuple[float, FloatArray, FloatArray] | None:
+            return self.est._block_loglik_grad_hess(dict(P), {k: v[rows] for k, v in self.data.items()}, self.w[rows])
+
+        if self.pool is None or len(blocks) == 1:
+            parts = [block(b) for b in blocks]
+        else:
+            parts = list(self.pool.map(block, blocks))
+        if any(p is None for p in parts):
+            return None
+        done = [p for p in parts if p is not None]
+        # summed in block order, so the result does not depend on the threads' timing
+        return (
+            float(sum(p[0] for p in done)),
+            np.sum([p[1] for p in done], axis=0),
+            np.sum([p[2] for p in done], axis=0),
+        )
+
+    def scaled_hess(
+        self, theta: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray, tuple[float, FloatArray, FloatArray]] | None:
+        """:meth:`scaled` and its Hessian in log-parameters, with the penalised log-likelihood's
+        value, gradient and Hessian in natural parameters (the last for the covariance)."""
+        nat = self.natural(theta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = self._eval_hess(nat)
+        if out is None:
+            return None
+        total, g, H = out
+        pen = self.penalizer * self.total
+        value = total - pen * float(nat @ nat)
+        g = g - 2.0 * pen * nat
+        H = H - 2.0 * pen * np.eye(nat.size)
+        if not (np.isfinite(value) and np.isfinite(g).all() and np.isfinite(H).all()):
+            return np.inf, np.zeros_like(theta), np.eye(theta.size), (total, g, H)
+        # theta = log(nat): d/dtheta = nat d/dnat, d2/dtheta2 = nat nat' H + diag(nat g)
+        g_theta = g * nat
+        H_theta = H * np.outer(nat, nat) + np.diag(g_theta)
+        return -value / self.total, -g_theta / self.total, -H_theta / self.total, (total, g, H)
 
     def penalised(self, nat: FloatArray) -> tuple[float, FloatArray]:
         total, g = self._eval(nat)

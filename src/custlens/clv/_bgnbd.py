@@ -24,6 +24,7 @@ __all__ = [
     "loglik",
     "loglik_grad",
     "weighted_loglik_grad",
+    "weighted_loglik_grad_hess",
     "p_alive",
     "expected_purchases",
     "conditional_expected_purchases",
@@ -124,6 +125,55 @@ def weighted_loglik_grad(
     whole numbers; returns None when they range too widely for a table (the caller then
     sums :func:`loglik_grad`).
     """
+    out = _weighted(r, alpha, a, b, x, t_x, T, w, k, hessian=False)
+    return None if out is None else (out[0], out[1])
+
+
+def weighted_loglik_grad_hess(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    *,
+    k: int = 0,
+) -> tuple[float, FloatArray, FloatArray] | None:
+    """:func:`weighted_loglik_grad` and the analytic Hessian in ``(r, alpha, a, b)`` (4 x 4).
+
+    Differentiating the split form once more: the per-frequency terms give trigamma
+    functions once per distinct frequency (``psi'(r+x) - psi'(r)``, and the Beta function
+    terms ``psi'(a+b) - psi'(a+b+x+k)``, ``psi'(b+x+k) - psi'(b)``), ``r log(alpha) -
+    (r+x) log(alpha+T)`` gives ``1/alpha - 1/(alpha+T)`` and ``-r/alpha^2 + (r+x)/(alpha+T)^2``,
+    and ``softplus(d)`` gives ``sigma'(d) grad(d) grad(d)' + sigma(d) hess(d)`` with
+    ``sigma(d) = A4/(A3+A4)``, ``grad(d) = (log((alpha+T)/(alpha+t_x)), (r+x)(1/(alpha+T) -
+    1/(alpha+t_x)), 1/a, -1/(b+x+k-1))``. Per customer this adds about ten array passes to
+    the gradient's; the terms in ``a`` and ``b`` are summed per frequency.
+    """
+    out = _weighted(r, alpha, a, b, x, t_x, T, w, k, hessian=True)
+    if out is None:
+        return None
+    total, grad, hess = out
+    assert hess is not None
+    return total, grad, hess
+
+
+def _weighted(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    k: int,
+    *,
+    hessian: bool,
+) -> tuple[float, FloatArray, FloatArray | None] | None:
+    """The sums of :func:`weighted_loglik_grad_hess` (the Hessian only when ``hessian``)."""
     xi = x.astype(np.intp)
     top = int(xi.max()) + 1 if xi.size else 1
     if top > 4 * xi.size + 1024:
@@ -165,7 +215,44 @@ def weighted_loglik_grad(
     d_b = float(_sum_product(Wk, psi_ab - psi_abk + special.digamma(bk) - special.digamma(b))) - float(
         (V * inv_b1).sum()
     )
-    return total, np.array([d_r, d_alpha, d_a, d_b])
+    grad = np.array([d_r, d_alpha, d_a, d_b])
+    if not hessian:
+        return total, grad, None
+    # sigma'(d) = w4 (1 - w4) = e / (1 + e)^2, and the derivatives of d in r and alpha
+    wv = w * (e / ((1.0 + e) * (1.0 + e)))
+    delta = inv_at - inv_atx
+    d_da = rx * delta
+    wv_dr, wv_da = wv * diff, wv * d_da
+    S_wv_dr, S_wv_da = float(wv_dr.sum()), float(wv_da.sum())
+    Vv = np.bincount(xi, weights=wv, minlength=top)
+    V_dr = np.bincount(xi, weights=wv_dr, minlength=top)
+    V_da = np.bincount(xi, weights=wv_da, minlength=top)
+    tri_ab = float(special.polygamma(1, a + b))
+    tri_abk = special.polygamma(1, a + bk)
+    H = np.empty((4, 4))
+    H[0, 0] = float(_sum_product(Wk, special.polygamma(1, r + counts) - special.polygamma(1, r))) + float(
+        (wv_dr * diff).sum()
+    )
+    H[0, 1] = W / alpha - float((w * inv_at).sum()) + float((wv_dr * d_da).sum()) + float((ww4 * delta).sum())
+    H[1, 1] = (
+        -W * r / alpha**2
+        + float((w * rx * inv_at * inv_at).sum())
+        + float((wv_da * d_da).sum())
+        + float((ww4 * rx * (inv_atx * inv_atx - inv_at * inv_at)).sum())
+    )
+    H[0, 2] = S_wv_dr / a
+    H[0, 3] = -float((V_dr * inv_b1).sum())
+    H[1, 2] = S_wv_da / a
+    H[1, 3] = -float((V_da * inv_b1).sum())
+    H[2, 2] = float(_sum_product(Wk, tri_ab - tri_abk)) + (float(Vv.sum()) - float(V.sum())) / a**2
+    H[2, 3] = float(_sum_product(Wk, tri_ab - tri_abk)) - float((Vv * inv_b1).sum()) / a
+    H[3, 3] = float(_sum_product(Wk, tri_ab - tri_abk + special.polygamma(1, bk) - special.polygamma(1, b))) + float(
+        (inv_b1 * inv_b1 * (Vv + V)).sum()
+    )
+    for i in range(4):
+        for j in range(i):
+            H[i, j] = H[j, i]
+    return total, grad, H
 
 
 def loglik(

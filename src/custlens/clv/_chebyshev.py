@@ -29,7 +29,6 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import fft
 
 __all__ = ["interpolate_per_count", "chebyshev_fit", "clenshaw", "MIN_ROWS", "RTOL", "DEGREES"]
 
@@ -68,6 +67,8 @@ def chebyshev_fit(
         the logarithm of the function (every value positive). None when no degree of
         :data:`DEGREES` passes the check, or the function is not finite on the interval.
     """
+    from scipy import fft  # loaded with the first interpolation, not with the fits
+
     mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     for n in DEGREES:
         u = np.cos(np.pi * np.arange(2 * n + 1) / (2 * n))  # the N+1 nodes, and halfway between them

@@ -20,6 +20,7 @@ __all__ = [
     "loglik",
     "loglik_grad",
     "weighted_loglik_grad",
+    "weighted_loglik_grad_hess",
     "conditional_expected_spend",
     "expected_spend",
     "simulate",
@@ -72,6 +73,36 @@ def weighted_loglik_grad(
     ``-(px+q) log(gamma + x zbar)``. Each evaluation then costs one logarithm and one
     division per customer instead of a dozen array passes (the same value to rounding).
     """
+    return _weighted(p, q, gamma, x, zbar, w, cache, hessian=False)[:2]
+
+
+def weighted_loglik_grad_hess(
+    p: float, q: float, gamma: float, x: FloatArray, zbar: FloatArray, w: FloatArray, cache: dict[str, Any]
+) -> tuple[float, FloatArray, FloatArray]:
+    """:func:`weighted_loglik_grad` and the analytic Hessian in ``(p, q, gamma)`` (3 x 3).
+
+    The count terms give trigamma functions once per distinct count (``x^2 (psi'(px+q) -
+    psi'(px))``, ``x psi'(px+q)``, ``psi'(px+q) - psi'(q)``); the per-customer term
+    ``-(px+q) log(gamma + x zbar)`` adds two sums of ``1/(gamma + x zbar)^2`` to those of the
+    gradient.
+    """
+    total, grad, hess = _weighted(p, q, gamma, x, zbar, w, cache, hessian=True)
+    assert hess is not None
+    return total, grad, hess
+
+
+def _weighted(
+    p: float,
+    q: float,
+    gamma: float,
+    x: FloatArray,
+    zbar: FloatArray,
+    w: FloatArray,
+    cache: dict[str, Any],
+    *,
+    hessian: bool,
+) -> tuple[float, FloatArray, FloatArray | None]:
+    """The sums of :func:`weighted_loglik_grad_hess` (the Hessian only when ``hessian``)."""
     s = cache.get("gamma_gamma")
     if s is None:
         x, zbar, w = (np.ascontiguousarray(v, dtype=float) for v in (x, zbar, w))
@@ -119,7 +150,19 @@ def weighted_loglik_grad(
     d_p = float((Wk * xs) @ (psi_pq - psi_p)) + s["S_xlogx"] + s["S_xlogz"] - sum_wx_L
     d_q = float(Wk @ psi_pq) - W * float(special.digamma(q)) + W * log_gamma - sum_w_L
     d_gamma = W * q / gamma - p * sum_wx_inv - q * sum_w_inv
-    return total, np.array([d_p, d_q, d_gamma])
+    grad = np.array([d_p, d_q, d_gamma])
+    if not hessian:
+        return total, grad, None
+    inv2 = np.square(inv, out=inv)
+    tri_pq = special.polygamma(1, pxk + q)
+    H = np.empty((3, 3))
+    H[0, 0] = float((Wk * xs * xs) @ (tri_pq - special.polygamma(1, pxk)))
+    H[0, 1] = H[1, 0] = float((Wk * xs) @ tri_pq)
+    H[1, 1] = float(Wk @ tri_pq) - W * float(special.polygamma(1, q))
+    H[0, 2] = H[2, 0] = -sum_wx_inv
+    H[1, 2] = H[2, 1] = W / gamma - sum_w_inv
+    H[2, 2] = -W * q / gamma**2 + p * float(np.dot(wx, inv2)) + q * float(np.dot(w, inv2))
+    return total, grad, H
 
 
 def loglik(p: ArrayLike, q: ArrayLike, gamma: ArrayLike, x: ArrayLike, zbar: ArrayLike) -> FloatArray:

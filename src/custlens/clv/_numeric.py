@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -99,18 +99,22 @@ PROBE_ROWS = 4_096
 """Rows drawn to decide whether compressing identical rows is worth its sort."""
 
 
-def worth_compressing(stacked: NDArray[np.float64]) -> bool:
+def worth_compressing(stacked: NDArray[np.float64] | Sequence[NDArray[np.float64]]) -> bool:
     """Whether identical rows are common enough for a sort of all rows to pay.
 
-    A random sample of ``PROBE_ROWS`` rows (drawn without replacement) has no two alike
-    when nearly every row is distinct (continuous recency and T); if compression would
-    halve the rows, the sample has duplicates about ``PROBE_ROWS**2 / (2 n)`` times.
+    ``stacked`` holds the rows (a 2-D array), or is a sequence of their columns (1-D or 2-D
+    arrays of equal length; only the sampled rows are then stacked). A random sample of
+    ``PROBE_ROWS`` rows (drawn without replacement) has no two alike when nearly every row
+    is distinct (continuous recency and T); if compression would halve the rows, the
+    sample has duplicates about ``PROBE_ROWS**2 / (2 n)`` times.
     """
-    n = stacked.shape[0]
+    parts = [stacked] if isinstance(stacked, np.ndarray) else list(stacked)
+    n = parts[0].shape[0]
     if n <= 4 * PROBE_ROWS:
         return True
     pick = np.random.default_rng(0).choice(n, PROBE_ROWS, replace=False)
-    return unique_rows(stacked[pick])[0].shape[0] < PROBE_ROWS
+    sample = np.column_stack([np.asarray(p)[pick] for p in parts])
+    return unique_rows(sample)[0].shape[0] < PROBE_ROWS
 
 
 def cores() -> int:

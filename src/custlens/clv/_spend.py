@@ -50,6 +50,13 @@ class GammaGamma(MLEstimator):
             float(P["p"]), float(P["q"]), float(P["gamma"]), data["x"], data["zbar"], w, cache
         )
 
+    def _weighted_loglik_grad_hess(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray, cache: dict[str, Any]
+    ) -> tuple[float, FloatArray, FloatArray]:
+        return _gamma_gamma.weighted_loglik_grad_hess(
+            float(P["p"]), float(P["q"]), float(P["gamma"]), data["x"], data["zbar"], w, cache
+        )
+
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, *, weights: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood on the customers with repeat purchases.
 

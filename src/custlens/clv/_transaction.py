@@ -393,6 +393,12 @@ class BetaGeo(_TransactionModel):
         r, alpha, a, b = (float(v) for v in self._p(P))
         return _bgnbd.weighted_loglik_grad(r, alpha, a, b, data["x"], data["t_x"], data["T"], w, k=self._k)
 
+    def _block_loglik_grad_hess(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray] | None:
+        r, alpha, a, b = (float(v) for v in self._p(P))
+        return _bgnbd.weighted_loglik_grad_hess(r, alpha, a, b, data["x"], data["t_x"], data["T"], w, k=self._k)
+
 
 class ModifiedBetaGeo(BetaGeo):
     """MBG/NBD model (Batislam, Denizel & Filiztekin 2007), parameters ``r, alpha, a, b``.
@@ -423,6 +429,12 @@ class ParetoNBD(_TransactionModel):
     _family: ClassVar[ModuleType] = _pareto_nbd
     _family_kw = {}
     _compress_rows = True  # P(alive) integrates 32 Gauss-Legendre nodes per row
+
+    def _block_loglik_grad_hess(
+        self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray] | None:
+        r, alpha, s, beta = (float(v) for v in self._p(P))
+        return _pareto_nbd.weighted_loglik_grad_hess(r, alpha, s, beta, data["x"], data["t_x"], data["T"], w)
 
     def _interpolation_shift(self, params: list[Any]) -> float:
         """The alive-customer factor holds ``log(alpha + T)`` and ``log(beta + T)``: analytic
