@@ -188,3 +188,56 @@ def test_plain_values_never_reach_the_forms(monkeypatch: pytest.MonkeyPatch) -> 
     strptime_any(pa.array([*plain, "2024-1-31"]))
     assert tried == [1]
     assert np.all(np.array(tried) == 1)
+
+
+@st.composite
+def one_shape_texts(draw: st.DrawFn) -> list[str]:
+    """Values all written in one shape (same fraction length and zone mark), fields often out of range."""
+    shape = draw(st.sampled_from(SHAPES))
+    fraction, mark = draw(st.sampled_from(FRACTIONS)), draw(st.sampled_from(ZONE_MARKS))
+    broken = draw(st.sampled_from([None, *BROKEN]))
+    texts = []
+    for _ in range(draw(st.integers(2, 40))):
+        when = draw(INSTANTS)
+        fields = {
+            "Y": f"{when.year:04d}",
+            "m": f"{when.month:02d}",
+            "d": f"{when.day:02d}",
+            "H": f"{when.hour:02d}",
+            "M": f"{when.minute:02d}",
+            "S": f"{when.second:02d}",
+            "f": fraction[:1] + "".join(draw(st.sampled_from("0123456789")) for _ in fraction[1:]),
+            "z": mark,
+        }
+        if broken is not None and draw(st.booleans()):
+            width = len(fields[broken])
+            fields[broken] = draw(st.sampled_from([v for v in BROKEN[broken] if len(v) == width] or [fields[broken]]))
+        texts.append(shape.format(**fields))
+    return texts
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(one_shape_texts(), st.sampled_from(ZONES))
+def test_one_shape_gives_what_the_forms_give(texts: list[str], zone: str) -> None:
+    """A column written in one shape (the usual export) is read from its byte matrix
+    (``coerce._one_shape``); fields out of range still go to the forms."""
+    text = pa.array(texts, pa.string())
+    one = coerce._one_shape(text, zone)
+    plain = coerce._plain_forms(text, zone)
+    if one is not None:
+        assert np.array_equal(one[0], plain[0]) and np.array_equal(one[1], plain[1])
+    _same(texts, zone)
+    _same(texts[1:], zone)  # an array with an offset
+
+
+def test_one_shape_is_taken_only_for_one_shape() -> None:
+    same = pa.array(["2024-10-24 07:07:44.049626Z", "2023-01-02 03:04:05.000001Z"])
+    assert coerce._one_shape(same, "UTC") is not None
+    for other in (
+        ["2024-10-24 07:07:44.049626Z", "2023-01-02 03:04:05,000001Z"],  # another literal byte
+        ["2024-10-24 07:07:44.049626Z", "2023-01-02 03:04:05.00000xZ"],  # a letter for a digit
+        ["2024-10-24 07:07:44.049626Z", "2023-01-02 03:04:05.00001Z"],  # another length
+        ["2024-10-24 07:07:44.049626Z", None],
+        ["31/01/2024 10:00", "28/02/2024 11:00"],  # one shape, but not a plain one
+    ):
+        assert coerce._one_shape(pa.array(other, pa.string()), "UTC") is None

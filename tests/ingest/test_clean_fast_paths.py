@@ -4,7 +4,9 @@ A batch is searched for control characters with one look at its bytes; only a ba
 a control byte runs the regular expression (``clean._control``). Generated texts of any
 characters (control characters, tab, CR, LF, DEL, multi-byte characters whose bytes look
 like nothing of the kind), nulls and slices must give the regex's mask, nulls as False
-(as the error records read them).
+(as the error records read them). The same holds for the other skipped kernels: plain
+decimals, trimming and null words, and the time zone offset check (its regex runs only on a
+batch where some cell ends in a digit).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custlens.ingest.clean import _CONTROL, _control, _normalise_text, _plain_decimals
+from custlens.ingest.clean import _CONTROL, _OFFSET, _bad_offset, _control, _normalise_text, _plain_decimals, _some_edge
 from custlens.ingest.mapping import ImportMapping
 
 CHARACTERS = st.one_of(
@@ -100,3 +102,51 @@ def test_a_cell_ends_where_the_next_begins() -> None:
     assert not _plain_decimals(pa.array(["1.", "5"]))
     assert not _plain_decimals(pa.array(["1", ".5"]))
     assert _plain_decimals(pa.array(["-1", "1.5", None, "0"]))
+
+
+OFFSETS = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "2024-01-31 10:00:00+15:00",
+            "2024-01-31 10:00:00-14:30",
+            "2024-01-31T10:00+0800",
+            "2024-01-31 10:00:00.5 +14:00",
+            "2024-01-31 10:00:00Z",
+            "2024-01-31 10:00:00+15:00 ",
+            "2024-01-31 10:00:00+15:0",
+            "2024-01-31",
+            "",
+            "年",
+        ]
+    ),
+    st.text(st.sampled_from("0123456789:+- TZ.年"), max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(OFFSETS, max_size=12), st.integers(0, 3))
+def test_offsets_beyond_14_hours_are_found_as_by_the_regex(cells: list[str | None], start: int) -> None:
+    """The offset check skips its regex on a batch where no cell ends in a digit (the regex
+    ends with one); the mask must be the regex's, nulls as False."""
+    for text in (pa.array(cells, pa.string()), pa.array(cells, pa.string()).slice(min(start, len(cells)))):
+        parts = pc.extract_regex(text, _OFFSET)
+        hours = pc.cast(pc.struct_field(parts, "h"), pa.int32())
+        minutes = pc.cast(pc.struct_field(parts, "m"), pa.int32())
+        beyond = pc.or_(
+            pc.greater(hours, 14),
+            pc.or_(pc.greater_equal(minutes, 60), pc.and_(pc.equal(hours, 14), pc.greater(minutes, 0))),
+        )
+        assert pc.fill_null(_bad_offset(text)[0], False).to_pylist() == pc.fill_null(beyond, False).to_pylist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), TEXTS), max_size=12), st.integers(0, 3), st.booleans())
+def test_edges_are_seen_where_a_cell_starts_or_ends(cells: list[str | None], start: int, first: bool) -> None:
+    """``_some_edge`` never answers False when some present cell starts (ends) with a space byte."""
+    characters = " \n\u00a0\u3000"
+    for text in (pa.array(cells, pa.string()), pa.array(cells, pa.string()).slice(min(start, len(cells)))):
+        cut = [c for c in text.to_pylist() if c]
+        edges = {ch.encode()[0 if first else -1] for ch in characters}
+        some = any((c.encode()[0] if first else c.encode()[-1]) in edges for c in cut)
+        assert _some_edge(text, characters, first=first) or not some

@@ -135,7 +135,7 @@ def test_a_failure_after_the_update_rolls_everything_back(
     import_file(ws, src, table="customers")
     before = snapshot(ws)
 
-    def fail(*_args: object) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk full (simulated)")
 
     # the stored rows and their history have been updated when the insert of new keys fails

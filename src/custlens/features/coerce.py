@@ -150,9 +150,10 @@ def strptime_any(text: pa.Array, formats: Sequence[str] = DATE_FORMATS, zone: st
 
     With the default :data:`DATE_FORMATS`, values written exactly in one of their plain
     shapes (``2024-01-31``, ``2024-01-31 10:00:00.123Z``, ``2024/01/31 10:00``,
-    ``20240131``, ...; see :func:`_plain_forms`) are read by a vectorised fast path that
-    gives what the formats give; the other values, and every value of other formats, go
-    through the formats in order, each format reading only the values still unparsed.
+    ``20240131``, ...; see :func:`_plain_forms`, and :func:`_one_shape` for a column written
+    in one shape throughout) are read by a vectorised fast path that gives what the formats
+    give; the other values, and every value of other formats, go through the formats in
+    order, each format reading only the values still unparsed.
     """
     text = pc.cast(text, pa.string()) if pa.types.is_large_string(text.type) else text
     if tuple(formats) != DATE_FORMATS:
@@ -160,12 +161,14 @@ def strptime_any(text: pa.Array, formats: Sequence[str] = DATE_FORMATS, zone: st
     if len(text) > _CHUNK:  # the fast path's work arrays stay small
         parts = [strptime_any(text.slice(i, _CHUNK), formats, zone) for i in range(0, len(text), _CHUNK)]
         return pa.concat_arrays(parts)
-    micros, parsed = _plain_forms(text, zone)
+    micros, parsed = _one_shape(text, zone) or _plain_forms(text, zone)
     rest = np.flatnonzero(~parsed & _valid(text))
     if len(rest):
         slow = _forms_in_order(pc.take(text, pa.array(rest)), formats, zone)
         micros[rest] = pc.fill_null(pc.cast(slow, pa.int64()), 0).to_numpy()
         parsed[rest] = _valid(slow)
+    if parsed.all():
+        return pa.Array.from_buffers(_UTC, len(micros), [None, pa.py_buffer(micros)])
     return pa.array(micros, _UTC, mask=~parsed)
 
 
@@ -223,7 +226,7 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
     is 1000 or later, the day exists, hours are below 24, minutes and seconds below 60 and
     offset minutes below 60. A value breaking any of these is left to the formats
     (``parsed`` False), as is every value of another shape; the result is always the
-    formats'. ``tests/features/test_dates_fast.py`` checks this against the formats.
+    formats'. ``tests/features/test_strptime_fast.py`` checks this against the formats.
     """
     n = len(text)
     micros = np.zeros(n, dtype=np.int64)
@@ -243,6 +246,21 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
     padded = np.concatenate([data, np.zeros(_PLAIN_WIDTH, dtype=np.uint8)])
     size = lengths[rows].astype(np.int64)
     chars = np.lib.stride_tricks.sliding_window_view(padded, _PLAIN_WIDTH)[offsets[rows] - base]
+    micros[rows], parsed[rows] = _plain_instants(_plain_shape(chars, size), zone)
+    return micros, parsed
+
+
+def _plain_shape(chars: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
+    """The shape of each value (which plain form it is written in) and its fields.
+
+    ``chars`` holds the first :data:`_PLAIN_WIDTH` bytes of each value (one row per
+    value), ``size`` the value's length; every test looks only at bytes before the value's
+    end. The shape flags (``date_only``, ``compact``, ``minutes_only``, ``with_time``,
+    ``has_fraction``, ``zoned``, ``in_utc``, and ``digits``, ``end``, ``colon``,
+    ``long_zone``, ``sign``) depend only on the length, on which bytes are digits and on
+    the other bytes, never on the digits' values.
+    """
+    n = len(chars)
     is_digit = (chars >= ord("0")) & (chars <= ord("9"))
 
     def digit(at: int) -> np.ndarray:
@@ -259,7 +277,7 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
         return np.take_along_axis(chars, np.minimum(at, _PLAIN_WIDTH - 1)[:, None], axis=1)[:, 0]
 
     def number_at(at: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-        value, ok = np.zeros(len(rows), dtype=np.int64), np.ones(len(rows), dtype=bool)
+        value, ok = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
         for k in range(width):
             d = char_at(at + k).astype(np.int64) - ord("0")
             value, ok = value * 10 + d, ok & (d >= 0) & (d <= 9)
@@ -288,7 +306,7 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
     has_fraction = ok & (size > 19) & ((chars[:, 19] == ord(".")) | (chars[:, 19] == ord(",")))
     run = np.cumprod(is_digit[:, 20:30], axis=1, dtype=np.int8).sum(axis=1, dtype=np.int64)
     digits = np.where(has_fraction, np.minimum(run, size - 20), 0)
-    fraction = np.zeros(len(rows), dtype=np.int64)
+    fraction = np.zeros(n, dtype=np.int64)
     for k in range(6):
         fraction = fraction * 10 + np.where(k < digits, digit(20 + k), 0)
     ok &= ~has_fraction | ((digits >= 1) & (digits <= 9))
@@ -305,14 +323,46 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
     zone_minutes = np.where(zoned & long_zone, zone_minutes, 0)
     in_utc = (tail == 1) & (sign == ord("Z")) & dash
     with_time = ok & ((tail == 0) | in_utc | zoned)
-    hour = np.where(date_only | compact, 0, hour)
-    minute = np.where(date_only | compact, 0, minute)
-    second = np.where(with_time, second, 0)
+    return {
+        "year": year,
+        "month": month,
+        "day": day,
+        "hour": hour,
+        "minute": minute,
+        "second": second,
+        "fraction": fraction,
+        "digits": digits,
+        "end": end,
+        "colon": colon,
+        "long_zone": long_zone,
+        "sign": sign,
+        "zone_hours": zone_hours,
+        "zone_minutes": zone_minutes,
+        "date_only": date_only,
+        "compact": compact,
+        "minutes_only": minutes_only,
+        "with_time": with_time,
+        "has_fraction": has_fraction,
+        "zoned": zoned,
+        "in_utc": in_utc,
+    }
+
+
+def _plain_instants(shape: dict[str, Any], zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTC microseconds (0 where not parsed) and the parsed mask, from :func:`_plain_shape`'s
+    flags and fields (a flag may be one value for all rows)."""
+    year, month, day = shape["year"], shape["month"], shape["day"]
+    date_only, compact, with_time = shape["date_only"], shape["compact"], shape["with_time"]
+    zoned, in_utc, sign = shape["zoned"], shape["in_utc"], shape["sign"]
+    zone_hours, zone_minutes = shape["zone_hours"], shape["zone_minutes"]
+    hour = np.where(date_only | compact, 0, shape["hour"])
+    minute = np.where(date_only | compact, 0, shape["minute"])
+    second = np.where(with_time, shape["second"], 0)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
     seconds = _days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
     offset = np.where(zoned, (zone_hours * 3_600 + zone_minutes * 60) * np.where(sign == ord("-"), -1, 1), 0)
-    good = (date_only | compact | minutes_only | with_time) & (year >= 1000) & (month >= 1) & (month <= 12)
+    good = (date_only | compact | shape["minutes_only"] | with_time) & (year >= 1000) & (month >= 1) & (month <= 12)
     good &= (day >= 1) & (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59) & (zone_minutes <= 59)
     # a value with an offset is refused before the year 1000 in UTC, as the formats do
     good &= ~zoned | (seconds - offset >= _YEAR_1000)
@@ -321,9 +371,67 @@ def _plain_forms(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray]:
     if len(naive) and zone != "UTC":
         local = pa.array(utc[naive], pa.timestamp("us"))
         utc[naive] = pc.cast(to_utc(local, zone), pa.int64()).to_numpy()
-    micros[rows] = np.where(good, utc + np.where(has_fraction, fraction, 0), 0)
-    parsed[rows] = good
-    return micros, parsed
+    return np.where(good, utc + np.where(shape["has_fraction"], shape["fraction"], 0), 0), good
+
+
+_SHAPE_FLAGS = (
+    "digits end colon long_zone sign date_only compact minutes_only with_time has_fraction zoned in_utc".split()
+)
+"""The entries of :func:`_plain_shape` that depend only on a value's shape."""
+
+
+def _one_shape(text: pa.Array, zone: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_plain_forms` for an array whose values are all written in one plain shape, else None.
+
+    When every value is present, has the same length, digits at the same places and the
+    same other bytes as the first, every shape flag of :func:`_plain_shape` is the first
+    value's (the flags depend on nothing else). The bytes are then one matrix (a row per
+    value) and the fields are read from its columns at the places the shape gives, with
+    no per-value look-ups; :func:`_plain_instants` checks the ranges as for any value.
+    A machine-written column (an export, a log) is usually like this.
+    """
+    n = len(text)
+    data_buffer = text.buffers()[2]
+    if n < 2 or text.null_count or data_buffer is None:
+        return None
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    width = int(offsets[1] - offsets[0])
+    if not 8 <= width <= _PLAIN_WIDTH or not (np.diff(offsets) == width).all():
+        return None
+    base = int(offsets[0])
+    cells = np.frombuffer(data_buffer, dtype=np.uint8)[base : base + n * width].reshape(n, width)
+    is_digit = (cells - np.uint8(ord("0"))) < 10  # bytes below '0' wrap round to large values
+    digit_at = is_digit[0]
+    if not (is_digit == digit_at).all() or not (cells[:, ~digit_at] == cells[0, ~digit_at]).all():
+        return None
+    first = np.zeros((1, _PLAIN_WIDTH), dtype=np.uint8)
+    first[0, :width] = cells[0]
+    shape = {name: value[0] for name, value in _plain_shape(first, np.array([width])).items() if name in _SHAPE_FLAGS}
+    timed = bool(shape["minutes_only"] | shape["with_time"])
+    if not (timed or shape["date_only"] or shape["compact"]):
+        return None  # no value is in a plain shape
+
+    def number(at: int, digits: int) -> np.ndarray:
+        value = np.zeros(n, dtype=np.int64)
+        for k in range(at, at + digits):
+            value = value * 10 + cells[:, k] - ord("0")
+        return value
+
+    zero = np.zeros(n, dtype=np.int64)
+    compact, zoned = bool(shape["compact"]), bool(shape["zoned"])
+    shape["year"] = number(0, 4)
+    shape["month"] = number(4, 2) if compact else number(5, 2)
+    shape["day"] = number(6, 2) if compact else number(8, 2)
+    shape["hour"] = number(11, 2) if timed else zero
+    shape["minute"] = number(14, 2) if timed else zero
+    shape["second"] = number(17, 2) if shape["with_time"] else zero
+    kept = min(int(shape["digits"]), 6) if shape["has_fraction"] else 0  # the microseconds, padded
+    shape["fraction"] = number(20, kept) * 10 ** (6 - kept)
+    end = int(shape["end"])
+    shape["zone_hours"] = number(end + 1, 2) if zoned else zero
+    long_zone = zoned and bool(shape["long_zone"])
+    shape["zone_minutes"] = number(end + 4 if shape["colon"] else end + 3, 2) if long_zone else zero
+    return _plain_instants(shape, zone)
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

@@ -221,6 +221,9 @@ def _foreign_currency(text: pa.Array, currency: str) -> tuple[pa.Array, str]:
 
 
 def _bad_offset(text: pa.Array) -> tuple[pa.Array, str]:
+    why = "time zone offset beyond +/-14:00"
+    if not _some_edge(text, "0123456789", first=False):  # :data:`_OFFSET` ends with a digit
+        return pa.array(np.zeros(len(text), dtype=bool)), why
     parts = pc.extract_regex(text, _OFFSET)
     hours = pc.cast(pc.struct_field(parts, "h"), pa.int32())
     minutes = pc.cast(pc.struct_field(parts, "m"), pa.int32())
@@ -228,7 +231,7 @@ def _bad_offset(text: pa.Array) -> tuple[pa.Array, str]:
         pc.greater(hours, 14),
         pc.or_(pc.greater_equal(minutes, 60), pc.and_(pc.equal(hours, 14), pc.greater(minutes, 0))),
     )
-    return too_far, "time zone offset beyond +/-14:00"
+    return too_far, why
 
 
 def _plausible(values: pa.Array, target: TargetPlan, limits: ImportLimits) -> list[tuple[pa.Array, str]]:
@@ -346,10 +349,16 @@ def _some_edge(text: pa.Array, characters: str, *, first: bool) -> bool:
         return True
     edge = np.zeros(256, dtype=bool)
     edge[[c.encode()[0 if first else -1] for c in characters]] = True
-    data, starts, lengths = _cells(text)
-    filled = lengths > 0
-    at = starts[filled] if first else starts[filled] + lengths[filled] - 1
-    return bool(edge[data[at]].any())
+    n = len(text)
+    ends = np.frombuffer(text.buffers()[1], dtype=np.int32, count=text.offset + n + 1)[text.offset :]
+    buffer = text.buffers()[2]
+    if buffer is None or not n:
+        return False
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    if not len(data):
+        return False
+    at = ends[:-1] if first else ends[1:] - 1  # an empty cell's byte is another's, or none
+    return bool((edge[data[np.clip(at, 0, len(data) - 1)]] & (ends[1:] > ends[:-1])).any())
 
 
 def _apply_value_map(text: pa.Array, values: dict[str, str]) -> pa.Array:

@@ -490,7 +490,7 @@ def _load(
             if stage is not None:
                 if updated:
                     _update_rows(raw, target, provided, import_id)
-                _insert_rows(raw, target, import_id)
+                _insert_rows(raw, target, import_id, every_row=not (conflicts or duplicates or updated))
             loaded = staged - conflicts - duplicates
             inserted = loaded - updated
             if read != loaded + rejected + duplicates:
@@ -644,12 +644,22 @@ def _update_rows(raw: duckdb.DuckDBPyConnection, target: Table, provided: list[s
     """)
 
 
-def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table, import_id: int) -> None:
+def _insert_rows(raw: duckdb.DuckDBPyConnection, target: Table, import_id: int, *, every_row: bool) -> None:
+    """Insert the staged rows that are neither duplicates, key conflicts nor updates.
+
+    ``every_row``: no staged row is any of these (the usual import), so the rows are
+    inserted without the anti-joins, in the file's order (the anti-joins' hash joins
+    hand the rows on in another order) and with less work.
+    """
     names = target.column_names + (list(IDENTITY_INTERNAL_COLUMNS) if target.personal_data else [])
     cols = ", ".join(quote(c) for c in names)
     new = (
-        f"FROM {_STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line) "
-        f"AND NOT EXISTS (SELECT 1 FROM {_UPDATES} u WHERE u._line = s._line)"
+        f"FROM {_STAGE} s"
+        if every_row
+        else (
+            f"FROM {_STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {_DUPS} d WHERE d._line = s._line) "
+            f"AND NOT EXISTS (SELECT 1 FROM {_UPDATES} u WHERE u._line = s._line)"
+        )
     )
     raw.execute(f"INSERT INTO main.{quote(target.name)} ({cols}) SELECT {cols} {new}")
     history = HISTORY_TABLES.get(target.name)

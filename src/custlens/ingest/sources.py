@@ -14,6 +14,7 @@ import hashlib
 import io
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,22 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
     utf8 = codecs.getincrementaldecoder("utf-8")("strict") if fmt == "csv" else None
     utf8_error: int | None = None
     offset = 0
-    with path.open("rb") as fh:
+    # the digest is computed on a second thread (hashlib releases the GIL) while this one
+    # checks the UTF-8; one chunk is hashed at a time, in order
+    hashing: Future[None] | None = None
+    with path.open("rb") as fh, ThreadPoolExecutor(max_workers=1, thread_name_prefix="custlens-sha256") as hasher:
         while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
+            if hashing is not None:
+                hashing.result()
+            hashing = hasher.submit(digest.update, chunk)
             if utf8 is not None and utf8_error is None and mapping.encoding != "gb18030":
                 try:
                     utf8.decode(chunk)
                 except UnicodeDecodeError as exc:
                     utf8_error = offset + exc.start
             offset += len(chunk)
+        if hashing is not None:
+            hashing.result()
     encoding: str | None = None
     warnings: list[str] = []
     if fmt == "csv" and mapping.encoding in ("latin-1", "cp1252"):
