@@ -518,9 +518,9 @@ def _engine_view(select: str, path: Path, memory_limit: str = SCAN_MEMORY_LIMIT)
     import duckdb
     import ibis
 
-    from custlens.warehouse.compat import duckdb_connection
+    from custlens.warehouse.compat import DUCKDB_CONFIG, duckdb_connection
 
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect(**DUCKDB_CONFIG)
     raw = duckdb_connection(con)
     spill = tempfile.mkdtemp(prefix="custlens-scan-")
     weakref.finalize(con, shutil.rmtree, spill, True)
