@@ -9,9 +9,11 @@ ABC classes and the score rank (``custlens.segment.abc_classes``,
 ``custlens.scoring.score_customers``) computed to the end (an aggregate over every
 customer's rank and class) two ways, alternating, ``--repeat`` times:
 
-* ``ranges``: what custlens runs on Spark (``custlens.warehouse.compat.ordered_rows``);
+* ``ranges``: what custlens runs on a Spark cluster (``custlens.warehouse.compat.ordered_rows``,
+  allowed on the local master here with ``RANK_RANGES_LOCAL``);
 * ``one_window``: the whole-table windows custlens ran on Spark before (and still runs on
-  DuckDB), selected by making the two modules take the table for a DuckDB one.
+  DuckDB and on a local master), selected by making the two modules take the table for a
+  DuckDB one.
 
 The aggregates of both ways must be equal. Writes benchmarks/results/spark_ranking.json.
 Take timings under the machine's benchmark lock (``flock /tmp/custlens-bench.lock ...``).
@@ -73,16 +75,19 @@ def _score(table: Any) -> dict[str, Any]:
 def _timed(fn: Any, table: Any, way: str) -> tuple[float, dict[str, Any]]:
     import custlens.scoring._score as score_module
     import custlens.segment.abc as abc_module
+    from custlens.warehouse import compat
 
     original = abc_module.backend_name
     if way == "one_window":  # the global-window branch, as Spark ran it before
         abc_module.backend_name = score_module.backend_name = lambda _t: "duckdb"  # type: ignore[assignment]
+    compat.RANK_RANGES_LOCAL = way == "ranges"  # ranges on the local master too
     try:
         started = time.perf_counter()
         result = fn(table)
         return time.perf_counter() - started, result
     finally:
         abc_module.backend_name = score_module.backend_name = original  # type: ignore[assignment]
+        compat.RANK_RANGES_LOCAL = False
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "detach_cache_finalizers",
     "ordered_rows",
     "RANK_BUCKET_ROWS",
+    "RANK_RANGES_LOCAL",
 ]
 
 UTC_NAMES = ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00", "UTC+00:00")
@@ -218,8 +219,15 @@ def on_engine(table: ir.Table, engine_table: ir.Table) -> ir.Table:
     return ibis.memtable(data)
 
 
-RANK_BUCKET_ROWS = 50_000
-"""Rows per range bucket below which :func:`ordered_rows` keeps one bucket on Spark."""
+RANK_BUCKET_ROWS = 1_000_000
+"""Rows per range of :func:`ordered_rows` on Spark; a table of fewer than two ranges keeps
+one window over the whole table (faster on one machine: no count, sample, cache or join)."""
+
+RANK_RANGES_LOCAL = False
+"""Whether :func:`ordered_rows` cuts ranges on a ``local`` Spark master too. It does not by
+default: on one machine one partition was 2 to 5 times faster at 4 million rows
+(``benchmarks/spark_ranking.py``); ranges are for clusters, where one partition is one
+executor."""
 
 
 def ordered_rows(
@@ -238,8 +246,9 @@ def ordered_rows(
         A numeric column: adds ``_running`` (its sum over this row and every row before it)
         and ``_total`` (its sum over all rows).
     buckets
-        Range buckets on Spark (default: one per :data:`RANK_BUCKET_ROWS` rows, at most four
-        per shuffle partition).
+        Ranges on Spark (default: one per :data:`RANK_BUCKET_ROWS` rows, at most one per
+        shuffle partition, none on a ``local`` master unless :data:`RANK_RANGES_LOCAL`);
+        fewer than two: one window over the whole table.
 
     Returns
     -------
@@ -249,8 +258,8 @@ def ordered_rows(
 
     Notes
     -----
-    On DuckDB and other engines these are window functions over the whole table. Spark
-    runs such a window in a single partition (``No Partition Defined for Window
+    On DuckDB and other engines, and for small tables on Spark, these are window functions
+    over the whole table. Spark runs such a window in a single partition (``No Partition Defined for Window
     operation``), so there the rows are cut into ranges of the order (boundaries from a
     sample of the keys, as Spark's own range partitioning does), counted and summed per
     range, and numbered by windows partitioned by range plus the counts and sums of the
@@ -263,13 +272,13 @@ def ordered_rows(
     import ibis
 
     order = [ibis.desc(table[c]) if desc else table[c] for c, desc in keys]
-    if backend_name(table) != "pyspark":
+    bounds = _range_bounds(table, keys, buckets) if backend_name(table) == "pyspark" else []
+    if not bounds:
         extra: dict[str, Any] = {"_row": ibis.row_number().over(order_by=order), "_count": table.count().over()}
         if running is not None:
             extra["_running"] = table[running].sum().over(ibis.window(order_by=order, rows=(None, 0)))
             extra["_total"] = table[running].sum().over()
         return table.mutate(**extra)
-    bounds = _range_bounds(table, keys, buckets)
     # materialised once: the range totals and the rows numbered with them must come from the
     # same evaluation (a Spark sum recomputed may differ in its last bits and change range)
     t = cache(table.mutate(_bucket=_bucket_of(table, keys, bounds, 0, len(bounds))))
@@ -301,11 +310,14 @@ def _range_bounds(table: ir.Table, keys: Sequence[tuple[str, bool]], buckets: in
     import functools
     import math
 
-    n = int(table.count().to_pyarrow().as_py())
     if buckets is None:
-        backend = backend_of(table)
-        parts = int(spark_session(backend).conf.get("spark.sql.shuffle.partitions") or 1)
-        buckets = min(4 * parts, n // RANK_BUCKET_ROWS)
+        conf = spark_session(backend_of(table)).conf
+        if str(conf.get("spark.master", "")).startswith("local") and not RANK_RANGES_LOCAL:
+            return []
+        n = int(table.count().to_pyarrow().as_py())
+        buckets = min(int(conf.get("spark.sql.shuffle.partitions") or 1), n // RANK_BUCKET_ROWS)
+    else:
+        n = int(table.count().to_pyarrow().as_py())
     if buckets <= 1 or n <= 1:
         return []
     names = [c for c, _ in keys]
