@@ -116,6 +116,60 @@ def test_band_cut_points_are_reported(tables: dict) -> None:
     assert result.cut_points == {"mid": {"low": 80.0, "high": 600.0}}
 
 
+# 1499.1439128695783 rounds up at 12 significant digits (1499.14391287), 1499.1439128645 down
+# (1499.14391286): a cut point rounded but compared with unrounded values put the tied
+# customers inside the upper band in the second case only (the Spark tags flake: a CLV
+# tied by four customers, whose last digits differ between engines and runs).
+@pytest.mark.parametrize("tied", [1499.1439128695783, 1499.1439128645, 5.333333333333333, 16.666666666666668])
+def test_customers_tied_at_a_cut_point_stay_below_it(backend: object, tied: float) -> None:
+    import pyarrow as pa
+
+    from custlens.warehouse.compat import register_arrow
+
+    clv = [1.0, 2.0, 3.0, tied, tied, tied, tied, 5000.0, 6000.0, 7000.0]
+    ids = [f"c{i}" for i in range(len(clv))]
+    table = register_arrow(backend, "tags_tied", pa.table({"customer_id": ids, "clv": clv}))
+    tax = _taxonomy(
+        {"id": "upper", "kind": "model", "column": "clv", "from": 0.5},
+        {"id": "lower", "kind": "model", "column": "clv", "to": 0.5},
+    )
+    result = compute_tags(tax, tag_base(table))
+    held: dict[str, set[str]] = {"upper": set(), "lower": set()}
+    for row in result.assignments.to_pyarrow().to_pylist():
+        held[row["tag"]].add(row["customer_id"])
+    # q(0.5) lies between positions 4 and 5, both the tied value: the band (q, max] leaves them out
+    assert held["upper"] == {"c7", "c8", "c9"}
+    assert held["lower"] == set(ids[:7])
+    assert result.cut_points["upper"]["low"] == result.cut_points["lower"]["high"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bands_hold_the_values_between_the_type_7_quantiles(seed: int) -> None:
+    """Many ties, values of 16 or 17 digits: a band holds exactly q(from) < x <= q(to) (NumPy's
+    type-7 quantiles of the values themselves), whichever way the values' 13th digits round."""
+    import ibis
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    con = ibis.duckdb.connect()
+    for case in range(25):
+        n = int(rng.integers(2, 30))
+        x = rng.integers(-8, 9, n) * float(rng.choice([1.0, 1e-3, 7.0, 1234.5678])) / float(rng.choice([3.0, 7.0]))
+        low, high = sorted(rng.choice([0.0, 0.1, 0.25, 0.5, 0.8, 0.9, 1.0], 2, replace=False))
+        ids = [f"c{i}" for i in range(n)]
+        table = con.create_table(f"t{case}", pa.table({"customer_id": ids, "v": x}))
+        tag = {"id": "band", "kind": "statistic", "column": "v", "from": float(low), "to": float(high)}
+        result = compute_tags(_taxonomy(tag), tag_base(table))
+        held = {r["customer_id"] for r in result.assignments.to_pyarrow().to_pylist()}
+        keep = np.ones(n, dtype=bool)
+        if low > 0:
+            keep &= x > np.quantile(x, low)
+        if high < 1:
+            keep &= x <= np.quantile(x, high)
+        assert held == {i for i, k in zip(ids, keep, strict=True) if k}, (seed, case, list(x), low, high)
+
+
 def test_window_tags(tables: dict) -> None:
     tax = _taxonomy(
         {"id": "food_30d", "kind": "window", "days": 30, "product_category": "food"},

@@ -23,6 +23,7 @@ from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import AHPHierarchy, AHPResult
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
+from custlens.warehouse.compat import backend_name, ordered_rows
 
 __all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers", "score_transactions"]
 
@@ -197,7 +198,11 @@ def score_customers(
     contrib = {f"contribution_{c}": (norm[c] * float(weight_map[c])).name(f"contribution_{c}") for c in cols}
     score = sum(contrib.values(), ibis.literal(0.0))
     base = t.select(t[customer_col], **contrib).mutate(score=score)
-    ranked = base.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(base.score), base[customer_col]]) + 1)
+    if backend_name(base) == "pyspark":  # Spark: no window over the whole table (one partition)
+        numbered = ordered_rows(base, [("score", True), (customer_col, False)])
+        ranked = numbered.mutate(rank=numbered._row + 1).drop("_row", "_count")
+    else:
+        ranked = base.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(base.score), base[customer_col]]) + 1)
     ranked = ranked.mutate(tier=_tier_expr(ranked["rank"], [(a, b) for a, b, _ in tier_spec], n))
     ranked = ranked.mutate(tier_zh=_tier_expr(ranked["rank"], [(c, b) for _, b, c in tier_spec], n))
     table = ranked.select("rank", customer_col, "score", "tier", "tier_zh", *contrib).order_by("rank")

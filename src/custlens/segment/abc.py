@@ -28,6 +28,7 @@ from custlens.segment._common import (
     require_columns,
 )
 from custlens.segment._config import ConfigLike, load_config
+from custlens.warehouse.compat import backend_name, ordered_rows
 
 __all__ = ["abc_classes", "value_pyramid", "pareto_curve", "concentration", "ABC_COLUMNS", "PYRAMID_COLUMNS"]
 
@@ -91,6 +92,29 @@ def _result(
     return SegmentResult(method, as_of_or_none(as_of), out, tuple(columns), spec, cfg, details)
 
 
+_BY_VALUE = (("value", True), ("customer_id", False))
+"""Largest value first, ties by customer id: the order of the Pareto curve and the ranks."""
+
+
+def _ranked_by_value(base: ir.Table) -> ir.Table:
+    """``base`` with ``value_rank`` (1 = largest, ties share the smallest), ``cumulative_share``
+    (share of the positive value held by customers with a value >= this one) and ``_count``,
+    computed without a window over the whole table (for Spark, :func:`ordered_rows`).
+
+    The row positions and running sums in the order value, customer id give both: a tie
+    group's rank is its first row's position, its cumulative value the running sum at its
+    last row (the largest, as the summands are >= 0).
+    """
+    o = ordered_rows(base.mutate(_pos=ibis.greatest(base.value, 0.0)), _BY_VALUE, running="_pos")
+    tie = ibis.window(group_by=o.value)  # partitioned by value: no second pass over the numbered rows
+    return o.select(
+        *base.columns,
+        value_rank=(o._row.min().over(tie) + 1).cast("int64"),
+        cumulative_share=ibis.ifelse(o._total > 0, o._running.max().over(tie) / o._total, 1.0),
+        _count=o._count,
+    )
+
+
 def abc_classes(
     features: Any,
     *,
@@ -114,12 +138,15 @@ def abc_classes(
     _check_levels(cfg["class"], "up_to", "class")
     base, value_col, orders = _prepare(features, value_col, customer_col, cfg, "ABC", orders_col)
     pos = ibis.greatest(base.value, 0.0)
-    total = pos.sum().over()
-    cum = pos.sum().over(ibis.window(order_by=ibis.desc(base.value), range=(None, 0)))
-    share = ibis.ifelse(total > 0, cum / total, 1.0)
-    t = base.mutate(
-        value_rank=(ibis.rank().over(order_by=ibis.desc(base.value)) + 1).cast("int64"), cumulative_share=share
-    )
+    if backend_name(base) == "pyspark":
+        t = _ranked_by_value(base).drop("_count")
+    else:
+        total = pos.sum().over()
+        cum = pos.sum().over(ibis.window(order_by=ibis.desc(base.value), range=(None, 0)))
+        share = ibis.ifelse(total > 0, cum / total, 1.0)
+        t = base.mutate(
+            value_rank=(ibis.rank().over(order_by=ibis.desc(base.value)) + 1).cast("int64"), cumulative_share=share
+        )
     levels = cfg["class"]
     last = levels[-1]["name"]
     top = (t.value_rank == 1) & (t.value > 0)  # the largest customer(s) are always in the first class
@@ -146,10 +173,16 @@ def value_pyramid(
     cfg = _config(config)
     _check_levels(cfg["tier"], "top", "tier")
     base, value_col, orders = _prepare(features, value_col, customer_col, cfg, "pyramid", orders_col)
-    rank = ibis.rank().over(order_by=ibis.desc(base.value))
-    t = base.mutate(
-        value_rank=(rank + 1).cast("int64"), rank_share=rank.cast("float64") / base.customer_id.count().over()
-    )
+    if backend_name(base) == "pyspark":
+        ranked = _ranked_by_value(base)
+        t = ranked.mutate(rank_share=(ranked.value_rank - 1).cast("float64") / ranked._count).drop(
+            "cumulative_share", "_count"
+        )
+    else:
+        rank = ibis.rank().over(order_by=ibis.desc(base.value))
+        t = base.mutate(
+            value_rank=(rank + 1).cast("int64"), rank_share=rank.cast("float64") / base.customer_id.count().over()
+        )
     levels = cfg["tier"]
     branches = [(t.rank_share < lev["top"], lev["name"]) for lev in levels[:-1]]
     t = t.mutate(segment=ibis.cases(*branches, else_=levels[-1]["name"]))
@@ -176,13 +209,17 @@ def pareto_curve(
         raise ConfigError(f"pareto 'points' must be a positive integer, got {points!r}")
     base, _, _ = _prepare(features, value_col, customer_col, cfg, "Pareto curve", None)
     pos = ibis.greatest(base.value, 0.0)
-    order = ibis.window(order_by=[ibis.desc(base.value), base.customer_id], rows=(None, 0))
-    n = base.customer_id.count().over()
-    t = base.mutate(
-        _cum=pos.sum().over(order),
-        _total=pos.sum().over(),
-        _frac=(ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]) + 1).cast("float64") / n,
-    )
+    if backend_name(base) == "pyspark":
+        o = ordered_rows(base.mutate(_pos=pos), _BY_VALUE, running="_pos")
+        t = o.mutate(_cum=o._running, _frac=(o._row + 1).cast("float64") / o._count)
+    else:
+        order = ibis.window(order_by=[ibis.desc(base.value), base.customer_id], rows=(None, 0))
+        n = base.customer_id.count().over()
+        t = base.mutate(
+            _cum=pos.sum().over(order),
+            _total=pos.sum().over(),
+            _frac=(ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]) + 1).cast("float64") / n,
+        )
     t = t.mutate(_bucket=(t._frac * points - 1e-9).ceil().cast("int64"))
     curve = t.group_by("_bucket").aggregate(value_share=(t._cum / t._total).max(), customer_share=t._frac.max())
     origin = ibis.memtable({"customer_share": [0.0], "value_share": [0.0]})
@@ -206,12 +243,16 @@ def concentration(
         raise ConfigError(f"'top_share' must be in (0, 1], got {top!r}")
     base, _, _ = _prepare(features, value_col, customer_col, cfg, "concentration", None)
     pos = ibis.greatest(base.value, 0.0)
-    t = base.mutate(
-        _x=pos,
-        _desc=ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]),
-        _asc=ibis.row_number().over(order_by=[base.value, ibis.desc(base.customer_id)]) + 1,
-        _n=base.customer_id.count().over(),
-    )
+    if backend_name(base) == "pyspark":
+        o = ordered_rows(base.mutate(_x=pos), _BY_VALUE)
+        t = o.mutate(_desc=o._row, _asc=o._count - o._row, _n=o._count)  # ascending = the reverse order
+    else:
+        t = base.mutate(
+            _x=pos,
+            _desc=ibis.row_number().over(order_by=[ibis.desc(base.value), base.customer_id]),
+            _asc=ibis.row_number().over(order_by=[base.value, ibis.desc(base.customer_id)]) + 1,
+            _n=base.customer_id.count().over(),
+        )
     row = (
         t.aggregate(
             n=t._x.count(),

@@ -9,7 +9,6 @@ expression, run by the engine that holds the tables (DuckDB or Spark).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -145,16 +144,6 @@ def tag_base(
     return base
 
 
-def _significant(value: Any, digits: int = 12) -> float | None:
-    """``value`` rounded to ``digits`` significant digits (the RFM rule: no floating-point noise)."""
-    if value is None:
-        return None
-    x = float(value)
-    if x == 0.0 or not math.isfinite(x):
-        return x
-    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
-
-
 def _column(base: ir.Table, tag: Tag, key: str = "column") -> ir.Column:
     name = str(tag.spec[key])
     if name not in base.columns:
@@ -192,8 +181,26 @@ def _population(base: ir.Table, tag: Tag) -> ir.BooleanValue:
     return keep
 
 
+def _banded(base: ir.Table, tag: Tag) -> ir.FloatingValue:
+    """The band tag's column as compared with its cut points: at 12 significant digits, in the engine.
+
+    Both the quantile and the comparison read the rounded value. The cut point of a band
+    often *is* a customer's value (customers tied at the quantile, or a whole position),
+    and it is rounded to 12 significant digits; a value compared unrounded would then
+    fall on either side of its own rounded self, depending on its 13th digit, which for a
+    model output (``clv``) differs between engines and runs. Rounded, tied customers
+    always stay on the same side (``x > q(from)`` leaves them out, ``x <= q(to)`` keeps
+    them in), on DuckDB and Spark alike.
+    """
+    from custlens.segment._common import significant
+
+    return significant(_column(base, tag).cast("float64"))
+
+
 def _cut_points(base: ir.Table, tags: list[Tag]) -> dict[str, dict[str, float | None]]:
-    """The quantile values of every band tag, in one aggregate query."""
+    """The quantile values of every band tag (12 significant digits), in one aggregate query."""
+    from custlens.segment._common import significant
+
     aggs: dict[str, ir.Value] = {}
     for i, t in enumerate(tags):
         x = _column(base, t)
@@ -203,17 +210,22 @@ def _cut_points(base: ir.Table, tags: list[Tag]) -> dict[str, dict[str, float | 
             )
         low, high = t.band or (0.0, 1.0)
         where = _population(base, t)
+        xr = _banded(base, t)
         if low > 0:
-            aggs[f"_l{i}"] = x.cast("float64").quantile(low, where=where)
+            aggs[f"_l{i}"] = xr.quantile(low, where=where)
         if high < 1:
-            aggs[f"_h{i}"] = x.cast("float64").quantile(high, where=where)
+            aggs[f"_h{i}"] = xr.quantile(high, where=where)
     if not aggs:
         return {t.id: {"low": None, "high": None} for t in tags}
-    row = base.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    return {
-        t.id: {"low": _significant(row.get(f"_l{i}")), "high": _significant(row.get(f"_h{i}"))}
-        for i, t in enumerate(tags)
-    }
+    raw = base.aggregate(**aggs)
+    # rounded in the engine like the values, so a cut point on a customer's value equals it exactly
+    row = raw.select(**{k: significant(raw[k]) for k in aggs}).to_pyarrow().to_pylist()[0]
+
+    def read(key: str) -> float | None:
+        value = row.get(key)
+        return None if value is None else float(value)
+
+    return {t.id: {"low": read(f"_l{i}"), "high": read(f"_h{i}")} for i, t in enumerate(tags)}
 
 
 def _literal_for(x: ir.Value, value: Any, tag: Tag) -> Any:
@@ -248,7 +260,7 @@ def _condition(base: ir.Table, tag: Tag, cuts: Mapping[str, dict[str, float | No
     if tag.band is not None:
         cut = cuts[tag.id]
         keep = _population(base, tag)
-        xf = x.cast("float64")
+        xf = _banded(base, tag)
         if cut["low"] is not None:
             keep = keep & (xf > cut["low"])
         if cut["high"] is not None:
