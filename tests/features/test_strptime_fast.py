@@ -67,6 +67,18 @@ BROKEN = {
 INSTANTS = st.datetimes(dt.datetime(1000, 1, 1), dt.datetime(2100, 12, 31, 23, 59, 59))
 
 
+def _clock_fields(when: dt.datetime) -> dict[str, str]:
+    """The zero-padded year, month, day, hour, minute and second of ``when`` by format letter."""
+    return {
+        "Y": f"{when.year:04d}",
+        "m": f"{when.month:02d}",
+        "d": f"{when.day:02d}",
+        "H": f"{when.hour:02d}",
+        "M": f"{when.minute:02d}",
+        "S": f"{when.second:02d}",
+    }
+
+
 @st.composite
 def date_texts(draw: st.DrawFn) -> str | None:
     """A real date-time in one of the shapes, often with one field broken, sometimes a stray character."""
@@ -76,14 +88,8 @@ def date_texts(draw: st.DrawFn) -> str | None:
         return None
     if kind == "other":
         return draw(st.sampled_from(["", " ", "soon", "31/01/2024", "2024-01", "1/2/3", "２０２４-01-31"]))
-    when = draw(INSTANTS)
     fields = {
-        "Y": f"{when.year:04d}",
-        "m": f"{when.month:02d}",
-        "d": f"{when.day:02d}",
-        "H": f"{when.hour:02d}",
-        "M": f"{when.minute:02d}",
-        "S": f"{when.second:02d}",
+        **_clock_fields(draw(INSTANTS)),
         "f": draw(st.sampled_from(FRACTIONS)),
         "z": draw(st.sampled_from(ZONE_MARKS)),
     }
@@ -198,14 +204,8 @@ def one_shape_texts(draw: st.DrawFn) -> list[str]:
     broken = draw(st.sampled_from([None, *BROKEN]))
     texts = []
     for _ in range(draw(st.integers(2, 40))):
-        when = draw(INSTANTS)
         fields = {
-            "Y": f"{when.year:04d}",
-            "m": f"{when.month:02d}",
-            "d": f"{when.day:02d}",
-            "H": f"{when.hour:02d}",
-            "M": f"{when.minute:02d}",
-            "S": f"{when.second:02d}",
+            **_clock_fields(draw(INSTANTS)),
             "f": fraction[:1] + "".join(draw(st.sampled_from("0123456789")) for _ in fraction[1:]),
             "z": mark,
         }
