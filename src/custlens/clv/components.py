@@ -446,16 +446,14 @@ def value_components(
     # every per-buyer input as one NumPy array, then the Arrow table is let go: at 10M buyers
     # each float column is 80 MB, so nothing is held twice (docs/performance.md, memory)
     ids = pc.cast(both["customer_id"], pa.string()).combine_chunks()
+    h_col, c_col = (dict(zip(PART_COLUMNS, window_columns(w), strict=True)) for w in ("h", "c"))
     lines = ("first_purchase", "repeat_purchase", "cross_selling", "loyalty", "service_cost", "months")
-    hist = {c: _col(both, window_columns("h")[PART_COLUMNS.index(c)]) for c in (*lines, "revenue", "gross_profit")}
-    cur = {c: _col(both, window_columns("c")[PART_COLUMNS.index(c)]) for c in lines}
-    acquired = pc.cast(both[window_columns("c")[PART_COLUMNS.index("acquired")]], pa.float64())
-    cur["acquired"] = np.asarray(acquired.to_numpy(zero_copy_only=False), dtype=float)
-    del acquired
-    channel = both[window_columns("h")[PART_COLUMNS.index("acquisition_channel")]]
-    acq_cost, referred = _channels(channel, rates, referral_channels)
-    del channel
-    del both
+    hist = {c: _col(both, h_col[c]) for c in (*lines, "revenue", "gross_profit")}
+    cur = {c: _col(both, c_col[c]) for c in lines}
+    acquired = pc.cast(both[c_col["acquired"]], pa.float64()).to_numpy(zero_copy_only=False)
+    cur["acquired"] = np.asarray(acquired, dtype=float)
+    acq_cost, referred = _channels(both[h_col["acquisition_channel"]], rates, referral_channels)
+    del both, acquired
 
     hist_tab = as_arrow(history, "history")
     x, t_x, T = (_aligned(ids, hist_tab, c, "history") for c in ("frequency", "recency", "T"))
