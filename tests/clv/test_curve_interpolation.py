@@ -238,3 +238,25 @@ def test_monthly_survival_equals_p_alive_later(name, interpolated_share) -> None
         np.testing.assert_allclose(flows.alive[:, j], model.p_alive_later(t, x, t_x, T), rtol=RTOL, atol=0.0)
     sizes = np.unique(x, return_counts=True)[1]
     assert interpolated_share[-1] == sizes[sizes >= MIN_ROWS].sum() / x.size > 0.85
+
+
+def test_alive_expectation_at_a_equal_one_is_the_beta_mixture_integral() -> None:
+    """``a = 1`` is a removable 0/0 of FHL (2005) eq. (9): no division by zero, and the value
+    equals the mixture over p ~ Beta(1, b) of ``(1 - (alpha/(alpha + p t))^r) / p`` (the
+    alive customer's expected purchases given p, integrated over the Gamma heterogeneity)."""
+    import warnings
+
+    from scipy import integrate
+
+    from custlens.clv._bgnbd import _alive_expectation
+
+    r, alpha, b = 0.5, 2.0, 3.0
+    t = np.array([1.0, 10.0, 100.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _alive_expectation(t, np.array(r), np.array(alpha), np.array(1.0), np.array(b))
+    for value, tt in zip(got, t, strict=True):
+        ref = integrate.quad(
+            lambda p, tt=tt: (1 - (alpha / (alpha + p * tt)) ** r) / p * b * (1 - p) ** (b - 1), 0, 1, epsrel=1e-13
+        )[0]
+        assert value == pytest.approx(ref, rel=1e-7)

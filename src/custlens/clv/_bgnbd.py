@@ -302,18 +302,35 @@ def _alive_expectation(t: FloatArray, r: FloatArray, alpha: FloatArray, a: Float
     that ``(1-z)^r`` and the series are combined into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``,
     whose parameters stay moderate when ``r`` and ``b`` carry a customer's large frequency.
     """
-    z = t / (alpha + t)
-    c = a + b - 1.0
-    log_1mz = np.log(alpha) - np.log(alpha + t)
-    with np.errstate(over="ignore", invalid="ignore"):
-        hyp = special.hyp2f1(c - r, a - 1.0, c, z)
-        exact = c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log_1mz) * hyp)
+    exact = _alive_expectation_exact(t, r, alpha, a, b)
+    at_one = np.asarray(a == 1.0)
+    if at_one.any():
+        # a = 1 is a removable singularity of the closed form (0/0): take the mean of the
+        # two sides a = 1 -+ h, whose error is O(h^2) = 1e-8 relative (the function is
+        # analytic in a), instead of a division by zero
+        h = 1e-4
+        below = _alive_expectation_exact(t, r, alpha, np.where(at_one, 1.0 - h, a), b)
+        above = _alive_expectation_exact(t, r, alpha, np.where(at_one, 1.0 + h, a), b)
+        exact = np.where(at_one, 0.5 * (below + above), exact)
     # When a + b is huge the dropout probability is practically the same for everyone and
     # 2F1 overflows; then p is fixed at its mean a/(a+b) (relative error O(1/(a+b))):
     # E = (1 - (alpha/(alpha+p t))^r) / p.
     p = a / (a + b)
     fixed = -np.expm1(-r * np.log1p(p * t / alpha)) / p
     return np.where(np.isfinite(exact) & (a + b < 1e6), exact, fixed)
+
+
+def _alive_expectation_exact(
+    t: FloatArray, r: FloatArray, alpha: FloatArray, a: FloatArray, b: FloatArray
+) -> FloatArray:
+    """The closed form of :func:`_alive_expectation` (not finite at ``a = 1`` or on overflow)."""
+    z = t / (alpha + t)
+    c = a + b - 1.0
+    log_1mz = np.log(alpha) - np.log(alpha + t)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        hyp = special.hyp2f1(c - r, a - 1.0, c, z)
+        out: FloatArray = c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * log_1mz) * hyp)
+    return out
 
 
 def expected_purchases(
