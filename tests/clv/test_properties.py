@@ -223,3 +223,20 @@ def test_bg_expectation_with_homogeneous_dropout_is_finite() -> None:
         huge = _bgnbd.expected_purchases(np.array([10.0, 52.0]), 2.6, 16.7, 1495188.69, 14564569.18)
     moderate = _bgnbd.expected_purchases(np.array([10.0, 52.0]), 2.6, 16.7, 1495.18869, 14564.56918)
     np.testing.assert_allclose(huge, moderate, rtol=1e-4)
+
+
+def test_bgbb_expectations_at_gamma_equal_one_are_the_limit() -> None:
+    """``gamma = 1`` is a removable 0/0 of FHS (2010)'s ``delta/(gamma-1) [...]``: no division
+    by zero, and the value is the limit. With ``gamma = 1`` the chance of being alive at
+    opportunity ``i`` is ``B(1, delta+i)/B(1, delta) = delta/(delta+i)``, so
+    ``E[X(n)] = alpha/(alpha+beta) sum_{i<=n} delta/(delta+i)``."""
+    a, b, d = 1.2, 0.8, 2.5
+    n = np.array([1.0, 5.0, 30.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        at_one = _bgbb.expected_purchases(n, a, b, 1.0, d)
+        cond = _bgbb.conditional_expected_purchases(10.0, a, b, 1.0, d, 3.0, 4.0, 6.0)
+    sums = [a / (a + b) * sum(d / (d + i) for i in range(1, int(m) + 1)) for m in n]
+    np.testing.assert_allclose(at_one, sums, rtol=1e-12)
+    sides = [_bgbb.conditional_expected_purchases(10.0, a, b, 1.0 + h, d, 3.0, 4.0, 6.0) for h in (-1e-5, 1e-5)]
+    np.testing.assert_allclose(cond, 0.5 * (sides[0] + sides[1]), rtol=1e-7)

@@ -220,7 +220,13 @@ def _gamma_ratio_diff(gamma: FloatArray, delta: FloatArray, lo: FloatArray, hi: 
         return special.gammaln(1.0 + delta + m) - special.gammaln(gamma + delta + m)
 
     head = special.gammaln(gamma + delta) - special.gammaln(1.0 + delta)
-    return (np.exp(head + ratio(lo)) - np.exp(head + ratio(hi))) / (gamma - 1.0)
+    at_one = gamma == 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (np.exp(head + ratio(lo)) - np.exp(head + ratio(hi))) / (gamma - 1.0)
+    # gamma = 1 is a removable 0/0: the limit is the derivative in gamma of the bracket,
+    # psi(1+delta+hi) - psi(1+delta+lo)
+    limit = special.digamma(1.0 + delta + hi) - special.digamma(1.0 + delta + lo)
+    return np.where(at_one, limit, out)
 
 
 def expected_purchases(
