@@ -214,6 +214,70 @@ def test_a_failed_save_leaves_nothing(workspace_path: Path, tmp_path: Path, monk
     assert after == before
 
 
+def test_stored_in_parts_equals_stored_whole(
+    workspace_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-customer table stored in parts (by a hash of the id) has every customer once, as stored whole."""
+    from custlens.analysis._pipeline import Pipeline
+    from custlens.warehouse import Workspace
+
+    path = _copy(workspace_path, tmp_path)
+    asked: list[int | None] = []
+
+    def five_parts(self: Pipeline, memory_limit: int | None) -> int:
+        asked.append(memory_limit)
+        return 5
+
+    monkeypatch.setattr(Pipeline, "customers_parts", five_parts)
+    with Workspace.open(path) as ws:
+        whole = load_analysis(ws)
+        parts = analyze(ws, as_of=whole.as_of)
+        a = whole.customers().to_pyarrow().sort_by("customer_id")
+        b = parts.customers().to_pyarrow().sort_by("customer_id")
+    assert asked and asked[0] is not None and asked[0] > 0  # DuckDB's limit in bytes
+    assert b.num_rows == a.num_rows == len(set(b["customer_id"].to_pylist()))
+    assert b.column_names == a.column_names
+    for name in a.column_names:
+        x, y = a[name], b[name]
+        if pa.types.is_floating(x.type):
+            np.testing.assert_allclose(
+                # two runs: the fits' statistics arrive in another order, so they stop an ulp apart
+                x.to_numpy(zero_copy_only=False),
+                y.to_numpy(zero_copy_only=False),
+                rtol=1e-6,
+                err_msg=name,
+            )
+        else:
+            assert x.to_pylist() == y.to_pylist(), name
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "limit", "parts"),
+    [(100, None, 1), (100, 0, 1), (100, 1000, 1), (101, 1000, 2), (1000, 1000, 10), (10**12, 1000, 64)],
+)
+def test_parts_keep_per_buyer_rows_to_a_tenth_of_the_limit(nbytes: int, limit: int | None, parts: int) -> None:
+    from types import SimpleNamespace
+
+    from custlens.analysis._pipeline import Pipeline
+
+    fake = SimpleNamespace(_on_duckdb=True, _per_buyer=SimpleNamespace(nbytes=nbytes))
+    assert Pipeline.customers_parts(fake, limit) == parts  # type: ignore[arg-type]
+
+
+def test_duckdb_memory_limit_in_bytes() -> None:
+    import duckdb
+    import ibis
+
+    from custlens.analysis._store import _memory_limit
+
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET memory_limit = '300MB'")
+    assert _memory_limit(con) == int(286.1 * 2**20)  # DuckDB reports '286.1 MiB'
+    con.raw_sql("SET memory_limit = '6GB'")
+    assert abs(_memory_limit(con) - 6e9) < 0.02 * 6e9  # "5.5 GiB": one decimal
+    assert _memory_limit(duckdb.connect()) is None  # not an Ibis connection
+
+
 def test_analysis_of_tables_in_memory(company: dict[str, Path]) -> None:
     import pyarrow.parquet as pq
 

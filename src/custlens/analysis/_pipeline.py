@@ -10,6 +10,7 @@ parts, and every edge reads what was saved.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -285,17 +286,22 @@ class Pipeline:
             from custlens.scoring import load_ahp
 
             ahp = load_ahp(s["ahp"])
-        return self._timed(
-            "score",
-            lambda: score_customers(
+
+        def run() -> ScoreResult:
+            from dataclasses import replace
+
+            result = score_customers(
                 self.indicators,
                 columns if ahp is None else None,  # AHP scores the elements it judges
                 cost=[c for c in s["cost"] if c in columns],
                 method=None if ahp is not None else s["method"],
                 ahp=ahp,
                 on_missing="worst",
-            ),
-        )
+            )
+            # read by the per-customer table, the results and the saved run: ranked once
+            return replace(result, table=cache_table(result.table))
+
+        return self._timed("score", run)
 
     # -- segmentations ------------------------------------------------------------------------
     @cached_property
@@ -345,9 +351,8 @@ class Pipeline:
         }
         out: dict[str, SegmentResult] = {}
         for method in self.config.methods:
-            out[method] = self._timed(f"segment {method}", runners[method])
-            if not self._on_duckdb:  # Spark: run each segmentation once, not once per reader
-                out[method] = out[method].cache()
+            # computed once, not once per reader (summaries, snapshot, per-customer table)
+            out[method] = self._timed(f"segment {method}", functools.partial(_cached, runners[method]))
         return out
 
     @cached_property
@@ -358,11 +363,9 @@ class Pipeline:
         return backend_name(self.tables["transactions"]) == "duckdb"
 
     # -- the per-customer table -----------------------------------------------------------------
-    def customers_table(self) -> ir.Table:
-        """One row per customer with every stored per-customer column (an Ibis expression)."""
-        import ibis
-
-        ind = self.indicators
+    @cached_property
+    def _per_buyer(self) -> pa.Table:
+        """The per-buyer columns computed in Python (history, CLV, churn), keyed by ``_cid``."""
         clv = self.clv.table
         churn = self.churn
         per_buyer = pa.table(
@@ -375,13 +378,45 @@ class Pipeline:
         )
         if "expected_next_order" not in per_buyer.column_names:
             per_buyer = per_buyer.append_column("expected_next_order", pa.nulls(per_buyer.num_rows, pa.date32()))
-        buyer_t = ibis.memtable(per_buyer)
+        return per_buyer
+
+    def customers_parts(self, memory_limit: int | None) -> int:
+        """Into how many parts :meth:`customers_table` is cut to be stored within ``memory_limit`` bytes.
+
+        Storing joins the per-buyer columns (an in-memory table) and the score and RFM
+        results to the features; each join holds its right side in a hash table, about
+        three times the side's size. On DuckDB the table is cut into parts by a hash of
+        the customer id, so that the per-buyer rows of one part take at most a tenth of
+        the engine's memory limit (one part when the limit is unknown or not DuckDB).
+        """
+        if not self._on_duckdb or not memory_limit or memory_limit <= 0:
+            return 1
+        return max(1, min(64, -(-self._per_buyer.nbytes * 10 // memory_limit)))
+
+    def customers_table(self, part: tuple[int, int] = (0, 1)) -> ir.Table:
+        """One row per customer with every stored per-customer column (an Ibis expression).
+
+        ``part = (i, n)``: only the customers whose id hashes to ``i`` modulo ``n``
+        (:meth:`customers_parts`); each source is filtered before it is joined, so a part's
+        joins hold a part of each side.
+        """
+        import ibis
+
+        index, parts = part
+
+        def mine(t: ir.Table, key: str) -> ir.Table:
+            # Ibis' hash is a signed 64-bit integer: its remainder can be negative
+            return t if parts == 1 else t.filter((t[key].hash() % parts + parts) % parts == index)
+
+        ind = mine(self.indicators, "customer_id")
+        buyer_t = mine(ibis.memtable(self._per_buyer), "_cid")
         out = ind.left_join(buyer_t, ind.customer_id == buyer_t._cid).drop("_cid")
         if self.score is not None:
             sc = self.score.table
             sc = sc.select(
                 _sid=sc.customer_id.cast("string"), score=sc.score, score_rank=sc["rank"], score_tier=sc.tier
             )
+            sc = mine(sc, "_sid")
             out = out.left_join(sc, out.customer_id == sc._sid).drop("_sid")
         else:
             out = out.mutate(
@@ -393,6 +428,7 @@ class Pipeline:
         if rfm is not None:
             r = rfm.customers
             r = r.select(_rid=r.customer_id.cast("string"), r_score=r.r_score, f_score=r.f_score, m_score=r.m_score)
+            r = mine(r, "_rid")
             out = out.left_join(r, out.customer_id == r._rid).drop("_rid")
         else:
             out = out.mutate(**{c: ibis.null().cast("int64") for c in RFM_SCORE_COLUMNS})
@@ -797,6 +833,11 @@ class Pipeline:
         if self.components is not None:
             out["value_components"] = _plain(self.components.details)
         return out
+
+
+def _cached(run: Callable[[], SegmentResult]) -> SegmentResult:
+    """A segmentation's result with its per-customer table materialised once."""
+    return run().cache()
 
 
 def _buyers(features: ir.Table) -> ir.Table:

@@ -199,18 +199,24 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
     analysis_id = _next_id(con, pipeline.as_of)
     created = datetime.now(UTC)
     with _transaction(con):
-        stored = customers.mutate(analysis_id=ibis.literal(analysis_id, "string"))
         target = con.table(CUSTOMERS_TABLE).schema()
-        stored = stored.select(
-            *[
-                stored[name].cast(target[name]) if name in stored.columns else ibis.null().cast(target[name]).name(name)
-                for name in column_order
-            ]
-        )
-        if _same_backend(con, stored):
-            con.insert(CUSTOMERS_TABLE, stored)
+
+        def as_stored(expr: ir.Table) -> ir.Table:
+            expr = expr.mutate(analysis_id=ibis.literal(analysis_id, "string"))
+            return expr.select(
+                *[
+                    expr[name].cast(target[name]) if name in expr.columns else ibis.null().cast(target[name]).name(name)
+                    for name in column_order
+                ]
+            )
+
+        if _same_backend(con, customers):
+            # in parts on DuckDB, so that the joins fit in its memory limit (docs/performance.md)
+            parts = pipeline.customers_parts(_memory_limit(con))
+            for index in range(parts):
+                con.insert(CUSTOMERS_TABLE, as_stored(pipeline.customers_table((index, parts))))
         else:
-            con.insert(CUSTOMERS_TABLE, ibis.memtable(stored.to_pyarrow()))
+            con.insert(CUSTOMERS_TABLE, ibis.memtable(as_stored(customers).to_pyarrow()))
         snapshots = {
             method: save_snapshot(con, result, snapshot_id=f"{analysis_id}/{method}", created_at=created)
             for method, result in pipeline.segments.items()
@@ -249,6 +255,33 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
         }
         con.insert(RUNS_TABLE, ibis.memtable(pa.table(run), schema=_runs_schema()))
     return analysis_id
+
+
+_UNITS = {
+    "bytes": 1,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+}
+
+
+def _memory_limit(con: Any) -> int | None:
+    """DuckDB's ``memory_limit`` in bytes (it reports e.g. ``3.7 GiB``); ``None`` if not DuckDB or unreadable."""
+    import re
+
+    raw = getattr(con, "con", None)
+    if getattr(con, "name", "") != "duckdb" or raw is None:
+        return None
+    text = str(raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", text)
+    if found is None or found.group(2).lower() not in _UNITS:
+        return None
+    return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
 
 
 def _same_backend(con: Any, expr: ir.Table) -> bool:
