@@ -185,17 +185,32 @@ def test_choose_k_uses_the_configured_max_iter(monkeypatch) -> None:
     assert seen and set(seen) == {7}
 
 
+@pytest.mark.parametrize("on_engine", [False, True], ids=["in-memory", "engine"])
 @pytest.mark.parametrize("repeated", ["c3", None])
-def test_snapshot_refuses_repeated_customer_ids(repeated: str | None) -> None:
-    """Two rows with one customer id, or two without an id, cannot be a snapshot (nothing is stored)."""
+def test_snapshot_refuses_repeated_customer_ids(repeated: str | None, on_engine: bool) -> None:
+    """Two rows with one customer id, or two without an id, cannot be a snapshot (nothing is stored).
+
+    ``engine``: the result is a query on the snapshot's own connection, stored without a
+    round trip through Python; ``in-memory``: it is fetched and inserted.
+    """
     con = ibis.duckdb.connect()
     rows = _values().to_pylist()
     rows += [dict(rows[3], customer_id=repeated), dict(rows[4], customer_id=repeated)]
     tiers = {"tier": [{"name": "top", "top": 0.3}, {"name": "rest", "top": 1.0}]}
-    result = value_pyramid(pa.Table.from_pylist(rows), as_of=date(2024, 1, 31), config=tiers)
+
+    def table(rows: list[dict[str, object]]) -> object:
+        t = pa.Table.from_pylist(rows)
+        return con.create_table(f"v{len(rows)}", t) if on_engine else t
+
+    result = value_pyramid(table(rows), as_of=date(2024, 1, 31), config=tiers)
     with pytest.raises(InputError, match="customer ids are not unique"):
         save_snapshot(con, result, snapshot_id="dup")
     assert list_snapshots(con).count().execute() == 0
-    one_missing = value_pyramid(pa.Table.from_pylist(rows[:-1]), as_of=date(2024, 1, 31), config=tiers)
+    one_missing = value_pyramid(table(rows[:-1]), as_of=date(2024, 1, 31), config=tiers)
     if repeated is None:  # a single row without an id is not a repeat
         assert save_snapshot(con, one_missing, snapshot_id="one") == "one"
+    if repeated is None:
+        stored = load_assignments(con, "one").order_by("customer_id").to_pyarrow()
+        expected = one_missing.customers.select("customer_id", "segment").order_by("customer_id").to_pyarrow()
+        assert stored.to_pylist() == expected.to_pylist()
+        assert list_snapshots(con).to_pyarrow()["customers"].to_pylist() == [len(rows) - 1]

@@ -233,17 +233,20 @@ class Pipeline:
             summary = self.history.select(["customer_id", "frequency", "recency", "T"])
             clv = self.clv.table
             summary = summary.append_column("p_alive", clv["p_alive"]).append_column("clv", clv["clv"])
-            return churn_table(summary, time_unit=self.config.time_unit, as_of=self.as_of, value_column="clv")
+            table = churn_table(summary, time_unit=self.config.time_unit, as_of=self.as_of, value_column="clv")
+            # only what is stored or summarised is kept (at 10M buyers each column is 80 MB)
+            return table.select(["customer_id", *[c for c in CHURN_COLUMNS if c in table.column_names]])
 
         return self._timed("churn", run)
 
-    @cached_property
     def components(self) -> ComponentsResult | None:
         """Every buyer's CLV components (CLV1..CLV6 and the cost lines): historical, current, potential.
 
         :func:`custlens.clv.value_components` with the fitted models and expected spend of
         :attr:`clv`, the interactions and customers when present and ``[value]``'s costs
         (none by default); ``None`` when it cannot be computed (the reason in :attr:`skipped`).
+        Not kept: the analysis stores their sums (:attr:`value_results`), and at 10M buyers
+        the per-buyer rows take about 3.5 GB.
         """
         from custlens.clv import value_components
 
@@ -460,7 +463,7 @@ class Pipeline:
             out["state_flow"] = self._timed("state flow", self._state_flow)
         out["playbook"] = self._playbook(out["segment_summaries"])
         out.update(self._timed("satisfaction", self._satisfaction))
-        out.update(self._value())
+        out.update(self.value_results[0])
         out.update(self._timed("lost customers", self._lost))
         out.update(self._timed("cube", self._cube))
         return out
@@ -472,13 +475,19 @@ class Pipeline:
         c = self.segments[method].customers
         return c.select(customer_id=c.customer_id.cast("string"), segment=c.segment).to_pyarrow()
 
-    def _value(self) -> dict[str, pa.Table]:
-        """CLV components overall and per ``[value] segments`` segment, and the sensitivity table."""
+    @cached_property
+    def value_results(self) -> tuple[dict[str, pa.Table], dict[str, Any] | None]:
+        """CLV components overall and per ``[value] segments`` segment, the sensitivity table; the components' details.
+
+        The per-buyer components are computed here and let go once summed.
+        """
+        from dataclasses import replace
+
         from custlens.clv import clv_sensitivity
 
-        components = self.components
+        components = self.components()
         if components is None:
-            return {}
+            return {}, None
         v = self.config["value"]
         out = {"value_components": components.summary()}
         method = str(v["segments"])
@@ -488,6 +497,9 @@ class Pipeline:
         else:
             by = components.by_segment(segments)
             out["value_components_by_segment"] = by.add_column(0, "method", pa.array([method] * by.num_rows))
+        del segments
+        # the sensitivity recomputes from the inputs and the model, not the per-buyer rows
+        components = replace(components, customers=components.customers.schema.empty_table())
         try:
             out["clv_sensitivity"] = self._timed(
                 "clv sensitivity",
@@ -500,7 +512,7 @@ class Pipeline:
             )
         except CustlensError as exc:
             self.skipped["clv sensitivity"] = str(exc)
-        return out
+        return out, components.details
 
     def _lost(self) -> dict[str, pa.Table]:
         """Loss types of the lost customers (relationship state ``lost``); reasons and complaints from interactions."""
@@ -830,8 +842,8 @@ class Pipeline:
         }
         if self.score is not None:
             out["score"] = {"method": self.score.method, "normalisation": self.score.normalisation}
-        if self.components is not None:
-            out["value_components"] = _plain(self.components.details)
+        if self.value_results[1] is not None:
+            out["value_components"] = _plain(self.value_results[1])
         return out
 
 
