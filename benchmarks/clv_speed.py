@@ -36,7 +36,9 @@ same CSV with pandas and fitting with lifetimes (fresh processes, wall time, med
 
 Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--timeout S] [--subsample N]
 Writes benchmarks/results/clv_speed.json and prints a table with every ratio. ``--clv-only``
-times the CLV step alone (custlens fastest of 5, lifetimes once) into clv_speed_clv.json.
+times the CLV step alone (custlens fastest of 5, lifetimes once) into clv_speed_clv.json;
+``--process-only`` makes only the whole-process runs (``--process-models``) into
+clv_speed_process.json.
 """
 
 from __future__ import annotations
@@ -418,12 +420,36 @@ def main() -> None:
         action="store_true",
         help="only the 12-month CLV step (BG/NBD x Gamma-Gamma), custlens fastest of 5, against lifetimes",
     )
+    parser.add_argument(
+        "--process-only",
+        action="store_true",
+        help="only the whole-process runs (custlens fit against lifetimes scripts) into clv_speed_process.json",
+    )
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     lifetimes = ensure_venv(LIFETIMES_VENV, "requirements-lifetimes.txt", LIFETIMES_RUNNER, sys.executable)
     if args.clv_only:
         clv_only(lifetimes, args.customers)
+        return
+    if args.process_only:
+        models = [m for m in args.process_models.split(",") if m]
+        paths = {"synthetic": write_synthetic(args.customers)}
+        if "bgbb" in models:
+            paths["bgbb"] = write_bgbb(args.customers)
+        load_before = os.getloadavg()
+        runs = whole_process(lifetimes, paths, models)
+        load = os.getloadavg()
+        report = {"customers": args.customers, "whole_process": runs, "load_average": [load_before, load]}
+        (RESULTS / "clv_speed_process.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        print(f"whole process, CSV of {args.customers:,} customers to parameters (wall seconds, median of 3):")
+        for model, w in runs.items():
+            print(
+                f"  fit {model:<7} custlens {w['custlens']:.2f}  lifetimes script {w['lifetimes']:.2f}  {w['speedup']:.1f}x"
+            )
+        print(
+            f"  load average {load_before[0]:.1f} before, {load[0]:.1f} after; wrote {RESULTS / 'clv_speed_process.json'}"
+        )
         return
     pymc = None if args.no_pymc else ensure_venv(PYMC_VENV, "requirements-pymc.txt", PYMC_RUNNER, args.pymc_python)
     synthetic, bgbb = write_synthetic(args.customers), write_bgbb(args.customers)

@@ -24,7 +24,15 @@ from custlens.errors import InputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FORMULA_START", "check_target", "write_atomic", "neutralise", "neutralise_text", "workspace_of"]
+__all__ = [
+    "FORMULA_START",
+    "check_target",
+    "csv_bytes",
+    "write_atomic",
+    "neutralise",
+    "neutralise_text",
+    "workspace_of",
+]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)."""
@@ -124,3 +132,56 @@ def neutralise(table: pa.Table) -> pa.Table:
             fixed = pc.if_else(hit, pc.binary_join_element_wise("'", column, ""), column)
             table = table.set_column(i, pa.field(field.name, kind, field.nullable), fixed)
     return table
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """``table`` as CSV, byte for byte as :func:`pyarrow.csv.write_csv` writes it, faster for UTC times.
+
+    Arrow renders a timestamp with a time zone value by value through the zone database
+    (about 5 microseconds each: seconds for the two time columns of a million customers);
+    a UTC time is written as the zone-less time followed by ``Z``, which is how this renders
+    it. Tables with a UTC timestamp column and only flat columns (text, numbers, booleans,
+    dates, timestamps) are rendered here with Arrow's casts to text, the way Arrow's writer
+    does (header and text quoted, quotes doubled, missing values empty); others go to
+    Arrow's writer.
+    """
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    def utc(kind: pa.DataType) -> bool:
+        return pa.types.is_timestamp(kind) and kind.tz == "UTC"
+
+    kinds = table.schema.types
+    flat = all(
+        pa.types.is_string(k) or pa.types.is_integer(k) or pa.types.is_floating(k) or pa.types.is_boolean(k)
+        or pa.types.is_date(k) or pa.types.is_timestamp(k)
+        for k in kinds
+    )  # fmt: skip
+    if not (table.num_rows and table.num_columns and flat and any(utc(k) for k in kinds)):
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        return buf.getvalue()
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in table.column_names) + "\n"
+    out = io.BytesIO()
+    out.write(header.encode("utf-8"))
+    comma, newline, nothing = (pa.scalar(text, pa.large_string()) for text in (",", "\n", ""))
+    for batch in table.to_batches(max_chunksize=1 << 16):  # a slice at a time: little memory beside the text
+        cells = []
+        for column, kind in zip(batch.columns, kinds, strict=True):
+            if pa.types.is_string(kind):
+                text = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+            elif utc(kind):
+                naive = pc.cast(column.cast(pa.timestamp(kind.unit)), pa.string())
+                text = pc.binary_join_element_wise(naive, "Z", "")
+            else:
+                text = pc.cast(column, pa.string())
+            cells.append(pc.fill_null(text, "").cast(pa.large_string()))
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, comma), newline, nothing)
+        offsets, values = lines.buffers()[1:3]  # the lines one after the other in the values buffer
+        assert offsets is not None and values is not None
+        ends = pa.Array.from_buffers(pa.int64(), len(lines) + 1, [None, offsets], offset=lines.offset)
+        out.write(values[ends[0].as_py() : ends[-1].as_py()])
+    return out.getvalue()

@@ -313,3 +313,27 @@ def test_deprecated_freq_and_end_still_work_and_warn() -> None:
     with pytest.warns(DeprecationWarning, match="'freq' is deprecated"):
         old = calibration_holdout(t, calibration_end="2024-01-31", freq="D")
     pd.testing.assert_frame_equal(to_frame(old, order_by="customer_id"), want)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abc"), st.integers(-5, 5), st.one_of(st.none(), st.floats(-1e6, 1e6))),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda r: (r[0], r[1]),
+    )
+)
+def test_first_by_is_argmin(rows: list[tuple[str, int, float | None]]) -> None:
+    """DuckDB's arg_min (used for the first period's total) gives what Ibis' argmin gives."""
+    import ibis
+
+    from custlens.features.history import _first_by
+
+    t = ibis.memtable(pa.table({"c": [r[0] for r in rows], "p": [r[1] for r in rows], "v": [r[2] for r in rows]}))
+    v = t.v.fill_null(float("nan"))
+    got = t.group_by("c").aggregate(first=_first_by(v, t.p, t)).order_by("c").to_pyarrow()
+    want = t.group_by("c").aggregate(first=v.argmin(t.p)).order_by("c").to_pyarrow()
+    assert "ARG_MIN" in ibis.to_sql(t.group_by("c").aggregate(first=_first_by(v, t.p, t)))
+    assert got["c"].equals(want["c"])
+    np.testing.assert_array_equal(got["first"].to_numpy(), want["first"].to_numpy())

@@ -304,13 +304,9 @@ def emit(
     if fmt is OutputFormat.json:
         _write_text(dumps_json(table.to_pylist()) + "\n", output)
     elif fmt is OutputFormat.csv:
-        import pyarrow.csv as pacsv
+        from custlens._output import csv_bytes, neutralise
 
-        from custlens._output import neutralise
-
-        buf = io.BytesIO()
-        pacsv.write_csv(neutralise(table), buf)
-        _write_bytes(buf.getvalue(), output)
+        _write_bytes(csv_bytes(neutralise(table)), output)
     elif fmt is OutputFormat.parquet:
         import pyarrow.parquet as pq
 

@@ -127,7 +127,13 @@ def resolve_as_of(day: ir.DateValue, value: Any, parameter: str = "as_of") -> dt
     """The as-of date: ``value`` when given (no query), else the last day in ``day`` (one scalar query)."""
     if value is not None:
         return to_date(value, parameter)
-    last = day.max().to_pyarrow().as_py()
+    import ibis.expr.operations as ops
+
+    op = day.op()
+    # the day of a timestamp column: the day of its last time (an extreme of a stored column
+    # the engine answers from a Parquet file's statistics) rather than the last of every row's day
+    last_day = op.arg.to_expr().max().date() if isinstance(op, ops.Date) else day.max()
+    last = last_day.to_pyarrow().as_py()
     if last is None:
         raise InputError(f"no dated rows to take a default {parameter!r} from; give {parameter!r}")
     return to_date(last, parameter)
@@ -149,8 +155,15 @@ def as_of_date(
     """
     require_columns(transactions, {"date_col": date_col}, what)
     given = None if as_of is None else to_date(as_of, "as_of")
-    day = as_dates(transactions[date_col], date_col, what=what)
-    row = day.as_table().aggregate(first=day.min(), last=day.max()).to_pyarrow().to_pylist()[0]
+    col = transactions[date_col]
+    if col.type().is_timestamp():
+        # the day of the first (last) time is the first (last) day; the engine answers the
+        # extremes of a stored column from a Parquet file's statistics without reading it
+        query = transactions.aggregate(first=col.min().date(), last=col.max().date())
+    else:
+        day = as_dates(col, date_col, what=what)
+        query = day.as_table().aggregate(first=day.min(), last=day.max())
+    row = query.to_pyarrow().to_pylist()[0]
     first = None if row["first"] is None else to_date(row["first"], "first")
     last = None if row["last"] is None else to_date(row["last"], "last")
     if given is None:

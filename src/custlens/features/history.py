@@ -28,7 +28,7 @@ from custlens.features._base import (
 )
 from custlens.features.coerce import to_date, typed
 from custlens.schema import check_time_unit
-from custlens.warehouse.compat import check_utc
+from custlens.warehouse.compat import backend_name, check_utc
 
 __all__ = ["purchase_history", "calibration_holdout"]
 
@@ -88,10 +88,28 @@ def _columns(
     return typed(transactions, dates=[date_col], numbers=[amount_col]), ret
 
 
+@ibis.udf.agg.builtin(name="arg_min")
+def _arg_min(value: float, key: int) -> float:  # type: ignore[empty-body]
+    """DuckDB's ``arg_min``: ``value`` at the row with the smallest ``key`` (rows with a NULL skipped)."""
+
+
+def _first_by(value: ir.FloatingColumn, key: ir.IntegerColumn, table: ir.Table) -> ir.FloatingScalar:
+    """``value`` at the smallest ``key`` of each group, for ``value`` never missing and ``key`` unique per group.
+
+    Ibis compiles ``argmin`` for DuckDB as ``first(value ORDER BY key)``, an ordered aggregate
+    that keeps and sorts every group's rows; DuckDB's ``arg_min`` gives the same value here
+    (nothing is NULL, no two keys tie) in one pass: the summary of 10M transactions takes
+    about a quarter less CPU (``docs/performance.md``). Other engines keep ``argmin``.
+    """
+    if backend_name(table) == "duckdb":
+        return _arg_min(value, key)
+    return value.argmin(key)
+
+
 def _summarise(periods: ir.Table, end: dt.date, time_unit: str, multiplier: float) -> ir.Table:
     """Per-customer sufficient statistics from one row per customer and purchase period.
 
-    One aggregation, no window: the first period's total is taken with ``argmin`` (a
+    One aggregation, no window: the first period's total is taken with :func:`_first_by` (a
     missing total is marked NaN, so that it is not skipped) and the repeat periods'
     mean is the remaining sum over the remaining count.
     """
@@ -103,7 +121,7 @@ def _summarise(periods: ir.Table, end: dt.date, time_unit: str, multiplier: floa
         last=p.period.max(),
         total=p.total.sum(),
         counted=p.total.count(),
-        first_total=p.total.fill_null(float("nan")).argmin(p.period),
+        first_total=_first_by(p.total.fill_null(float("nan")), p.period, p),
     )
     first_missing = agg.first_total.isnan()
     repeat_sum = agg.total - ibis.ifelse(first_missing, 0.0, agg.first_total)

@@ -7,7 +7,6 @@ same encoding rules: strict UTF-8 (with or without BOM) first, then GB18030.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,19 +161,26 @@ def read_table(
         return _as_text(_read_excel(path, sheet), text_columns)
     if suffix not in (".csv", ".tsv", ".txt", ""):
         raise InputError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
-    text, _ = decode_text(path.read_bytes(), str(path))
+    data = path.read_bytes()
+    # UTF-8 (most files): Arrow parses the file's own bytes; other encodings are decoded
+    # (GB18030 when it looks right) and encoded as UTF-8 for Arrow
+    body = _utf8_body(data)
+    head = _head_text(body) if body is not None else decode_text(data, str(path))[0]
     if delimiter is None:
-        delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(text)
+        delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(head)
     if delimiter == " ":
-        text = "\n".join(",".join(line.split()) for line in text.splitlines() if line.strip())
+        text = data.decode("utf-8-sig") if body is not None else head
+        body = pa.py_buffer("\n".join(",".join(line.split()) for line in text.splitlines() if line.strip()).encode())
         delimiter = ","
+    elif body is None:
+        body = pa.py_buffer(head.encode("utf-8"))
     convert = pacsv.ConvertOptions(
         column_types=None,
         strings_can_be_null=True,
         null_values=list(NULL_TEXT),
     )
     if all_strings:
-        header = next(iter(text.splitlines()), "")
+        header = next(iter(head.splitlines()), "")
         names = [n.strip() for n in header.split(delimiter)]
         convert = pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
@@ -183,7 +189,7 @@ def read_table(
         convert.column_types = {name: pa.string() for name in text_columns}
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            pa.BufferReader(body),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=convert,
         )
@@ -278,6 +284,34 @@ def scan_table(
             if len(sep) == 1 and sep != " ":
                 return _scan_csv(path, head, sep, text_columns)
     return ibis.memtable(read_table(path, delimiter=delimiter, sheet=sheet, text_columns=text_columns))
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8_body(data: bytes) -> pa.Buffer | None:
+    """``data`` without its UTF-8 BOM, as an Arrow buffer (no copy), or None if it is not UTF-8.
+
+    The bytes are those :func:`decode_text` would give back encoded as UTF-8, so Arrow
+    parses the same text either way.
+    """
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    buffer = pa.py_buffer(data)
+    return buffer[len(_BOM) :] if data.startswith(_BOM) else buffer
+
+
+def _head_text(body: pa.Buffer) -> str:
+    """The start of valid UTF-8 ``body`` as text: its first :data:`_HEAD_BYTES`, or more to hold the first line."""
+    import codecs
+
+    head = body[:_HEAD_BYTES].to_pybytes()
+    if len(head) < _HEAD_BYTES or b"\n" not in head and b"\r" not in head:
+        return body.to_pybytes().decode("utf-8")
+    return codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
 
 
 def _data_file(path: str | Path) -> Path:

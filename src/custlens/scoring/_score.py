@@ -441,4 +441,6 @@ def score_transactions(
         interactions=table(interactions, "interactions"),
         columns=wanted,
     )
-    return score_customers(indicators, columns, **kwargs)
+    # the statistics of the indicators and the scores both read them: aggregate the
+    # transactions once (a temporary table of one row per customer), not once per query
+    return score_customers(indicators.cache(), columns, **kwargs)

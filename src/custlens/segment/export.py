@@ -31,17 +31,15 @@ def to_arrow_table(data: Any) -> pa.Table:
 
 def csv_bytes(table: Any, encoding: str = "utf-8") -> bytes:
     """CSV text of a table in ``encoding`` (one of :data:`ENCODINGS`)."""
-    import pyarrow.csv as pacsv
-
     if encoding not in ENCODINGS:
         raise InputError(f"'encoding' must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    from custlens._output import csv_bytes as utf8_csv
     from custlens._output import neutralise
 
-    buf = io.BytesIO()
-    pacsv.write_csv(neutralise(to_arrow_table(table)), buf)
-    text = buf.getvalue().decode("utf-8")
+    data = utf8_csv(neutralise(to_arrow_table(table)))
     if encoding == "utf-8":
-        return text.encode("utf-8")
+        return data
+    text = data.decode("utf-8")
     try:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
