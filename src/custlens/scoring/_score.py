@@ -23,7 +23,7 @@ from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import AHPHierarchy, AHPResult
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
-from custlens.warehouse.compat import backend_name, ordered_rows
+from custlens.warehouse.compat import backend_name, cache, ordered_rows
 
 __all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers", "score_transactions"]
 
@@ -443,4 +443,6 @@ def score_transactions(
     )
     # the statistics of the indicators and the scores both read them: aggregate the
     # transactions once (a temporary table of one row per customer), not once per query
-    return score_customers(indicators.cache(), columns, **kwargs)
+    # (compat.cache: Spark's cache needs its in-memory tables registered first, and an
+    # expression of in-memory tables only is left as it is)
+    return score_customers(cache(indicators), columns, **kwargs)
