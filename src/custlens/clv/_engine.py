@@ -228,8 +228,16 @@ def value_transactions(
     history = _summary_expression(
         log, customer_col=customer_col, date_col=date_col, amount_col=amount_col, time_unit=unit, as_of=as_of
     )
+    # read three times (two statistics and the scoring): computed once. DuckDB scores in
+    # this process, so its histories are fetched once and the statistics counted from them.
     on_duckdb = backend_name(history) != "pyspark"
-    if not on_duckdb:  # read three times (two statistics and the scoring): computed once
+    fetched = None
+    if on_duckdb:
+        import ibis
+
+        fetched = _columns(history).order_by("customer_id").to_pyarrow()
+        history = ibis.memtable(fetched)
+    else:
         history = cache_table(history)
     purchase, spend_model = fit_models(history, model=model, spend=spend, penalizer=penalizer)
     options = {
@@ -239,5 +247,5 @@ def value_transactions(
         "margin": float(margin),
         "discounting": discounting,
     }
-    result = score(history, None, purchase, spend_model, options, on_duckdb=on_duckdb)
+    result = score(history, fetched, purchase, spend_model, options, on_duckdb=on_duckdb)
     return replace(result, settings={**result.settings, "penalizer": float(penalizer)})
