@@ -204,7 +204,7 @@ class Pipeline:
         """
         from dataclasses import replace
 
-        from custlens.analysis._models import fit_models, score
+        from custlens.clv._engine import fit_models, score
 
         c = self.config["clv"]
         spend = None if c["spend"] == "none" else str(c["spend"])

@@ -13,6 +13,18 @@ from custlens.cli._common import BackendOption, FormatOption, OutputFormat, Outp
 __all__ = ["register"]
 
 
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Use this workspace's transactions table (summarised by its engine: DuckDB or Spark) "
+        "instead of DATA_FILE.",
+        show_default=False,
+    ),
+]
+
+
 class Model(str, enum.Enum):
     """Models of ``custlens fit``."""
 
@@ -55,9 +67,13 @@ def register(app: typer.Typer) -> None:
     def fit(
         model: Annotated[Model, typer.Argument(help="bgnbd, mbgnbd, pnbd, bgbb, sbg or gg.")],
         data_file: Annotated[
-            Path,
-            typer.Argument(help="Per-customer summary (CSV, Parquet, Excel); for sbg the columns period, survivors."),
-        ],
+            Path | None,
+            typer.Argument(
+                help="Per-customer summary (CSV, Parquet, Excel); for sbg the columns period, survivors. "
+                "Omit with --workspace.",
+                show_default=False,
+            ),
+        ] = None,
         frequency_col: Annotated[str, typer.Option("--frequency-col", help="Repeat purchases column.")] = "frequency",
         recency_col: Annotated[
             str, typer.Option("--recency-col", help="Time of last repeat purchase column.")
@@ -94,6 +110,7 @@ def register(app: typer.Typer) -> None:
         time_unit: Annotated[
             TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")
         ] = TimeUnit.W,
+        workspace: WorkspaceOption = None,
         backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.json,
         output: OutputOption = None,
@@ -102,8 +119,38 @@ def register(app: typer.Typer) -> None:
 
         With --transactions the log is summarised by the engine (--backend duckdb or spark)
         and only the distinct (frequency, recency, T) rows and their counts reach the fit.
+        With --workspace W (no DATA_FILE) the log is the workspace's transactions table,
+        summarised the same way by the workspace's engine (DuckDB, or Spark for a Spark
+        workspace); bgbb and sbg need a summary file.
         """
         from custlens.clv.tables import fit_summary
+        from custlens.errors import InputError
+
+        _one_source(data_file, workspace, "DATA_FILE")
+        if workspace is not None:
+            if model.value in ("bgbb", "sbg"):
+                raise InputError(
+                    f"fit {model.value} needs a summary file, not --workspace: "
+                    + (
+                        "BG/BB reads discrete-time data (repeat transactions out of n_periods opportunities)"
+                        if model is Model.bgbb
+                        else "sBG reads a cohort's survivors per period"
+                    )
+                    + ", which a workspace's transaction log does not hold; fit bgnbd, mbgnbd, pnbd or gg there"
+                )
+            _no_backend(backend)
+            from custlens.warehouse import Workspace
+
+            with Workspace.open(workspace, read_only=True) as ws:
+                result = fit_summary(
+                    model.value,
+                    ws.table("transactions"),
+                    penalizer=penalizer,
+                    transactions={"time_unit": time_unit.value},
+                )
+            emit(result, fmt, output)
+            return
+        assert data_file is not None
         from custlens.ingest.readers import read_table, scan_table
 
         columns = {
@@ -140,8 +187,13 @@ def register(app: typer.Typer) -> None:
     @guarded
     def clv(
         data_file: Annotated[
-            Path, typer.Argument(help="Per-customer summary: customer_id, frequency, recency, T, monetary_value.")
-        ],
+            Path | None,
+            typer.Argument(
+                help="Per-customer summary: customer_id, frequency, recency, T, monetary_value; with "
+                "--transactions a transaction log. Omit with --workspace.",
+                show_default=False,
+            ),
+        ] = None,
         horizon: Annotated[float, typer.Option("--horizon", help="Horizon in months (> 0).")] = 12.0,
         discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate (>= 0), e.g. 0.01.")] = 0.01,
         margin: Annotated[
@@ -168,6 +220,21 @@ def register(app: typer.Typer) -> None:
         monetary_col: Annotated[
             str, typer.Option("--monetary-col", help="Mean repeat-purchase value column.")
         ] = "monetary_value",
+        transactions: Annotated[
+            bool,
+            typer.Option(
+                "--transactions",
+                help="DATA_FILE is a transaction log (--id-col, --date-col, --amount-col); summarise it first.",
+            ),
+        ] = False,
+        date_col: Annotated[
+            str, typer.Option("--date-col", help="Date/timestamp column of the transaction log.")
+        ] = "ordered_at",
+        amount_col: Annotated[
+            str, typer.Option("--amount-col", help="Amount column of the transaction log.")
+        ] = "amount",
+        workspace: WorkspaceOption = None,
+        backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.table,
         output: OutputOption = None,
     ) -> None:
@@ -177,9 +244,42 @@ def register(app: typer.Typer) -> None:
         month, margin 1, Gamma-Gamma spend, weeks. --horizon and --discount used to be
         required, and the observed monetary_value used to be the default spend (now
         --spend none).
+
+        With --transactions (a log file, on --backend duckdb or spark) or --workspace W (its
+        transactions table, on the workspace's engine) it calls
+        custlens.clv.value_transactions: the log is summarised by the engine, the models are
+        fitted on the sufficient statistics it computes, and every customer is scored there
+        (on Spark by the executors).
         """
-        from custlens.clv import value_customers
-        from custlens.ingest.readers import read_table
+        from custlens.clv import value_customers, value_transactions
+        from custlens.ingest.readers import read_table, scan_table
+
+        _one_source(data_file, workspace, "DATA_FILE")
+        options: dict[str, Any] = {
+            "model": model.value,
+            "spend": None if spend is Spend.none else spend.value,
+            "horizon_months": horizon,
+            "monthly_discount": discount,
+            "margin": margin,
+            "time_unit": time_unit.value,
+        }
+        if workspace is not None:
+            _no_backend(backend)
+            from custlens.warehouse import Workspace
+
+            with Workspace.open(workspace, read_only=True) as ws:
+                emit(value_transactions(ws.table("transactions"), **options).table, fmt, output)
+            return
+        assert data_file is not None
+        if transactions:
+            log = scan_table(data_file, text_columns=(id_col,), backend=backend)
+            valued = value_transactions(log, customer_col=id_col, date_col=date_col, amount_col=amount_col, **options)
+            emit(valued.table, fmt, output)
+            return
+        if backend != "duckdb":
+            from custlens.errors import InputError
+
+            raise InputError("--backend applies to a transaction log (--transactions); a summary is read as it is")
 
         columns = {
             "customer_id": id_col,
@@ -188,14 +288,24 @@ def register(app: typer.Typer) -> None:
             "T": t_col,
             "monetary_value": monetary_col,
         }
-        result = value_customers(
-            read_table(data_file, text_columns=(id_col,)),
-            model=model.value,
-            spend=None if spend is Spend.none else spend.value,
-            horizon_months=horizon,
-            monthly_discount=discount,
-            margin=margin,
-            time_unit=time_unit.value,
-            columns=columns,
-        )
+        result = value_customers(read_table(data_file, text_columns=(id_col,)), columns=columns, **options)
         emit(result.table, fmt, output)
+
+
+def _one_source(data_file: Path | None, workspace: Path | None, argument: str) -> None:
+    """Exactly one of the data file and ``--workspace``."""
+    if (data_file is None) == (workspace is None):
+        from custlens.errors import InputError
+
+        raise InputError(f"give either {argument} or --workspace W (exactly one)")
+
+
+def _no_backend(backend: str) -> None:
+    """``--backend`` names the engine of a file; a workspace's engine is its own (``workspace.toml``)."""
+    if backend != "duckdb":
+        from custlens.errors import InputError
+
+        raise InputError(
+            "--backend applies to a data file; a workspace computes on its own engine "
+            "(backend in its workspace.toml; custlens init --backend spark makes a Spark workspace)"
+        )

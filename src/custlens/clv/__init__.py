@@ -5,7 +5,8 @@ Estimators (scikit-learn manner: ``fit`` returns the estimator, learned values e
 :class:`BetaGeoBetaBinom` (BG/BB), :class:`ShiftedBetaGeometric` (sBG), :class:`GammaGamma`;
 :data:`MODELS` lists them by code, and ``MODELS[code].from_params(params)`` restores a stored
 model. The pure maths of each model family lives in ``custlens.clv._<family>``; lifetime
-value in :mod:`custlens.clv.value` (arrays) and :func:`value_customers` (a summary table);
+value in :mod:`custlens.clv.value` (arrays), :func:`value_customers` (a summary table) and
+:func:`value_transactions` (a transaction log, valued in its engine: DuckDB or Spark);
 evaluation in :mod:`custlens.clv.evaluation`; the components of lifetime value (historical,
 current, potential; :func:`value_components`) and its sensitivity to each factor
 (:func:`clv_sensitivity`, :func:`tornado_figure`) in :mod:`custlens.clv.components` and
@@ -29,6 +30,7 @@ from custlens.clv.formula import *  # noqa: F403  (the formula models' public na
 
 if TYPE_CHECKING:
     from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
+    from custlens.clv._engine import value_transactions
     from custlens.clv._registry import MODELS
     from custlens.clv._result import FitResult
     from custlens.clv._spend import GammaGamma
@@ -72,6 +74,7 @@ _LAZY = {
     "CLVResult": "tables",
     "fit_summary": "tables",
     "value_customers": "tables",
+    "value_transactions": "_engine",
     "customer_lifetime_value": "value",
     "discounted_expected_purchases": "value",
 }
@@ -118,5 +121,6 @@ __all__ = [
     "tracking_figure",
     "value_components",
     "value_customers",
+    "value_transactions",
 ]
 __all__ += list(formula.__all__)

@@ -122,13 +122,6 @@ def _summary_expression(
     )
 
 
-def _compressed(expr: Any) -> pa.Table:
-    """``frequency, recency, T, weight``: the distinct rows of a summary and how many customers
-    share each, counted in the engine (the sufficient statistics of the purchase models)."""
-    grouped = expr.group_by(["frequency", "recency", "T"]).aggregate(weight=expr.count())
-    return grouped.order_by(["frequency", "recency", "T"]).to_pyarrow()
-
-
 def fit_summary(
     model: str,
     summary: Any,
@@ -169,7 +162,9 @@ def fit_summary(
             raise InputError(f"'transactions' (a transaction log) works for bgnbd, mbgnbd, pnbd and gg, not {model}")
         expr = _summary_expression(summary, **transactions)
         if model in PURCHASE_MODELS:  # only the distinct rows and their counts leave the engine
-            table = _compressed(expr)
+            from custlens.clv._engine import purchase_statistics
+
+            table = purchase_statistics(expr)
             weights = arrow_values(table.column("weight"))
         else:  # Gamma-Gamma: the repeat buyers' frequency and mean spend
             table = expr.filter(expr.frequency > 0).select("frequency", "monetary_value").to_pyarrow()

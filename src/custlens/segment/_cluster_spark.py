@@ -11,7 +11,13 @@ Assignments, cluster sizes and profiles are computed by Spark. With ``k`` given 
 no sample: MLlib starts from k-means|| (Bahmani et al. 2012) seeded with ``random_state``,
 so its clusters may differ from scikit-learn's k-means++ runs.
 
-MLlib's RDD API is used (it accepts initial centres); it does not run over Spark Connect.
+MLlib's RDD API is used (it accepts initial centres); Spark Connect has no RDDs, so over
+Connect the same steps run on DataFrames: the sample's positions come from a row number
+in customer-id order (a window over the whole table, one partition), Lloyd's iterations
+from the chosen centres are Spark SQL (assign each customer to its nearest centre, the
+first on a tie as in MLlib; move each centre to the mean of its customers, an empty
+cluster keeping its centre; stop when no centre moves or after ``max_iter``), and with
+``k`` given ``pyspark.ml.clustering.KMeans`` (k-means||, ``random_state`` as seed) fits.
 """
 
 from __future__ import annotations
@@ -34,13 +40,13 @@ def kmeans_on_spark(
     selected: Any, feats: Sequence[str], value: str, cfg: dict[str, Any], k: int | None, as_of: date | None
 ) -> SegmentResult:
     """:func:`~custlens.segment.kmeans_segments` of ``selected`` (``customer_id``, features, value) on Spark."""
-    from pyspark.mllib.clustering import KMeans, KMeansModel
     from pyspark.sql import functions as F
 
     from custlens.segment.cluster import choose_k, cluster_result, sample_rows
-    from custlens.warehouse.compat import backend_of, spark_frame
+    from custlens.warehouse.compat import backend_of, is_spark_connect, spark_frame
 
     frame = spark_frame(selected)
+    connect = is_spark_connect(frame.sparkSession)
     feats = list(feats)
     bad = F.lit(False)
     for f in feats:
@@ -70,13 +76,19 @@ def kmeans_on_spark(
         "*", *[((x[f] - float(mu[j])) / float(sd[j])).alias(zcols[j]) for j, f in enumerate(feats)]
     ).cache()
     try:
-        vectors = zed.select(*zcols).rdd.map(lambda r: [float(v) for v in r])
         scores: dict[int, float] = {}
         if k is None:
-            start, k, scores = _start(zed, zcols, n, cfg, sample_rows, choose_k)
-            model = KMeans.train(
-                vectors, k, maxIterations=cfg["max_iter"], initialModel=KMeansModel(list(start)), epsilon=0.0
-            )
+            start, k, scores = _start(zed, zcols, n, cfg, sample_rows, choose_k, connect=connect)
+            if connect:
+                centres = _lloyd(zed, zcols, np.asarray(start, dtype=float), int(cfg["max_iter"]))
+            else:
+                from pyspark.mllib.clustering import KMeans, KMeansModel
+
+                vectors = zed.select(*zcols).rdd.map(lambda r: [float(v) for v in r])
+                model = KMeans.train(
+                    vectors, k, maxIterations=cfg["max_iter"], initialModel=KMeansModel(list(start)), epsilon=0.0
+                )
+                centres = np.array(model.clusterCenters, dtype=float)
         else:
             distinct = zed.select(*zcols).distinct().count()
             if k > distinct:
@@ -84,8 +96,7 @@ def kmeans_on_spark(
                     f"cluster: 'k' must not exceed the number of distinct customers' feature rows ({distinct}), "
                     f"got k = {k}"
                 )
-            model = KMeans.train(vectors, k, maxIterations=cfg["max_iter"], seed=int(cfg["random_state"]), epsilon=0.0)
-        centres = np.array(model.clusterCenters, dtype=float)
+            centres = _seeded(zed, zcols, k, cfg, connect=connect)
         table, profile, inertia = _assign(zed, zcols, feats, value, centres, n)
         view = f"custlens_cluster_{uuid.uuid4().hex}"
         table.createOrReplaceTempView(view)
@@ -97,12 +108,69 @@ def kmeans_on_spark(
         zed.unpersist()
 
 
-def _start(zed: Any, zcols: list[str], n: int, cfg: dict[str, Any], sample_rows: Any, choose_k: Any) -> Any:
+def _seeded(zed: Any, zcols: list[str], k: int, cfg: dict[str, Any], *, connect: bool) -> np.ndarray:
+    """The centres of MLlib's k-means from k-means|| seeded with ``random_state`` (``k`` given)."""
+    seed, max_iter = int(cfg["random_state"]), int(cfg["max_iter"])
+    if not connect:
+        from pyspark.mllib.clustering import KMeans
+
+        vectors = zed.select(*zcols).rdd.map(lambda r: [float(v) for v in r])
+        return np.array(KMeans.train(vectors, k, maxIterations=max_iter, seed=seed, epsilon=0.0).clusterCenters)
+    from pyspark.ml.clustering import KMeans as MLKMeans
+    from pyspark.ml.feature import VectorAssembler
+
+    points = VectorAssembler(inputCols=zcols, outputCol="_features").transform(zed.select(*zcols))
+    model = MLKMeans(k=k, maxIter=max_iter, seed=seed, tol=0.0, featuresCol="_features").fit(points)
+    return np.array([list(c) for c in model.clusterCenters()], dtype=float)
+
+
+def _lloyd(zed: Any, zcols: list[str], centres: np.ndarray, max_iter: int) -> np.ndarray:
+    """Lloyd's iterations in Spark SQL from ``centres`` until no centre moves (MLlib's ``epsilon = 0``)."""
+    from pyspark.sql import functions as F
+
+    for _ in range(max_iter):
+        means = _labelled(zed, zcols, centres).groupBy("_label").agg(*[F.avg(c).alias(c) for c in zcols]).collect()
+        moved = centres.copy()  # an empty cluster keeps its centre, as in MLlib
+        for row in means:
+            moved[int(row["_label"])] = [float(row[c]) for c in zcols]
+        if np.array_equal(moved, centres):
+            break
+        centres = moved
+    return centres
+
+
+def _labelled(zed: Any, zcols: list[str], centres: np.ndarray) -> Any:
+    """``zed`` with ``_label`` (the nearest centre, the first of equals) and ``_d2`` (its squared distance)."""
+    from pyspark.sql import functions as F
+
+    distances = [
+        sum(((F.col(c) - float(centres[i, j])) ** 2 for j, c in enumerate(zcols)), F.lit(0.0))
+        for i in range(len(centres))
+    ]
+    return zed.select(
+        "*",
+        (F.array_position(F.array(*distances), F.array_min(F.array(*distances))) - 1).cast("int").alias("_label"),
+        F.array_min(F.array(*distances)).alias("_d2"),
+    )
+
+
+def _start(
+    zed: Any, zcols: list[str], n: int, cfg: dict[str, Any], sample_rows: Any, choose_k: Any, *, connect: bool
+) -> Any:
     """The chosen k's sample centres, k and the silhouette scores, from the sample fetched to the driver."""
     rows = sample_rows(n, cfg)
     ordered = zed.select("customer_id", *zcols).orderBy("customer_id")
     if rows is None:
         sample = np.array([[r[c] for c in zcols] for r in ordered.collect()], dtype=float)
+    elif connect:  # no RDDs: positions from a row number in customer-id order
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        position = F.row_number().over(Window.orderBy("customer_id")) - 1
+        numbered = zed.select(position.alias("_position"), *zcols)
+        found = numbered.filter(F.col("_position").isin([int(i) for i in rows])).collect()
+        picked = {int(r["_position"]): [float(r[c]) for c in zcols] for r in found}
+        sample = np.array([picked[int(i)] for i in rows], dtype=float)
     else:
         wanted = {int(i) for i in rows}
         picked = (
@@ -123,14 +191,7 @@ def _assign(
     from pyspark.sql import functions as F
 
     k = len(centres)
-    distances = [
-        sum(((F.col(c) - float(centres[i, j])) ** 2 for j, c in enumerate(zcols)), F.lit(0.0)) for i in range(k)
-    ]
-    labelled = zed.select(
-        "*",
-        (F.array_position(F.array(*distances), F.array_min(F.array(*distances))) - 1).cast("int").alias("_label"),
-        F.array_min(F.array(*distances)).alias("_d2"),
-    )
+    labelled = _labelled(zed, zcols, centres)
     stats = (
         labelled.groupBy("_label")
         .agg(

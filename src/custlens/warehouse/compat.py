@@ -29,6 +29,7 @@ __all__ = [
     "spark_session",
     "check_utc",
     "duckdb_connection",
+    "is_spark_connect",
     "DUCKDB_CONFIG",
     "table_exists",
     "register_arrow",
@@ -194,7 +195,32 @@ def cache(table: ir.Table) -> ir.Table:
         return table
     if getattr(backend, "name", "") == "pyspark":
         backend._register_in_memory_tables(table)
+        if is_spark_connect(spark_session(backend)):
+            return _checkpoint(backend, table)
     return table.cache()
+
+
+def is_spark_connect(session: Any) -> bool:
+    """Whether ``session`` is a Spark Connect client session (``sc://...``), not a JVM-backed one."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def _checkpoint(backend: Any, table: ir.Table) -> ir.Table:
+    """``table`` computed once on a Spark Connect server and read as a view from then on.
+
+    Ibis 12 caches a PySpark table with ``DataFrame.cache()`` and then asserts
+    ``is_cached``, which a Connect server answers ``False`` for the plans it keeps
+    itself (a ``CachedRemoteRelation``, as ``spark.sql`` returns for some queries), so
+    the assertion fails. A local checkpoint materialises the rows once on the executors,
+    like the cache, and its plan is the materialised data: every read sees one
+    evaluation. The view lasts as long as the Connect session.
+    """
+    import uuid
+
+    name = f"custlens_checkpoint_{uuid.uuid4().hex}"
+    frame = spark_session(backend).sql(backend.compile(table)).localCheckpoint(eager=True)
+    frame.createTempView(name)
+    return backend.table(name)
 
 
 def spark_frame(table: ir.Table) -> Any:
