@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shutil
@@ -107,21 +108,34 @@ def run_stage(argv: list[str], log: Path, cap_mb: float) -> dict[str, float]:
     }
 
 
+def _write_company(folder: Path, rows: int) -> None:
+    """The company's customers and transactions as CSV in ``folder`` (the other tables removed)."""
+    from custlens.synth import write_company
+
+    paths = write_company(folder, n_transactions=rows, fmt="csv", seed=2024)
+    for name, path in paths.items():
+        if name not in ("customers", "transactions"):
+            path.unlink()
+
+
 def build_data(rows: int) -> dict[str, Any]:
     """Generate (once) the company of ``rows`` transactions as CSV; its metadata."""
     folder = CACHE / f"tx_{rows}"
     meta_path = folder / "meta.json"
     if meta_path.exists():
         return dict(json.loads(meta_path.read_text()))
-    from custlens.synth import write_company
-
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.perf_counter()
-    paths = write_company(folder, n_transactions=rows, fmt="csv", seed=2024)
-    for name, path in paths.items():
-        if name not in ("customers", "transactions"):
-            path.unlink()
+    # in a spawned process: a child started from this one inherits its high-water mark of
+    # resident memory (Linux carries it over exec), so generating here would raise every
+    # later stage's measured peak to the generator's
+    child = multiprocessing.get_context("spawn").Process(target=_write_company, args=(folder, rows))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"generating {rows:,} transactions failed (exit {child.exitcode})")
+    paths = {name: folder / f"{name}.csv" for name in ("customers", "transactions")}
     lines = {}
     for name in ("customers", "transactions"):
         with paths[name].open("rb") as fh:
