@@ -22,23 +22,11 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-_RUN = "import sys; from custlens.cli import main; sys.argv = ['custlens', *sys.argv[1:]]; main()"
-
-
-def _custlens(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _RUN, *argv], env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"custlens {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    return seconds
+from spark_pipeline import ROOT, run_custlens, spark_env
 
 
 def _differing(reference: Path, other: Path) -> int:
@@ -68,15 +56,9 @@ def main() -> None:
 
     from custlens.synth import write_company
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p),
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        "PYSPARK_SUBMIT_ARGS": (
-            f"--master {args.master} --conf spark.sql.shuffle.partitions={args.shuffle_partitions} pyspark-shell"
-        ),
-    }
+    env = spark_env(
+        f"--master {args.master} --conf spark.sql.shuffle.partitions={args.shuffle_partitions} pyspark-shell"
+    )
     work = Path(tempfile.mkdtemp(prefix="custlens-clv-bench-"))
     try:
         files = write_company(work / "company", n_transactions=args.transactions, seed=7)
@@ -100,7 +82,7 @@ def main() -> None:
             for name, commands in runs.items():
                 for path in [out[name], work / "summary.parquet"]:
                     path.unlink(missing_ok=True)
-                times[name].append(sum(_custlens(argv, env) for argv in commands))
+                times[name].append(sum(run_custlens(argv, env) for argv in commands))
                 print(f"{name}: {times[name][-1]:.2f} s", flush=True)
         differing = {name: _differing(out["duckdb"], out[name]) for name in ("spark", "two_steps")}
     finally:

@@ -31,7 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 _RUN = "import sys; from custlens.cli import main; sys.argv = ['custlens', *sys.argv[1:]]; main()"
 
 
-def _custlens(argv: list[str], env: dict[str, str]) -> float:
+def spark_env(submit_args: str) -> dict[str, str]:
+    """The environment of a ``custlens`` child on Spark: this checkout's sources, this Python, ``submit_args``."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p),
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "PYSPARK_SUBMIT_ARGS": submit_args,
+    }
+
+
+def run_custlens(argv: list[str], env: dict[str, str]) -> float:
+    """Run ``custlens argv`` in a fresh process; its wall seconds (a failure stops the benchmark)."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _RUN, *argv], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -81,13 +93,7 @@ def main() -> None:
     from custlens.privacy import init_workspace
     from custlens.synth import write_company
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p),
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        "PYSPARK_SUBMIT_ARGS": f"--conf spark.sql.shuffle.partitions={args.shuffle_partitions} pyspark-shell",
-    }
+    env = spark_env(f"--conf spark.sql.shuffle.partitions={args.shuffle_partitions} pyspark-shell")
     work = Path(tempfile.mkdtemp(prefix="custlens-spark-bench-"))
     try:
         files = write_company(work / "company", n_customers=args.customers, seed=7)
@@ -96,11 +102,13 @@ def main() -> None:
             for name in IMPORT_ORDER:
                 import_file(ws, files[name], table=name)
             transactions = ws.row_counts()["transactions"]
-        _custlens(["init", str(spark), "--backend", "spark", "--from", str(duck), "--spark-master", args.master], env)
+        run_custlens(
+            ["init", str(spark), "--backend", "spark", "--from", str(duck), "--spark-master", args.master], env
+        )
         times: dict[str, list[float]] = {"duckdb": [], "spark": []}
         for _ in range(args.repeat):
             for name, path in (("duckdb", duck), ("spark", spark)):
-                times[name].append(_custlens(["analyze", "-w", str(path)], env))
+                times[name].append(run_custlens(["analyze", "-w", str(path)], env))
                 print(f"{name}: analyze {times[name][-1]:.2f} s", flush=True)
         differing = _compare(duck, spark)
     finally:
