@@ -37,6 +37,7 @@ from custlens.errors import InputError
 from custlens.features import cost_features, purchase_history, value_indicators
 from custlens.schema import units_per_month
 
+PARTS_ORDER = {"historical": 0, "current": 1, "potential": 2}
 MODEL = BetaGeo.from_params({"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258})  # CDNOW, FHL 2005a
 AS_OF = dt.date(2024, 6, 30)
 
@@ -252,6 +253,45 @@ def test_summary_and_segments_add_up(result) -> None:
     assert side[0]["potential_value"] == pytest.approx(_rows(result.customers, "potential")["a"]["value"])
 
 
+@pytest.mark.parametrize("block", [1, 3, 1 << 20])
+def test_sums_by_block_equal_the_sums_of_the_rows(block, monkeypatch) -> None:
+    # summary() and by_segment() add the lines up block by block without building the rows;
+    # the oracle is Arrow's own grouped sums over the rows (customers), as they were computed before
+    import custlens.clv.components as components_module
+
+    monkeypatch.setattr(components_module, "_BLOCK", block)
+    result = _components()
+    lines = [c for c in COMPONENT_COLUMNS if c not in ("customer_id", "part")]
+    rows = result.customers
+    segments = pa.table({"customer_id": ["d", "a", "c", "zz"], "segment": ["small", "VIP", "small", None]})
+    names = {"a": "VIP", "c": "small", "d": "small"}
+    seg = pa.array([names.get(c, "(no segment)") for c in rows["customer_id"].to_pylist()])
+    for by, got in ((None, result.summary()), ("segment", result.by_segment(segments))):
+        table = rows if by is None else rows.append_column("segment", seg)
+        keys = ["part"] if by is None else ["segment", "part"]
+        oracle = table.group_by(keys).aggregate([(c, "sum") for c in lines] + [("customer_id", "count")])
+        expected = {tuple(r[k] for k in keys): r for r in oracle.to_pylist()}
+        got_rows = got.to_pylist()
+        assert len(got_rows) == len(expected)
+        for r in got_rows:
+            e = expected[tuple(r[k] for k in keys)]
+            assert r["customers"] == e["customer_id_count"]
+            for c in lines:
+                assert r[c] == pytest.approx(e[f"{c}_sum"], rel=1e-12, abs=1e-9), (r["part"], c)
+            if by is not None:
+                assert r["value_mean"] == pytest.approx(e["value_sum"] / e["customer_id_count"], rel=1e-12)
+        order = [(r["segment"], PARTS_ORDER[r["part"]]) for r in got_rows] if by else [r["part"] for r in got_rows]
+        assert order == sorted(order) if by else order == list(PARTS)
+
+
+def test_without_rows_keeps_the_sensitivity_inputs(result) -> None:
+    light = result.without_rows()
+    assert light.details == result.details and light.inputs is result.inputs
+    with pytest.raises(InputError, match="without their per-buyer rows"):
+        light.summary()
+    assert clv_sensitivity(light).equals(clv_sensitivity(result))
+
+
 def test_components_errors() -> None:
     tx = _tx()
     short = _history(tx).slice(0, 3)
@@ -420,12 +460,13 @@ def test_potential_split_shares_lie_in_zero_one() -> None:
     Before the fix a buyer whose later parts were +x cross-selling and -x loyalty (sum ~1e-17 by
     rounding) got shares of about 1e16 that cancelled only in the total.
     """
-    from custlens.clv.components import _shares
+    from custlens.clv.components import _base_shares, _shares
 
     repeat = np.array([0.0, 10.0, 0.0, -5.0, 2.0])
     cross = np.array([0.1 + 0.2, 30.0, 0.0, -1.0, 2.0])
     loyalty = np.array([-0.3, -20.0, 0.0, -1.0, 0.0])
-    cross_share, loyalty_share, base_cross, base_loyalty = _shares(repeat, cross, loyalty)
+    base_cross, base_loyalty = _base_shares(repeat, cross, loyalty)
+    cross_share, loyalty_share = _shares(repeat, cross, loyalty, base_cross, base_loyalty)
     assert cross_share[0] == 1.0 and loyalty_share[0] == 0.0  # only cross-selling is positive
     assert cross_share[1] == pytest.approx(0.75) and loyalty_share[1] == 0.0
     # no positive later profit: the base's shares, from the base's positive totals (7, 31.3, 0)
@@ -434,7 +475,7 @@ def test_potential_split_shares_lie_in_zero_one() -> None:
     assert cross_share[4] == pytest.approx(0.5)
     rng = np.random.default_rng(7)
     parts = [rng.normal(size=2_000) * rng.choice([1e-9, 1.0, 1e6], size=2_000) for _ in range(3)]
-    cross_share, loyalty_share, _, _ = _shares(*parts)
+    cross_share, loyalty_share = _shares(*parts, *_base_shares(*parts))
     for s in (cross_share, loyalty_share, cross_share + loyalty_share):
         assert np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1 + 1e-12))
 

@@ -479,9 +479,9 @@ class Pipeline:
     def value_results(self) -> tuple[dict[str, pa.Table], dict[str, Any] | None]:
         """CLV components overall and per ``[value] segments`` segment, the sensitivity table; the components' details.
 
-        The per-buyer components are computed here and let go once summed.
+        The per-buyer components are summed block by block (their rows are never built) and
+        let go before the sensitivity.
         """
-        from dataclasses import replace
 
         from custlens.clv import clv_sensitivity
 
@@ -499,7 +499,7 @@ class Pipeline:
             out["value_components_by_segment"] = by.add_column(0, "method", pa.array([method] * by.num_rows))
         del segments
         # the sensitivity recomputes from the inputs and the model, not the per-buyer rows
-        components = replace(components, customers=components.customers.schema.empty_table())
+        components = components.without_rows()
         try:
             out["clv_sensitivity"] = self._timed(
                 "clv sensitivity",

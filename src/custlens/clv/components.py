@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from numpy.typing import NDArray
 
 from custlens._frames import as_arrow
 from custlens.clv._transaction import _TransactionModel, check_rft
-from custlens.clv._valuemath import future_value_chunked
+from custlens.clv._valuemath import FutureParts, future_value_chunked
 from custlens.clv.tables import CLVResult
 from custlens.clv.value import check_value_options
 from custlens.errors import InputError, did_you_mean
@@ -153,14 +154,116 @@ _LINES = tuple(c.column for c in COMPONENTS) + tuple(c.column for c in COST_LINE
 
 
 @dataclass(frozen=True)
+class _Lines:
+    """What every buyer's lines are computed from, in the order of ``ids``.
+
+    The rows of :attr:`ComponentsResult.customers` are built from it on demand, a block of
+    buyers at a time, so that sums over buyers (:meth:`ComponentsResult.summary`,
+    :meth:`ComponentsResult.by_segment`) never hold three rows of thirteen lines for
+    every buyer (about 3.5 GB at 10M buyers). Every formula of ``docs/value.md`` is in
+    :meth:`rows`; the base-wide amounts (shares, referral totals) are computed once.
+    """
+
+    ids: pa.Array
+    hist: dict[str, FloatArray]
+    cur: dict[str, FloatArray]
+    acquisition: FloatArray
+    future: FutureParts
+    serve: FloatArray
+    c_new: float
+    marketing: float
+    base_cross: float
+    base_loyalty: float
+    h_referral: float
+    h_exposure: float
+    c_referral: float
+    c_exposure: float
+    per_month: float
+
+    def rows(self, rows: slice) -> dict[str, dict[str, FloatArray]]:
+        """The lines and ``value`` of the buyers ``rows``, by part."""
+        h = _realised(self.hist, 1.0, rows, self.acquisition, self.c_new, self.marketing)
+        c = _realised(self.cur, self.cur["acquired"][rows], rows, self.acquisition, self.c_new, self.marketing)
+        h["referral"] = _shared(self.h_referral, self.hist["months"][rows], self.h_exposure)
+        c["referral"] = _shared(self.c_referral, self.cur["months"][rows], self.c_exposure)
+        cross_share, loyalty_share = _shares(
+            h["repeat_purchase"], h["cross_selling"], h["loyalty"], self.base_cross, self.base_loyalty
+        )
+        gross, alive_months = self.future.gross[rows], self.future.alive_months[rows]
+        zeros = np.zeros(len(gross))
+        p = {
+            "first_purchase": zeros,
+            "cross_selling": gross * cross_share,
+            "loyalty": gross * loyalty_share,
+            "baseline_service_cost": self.c_new * alive_months,
+            "service_cost_saving": (self.c_new - self.serve[rows]) * alive_months,
+            "marketing_cost": self.marketing * alive_months,
+            "acquisition_cost": zeros,
+            # a referral value changes neither the gross part nor the months alive, only the value
+            "referral": self.per_month * alive_months,
+        }
+        p["repeat_purchase"] = gross - p["cross_selling"] - p["loyalty"]
+        out = {}
+        for part, lines in (("historical", h), ("current", c), ("potential", p)):
+            lines["value"] = _net(lines) + lines["referral"]
+            out[part] = lines
+        return out
+
+    def blocks(self) -> Iterator[tuple[slice, dict[str, dict[str, FloatArray]]]]:
+        """:meth:`rows` for consecutive blocks of :data:`_BLOCK` buyers."""
+        n = len(self.ids)
+        for lo in range(0, n, _BLOCK):
+            s = slice(lo, min(n, lo + _BLOCK))
+            yield s, self.rows(s)
+
+
+_BLOCK = 1 << 20
+"""Buyers per block when lines are summed (about 30 arrays of this many floats at a time)."""
+
+
+def _realised(
+    t: dict[str, FloatArray],
+    acquired: FloatArray | float,
+    rows: slice | NDArray[np.intp],
+    acquisition: FloatArray,
+    c_new: float,
+    k: float,
+) -> dict[str, FloatArray]:
+    """The historical or current lines of ``rows`` (a slice or positions) from their window's amounts."""
+    out = {c: t[c][rows] for c in ("first_purchase", "repeat_purchase", "cross_selling", "loyalty")}
+    months = t["months"][rows]
+    out["baseline_service_cost"] = c_new * months
+    out["service_cost_saving"] = out["baseline_service_cost"] - t["service_cost"][rows]
+    out["marketing_cost"] = k * months
+    out["acquisition_cost"] = acquisition[rows] * acquired
+    return out
+
+
+def _net(parts: dict[str, FloatArray]) -> FloatArray:
+    """The components less the cost lines, without the referral component."""
+    return (
+        parts["first_purchase"]
+        + parts["repeat_purchase"]
+        + parts["cross_selling"]
+        + parts["loyalty"]
+        + parts["service_cost_saving"]
+        - parts["baseline_service_cost"]
+        - parts["marketing_cost"]
+        - parts["acquisition_cost"]
+    )
+
+
+def _shared(total: float, months: FloatArray, exposure: float) -> FloatArray:
+    """``total`` shared by months of relationship (CLV5): ``total x months / exposure``."""
+    return total * months / exposure if exposure > 0 else np.zeros(len(months))
+
+
+@dataclass(frozen=True)
 class ComponentsResult:
     """The value components of every buyer, with what they were computed from.
 
     Attributes
     ----------
-    customers
-        :data:`COMPONENT_COLUMNS`, three rows per buyer (``part`` historical, current,
-        potential), amounts in the transactions' currency.
     details
         Plain JSON: ``as_of``, ``current_since``, ``horizon_months``, ``monthly_discount``,
         ``baseline_months``, ``new_customer_service_rate`` (per month), ``marketing_per_month``,
@@ -174,12 +277,46 @@ class ComponentsResult:
         margin rate and cost to serve, and the fitted purchase model), for
         :func:`custlens.clv.clv_sensitivity`, which recomputes the model's monthly
         expectations chunk by chunk rather than holding them for every buyer.
+
+    The per-buyer rows (:attr:`customers`) are built when first asked for; the sums
+    (:meth:`summary`, :meth:`by_segment`) are computed block by block without them.
     """
 
-    customers: pa.Table
     details: dict[str, Any]
     inputs: dict[str, FloatArray] = field(repr=False)
     purchase_model: _TransactionModel = field(repr=False)
+    _lines: _Lines | None = field(default=None, repr=False)
+
+    @cached_property
+    def customers(self) -> pa.Table:
+        """:data:`COMPONENT_COLUMNS`, three rows per buyer (``part`` historical, current, potential).
+
+        Amounts in the transactions' currency; every historical row, then every current
+        row, then every potential row, buyers in the order of their ids.
+        """
+        lines = self._require_lines()
+        ids = lines.ids
+        by_part = lines.rows(slice(None))
+        tables = []
+        for part in PARTS:
+            cols: dict[str, Any] = {"customer_id": ids, "part": pa.repeat(pa.scalar(part, pa.string()), len(ids))}
+            cols.update({name: np.asarray(by_part[part][name], dtype=float) for name in (*_LINES, "value")})
+            tables.append(pa.table(cols))
+            del by_part[part]  # each part's arrays now live only in its table
+        return pa.concat_tables(tables)
+
+    def without_rows(self) -> ComponentsResult:
+        """This result without what the per-buyer rows are built from (:attr:`details` and :attr:`inputs` kept).
+
+        For :func:`custlens.clv.clv_sensitivity` after the sums are taken: it lets go of
+        some twenty arrays of one value per buyer.
+        """
+        return replace(self, _lines=None)
+
+    def _require_lines(self) -> _Lines:
+        if self._lines is None:
+            raise InputError("these value components were stored without their per-buyer rows (without_rows())")
+        return self._lines
 
     def part(self, part: str) -> pa.Table:
         """The rows of one part (``historical``, ``current`` or ``potential``) without the ``part`` column."""
@@ -197,15 +334,31 @@ class ComponentsResult:
 
     def summary(self) -> pa.Table:
         """One row per part: ``part, part_zh, customers``, the sum of every line and of ``value``."""
-        return _aggregate(self.customers, None)
+        lines = self._require_lines()
+        sums = {part: {name: 0.0 for name in (*_LINES, "value")} for part in PARTS}
+        for _, block in lines.blocks():
+            for part, values in block.items():
+                for name in sums[part]:
+                    sums[part][name] += float(values[name].sum())
+        n = len(lines.ids)
+        return pa.table(
+            {
+                "part": list(PARTS),
+                "part_zh": list(PARTS.values()),
+                "customers": pa.array([n] * len(PARTS), pa.int64()),
+                **{name: pa.array([sums[p][name] for p in PARTS], pa.float64()) for name in (*_LINES, "value")},
+            }
+        )
 
     def by_segment(self, segments: Any, *, segment_col: str = "segment") -> pa.Table:
         """One row per segment and part: ``segment, part, part_zh, customers``, sums of every line, ``value``, ``value_mean``.
 
         ``segments`` is a table with ``customer_id`` and ``segment_col`` (e.g. the customers of a
         :class:`~custlens.segment.SegmentResult`, or a stored analysis's ``segments(method)``);
-        buyers it does not list are in ``(no segment)``.
+        buyers it does not list are in ``(no segment)``. Segments are in the order of their
+        names, parts in the order historical, current, potential.
         """
+        lines = self._require_lines()
         seg = as_arrow(segments, "segments")
         for col in ("customer_id", segment_col):
             if col not in seg.column_names:
@@ -213,37 +366,40 @@ class ComponentsResult:
                     f"segments: no column {col!r}{did_you_mean(col, seg.column_names)}; "
                     f"columns: {', '.join(seg.column_names)}"
                 )
-        ids = pc.cast(seg["customer_id"], pa.string())
-        idx = pc.index_in(pc.cast(self.customers["customer_id"], pa.string()), value_set=ids)
+        idx = pc.index_in(lines.ids, value_set=pc.cast(seg["customer_id"], pa.string()))
         names = pc.cast(seg[segment_col], pa.string()).take(pc.fill_null(idx, 0))
-        names = pc.if_else(pc.is_null(idx), pa.scalar("(no segment)"), names)
-        names = pc.fill_null(names, "(no segment)")
-        return _aggregate(self.customers.append_column("segment", names), "segment")
+        names = pc.fill_null(pc.if_else(pc.is_null(idx), pa.scalar("(no segment)"), names), "(no segment)")
+        del seg, idx
+        codes = pc.dictionary_encode(names).combine_chunks()
+        labels = codes.dictionary.to_pylist()
+        group = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+        del names, codes
+        k = len(labels)
+        counts = np.bincount(group, minlength=k)
+        sums = {part: {name: np.zeros(k) for name in (*_LINES, "value")} for part in PARTS}
+        for rows, block in lines.blocks():
+            g = group[rows]
+            for part, values in block.items():
+                for name, total in sums[part].items():
+                    total += np.bincount(g, weights=values[name], minlength=k)
+        out: dict[str, list[Any]] = {c: [] for c in ("segment", "part", "part_zh", "customers", *_LINES, "value")}
+        out["value_mean"] = []
+        for j in sorted(range(k), key=lambda i: labels[i].encode()):
+            for part, zh in PARTS.items():
+                out["segment"].append(labels[j])
+                out["part"].append(part)
+                out["part_zh"].append(zh)
+                out["customers"].append(int(counts[j]))
+                for name in (*_LINES, "value"):
+                    out[name].append(float(sums[part][name][j]))
+                out["value_mean"].append(float(sums[part]["value"][j]) / int(counts[j]))
+        types = {"segment": pa.string(), "part": pa.string(), "part_zh": pa.string(), "customers": pa.int64()}
+        return pa.table({c: pa.array(v, types.get(c, pa.float64())) for c, v in out.items()})
 
     def components_table(self) -> pa.Table:
         """The components and cost lines: ``column, code, name, name_zh, definition, needs``."""
         rows = [c.__dict__ for c in (*COMPONENTS, *COST_LINES)]
         return pa.Table.from_pylist(rows)
-
-
-def _aggregate(table: pa.Table, by: str | None) -> pa.Table:
-    keys = ([by] if by else []) + ["part"]
-    sums = [(c, "sum") for c in (*_LINES, "value")]
-    grouped = table.group_by(keys, use_threads=False).aggregate([*sums, ("customer_id", "count"), ("value", "mean")])
-    rename = {f"{c}_sum": c for c in (*_LINES, "value")} | {
-        "customer_id_count": "customers",
-        "value_mean": "value_mean",
-    }
-    grouped = grouped.rename_columns([rename.get(c, c) for c in grouped.column_names])
-    order = {p: i for i, p in enumerate(PARTS)}
-    part_rank = pa.array([order[p] for p in grouped["part"].to_pylist()])
-    grouped = grouped.append_column("_rank", part_rank)
-    sort_keys = ([(by, "ascending")] if by else []) + [("_rank", "ascending")]
-    grouped = grouped.sort_by(sort_keys)
-    zh = pa.array([PARTS[p] for p in grouped["part"].to_pylist()], pa.string())
-    grouped = grouped.append_column("part_zh", zh)
-    cols = [*keys, "part_zh", "customers", *_LINES, "value"] + (["value_mean"] if by else [])
-    return grouped.select(cols)
 
 
 def _settings(
@@ -276,47 +432,61 @@ def _settings(
     )
 
 
-def _aligned(ids: pa.Array, table: pa.Table, column: str, what: str) -> FloatArray:
-    """``table[column]`` in the order of ``ids`` (every id must be present)."""
-    for col in ("customer_id", column):
+def _aligned(ids: pa.Array, table: pa.Table, columns: Sequence[str], what: str) -> list[FloatArray]:
+    """``table[column]`` for each of ``columns`` in the order of ``ids`` (every id must be present).
+
+    When ``table`` lists exactly ``ids`` in their order (the analysis reads both sorted by
+    id), the columns are taken as they are, without a hash look-up of every id.
+    """
+    for col in ("customer_id", *columns):
         if col not in table.column_names:
             raise InputError(
                 f"{what}: no column {col!r}{did_you_mean(col, table.column_names)}; columns: {', '.join(table.column_names)}"
             )
     keys = pc.cast(table["customer_id"], pa.string())
-    idx = pc.index_in(ids, value_set=keys)
-    missing = pc.is_null(idx)
-    if pc.any(missing).as_py():
-        first = ids.filter(missing)[0].as_py()
-        n = pc.sum(missing).as_py()
-        raise InputError(
-            f"{what} has no row for {n} buyer(s) of the transactions (first: customer {first!r}); "
-            "compute it for the same transactions and 'as_of'"
-        )
-    values = pc.cast(table[column], pa.float64()).take(idx)
-    arr = values.to_numpy(zero_copy_only=False).astype(float)
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise InputError(
-            f"{what}: column {column!r} has {bad.size} missing value(s) (first: customer {ids[int(bad[0])].as_py()!r})"
-        )
-    return arr
+    idx: pa.Array | None = None
+    if not keys.equals(pa.chunked_array([ids])):
+        idx = pc.index_in(ids, value_set=keys)
+        missing = pc.is_null(idx)
+        if pc.any(missing).as_py():
+            first = ids.filter(missing)[0].as_py()
+            n = pc.sum(missing).as_py()
+            raise InputError(
+                f"{what} has no row for {n} buyer(s) of the transactions (first: customer {first!r}); "
+                "compute it for the same transactions and 'as_of'"
+            )
+    del keys
+    out = []
+    for column in columns:
+        values = pc.cast(table[column], pa.float64())
+        if idx is not None:
+            values = values.take(idx)
+        arr = np.asarray(values.to_numpy(zero_copy_only=False), dtype=float)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise InputError(
+                f"{what}: column {column!r} has {bad.size} missing value(s) (first: customer {ids[int(bad[0])].as_py()!r})"
+            )
+        out.append(arr)
+    return out
 
 
-def _col(t: pa.Table, name: str) -> FloatArray:
+def _col(t: pa.Table | pa.RecordBatch, name: str) -> FloatArray:
     """Column ``name`` as float64 with nulls as 0 (one copy)."""
-    values = pc.fill_null(pc.cast(t[name], pa.float64()), 0.0)
+    values = pc.fill_null(pc.cast(t.column(name), pa.float64()), 0.0)
     return np.ascontiguousarray(values.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _channels(
-    channel: pa.ChunkedArray, rates: Any, referral_channels: Sequence[str]
+    channel: pa.Array | pa.ChunkedArray, rates: Any, referral_channels: Sequence[str]
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Each buyer's acquisition cost and whether the channel is a referral channel.
 
     Computed once per distinct channel (a dictionary encoding), not once per buyer.
     """
-    codes = pc.dictionary_encode(pc.cast(channel, pa.string())).combine_chunks()
+    codes = pc.dictionary_encode(pc.cast(channel, pa.string()))
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
     names = codes.dictionary.to_pylist()
     idx = pc.fill_null(codes.indices, len(names)).to_numpy(zero_copy_only=False)
     # position len(names) stands for a missing channel
@@ -326,26 +496,33 @@ def _channels(
     return cost[idx], is_referral[idx]
 
 
-def _shares(repeat: FloatArray, cross: FloatArray, loyalty: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
-    """Each buyer's cross-selling and loyalty shares of later gross profit, and the base's.
+def _base_shares(repeat: FloatArray, cross: FloatArray, loyalty: FloatArray) -> tuple[float, float]:
+    """The base's cross-selling and loyalty shares of later gross profit (see :func:`_shares`)."""
+    sums = [max(float(a.sum()), 0.0) for a in (repeat, cross, loyalty)]
+    base_total = sum(sums)
+    if base_total <= 0:
+        return 0.0, 0.0
+    return sums[1] / base_total, sums[2] / base_total
+
+
+def _shares(
+    repeat: FloatArray, cross: FloatArray, loyalty: FloatArray, base_cross: float, base_loyalty: float
+) -> tuple[FloatArray, FloatArray]:
+    """Each buyer's cross-selling and loyalty shares of later gross profit.
 
     A share is a part's positive amount over the sum of the three parts' positive amounts,
     so the shares lie in [0, 1] and add up to at most 1 (repeat purchases take the rest).
     A buyer with no positive later gross profit takes the base's shares, computed the same
-    way from the base's totals. (Dividing by the signed sum instead is ill-conditioned: a
-    premium of -x beside a cross-selling profit of +x leaves a sum near zero, and shares of
-    1e18 that cancel only in the total.)
+    way from the base's totals (:func:`_base_shares`). (Dividing by the signed sum instead
+    is ill-conditioned: a premium of -x beside a cross-selling profit of +x leaves a sum
+    near zero, and shares of 1e18 that cancel only in the total.)
     """
     pos = [np.maximum(a, 0.0) for a in (repeat, cross, loyalty)]
     total = pos[0] + pos[1] + pos[2]
-    sums = [max(float(a.sum()), 0.0) for a in (repeat, cross, loyalty)]
-    base_total = sum(sums)
-    base_cross = sums[1] / base_total if base_total > 0 else 0.0
-    base_loyalty = sums[2] / base_total if base_total > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         cross_share = np.where(total > 0, pos[1] / total, base_cross)
         loyalty_share = np.where(total > 0, pos[2] / total, base_loyalty)
-    return cross_share, loyalty_share, base_cross, base_loyalty
+    return cross_share, loyalty_share
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -438,101 +615,66 @@ def value_components(
     options = dict(interactions=inter, customers=cust, costs=rates, baseline_months=baseline_months)
     # the historical and the current window in one pass over the lines
     wide = value_parts_windows(tx, windows={"h": None, "c": since}, as_of=day, **options)  # type: ignore[arg-type]
-    both = wide.order_by("customer_id").to_pyarrow()
     rate_row = new_customer_service_rate(tx, inter, as_of=day, costs=rates, baseline_months=baseline_months)
     c_new = rate_row.to_pyarrow().to_pylist()[0]["rate"] or 0.0
-    if both.num_rows == 0:
-        raise InputError(f"value_components: no buyer has a purchase on or before {day.isoformat()}")
-    # every per-buyer input as one NumPy array, then the Arrow table is let go: at 10M buyers
-    # each float column is 80 MB, so nothing is held twice (docs/performance.md, memory)
-    ids = pc.cast(both["customer_id"], pa.string()).combine_chunks()
     h_col, c_col = (dict(zip(PART_COLUMNS, window_columns(w), strict=True)) for w in ("h", "c"))
     lines = ("first_purchase", "repeat_purchase", "cross_selling", "loyalty", "service_cost", "months")
-    hist = {c: _col(both, h_col[c]) for c in (*lines, "revenue", "gross_profit")}
-    cur = {c: _col(both, c_col[c]) for c in lines}
-    acquired = pc.cast(both[c_col["acquired"]], pa.float64()).to_numpy(zero_copy_only=False)
-    cur["acquired"] = np.asarray(acquired, dtype=float)
-    acq_cost, referred = _channels(both[h_col["acquisition_channel"]], rates, referral_channels)
-    del both, acquired
+    wanted = {("h", c): h_col[c] for c in (*lines, "revenue", "gross_profit")}
+    wanted |= {("c", c): c_col[c] for c in (*lines, "acquired")}
+    ids, columns, acq_cost, referred = _fetch_windows(
+        wide.order_by("customer_id"), wanted, h_col["acquisition_channel"], rates, referral_channels
+    )
+    if len(ids) == 0:
+        raise InputError(f"value_components: no buyer has a purchase on or before {day.isoformat()}")
+    hist = {c: columns.pop(("h", c)) for c in (*lines, "revenue", "gross_profit")}
+    cur = {c: columns.pop(("c", c)) for c in (*lines, "acquired")}
 
     hist_tab = as_arrow(history, "history")
-    x, t_x, T = (_aligned(ids, hist_tab, c, "history") for c in ("frequency", "recency", "T"))
+    x, t_x, T = _aligned(ids, hist_tab, ("frequency", "recency", "T"), "history")
     x, t_x, T = check_rft(x, t_x, T)
-    spend = _aligned(ids, spend_table if spend_table is not None else hist_tab, spend_col, "expected spend")
+    (spend,) = _aligned(ids, spend_table if spend_table is not None else hist_tab, (spend_col,), "expected spend")
     del hist_tab, spend_table
 
     k = rates.marketing_per_month
-
-    def realised(t: dict[str, FloatArray], acquired: FloatArray | float) -> dict[str, FloatArray]:
-        out = {c: t[c] for c in ("first_purchase", "repeat_purchase", "cross_selling", "loyalty")}
-        out["baseline_service_cost"] = c_new * t["months"]
-        out["service_cost_saving"] = out["baseline_service_cost"] - t["service_cost"]
-        out["marketing_cost"] = k * t["months"]
-        out["acquisition_cost"] = acq_cost * acquired
-        return out
-
-    h_months, c_months = hist["months"], cur["months"]
-    h = realised(hist, 1.0)
-    c = realised(cur, cur.pop("acquired"))
-
     # potential: the model's months ahead, the customer's own margin and cost to serve
     revenue, gross = hist.pop("revenue"), hist.pop("gross_profit")
     base_margin = float(gross.sum() / revenue.sum()) if revenue.sum() > 0 else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         margin_rate = np.where(revenue > 0, gross / revenue, base_margin)
-        serve = np.where(h_months >= 1.0, hist["service_cost"] / h_months, c_new)
-    del revenue, gross, hist, cur
-    cross_share, loyalty_share, base_cross, base_loyalty = _shares(
-        h["repeat_purchase"], h["cross_selling"], h["loyalty"]
-    )
-    plain = future_value_chunked(
+        serve = np.where(hist["months"] >= 1.0, hist["service_cost"] / hist["months"], c_new)
+    del revenue, gross
+    base_cross, base_loyalty = _base_shares(hist["repeat_purchase"], hist["cross_selling"], hist["loyalty"])
+    future = future_value_chunked(
         purchase_model, x, t_x, T, horizon, upm, spend, margin_rate, serve, discount=discount, marketing=k
     )
 
-    def net(parts: dict[str, FloatArray], rows: Any = slice(None)) -> FloatArray:
-        return (
-            parts["first_purchase"][rows]
-            + parts["repeat_purchase"][rows]
-            + parts["cross_selling"][rows]
-            + parts["loyalty"][rows]
-            + parts["service_cost_saving"][rows]
-            - parts["baseline_service_cost"][rows]
-            - parts["marketing_cost"][rows]
-            - parts["acquisition_cost"][rows]
-        )
-
     # referral: the referred customers' value, shared by months of relationship
-    exposure = float(h_months.sum())
+    exposure = float(hist["months"].sum())
+    c_exposure = float(cur["months"].sum())
     n_referred = int(referred.sum())
     rate = n_referred / exposure if exposure > 0 else 0.0
-    h["referral"] = float(net(h, referred).sum()) * h_months / exposure if exposure > 0 else np.zeros(len(ids))
-    c_exposure = float(c_months.sum())
-    c["referral"] = float(net(c, referred).sum()) * c_months / c_exposure if c_exposure > 0 else np.zeros(len(ids))
-    referred_value = float((net(h, referred) + plain.value[referred]).mean()) if n_referred else 0.0
+    who = np.flatnonzero(referred)
+    h_referred = _net(_realised(hist, 1.0, who, acq_cost, c_new, k))
+    c_referred = _net(_realised(cur, cur["acquired"][who], who, acq_cost, c_new, k))
+    referred_value = float((h_referred + future.value[who]).mean()) if n_referred else 0.0
     per_month = rate * referred_value
-    # a referral value changes neither the gross part nor the months alive, only the value
-    alive_months = plain.alive_months
-    zeros = np.zeros(len(ids))
-    p = {
-        "first_purchase": zeros,
-        "cross_selling": plain.gross * cross_share,
-        "loyalty": plain.gross * loyalty_share,
-        "baseline_service_cost": c_new * alive_months,
-        "service_cost_saving": (c_new - serve) * alive_months,
-        "marketing_cost": k * alive_months,
-        "acquisition_cost": zeros,
-        "referral": per_month * alive_months,
-    }
-    p["repeat_purchase"] = plain.gross - p["cross_selling"] - p["loyalty"]
-    del cross_share, loyalty_share, plain
-
-    tables = []
-    for part, part_lines in (("historical", h), ("current", c), ("potential", p)):
-        cols: dict[str, Any] = {"customer_id": ids, "part": pa.repeat(pa.scalar(part, pa.string()), len(ids))}
-        cols.update({name: np.asarray(part_lines[name], dtype=float) for name in _LINES})
-        cols["value"] = net(part_lines) + part_lines["referral"]
-        tables.append(pa.table(cols))
-        part_lines.clear()  # each part's arrays now live only in its table
+    lines_of = _Lines(
+        ids=ids,
+        hist=hist,
+        cur=cur,
+        acquisition=acq_cost,
+        future=future,
+        serve=serve,
+        c_new=float(c_new),
+        marketing=k,
+        base_cross=base_cross,
+        base_loyalty=base_loyalty,
+        h_referral=float(h_referred.sum()),
+        h_exposure=exposure,
+        c_referral=float(c_referred.sum()),
+        c_exposure=c_exposure,
+        per_month=per_month,
+    )
     details = {
         "as_of": day.isoformat(),
         "current_since": since.isoformat(),
@@ -562,4 +704,37 @@ def value_components(
         "serve_cost": serve,
         "units_per_month": np.array([upm]),
     }
-    return ComponentsResult(pa.concat_tables(tables), details, inputs, purchase_model)
+    return ComponentsResult(details, inputs, purchase_model, lines_of)
+
+
+def _fetch_windows(
+    expr: Any, wanted: dict[tuple[str, str], str], channel: str, rates: Any, referral_channels: Sequence[str]
+) -> tuple[pa.Array, dict[tuple[str, str], FloatArray], FloatArray, NDArray[np.bool_]]:
+    """The buyers' ids, ``wanted`` columns as float arrays (nulls as 0), acquisition costs and referral flags.
+
+    Read from the engine in batches and converted batch by batch, so the wide Arrow
+    table of both windows is never held whole next to its NumPy copy (at 10M buyers
+    about 2 GB each).
+    """
+    from custlens.warehouse.compat import record_batches
+
+    ids: list[pa.Array] = []
+    pieces: dict[tuple[str, str], list[FloatArray]] = {key: [] for key in wanted}
+    costs: list[FloatArray] = []
+    flags: list[NDArray[np.bool_]] = []
+    for batch in record_batches(expr, _BLOCK):
+        if batch.num_rows == 0:
+            continue
+        ids.append(pc.cast(batch.column("customer_id"), pa.string()))
+        for key, name in wanted.items():
+            pieces[key].append(_col(batch, name))
+        cost, referral = _channels(batch.column(channel), rates, referral_channels)
+        costs.append(cost)
+        flags.append(referral)
+    columns = {}
+    for key in wanted:
+        columns[key] = np.concatenate(pieces.pop(key)) if ids else np.empty(0)
+    all_ids = pa.chunked_array(ids, pa.string()).combine_chunks() if ids else pa.array([], pa.string())
+    if not ids:
+        return all_ids, columns, np.empty(0), np.empty(0, dtype=bool)
+    return all_ids, columns, np.concatenate(costs), np.concatenate(flags)

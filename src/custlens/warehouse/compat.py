@@ -11,7 +11,7 @@ Pinned versions this module is written for: ibis-framework 12.0.0, duckdb 2.x, p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from custlens.errors import BackendError
@@ -33,6 +33,7 @@ __all__ = [
     "DUCKDB_CONFIG",
     "table_exists",
     "register_arrow",
+    "record_batches",
     "detach_cache_finalizers",
     "ordered_rows",
     "RANK_BUCKET_ROWS",
@@ -177,6 +178,28 @@ def detach_cache_finalizers(con: Any) -> None:
             entry.finalizer.detach()
         entries.clear()
         getattr(con, "_cache_op_to_entry", {}).clear()
+
+
+def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
+    """The rows of ``table`` as Arrow record batches of at most about ``rows`` rows, in its order.
+
+    For results too large to hold whole next to their conversion. Ibis 12's DuckDB
+    ``to_pyarrow_batches`` calls ``fetch_record_batch``, which DuckDB 2.0 no longer has;
+    on DuckDB the query's own Arrow reader is used instead (column types as DuckDB gives
+    them). Other backends use Ibis' ``to_pyarrow_batches``.
+    """
+    import ibis
+
+    backend = ibis.get_backend(table)  # unbound tables run on Ibis' default backend
+    if getattr(backend, "name", "") != "duckdb":
+        yield from table.to_pyarrow_batches(chunk_size=rows)
+        return
+    backend._run_pre_execute_hooks(table)
+    reader = backend.con.sql(backend.compile(table)).to_arrow_reader(rows)
+    try:
+        yield from reader
+    finally:
+        reader.close()
 
 
 def cache(table: ir.Table) -> ir.Table:
