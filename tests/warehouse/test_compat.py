@@ -57,6 +57,39 @@ def test_cached_results_survive_closing_the_workspace(tmp_path) -> None:
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
+def test_record_batches_stream_every_row_in_order() -> None:
+    con = ibis.duckdb.connect()
+    t = con.create_table("t", pa.table({"x": list(range(10_000)), "y": [str(i) for i in range(10_000)]}))
+    ordered = t.order_by(ibis.desc("x"))
+    batches = list(compat.record_batches(ordered, 1_000))
+    assert len(batches) >= 2 and all(b.num_rows <= 2_048 for b in batches)
+    assert pa.Table.from_batches(batches).equals(ordered.to_pyarrow())
+    free = ibis.memtable({"x": [3, 1, 2]}).order_by("x")  # unbound: Ibis' default backend
+    assert pa.Table.from_batches(list(compat.record_batches(free, 2)))["x"].to_pylist() == [1, 2, 3]
+
+
+def test_materialise_lets_go_of_in_memory_inputs() -> None:
+    import weakref
+
+    con = ibis.duckdb.connect()
+    base = con.create_table("base", pa.table({"k": [1, 2, 3]}))
+    data = pa.table({"k": [1, 2, 3], "v": [10.0, 20.0, 30.0]})
+    mem = ibis.memtable(data)
+    probe = weakref.ref(mem.op())
+    joined = base.join(mem, "k").mutate(w=lambda t: t.v * 2)
+    out = compat.materialise(joined)
+    expected = joined.order_by("k").to_pyarrow()
+    del joined, mem, data
+    gc.collect()
+    assert probe() is None  # nothing keeps the in-memory input alive
+    assert out.order_by("k").to_pyarrow().equals(expected)
+    name = out.op().name
+    assert compat.table_exists(con, name)
+    del out
+    gc.collect()
+    assert not compat.table_exists(con, name)  # dropped with its expression
+
+
 def test_spark_helpers(spark_session: object) -> None:
     con = ibis.pyspark.connect(spark_session)
     t = compat.register_arrow(con, "compat_t", pa.table({"x": [1.0, None]}))

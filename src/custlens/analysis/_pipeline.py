@@ -848,8 +848,17 @@ class Pipeline:
 
 
 def _cached(run: Callable[[], SegmentResult]) -> SegmentResult:
-    """A segmentation's result with its per-customer table materialised once."""
-    return run().cache()
+    """A segmentation's result with its per-customer table materialised once.
+
+    Materialised into a table of its own (:func:`custlens.warehouse.compat.materialise`),
+    so that k-means' in-memory result is not kept beside its engine copy.
+    """
+    from dataclasses import replace
+
+    from custlens.warehouse.compat import materialise
+
+    result = run()
+    return replace(result, table=materialise(result.table))
 
 
 def _buyers(features: ir.Table) -> ir.Table:
