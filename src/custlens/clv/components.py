@@ -714,15 +714,19 @@ def _fetch_windows(
 
     Read from the engine in batches and converted batch by batch, so the wide Arrow
     table of both windows is never held whole next to its NumPy copy (at 10M buyers
-    about 2 GB each).
+    about 2 GB each). The result is first materialised in the engine, in its order, so
+    that the aggregation and sort have let go of their memory before the rows arrive
+    here (at 100M lines DuckDB's share alone is its whole memory limit); it is then read
+    by a plain scan, in that order.
     """
-    from custlens.warehouse.compat import record_batches
+    from custlens.warehouse.compat import materialise, record_batches
 
+    stored = materialise(expr)
     ids: list[pa.Array] = []
     pieces: dict[tuple[str, str], list[FloatArray]] = {key: [] for key in wanted}
     costs: list[FloatArray] = []
     flags: list[NDArray[np.bool_]] = []
-    for batch in record_batches(expr, _BLOCK):
+    for batch in record_batches(stored, _BLOCK):
         if batch.num_rows == 0:
             continue
         ids.append(pc.cast(batch.column("customer_id"), pa.string()))
@@ -731,6 +735,7 @@ def _fetch_windows(
         cost, referral = _channels(batch.column(channel), rates, referral_channels)
         costs.append(cost)
         flags.append(referral)
+    del stored
     columns = {}
     for key in wanted:
         columns[key] = np.concatenate(pieces.pop(key)) if ids else np.empty(0)
