@@ -15,7 +15,7 @@ pydantic, so :func:`lighten` gives each parameter a :class:`LeanCoercion` that
   command line, lists, bounded numbers, custom parsers, and any value the fast path
   rejects, so that every error message is Typer's own.
 
-``tests/cli/test_coercion.py`` compares the two conversions on every parameter of every
+``tests/test_cli_coercion.py`` compares the two conversions on every parameter of every
 command (defaults, typed values, bad values and their messages). With a Typer that has no
 such per-parameter conversion (``_TyperParameter``), :func:`lighten` changes nothing.
 """
