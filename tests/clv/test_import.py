@@ -44,3 +44,15 @@ def test_fit_gg_leaves_heavy_libraries_out(cdnow_summary_monetary_path: Path) ->
 
 def test_fit_gg_leaves_ibis_out(cdnow_summary_monetary_path: Path) -> None:
     assert "ibis" not in _loaded_after(_fit_gg(cdnow_summary_monetary_path))
+
+
+def test_the_formula_models_are_re_exported_on_first_use() -> None:
+    """``custlens.clv`` lists the formula models' names without importing them (a fit does not need them)."""
+    import custlens.clv as clv
+    from custlens.clv import formula
+
+    assert clv._FORMULA_NAMES == tuple(formula.__all__)
+    assert set(formula.__all__) <= set(clv.__all__) and "formula" in dir(clv)
+    for name in formula.__all__:
+        assert getattr(clv, name) is getattr(formula, name)
+    assert _loaded_after("import custlens.clv\nimport sys\nassert 'custlens.clv.formula' not in sys.modules") == set()

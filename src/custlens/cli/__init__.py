@@ -16,6 +16,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from custlens.cli._coercion import lighten, lighten_parameter
+
 __all__ = ["app", "main", "COMMANDS", "load_all"]
 
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -131,7 +133,14 @@ class _LazyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] in COMMANDS and args[0] not in self.commands:
             self.add_command(_load(args[0]), args[0])
-        return super().resolve_command(ctx, args)
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, (lighten(command, ctx) if command is not None else None), rest
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            lighten_parameter(option)
+        return option
 
 
 app = typer.Typer(

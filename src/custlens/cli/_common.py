@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 from custlens.errors import BackendError, CustlensError, InputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from rich.console import Console
+    from rich.progress import Progress
+
+    err_console: Console
 
 __all__ = [
     "LIBRARY_PARAMETERS",
@@ -49,7 +49,26 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err_console = Console(stderr=True)
+
+def __getattr__(name: str) -> Any:
+    """``err_console``, the Rich console on standard error, created on first use.
+
+    Rich is imported only by a command that shows something on standard error (an error,
+    progress, a status) or prints a table: ``custlens fit gg FILE --format json`` runs
+    without it.
+    """
+    if name != "err_console":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    globals()["err_console"] = console  # later look-ups skip this function
+    return console
+
+
+def _err_console() -> Console:
+    console: Console | None = globals().get("err_console")
+    return console if console is not None else __getattr__("err_console")
 
 
 class OutputFormat(str, enum.Enum):
@@ -215,13 +234,18 @@ def cli_message(message: str, flags: Mapping[str, str]) -> str:
 
 def _report(exc: BaseException, flags: Mapping[str, str] | None = None) -> None:
     """One line on standard error: never wrapped, brackets in the message kept as they are."""
+    from rich.markup import escape
+
     text = cli_message(str(exc), flags or {})
-    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True, highlight=False, soft_wrap=True)
+    _err_console().print(f"[bold red]error:[/] {escape(text)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager
 def progress(transient: bool = True) -> Iterator[Progress]:
     """A Rich progress display on standard error (silent when stderr is not a terminal)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    err_console = _err_console()
     bar = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -380,6 +404,8 @@ def _scalar_text(v: Any) -> str:
 
 def _print_table(table: pa.Table, output: Path | None, title: str | None, max_rows: int = 50) -> None:
     import pyarrow as pa
+    from rich.console import Console
+    from rich.table import Table as RichTable
 
     rich_table = RichTable(title=title, show_lines=False)
     for name in table.column_names:

@@ -13,9 +13,9 @@ current, potential; :func:`value_components`) and its sensitivity to each factor
 :mod:`custlens.clv.sensitivity`. The formula models of CRM practice are in
 :mod:`custlens.clv.formula` and re-exported here.
 
-Importing the package loads NumPy only (for the formula models); the estimators and
-functions above are loaded on first use (with ``scipy.special``, and pyarrow for the
-tables). ``scipy.optimize`` comes with the first fit that needs it (a large fit of a model
+Importing the package loads nothing else: the estimators, the functions above and the
+formula models are loaded on first use (with NumPy, ``scipy.special`` where a model needs
+it, and pyarrow for the tables). ``scipy.optimize`` comes with the first fit that needs it (a large fit of a model
 with an analytic Hessian takes Newton steps and does not); ``scipy.stats``, Ibis and Plotly
 with the functions that use them.
 """
@@ -25,10 +25,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from custlens.clv import formula
-from custlens.clv.formula import *  # noqa: F403  (the formula models' public names, see formula.__all__)
-
 if TYPE_CHECKING:
+    from custlens.clv import formula
     from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
     from custlens.clv._engine import value_transactions
     from custlens.clv._registry import MODELS
@@ -43,6 +41,7 @@ if TYPE_CHECKING:
         tracking,
         tracking_figure,
     )
+    from custlens.clv.formula import *  # noqa: F403  (the formula models' public names)
     from custlens.clv.sensitivity import FACTORS, clv_sensitivity, tornado_figure, tornado_table
     from custlens.clv.tables import CLVResult, fit_summary, value_customers
     from custlens.clv.value import customer_lifetime_value, discounted_expected_purchases
@@ -79,8 +78,40 @@ _LAZY = {
     "discounted_expected_purchases": "value",
 }
 
+#: the formula models' public names (``formula.__all__``, re-exported here; a test checks the
+#: list), loaded with :mod:`custlens.clv.formula` on first use
+_FORMULA_NAMES = (
+    "TIMINGS",
+    "simple_clv",
+    "retention_clv",
+    "berger_nasr_constant",
+    "margin_multiple",
+    "expected_lifetime",
+    "recency_transition_matrix",
+    "check_transition_matrix",
+    "markov_value",
+    "state_distribution",
+    "TransitionEstimate",
+    "PERIOD_UNITS",
+    "period_index",
+    "estimate_recency_chain",
+    "estimate_state_transitions",
+    "survival_curve",
+    "discounted_value",
+    "revenue_clv",
+    "profit_clv",
+    "contribution_clv",
+    "NextPurchase",
+    "mean_gap_next_purchase",
+    "GammaWait",
+    "gamma_next_purchase",
+)
+_LAZY.update(dict.fromkeys(_FORMULA_NAMES, "formula"))
+
 
 def __getattr__(name: str) -> Any:
+    if name == "formula":
+        return import_module(f"{__name__}.formula")  # importing sets the attribute too
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -90,7 +121,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"formula"})
 
 
 __all__ = [
@@ -123,4 +154,4 @@ __all__ = [
     "value_customers",
     "value_transactions",
 ]
-__all__ += list(formula.__all__)
+__all__ += list(_FORMULA_NAMES)

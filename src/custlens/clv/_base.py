@@ -442,7 +442,17 @@ class MLEstimator:
                     )
                     n_iter += int(res.nit)
                 theta, success, message = res.x, bool(res.success), str(res.message)
-                f, g = objective.scaled(theta)
+                budget = min(10, int(self.max_iter) - n_iter)
+                if newton and steps is None and budget > 0 and np.isfinite(res.fun):
+                    # L-BFGS-B stops when a step lowers the objective by less than its rounding,
+                    # which on a flat optimum (Gamma-Gamma's q and gamma) can be 1e-6 of the
+                    # parameters away from it: Newton steps with the analytic Hessian finish
+                    polish = _newton(objective, theta, float(self.tol), budget)
+                    if polish is not None and polish.converged:
+                        steps, theta, success = polish, polish.theta, True
+                        n_iter += polish.n_iter
+                        message = f"{message}; then {polish.n_iter} Newton step(s) with the analytic Hessian"
+                f, g = (steps.f, steps.g) if steps is not None and steps.converged else objective.scaled(theta)
         grad_norm = float(np.max(np.abs(g)))
         finite = bool(np.isfinite(f))
         # the objective is a mean log-likelihood: a gradient this small is an optimum to ~1e-8
@@ -538,7 +548,9 @@ def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int)
     Each step solves ``H step = -g`` (Cholesky; where ``H`` is not positive definite, with
     Levenberg's damping, :func:`_newton_step`) and halves it until the objective falls by
     Armijo's rule, allowing a few units of rounding in the objective (near the optimum a
-    step changes it by less than its rounding). Stops when the largest gradient component is at most ``tol``, the
+    step changes it by less than its rounding); a full step to a point that passes the
+    gradient test is taken when the objective there is higher by less than 1e-12 of it
+    (rounding of the sums). Stops when the largest gradient component is at most ``tol``, the
     gradient test of L-BFGS-B, or at most ``_STALL_GRADIENT`` when no step lowers the
     objective any more. Returns None when the family has no Hessian or the start
     is not finite; otherwise the last point, converged or not.
@@ -560,7 +572,17 @@ def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int)
             cand = theta + t * step
             if np.all(np.abs(cand[: objective.n_base]) < 25.0):
                 ev = objective.scaled_hess(cand)
-                if ev is not None and np.isfinite(ev[0]) and ev[0] <= f + _ARMIJO * t * slope + 8e-16 * abs(f):
+                if (
+                    ev is not None
+                    and np.isfinite(ev[0])
+                    and (
+                        ev[0] <= f + _ARMIJO * t * slope + 8e-16 * abs(f)
+                        # the full step reached a point that passes the gradient test: an objective
+                        # higher by less than 1e-12 is the rounding of its sums (Gamma-Gamma's sums
+                        # of sufficient statistics cancel terms a few hundred times larger)
+                        or (t == 1.0 and float(np.max(np.abs(ev[1]))) <= tol and ev[0] <= f + 1e-12 * abs(f))
+                    )
+                ):
                     accepted = cand, ev
                     break
             t *= 0.5

@@ -9,7 +9,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 __all__ = [
     "gauss_legendre",
@@ -71,6 +70,8 @@ def per_count(fn: Callable[[FloatArray], FloatArray], offset: ArrayLike, x: Floa
 
 def digamma_diff(a: ArrayLike, n: ArrayLike) -> FloatArray:
     """``psi(a + n) - psi(a)``, the derivative of ``log Gamma(a + n) - log Gamma(a)`` in ``a``."""
+    from scipy import special  # here: the Gamma-Gamma fit imports this module without SciPy's special functions
+
     a = np.asarray(a, dtype=float)
     return per_count(special.digamma, a, np.asarray(n, dtype=float)) - special.digamma(a)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from scipy import special
 
 __all__ = ["FitResult"]
 
@@ -77,6 +76,8 @@ class FitResult:
 
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
         """Wald confidence intervals; log-scale (delta method) for positive parameters."""
+        from scipy import special  # here: a fit does not need SciPy's special functions
+
         z = float(special.ndtri(0.5 + level / 2.0))  # the normal quantile
         out: dict[str, tuple[float, float]] = {}
         for (name, est), se, pos in zip(self.params.items(), self.std_errors.values(), self.positive, strict=True):

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from custlens._frames import as_arrow, as_ibis
 from custlens.clv._checks import arrow_values
-from custlens.clv._discrete import BetaGeoBetaBinom, ShiftedBetaGeometric
-from custlens.clv._registry import MODELS, PURCHASE_MODELS
 from custlens.clv._spend import GammaGamma
-from custlens.clv._transaction import _TransactionModel
-from custlens.clv.value import Discounting, check_value_options, customer_lifetime_value
 from custlens.errors import InputError, did_you_mean
 from custlens.schema import DAYS_PER_UNIT, check_time_unit
+
+if TYPE_CHECKING:
+    from custlens.clv._transaction import _TransactionModel
+    from custlens.clv.value import Discounting
+
+# The other model families (their modules import scipy.special) and the value functions are
+# imported where they are used, so that ``custlens fit gg`` loads the Gamma-Gamma model only.
 
 __all__ = [
     "CLVResult",
@@ -44,6 +47,7 @@ DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
 #: The columns :func:`value_customers` reads.
 SUMMARY_COLUMNS: tuple[str, ...] = ("customer_id", "frequency", "recency", "T", "monetary_value")
 _OPTIONAL = {"weight"}
+_PURCHASE_CODES = ("bgnbd", "mbgnbd", "pnbd")  # the codes of custlens.clv._registry.PURCHASE_MODELS
 
 
 def _column(table: pa.Table, name: str, role: str) -> Any:
@@ -154,14 +158,16 @@ def fit_summary(
         ``model, params, log_likelihood, standard_errors, n_customers, converged`` plus
         ``aic, bic, n_iter``; parameter names as in the source papers.
     """
-    if model not in MODELS:
-        raise InputError(f"'model' must be one of {', '.join(MODELS)}; got {model!r}{did_you_mean(model, MODELS)}")
+    if model not in DEFAULT_COLUMNS:
+        raise InputError(
+            f"'model' must be one of {', '.join(DEFAULT_COLUMNS)}; got {model!r}{did_you_mean(model, DEFAULT_COLUMNS)}"
+        )
     weights: Any = None
     if transactions is not None:
         if model in ("bgbb", "sbg"):
             raise InputError(f"'transactions' (a transaction log) works for bgnbd, mbgnbd, pnbd and gg, not {model}")
         expr = _summary_expression(summary, **transactions)
-        if model in PURCHASE_MODELS:  # only the distinct rows and their counts leave the engine
+        if model in _PURCHASE_CODES:  # only the distinct rows and their counts leave the engine
             from custlens.clv._engine import purchase_statistics
 
             table = purchase_statistics(expr)
@@ -183,7 +189,9 @@ def fit_summary(
             )
     if "customer_id" in table.column_names:
         _id_column(table, "customer_id")  # one row per customer
-    if model in PURCHASE_MODELS:
+    if model in _PURCHASE_CODES:
+        from custlens.clv._registry import PURCHASE_MODELS
+
         est: Any = PURCHASE_MODELS[model](penalizer=penalizer).fit(
             values["frequency"], values["recency"], values["T"], weights=weights
         )
@@ -192,11 +200,15 @@ def fit_summary(
         est = GammaGamma(penalizer=penalizer).fit(values["frequency"], values["monetary_value"])
         n = int(np.count_nonzero(np.asarray(values["frequency"], dtype=float) > 0))
     elif model == "bgbb":
+        from custlens.clv._discrete import BetaGeoBetaBinom
+
         est = BetaGeoBetaBinom(penalizer=penalizer).fit(
             values["frequency"], values["recency"], values["n_periods"], weights=values.get("weight")
         )
         n = int(est.result_.n_obs)
     else:
+        from custlens.clv._discrete import ShiftedBetaGeometric
+
         est = ShiftedBetaGeometric(penalizer=penalizer).fit(values["survivors"], periods=values["period"])
         n = int(est.result_.n_obs)
     res = est.result_
@@ -261,6 +273,9 @@ def _purchase_model(
     penalizer: float,
 ) -> tuple[_TransactionModel, bool]:
     """The purchase model to use and whether it still has to be fitted."""
+    from custlens.clv._registry import PURCHASE_MODELS
+    from custlens.clv._transaction import _TransactionModel
+
     if isinstance(model, _TransactionModel):
         model._check_fitted()
         if covariate_params is not None and tuple(covariate_params) != tuple(model.covariate_params):
@@ -334,6 +349,8 @@ def value_customers(
     CLVResult
         The table, the two models and the resolved settings.
     """
+    from custlens.clv.value import check_value_options, customer_lifetime_value
+
     names = _names(columns)
     unit = check_time_unit(time_unit)
     check_value_options(horizon_months, monthly_discount, unit, discounting, margin)
