@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,8 +143,8 @@ def csv_bytes(table: pa.Table) -> bytes:
     a UTC time is written as the zone-less time followed by ``Z``, which is how this renders
     it. Tables with a UTC timestamp column and only flat columns (text, numbers, booleans,
     dates, timestamps) are rendered here with Arrow's casts to text, the way Arrow's writer
-    does (header and text quoted, quotes doubled, missing values empty); others go to
-    Arrow's writer.
+    does (header and text quoted, quotes doubled, missing values empty), slices of 65,536
+    rows in parallel threads; others go to Arrow's writer.
     """
     import io
 
@@ -165,10 +166,9 @@ def csv_bytes(table: pa.Table) -> bytes:
         pacsv.write_csv(table, buf)
         return buf.getvalue()
     header = ",".join('"' + name.replace('"', '""') + '"' for name in table.column_names) + "\n"
-    out = io.BytesIO()
-    out.write(header.encode("utf-8"))
     comma, newline, nothing = (pa.scalar(text, pa.large_string()) for text in (",", "\n", ""))
-    for batch in table.to_batches(max_chunksize=1 << 16):  # a slice at a time: little memory beside the text
+
+    def render(batch: pa.RecordBatch) -> pa.Buffer:
         cells = []
         for column, kind in zip(batch.columns, kinds, strict=True):
             if pa.types.is_string(kind):
@@ -183,5 +183,14 @@ def csv_bytes(table: pa.Table) -> bytes:
         offsets, values = lines.buffers()[1:3]  # the lines one after the other in the values buffer
         assert offsets is not None and values is not None
         ends = pa.Array.from_buffers(pa.int64(), len(lines) + 1, [None, offsets], offset=lines.offset)
-        out.write(values[ends[0].as_py() : ends[-1].as_py()])
+        return values[ends[0].as_py() : ends[-1].as_py()]
+
+    out = io.BytesIO()
+    out.write(header.encode("utf-8"))
+    # a slice at a time (little memory beside the text), the slices in parallel: Arrow's
+    # kernels release the GIL, and pool.map hands the pieces back in row order
+    batches = table.to_batches(max_chunksize=1 << 16)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(batches), os.cpu_count() or 1))) as pool:
+        for piece in pool.map(render, batches):
+            out.write(piece)
     return out.getvalue()

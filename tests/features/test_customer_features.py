@@ -145,3 +145,28 @@ def test_a_subset_of_columns_equals_the_same_columns_of_the_whole_table(backend:
     assert part.columns == tuple(c for c in full.columns if c == "customer_id" or c in wanted)
     for cid, row in _rows(part).items():
         assert row == {k: whole[cid][k] for k in row}
+
+
+def test_has_orders_is_order_count_above_zero(backend: object) -> None:
+    """HAS_ORDERS holds exactly where order_count > 0: returns only, and purchases without an order id, do not count."""
+    from custlens.features.indicators import HAS_ORDERS
+
+    lines = _table()
+    order = lines.column("order_id").to_pylist() + [None, None, "r9"]
+    extra = {  # "n": a purchase whose order id is missing; "m": the same with a return that has one
+        "customer_id": ["n", "m", "m"],
+        "ordered_at": pa.array([dt.datetime(2024, 12, 1, tzinfo=dt.UTC)] * 3, pa.timestamp("us", tz="UTC")),
+        "amount": [10.0, 10.0, -3.0],
+        "quantity": [1.0, 1.0, 1.0],
+        "return_flag": [False, False, True],
+    }
+    more = pa.table({**{k: extra[k] for k in extra}, "order_id": order[-3:]}).select(lines.column_names)
+    t = put(backend, pa.concat_tables([lines, more]))
+    customers = put(backend, pa.table({"customer_id": ["p", "q", "s", "n", "m", "z"]}))
+    for kwargs in ({}, {"customers": customers}):
+        feats = customer_features(t, as_of=AS_OF, columns=("order_count", HAS_ORDERS), **kwargs)
+        rows = _rows(feats)
+        assert HAS_ORDERS in feats.columns
+        assert {cid: r[HAS_ORDERS] for cid, r in rows.items()} == {cid: r["order_count"] > 0 for cid, r in rows.items()}
+        assert rows["p"][HAS_ORDERS] and not rows["s"][HAS_ORDERS] and not rows["n"][HAS_ORDERS]
+    assert HAS_ORDERS not in customer_features(t, as_of=AS_OF).columns  # only when asked

@@ -116,3 +116,38 @@ def test_a_trend_on_the_decline_threshold_but_for_its_last_bit_is_not_a_decline(
     got = lifecycle_stage(ibis.memtable(base), config={"decline_slope": -0.1}).customers.order_by("customer_id")
     stages = got.segment.to_pyarrow().to_pylist()
     assert stages[0] == stages[1]
+
+
+def _with_edge_customers(tx: pa.Table) -> pa.Table:
+    """``tx`` and three customers that are not buyers or are on the edge of it.
+
+    "ret" has only a return; "noid" a purchase without an order id; "mix" a purchase
+    without an order id and one with.
+    """
+    when = datetime.combine(AS_OF - timedelta(days=20), datetime.min.time(), UTC)
+    more = pa.table(
+        {
+            "customer_id": ["ret", "noid", "mix", "mix"],
+            "order_id": ["r1", None, None, "m1"],
+            "ordered_at": pa.array([when] * 4, pa.timestamp("us", tz="UTC")),
+            "amount": [-5.0, 10.0, 10.0, 20.0],
+        }
+    )
+    return pa.concat_tables([tx, more])
+
+
+def test_from_transactions_equals_the_stages_of_the_features(tx) -> None:
+    """The transactions path filters buyers without counting orders: same rows and summary as from the features."""
+    import ibis
+
+    from custlens.features import customer_features
+    from custlens.segment import lifecycle_stage
+
+    t = ibis.memtable(_with_edge_customers(tx))
+    direct = lifecycle_stage_from_transactions(t, as_of=AS_OF)
+    feats = customer_features(t, as_of=AS_OF, period_days=90, periods=4)
+    via = lifecycle_stage(feats, as_of=AS_OF)
+    got = direct.customers.order_by("customer_id").to_pyarrow()
+    assert got.equals(via.customers.order_by("customer_id").to_pyarrow())
+    assert set(got.column("customer_id").to_pylist()) == {*HISTORY, "mix"}  # not "ret", not "noid"
+    assert direct.summary.to_pyarrow().equals(via.summary.to_pyarrow())

@@ -189,6 +189,24 @@ def _set_aggregates(t: ir.Table, base: Sequence[str]) -> dict[str, ir.Value]:
     return aggs
 
 
+def _line_set_aggregates(facts: ir.Table, base: Sequence[str]) -> dict[str, ir.Value]:
+    """The measures of one grouping set straight from the lines (line measures only).
+
+    The same values as :func:`_set_aggregates` over per-customer rows: ``customers`` counts
+    the customers with a purchase line in the cell, ``orders`` the orders with one.
+    """
+    buy = ~facts.is_return
+    aggs: dict[str, ir.Value] = {}
+    for name, value in _line_aggregates(facts, base).items():
+        if name in base:
+            aggs[name] = value.fill_null(0).cast("int64") if name in _COUNTS else value.cast("float64")
+    if "customers" in base:
+        aggs["customers"] = facts.customer_id.nunique(where=buy).fill_null(0).cast("int64")
+    if "orders" in base:
+        aggs["orders"] = facts.order_id.nunique(where=buy).fill_null(0).cast("int64")
+    return {name: aggs[name] for name in base}
+
+
 def cube_table(
     transactions: ir.Table,
     *,
@@ -273,6 +291,18 @@ def cube_table(
         segments=segments,
         segment_method=segment_method,
     )
+    if per_customer is None:
+        # line dimensions and line measures only: every set is one aggregation of the lines,
+        # its customers and orders distinct counts (no per-customer rows to build first)
+        expr = rollup(
+            lambda group: facts,
+            dims,
+            sets,
+            lambda t: _line_set_aggregates(t, base),
+            line_label,
+            with_grouping=with_grouping,
+        )
+        return _finish(expr, dims, names, with_grouping, as_of, subtotals)
     cells: dict[tuple[str, ...], ir.Table] = {}
     all_keys = [f"_k_{d}" for d in line_dims]
     finests = {_finest(s, line_dims) for s in sets}
@@ -303,6 +333,18 @@ def cube_table(
         return line_label(key, dim) if dim in line_dims else key
 
     expr = rollup(cell_table, dims, sets, lambda t: _set_aggregates(t, base), label, with_grouping=with_grouping)
+    return _finish(expr, dims, names, with_grouping, as_of, subtotals)
+
+
+def _finish(
+    expr: ir.Table,
+    dims: Sequence[str],
+    names: Sequence[str],
+    with_grouping: bool,
+    as_of: date | None,
+    subtotals: Subtotals,
+) -> pa.Table:
+    """The rows of the roll-up ``expr``, ordered, with the derived measures and the metadata."""
     table = sort_rows(expr.to_pyarrow(), dims)
     table = _derive(table, names)
     out = table.select([*dims, *(["grouping"] if with_grouping else []), *names])

@@ -34,6 +34,7 @@ __all__ = [
     "CONTACT_INDICATORS",
     "ATTRIBUTE_COLUMNS",
     "INDICATOR_COLUMNS",
+    "HAS_ORDERS",
 ]
 
 TRANSACTION_INDICATORS = (
@@ -91,6 +92,13 @@ ATTRIBUTE_COLUMNS = (
 )
 INDICATOR_COLUMNS = ("customer_id", *TRANSACTION_INDICATORS, *FINANCIAL_INDICATORS, *CONTACT_INDICATORS)
 """Columns of :func:`value_indicators` without ``customers`` (attributes follow when given)."""
+HAS_ORDERS = "has_orders"
+"""A column only given when ``columns`` names it: whether ``order_count > 0``, without counting.
+
+A method that keeps the buyers but shows no order count (lifecycle stages) filters on this
+instead of ``order_count``: the same rows (a purchase line with an order id), and the engine
+does not keep a set of order ids per customer to count them.
+"""
 
 _FIN_TYPES = {"invoice_count": "int64", "overdue_count": "int64"}
 
@@ -201,6 +209,7 @@ def _transaction_part(
     buy = ~rows.is_return
     aggregates: dict[str, ir.Value] = dict(
         order_count=rows.order_id.nunique(where=buy),
+        order_lines=rows.order_id.count(where=buy),
         revenue=rows.amount.sum(),
         profit=rows.profit.sum(),
         n_profit=rows.profit.count(),
@@ -256,6 +265,8 @@ def _transaction_columns(j: ir.Table, as_of: dt.date, windows: Windows | None, h
     span = j.last_day.delta(j.first_day, unit="day").cast("float64")
     return dict(
         order_count=j.order_count.cast("int64"),
+        # order_count > 0 exactly: a purchase line with an order id (nunique skips nulls)
+        **{HAS_ORDERS: j.order_lines > 0},
         revenue=j.revenue,
         profit=ibis.cases((j.n_profit == 0, ibis.null().cast("float64")), else_=j.profit),
         margin_rate=ibis.cases((j.revenue == 0, ibis.null().cast("float64")), else_=j.profit / j.revenue),
@@ -446,6 +457,7 @@ def build_indicators(
         txr = tx.rename(tx_id="customer_id")
         out = base.left_join(txr, base.customer_id == txr.tx_id).drop("tx_id")
         zeros: dict[str, Any] = dict(order_count=0, revenue=0.0, return_amount=0.0, return_count=0)
+        zeros[HAS_ORDERS] = False
         if windows is not None:
             zeros.update(window_orders=0, window_revenue=0.0, active_periods=0, trend_revenue=0.0)
             if has_quantity:
@@ -498,4 +510,6 @@ def build_indicators(
     if columns is not None:
         keep = {"customer_id", *columns, *(ATTRIBUTE_COLUMNS if customers is not None else ())}
         names = [name for name in names if name in keep]
+        if HAS_ORDERS in columns:
+            names.append(HAS_ORDERS)
     return out.select(*names)

@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from custlens.errors import ConfigError, did_you_mean
+from custlens.features.indicators import HAS_ORDERS
 from custlens.segment._common import (
     SegmentResult,
     SummarySpec,
@@ -181,7 +183,12 @@ def lifecycle_stage(
         return lifecycle_stage_from_transactions(t, as_of=as_of, columns=columns or TransactionColumns(), config=config)
     cfg = _config(config)
     require_columns(t, {"customer_col": customer_col, **{c: c for c in LIFECYCLE_FEATURES}}, "lifecycle")
-    f = t.filter(t.order_count > 0)
+    return _stages(t.filter(t.order_count > 0), customer_col, as_of, cfg)
+
+
+def _stages(buyers: ir.Table, customer_col: str, as_of: Any, cfg: dict[str, Any]) -> SegmentResult:
+    """The stages of the buyers' rows of a features table (``cfg`` checked by :func:`_config`)."""
+    f = buyers
     j = f.select(customer_id=f[customer_col].cast("string"), **{c: f[c] for c in LIFECYCLE_FEATURES})
     j = j.mutate(lost_after_days=lost_after_days(j.avg_purchase_cycle_days.cast("float64"), cfg["termination"]))
     names = stage_names(cfg)
@@ -227,6 +234,8 @@ def lifecycle_stage_from_transactions(
         period_days=int(cfg["period_days"]),
         periods=int(cfg["window_periods"]),
         check_as_of=check_as_of,
-        features=LIFECYCLE_FEATURES,
+        features=(*LIFECYCLE_FEATURES, HAS_ORDERS),
     )
-    return lifecycle_stage(feats, as_of=day, config=cfg)
+    # the buyers by HAS_ORDERS (the rows of order_count > 0): the customers' table shows no
+    # order count, so its query counts no distinct orders; only the summary's does
+    return _stages(feats.filter(feats[HAS_ORDERS]), "customer_id", day, cfg)
