@@ -379,6 +379,26 @@ def test_a_refused_one_pass_leaves_no_trace(tmp_path: Path) -> None:
 
 
 def test_plain_bool_words_fold_back_to_the_words() -> None:
-    words = plain_bool_words(("Yes", "是", "t"))
-    assert words == ("yes", "YES", "Yes", "是", "t", "T")
+    words = plain_bool_words(("yes", "是", "t", "Oui", "SÍ"))
+    assert words == ("yes", "YES", "Yes", "是", "t", "T")  # 'Oui' and 'SÍ' never match a lower-cased text
     assert all(pc.utf8_lower(pa.array([w])).to_pylist()[0] in ("yes", "是", "t") for w in words)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(st.sampled_from("yYeEsSnNoOtTíÍ是"), min_size=1, max_size=4), min_size=1, max_size=4),
+    st.lists(st.text(st.sampled_from("yYeEsSnNoOtTíÍ是"), min_size=1, max_size=4), max_size=20),
+)
+def test_plain_yes_no_words_of_a_mapping_read_as_arrow_reads_them(words: list[str], texts: list[str]) -> None:
+    """Words of any case in the mapping: a plain text is read as the Arrow rule reads it."""
+    mapping = ImportMapping(true_values=tuple(words), false_values=("no",))
+    target = TargetPlan(Column("x", "boolean", ""), source="x")
+    value, form, _ = plain._convert(target, '"t"', '"x"', mapping, PLAN, tab=False)
+    source = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 - read by DuckDB by name
+    rows = duckdb.connect().execute(f"SELECT {value}, {form} FROM source").fetchall()
+    expected, bad, _ = _PARSERS["boolean"](pa.array(texts, pa.string()), target, mapping)
+    for text, (got, plain_form), want, refused in zip(
+        texts, rows, expected.to_pylist(), pc.fill_null(bad, False).to_pylist(), strict=True
+    ):
+        if plain_form:
+            assert got == want and not refused, text

@@ -309,15 +309,18 @@ PLAIN_INTEGER = r"-?[0-9]{1,15}"
 
 
 def plain_bool_words(words: tuple[str, ...]) -> tuple[str, ...]:
-    """The texts :func:`_parse_bool` reads as one of ``words`` without case folding.
+    """The texts :func:`_parse_bool` reads as one of ``words``, written without case folding.
 
-    Each word as written, upper-cased and capitalised when it is ASCII (``utf8_lower`` of
-    each gives the word back; non-ASCII words are taken only as written). A SQL ``IN`` over
-    these texts is the plain form of a yes/no cell.
+    :func:`_parse_bool` compares the lower-cased text with the words as given, so a word
+    that is not its own lower case matches nothing and is left out. Each other word is
+    taken as written, and, when it is ASCII, upper-cased and capitalised (``utf8_lower``
+    of each gives the word back). Equality with one of these texts is the plain form of a
+    yes/no cell.
     """
     out: list[str] = []
     for word in words:
-        word = word.lower()
+        if pc.utf8_lower(pa.scalar(word, _STRING)).as_py() != word:
+            continue
         forms = (word, word.upper(), word.capitalize()) if word.isascii() else (word,)
         out.extend(f for f in forms if f not in out)
     return tuple(out)
