@@ -354,6 +354,7 @@ def test_mappings_with_formats_maps_or_other_separators_take_the_usual_path(
         [
             '[source]\ndate_format = "%Y-%m-%d %H:%M:%S"\n',
             '[source]\ndecimal = ","\nthousands = "."\n',
+            '[source]\nnull_values = ["", " NA"]\n',
             '[values.channel]\n"web" = "online"\n',
             "[constants]\nchannel = 'store'\n[columns]\norder_id = 'order_id'\n",
         ]

@@ -99,6 +99,8 @@ def plain_refusal(
         return "skip_rows"
     if mode != "append" or table.name in HISTORY_TABLES or table.personal_data or guarded:
         return "an upsert, a table with history or personal data, or erased persons"
+    if any(w != w.strip() for w in mapping.null_values):
+        return "a null word with surrounding spaces (cells are trimmed before the null words are compared)"
     if mapping.decimal != "." or re.search(r"[\d.\-]", "".join(mapping.currency_symbols)):
         return "a decimal separator other than '.' or a currency mark with a digit, '-' or '.'"
     for target in plan.targets:
