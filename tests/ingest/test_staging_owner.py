@@ -16,6 +16,12 @@ from custlens.ingest import import_file, importer
 from custlens.warehouse import STAGING_DIR, Workspace
 
 
+@pytest.fixture(autouse=True)
+def _staged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These files are plain: keep them on the path with a staging file (the one under test)."""
+    monkeypatch.setattr(importer, "_load_plain", lambda *args, **kwargs: None)
+
+
 def _orders(path: Path, n: int) -> Path:
     lines = ["order_id,customer_id,ordered_at,amount"]
     lines += [f"o{i},c{i % 50},2024-01-{1 + i % 28:02d},{10 + i % 7}.5" for i in range(n)]

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DATE_FORMATS",
     "DATE_FORMS",
+    "PLAIN_TIMESTAMP_ZONED",
+    "PLAIN_TIMESTAMP_NAIVE",
     "to_date",
     "check_date_format",
     "strptime_any",
@@ -75,6 +77,25 @@ DATE_FORMS = (
     "ISO like 2024-01-31, 2024-01-31 10:00:00 or 2024-01-31T10:00:00+08:00, 2024/01/31, or YYYYMMDD like 20240131"
 )
 """The accepted date forms in words, for messages."""
+
+PLAIN_TIMESTAMP_ZONED = (
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+)
+"""The plain zoned timestamp (whole text, any zone of the mapping): a date, ``T`` or a
+space, ``HH:MM:SS``, an optional fraction of one to six digits after ``.``, then ``Z`` or
+an offset ``+HH:MM`` within +/-14:00. :func:`strptime_any` reads it (one of the
+``%z`` forms of :data:`DATE_FORMATS`, fraction added back) as the instant SQL's
+``CAST(text AS TIMESTAMPTZ)`` gives, when the day exists (the cast refuses the others
+as the formats do). ``tests/ingest/test_plain_sql.py`` checks the agreement."""
+
+PLAIN_TIMESTAMP_NAIVE = (
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+)
+"""The plain timestamp without a zone (whole text): ``YYYY-MM-DD``, optionally followed by
+``T`` or a space and ``HH:MM``, ``HH:MM:SS`` or ``HH:MM:SS.ffffff`` (one to six digits).
+Read in UTC, :func:`strptime_any` gives the instant of SQL's ``CAST(text AS TIMESTAMP)``
+taken as UTC, when the day exists."""
 
 _FRACTION = r"(\d{2}:\d{2}:\d{2})[.,]\d{1,9}"
 _DIRECTIVES = set("YymdebBhHIMSpzZjaAFTD%")

@@ -22,7 +22,7 @@ from custlens.ingest.mapping import ImportMapping
 from custlens.ingest.plan import ImportLimits, ImportPlan, TargetPlan
 from custlens.schema import arrow_type
 
-__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA"]
+__all__ = ["clean_batch", "CleanResult", "ERROR_SCHEMA", "PLAIN_DECIMAL", "PLAIN_INTEGER", "plain_bool_words"]
 
 ERROR_SCHEMA = pa.schema(
     [("line", pa.int64()), ("column", pa.string()), ("value", pa.string()), ("reason", pa.string())]
@@ -295,6 +295,35 @@ def _typed_passthrough(raw: pa.Array, kind: str, target: TargetPlan) -> pa.Array
     if kind == "date" and pa.types.is_timestamp(t) and t.tz is None:
         return pc.cast(pc.cast(raw, pa.timestamp("us")), pa.date32())
     return None
+
+
+PLAIN_DECIMAL = r"-?[0-9]{1,15}(\.[0-9]+)?"
+"""A plain decimal (whole text): what :func:`_plain_decimals` accepts. Every rule of
+:func:`_number_text` reads such a text as ``pc.cast(text, float64)`` (with '.' as the
+decimal separator and no currency mark holding a digit, '-' or '.'), and so does a SQL
+``CAST(text AS DOUBLE)`` (``tests/ingest/test_plain_sql.py`` checks both)."""
+
+PLAIN_INTEGER = r"-?[0-9]{1,15}"
+"""A plain whole number (whole text): :func:`_parse_int` reads it as its integer (below
+2^53, so exact through float64), as SQL's ``CAST(text AS BIGINT)`` does."""
+
+
+def plain_bool_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The texts :func:`_parse_bool` reads as one of ``words``, written without case folding.
+
+    :func:`_parse_bool` compares the lower-cased text with the words as given, so a word
+    that is not its own lower case matches nothing and is left out. Each other word is
+    taken as written, and, when it is ASCII, upper-cased and capitalised (``utf8_lower``
+    of each gives the word back). Equality with one of these texts is the plain form of a
+    yes/no cell.
+    """
+    out: list[str] = []
+    for word in words:
+        if pc.utf8_lower(pa.scalar(word, _STRING)).as_py() != word:
+            continue
+        forms = (word, word.upper(), word.capitalize()) if word.isascii() else (word,)
+        out.extend(f for f in forms if f not in out)
+    return tuple(out)
 
 
 _LEFT_SPACES = " \n\u00a0\u3000"

@@ -15,6 +15,13 @@ Steps (all rows flow through Arrow compute and DuckDB SQL, never a Python row lo
    (one ``INSERT ... SELECT`` from the staging file) and a ledger record are committed
    together.
 
+A plain CSV file (a clean export: see :mod:`custlens.ingest.plain`) takes a shorter road
+after step 2: DuckDB reads it, checks every cell against the plain forms of the Arrow rules
+and inserts the rows in one parallel statement, inside the transaction of step 5 with the
+same ledger record. Any cell outside those forms, any key held twice, any row DuckDB
+reads differently (fewer rows than data lines) rolls that back, and the file takes steps
+3-5 as above, so quarantine records and messages always come from the Arrow rules.
+
 ``mode="upsert"`` (``customers`` and ``receivables``, the tables of
 :data:`~custlens.warehouse._migrations.HISTORY_TABLES`) changes step 4: a row whose key is
 stored with other values in the columns the file provides replaces those values (one
@@ -42,10 +49,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,9 +66,10 @@ import pyarrow.parquet as pq
 from custlens.errors import BackendError, InputError, RejectedImportError
 from custlens.ingest.clean import CleanResult, clean_batch
 from custlens.ingest.mapping import ImportMapping, load_mapping
+from custlens.ingest.plain import plain_insert, plain_refusal, table_rows
 from custlens.ingest.plan import ImportPlan, build_plan, limits_of
 from custlens.ingest.quarantine import QuarantineWriter
-from custlens.ingest.sources import Batch, Progress, inspect_source, iter_batches
+from custlens.ingest.sources import Batch, Progress, SourceInfo, inspect_source, iter_batches, read_header
 from custlens.schema import Table, arrow_type
 from custlens.schema import table as schema_table
 from custlens.warehouse import LEDGER_TABLE, STAGING_DIR, Workspace
@@ -290,33 +300,40 @@ def import_file(
     names, batches = iter_batches(info, mapping, progress=progress)
     plan = build_plan(target, mapping, names, origin=str(path), limits=limits_of(workspace.settings))
     guard = _guard(workspace, target)
+    ledger = [info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256]
     quarantine = QuarantineWriter(
         workspace.quarantine_dir, path, table, info.sha256, keep_values=not target.personal_data
     )
-    try:
-        with StagingFile(workspace.path / STAGING_DIR, "import") as stage:
-            read, rejected, blocked, staged = _stage_rows(batches, plan, mapping, quarantine, stage.path, guard)
-            if staged and not stage.has_data:
-                raise BackendError(
-                    f"{path}: the staging file {stage.path} disappeared before the commit; nothing was imported"
+    fast = _load_plain(
+        workspace, info, mapping, plan, names, mode=mode, guarded=guard is not None, ledger=ledger, progress=progress
+    )
+    if fast is not None:
+        read, blocked, counts = fast.loaded, 0, fast
+    else:
+        try:
+            with StagingFile(workspace.path / STAGING_DIR, "import") as stage:
+                read, rejected, blocked, staged = _stage_rows(batches, plan, mapping, quarantine, stage.path, guard)
+                if staged and not stage.has_data:
+                    raise BackendError(
+                        f"{path}: the staging file {stage.path} disappeared before the commit; nothing was imported"
+                    )
+                counts = _load(
+                    workspace,
+                    target,
+                    stage.path if staged else None,
+                    quarantine,
+                    read=read,
+                    rejected=rejected,
+                    blocked=blocked,
+                    staged=staged,
+                    max_reject_rate=float(max_reject_rate),
+                    ledger=ledger,
+                    path=path,
+                    mode=mode,
+                    provided=[c for c in target.column_names if c in plan.mapped()],
                 )
-            counts = _load(
-                workspace,
-                target,
-                stage.path if staged else None,
-                quarantine,
-                read=read,
-                rejected=rejected,
-                blocked=blocked,
-                staged=staged,
-                max_reject_rate=float(max_reject_rate),
-                ledger=[info.sha256, table, str(path.resolve()), info.size, info.format, info.encoding, mapping.sha256],
-                path=path,
-                mode=mode,
-                provided=[c for c in target.column_names if c in plan.mapped()],
-            )
-    finally:
-        quarantine.close()
+        finally:
+            quarantine.close()
     loaded = counts.loaded
     upserted = (
         f" ({counts.inserted:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged)"
@@ -499,24 +516,19 @@ def _load(
                     f"{duplicates:,} duplicate); nothing was imported"
                 )
             quarantine.close()
-            raw.execute(
-                f"""INSERT INTO {LEDGER_TABLE} (import_id, sha256, target_table, source_path, source_bytes,
-                    source_format, encoding, mapping_sha256, rows_read, rows_loaded, rows_rejected, rows_duplicate,
-                    quarantine_path, imported_at, mode, rows_inserted, rows_updated, rows_unchanged)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)""",
-                [
-                    import_id,
-                    *ledger,
-                    read,
-                    loaded,
-                    rejected,
-                    duplicates,
-                    str(quarantine.written) if quarantine.written else None,
-                    mode,
-                    inserted,
-                    updated,
-                    unchanged,
-                ],
+            _write_ledger(
+                raw,
+                import_id,
+                ledger,
+                read=read,
+                loaded=loaded,
+                mode=mode,
+                rejected=rejected,
+                duplicates=duplicates,
+                quarantine=quarantine.written,
+                inserted=inserted,
+                updated=updated,
+                unchanged=unchanged,
             )
             raw.execute(f"DROP VIEW IF EXISTS {_STAGE}")
             raw.execute(f"DROP TABLE IF EXISTS {_DUPS}")
@@ -528,6 +540,130 @@ def _load(
     except (duckdb.Error, OSError) as exc:
         raise BackendError(f"{path}: the warehouse failed during the import and was left unchanged ({exc})") from None
     return _Counts(loaded, rejected, duplicates, inserted, updated, unchanged, import_id)
+
+
+def _load_plain(
+    workspace: Workspace,
+    info: SourceInfo,
+    mapping: ImportMapping,
+    plan: ImportPlan,
+    names: list[str],
+    *,
+    mode: str,
+    guarded: bool,
+    ledger: list[Any],
+    progress: Progress | None,
+) -> _Counts | None:
+    """The one-pass import of a plain CSV file (:mod:`custlens.ingest.plain`), committed
+    with its ledger record; ``None`` (nothing changed) when the file is not plain.
+
+    ``progress`` follows DuckDB's own progress through the insert (as a share of the
+    file's bytes), reported from a second thread."""
+    if info.format != "csv":
+        return None
+    _, delimiter = read_header(info, mapping)
+    refusal = plain_refusal(info, mapping, plan, delimiter, mode=mode, guarded=guarded)
+    if refusal is not None:
+        log.debug("%s: the usual import path (%s)", info.path, refusal)
+        return None
+    raw = workspace.raw
+    target = plan.table
+    lines = info.text.lines - 1 if info.text is not None else 0
+    stored = int(raw.execute(table_rows(target)).fetchall()[0][0])
+    if stored > lines:  # the key check groups the whole table: not worth it for a small file
+        log.debug("%s: the usual import path (%s rows stored, %s in the file)", info.path, stored, lines)
+        return None
+    statements = plain_insert(info, mapping, plan, names, delimiter)
+    try:
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            with _engine_progress(raw, progress, info.size):
+                inserted = int(raw.execute(statements.insert).fetchall()[0][0])
+            if inserted != statements.data_lines:
+                why = f"{inserted:,} rows read from {statements.data_lines:,} data lines"
+            elif int(raw.execute(statements.duplicate_keys).fetchall()[0][0]):
+                why = "a key held by two rows"
+            else:
+                import_id = _next_import_id(raw)
+                _write_ledger(raw, import_id, ledger, read=inserted, loaded=inserted, mode=mode)
+                raw.execute("COMMIT")
+                log.debug("%s: read, checked and inserted in one pass", info.path)
+                return _Counts(inserted, 0, 0, inserted, 0, 0, import_id)
+            _rollback(raw)
+        except duckdb.Error as exc:
+            _rollback(raw)
+            why = str(exc).splitlines()[0][:200]
+        except BaseException:
+            _rollback(raw)
+            raise
+    except duckdb.Error as exc:  # BEGIN failed: the usual path reports what is wrong
+        why = str(exc).splitlines()[0][:200]
+    log.debug("%s: not plain, the usual import path (%s)", info.path, why)
+    return None
+
+
+@contextmanager
+def _engine_progress(raw: duckdb.DuckDBPyConnection, progress: Progress | None, total: int) -> Iterator[None]:
+    """Report DuckDB's progress through the statement run inside as ``(done, total)``."""
+    if progress is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def poll() -> None:
+        while not finished.wait(0.1):
+            share = raw.query_progress()
+            if share >= 0:
+                progress(int(total * min(share, 100.0) / 100), total)
+
+    raw.execute("SET enable_progress_bar = true")
+    raw.execute("SET enable_progress_bar_print = false")  # the share is read, never printed
+    watcher = threading.Thread(target=poll, name="custlens-import-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
+        raw.execute("SET enable_progress_bar = false")
+    progress(total, total)
+
+
+def _write_ledger(
+    raw: duckdb.DuckDBPyConnection,
+    import_id: int,
+    ledger: list[Any],
+    *,
+    read: int,
+    loaded: int,
+    mode: str,
+    rejected: int = 0,
+    duplicates: int = 0,
+    quarantine: Path | None = None,
+    inserted: int | None = None,
+    updated: int = 0,
+    unchanged: int = 0,
+) -> None:
+    """The ledger record of an import (inside its transaction)."""
+    raw.execute(
+        f"""INSERT INTO {LEDGER_TABLE} (import_id, sha256, target_table, source_path, source_bytes,
+            source_format, encoding, mapping_sha256, rows_read, rows_loaded, rows_rejected, rows_duplicate,
+            quarantine_path, imported_at, mode, rows_inserted, rows_updated, rows_unchanged)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)""",
+        [
+            import_id,
+            *ledger,
+            read,
+            loaded,
+            rejected,
+            duplicates,
+            str(quarantine) if quarantine else None,
+            mode,
+            loaded if inserted is None else inserted,
+            updated,
+            unchanged,
+        ],
+    )
 
 
 def _rollback(raw: duckdb.DuckDBPyConnection) -> None:

@@ -28,7 +28,7 @@ from custlens.ingest.clean import ERROR_SCHEMA
 from custlens.ingest.mapping import ImportMapping
 from custlens.ingest.readers import _mojibake_message, gb18030_looks_wrong
 
-__all__ = ["SourceInfo", "Batch", "inspect_source", "iter_batches", "FORMATS"]
+__all__ = ["SourceInfo", "TextScan", "Batch", "inspect_source", "iter_batches", "FORMATS"]
 
 FORMATS = {
     ".csv": "csv",
@@ -47,8 +47,82 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class TextScan:
+    """What the bytes of a text file hold, counted in the pass that hashes it.
+
+    Enough to tell whether a SQL CSV reader could read the file differently from the
+    Arrow reader (:mod:`custlens.ingest.plain`): the line feeds (a record spanning lines
+    shows as fewer records than lines), and any byte-order mark, carriage return, tab,
+    other control byte or multi-byte space (no-break, figure, narrow no-break,
+    ideographic) anywhere in the file.
+    """
+
+    newlines: int = 0
+    ends_with_newline: bool = False
+    bom: bool = False
+    carriage_return: bool = False
+    tab: bool = False
+    control: bool = False
+    wide_space: bool = False
+
+    @property
+    def lines(self) -> int:
+        """Lines of the file (a last line without a line feed counts)."""
+        return self.newlines + (0 if self.ends_with_newline else 1)
+
+
+_WIDE_SPACES = (b"\xc2\xa0", b"\xe2\x80\x87", b"\xe2\x80\xaf", b"\xe3\x80\x80")
+
+
+def _holds(data: np.ndarray, sequence: bytes) -> bool:
+    """Whether ``data`` holds the bytes of ``sequence`` in a row."""
+    n = len(data) - len(sequence) + 1
+    if n <= 0:
+        return False
+    found = data[:n] == sequence[0]
+    for k in range(1, len(sequence)):
+        found &= data[k : k + n] == sequence[k]
+    return bool(found.any())
+
+
+class _Scanner:
+    """Accumulates a :class:`TextScan` over the chunks of a file."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.first = True
+        self.tail = b""
+        self.last = b""
+        self.flags = {"bom": False, "carriage_return": False, "tab": False, "control": False, "wide_space": False}
+
+    def update(self, chunk: bytes) -> None:
+        flags = self.flags
+        if self.first:
+            flags["bom"] = chunk.startswith(b"\xef\xbb\xbf")
+            self.first = False
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        newlines = chunk.count(b"\n")
+        self.newlines += newlines
+        if int(np.count_nonzero(data < 0x20)) > newlines:  # some other byte below a space: which?
+            tabs, returns = chunk.count(b"\t"), chunk.count(b"\r")
+            flags["tab"] |= tabs > 0
+            flags["carriage_return"] |= returns > 0
+            flags["control"] |= int(np.count_nonzero(data < 0x20)) > newlines + tabs + returns
+        flags["control"] |= b"\x7f" in chunk
+        if not flags["wide_space"] and bool((data >= 0x80).any()):
+            # the spaces' bytes, also one split between two chunks
+            edge = np.frombuffer(self.tail + chunk, dtype=np.uint8)
+            flags["wide_space"] = any(_holds(edge, space) for space in _WIDE_SPACES)
+        self.tail = chunk[-2:]
+        self.last = chunk[-1:]
+
+    def result(self) -> TextScan:
+        return TextScan(newlines=self.newlines, ends_with_newline=self.last == b"\n", **self.flags)
+
+
+@dataclass(frozen=True)
 class SourceInfo:
-    """What one pass over the file found."""
+    """What one pass over the file found (``text``: the bytes of a CSV/TSV file)."""
 
     path: Path
     format: str
@@ -56,6 +130,7 @@ class SourceInfo:
     sha256: str
     encoding: str | None
     warnings: tuple[str, ...] = ()
+    text: TextScan | None = None
 
 
 @dataclass
@@ -88,6 +163,7 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")("strict") if fmt == "csv" else None
     utf8_error: int | None = None
+    scanner = _Scanner() if fmt == "csv" else None
     offset = 0
     # the digest is computed on a second thread (hashlib releases the GIL) while this one
     # checks the UTF-8; one chunk is hashed at a time, in order
@@ -102,6 +178,8 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                     utf8.decode(chunk)
                 except UnicodeDecodeError as exc:
                     utf8_error = offset + exc.start
+            if scanner is not None:
+                scanner.update(chunk)
             offset += len(chunk)
         if hashing is not None:
             hashing.result()
@@ -135,7 +213,13 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
                 )
             encoding = "gb18030"
     return SourceInfo(
-        path=path, format=fmt, size=size, sha256=digest.hexdigest(), encoding=encoding, warnings=tuple(warnings)
+        path=path,
+        format=fmt,
+        size=size,
+        sha256=digest.hexdigest(),
+        encoding=encoding,
+        warnings=tuple(warnings),
+        text=scanner.result() if scanner is not None else None,
     )
 
 

@@ -1,0 +1,263 @@
+"""The one-pass import of a plain CSV file: DuckDB reads, checks and inserts it.
+
+Most large files are clean exports. For such a file :func:`custlens.ingest.import_file`
+first lets DuckDB read the file (every column as text, the header's names, strict
+options), check every cell against the *plain forms* of its column and insert the
+converted rows, in one parallel ``INSERT ... SELECT`` inside the import's transaction.
+A plain form is one where the SQL reading provably equals the Arrow rule of
+:mod:`custlens.ingest.clean` (each defined beside its rule; ``tests/ingest/test_plain_sql.py``
+checks the agreement):
+
+* text: the cell as read (a null word, or an empty cell, is null) when it holds no ``"``
+  and neither starts nor ends with a space;
+* numbers: :data:`~custlens.ingest.clean.PLAIN_DECIMAL` (``CAST AS DOUBLE``), whole
+  numbers :data:`~custlens.ingest.clean.PLAIN_INTEGER` (``CAST AS BIGINT``);
+* yes/no: the mapping's words as written, upper-cased or capitalised
+  (:func:`~custlens.ingest.clean.plain_bool_words`);
+* timestamps: :data:`~custlens.features.coerce.PLAIN_TIMESTAMP_ZONED` (``CAST AS
+  TIMESTAMPTZ``) and, read in UTC, :data:`~custlens.features.coerce.PLAIN_TIMESTAMP_NAIVE`;
+  dates the naive form;
+* the plausibility window, the amount bound, the minimum, the allowed labels (as
+  written) and the required columns, as in :mod:`custlens.ingest.clean`.
+
+A cell that is not plain raises an error inside the statement, so the transaction is
+rolled back; so does any error of DuckDB's reader (a ragged row, a stray quote). After
+the insert, the key is checked: a key held by two rows of the table (a duplicate or
+conflict in the file, or a key already stored) rolls back too. Then, and when the rows
+inserted are not one per data line of the file, :func:`load_plain` returns ``None`` and
+the import runs its usual path over the whole file, so every quarantine record and
+message comes from the one Arrow definition.
+
+Files that could read differently by the two readers never take this path: see
+:func:`plain_refusal` (not UTF-8, a byte-order mark, carriage returns, control bytes,
+multi-byte spaces, a mapping with formats, value maps or constants, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from custlens.features.coerce import DATE_FORMATS, PLAIN_TIMESTAMP_NAIVE, PLAIN_TIMESTAMP_ZONED
+from custlens.ingest.clean import PLAIN_DECIMAL, PLAIN_INTEGER, plain_bool_words
+from custlens.ingest.mapping import ImportMapping
+from custlens.ingest.plan import ImportPlan, TargetPlan
+from custlens.ingest.sources import SourceInfo
+from custlens.schema import Table
+from custlens.warehouse._ddl import quote, sql_type
+from custlens.warehouse._migrations import HISTORY_TABLES
+
+__all__ = ["PlainInsert", "plain_refusal", "plain_insert"]
+
+log = logging.getLogger(__name__)
+
+NOT_PLAIN = "custlens: a cell outside the plain forms"
+"""The message of the error a non-plain cell raises inside the insert (the signal to fall back)."""
+
+
+@dataclass(frozen=True)
+class PlainInsert:
+    """The statements of a one-pass import.
+
+    ``insert`` inserts every row (or fails); ``duplicate_keys`` counts the keys held by
+    more than one row of the table afterwards; ``data_lines`` is the number of rows the
+    insert must report (one per data line of the file).
+    """
+
+    insert: str
+    duplicate_keys: str
+    data_lines: int
+
+
+def plain_refusal(
+    info: SourceInfo, mapping: ImportMapping, plan: ImportPlan, delimiter: str, *, mode: str, guarded: bool
+) -> str | None:
+    """Why the file cannot take the one-pass path (``None``: it can be tried).
+
+    Only the bytes and the mapping are looked at; the cells are checked by the insert.
+    """
+    scan = info.text
+    table = plan.table
+    if info.format != "csv" or scan is None:
+        return "not a text file"
+    if info.encoding != "utf-8":
+        return f"encoding {info.encoding}"
+    if scan.bom:
+        return "a byte-order mark"
+    if scan.carriage_return:
+        return "carriage returns"
+    if scan.control:
+        return "control bytes"
+    if scan.wide_space:
+        return "no-break or ideographic spaces"
+    if scan.tab and delimiter != "\t":
+        return "tabs"
+    if mapping.skip_rows:
+        return "skip_rows"
+    if mode != "append" or table.name in HISTORY_TABLES or table.personal_data or guarded:
+        return "an upsert, a table with history or personal data, or erased persons"
+    if any(w != w.strip() for w in mapping.null_values):
+        return "a null word with surrounding spaces (cells are trimmed before the null words are compared)"
+    if mapping.decimal != "." or re.search(r"[\d.\-]", "".join(mapping.currency_symbols)):
+        return "a decimal separator other than '.' or a currency mark with a digit, '-' or '.'"
+    for target in plan.targets:
+        if target.constant is not None or target.values:
+            return "constants or value maps"
+        if target.date_formats and tuple(target.date_formats) != DATE_FORMATS:
+            return "date formats"
+        allowed = target.column.allowed
+        if allowed is not None and any(a != a.lower() or re.search(r"[\s\-]", a) for a in allowed):
+            return "allowed values that are not their own normal form"
+    return None
+
+
+def plain_insert(
+    info: SourceInfo, mapping: ImportMapping, plan: ImportPlan, names: Sequence[str], delimiter: str
+) -> PlainInsert:
+    """The one-pass statements of a file :func:`plain_refusal` let through."""
+    assert info.text is not None
+    table = plan.table
+    index = {name: i for i, name in enumerate(names)}
+    texts: list[str] = []  # level 1: each used cell as text, null words made null
+    for target in plan.targets:
+        if target.source is not None:
+            cell = f"c{index[target.source]}"
+            text = f"coalesce({cell}, '')"
+            nulls = _one_of(text, mapping.null_values)
+            texts.append(f"CASE WHEN {nulls} THEN NULL ELSE {text} END" if mapping.null_values else text)
+            texts[-1] += f" AS {quote('t_' + target.column.name)}"
+    typed: list[str] = []  # level 2: each column converted, whether its text is in a plain form, and null
+    checks: list[str] = []
+    for target in plan.targets:
+        if target.source is None:
+            continue
+        name = target.column.name
+        text = quote("t_" + name)
+        value, form, ranges = _convert(target, text, quote(name), mapping, plan, tab=info.text.tab)
+        typed += [
+            f"{value} AS {quote(name)}",
+            f"{form} AS {quote('f_' + name)}",
+            f"{text} IS NULL AS {quote('n_' + name)}",
+        ]
+        plain = " AND ".join([quote("f_" + name), *ranges])
+        # the required check runs after the derivations: a missing flag is a derived one
+        derived_flag = table.name == "transactions" and name == "return_flag"
+        missing = "false" if target.column.required and not derived_flag else "true"
+        checks.append(f"CASE WHEN {quote('n_' + name)} THEN {missing} ELSE coalesce({plain}, false) END")
+    out: list[str] = []  # level 3: every column of the table, derived ones included
+    for column in table.columns:
+        target = next(t for t in plan.targets if t.column.name == column.name)
+        out.append(f"CAST({_derived(target, plan)} AS {sql_type(column)}) AS {quote(column.name)}")
+    columns = ", ".join(quote(c.name) for c in table.columns)
+    source = _read_csv(info, len(names), delimiter)
+    ok = " AND ".join(checks) if checks else "true"
+    insert = (
+        f"INSERT INTO main.{quote(table.name)} ({columns}) "
+        f"SELECT {', '.join(out)} FROM (SELECT {', '.join(typed)} FROM (SELECT {', '.join(texts)} FROM {source})) "
+        f"WHERE CASE WHEN {ok} THEN true ELSE error({_literal(NOT_PLAIN)}) END"
+    )
+    keys = ", ".join(quote(k) for k in table.key)
+    duplicate_keys = (
+        f"SELECT count(*) FROM (SELECT 1 FROM main.{quote(table.name)} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1)"
+    )
+    return PlainInsert(insert=insert, duplicate_keys=duplicate_keys, data_lines=info.text.lines - 1)
+
+
+def table_rows(table: Table) -> str:
+    """The statement counting the rows already stored in ``table``."""
+    return f"SELECT count(*) FROM main.{quote(table.name)}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _one_of(text: str, words: Sequence[str]) -> str:
+    """``text`` equals one of ``words``, as equalities: DuckDB runs an ``IN`` list of
+    constants as a join, which loses the file's order of the rows inserted."""
+    return "(" + " OR ".join(f"{text} = {_literal(w)}" for w in words) + ")"
+
+
+def _read_csv(info: SourceInfo, width: int, delimiter: str) -> str:
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    return (
+        f"read_csv({_literal(str(info.path))}, columns={{{columns}}}, header=true, auto_detect=false, "
+        f"delim={_literal(delimiter)}, quote='\"', escape='\"', new_line='\\n', encoding='utf-8', "
+        "strict_mode=true, null_padding=false, ignore_errors=false, parallel=true)"
+    )
+
+
+def _convert(
+    target: TargetPlan, text: str, value_name: str, mapping: ImportMapping, plan: ImportPlan, *, tab: bool
+) -> tuple[str, str, list[str]]:
+    """SQL of one source column: its converted value (from ``text``), whether the text is
+    in a plain form, and the checks of the value (on ``value_name``, a level up)."""
+    column = target.column
+    limits = plan.limits
+    kind = column.dtype
+    value, form, ranges = text, "true", []
+    if kind == "string":
+        form = f"NOT (contains({text}, '\"') OR starts_with({text}, ' ') OR ends_with({text}, ' ')" + (
+            f" OR contains({text}, chr(9)))" if tab else ")"
+        )
+        if column.allowed is not None:
+            form += f" AND {_one_of(text, column.allowed)}"
+    elif kind in ("float64", "int64"):
+        pattern, sql = (PLAIN_DECIMAL, "DOUBLE") if kind == "float64" else (PLAIN_INTEGER, "BIGINT")
+        value = f"TRY_CAST({text} AS {sql})"
+        form = f"regexp_full_match({text}, {_literal(pattern)})"
+        if kind == "float64" and column.unit == "currency":
+            ranges.append(f"abs({value_name}) <= {float(limits.max_amount)!r}")
+        if column.minimum is not None:
+            ranges.append(f"{value_name} >= {float(column.minimum)!r}")
+    elif kind == "boolean":
+        true = plain_bool_words((*mapping.true_values, "true"))
+        false = plain_bool_words((*mapping.false_values, "false"))
+        value = _one_of(text, true)
+        form = _one_of(text, (*true, *false))
+    elif kind in ("timestamp('UTC')", "date"):
+        zoned = f"regexp_full_match({text}, {_literal(PLAIN_TIMESTAMP_ZONED)})"
+        naive = f"regexp_full_match({text}, {_literal(PLAIN_TIMESTAMP_NAIVE)})"
+        if kind == "date":
+            value = f"CAST(CASE WHEN {naive} THEN TRY_CAST({text} AS TIMESTAMP) END AS DATE)"
+            earliest, latest = f"DATE '{limits.earliest.isoformat()}'", f"DATE '{limits.latest.isoformat()}'"
+        else:
+            naive_value = f"WHEN {naive} THEN timezone('UTC', TRY_CAST({text} AS TIMESTAMP)) "
+            # a naive time in another zone is not plain: its DST rules are Arrow's alone
+            value = (
+                f"CASE WHEN {zoned} THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+                + (naive_value if target.timezone == "UTC" else "")
+                + "END"
+            )
+            earliest = f"TIMESTAMPTZ '{limits.earliest.isoformat()} 00:00:00+00'"
+            latest = f"TIMESTAMPTZ '{(limits.latest + timedelta(days=1)).isoformat()} 00:00:00+00'"
+        # the form is checked by the value: null unless a plain form and a real day
+        ranges.append(f"{value_name} >= {earliest}")
+        ranges.append(f"{value_name} {'<=' if kind == 'date' else '<'} {latest}")
+    else:  # pragma: no cover - every canonical type is above
+        raise AssertionError(kind)
+    return value, form, ranges
+
+
+def _derived(target: TargetPlan, plan: ImportPlan) -> str:
+    """Level-3 SQL of one canonical column (the rules of :func:`custlens.ingest.clean._derive`)."""
+    name = target.column.name
+    if target.source is not None:
+        value = quote(name)
+    elif target.derived == "one":
+        value = "1"
+    elif target.derived == "amount_minus_cost":
+        value = f"{quote('amount')} - {quote('cost')}"
+    elif target.derived is not None and target.derived.startswith("zone_of:"):
+        partner_name = target.derived.split(":", 1)[1]
+        partner = next(t for t in plan.targets if t.column.name == partner_name)
+        value = f"CASE WHEN {quote(partner_name)} IS NOT NULL THEN {_literal(partner.timezone)} END"
+    else:
+        value = "NULL"
+    if plan.table.name == "transactions" and name == "return_flag":
+        negative = f"coalesce({quote('amount')} < 0, false)"
+        value = f"coalesce({value}, false) OR {negative}" if value != "NULL" else negative
+    return value

@@ -1,0 +1,405 @@
+"""The one-pass import of plain files (``custlens.ingest.plain``) agrees with the Arrow rules.
+
+Two levels:
+
+* values: for every text a plain form accepts, the SQL conversion the one-pass insert
+  runs (built by ``plain._convert``) equals what the Arrow rule of ``clean`` gives, bit for
+  bit (Hypothesis: texts generated from each plain form's own regular expression, days
+  that do not exist included; DuckDB must then refuse them as the formats do);
+* files: a plain file is read, checked and inserted in one pass; a file with anything
+  outside the plain forms (each kind below) takes the usual path; in both cases the rows
+  (in order), the report, the ledger and the quarantine are those of the usual path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import struct
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custlens.errors import InputError, RejectedImportError
+from custlens.features.coerce import PLAIN_TIMESTAMP_NAIVE, PLAIN_TIMESTAMP_ZONED
+from custlens.ingest import import_file, importer, plain
+from custlens.ingest.clean import _PARSERS, PLAIN_DECIMAL, PLAIN_INTEGER, plain_bool_words
+from custlens.ingest.mapping import DEFAULT_FALSE_VALUES, DEFAULT_TRUE_VALUES, ImportMapping
+from custlens.ingest.plan import ImportPlan, TargetPlan
+from custlens.schema import Column
+from custlens.schema import table as schema_table
+from custlens.warehouse import Workspace
+
+MAPPING = ImportMapping()
+PLAN = ImportPlan(table=schema_table("transactions"), targets=(), ignored=())
+
+
+def _sql(kind: str, texts: list[str], zone: str = "UTC") -> tuple[list[Any], list[bool]]:
+    """The one-pass conversion of ``texts`` as a column of ``kind``: (values, plain form)."""
+    target = TargetPlan(Column("x", kind, ""), source="x", timezone=zone)
+    value, form, _ = plain._convert(target, '"t"', '"x"', MAPPING, PLAN, tab=False)
+    con = duckdb.connect()
+    source = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 - read by DuckDB by name
+    if kind == "timestamp('UTC')":
+        value = f"epoch_us({value})"  # microseconds since 1970 in UTC
+    rows = con.execute(f"SELECT {value}, {form} FROM source").fetchall()
+    return [r[0] for r in rows], [bool(r[1]) for r in rows]
+
+
+def _arrow(kind: str, texts: list[str], zone: str = "UTC") -> tuple[pa.Array, list[bool]]:
+    target = TargetPlan(Column("x", kind, ""), source="x", timezone=zone)
+    values, bad, _ = _PARSERS[kind](pa.array(texts, pa.string()), target, MAPPING)
+    return values, ([False] * len(texts) if bad is None else pc.fill_null(bad, False).to_pylist())
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+DECIMALS = st.from_regex(rf"\A{PLAIN_DECIMAL}\Z")
+INTEGERS = st.from_regex(rf"\A{PLAIN_INTEGER}\Z")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(DECIMALS, st.sampled_from(["-0", "-0.0", "0.1", "9" * 15 + "." + "9" * 30])), max_size=40))
+def test_plain_decimals_read_as_arrow_reads_them(texts: list[str]) -> None:
+    values, form = _sql("float64", texts)
+    expected, bad = _arrow("float64", texts)
+    assert all(form) and not any(bad)
+    assert [_bits(v) for v in values] == [_bits(v) for v in expected.to_pylist()]  # -0.0 too
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(INTEGERS, st.sampled_from(["-0", "007", "9" * 15, "-" + "9" * 15])), max_size=40))
+def test_plain_integers_read_as_arrow_reads_them(texts: list[str]) -> None:
+    values, form = _sql("int64", texts)
+    expected, bad = _arrow("int64", texts)
+    assert all(form) and not any(bad)
+    assert values == expected.to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(plain_bool_words((*DEFAULT_TRUE_VALUES, *DEFAULT_FALSE_VALUES))), max_size=30))
+def test_plain_yes_no_words_read_as_arrow_reads_them(texts: list[str]) -> None:
+    values, form = _sql("boolean", texts)
+    expected, bad = _arrow("boolean", texts)
+    assert all(form) and not any(bad)
+    assert values == expected.to_pylist()
+
+
+def test_other_yes_no_texts_are_not_plain() -> None:
+    _, form = _sql("boolean", ["tRUE", "oui", " true", "true ", "2", ""])
+    assert not any(form)
+
+
+ZONED = st.from_regex(rf"\A{PLAIN_TIMESTAMP_ZONED}\Z")
+NAIVE = st.from_regex(rf"\A{PLAIN_TIMESTAMP_NAIVE}\Z")
+REAL_DAYS = st.datetimes(min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 12, 30))
+
+
+@st.composite
+def _real_zoned(draw: st.DrawFn) -> str:
+    """Zoned plain timestamps of days that exist (the regex alone mostly draws impossible days)."""
+    when = draw(REAL_DAYS)
+    text = when.strftime(draw(st.sampled_from(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"])))
+    digits = draw(st.integers(0, 6))
+    if digits:
+        text += "." + f"{when.microsecond:06d}"[:digits]
+    zone = draw(st.sampled_from(["Z", "+08:00", "-05:30", "+14:00", "-14:00", "+00:00", "-00:00", "+13:59"]))
+    return text + zone
+
+
+@st.composite
+def _real_naive(draw: st.DrawFn) -> str:
+    when = draw(REAL_DAYS)
+    form = draw(
+        st.sampled_from(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"])
+    )
+    text = when.strftime(form)
+    digits = draw(st.integers(0, 6)) if form.endswith("%S") else 0
+    return text + ("." + f"{when.microsecond:06d}"[:digits] if digits else "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(ZONED, _real_zoned(), NAIVE, _real_naive()), max_size=30))
+def test_plain_timestamps_read_as_the_formats_read_them(texts: list[str]) -> None:
+    values, _ = _sql("timestamp('UTC')", texts)
+    expected, bad = _arrow("timestamp('UTC')", texts)
+    arrow = pc.cast(expected, pa.int64()).to_pylist()
+    for text, got, want, refused in zip(texts, values, arrow, bad, strict=True):
+        if got is None:  # not a real day: not plain (the file falls back); the formats agree
+            assert want is None and refused, text
+        else:
+            assert got == want and not refused, text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(ZONED, _real_zoned(), NAIVE, _real_naive()), max_size=30))
+def test_in_another_zone_only_zoned_timestamps_are_plain(texts: list[str]) -> None:
+    values, _ = _sql("timestamp('UTC')", texts, zone="Asia/Shanghai")
+    expected, _ = _arrow("timestamp('UTC')", texts, zone="Asia/Shanghai")
+    arrow = pc.cast(expected, pa.int64()).to_pylist()
+    for text, got, want in zip(texts, values, arrow, strict=True):
+        if got is not None:
+            assert text[-1] == "Z" or text[-6] in "+-"
+            assert got == want, text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(NAIVE, _real_naive()), max_size=30))
+def test_plain_dates_read_as_the_formats_read_them(texts: list[str]) -> None:
+    values, _ = _sql("date", texts)
+    expected, bad = _arrow("date", texts)
+    for text, got, want, refused in zip(texts, values, expected.to_pylist(), bad, strict=True):
+        if got is None:
+            assert want is None and refused, text
+        else:
+            assert got == want and not refused, text
+
+
+def test_texts_near_the_plain_forms_are_not_plain() -> None:
+    near = ["1e5", "+1", ".5", "5.", "1,000", " 1", "1 ", "inf", "nan", "1" * 16, "0x10", "1_000", "(1)"]
+    assert not any(_sql("float64", near)[1])
+    assert not any(_sql("int64", ["1.0", "1" * 16, "+1", "1e3", " 1"])[1])
+    stamps = [
+        "2024-01-31 10:00:00+15:00",  # beyond 14 hours: rejected by the Arrow rules
+        "2024-01-31 10:00:00.1234567Z",  # seven digits
+        "2024-01-31 10:00:00,5Z",
+        "2024-01-31 10:00Z",
+        "2024-01-31 24:00:00",
+        "0999-01-31",
+        "2024-1-31",
+        "2024/01/31",
+        "20240131",
+        "2024-01-31 10:00:00 Asia/Shanghai",
+        "infinity",
+        "2024-01-31 10:00:00+0800",
+    ]
+    assert _sql("timestamp('UTC')", stamps)[0] == [None] * len(stamps)
+
+
+# -- files ------------------------------------------------------------------------------------
+HEADER = "order_id,line,customer_id,ordered_at,ordered_tz,amount,cost,quantity,product_id,channel,return_flag\n"
+
+
+def _plain_lines(n: int = 300) -> list[str]:
+    lines = []
+    for i in range(n):
+        stamp = f"2024-0{1 + i % 9}-1{i % 10} 0{i % 10}:1{i % 10}:2{i % 10}" + (".123456Z" if i % 3 else "")
+        amount = f"{(i * 37) % 1000 - 100}.{i % 100:02d}"
+        flag = ["false", "true", "", "FALSE", "是"][i % 5]
+        product = ['"P, quoted"', "NA", "", "plain", '"中文"'][i % 5]
+        lines.append(
+            f'"SO{i:05d}",{1 + i % 3},C{i % 17},{stamp},Asia/Shanghai,{amount},{i % 50}.5,{i % 4},{product},web,{flag}\n'
+        )
+    return lines
+
+
+PLAIN_FILE = HEADER + "".join(_plain_lines())
+
+
+def _import(folder: Path, path: Path, *, usual: bool, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> dict:
+    """Import ``path`` into a fresh workspace (``usual``: the one-pass path switched off)."""
+    with monkeypatch.context() as patch:
+        if usual:
+            patch.setattr(importer, "_load_plain", lambda *args, **kw: None)
+        with Workspace.init(folder) as ws:
+            for earlier in kwargs.pop("before", []):
+                import_file(ws, earlier, table="transactions", max_reject_rate=1.0)
+            try:
+                report = import_file(ws, path, table="transactions", max_reject_rate=kwargs.pop("rate", 0.5), **kwargs)
+                outcome: dict[str, Any] = {
+                    k: v for k, v in report.to_dict().items() if k not in ("seconds", "quarantine_path", "path")
+                }
+                quarantine = report.quarantine_path
+            except (RejectedImportError, InputError) as exc:  # refused: the same error, nothing stored
+                outcome, quarantine = {"error": type(exc).__name__}, None
+            outcome["rows"] = ws.raw.sql("SELECT * FROM transactions ORDER BY rowid").to_arrow_table().to_pylist()
+            outcome["ledger"] = ws.raw.sql(
+                "SELECT * EXCLUDE (imported_at, quarantine_path, source_path) FROM _import_ledger ORDER BY import_id"
+            ).fetchall()
+            files = sorted((folder / "quarantine").glob("*.csv"))
+            outcome["quarantine"] = [f.read_text().replace(str(f), "") for f in files]
+            outcome["has_quarantine"] = quarantine is not None
+    return outcome
+
+
+def _one_pass(caplog: pytest.LogCaptureFixture, path: Path) -> bool:
+    """Whether an import of ``path`` was read, checked and inserted in one pass."""
+    return any("one pass" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+
+
+def _same_both_ways(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> dict:
+    usual = _import(tmp_path / "usual", path, usual=True, monkeypatch=monkeypatch, **dict(kwargs))
+    fast = _import(tmp_path / "fast", path, usual=False, monkeypatch=monkeypatch, **dict(kwargs))
+    assert fast == usual
+    return fast
+
+
+def test_a_plain_file_is_imported_in_one_pass_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN_FILE)
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch)
+    assert _one_pass(caplog, path)
+    assert outcome["rows_loaded"] == 300 and not outcome["has_quarantine"]
+    assert [r["order_id"] for r in outcome["rows"]] == [f"SO{i:05d}" for i in range(300)]  # the file's order
+    assert any(r["product_id"] is None for r in outcome["rows"])
+
+
+def test_a_plain_file_without_a_last_line_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN_FILE.rstrip("\n"))
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        _same_both_ways(tmp_path, path, monkeypatch)
+    assert _one_pass(caplog, path)
+
+
+def _replace_line(k: int, text: str) -> str:
+    lines = PLAIN_FILE.splitlines(keepends=True)
+    lines[k] = text
+    return "".join(lines)
+
+
+NOT_PLAIN = {
+    "bad date": _replace_line(150, '"SO00149",1,C1,2024-02-30 10:00:00,UTC,1.5,1,1,p,web,false\n'),
+    "date out of the window": _replace_line(290, '"SO00289",1,C1,1850-01-01,UTC,1.5,1,1,p,web,false\n'),
+    "offset beyond 14 hours": _replace_line(5, '"SO00004",1,C1,2024-01-01 10:00:00+15:00,UTC,1.5,1,1,p,web,false\n'),
+    "naive time of another form": _replace_line(7, '"SO00006",1,C1,2024/01/01 10:00,UTC,1.5,1,1,p,web,false\n'),
+    "bad number": _replace_line(200, '"SO00199",1,C1,2024-01-01,UTC,abc,1,1,p,web,false\n'),
+    "comma decimal": _replace_line(201, '"SO00200",1,C1,2024-01-01,UTC,"1,5",1,1,p,web,false\n'),
+    "thousands": _replace_line(202, '"SO00201",1,C1,2024-01-01,UTC,"1,500.25",1,1,p,web,false\n'),
+    "exponent": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1e3,1,1,p,web,false\n'),
+    "currency mark": _replace_line(204, '"SO00203",1,C1,2024-01-01,UTC,¥12.5,1,1,p,web,false\n'),
+    "huge amount": _replace_line(205, '"SO00204",1,C1,2024-01-01,UTC,9999999999999999,1,1,p,web,false\n'),
+    "missing required": _replace_line(206, '"SO00205",1,,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "negative line": _replace_line(207, '"SO00206",-1,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "fractional line": _replace_line(208, '"SO00207",1.0,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "yes/no word in odd case": _replace_line(209, '"SO00208",1,C1,2024-01-01,UTC,1,1,1,p,web,tRUE\n'),
+    "not a yes/no word": _replace_line(210, '"SO00209",1,C1,2024-01-01,UTC,1,1,1,p,web,maybe\n'),
+    "leading space": _replace_line(211, '"SO00210",1, C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "trailing space in quotes": _replace_line(212, '"SO00211",1,"C1 ",2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "doubled quote": _replace_line(213, '"SO00212",1,"C""1",2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "stray quote": _replace_line(214, 'SO00213,1,C"1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "text after a closing quote": _replace_line(215, '"SO00214"x,1,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "quoted line feed": _replace_line(216, '"SO00215",1,"C\n1",2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "control character": _replace_line(217, '"SO00216",1,C\x011,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "tab in a cell": _replace_line(218, '"SO00217",1,C1\t,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "no-break space": _replace_line(219, '"SO00218",1,C1\u00a0,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "ideographic space": _replace_line(220, '"SO00219",1,\u3000C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "too many fields": _replace_line(221, '"SO00220",1,C1,2024-01-01,UTC,1,1,1,p,web,false,extra\n'),
+    "too few fields": _replace_line(222, '"SO00221",1,C1,2024-01-01,UTC,1,1,1,p,web\n'),
+    "empty line": _replace_line(223, "\n"),
+    "exact duplicate": _replace_line(224, _plain_lines()[10]),
+    "key conflict": _replace_line(225, '"SO00010",2,C99,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "byte-order mark": "\ufeff" + PLAIN_FILE,
+    "carriage returns": PLAIN_FILE.replace("\n", "\r\n"),
+    "too many rejected": _replace_line(1, '"SO00000",1,C1,bad,UTC,1,1,1,p,web,false\n').replace(",web,", ",web ,"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_PLAIN))
+def test_a_file_with_anything_not_plain_takes_the_usual_path_with_the_same_result(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "messy.csv"
+    path.write_bytes(NOT_PLAIN[kind].encode())
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        _same_both_ways(tmp_path, path, monkeypatch)
+    assert not _one_pass(caplog, path)
+
+
+def test_keys_already_stored_take_the_usual_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + "".join(_plain_lines()[:40]))
+    again = tmp_path / "again.csv"
+    again.write_text(HEADER + "".join(_plain_lines()[20:]))  # 20 rows already stored
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, again, monkeypatch, before=[first])
+    assert not _one_pass(caplog, again)
+    assert outcome["rows_duplicate"] == 20
+
+
+def test_new_keys_after_stored_rows_are_imported_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + "".join(_plain_lines()[:40]))
+    rest = tmp_path / "rest.csv"
+    rest.write_text(HEADER + "".join(_plain_lines()[40:]))
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, rest, monkeypatch, before=[first])
+    assert _one_pass(caplog, rest)
+    assert len(outcome["rows"]) == 300
+
+
+def test_mappings_with_formats_maps_or_other_separators_take_the_usual_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text(PLAIN_FILE)
+    for i, text in enumerate(
+        [
+            '[source]\ndate_format = "%Y-%m-%d %H:%M:%S"\n',
+            '[source]\ndecimal = ","\nthousands = "."\n',
+            '[source]\nnull_values = ["", " NA"]\n',
+            '[values.channel]\n"web" = "online"\n',
+            "[constants]\nchannel = 'store'\n[columns]\norder_id = 'order_id'\n",
+        ]
+    ):
+        mapping = tmp_path / f"m{i}.toml"
+        mapping.write_text(text)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+            _same_both_ways(tmp_path / str(i), path, monkeypatch, mapping=mapping)
+        assert not _one_pass(caplog, path)
+
+
+def test_a_refused_one_pass_leaves_no_trace(tmp_path: Path) -> None:
+    """A key conflict found after the insert rolls the insert back: the usual path then
+    stores each row once."""
+    path = tmp_path / "dup.csv"
+    path.write_bytes(NOT_PLAIN["key conflict"].encode())
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = import_file(ws, path, table="transactions", max_reject_rate=0.5)
+        stored = ws.raw.execute("SELECT count(*), count(DISTINCT (order_id, line)) FROM transactions").fetchall()[0]
+        assert stored == (report.rows_loaded, report.rows_loaded)
+        assert ws.raw.execute("SELECT count(*) FROM _import_ledger").fetchall()[0][0] == 1
+
+
+def test_plain_bool_words_fold_back_to_the_words() -> None:
+    words = plain_bool_words(("yes", "是", "t", "Oui", "SÍ"))
+    assert words == ("yes", "YES", "Yes", "是", "t", "T")  # 'Oui' and 'SÍ' never match a lower-cased text
+    assert all(pc.utf8_lower(pa.array([w])).to_pylist()[0] in ("yes", "是", "t") for w in words)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(st.sampled_from("yYeEsSnNoOtTíÍ是"), min_size=1, max_size=4), min_size=1, max_size=4),
+    st.lists(st.text(st.sampled_from("yYeEsSnNoOtTíÍ是"), min_size=1, max_size=4), max_size=20),
+)
+def test_plain_yes_no_words_of_a_mapping_read_as_arrow_reads_them(words: list[str], texts: list[str]) -> None:
+    """Words of any case in the mapping: a plain text is read as the Arrow rule reads it."""
+    mapping = ImportMapping(true_values=tuple(words), false_values=("no",))
+    target = TargetPlan(Column("x", "boolean", ""), source="x")
+    value, form, _ = plain._convert(target, '"t"', '"x"', mapping, PLAN, tab=False)
+    source = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 - read by DuckDB by name
+    rows = duckdb.connect().execute(f"SELECT {value}, {form} FROM source").fetchall()
+    expected, bad, _ = _PARSERS["boolean"](pa.array(texts, pa.string()), target, mapping)
+    for text, (got, plain_form), want, refused in zip(
+        texts, rows, expected.to_pylist(), pc.fill_null(bad, False).to_pylist(), strict=True
+    ):
+        if plain_form:
+            assert got == want and not refused, text
