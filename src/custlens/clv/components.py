@@ -719,9 +719,11 @@ def _fetch_windows(
     here (at 100M lines DuckDB's share alone is its whole memory limit); it is then read
     by a plain scan, in that order.
     """
+    from custlens._memory import release_free_memory
     from custlens.warehouse.compat import materialise, record_batches
 
     stored = materialise(expr)
+    release_free_memory()
     ids: list[pa.Array] = []
     pieces: dict[tuple[str, str], list[FloatArray]] = {key: [] for key in wanted}
     costs: list[FloatArray] = []
@@ -736,6 +738,7 @@ def _fetch_windows(
         costs.append(cost)
         flags.append(referral)
     del stored
+    release_free_memory()  # the engine's query buffers, freed, are not kept resident (custlens._memory)
     columns = {}
     for key in wanted:
         columns[key] = np.concatenate(pieces.pop(key)) if ids else np.empty(0)
