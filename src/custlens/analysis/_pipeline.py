@@ -493,13 +493,13 @@ class Pipeline:
         if components is None:
             return {}, None
         v = self.config["value"]
-        out = {"value_components": components.summary()}
+        out = {"value_components": self._timed("value components summary", components.summary)}
         method = str(v["segments"])
-        segments = self._segment_table(method)
+        segments = self._timed("value components segments", lambda: self._segment_table(method))
         if segments is None:
             self.skipped["value components by segment"] = f"segmentation {method!r} ([value] segments) was not run"
         else:
-            by = components.by_segment(segments)
+            by = self._timed("value components by segment", functools.partial(components.by_segment, segments))
             out["value_components_by_segment"] = by.add_column(0, "method", pa.array([method] * by.num_rows))
         del segments
         # the sensitivity recomputes from the inputs and the model, not the per-buyer rows
