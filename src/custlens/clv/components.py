@@ -739,10 +739,8 @@ def _fetch_windows(
         flags.append(referral)
     del stored
     release_free_memory()  # the engine's query buffers, freed, are not kept resident (custlens._memory)
-    columns = {}
-    for key in wanted:
-        columns[key] = np.concatenate(pieces.pop(key)) if ids else np.empty(0)
-    all_ids = pa.chunked_array(ids, pa.string()).combine_chunks() if ids else pa.array([], pa.string())
     if not ids:
-        return all_ids, columns, np.empty(0), np.empty(0, dtype=bool)
-    return all_ids, columns, np.concatenate(costs), np.concatenate(flags)
+        return pa.array([], pa.string()), {key: np.empty(0) for key in wanted}, np.empty(0), np.empty(0, dtype=bool)
+    # one column at a time, each column's pieces let go as it is joined
+    columns = {key: np.concatenate(pieces.pop(key)) for key in wanted}
+    return pa.chunked_array(ids, pa.string()).combine_chunks(), columns, np.concatenate(costs), np.concatenate(flags)
