@@ -712,9 +712,9 @@ def _fetch_windows(
 ) -> tuple[pa.Array, dict[tuple[str, str], FloatArray], FloatArray, NDArray[np.bool_]]:
     """The buyers' ids, ``wanted`` columns as float arrays (nulls as 0), acquisition costs and referral flags.
 
-    Read from the engine in batches and converted batch by batch, so the wide Arrow
-    table of both windows is never held whole next to its NumPy copy (at 10M buyers
-    about 2 GB each). The result is first materialised in the engine, in its order, so
+    Read from the engine in batches and converted batch by batch into arrays allocated
+    once for every buyer, so neither the wide Arrow table of both windows nor the
+    batches' pieces are ever held next to the arrays (at 10M buyers about 2 GB each). The result is first materialised in the engine, in its order, so
     that the aggregation and sort have let go of their memory before the rows arrive
     here (at 100M lines DuckDB's share alone is its whole memory limit); it is then read
     by a plain scan, in that order.
@@ -724,23 +724,24 @@ def _fetch_windows(
 
     stored = materialise(expr)
     release_free_memory()
+    n = int(stored.count().execute())
+    # filled in place, batch by batch: no pieces held next to their concatenation
+    columns = {key: np.empty(n) for key in wanted}
+    costs = np.empty(n)
+    flags = np.empty(n, dtype=bool)
     ids: list[pa.Array] = []
-    pieces: dict[tuple[str, str], list[FloatArray]] = {key: [] for key in wanted}
-    costs: list[FloatArray] = []
-    flags: list[NDArray[np.bool_]] = []
+    lo = 0
     for batch in record_batches(stored, _BLOCK):
-        if batch.num_rows == 0:
-            continue
+        hi = lo + batch.num_rows
+        if hi > n:
+            raise RuntimeError(f"value_components: the stored windows gave more than their {n} rows")
         ids.append(pc.cast(batch.column("customer_id"), pa.string()))
         for key, name in wanted.items():
-            pieces[key].append(_col(batch, name))
-        cost, referral = _channels(batch.column(channel), rates, referral_channels)
-        costs.append(cost)
-        flags.append(referral)
+            columns[key][lo:hi] = _col(batch, name)
+        costs[lo:hi], flags[lo:hi] = _channels(batch.column(channel), rates, referral_channels)
+        lo = hi
     del stored
+    if lo != n:
+        raise RuntimeError(f"value_components: the stored windows gave {lo} of their {n} rows")
     release_free_memory()  # the engine's query buffers, freed, are not kept resident (custlens._memory)
-    if not ids:
-        return pa.array([], pa.string()), {key: np.empty(0) for key in wanted}, np.empty(0), np.empty(0, dtype=bool)
-    # one column at a time, each column's pieces let go as it is joined
-    columns = {key: np.concatenate(pieces.pop(key)) for key in wanted}
-    return pa.chunked_array(ids, pa.string()).combine_chunks(), columns, np.concatenate(costs), np.concatenate(flags)
+    return pa.chunked_array(ids, pa.string()).combine_chunks(), columns, costs, flags
