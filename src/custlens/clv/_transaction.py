@@ -387,6 +387,19 @@ class BetaGeo(_TransactionModel):
     _family_kw = {"k": 0}
     _k: ClassVar[int] = 0
 
+    def _row_order(self, data: dict[str, FloatArray]) -> NDArray[np.intp] | None:
+        """Rows sorted by frequency (stable), so that :func:`custlens.clv._bgnbd.weighted_loglik_grad`
+        sums each frequency's run of rows with its terms as scalars; None when already sorted
+        or when the frequencies do not fit 16 bits (whose radix sort makes the order cheap)."""
+        x = data["x"]
+        if x.size < 2 * _bgnbd.RUN_ROWS or bool(np.all(x[1:] >= x[:-1])):
+            return None
+        top = float(x.max())
+        if top >= 65_536:
+            return None
+        key = x.astype(np.uint8 if top < 256 else np.uint16)
+        return np.argsort(key, kind="stable")
+
     def _block_loglik_grad(
         self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
     ) -> tuple[float, FloatArray] | None:
