@@ -199,10 +199,11 @@ def _weighted(
     n = x.size
     if n >= RUN_ROWS:
         cuts = np.flatnonzero(x[1:] != x[:-1]) + 1
-        if cuts.size < n // RUN_ROWS and bool(np.all(x[cuts] > x[cuts - 1])):  # sorted, in long runs
+        if bool(np.all(x[cuts] > x[cuts - 1])):  # sorted
             starts = np.concatenate(([0], cuts))
             ends = np.concatenate((cuts, [n]))
-            return _weighted_runs(r, alpha, a, b, x, t_x, T, w, k, starts, ends, hessian=hessian)
+            if bool(np.any(ends - starts >= RUN_ROWS)):
+                return _weighted_runs(r, alpha, a, b, x, t_x, T, w, k, starts, ends, hessian=hessian)
     return _weighted_rows(r, alpha, a, b, x, t_x, T, w, k, hessian=hessian)
 
 
