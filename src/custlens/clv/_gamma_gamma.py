@@ -122,7 +122,7 @@ def _weighted(
         else:
             xs, inverse = np.unique(x, return_inverse=True)
             Wk = np.bincount(inverse, weights=w, minlength=xs.size)
-        log_x, log_z = np.log(x), np.log(zbar)
+        log_z = np.log(zbar)
         wx = w * x
         s = {
             "xs": xs,
@@ -131,9 +131,9 @@ def _weighted(
             "W": float(w.sum()),
             "wx": wx,
             "xz": x * zbar,
-            "S_xlogx": float((wx * log_x).sum()),
-            "S_xlogz": float((wx * log_z).sum()),
-            "S_logz": float((w * log_z).sum()),
+            "S_xlogx": float((Wk * xs) @ np.log(xs)),  # per distinct count
+            "S_xlogz": float(np.dot(wx, log_z)),
+            "S_logz": float(np.dot(w, log_z)),
         }
         cache["gamma_gamma"] = s
     xs, Wk, W, w, wx, xz = s["xs"], s["Wk"], s["W"], s["w"], s["wx"], s["xz"]
