@@ -44,7 +44,9 @@ times the CLV step alone (custlens fastest of 5, lifetimes once) into clv_speed_
 ``--process-only`` makes only the whole-process runs (``--process-models``) into
 clv_speed_process.json. ``--models bgnbd,mbgnbd,gg`` fits only those models in process
 (with their references; the CLV step runs when bgnbd and gg are among them), which skips
-the scaled Pareto/NBD and BG/BB references that take minutes.
+the scaled Pareto/NBD and BG/BB references that take minutes. ``--custlens-only`` times
+three fits of each of ``--models`` in process, custlens alone (``PYTHONPATH`` picks the
+library: two versions back to back).
 """
 
 from __future__ import annotations
@@ -394,6 +396,26 @@ def whole_process(python: Path, paths: dict[str, Path], models: list[str], repea
     return out
 
 
+def custlens_only(n: int, models: list[str], repeat: int = 3) -> None:
+    """Wall and CPU seconds of ``repeat`` fits of each model in this process (a small fit of each first)."""
+    d, b = read_columns(write_synthetic(n)), read_columns(write_bgbb(n))
+    small = estimators({k: v[:500] for k, v in d.items()}, {k: v[:500] for k, v in b.items()})
+    for name in models:
+        small[name][0]()
+    import custlens
+
+    print(f"custlens from {Path(custlens.__file__).parent}; {n:,} customers; load {os.getloadavg()[0]:.1f}")
+    for name, (fit, _) in estimators(d, b).items():
+        if name not in models:
+            continue
+        runs = []
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fitted = fit()
+            runs.append(f"{time.perf_counter() - t0:.3f}/{time.process_time() - c0:.3f}")
+        print(f"  {name:<7} wall/CPU seconds {' '.join(runs)}; log-likelihood {fitted.result_.log_likelihood!r}")
+
+
 def clv_only(lifetimes: Path, n: int, repeat: int = 5) -> None:
     """The ``clv`` row alone: custlens' CLV step (fits untimed) fastest of ``repeat``, and lifetimes'."""
     synthetic = write_synthetic(n)
@@ -448,6 +470,12 @@ def main() -> None:
         help="do not compile custlens' modules to bytecode before the whole-process runs",
     )
     parser.add_argument(
+        "--custlens-only",
+        action="store_true",
+        help="only custlens' in-process fits of --models, 3 of each (wall and CPU seconds), no references; "
+        "PYTHONPATH chooses the library, to compare two versions",
+    )
+    parser.add_argument(
         "--process-only",
         action="store_true",
         help="only the whole-process runs (custlens fit against lifetimes scripts) into clv_speed_process.json",
@@ -484,6 +512,9 @@ def main() -> None:
         print(
             f"  load average {load_before[0]:.1f} before, {load[0]:.1f} after; wrote {RESULTS / 'clv_speed_process.json'}"
         )
+        return
+    if args.custlens_only:
+        custlens_only(args.customers, [m for m in MODELS if m in args.models.split(",")])
         return
     pymc = None if args.no_pymc else ensure_venv(PYMC_VENV, "requirements-pymc.txt", PYMC_RUNNER, args.pymc_python)
     synthetic, bgbb = write_synthetic(args.customers), write_bgbb(args.customers)
