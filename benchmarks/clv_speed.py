@@ -42,7 +42,11 @@ Run:  .venv/bin/python benchmarks/clv_speed.py [--customers N] [--timeout S] [--
 Writes benchmarks/results/clv_speed.json and prints a table with every ratio. ``--clv-only``
 times the CLV step alone (custlens fastest of 5, lifetimes once) into clv_speed_clv.json;
 ``--process-only`` makes only the whole-process runs (``--process-models``) into
-clv_speed_process.json.
+clv_speed_process.json. ``--models bgnbd,mbgnbd,gg`` fits only those models in process
+(with their references; the CLV step runs when bgnbd and gg are among them), which skips
+the scaled Pareto/NBD and BG/BB references that take minutes. ``--custlens-only`` times
+three fits of each of ``--models`` in process, custlens alone (``PYTHONPATH`` picks the
+library: two versions back to back).
 """
 
 from __future__ import annotations
@@ -253,7 +257,7 @@ def estimators(
 CLASSES = {"bgnbd": BetaGeo, "mbgnbd": ModifiedBetaGeo, "pnbd": ParetoNBD, "gg": GammaGamma, "bgbb": BetaGeoBetaBinom}
 
 
-def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, Any]:
+def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray], models: list[str]) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
     caught_all: dict[str, list[str]] = {}
@@ -272,12 +276,13 @@ def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
     # one small untimed fit of each model puts every side on the same footing
     small = {k: v[:500] for k, v in d.items()}
     small_b = {k: v[:500] for k, v in b.items()}
-    for fit, _ in estimators(small, small_b).values():
-        fit()
+    for name, (fit, _) in estimators(small, small_b).items():
+        if name in models:
+            fit()
     # the CLV's interpolation loads scipy.fft on first use (lifetimes has its modules loaded)
     import scipy.fft  # noqa: F401
 
-    fits = {name: timed(name, fit) for name, (fit, _) in estimators(d, b).items()}
+    fits = {name: timed(name, fit) for name, (fit, _) in estimators(d, b).items() if name in models}
     x, tx, T, m = d["frequency"], d["recency"], d["T"], d["monetary_value"]
 
     def score() -> Any:
@@ -286,7 +291,7 @@ def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
             fits["bgnbd"], x, tx, T, spend, horizon_months=12, monthly_discount=0.01, time_unit="W"
         )
 
-    clv = timed("clv", score)
+    clv = timed("clv", score) if {"bgnbd", "gg"} <= set(fits) else None
     return {
         "seconds": seconds,
         "cpu_seconds": cpu,
@@ -295,7 +300,7 @@ def run_custlens(d: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
         "params": {k: f.params_ for k, f in fits.items()},
         "n_iter": {k: f.n_iter_ for k, f in fits.items()},
         "rows_fitted": {k: f.result_.n_unique for k, f in fits.items()},
-        "clv": clv.column("clv").to_numpy(),
+        "clv": None if clv is None else clv.column("clv").to_numpy(),
     }
 
 
@@ -391,6 +396,26 @@ def whole_process(python: Path, paths: dict[str, Path], models: list[str], repea
     return out
 
 
+def custlens_only(n: int, models: list[str], repeat: int = 3) -> None:
+    """Wall and CPU seconds of ``repeat`` fits of each model in this process (a small fit of each first)."""
+    d, b = read_columns(write_synthetic(n)), read_columns(write_bgbb(n))
+    small = estimators({k: v[:500] for k, v in d.items()}, {k: v[:500] for k, v in b.items()})
+    for name in models:
+        small[name][0]()
+    import custlens
+
+    print(f"custlens from {Path(custlens.__file__).parent}; {n:,} customers; load {os.getloadavg()[0]:.1f}")
+    for name, (fit, _) in estimators(d, b).items():
+        if name not in models:
+            continue
+        runs = []
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fitted = fit()
+            runs.append(f"{time.perf_counter() - t0:.3f}/{time.process_time() - c0:.3f}")
+        print(f"  {name:<7} wall/CPU seconds {' '.join(runs)}; log-likelihood {fitted.result_.log_likelihood!r}")
+
+
 def clv_only(lifetimes: Path, n: int, repeat: int = 5) -> None:
     """The ``clv`` row alone: custlens' CLV step (fits untimed) fastest of ``repeat``, and lifetimes'."""
     synthetic = write_synthetic(n)
@@ -429,6 +454,12 @@ def main() -> None:
     )
     parser.add_argument("--no-pymc", action="store_true", help="skip pymc-marketing")
     parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help="models fitted in process, with their references (the CLV step needs bgnbd and gg; "
+        "the references of pnbd and bgbb take minutes)",
+    )
+    parser.add_argument(
         "--clv-only",
         action="store_true",
         help="only the 12-month CLV step (BG/NBD x Gamma-Gamma), custlens fastest of 5, against lifetimes",
@@ -437,6 +468,12 @@ def main() -> None:
         "--source-only",
         action="store_true",
         help="do not compile custlens' modules to bytecode before the whole-process runs",
+    )
+    parser.add_argument(
+        "--custlens-only",
+        action="store_true",
+        help="only custlens' in-process fits of --models, 3 of each (wall and CPU seconds), no references; "
+        "PYTHONPATH chooses the library, to compare two versions",
     )
     parser.add_argument(
         "--process-only",
@@ -476,6 +513,9 @@ def main() -> None:
             f"  load average {load_before[0]:.1f} before, {load[0]:.1f} after; wrote {RESULTS / 'clv_speed_process.json'}"
         )
         return
+    if args.custlens_only:
+        custlens_only(args.customers, [m for m in MODELS if m in args.models.split(",")])
+        return
     pymc = None if args.no_pymc else ensure_venv(PYMC_VENV, "requirements-pymc.txt", PYMC_RUNNER, args.pymc_python)
     synthetic, bgbb = write_synthetic(args.customers), write_bgbb(args.customers)
     d, b = read_columns(synthetic), read_columns(bgbb)
@@ -492,19 +532,18 @@ def main() -> None:
             "BG/BB: frequency, recency, n_periods": distinct_rows(b["frequency"], b["recency"], b["n_periods"]),
         },
     }
-    ours = run_custlens(d, b)
+    models = [m for m in MODELS if m in args.models.split(",")]
+    report["models"] = models
+    ours = run_custlens(d, b, models)
     refs: dict[str, dict[str, Any]] = {"lifetimes": {}, "pymc-marketing MAP": {}}
-    for model in MODELS:
+    for model in models:
         path = bgbb if model == "bgbb" else synthetic
         refs["lifetimes"][model] = run_reference(lifetimes, path, model, n, args.timeout, args.subsample)
         if pymc is not None:
             refs["pymc-marketing MAP"][model] = run_reference(pymc, path, model, n, args.timeout, args.subsample)
-    clv_run = _run(lifetimes, synthetic, "bgnbd,gg,clv", 0)
-    lt_clv = np.load(str(synthetic) + ".lifetimes_clv.npy")
-    rel = np.abs(ours["clv"] - lt_clv) / np.maximum(np.abs(lt_clv), 1e-9)
     fits = estimators(d, b)
     rows = []
-    for model in MODELS:
+    for model in models:
         row: dict[str, Any] = {
             "model": model,
             "custlens_seconds": ours["seconds"][model],
@@ -533,19 +572,23 @@ def main() -> None:
                 **agreement(model, ours["fits"][model], fits[model][1], r["params"][model]),
             }
         rows.append(row)
-    rows.append(
-        {
-            "model": "clv",
-            "custlens_seconds": ours["seconds"]["clv"],
-            "custlens_cpu_seconds": ours["cpu_seconds"]["clv"],
-            "lifetimes": {
-                "seconds": clv_run["seconds"]["clv"],
-                "speedup": clv_run["seconds"]["clv"] / ours["seconds"]["clv"],
-            },
-            "clv_median_relative_difference": float(np.median(rel)),
-            "clv_note": "lifetimes counts 4.345 weeks per month, custlens 365.25/12/7 = 4.348",
-        }
-    )
+    if ours["clv"] is not None:
+        clv_run = _run(lifetimes, synthetic, "bgnbd,gg,clv", 0)
+        lt_clv = np.load(str(synthetic) + ".lifetimes_clv.npy")
+        rel = np.abs(ours["clv"] - lt_clv) / np.maximum(np.abs(lt_clv), 1e-9)
+        rows.append(
+            {
+                "model": "clv",
+                "custlens_seconds": ours["seconds"]["clv"],
+                "custlens_cpu_seconds": ours["cpu_seconds"]["clv"],
+                "lifetimes": {
+                    "seconds": clv_run["seconds"]["clv"],
+                    "speedup": clv_run["seconds"]["clv"] / ours["seconds"]["clv"],
+                },
+                "clv_median_relative_difference": float(np.median(rel)),
+                "clv_note": "lifetimes counts 4.345 weeks per month, custlens 365.25/12/7 = 4.348",
+            }
+        )
     report["in_process"] = rows
     report["custlens_warnings"] = ours["warnings"]
     process_models = [m for m in args.process_models.split(",") if m]
@@ -576,7 +619,8 @@ def main() -> None:
             if side == "pymc" and "fit_call_seconds" in r:
                 notes.append(f"pymc fit call {r['fit_call_seconds']:.2f} s, compile {r['compile_seconds']:.2f} s")
         print(line + "   " + "; ".join(notes))
-    print(f"  clv median relative difference {rows[-1]['clv_median_relative_difference']:.2e} (weeks per month)")
+    if rows and rows[-1]["model"] == "clv":
+        print(f"  clv median relative difference {rows[-1]['clv_median_relative_difference']:.2e} (weeks per month)")
     print(f"  custlens CPU seconds: { {r['model']: round(r['custlens_cpu_seconds'], 3) for r in rows} }")
     print(f"whole process, CSV of {n:,} customers to parameters (wall seconds, median of 3):")
     for model, w in report["whole_process"].items():

@@ -136,3 +136,89 @@ def test_a_fit_on_distinct_rows_equals_the_fit_on_repeated_rows() -> None:
     twice = BetaGeo().fit(np.tile(x, 2), np.tile(t_x, 2), np.tile(T, 2), weights=np.full(2 * x.size, 0.5))
     for k, v in once.params_.items():
         assert twice.params_[k] == pytest.approx(v, rel=1e-5)
+
+
+# -- BG/NBD family summed run by run (rows sorted by frequency) ------------------------------
+
+
+def _sorted_customers(seed: int, n: int, *, unit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Customers sorted by frequency: long runs (frequencies 0-3), short ones (the 2% tail
+    up to 400) and a frequency-0 run longer than one chunk of the run sums."""
+    x, t_x, T, w = _customers(seed, n)
+    order = np.argsort(x, kind="stable")
+    return x[order], t_x[order], T[order], np.ones(n) if unit else w[order]
+
+
+def _assert_same_sums(fast: tuple, rows: tuple, scales: tuple) -> None:
+    # sums of terms of both signs: compared to the size of the terms, not of the result
+    for got, want, scale in zip(fast, rows, scales, strict=True):
+        assert np.max(np.abs(np.asarray(got) - want) / scale) < 1e-11, (got, want)
+
+
+@pytest.mark.parametrize("k", [0, 1])
+@pytest.mark.parametrize("unit", [True, False])
+@settings(max_examples=15, deadline=None)
+@given(r=pos, alpha=pos, a=pos, b=pos, seed=st.integers(0, 10_000))
+def test_bgnbd_run_sums_equal_the_row_sums(
+    k: int, unit: bool, r: float, alpha: float, a: float, b: float, seed: int
+) -> None:
+    x, t_x, T, w = _sorted_customers(seed, _bgnbd._CHUNK + 6_000, unit=unit)
+    runs = _bgnbd._weighted(r, alpha, a, b, x, t_x, T, w, k, hessian=True)
+    rows = _bgnbd._weighted_rows(r, alpha, a, b, x, t_x, T, w, k, hessian=True)
+    assert runs is not None and rows is not None
+    # the scale of each sum: the same sums with every per-row term made positive
+    ll, grads = _bgnbd.loglik_grad(r, alpha, a, b, x, t_x, T, k=k)
+    g_scale = np.array([float((w * np.abs(g)).sum()) for g in grads]) + 1e-300
+    h_scale = np.sqrt(np.outer(g_scale, g_scale)) * (
+        1.0 + np.abs(rows[2]).max() / np.sqrt(np.outer(g_scale, g_scale)).max()
+    )
+    ll_scale = float((w * np.abs(ll)).sum())
+    _assert_same_sums(runs, rows, (ll_scale, g_scale, h_scale))
+    assert abs(runs[0] - float((w * ll).sum())) < 1e-11 * ll_scale
+
+
+def test_bgnbd_runs_are_used_only_on_sorted_rows_in_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = _bgnbd._weighted_runs
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_bgnbd, "_weighted_runs", spy)
+    x, t_x, T, w = _sorted_customers(3, 5_000, unit=True)
+    assert _bgnbd.weighted_loglik_grad(0.5, 3.0, 0.8, 2.5, x, t_x, T, w) is not None
+    assert calls == [1]
+    shuffled = np.random.default_rng(0).permutation(x.size)
+    assert _bgnbd.weighted_loglik_grad(0.5, 3.0, 0.8, 2.5, x[shuffled], t_x[shuffled], T[shuffled], w) is not None
+    assert calls == [1]  # unsorted: row by row
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
+def test_a_fit_does_not_depend_on_the_order_of_the_rows(model: type[BetaGeo]) -> None:
+    """The fit sorts the rows by frequency; given sorted, shuffled or weighted, the optimum is one."""
+    x, t_x, T, _ = _customers(17, 2 * _BLOCK_ROWS + 5_000)
+    plain = model().fit(x, t_x, T)
+    order = np.argsort(x, kind="stable")
+    ordered = model().fit(x[order], t_x[order], T[order])
+    weighted = model().fit(x, t_x, T, weights=np.full(x.size, 3.0))
+    for k, v in plain.params_.items():
+        assert ordered.params_[k] == pytest.approx(v, rel=1e-8)
+        assert weighted.params_[k] == pytest.approx(v, rel=1e-8)
+    assert ordered.result_.log_likelihood == pytest.approx(plain.result_.log_likelihood, rel=1e-12)
+
+
+def test_scratch_is_reused_by_a_thread_and_not_shared() -> None:
+    import threading
+
+    from custlens.clv._numeric import SCRATCH_LIMIT, scratch
+
+    a = scratch(3, 1000)
+    assert a.shape == (3, 1000) and all(row.flags.c_contiguous for row in a)
+    assert np.shares_memory(a, scratch(2, 500))  # the same thread: the same memory
+    other: list[np.ndarray] = []
+    thread = threading.Thread(target=lambda: other.append(scratch(3, 1000)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(a, other[0])
+    assert not np.shares_memory(scratch(2, SCRATCH_LIMIT), scratch(2, SCRATCH_LIMIT))  # too large to keep

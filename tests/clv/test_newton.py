@@ -221,3 +221,31 @@ def test_a_large_gamma_gamma_fit_does_not_import_scipy_optimize(tmp_path: Path) 
     assert "scipy.optimize" not in loaded
     assert "scipy.special" not in loaded
     assert "scipy.fft" not in loaded
+
+
+def test_spread_subsets_are_distinct_ordered_rows_of_the_data() -> None:
+    from custlens.clv._base import _spread_subset
+
+    for n, size in [(20_001, 20_000), (1_000_000, 100_000), (341_675, 20_000)]:
+        for seed in (0, 1):
+            pick = _spread_subset(n, size, seed=seed)
+            assert pick.size == size
+            assert pick[0] >= 0 and pick[-1] < n
+            assert np.all(np.diff(pick) >= 1)
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
+def test_a_large_fit_stops_at_a_newton_step_below_1e_10(model: type[BetaGeo]) -> None:
+    """The gradient test alone may stop 1e-8 from the optimum; the fit takes the last step."""
+    from custlens.clv._base import _LAST_STEP, _newton_step, _Objective
+
+    x, t_x, T, _ = _customers(29, 3 * _WARM_START_ROWS)
+    fitted = model().fit(x, t_x, T)
+    assert fitted.result_.message.startswith("Newton steps")
+    theta = np.log([fitted.params_[k] for k in model._param_names])
+    objective = _Objective(fitted, {"x": x, "t_x": t_x, "T": T}, np.ones(x.size), None, (), 4, 0.0)
+    ev = objective.scaled_hess(theta)
+    assert ev is not None
+    step = _newton_step(ev[2], ev[1])
+    assert step is not None
+    assert np.max(np.abs(step)) <= 10 * _LAST_STEP

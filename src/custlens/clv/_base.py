@@ -230,6 +230,14 @@ class MLEstimator:
         statistics; optional as :meth:`_block_loglik_grad_hess`."""
         return None
 
+    def _row_order(self, data: dict[str, FloatArray]) -> NDArray[np.intp] | None:
+        """An order of the rows in which the family sums its likelihood faster, or None.
+
+        Optional: the fit reorders its distinct rows (and weights) by it before optimising;
+        the likelihood does not depend on the order of the rows. Not used with covariates.
+        """
+        return None
+
     def _has_hessian(self) -> bool:
         """Whether the family gives an analytic Hessian (for its fast, covariate-free form)."""
         hook = "_weighted_loglik_grad_hess" if self._sums_sufficient_statistics() else "_block_loglik_grad_hess"
@@ -279,7 +287,8 @@ class MLEstimator:
         if n == 0:
             raise InputError(f"{type(self).__name__}.fit needs at least one row; got none")
         w = np.ones(n) if weights is None else column("weights", weights, n)
-        require("weights", w >= 0, "must be >= 0", w)
+        if weights is not None:
+            require("weights", w >= 0, "must be >= 0", w)
         X = self._covariate_matrix(covariates, n)
         targets = tuple(self.covariate_params)
         if targets and X is None:
@@ -293,9 +302,9 @@ class MLEstimator:
             # the family sums its own statistics, or (nearly) every row is distinct: a sort
             # of all rows would cost more than it saves, and the columns stay as given
             # (contiguous, not copied unless some weight is 0)
-            cw = w.astype(float)
-            keep = cw > 0
-            if keep.all():
+            cw = w if weights is None else w.astype(float)
+            keep = cw > 0 if weights is not None else None
+            if keep is None or keep.all():
                 cdata = {k: np.ascontiguousarray(data[k], dtype=float) for k in keys}
                 cX = X if n_cov else None
             else:
@@ -309,6 +318,10 @@ class MLEstimator:
             uniq, cw = uniq[keep], cw[keep]
             cdata = {k: np.ascontiguousarray(uniq[:, i]) for i, k in enumerate(keys)}
             cX = uniq[:, len(keys) :] if n_cov else None
+        order = self._row_order(cdata) if not n_cov else None
+        if order is not None:
+            cdata = {k: v[order] for k, v in cdata.items()}
+            cw = cw if weights is None and cw.size == n else cw[order]  # all weights 1: nothing to reorder
         n_rows = int(cw.size)
         total_w = float(cw.sum())
         if total_w <= 0:
@@ -359,7 +372,7 @@ class MLEstimator:
             if n_rows > _WARM_START_ROWS and (newton or not summed):
                 # warm start: optimise on a fixed random subset of the distinct rows (with their
                 # weights) first, so the full data only polish the estimate
-                pick = np.sort(np.random.default_rng(0).choice(n_rows, _WARM_START_ROWS, replace=False))
+                pick = _spread_subset(n_rows, _WARM_START_ROWS, seed=0)
                 sub = _Objective(
                     self,
                     {k: v[pick] for k, v in cdata.items()},
@@ -376,7 +389,7 @@ class MLEstimator:
                     # distance that the expensive full-data steps have to go
                     size = _WARM_START_ROWS * 5
                     if 3 * size <= n_rows:
-                        pick = np.sort(np.random.default_rng(1).choice(n_rows, size, replace=False))
+                        pick = _spread_subset(n_rows, size, seed=1)
                         sub2 = _Objective(
                             self,
                             {k: v[pick] for k, v in cdata.items()},
@@ -405,7 +418,11 @@ class MLEstimator:
                         theta0 = warm.x
             # Newton steps with the analytic Hessian from the warm start (a good start is what
             # makes them safe); without a warm start the rows are few and L-BFGS-B is cheap
-            steps = _newton(objective, theta0, float(self.tol), int(self.max_iter)) if newton and sub else None
+            steps = (
+                _newton(objective, theta0, float(self.tol), int(self.max_iter), step_tol=_LAST_STEP)
+                if newton and sub
+                else None
+            )
             if steps is not None and steps.converged:
                 theta, n_iter, success = steps.theta, steps.n_iter, True
                 message = f"Newton steps with the analytic Hessian: largest gradient {steps.grad_norm:.3g}"
@@ -518,6 +535,19 @@ class MLEstimator:
         return self
 
 
+def _spread_subset(n: int, size: int, *, seed: int) -> NDArray[np.intp]:
+    """``size < n`` row numbers spread evenly over ``0..n-1`` from a random offset, in order.
+
+    A systematic sample: every ``n/size``-th row. Drawing ``size`` rows at random without
+    replacement costs a permutation of all ``n`` and a sort (6 ms on a million rows, more
+    than a likelihood evaluation of the warm start), and rows that the fit has sorted by
+    frequency make an evenly spread sample stratified by frequency.
+    """
+    step = n / size
+    offset = float(np.random.default_rng(seed).random()) * step
+    return (offset + step * np.arange(size)).astype(np.intp)
+
+
 @dataclass(frozen=True)
 class _NewtonSteps:
     """Where :func:`_newton` stopped, with the last evaluation there."""
@@ -537,12 +567,17 @@ class _NewtonSteps:
 
 #: Armijo's sufficient-decrease constant of the Newton line search
 _ARMIJO = 1e-4
+#: Newton's steps on all rows take one step more from a point that passes the gradient test
+#: when that step would move a parameter by more than this (relative)
+_LAST_STEP = 1e-10
 #: the largest gradient component (of the mean objective) at which Newton's steps may stop
 #: because no step lowers the objective any more (its rounding)
 _STALL_GRADIENT = 1e-7
 
 
-def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int) -> _NewtonSteps | None:
+def _newton(
+    objective: _Objective, theta: FloatArray, tol: float, max_iter: int, *, step_tol: float | None = None
+) -> _NewtonSteps | None:
     """Newton's method on the scaled objective (log-parameters) with the analytic Hessian.
 
     Each step solves ``H step = -g`` (Cholesky; where ``H`` is not positive definite, with
@@ -552,8 +587,13 @@ def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int)
     gradient test is taken when the objective there is higher by less than 1e-12 of it
     (rounding of the sums). Stops when the largest gradient component is at most ``tol``, the
     gradient test of L-BFGS-B, or at most ``_STALL_GRADIENT`` when no step lowers the
-    objective any more. Returns None when the family has no Hessian or the start
-    is not finite; otherwise the last point, converged or not.
+    objective any more. With ``step_tol``, a point that passes the gradient test but whose
+    Newton step is longer than ``step_tol`` (largest component, in log-parameters: a relative
+    distance to the optimum) takes that one step more when it passes the same test: the
+    gradient test alone stops anywhere from 1e-14 to 1e-8 of the parameters away from the
+    optimum, depending on where the last step happened to land. Returns None when the
+    family has no Hessian or the start is not finite; otherwise the last point, converged or
+    not.
     """
     ev = objective.scaled_hess(theta)
     if ev is None or not np.isfinite(ev[0]):
@@ -595,8 +635,37 @@ def _newton(objective: _Objective, theta: FloatArray, tol: float, max_iter: int)
         n_iter += 1
         log.debug("Newton step %d (length %g): objective %.17g, largest gradient %.3g", n_iter, t, f, np.max(np.abs(g)))
         converged = float(np.max(np.abs(g))) <= tol
+    if converged and step_tol is not None and n_iter < max_iter:
+        theta, f, g, H, raw, n_iter = _last_step(objective, theta, f, g, H, raw, n_iter, tol, step_tol)
     loglik, _, hess = raw
     return _NewtonSteps(theta, f, g, hess, loglik, n_iter, converged)
+
+
+def _last_step(
+    objective: _Objective,
+    theta: FloatArray,
+    f: float,
+    g: FloatArray,
+    H: FloatArray,
+    raw: tuple[float, FloatArray, FloatArray],
+    n_iter: int,
+    tol: float,
+    step_tol: float,
+) -> tuple[FloatArray, float, FloatArray, FloatArray, tuple[float, FloatArray, FloatArray], int]:
+    """From a point that passes the gradient test, the full Newton step when it is longer
+    than ``step_tol`` and reaches a point that passes the test too with an objective at most
+    rounding (1e-12 of it) higher; otherwise the point as it is (:func:`_newton`)."""
+    step = _newton_step(H, g)
+    if step is None or float(np.max(np.abs(step))) <= step_tol:
+        return theta, f, g, H, raw, n_iter
+    cand = theta + step
+    if not np.all(np.abs(cand[: objective.n_base]) < 25.0):
+        return theta, f, g, H, raw, n_iter
+    ev = objective.scaled_hess(cand)
+    if ev is None or not np.isfinite(ev[0]) or float(np.max(np.abs(ev[1]))) > tol or ev[0] > f + 1e-12 * abs(f):
+        return theta, f, g, H, raw, n_iter
+    log.debug("Newton step %d (the last, length %.3g): objective %.17g", n_iter + 1, np.max(np.abs(step)), ev[0])
+    return cand, ev[0], ev[1], ev[2], ev[3], n_iter + 1
 
 
 def _newton_step(H: FloatArray, g: FloatArray) -> FloatArray | None:

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from custlens.clv._numeric import digamma_diff, gauss_laguerre, per_count
+from custlens.clv._numeric import digamma_diff, gauss_laguerre, per_count, scratch
 
 __all__ = [
     "loglik",
@@ -160,6 +160,19 @@ def weighted_loglik_grad_hess(
     return total, grad, hess
 
 
+#: a run of at least this many rows with one frequency is summed with that frequency's terms
+#: as scalars (rows sorted by frequency, as the fit orders them); shorter runs go row by row
+RUN_ROWS = 256
+
+#: the row sums of one run of equal frequency, in this order (``v = w4 (1 - w4)``, every
+#: sum weighted by ``w``): the run's weight, ``log(alpha+T)``, ``1/(alpha+T)``,
+#: ``1/(alpha+T)^2``, ``softplus(d)``, ``w4``, ``w4 diff``, ``w4 delta``, ``v``, ``v diff``,
+#: ``v diff^2``, ``v diff delta``, ``v delta``, ``v delta^2``, ``w4 (1/(alpha+t_x)^2 - 1/(alpha+T)^2)``
+_N_SUMS = 15
+#: rows per pass of :func:`_run_sums` (its scratch arrays stay in the processor's cache)
+_CHUNK = 32_768
+
+
 def _weighted(
     r: float,
     alpha: float,
@@ -173,7 +186,228 @@ def _weighted(
     *,
     hessian: bool,
 ) -> tuple[float, FloatArray, FloatArray | None] | None:
-    """The sums of :func:`weighted_loglik_grad_hess` (the Hessian only when ``hessian``)."""
+    """The sums of :func:`weighted_loglik_grad_hess` (the Hessian only when ``hessian``).
+
+    Rows sorted by frequency (as the fit orders them) are summed run by run
+    (:func:`_weighted_runs`): within a run of one frequency ``x`` the terms ``r + x``,
+    ``log(a/(b+x+k-1))`` and every special function are scalars, and the sums that carry
+    ``x`` are per-run sums times those scalars, so a customer costs about half the array
+    passes of the row-by-row form (:func:`_weighted_rows`), and one without a repeat
+    purchase (``x = 0`` in BG/NBD: no dropout term) about a tenth. Runs shorter than
+    :data:`RUN_ROWS` and unsorted rows go row by row. Both give the same sums to rounding.
+    """
+    n = x.size
+    if n >= RUN_ROWS:
+        cuts = np.flatnonzero(x[1:] != x[:-1]) + 1
+        if bool(np.all(x[cuts] > x[cuts - 1])):  # sorted
+            starts = np.concatenate(([0], cuts))
+            ends = np.concatenate((cuts, [n]))
+            if bool(np.any(ends - starts >= RUN_ROWS)):
+                return _weighted_runs(r, alpha, a, b, x, t_x, T, w, k, starts, ends, hessian=hessian)
+    return _weighted_rows(r, alpha, a, b, x, t_x, T, w, k, hessian=hessian)
+
+
+def _weighted_runs(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    k: int,
+    starts: NDArray[np.intp],
+    ends: NDArray[np.intp],
+    *,
+    hessian: bool,
+) -> tuple[float, FloatArray, FloatArray | None] | None:
+    """:func:`_weighted` on rows sorted by frequency, ``[starts[j], ends[j])`` the runs."""
+    long = (ends - starts) >= RUN_ROWS
+    counts = x[starts[long]]
+    unit = bool(np.all(w == 1.0))
+    S = np.array(
+        [
+            _run_sums(
+                alpha,
+                r + float(cnt),
+                cnt + k > 0,
+                float(cnt) == 0.0,
+                t_x[lo:hi],
+                T[lo:hi],
+                None if unit else w[lo:hi],
+                a,
+                b + float(cnt) + k,
+                hessian,
+            )
+            for cnt, lo, hi in zip(counts.tolist(), starts[long].tolist(), ends[long].tolist(), strict=True)
+        ]
+    ).reshape(-1, _N_SUMS)
+    (W, S_lA, S_iA, S_iA2, S_sp, S_w4, S_w4diff, S_w4delta, S_v, S_vd, S_vdd, S_vddel, S_vdel, S_vdel2, S_w4q) = S.T
+    rk = r + counts
+    bk = b + counts + k
+    has_a4 = (counts + k) > 0
+    inv_b1 = np.where(has_a4, 1.0 / np.where(has_a4, bk - 1.0, 1.0), 0.0)
+    psi_ab = float(special.digamma(a + b))
+    g_a = psi_ab - special.digamma(a + bk)  # d/da of log B(a, b+x+k) - log B(a, b)
+    g_b = g_a + special.digamma(bk) - special.digamma(b)
+    per_count_ll = special.gammaln(rk) - special.gammaln(r) + special.betaln(a, bk) - special.betaln(a, b)
+    log_alpha = float(np.log(alpha))
+    total = float(W @ per_count_ll) + float(W.sum()) * r * log_alpha - float(rk @ S_lA) + float(S_sp.sum())
+    Wt = float(W.sum())
+    d_r = (
+        float(W @ (special.digamma(rk) - special.digamma(r)))
+        + Wt * log_alpha
+        - float(S_lA.sum())
+        + float(S_w4diff.sum())
+    )
+    d_alpha = Wt * r / alpha - float(rk @ (S_iA - S_w4delta))
+    d_a = float(W @ g_a) + float(S_w4.sum()) / a
+    d_b = float(W @ g_b) - float(S_w4 @ inv_b1)
+    grad = np.array([d_r, d_alpha, d_a, d_b])
+    H: FloatArray | None = None
+    if hessian:
+        tri_ab = float(special.polygamma(1, a + b))
+        h_a = tri_ab - special.polygamma(1, a + bk)
+        h_b = h_a + special.polygamma(1, bk) - special.polygamma(1, b)
+        H = np.empty((4, 4))
+        H[0, 0] = float(W @ (special.polygamma(1, rk) - special.polygamma(1, r))) + float(S_vdd.sum())
+        H[0, 1] = Wt / alpha - float(S_iA.sum()) + float(rk @ S_vddel) + float(S_w4delta.sum())
+        H[1, 1] = -Wt * r / alpha**2 + float(rk @ S_iA2) + float((rk * rk) @ S_vdel2) + float(rk @ S_w4q)
+        H[0, 2] = float(S_vd.sum()) / a
+        H[0, 3] = -float(S_vd @ inv_b1)
+        H[1, 2] = float(rk @ S_vdel) / a
+        H[1, 3] = -float((rk * S_vdel) @ inv_b1)
+        H[2, 2] = float(W @ h_a) + (float(S_v.sum()) - float(S_w4.sum())) / a**2
+        H[2, 3] = float(W @ h_a) - float(S_v @ inv_b1) / a
+        H[3, 3] = float(W @ h_b) + float((inv_b1 * inv_b1) @ (S_v + S_w4))
+        for i in range(4):
+            for j in range(i):
+                H[i, j] = H[j, i]
+    if bool(long.all()):
+        return total, grad, H
+    short = np.repeat(~long, ends - starts)
+    rest = _weighted_rows(r, alpha, a, b, x[short], t_x[short], T[short], w[short], k, hessian=hessian)
+    if rest is None:
+        return None
+    return total + rest[0], grad + rest[1], None if H is None or rest[2] is None else H + rest[2]
+
+
+def _run_sums(
+    alpha: float,
+    rk: float,
+    has_a4: bool,
+    no_repeat: bool,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray | None,
+    a: float,
+    bk: float,
+    hessian: bool,
+) -> list[float]:
+    """The :data:`_N_SUMS` row sums of one run of equal frequency (``w`` None: weights 1).
+
+    ``d = log(a/(b+x+k-1)) + (r+x) diff`` with ``diff = log((alpha+T)/(alpha+t_x))``, ``w4 =
+    sigma(d)`` and ``delta = 1/(alpha+T) - 1/(alpha+t_x)``; a run without the dropout term
+    (``has_a4`` false) has only the first four sums. The passes write into a scratch array
+    of the thread (:func:`custlens.clv._numeric.scratch`), in chunks of :data:`_CHUNK` rows.
+    """
+    n = T.size
+    if n > _CHUNK:
+        parts = [
+            _run_sums(
+                alpha,
+                rk,
+                has_a4,
+                no_repeat,
+                t_x[i : i + _CHUNK],
+                T[i : i + _CHUNK],
+                None if w is None else w[i : i + _CHUNK],
+                a,
+                bk,
+                hessian,
+            )
+            for i in range(0, n, _CHUNK)
+        ]
+        return [float(v) for v in np.sum(parts, axis=0)]
+
+    def total(v: FloatArray) -> float:
+        return float(v.sum()) if w is None else float(np.dot(w, v))
+
+    S = scratch(8, n)
+    A, lA = S[0], S[1]
+    np.add(T, alpha, out=A)
+    np.log(A, out=lA)
+    iA = np.divide(1.0, A, out=A)
+    W = float(n) if w is None else float(w.sum())
+    out = [W, total(lA), total(iA), float(np.dot(iA, iA)) if w is None else float(np.dot(w * iA, iA))]
+    if not has_a4:
+        return out + [0.0] * (_N_SUMS - 4)
+    diff, delta = S[2], S[3]
+    iB: FloatArray | float
+    if no_repeat and not t_x.any():  # MBG/NBD without repeat purchases: t_x = 0
+        np.subtract(lA, float(np.log(alpha)), out=diff)
+        iB = 1.0 / alpha
+        np.subtract(iA, iB, out=delta)
+    else:
+        np.add(t_x, alpha, out=delta)
+        np.log(delta, out=diff)
+        np.subtract(lA, diff, out=diff)
+        iB = np.divide(1.0, delta, out=S[7])
+        np.subtract(iA, iB, out=delta)
+    d, e, s, w4 = S[4], S[5], S[6], S[1]  # lA is summed: its row takes w4
+    np.multiply(diff, rk, out=d)
+    d += float(np.log(a) - np.log(bk - 1.0))
+    np.abs(d, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # exp(-|d|)
+    np.add(e, 1.0, out=s)
+    np.divide(1.0, s, out=s)  # 1 / (1 + exp(-|d|))
+    np.minimum(d, 0.0, out=w4)
+    np.exp(w4, out=w4)
+    w4 *= s  # sigma(d) = exp(min(d, 0)) / (1 + exp(-|d|))
+    np.maximum(d, 0.0, out=d)
+    softplus = total(d) + total(np.log1p(e, out=d))  # softplus(d) = max(d, 0) + log(1 + exp(-|d|))
+    if w is not None:
+        w4 *= w
+    out += [softplus, float(w4.sum()), float(np.dot(w4, diff)), float(np.dot(w4, delta))]
+    if not hessian:
+        return out + [0.0] * (_N_SUMS - 8)
+    v = e
+    v *= s
+    v *= s  # sigma'(d) = exp(-|d|) / (1 + exp(-|d|))^2
+    if w is not None:
+        v *= w
+    vd, vdel = d, s
+    np.multiply(v, diff, out=vd)
+    np.multiply(v, delta, out=vdel)
+    sums = [
+        float(v.sum()),
+        float(vd.sum()),
+        float(np.dot(vd, diff)),
+        float(np.dot(vd, delta)),
+        float(vdel.sum()),
+        float(np.dot(vdel, delta)),
+    ]
+    iA += iB  # 1/(alpha+T) + 1/(alpha+t_x): w4 (iB^2 - iA^2) = -w4 delta (iA + iB)
+    w4 *= delta
+    return out + sums + [-float(np.dot(w4, iA))]
+
+
+def _weighted_rows(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    w: FloatArray,
+    k: int,
+    *,
+    hessian: bool,
+) -> tuple[float, FloatArray, FloatArray | None] | None:
+    """:func:`_weighted` row by row, with the terms of each frequency from a table."""
     xi = x.astype(np.intp)
     top = int(xi.max()) + 1 if xi.size else 1
     if top > 4 * xi.size + 1024:

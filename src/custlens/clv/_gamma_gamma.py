@@ -122,7 +122,7 @@ def _weighted(
         else:
             xs, inverse = np.unique(x, return_inverse=True)
             Wk = np.bincount(inverse, weights=w, minlength=xs.size)
-        log_x, log_z = np.log(x), np.log(zbar)
+        log_z = np.log(zbar)
         wx = w * x
         s = {
             "xs": xs,
@@ -131,24 +131,32 @@ def _weighted(
             "W": float(w.sum()),
             "wx": wx,
             "xz": x * zbar,
-            "S_xlogx": float((wx * log_x).sum()),
-            "S_xlogz": float((wx * log_z).sum()),
-            "S_logz": float((w * log_z).sum()),
+            "S_xlogx": float((Wk * xs) @ np.log(xs)),  # per distinct count
+            "S_xlogz": float(np.dot(wx, log_z)),
+            "S_logz": float(np.dot(w, log_z)),
         }
         cache["gamma_gamma"] = s
     xs, Wk, W, w, wx, xz = s["xs"], s["Wk"], s["W"], s["w"], s["wx"], s["xz"]
-    den = xz + gamma
-    inv = np.reciprocal(den)
+    # two arrays of the fit's, reused: fresh ones of this size come from mmap and cost their
+    # page faults in every evaluation (several times the arithmetic)
+    den, inv = s.setdefault("work", np.empty((2, xz.size)))
+    np.add(xz, gamma, out=den)
+    np.divide(1.0, den, out=inv)
     L = np.log(den, out=den)
     # dot products (no temporaries); the fit runs them with one BLAS thread
     sum_wx_L, sum_w_L = float(np.dot(wx, L)), float(np.dot(w, L))
     sum_wx_inv, sum_w_inv = float(np.dot(wx, inv)), float(np.dot(w, inv))
     pxk = p * xs
-    psi_pq, psi_p = _special.digamma(pxk + q), _special.digamma(pxk)
-    log_gamma = float(np.log(gamma))
+    m = xs.size
+    # each special function in one call, at p x + q, p x and q (the calls cost more than the values)
+    at = np.concatenate((pxk + q, pxk, [q]))
+    psi = _special.digamma(at)
+    psi_pq, psi_p, psi_q = psi[:m], psi[m : 2 * m], float(psi[-1])
+    lg = _special.gammaln(at)
+    log_gamma = math.log(gamma)
     total = (
-        float(Wk @ (_special.gammaln(pxk + q) - _special.gammaln(pxk)))
-        - W * math.lgamma(q)
+        float(Wk @ (lg[:m] - lg[m : 2 * m]))
+        - W * float(lg[-1])
         + W * q * log_gamma
         + p * (s["S_xlogx"] + s["S_xlogz"])
         - s["S_logz"]
@@ -156,17 +164,18 @@ def _weighted(
         - q * sum_w_L
     )
     d_p = float((Wk * xs) @ (psi_pq - psi_p)) + s["S_xlogx"] + s["S_xlogz"] - sum_wx_L
-    d_q = float(Wk @ psi_pq) - W * float(_special.digamma(q)[()]) + W * log_gamma - sum_w_L
+    d_q = float(Wk @ psi_pq) - W * psi_q + W * log_gamma - sum_w_L
     d_gamma = W * q / gamma - p * sum_wx_inv - q * sum_w_inv
     grad = np.array([d_p, d_q, d_gamma])
     if not hessian:
         return total, grad, None
     inv2 = np.square(inv, out=inv)
-    tri_pq = _special.trigamma(pxk + q)
+    tri = _special.trigamma(at)
+    tri_pq = tri[:m]
     H = np.empty((3, 3))
-    H[0, 0] = float((Wk * xs * xs) @ (tri_pq - _special.trigamma(pxk)))
+    H[0, 0] = float((Wk * xs * xs) @ (tri_pq - tri[m : 2 * m]))
     H[0, 1] = H[1, 0] = float((Wk * xs) @ tri_pq)
-    H[1, 1] = float(Wk @ tri_pq) - W * float(_special.trigamma(q)[()])
+    H[1, 1] = float(Wk @ tri_pq) - W * float(tri[-1])
     H[0, 2] = H[2, 0] = -sum_wx_inv
     H[1, 2] = H[2, 1] = W / gamma - sum_w_inv
     H[2, 2] = -W * q / gamma**2 + p * float(np.dot(wx, inv2)) + q * float(np.dot(w, inv2))

@@ -75,6 +75,9 @@ class GammaGamma(MLEstimator):
         """
         x, m = check_spend(frequency, monetary_value)
         keep = x > 0
+        if keep.all():  # only repeat buyers (as usual): no copy
+            w = None if weights is None else column("weights", weights, x.size)
+            return self._fit({"x": x, "zbar": m}, w)
         if not keep.any():
             raise InputError("GammaGamma.fit needs customers with 'frequency' > 0; none were given")
         w = None if weights is None else column("weights", weights, x.size)[keep]

@@ -48,7 +48,9 @@ def check_rft(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[F
     require("recency", (x > 0) | (t_x == 0), "must be 0 where 'frequency' is 0", t_x)
     require("T", T <= 1e6, "must be <= 1e6 time units (implausibly long)", T)
     require("frequency", x <= 1e6, "must be <= 1e6 (implausibly many purchases)", x)
-    return x, np.minimum(t_x, T), T
+    # recency above T by rounding only (allowed above) is clipped; as a rule nothing is, and
+    # no copy of the column is made
+    return x, np.minimum(t_x, T) if bool(np.any(t_x > T)) else t_x, T
 
 
 def check_identifiable(model: str, x: FloatArray, T: FloatArray, weights: ArrayLike | None) -> None:
@@ -64,18 +66,21 @@ def check_identifiable(model: str, x: FloatArray, T: FloatArray, weights: ArrayL
     """
     if x.size == 0:
         return  # the fit says it needs at least one row
-    w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)
-    seen = w > 0
-    if not seen.any():
-        return  # the fit says the weights must not all be 0
-    if not np.any(T[seen] > 0):
+    if weights is None:  # every row counts: no copies of the columns
+        seen_T, seen_x, n_seen = T, x, x.size
+    else:
+        seen = np.asarray(weights, dtype=float) > 0
+        if not seen.any():
+            return  # the fit says the weights must not all be 0
+        seen_T, seen_x, n_seen = T[seen], x[seen], int(seen.sum())
+    if not np.any(seen_T > 0):
         raise InputError(
             f"{model}.fit: 'T' is 0 for every customer: no time was observed after any first purchase, "
             "so no purchase rate can be estimated (check the as-of date and the time unit)"
         )
-    if not np.any(x[seen] > 0):
+    if not np.any(seen_x > 0):
         raise InputError(
-            f"{model}.fit: no customer made a repeat purchase ('frequency' is 0 in all {int(seen.sum()):,} rows); "
+            f"{model}.fit: no customer made a repeat purchase ('frequency' is 0 in all {n_seen:,} rows); "
             "the purchase and dropout rates cannot be told apart. Use a longer history, or a formula model "
             "(custlens clv-formula)"
         )
@@ -386,6 +391,19 @@ class BetaGeo(_TransactionModel):
     _family: ClassVar[ModuleType] = _bgnbd
     _family_kw = {"k": 0}
     _k: ClassVar[int] = 0
+
+    def _row_order(self, data: dict[str, FloatArray]) -> NDArray[np.intp] | None:
+        """Rows sorted by frequency (stable), so that :func:`custlens.clv._bgnbd.weighted_loglik_grad`
+        sums each frequency's run of rows with its terms as scalars; None when already sorted
+        or when the frequencies do not fit 16 bits (whose radix sort makes the order cheap)."""
+        x = data["x"]
+        if x.size < 2 * _bgnbd.RUN_ROWS or bool(np.all(x[1:] >= x[:-1])):
+            return None
+        top = float(x.max())
+        if top >= 65_536:
+            return None
+        key = x.astype(np.uint8 if top < 256 else np.uint16)
+        return np.argsort(key, kind="stable")
 
     def _block_loglik_grad(
         self, P: RowParams, data: dict[str, FloatArray], w: FloatArray
