@@ -162,8 +162,8 @@ def memory_error(exc: BaseException) -> BackendError | None:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else kind.__name__
     return BackendError(
         f"the engine ran out of memory ({first}); nothing was stored. Raise memory_limit in the [duckdb] "
-        "section of the workspace's workspace.toml (2GB by default; file scans use 600MB), or run on a "
-        "machine with more memory"
+        "section of the workspace's workspace.toml (2GB by default; file scans use 600MB, and `cube` 600MB "
+        "unless given --memory-limit), or run on a machine with more memory"
     )
 
 

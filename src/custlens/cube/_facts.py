@@ -69,13 +69,19 @@ def lines_up_to(transactions: ir.Table, as_of: date | None) -> ir.Table:
     t = typed(transactions, dates=["ordered_at"], numbers=numbers, what="transactions")
     keep = t.customer_id.notnull() & t.ordered_at.notnull()
     if as_of is not None:
-        day = t.ordered_at if t.ordered_at.type().is_date() else t.ordered_at.date()
-        keep = keep & (day <= ibis.date(as_of.isoformat()))
+        from custlens.features._base import day_of
+
+        keep = keep & (day_of(t.ordered_at) <= ibis.date(as_of.isoformat()))
     t = t.filter(keep)
     return t.mutate(customer_id=t.customer_id.cast("string"))
 
 
-def _time_key(ts: ir.TimestampValue, dim: str) -> ir.IntegerValue:
+def _time_key(ts: ir.Value, dim: str) -> ir.IntegerValue:
+    from custlens.features._base import day_of
+
+    # the parts of the UTC day: on DuckDB without a time-zone conversion of every time
+    # (custlens.features._base.day_of), the same year, quarter and month
+    ts = day_of(ts, "ordered_at")
     if dim == "month":
         return (ts.year() * 12 + ts.month() - 1).cast("int64")
     if dim == "quarter":
