@@ -735,7 +735,8 @@ def _fetch_windows(
         hi = lo + batch.num_rows
         if hi > n:
             raise RuntimeError(f"value_components: the stored windows gave more than their {n} rows")
-        ids.append(pc.cast(batch.column("customer_id"), pa.string()))
+        # copied: a column imported from the engine keeps its whole batch alive (about 1 GB at 100M lines)
+        ids.append(pa.concat_arrays([pc.cast(batch.column("customer_id"), pa.string())]))
         for key, name in wanted.items():
             columns[key][lo:hi] = _col(batch, name)
         costs[lo:hi], flags[lo:hi] = _channels(batch.column(channel), rates, referral_channels)
