@@ -302,6 +302,10 @@ NOT_PLAIN = {
     "empty line": _replace_line(223, "\n"),
     "exact duplicate": _replace_line(224, _plain_lines()[10]),
     "key conflict": _replace_line(225, '"SO00010",2,C99,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "space before a quoted cell": _replace_line(226, '"SO00225",1, "C1",2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "space before a quoted number": _replace_line(228, '"SO00227",1,C1,2024-01-01,UTC, "1.5",1,1,p,web,false\n'),
+    "space before empty quotes": _replace_line(229, '"SO00228",1,C1,2024-01-01,UTC,1,1,1, "",web,false\n'),
+    "space before a quoted null word": _replace_line(230, '"SO00229",1,C1,2024-01-01,UTC,1,1,1, "NA",web,false\n'),
     "byte-order mark": "\ufeff" + PLAIN_FILE,
     "carriage returns": PLAIN_FILE.replace("\n", "\r\n"),
     "too many rejected": _replace_line(1, '"SO00000",1,C1,bad,UTC,1,1,1,p,web,false\n').replace(",web,", ",web ,"),
@@ -317,6 +321,116 @@ def test_a_file_with_anything_not_plain_takes_the_usual_path_with_the_same_resul
     with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
         _same_both_ways(tmp_path, path, monkeypatch)
     assert not _one_pass(caplog, path)
+
+
+def test_spaces_after_closing_quotes_are_read_alike_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DuckDB drops a space after a closing quote, Arrow keeps it and the rules trim it."""
+    path = tmp_path / "after.csv"
+    text = _replace_line(227, '"SO00226",1,"C1" ,2024-01-01,UTC,"1.5" ,1,1,"" ,web,"true" \n')
+    path.write_text(text)
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch)
+    assert _one_pass(caplog, path)
+    assert outcome["rows"][226]["customer_id"] == "C1" and outcome["rows"][226]["amount"] == 1.5
+
+
+@pytest.mark.parametrize("words", ['["NA"]', "[]", '["", "-"]'])
+def test_other_null_words_are_read_alike_in_one_pass(
+    words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader makes the null words null (quoted or not); without '' an empty cell is text."""
+    path = tmp_path / "nulls.csv"
+    path.write_text(PLAIN_FILE + '"SO99999",1,C1,2024-01-01,UTC,1,"",1,"-",web,\n')
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(f"[source]\nnull_values = {words}\n")
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch, mapping=mapping, rate=1.0)
+    assert outcome["rows_read"] == 301
+    assert _one_pass(caplog, path) == (words == '["", "-"]')  # else '' is not a number: the usual path
+
+
+def test_edges_of_cells_are_checked_only_when_a_space_is_beside_a_delimiter_quote_or_line_feed(
+    tmp_path: Path,
+) -> None:
+    from custlens.ingest.mapping import ImportMapping as Mapping
+    from custlens.ingest.plan import build_plan, limits_of
+    from custlens.ingest.sources import inspect_source, read_header
+    from custlens.warehouse import WorkspaceSettings
+
+    def insert(text: str) -> str:
+        path = tmp_path / "x.csv"
+        path.write_text(text)
+        info = inspect_source(path, Mapping())
+        names, delimiter = read_header(info, Mapping())
+        plan = build_plan(
+            schema_table("transactions"), Mapping(), names, origin="x", limits=limits_of(WorkspaceSettings())
+        )
+        return plain.plain_insert(info, Mapping(), plan, names, delimiter).insert
+
+    assert "starts_with" not in insert(PLAIN_FILE.replace("P, quoted", "P; quoted"))  # spaces inside cells only
+    for kind in ("leading space", "trailing space in quotes"):
+        assert "starts_with" in insert(NOT_PLAIN[kind])
+    assert "starts_with" in insert(PLAIN_FILE + '"SO99999",1,C1,2024-01-01,UTC,1,1,1,p,web ')  # the file's end
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=60).map(lambda b: bytes(b' ,"\nab'[x % 6] for x in b)), st.data())
+def test_the_bytes_beside_spaces_are_found_across_chunks(data: bytes, draw: st.DataObject) -> None:
+    from custlens.ingest.sources import _Scanner
+
+    cuts = sorted(draw.draw(st.lists(st.integers(1, len(data)), max_size=4, unique=True)))
+    scanner = _Scanner()
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        if start < stop:
+            scanner.update(data[start:stop])
+    scan = scanner.result()
+    framed = b"\n" + data + b"\n"  # the start and the end count as line feeds
+    spaces = [i for i in range(1, len(framed) - 1) if framed[i] == 0x20]
+    assert scan.before_space == {framed[i - 1] for i in spaces}
+    assert scan.after_space == {framed[i + 1] for i in spaces}
+
+
+UTF8_BYTES = st.binary(max_size=40) | st.lists(
+    st.sampled_from(
+        [
+            b"a",
+            b"\xc3\xa9",
+            b"\xe4\xb8\xad",
+            b"\xf0\x9f\x98\x80",
+            b"\xed\xa0\x80",
+            b"\xc0\xaf",
+            b"\xf4\x90\x80\x80",
+            b"\x80",
+            b"\xe4\xb8",
+            b"\xff",
+            b"\n",
+        ]
+    ),
+    max_size=30,
+).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(UTF8_BYTES, st.data())
+def test_the_utf8_check_agrees_with_python_across_chunks(data: bytes, draw: st.DataObject) -> None:
+    """Valid or not, and the first invalid byte, as Python's strict decoder finds them
+    (surrogates, overlong forms, code points beyond U+10FFFF, characters cut by a chunk)."""
+    from custlens.ingest.sources import _Utf8Check
+
+    cuts = sorted(draw.draw(st.lists(st.integers(1, max(1, len(data))), max_size=4, unique=True)))
+    check = _Utf8Check()
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        if start < stop:
+            check.update(data[start:stop])
+    check.finish()
+    try:
+        data.decode("utf-8")
+        expected = None
+    except UnicodeDecodeError as exc:
+        expected = exc.start
+    assert check.error == expected
 
 
 def test_keys_already_stored_take_the_usual_path(

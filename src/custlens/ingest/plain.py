@@ -8,8 +8,10 @@ A plain form is one where the SQL reading provably equals the Arrow rule of
 :mod:`custlens.ingest.clean` (each defined beside its rule; ``tests/ingest/test_plain_sql.py``
 checks the agreement):
 
-* text: the cell as read (a null word, or an empty cell, is null) when it holds no ``"``
-  and neither starts nor ends with a space;
+* text: the cell as read (a null word, or an empty cell, is null: the reader's
+  ``nullstr``, quoted or not, as the Arrow rule compares every cell's text) when it holds
+  no ``"`` and neither starts nor ends with a space (not looked at when the file holds no
+  space beside a delimiter, a quote or a line feed: :func:`_padded_cells`);
 * numbers: :data:`~custlens.ingest.clean.PLAIN_DECIMAL` (``CAST AS DOUBLE``), whole
   numbers :data:`~custlens.ingest.clean.PLAIN_INTEGER` (``CAST AS BIGINT``);
 * yes/no: the mapping's words as written, upper-cased or capitalised
@@ -30,7 +32,8 @@ message comes from the one Arrow definition.
 
 Files that could read differently by the two readers never take this path: see
 :func:`plain_refusal` (not UTF-8, a byte-order mark, carriage returns, control bytes,
-multi-byte spaces, a mapping with formats, value maps or constants, ...).
+multi-byte spaces, a space before a quote, a mapping with formats, value maps or
+constants, ...).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from custlens.features.coerce import DATE_FORMATS, PLAIN_TIMESTAMP_NAIVE, PLAIN_
 from custlens.ingest.clean import PLAIN_DECIMAL, PLAIN_INTEGER, plain_bool_words
 from custlens.ingest.mapping import ImportMapping
 from custlens.ingest.plan import ImportPlan, TargetPlan
-from custlens.ingest.sources import SourceInfo
+from custlens.ingest.sources import SourceInfo, TextScan
 from custlens.schema import Table
 from custlens.warehouse._ddl import quote, sql_type
 from custlens.warehouse._migrations import HISTORY_TABLES
@@ -95,6 +98,10 @@ def plain_refusal(
         return "no-break or ideographic spaces"
     if scan.tab and delimiter != "\t":
         return "tabs"
+    if ord('"') in scan.after_space:
+        # DuckDB's reader drops the spaces before a quoted field (' "a"' reads as 'a'),
+        # Arrow's keeps them and the quotes (' "a"', '"a"' once trimmed)
+        return "a space before a quote"
     if mapping.skip_rows:
         return "skip_rows"
     if mode != "append" or table.name in HISTORY_TABLES or table.personal_data or guarded:
@@ -121,14 +128,13 @@ def plain_insert(
     assert info.text is not None
     table = plan.table
     index = {name: i for i, name in enumerate(names)}
-    texts: list[str] = []  # level 1: each used cell as text, null words made null
+    texts: list[str] = []  # level 1: each used cell as text, null words made null (by the reader)
     for target in plan.targets:
         if target.source is not None:
             cell = f"c{index[target.source]}"
-            text = f"coalesce({cell}, '')"
-            nulls = _one_of(text, mapping.null_values)
-            texts.append(f"CASE WHEN {nulls} THEN NULL ELSE {text} END" if mapping.null_values else text)
-            texts[-1] += f" AS {quote('t_' + target.column.name)}"
+            text = cell if mapping.null_values else f"coalesce({cell}, '')"
+            texts.append(f"{text} AS {quote('t_' + target.column.name)}")
+    padded = _padded_cells(info.text, delimiter)
     typed: list[str] = []  # level 2: each column converted, whether its text is in a plain form, and null
     checks: list[str] = []
     for target in plan.targets:
@@ -136,7 +142,7 @@ def plain_insert(
             continue
         name = target.column.name
         text = quote("t_" + name)
-        value, form, ranges = _convert(target, text, quote(name), mapping, plan, tab=info.text.tab)
+        value, form, ranges = _convert(target, text, quote(name), mapping, plan, tab=info.text.tab, padded=padded)
         typed += [
             f"{value} AS {quote(name)}",
             f"{form} AS {quote('f_' + name)}",
@@ -152,7 +158,7 @@ def plain_insert(
         target = next(t for t in plan.targets if t.column.name == column.name)
         out.append(f"CAST({_derived(target, plan)} AS {sql_type(column)}) AS {quote(column.name)}")
     columns = ", ".join(quote(c.name) for c in table.columns)
-    source = _read_csv(info, len(names), delimiter)
+    source = _read_csv(info, len(names), delimiter, mapping.null_values)
     ok = " AND ".join(checks) if checks else "true"
     insert = (
         f"INSERT INTO main.{quote(table.name)} ({columns}) "
@@ -181,28 +187,55 @@ def _one_of(text: str, words: Sequence[str]) -> str:
     return "(" + " OR ".join(f"{text} = {_literal(w)}" for w in words) + ")"
 
 
-def _read_csv(info: SourceInfo, width: int, delimiter: str) -> str:
+def _padded_cells(scan: TextScan, delimiter: str) -> bool:
+    """Whether a cell of the file may start or end with a space (``False``: surely none does).
+
+    A cell's first byte follows a delimiter, a quote or a line feed (the file's start
+    counts as one), its last byte precedes one of them: without a space beside one of
+    these bytes, no cell starts or ends with a space.
+    """
+    edges = delimiter.encode()
+    if len(edges) != 1:
+        return True
+    edges += b'"\n'
+    return any(b in scan.before_space or b in scan.after_space for b in edges)
+
+
+def _read_csv(info: SourceInfo, width: int, delimiter: str, nulls: Sequence[str]) -> str:
+    """The reader of the file: every column as text; a cell equal to a null word (quoted
+    or not) is read as null, as the Arrow rule makes it (without null words an empty
+    cell is null, made '' again by the caller)."""
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    words = f", nullstr=[{', '.join(_literal(w) for w in nulls)}], allow_quoted_nulls=true" if nulls else ""
     return (
         f"read_csv({_literal(str(info.path))}, columns={{{columns}}}, header=true, auto_detect=false, "
         f"delim={_literal(delimiter)}, quote='\"', escape='\"', new_line='\\n', encoding='utf-8', "
-        "strict_mode=true, null_padding=false, ignore_errors=false, parallel=true)"
+        f"strict_mode=true, null_padding=false, ignore_errors=false, parallel=true{words})"
     )
 
 
 def _convert(
-    target: TargetPlan, text: str, value_name: str, mapping: ImportMapping, plan: ImportPlan, *, tab: bool
+    target: TargetPlan,
+    text: str,
+    value_name: str,
+    mapping: ImportMapping,
+    plan: ImportPlan,
+    *,
+    tab: bool,
+    padded: bool = True,
 ) -> tuple[str, str, list[str]]:
     """SQL of one source column: its converted value (from ``text``), whether the text is
-    in a plain form, and the checks of the value (on ``value_name``, a level up)."""
+    in a plain form, and the checks of the value (on ``value_name``, a level up).
+
+    ``padded=False``: no cell of the file starts or ends with a space (:func:`_padded_cells`),
+    so the text's edges are not looked at."""
     column = target.column
     limits = plan.limits
     kind = column.dtype
     value, form, ranges = text, "true", []
     if kind == "string":
-        form = f"NOT (contains({text}, '\"') OR starts_with({text}, ' ') OR ends_with({text}, ' ')" + (
-            f" OR contains({text}, chr(9)))" if tab else ")"
-        )
+        edges = f" OR starts_with({text}, ' ') OR ends_with({text}, ' ')" if padded else ""
+        form = f"NOT (contains({text}, '\"'){edges}" + (f" OR contains({text}, chr(9)))" if tab else ")")
         if column.allowed is not None:
             form += f" AND {_one_of(text, column.allowed)}"
     elif kind in ("float64", "int64"):

@@ -54,7 +54,10 @@ class TextScan:
     Arrow reader (:mod:`custlens.ingest.plain`): the line feeds (a record spanning lines
     shows as fewer records than lines), and any byte-order mark, carriage return, tab,
     other control byte or multi-byte space (no-break, figure, narrow no-break,
-    ideographic) anywhere in the file.
+    ideographic) anywhere in the file; and the bytes beside each space (``before_space``:
+    the byte values found just before a space, ``after_space``: just after one; the
+    start and the end of the file count as a line feed), from which a cell starting or
+    ending with a space, or a space before a quote, can be ruled out.
     """
 
     newlines: int = 0
@@ -64,6 +67,8 @@ class TextScan:
     tab: bool = False
     control: bool = False
     wide_space: bool = False
+    before_space: frozenset[int] = frozenset()
+    after_space: frozenset[int] = frozenset()
 
     @property
     def lines(self) -> int:
@@ -94,6 +99,9 @@ class _Scanner:
         self.tail = b""
         self.last = b""
         self.flags = {"bom": False, "carriage_return": False, "tab": False, "control": False, "wide_space": False}
+        self.before_space = np.zeros(256, dtype=bool)
+        self.after_space = np.zeros(256, dtype=bool)
+        self.ends_with_space = False
 
     def update(self, chunk: bytes) -> None:
         flags = self.flags
@@ -101,7 +109,20 @@ class _Scanner:
             flags["bom"] = chunk.startswith(b"\xef\xbb\xbf")
             self.first = False
         data = np.frombuffer(chunk, dtype=np.uint8)
-        newlines = chunk.count(b"\n")
+        if not len(data):
+            return
+        newlines = int(np.count_nonzero(data == 0x0A))  # NumPy counts a byte faster than bytes.count
+        if self.ends_with_space:  # the last chunk's space, followed by this chunk's first byte
+            self.after_space[data[0]] = True
+        spaces = np.flatnonzero(data == 0x20)
+        if len(spaces):
+            before = data[spaces - 1]  # a space first in the chunk gets the last byte: set right below
+            if spaces[0] == 0:
+                before[0] = self.last[0] if self.last else 0x0A  # the file's start counts as a line feed
+            self.before_space[before] = True
+            inner = spaces[: len(spaces) - 1] if spaces[-1] == len(data) - 1 else spaces
+            self.after_space[data[inner + 1]] = True
+        self.ends_with_space = bool(len(spaces)) and spaces[-1] == len(data) - 1
         self.newlines += newlines
         if int(np.count_nonzero(data < 0x20)) > newlines:  # some other byte below a space: which?
             tabs, returns = chunk.count(b"\t"), chunk.count(b"\r")
@@ -109,7 +130,7 @@ class _Scanner:
             flags["carriage_return"] |= returns > 0
             flags["control"] |= int(np.count_nonzero(data < 0x20)) > newlines + tabs + returns
         flags["control"] |= b"\x7f" in chunk
-        if not flags["wide_space"] and bool((data >= 0x80).any()):
+        if not flags["wide_space"] and not chunk.isascii():
             # the spaces' bytes, also one split between two chunks
             edge = np.frombuffer(self.tail + chunk, dtype=np.uint8)
             flags["wide_space"] = any(_holds(edge, space) for space in _WIDE_SPACES)
@@ -117,7 +138,15 @@ class _Scanner:
         self.last = chunk[-1:]
 
     def result(self) -> TextScan:
-        return TextScan(newlines=self.newlines, ends_with_newline=self.last == b"\n", **self.flags)
+        if self.ends_with_space:  # the file's end counts as a line feed
+            self.after_space[0x0A] = True
+        return TextScan(
+            newlines=self.newlines,
+            ends_with_newline=self.last == b"\n",
+            before_space=frozenset(int(b) for b in np.flatnonzero(self.before_space)),
+            after_space=frozenset(int(b) for b in np.flatnonzero(self.after_space)),
+            **self.flags,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,57 @@ class Batch:
     broken: pa.Table
 
 
+class _Utf8Check:
+    """Strict UTF-8 over the chunks of a file: ``error`` is the offset of the first invalid
+    byte (``None``: none so far).
+
+    Arrow validates each chunk's whole characters without decoding them (a character cut
+    by the chunk's end is carried to the next); Python's decoder is run only on a chunk
+    found invalid, to give the offset of its first invalid byte.
+    """
+
+    def __init__(self) -> None:
+        self.error: int | None = None
+        self._carry = b""
+        self._offset = 0  # of the carried bytes in the file
+
+    def update(self, chunk: bytes) -> None:
+        if self.error is not None:
+            return
+        data = self._carry + chunk if self._carry else chunk
+        cut = len(data)
+        for back in range(1, min(4, len(data)) + 1):  # a character cut short at the end is carried
+            byte = data[-back]
+            if byte < 0x80:
+                break
+            if byte >= 0xC0:
+                if (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4) > back:
+                    cut = len(data) - back
+                break
+        self._check(data[:cut] if cut < len(data) else data)
+        self._carry = data[cut:]
+        self._offset += cut
+
+    def finish(self) -> None:
+        """The end of the file: bytes still carried are a character cut short."""
+        if self.error is None and self._carry:
+            self._check(self._carry)
+
+    def _check(self, data: bytes) -> None:
+        if not data:
+            return
+        offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
+        try:
+            pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
+        except pa.ArrowInvalid:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.error = self._offset + exc.start
+            else:  # pragma: no cover - Arrow and Python agree on UTF-8 (tested)
+                raise AssertionError("Arrow and Python disagree on UTF-8") from None
+
+
 def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
     """Hash the file and, for text, find its encoding (strict UTF-8, else GB18030).
 
@@ -161,10 +241,8 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
     if size == 0:
         raise InputError(f"{path}: the file is empty")
     digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict") if fmt == "csv" else None
-    utf8_error: int | None = None
+    utf8 = _Utf8Check() if fmt == "csv" and mapping.encoding not in ("gb18030", "latin-1", "cp1252") else None
     scanner = _Scanner() if fmt == "csv" else None
-    offset = 0
     # the digest is computed on a second thread (hashlib releases the GIL) while this one
     # checks the UTF-8; one chunk is hashed at a time, in order
     hashing: Future[None] | None = None
@@ -173,14 +251,10 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
             if hashing is not None:
                 hashing.result()
             hashing = hasher.submit(digest.update, chunk)
-            if utf8 is not None and utf8_error is None and mapping.encoding != "gb18030":
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    utf8_error = offset + exc.start
+            if utf8 is not None:
+                utf8.update(chunk)
             if scanner is not None:
                 scanner.update(chunk)
-            offset += len(chunk)
         if hashing is not None:
             hashing.result()
     encoding: str | None = None
@@ -189,12 +263,12 @@ def inspect_source(path: Path, mapping: ImportMapping) -> SourceInfo:
         _check_decodes(path, mapping.encoding)
         encoding = mapping.encoding
     elif fmt == "csv":
-        if utf8_error is None and mapping.encoding != "gb18030":
-            try:
-                utf8.decode(b"", final=True)  # type: ignore[union-attr]
+        utf8_error: int | None = None
+        if utf8 is not None:
+            utf8.finish()
+            utf8_error = utf8.error
+            if utf8_error is None:
                 encoding = "utf-8"
-            except UnicodeDecodeError:
-                utf8_error = size
         if encoding is None:
             if mapping.encoding == "utf-8":
                 raise InputError(
