@@ -118,3 +118,14 @@ def test_invalid_utf8_still_named_with_its_offset(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n1,\xff\xfe\xfd\n")
     with pytest.raises(InputError, match=r"bad\.csv: not UTF-8 \(invalid byte at offset 6\)"):
         read_table(path)
+
+
+def test_space_separated_file_all_strings_keeps_every_column_text(tmp_path: Path) -> None:
+    # the header's names are taken from the line as the reader sees it (split at blanks);
+    # before, they were split at commas and only a name without blanks matched, so the
+    # other columns were typed (1 -> int64, 2024-01-31 -> date32)
+    path = tmp_path / "f.csv"
+    path.write_bytes("a 中 c\r\n1 2024-01-31 007\n2 NA 8\n".encode("gb18030"))
+    table = read_table(path, all_strings=True)
+    assert table.schema.types == [pa.string()] * 3
+    assert table.to_pydict() == {"a": ["1", "2"], "中": ["2024-01-31", "NA"], "c": ["007", "8"]}

@@ -170,7 +170,9 @@ def read_table(
         delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(head)
     if delimiter == " ":
         text = data.decode("utf-8-sig") if body is not None else head
-        body = pa.py_buffer("\n".join(",".join(line.split()) for line in text.splitlines() if line.strip()).encode())
+        lines = [",".join(line.split()) for line in text.splitlines() if line.strip()]
+        body = pa.py_buffer("\n".join(lines).encode())
+        head = lines[0] if lines else ""  # the header as the reader now sees it (names split at commas)
         delimiter = ","
     elif body is None:
         body = pa.py_buffer(head.encode("utf-8"))
