@@ -15,7 +15,6 @@ when that is lower still; ``--memory-limit`` sets it.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +29,6 @@ ONE_SHOT_MEMORY = 600 * 1000**2
 MACHINE_SHARE = 4
 """A one-shot command takes at most 1/``MACHINE_SHARE`` of the machine's memory for the engine."""
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*((?:[kmgt]i?)?b|%)\s*", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
@@ -68,10 +66,12 @@ def size_bytes(text: str, option: str = "--memory-limit") -> int:
     InputError
         When ``text`` is not such a size, or is a share of a machine whose memory is unknown.
     """
-    found = _SIZE.fullmatch(text)
-    if found is None or float(found[1]) <= 0:
+    from custlens.warehouse._workspace import memory_size
+
+    size = memory_size(text)
+    if size is None or size[0] <= 0 or not size[1]:  # DuckDB takes no size without a unit
         raise InputError(f"{option} must be a size above zero such as 600MB, 2GB or 25%; got {text!r}")
-    number, unit = float(found[1]), found[2].lower()
+    number, unit = size
     if unit == "%":
         machine = machine_memory()
         if machine is None:

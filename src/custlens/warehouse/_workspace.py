@@ -47,6 +47,7 @@ __all__ = [
     "STAGING_DIR",
     "AUDIT_DIR",
     "write_settings",
+    "memory_size",
     "reading",
 ]
 
@@ -65,6 +66,13 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: Sizes DuckDB accepts for ``memory_limit``: a number and an optional unit.
 _MEMORY_LIMIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*((?:[kmgt]i?)?b|%)?\s*", re.IGNORECASE)
+
+
+def memory_size(text: str) -> tuple[float, str] | None:
+    """A DuckDB memory size as ``(number, unit)``, the unit lower-case (``"gb"``, ``"mib"``,
+    ``"%"``; ``""`` when none is written); ``None`` when ``text`` is not such a size."""
+    found = _MEMORY_LIMIT.fullmatch(text)
+    return None if found is None else (float(found[1]), (found[2] or "").lower())
 
 
 @dataclass(frozen=True)
@@ -203,8 +211,8 @@ class WorkspaceSettings:
             )
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
-        size = _MEMORY_LIMIT.fullmatch(settings.memory_limit)
-        if size is None or float(size.group(1)) <= 0:
+        size = memory_size(settings.memory_limit)
+        if size is None or size[0] <= 0:
             raise ConfigError(
                 f"{source}: [duckdb] memory_limit must be a positive size such as 2GB, 500MB "
                 f"or 80%; got {settings.memory_limit!r}"
