@@ -91,6 +91,24 @@ def test_bad_settings_file_is_a_config_error(tmp_path: Path) -> None:
         Workspace.open(tmp_path / "w")
 
 
+@pytest.mark.parametrize("limit", ["2000000000", "0GB", "lots", "-1GB"])
+def test_memory_limit_needs_a_positive_size_with_a_unit(tmp_path: Path, limit: str) -> None:
+    # DuckDB refuses a number without a unit ("Unknown unit for memory") when the workspace
+    # opens; the settings check says so first, naming the file and the value
+    Workspace.init(tmp_path / "w").close()
+    (tmp_path / "w" / "workspace.toml").write_text(f'[duckdb]\nmemory_limit = "{limit}"\n')
+    with pytest.raises(ConfigError, match=rf"workspace.toml: \[duckdb\] memory_limit .* with a unit .*got '{limit}'"):
+        Workspace.open(tmp_path / "w")
+
+
+@pytest.mark.parametrize("limit", ["500MB", "2 GiB", "80%", ".5GB"])
+def test_memory_limit_sizes_duckdb_accepts_open(tmp_path: Path, limit: str) -> None:
+    Workspace.init(tmp_path / "w").close()
+    (tmp_path / "w" / "workspace.toml").write_text(f'[duckdb]\nmemory_limit = "{limit}"\n')
+    with Workspace.open(tmp_path / "w") as ws:
+        assert ws.raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
 def test_read_only_workspace_reads_but_does_not_write(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "w").close()
     with Workspace.open(tmp_path / "w", read_only=True) as ws:

@@ -212,10 +212,10 @@ class WorkspaceSettings:
         if settings.threads < 1:
             raise ConfigError(f"{source}: [duckdb] threads must be >= 1; got {settings.threads}")
         size = memory_size(settings.memory_limit)
-        if size is None or size[0] <= 0:
+        if size is None or size[0] <= 0 or not size[1]:  # DuckDB refuses a number without a unit
             raise ConfigError(
-                f"{source}: [duckdb] memory_limit must be a positive size such as 2GB, 500MB "
-                f"or 80%; got {settings.memory_limit!r}"
+                f"{source}: [duckdb] memory_limit must be a positive size with a unit such as 2GB, "
+                f"500MB or 80%; got {settings.memory_limit!r}"
             )
         return settings
 
