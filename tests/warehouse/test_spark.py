@@ -52,3 +52,45 @@ def test_arrow_tables_and_parquet_folders_register(tmp_path: Path, spark_session
     assert con.table("transactions").count().execute() == 3
     con = connect_spark(spark_session, {"small": pa.table({"x": [1, 2, 3]})})
     assert con.table("small").x.sum().execute() == 6
+
+
+def test_a_session_moves_rows_as_arrow_batches(spark_session: object) -> None:
+    # without Arrow, Spark 4.0 sends results to Python row by row (docs/performance.md)
+    from custlens.warehouse import start_spark
+
+    session = start_spark()
+    assert session is spark_session
+    assert session.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+
+
+def test_a_users_arrow_setting_is_kept() -> None:
+    from custlens.warehouse._spark import _arrow_transfers
+
+    class Conf:
+        def __init__(self, given: set[str]) -> None:
+            self.given, self.set_to = given, {}
+
+        def contains(self, key: str) -> bool:
+            return key in self.given
+
+        def set(self, key: str, value: str) -> None:
+            self.set_to[key] = value
+
+    class Context:
+        def __init__(self, conf: Conf) -> None:
+            self.conf = conf
+
+        def getConf(self) -> Conf:
+            return self.conf
+
+    class Session:
+        def __init__(self, given: set[str]) -> None:
+            self.sparkContext = Context(Conf(given))
+            self.conf = Conf(set())
+
+    mine = Session({"spark.sql.execution.arrow.pyspark.enabled"})
+    _arrow_transfers(mine)
+    assert mine.conf.set_to == {}
+    plain = Session(set())
+    _arrow_transfers(plain)
+    assert plain.conf.set_to == {"spark.sql.execution.arrow.pyspark.enabled": "true"}
