@@ -3,7 +3,8 @@
 Run:  .venv/bin/python benchmarks/pipeline_scale.py [--sizes 1000000,10000000,100000000]
                                                      [--memory-limit 6GB] [--plot-only] [--keep]
                                                      [--backend spark [--spark-master local[2]]
-                                                      [--shuffle-partitions 8] [--driver-memory 8g]]
+                                                      [--shuffle-partitions 8] [--driver-memory 8g]
+                                                      [--max-result-size 2g]]
 
 For each size N (transactions):
 
@@ -30,7 +31,8 @@ transactions runs out of the default 2GB).
 DuckDB workspace as above (the validated import is DuckDB's), then ``init --backend spark
 --from`` (the tables exported to Parquet: stage "export to spark"), then ``analyze`` and
 ``report`` on the Spark workspace (``--spark-master``, ``local[2]`` by default; Spark
-settings through ``PYSPARK_SUBMIT_ARGS``: ``--driver-memory``, shuffle partitions). Spark's
+settings through ``PYSPARK_SUBMIT_ARGS``: ``--driver-memory``, shuffle partitions,
+``spark.driver.maxResultSize``). Spark's
 JVM and Python workers are descendants of the ``custlens`` process, so for every stage the
 resident memory of the whole process tree is sampled (every 0.5 s) and its peak reported
 beside the process' own high-water mark, and the CPU seconds of descendants that were not
@@ -235,7 +237,7 @@ def set_memory_limit(workspace: Path, limit: str) -> None:
     path.write_text(tomli_w.dumps(doc))
 
 
-def spark_env(master: str, shuffle_partitions: int, driver_memory: str) -> dict[str, str]:
+def spark_env(master: str, shuffle_partitions: int, driver_memory: str, max_result_size: str) -> dict[str, str]:
     """The environment of a ``custlens`` stage on Spark (this Python for the workers, the settings)."""
     return {
         **os.environ,
@@ -243,7 +245,8 @@ def spark_env(master: str, shuffle_partitions: int, driver_memory: str) -> dict[
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
         "PYSPARK_SUBMIT_ARGS": (
             f"--master {master} --driver-memory {driver_memory} "
-            f"--conf spark.sql.shuffle.partitions={shuffle_partitions} pyspark-shell"
+            f"--conf spark.sql.shuffle.partitions={shuffle_partitions} "
+            f"--conf spark.driver.maxResultSize={max_result_size} pyspark-shell"
         ),
     }
 
@@ -274,7 +277,7 @@ def run_size(
     }
     env = None
     if spark:
-        env = spark_env(spark["master"], spark["shuffle_partitions"], spark["driver_memory"])
+        env = spark_env(spark["master"], spark["shuffle_partitions"], spark["driver_memory"], spark["max_result_size"])
         commands["export to spark"] = [
             "init",
             str(analysed),
@@ -457,12 +460,16 @@ def main() -> None:
         "--shuffle-partitions", type=int, default=8, help="spark.sql.shuffle.partitions (Spark's 200 is for clusters)"
     )
     parser.add_argument("--driver-memory", default="8g", help="Spark driver memory (local: the executors' too)")
+    parser.add_argument(
+        "--max-result-size", default="2g", help="spark.driver.maxResultSize (what one fetch to the driver may hold)"
+    )
     args = parser.parse_args()
     spark = (
         {
             "master": args.spark_master,
             "shuffle_partitions": args.shuffle_partitions,
             "driver_memory": args.driver_memory,
+            "max_result_size": args.max_result_size,
         }
         if args.backend == "spark"
         else None

@@ -187,3 +187,49 @@ def test_init_spark_needs_a_source_workspace(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--from" in result.output
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_analyze_on_spark_fetched_in_parts_equals_duckdb(
+    workspaces: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # at 10M customers the stored table (~4 GB) passes Spark's result limit (1 GiB by
+    # default): it comes to the driver in parts; here parts of about 100 buyers
+    import shutil
+
+    from custlens.analysis import _pipeline, _store, load_analysis
+
+    duck, spark = workspaces
+    copy = tmp_path / "spark"
+    shutil.copytree(spark, copy)
+    monkeypatch.setattr(_store, "_fetch_limit", lambda expr: 100 * _pipeline.STORED_ROW_BYTES * 4)
+    seen: list[int] = []
+    counted = _pipeline.Pipeline.customers_parts
+
+    def parts(self: Any, limit: int | None) -> int:
+        seen.append(counted(self, limit))
+        return seen[-1]
+
+    monkeypatch.setattr(_pipeline.Pipeline, "customers_parts", parts)
+    _cli(["analyze", "-w", str(copy)])
+    assert seen and seen[-1] > 1
+    with load_analysis(duck) as d, load_analysis(copy) as s:
+        _same(
+            _rows(d.customers().to_pyarrow(), ["customer_id"]),
+            _rows(s.customers().to_pyarrow(), ["customer_id"]),
+            "customers",
+        )
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_the_fetch_limit_is_sparks_result_limit(workspaces: tuple[Path, Path]) -> None:
+    from custlens.analysis._store import _fetch_limit
+    from custlens.warehouse import Workspace
+
+    duck, spark = workspaces
+    with Workspace.open(spark) as ws:
+        assert _fetch_limit(ws.table("customers")) == 2**30  # Spark's default, 1g
+    with Workspace.open(duck) as ws:
+        assert _fetch_limit(ws.table("customers")) is None

@@ -216,7 +216,13 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
             for index in range(parts):
                 con.insert(CUSTOMERS_TABLE, as_stored(pipeline.customers_table((index, parts))))
         else:
-            con.insert(CUSTOMERS_TABLE, ibis.memtable(as_stored(customers).to_pyarrow()))
+            # fetched to the driver in parts, each within the engine's result limit (Spark's
+            # spark.driver.maxResultSize) and a bounded share of the driver's memory
+            parts = pipeline.customers_parts(_fetch_limit(customers))
+            for index in range(parts):
+                part = as_stored(pipeline.customers_table((index, parts))).to_pyarrow()
+                con.insert(CUSTOMERS_TABLE, ibis.memtable(part))
+                del part
         snapshots = {
             method: save_snapshot(con, result, snapshot_id=f"{analysis_id}/{method}", created_at=created)
             for method, result in pipeline.segments.items()
@@ -282,6 +288,27 @@ def _memory_limit(con: Any) -> int | None:
     if found is None or found.group(2).lower() not in _UNITS:
         return None
     return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
+
+
+def _fetch_limit(expr: ir.Table) -> int | None:
+    """Bytes the engine of ``expr`` returns to the driver at once: Spark's ``spark.driver.maxResultSize``.
+
+    Spark's own reading of the setting (its default 1 GiB; ``0``, no limit, counts as
+    1 GiB: the parts also bound the driver's memory). ``None`` elsewhere and on Spark
+    Connect, whose client cannot read the driver's configuration.
+    """
+    from custlens.warehouse.compat import backend_of, is_spark_connect, spark_session
+
+    backend = backend_of(expr)
+    if getattr(backend, "name", "") != "pyspark":
+        return None
+    session = spark_session(backend)
+    if is_spark_connect(session):
+        return None
+    context = session.sparkContext
+    text = context.getConf().get("spark.driver.maxResultSize", "1g")
+    limit = int(context._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes(text))
+    return limit if limit > 0 else 2**30
 
 
 def _same_backend(con: Any, expr: ir.Table) -> bool:
