@@ -13,8 +13,10 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from custlens.segment import SegmentResult
 from custlens.warehouse import compat
 from custlens.warehouse.compat import ordered_rows, register_arrow, spark_frame
 
@@ -117,3 +119,118 @@ def test_score_ranks_on_spark_equal_duckdb(engines: tuple[object, object]) -> No
     ]
     assert [r["score"] for r in rows_b] == pytest.approx([r["score"] for r in rows_a], rel=REL)
     assert not _single_partition(b)
+
+
+def _nan(v: object) -> bool:
+    return isinstance(v, float) and v != v
+
+
+def _missing(rows: list[dict]) -> list[dict]:
+    """Rows with NaN as null: Ibis' Spark output gives null for NaN (their positions tell them apart)."""
+    return [{k: None if _nan(v) else v for k, v in r.items()} for r in rows]
+
+
+def _with_nulls(seed: int, n: int = 400) -> pa.Table:
+    """:func:`_values` with null and NaN revenues and one null id, inside the tie group of 37.5."""
+    data = _values(seed, n)
+    revenue = data["revenue"].to_numpy().copy()
+    revenue[n // 2 : n // 2 + 10] = np.nan
+    missing = np.zeros(n, bool)
+    missing[n // 2 + 10 : n // 2 + 40] = True
+    ids = data["customer_id"].to_pylist()
+    ids[n // 4 + 30] = None  # revenue 37.5: the null id comes last among its ties
+    return data.set_column(0, "customer_id", pa.array(ids, pa.string())).set_column(
+        1, "revenue", pa.array(revenue, mask=missing)
+    )
+
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("buckets", [None, 1, 3, 50])
+def test_null_and_nan_keys_come_where_the_global_windows_put_them(
+    engines: tuple[object, object], descending: bool, buckets: int | None
+) -> None:
+    """Nulls last in either direction (both engines' order for Ibis' sort keys), NaN after every number."""
+    duck, spark = engines
+    data = _with_nulls(6)
+    keys = [("revenue", descending), ("customer_id", False)]
+    a = ordered_rows(register_arrow(duck, "r", data), keys)
+    b = ordered_rows(register_arrow(spark, "r", data), keys, buckets=buckets)
+    rows_a, rows_b = (sorted(t.to_pyarrow().to_pylist(), key=lambda r: r["_row"]) for t in (a, b))
+    assert _missing(rows_b) == _missing(rows_a)
+    assert [r["revenue"] for r in rows_a[-30:]] == [None] * 30
+    ties = [r["customer_id"] for r in rows_a if r["revenue"] == 37.5]
+    assert len(ties) == 30 and ties[-1] is None
+    nan = [r["_row"] for r in rows_a if _nan(r["revenue"])]
+    assert nan == (list(range(10)) if descending else list(range(data.num_rows - 40, data.num_rows - 30)))
+
+
+def _state(backend: object, data: pa.Table, **winback: float) -> SegmentResult:
+    """A relationship-state result of ``data``: one customer in three is not lost."""
+    lost = ["repeat" if i % 3 == 0 else "lost" for i in range(data.num_rows)]
+    table = register_arrow(backend, "state", data.append_column("segment", pa.array(lost)))
+    config = {"winback": {"min_revenue": -10.0, "min_orders": 1, **winback}}
+    return SegmentResult("state", None, table, ("customer_id", "revenue", "order_count", "segment"), config=config)
+
+
+def test_winback_ranks_on_spark_equal_duckdb(engines: tuple[object, object]) -> None:
+    from custlens.segment import winback_list
+
+    duck, spark = engines
+    data = _with_nulls(7)
+    data = data.filter(pc.is_valid(data["customer_id"]))  # a state result has every id
+    a, b = winback_list(_state(duck, data)), winback_list(_state(spark, data))
+    rows_a, rows_b = a.to_pyarrow().to_pylist(), b.to_pyarrow().to_pylist()
+    assert _missing(rows_b) == _missing(rows_a)
+    assert not _single_partition(b)
+    # the order: revenue (NaN first: the largest), then customer id; lost, revenue >= -10, >= 1 order
+    kept = [
+        r
+        for i, r in enumerate(data.to_pylist())
+        if i % 3 and r["revenue"] is not None and (r["revenue"] != r["revenue"] or r["revenue"] >= -10.0)
+    ]
+    kept = [r for r in kept if r["order_count"] >= 1]
+    nan_first = [r for r in kept if r["revenue"] != r["revenue"]]
+    numbers = [r for r in kept if r["revenue"] == r["revenue"]]
+    expected = sorted(nan_first, key=lambda r: r["customer_id"]) + sorted(
+        numbers, key=lambda r: (-r["revenue"], r["customer_id"])
+    )
+    assert [(r["winback_rank"], r["customer_id"]) for r in rows_a] == [
+        (i + 1, r["customer_id"]) for i, r in enumerate(expected)
+    ]
+    assert any(r["revenue"] == 37.5 for r in rows_a) and any(_nan(r["revenue"]) for r in rows_a)
+    top = winback_list(_state(spark, data), top=5).to_pyarrow().to_pylist()
+    assert _missing(top) == _missing(rows_a[:5])
+    empty = winback_list(_state(spark, data, min_orders=100))
+    assert empty.to_pyarrow().num_rows == 0 == winback_list(_state(duck, data, min_orders=100)).count().execute()
+
+
+@pytest.mark.parametrize(("rows", "limit"), [(400, 37), (400, 400), (400, 1000), (0, 10)])
+def test_matrix_points_on_spark_equal_duckdb(
+    engines: tuple[object, object], monkeypatch: pytest.MonkeyPatch, rows: int, limit: int
+) -> None:
+    """The analysis' even sample: every ``ceil(rows / limit)``-th customer in id order from the first."""
+    from types import SimpleNamespace
+
+    from custlens.analysis._pipeline import Pipeline
+
+    duck, spark = engines
+    data = _values(8).slice(0, rows)
+    numbered: list[ir.Table] = []
+
+    def recorded(table: ir.Table, *args: object, **kwargs: object) -> ir.Table:
+        numbered.append(ordered(table, *args, **kwargs))  # type: ignore[arg-type]
+        return numbered[-1]
+
+    ordered = compat.ordered_rows
+    monkeypatch.setattr(compat, "ordered_rows", recorded)
+    fake = SimpleNamespace(config={"points": {"scatter": limit}})
+    a, b = (
+        Pipeline._points(fake, SimpleNamespace(customers=register_arrow(con, "m", data)))  # type: ignore[arg-type]
+        for con in (duck, spark)
+    )
+    assert b.equals(a)
+    step = max(1, -(-rows // limit))
+    ids = sorted(data["customer_id"].to_pylist())[::step]
+    assert a["customer_id"].to_pylist() == ids and a.num_rows <= limit
+    assert a.column_names == data.column_names
+    assert rows == 0 or not _single_partition(numbered[-1])  # the Spark one: by ranges

@@ -717,15 +717,21 @@ class Pipeline:
         )
 
     def _points(self, result: SegmentResult) -> pa.Table:
-        """An even sample of at most ``[points] scatter`` customers of a matrix result."""
-        import ibis
+        """An even sample of at most ``[points] scatter`` customers of a matrix result.
+
+        Every ``step``-th customer in customer-id order from the first (``step`` the
+        ceiling of customers / limit), in that order. The positions come from
+        :func:`custlens.warehouse.compat.ordered_rows`: one window over the whole table on
+        DuckDB, by ranges of the order on a Spark cluster (no single partition).
+        """
+        from custlens.warehouse.compat import ordered_rows
 
         c = result.customers
         limit = int(self.config["points"]["scatter"])
         n = int(c.count().to_pyarrow().as_py())
         step = max(1, -(-n // limit))
-        numbered = c.mutate(_n=ibis.row_number().over(order_by=c.customer_id))
-        keep = numbered.filter(numbered._n % step == 0).drop("_n")
+        numbered = ordered_rows(c, [("customer_id", False)])
+        keep = numbered.filter(numbered._row % step == 0).drop("_row", "_count")
         return keep.order_by("customer_id").to_pyarrow()
 
     def _cluster_profiles(self) -> pa.Table:

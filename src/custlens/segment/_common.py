@@ -214,11 +214,15 @@ class SegmentResult:
         """The same result with its per-customer table materialised once on the backend.
 
         Worth it before reading both :attr:`customers` and :attr:`summary` (or several
-        exports) of a large base: each would otherwise run the whole pipeline.
+        exports) of a large base: each would otherwise run the whole pipeline. The copy
+        (:func:`custlens.warehouse.compat.materialise`) no longer refers to the inputs it
+        was computed from, so in-memory ones (k-means' labels) can be let go; on DuckDB it
+        is a temporary table dropped when the returned result's table is
+        garbage-collected, on Spark a cached one.
         """
-        from custlens.warehouse.compat import cache
+        from custlens.warehouse.compat import materialise
 
-        return replace(self, table=cache(self.table))
+        return replace(self, table=materialise(self.table))
 
     @property
     def config_hash(self) -> str:

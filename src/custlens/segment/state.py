@@ -333,8 +333,16 @@ def winback_list(state: SegmentResult, *, top: int | None = None) -> ir.Table:
 
     ``state`` is a :func:`relationship_state` result; worth recovering: historical revenue
     >= ``[winback] min_revenue`` and at least ``[winback] min_orders`` orders (its
-    configuration). Columns: ``winback_rank`` and the state columns.
+    configuration). Columns: ``winback_rank`` (1 for the largest revenue, equal revenues
+    by customer id) and the state columns.
+
+    The rank is a position in that order taken by
+    :func:`custlens.warehouse.compat.ordered_rows`: one window over the whole list on
+    DuckDB, by ranges of the order on a Spark cluster (no single partition; the same
+    ranks).
     """
+    from custlens.warehouse.compat import ordered_rows
+
     if not isinstance(state, SegmentResult) or state.method != "state":
         raise InputError(
             f"winback_list needs a relationship_state result; got {type(state).__name__}"
@@ -347,8 +355,7 @@ def winback_list(state: SegmentResult, *, top: int | None = None) -> ir.Table:
     c = c.filter(
         (c.segment == "lost") & (c.revenue >= float(wb["min_revenue"])) & (c.order_count >= int(wb["min_orders"]))
     )
-    c = c.mutate(
-        winback_rank=(ibis.row_number().over(order_by=[ibis.desc(c.revenue), c.customer_id]) + 1).cast("int64")
-    )
+    c = ordered_rows(c, [("revenue", True), ("customer_id", False)])
+    c = c.mutate(winback_rank=(c._row + 1).cast("int64")).drop("_row", "_count")
     c = c.select("winback_rank", *[x for x in c.columns if x != "winback_rank"]).order_by("winback_rank")
     return c.limit(top) if top else c

@@ -391,9 +391,10 @@ class Workspace:
     def close(self) -> None:
         """Release the database file.
 
-        Tables cached with Ibis's ``.cache()`` (e.g. ``SegmentResult.cache()``) are temporary tables that end with the connection; their
+        Tables cached with Ibis's ``.cache()`` (e.g. ``custlens.warehouse.compat.cache``) are temporary tables that end with the connection; their
         clean-up hooks are detached first, so that results still held by the caller do not
-        try to drop them from a closed connection when they are garbage-collected.
+        try to drop them from a closed connection when they are garbage-collected (those of
+        ``compat.materialise``, e.g. ``SegmentResult.cache()``, fail quietly there).
         """
         detach_cache_finalizers(self.con)
         try:

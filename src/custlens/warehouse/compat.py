@@ -336,7 +336,8 @@ def ordered_rows(
         The rows to number.
     keys
         ``(column, descending)`` pairs: the order, which must be total (end with a unique
-        column such as the customer id) over non-null keys.
+        column such as the customer id); nulls come last, in either direction, as in
+        Ibis' sort keys on both engines.
     running
         A numeric column: adds ``_running`` (its sum over this row and every row before it)
         and ``_total`` (its sum over all rows).
@@ -436,12 +437,19 @@ def _range_bounds(table: ir.Table, keys: Sequence[tuple[str, bool]], buckets: in
 
 
 def _at_or_after(table: ir.Table, keys: Sequence[tuple[str, bool]], bound: tuple[Any, ...]) -> ir.BooleanValue:
-    """The row comes at or after ``bound`` in the order ``keys``."""
+    """The row comes at or after ``bound`` (no nulls) in the order ``keys``, nulls last in either direction.
+
+    Nulls last is the order both engines give Ibis' sort keys (DuckDB's default; Ibis
+    writes ``ASC NULLS LAST`` for Spark, whose ``DESC`` puts them last already): a null
+    key's comparison (null) counts as after. Not ``isnull()``, which Ibis compiles on
+    Spark as null or NaN; NaN is a number after every other in both engines' order and
+    comparisons.
+    """
     (name, desc), value = keys[0], bound[0]
     x = table[name]
     if len(keys) == 1:
-        return (x <= value) if desc else (x >= value)
-    strictly = (x < value) if desc else (x > value)
+        return ((x <= value) if desc else (x >= value)).fill_null(True)
+    strictly = ((x < value) if desc else (x > value)).fill_null(True)
     return strictly | ((x == value) & _at_or_after(table, keys[1:], bound[1:]))
 
 
