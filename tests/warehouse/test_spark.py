@@ -94,3 +94,42 @@ def test_a_users_arrow_setting_is_kept() -> None:
     plain = Session(set())
     _arrow_transfers(plain)
     assert plain.conf.set_to == {"spark.sql.execution.arrow.pyspark.enabled": "true"}
+
+
+def test_in_memory_tables_reach_spark_from_arrow(tmp_path: Path, spark_session: object) -> None:
+    # through pandas 3, text columns are Arrow-backed and PySpark 4.0's Arrow conversion
+    # rejects them: Spark warned and sent the rows as Python objects; null floats became NaN
+    import datetime as dt
+    import decimal
+    import warnings
+
+    import ibis
+
+    from custlens.warehouse import start_spark
+
+    start_spark()  # Arrow transfers on, as for a workspace
+    data = pa.table(
+        {
+            "customer_id": pa.chunked_array([["c1", None], ["c3"]]),
+            "value": pa.array([1.5, None, float("nan")]),
+            "n": pa.array([1, None, 3], pa.int64()),
+            "day": pa.array([dt.date(2024, 1, 1), None, dt.date(2024, 3, 1)]),
+            "at": pa.array([dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC), None, None], pa.timestamp("us", tz="UTC")),
+            "amount": pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-3.50")], pa.decimal128(10, 2)),
+        }
+    )
+    with Workspace.init(tmp_path / "w") as ws:
+        con = connect_spark(spark_session, ws)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # no fallback warning on the terminal
+            table = ibis.memtable(data)
+            got = con.to_pyarrow(table)  # registers the table on Spark
+            frame = spark_session.sql(con.compile(table))  # type: ignore[attr-defined]
+            nulls = frame.selectExpr("count_if(isnan(value))", "count_if(value IS NULL)").collect()[0]
+    assert got.column("customer_id").to_pylist() == ["c1", None, "c3"]
+    assert got.column("n").to_pylist() == [1, None, 3]
+    assert got.column("day").to_pylist() == data.column("day").to_pylist()
+    assert got.column("amount").to_pylist() == data.column("amount").to_pylist()
+    assert [v.timestamp() if v else None for v in got.column("at").to_pylist()] == [1704103200.0, None, None]
+    assert got.column("value").to_pylist()[0] == 1.5
+    assert tuple(nulls) == (1, 1)  # on Spark a missing value stays missing, NaN stays NaN

@@ -18,7 +18,7 @@ import pyarrow as pa
 from custlens.errors import BackendError, InputError
 from custlens.schema import TABLES
 from custlens.warehouse._ddl import quote
-from custlens.warehouse.compat import is_spark_connect
+from custlens.warehouse.compat import arrow_memtables, is_spark_connect
 
 if TYPE_CHECKING:
     import ibis
@@ -120,7 +120,9 @@ def connect_spark(
         session.conf.set("spark.sql.session.timeZone", "UTC")
     for name, source in mapping.items():
         _register(session, name, source)
-    return ibis.pyspark.connect(session)
+    backend = ibis.pyspark.connect(session)
+    arrow_memtables(backend)
+    return backend
 
 
 def start_spark(master: str | None = None, remote: str | None = None) -> Any:

@@ -165,6 +165,33 @@ def register_arrow(backend: Any, name: str, table: pa.Table) -> ir.Table:
     return backend.create_table(name, table, overwrite=True)
 
 
+def arrow_memtables(backend: Any) -> None:
+    """Make ``backend`` (PySpark, not Connect) register in-memory tables from Arrow, not pandas.
+
+    Ibis 12 hands an ``ibis.memtable`` to Spark as a pandas frame (its workaround for
+    PySpark before 4.0, which could not take Arrow). With pandas 3 its text columns are
+    Arrow-backed, which PySpark 4.0's Arrow conversion of pandas rejects ("Cannot convert
+    pyarrow.lib.ChunkedArray"): Spark warns on the terminal and falls back to sending the
+    rows one by one as Python objects, and through pandas null floats become NaN, which
+    Spark keeps as a value (:func:`register_arrow`). This instance of the backend (only
+    it: Ibis' class is left alone) creates the DataFrame from the Arrow table instead,
+    with the Spark schema Ibis would have given it.
+    """
+    if getattr(backend, "name", "") != "pyspark" or is_spark_connect(spark_session(backend)):
+        return
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+    from ibis.formats.pyarrow import PyArrowData
+
+    session = spark_session(backend)
+
+    def register(op: Any) -> None:
+        data = PyArrowData.convert_table(op.data.to_pyarrow(op.schema), op.schema)
+        frame = session.createDataFrame(data, schema=PySparkSchema.from_ibis(op.schema))
+        frame.createOrReplaceTempView(op.name)
+
+    backend._register_in_memory_table = register
+
+
 def detach_cache_finalizers(con: Any) -> None:
     """Forget the tables ``con`` cached with ``Table.cache()`` without dropping them.
 
