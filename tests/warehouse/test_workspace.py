@@ -175,3 +175,17 @@ def test_history_tables_gain_the_columns_their_table_gains(tmp_path: Path) -> No
         assert "paid_amount" in columns
         changes = {r[0] for r in ws.raw.execute("SELECT description FROM _schema_migrations").fetchall()}
         assert "add column receivables_history.paid_amount" in changes
+
+
+@pytest.mark.parametrize("given", ["600MB", "2GB", "1.5GiB", "100000000 bytes", "512 KiB"])
+def test_memory_bytes_reads_sizes_as_duckdb_writes_them(given: str) -> None:
+    # one reader for the settings and for what DuckDB reports back ("1.8 GiB", rounded)
+    import duckdb
+
+    from custlens.warehouse._workspace import memory_bytes
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{given}'")
+    reported = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    assert memory_bytes(reported) == pytest.approx(memory_bytes(given), rel=0.06)  # one decimal, cut
+    assert memory_bytes("80%") is None and memory_bytes("2000") is None and memory_bytes("lots") is None

@@ -263,31 +263,14 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
     return analysis_id
 
 
-_UNITS = {
-    "bytes": 1,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-}
-
-
 def _memory_limit(con: Any) -> int | None:
     """DuckDB's ``memory_limit`` in bytes (it reports e.g. ``3.7 GiB``); ``None`` if not DuckDB or unreadable."""
-    import re
+    from custlens.warehouse._workspace import memory_bytes
 
     raw = getattr(con, "con", None)
     if getattr(con, "name", "") != "duckdb" or raw is None:
         return None
-    text = str(raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    found = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", text)
-    if found is None or found.group(2).lower() not in _UNITS:
-        return None
-    return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
+    return memory_bytes(str(raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
 
 
 def _fetch_limit(expr: ir.Table) -> int | None:

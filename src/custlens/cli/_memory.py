@@ -29,9 +29,6 @@ ONE_SHOT_MEMORY = 600 * 1000**2
 MACHINE_SHARE = 4
 """A one-shot command takes at most 1/``MACHINE_SHARE`` of the machine's memory for the engine."""
 
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
-_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-
 MemoryLimitOption = Annotated[
     str | None,
     typer.Option(
@@ -66,7 +63,7 @@ def size_bytes(text: str, option: str = "--memory-limit") -> int:
     InputError
         When ``text`` is not such a size, or is a share of a machine whose memory is unknown.
     """
-    from custlens.warehouse._workspace import memory_size
+    from custlens.warehouse._workspace import memory_bytes, memory_size
 
     size = memory_size(text)
     if size is None or size[0] <= 0 or not size[1]:  # DuckDB takes no size without a unit
@@ -77,7 +74,7 @@ def size_bytes(text: str, option: str = "--memory-limit") -> int:
         if machine is None:
             raise InputError(f"{option} {text}: the machine's memory is unknown here; give a size such as 600MB")
         return int(machine * number / 100)
-    return int(number * _UNITS[unit])
+    return int(memory_bytes(text) or 0)
 
 
 def one_shot_memory_limit(given: str | None, configured: str | None = None) -> str:

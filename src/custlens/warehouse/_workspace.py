@@ -47,6 +47,7 @@ __all__ = [
     "STAGING_DIR",
     "AUDIT_DIR",
     "write_settings",
+    "memory_bytes",
     "memory_size",
     "reading",
 ]
@@ -64,8 +65,11 @@ BACKENDS = ("duckdb", "spark")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-#: Sizes DuckDB accepts for ``memory_limit``: a number and an optional unit.
-_MEMORY_LIMIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*((?:[kmgt]i?)?b|%)?\s*", re.IGNORECASE)
+#: Sizes DuckDB accepts for ``memory_limit`` (and writes when asked for it, ``3.7 GiB``):
+#: a number and an optional unit.
+_MEMORY_LIMIT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*((?:[kmgt]i?)?b|bytes|%)?\s*", re.IGNORECASE)
+_BYTES = {"b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_BYTES |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
 
 def memory_size(text: str) -> tuple[float, str] | None:
@@ -73,6 +77,15 @@ def memory_size(text: str) -> tuple[float, str] | None:
     ``"%"``; ``""`` when none is written); ``None`` when ``text`` is not such a size."""
     found = _MEMORY_LIMIT.fullmatch(text)
     return None if found is None else (float(found[1]), (found[2] or "").lower())
+
+
+def memory_bytes(text: str) -> int | None:
+    """Bytes of a DuckDB memory size with a unit (``600MB``, ``3.7 GiB``: 1000 or 1024 per step,
+    as DuckDB counts); ``None`` for a share (``80%``), a number without a unit or not a size."""
+    size = memory_size(text)
+    if size is None or size[1] not in _BYTES:
+        return None
+    return int(size[0] * _BYTES[size[1]])
 
 
 @dataclass(frozen=True)
