@@ -71,3 +71,25 @@ def test_more_rows_than_one_slice() -> None:
     table = pa.table({"id": [f"C{i:06d}" for i in range(n)], "at": at.cast(pa.timestamp("us", tz="UTC"))})
     table = pa.concat_tables([table.slice(0, 1000), table.slice(1000)])
     assert csv_bytes(table) == _arrow(table)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.integers(1, 5))
+def test_pieces_of_batches_are_the_bytes_of_the_whole_defused_table(table: pa.Table, rows: int) -> None:
+    """csv_pieces, batch by batch in threads, writes what csv_bytes(neutralise(table)) writes."""
+    from custlens._output import csv_pieces, neutralise
+
+    batches = table.to_batches(max_chunksize=rows)
+    assert b"".join(csv_pieces(iter(batches), table.schema)) == csv_bytes(neutralise(table))
+
+
+def test_pieces_cast_batches_to_the_schema() -> None:
+    """An engine's narrower types (int32 for int64, string for large_string) are written as the schema's."""
+    from custlens._output import csv_pieces
+
+    at = pa.array([dt.datetime(2024, 5, 1, 12, tzinfo=UTC), None], pa.timestamp("us", tz="UTC"))
+    want = pa.table({"n": pa.array([1, None], pa.int64()), "id": ["=1+1", "a"], "at": at})
+    given_ = pa.table({"n": pa.array([1, None], pa.int32()), "id": ["=1+1", "a"], "at": at})
+    from custlens._output import neutralise
+
+    assert b"".join(csv_pieces(iter(given_.to_batches()), want.schema)) == csv_bytes(neutralise(want))

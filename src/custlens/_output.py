@@ -14,9 +14,11 @@ Every exporter and every command that writes a file goes through this module:
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ __all__ = [
     "FORMULA_START",
     "check_target",
     "csv_bytes",
+    "csv_pieces",
     "write_atomic",
     "neutralise",
     "neutralise_text",
@@ -91,14 +94,19 @@ def check_target(
     return target
 
 
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename (mode 0600)."""
+def write_atomic(path: str | Path, data: bytes | Iterable[bytes | memoryview]) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename (mode 0600).
+
+    ``data`` may be pieces (an iterable of bytes), written as they come: a failure while
+    they are produced leaves no file behind (nor the temporary one).
+    """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -143,11 +151,58 @@ def csv_bytes(table: pa.Table) -> bytes:
     a UTC time is written as the zone-less time followed by ``Z``, which is how this renders
     it. Tables with a UTC timestamp column and only flat columns (text, numbers, booleans,
     dates, timestamps) are rendered here with Arrow's casts to text, the way Arrow's writer
-    does (header and text quoted, quotes doubled, missing values empty), slices of 65,536
-    rows in parallel threads; others go to Arrow's writer.
+    does (header and text quoted, quotes doubled, missing values empty); others by Arrow's
+    writer. Slices of 65,536 rows are rendered in parallel threads.
     """
-    import io
+    header, render = _csv_renderer(table.schema)
+    batches = table.to_batches(max_chunksize=_CSV_ROWS)
+    out = io.BytesIO()
+    out.write(header)
+    # a slice at a time (little memory beside the text), the slices in parallel: Arrow's
+    # kernels release the GIL, and pool.map hands the pieces back in row order
+    with ThreadPoolExecutor(max_workers=max(1, min(len(batches), os.cpu_count() or 1))) as pool:
+        for piece in pool.map(render, batches):
+            out.write(piece)
+    return out.getvalue()
 
+
+def csv_pieces(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes | memoryview]:
+    """The CSV text of a table given batch by batch, header first: ``csv_bytes(neutralise(table))`` in pieces.
+
+    Each batch is cast to ``schema`` (the types a result should have, where an engine gives
+    others, such as 32-bit integers for 64-bit ones), defused (:func:`neutralise`) and
+    rendered in a pool of threads while the next batches are read, at most two per thread
+    at a time; the pieces come in the batches' order. Reading a query's result from DuckDB
+    and Arrow's kernels both release the GIL, so the text of one batch is written while
+    the engine hands over the next.
+    """
+    import pyarrow as pa
+
+    header, render = _csv_renderer(neutralise(pa.Table.from_batches([], schema)).schema)
+
+    def text(batch: pa.RecordBatch) -> bytes | memoryview:
+        table = neutralise(pa.Table.from_batches([batch]).cast(schema))
+        pieces = [render(piece) for piece in table.to_batches(max_chunksize=_CSV_ROWS)]
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    yield header
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[bytes | memoryview]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(text, batch))
+            while len(pending) > 2 * workers or (pending and pending[0].done()):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+_CSV_ROWS = 1 << 16
+"""Rows rendered as one piece of CSV text."""
+
+
+def _csv_renderer(schema: pa.Schema) -> tuple[bytes, Callable[[pa.RecordBatch], bytes | memoryview]]:
+    """The header line of ``schema``'s CSV and a function writing one batch's rows (see :func:`csv_bytes`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -155,20 +210,29 @@ def csv_bytes(table: pa.Table) -> bytes:
     def utc(kind: pa.DataType) -> bool:
         return pa.types.is_timestamp(kind) and kind.tz == "UTC"
 
-    kinds = table.schema.types
+    kinds = schema.types
     flat = all(
         pa.types.is_string(k) or pa.types.is_integer(k) or pa.types.is_floating(k) or pa.types.is_boolean(k)
         or pa.types.is_date(k) or pa.types.is_timestamp(k)
         for k in kinds
     )  # fmt: skip
-    if not (table.num_rows and table.num_columns and flat and any(utc(k) for k in kinds)):
+    if not (kinds and flat and any(utc(k) for k in kinds)):
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
-        return buf.getvalue()
-    header = ",".join('"' + name.replace('"', '""') + '"' for name in table.column_names) + "\n"
+        pacsv.write_csv(pa.Table.from_batches([], schema), buf)
+        rows_only = pacsv.WriteOptions(include_header=False)
+
+        def arrow_rows(batch: pa.RecordBatch) -> bytes:
+            out = io.BytesIO()
+            pacsv.write_csv(batch, out, rows_only)
+            return out.getvalue()
+
+        return buf.getvalue(), arrow_rows
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in schema.names) + "\n"
     comma, newline, nothing = (pa.scalar(text, pa.large_string()) for text in (",", "\n", ""))
 
-    def render(batch: pa.RecordBatch) -> pa.Buffer:
+    def render(batch: pa.RecordBatch) -> bytes | memoryview:
+        if not batch.num_rows:
+            return b""
         cells = []
         for column, kind in zip(batch.columns, kinds, strict=True):
             if pa.types.is_string(kind):
@@ -183,14 +247,6 @@ def csv_bytes(table: pa.Table) -> bytes:
         offsets, values = lines.buffers()[1:3]  # the lines one after the other in the values buffer
         assert offsets is not None and values is not None
         ends = pa.Array.from_buffers(pa.int64(), len(lines) + 1, [None, offsets], offset=lines.offset)
-        return values[ends[0].as_py() : ends[-1].as_py()]
+        return memoryview(values[ends[0].as_py() : ends[-1].as_py()])
 
-    out = io.BytesIO()
-    out.write(header.encode("utf-8"))
-    # a slice at a time (little memory beside the text), the slices in parallel: Arrow's
-    # kernels release the GIL, and pool.map hands the pieces back in row order
-    batches = table.to_batches(max_chunksize=1 << 16)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(batches), os.cpu_count() or 1))) as pool:
-        for piece in pool.map(render, batches):
-            out.write(piece)
-    return out.getvalue()
+    return header.encode("utf-8"), render

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custlens.errors import InputError
 from custlens.features import (
@@ -170,3 +172,44 @@ def test_has_orders_is_order_count_above_zero(backend: object) -> None:
         assert {cid: r[HAS_ORDERS] for cid, r in rows.items()} == {cid: r["order_count"] > 0 for cid, r in rows.items()}
         assert rows["p"][HAS_ORDERS] and not rows["s"][HAS_ORDERS] and not rows["n"][HAS_ORDERS]
     assert HAS_ORDERS not in customer_features(t, as_of=AS_OF).columns  # only when asked
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.integers(-3, 900), st.floats(-50, 50, allow_nan=False), st.booleans()),
+        max_size=40,
+    ),
+    st.integers(1, 40),
+    st.sampled_from([1, 2, 4, 12, 62, 63, 64, 80]),
+)
+def test_active_periods_counted_by_hand(lines: list, period_days: int, periods: int) -> None:
+    """The periods with a purchase, counted in Python: DuckDB's bit mask (up to 63 periods) and the distinct count beyond."""
+    import ibis
+
+    from custlens.features._windows import _MASK_PERIODS
+
+    assert _MASK_PERIODS == 63  # the cases above sit on both sides of the mask's limit
+    start = dt.datetime.combine(AS_OF, dt.time(12), dt.UTC)
+    table = pa.table(
+        {
+            "customer_id": [c for c, _, _, _ in lines],
+            "order_id": [f"o{i}" for i in range(len(lines))],
+            "ordered_at": pa.array([start - dt.timedelta(days=d) for _, d, _, _ in lines], pa.timestamp("us", "UTC")),
+            "amount": [a for _, _, a, _ in lines],
+            "return_flag": [r for _, _, _, r in lines],
+        }
+    )
+    want: dict[str, set[int]] = {}
+    for c, d, a, r in lines:
+        if d >= 0:  # after the as-of day: not a line
+            want.setdefault(c, set())
+            if not (r or a < 0) and d < period_days * periods:
+                want[c].add(d // period_days)
+    for columns in (None, ("active_periods",)):
+        got = activity_features(ibis.memtable(table), as_of=AS_OF, period_days=period_days, periods=periods)
+        if columns:
+            got = customer_features(
+                ibis.memtable(table), as_of=AS_OF, period_days=period_days, periods=periods, columns=columns
+            )
+        assert {cid: r["active_periods"] for cid, r in _rows(got).items()} == {c: len(p) for c, p in want.items()}

@@ -13,7 +13,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -159,7 +159,11 @@ def memory_error(exc: BaseException) -> BackendError | None:
     kind = type(exc)
     if not kind.__module__.lstrip("_").startswith("duckdb") or kind.__name__ != "OutOfMemoryException":
         return None
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else kind.__name__
+    return _memory_message(str(exc), kind.__name__)
+
+
+def _memory_message(text: str, kind: str = "OutOfMemoryException") -> BackendError:
+    first = text.strip().splitlines()[0] if text.strip() else kind
     return BackendError(
         f"the engine ran out of memory ({first}); nothing was stored. Raise memory_limit in the [duckdb] "
         "section of the workspace's workspace.toml (2GB by default; file scans use 600MB, and `cube` 600MB "
@@ -181,7 +185,10 @@ def scan_error(exc: BaseException) -> InputError | None:
         "ConversionException",
     ):
         return None
-    text = str(exc)
+    return _scan_message(str(exc))
+
+
+def _scan_message(text: str) -> InputError | None:
     if "CSV Error" not in text and "file = " not in text and "Could not convert" not in text:
         return None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -322,6 +329,16 @@ def emit(
         return
     if isinstance(data, Mapping) and fmt is not OutputFormat.json:
         data = {"key": [str(k) for k in data], "value": [_scalar_text(v) for v in data.values()]}
+    if fmt is OutputFormat.csv:
+        stream = _duckdb_batches(data)
+        if stream is not None:
+            from custlens._output import csv_pieces
+
+            pieces = csv_pieces(*stream)
+            # to a file as the pieces come; to standard output once all are there, so that an
+            # error while the engine runs writes nothing, as when the whole table is converted first
+            _write_bytes(pieces if output is not None else b"".join(pieces), output)
+            return
     from custlens._frames import as_arrow
 
     table = as_arrow(data, "result")
@@ -341,6 +358,63 @@ def emit(
         _write_bytes(buf.getvalue(), output)
     else:
         _print_table(table, output, title)
+
+
+def _duckdb_batches(data: Any) -> tuple[Iterator[pa.RecordBatch], pa.Schema] | None:
+    """An Ibis table that DuckDB computes, of flat columns, as its result's batches and their schema.
+
+    Other data gives None (converted whole by :func:`custlens._frames.as_arrow`). The
+    batches are read from the query as DuckDB produces them (the CSV text of one is
+    written while the next is computed); the schema is the table's, which the batches are
+    cast to, as Ibis casts a whole result.
+    """
+    import ibis.expr.types as ir
+
+    if not isinstance(data, ir.Table):
+        return None
+    import ibis
+
+    try:
+        backend = ibis.get_backend(data)  # an unbound table runs on Ibis' default backend, DuckDB
+    except Exception:  # noqa: BLE001 - tables of several backends: Ibis' own execution reports it
+        return None
+    if getattr(backend, "name", "") != "duckdb":
+        return None
+    import pyarrow as pa
+
+    schema = data.schema().to_pyarrow()
+    flat = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_date)
+    if not all(any(test(kind) for test in flat) or pa.types.is_timestamp(kind) for kind in schema.types):
+        return None
+    from custlens.warehouse.compat import record_batches
+
+    return _engine_errors(record_batches(data, _CSV_BATCH_ROWS)), schema
+
+
+def _engine_errors(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` of a DuckDB result, its errors reported as :func:`guarded` reports the engine's.
+
+    An error DuckDB meets while it streams a result (a bad line far down a scanned CSV
+    file, memory) reaches Python through Arrow's stream interface as an ``OSError`` with
+    DuckDB's message, not as DuckDB's exception; it becomes the same
+    :class:`~custlens.errors.InputError` or :class:`~custlens.errors.BackendError`.
+    """
+    try:
+        yield from batches
+    except OSError as exc:
+        text = str(exc)
+        found: CustlensError | None = None
+        if text.startswith("Out of Memory Error"):
+            found = _memory_message(text)
+        elif text.startswith(("Conversion Error", "Invalid Input Error")):
+            found = _scan_message(text)
+        if found is None:
+            raise
+        raise found from None
+
+
+_CSV_BATCH_ROWS = 1 << 16
+"""Rows of each batch a CSV result is read in."""
 
 
 def _context() -> Any:
@@ -447,10 +521,11 @@ def _write_text(text: str, output: Path | None) -> None:
         write_atomic(output, text.encode("utf-8"))
 
 
-def _write_bytes(data: bytes, output: Path | None) -> None:
+def _write_bytes(data: bytes | Iterable[bytes | memoryview], output: Path | None) -> None:
     if output is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
     else:
         from custlens._output import write_atomic

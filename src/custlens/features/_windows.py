@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from custlens.errors import InputError
-from custlens.features._base import literal_date
+from custlens.features._base import _on_duckdb, literal_date
 
 __all__ = ["Windows", "WINDOW_COLUMNS", "ACTIVITY_COLUMNS", "window_aggregates", "window_columns"]
 
 WINDOW_COLUMNS = ("window_orders", "window_revenue", "window_quantity")
 ACTIVITY_COLUMNS = ("active_periods", "trend_revenue", "trend_slope", "relative_trend")
+_MASK_PERIODS = 63
+"""The most periods whose bits fit a BIGINT mask (``1 << 62`` is the largest shift that does not overflow)."""
+
+
+@ibis.udf.scalar.builtin(name="bit_count", signature=((ibis.dtype("int64"),), ibis.dtype("int8")))
+def _bit_count(mask: Any) -> Any:
+    """DuckDB's ``bit_count``: the number of set bits of an integer."""
 
 
 def _positive_int(value: object, parameter: str, allow_none: bool = False) -> int | None:
@@ -68,11 +76,21 @@ def window_aggregates(rows: ir.Table, as_of: dt.date, spec: Windows) -> dict[str
     else:
         orders = rows.order_id.nunique(where=buy & in_window)
         revenue, quantity = rows.amount.sum(where=in_window), rows.quantity.sum(where=in_window)
+    active = buy & in_trend
+    if spec.periods <= _MASK_PERIODS and _on_duckdb(rows.day):
+        # the active periods as the set bits of one OR-ed mask (bit p: period p): a plain
+        # aggregate, where a distinct count keeps a set of periods per customer (DuckDB runs
+        # it as an aggregation of its own: 3-4 s of `segment state`'s CPU on 10M lines). The
+        # shift is clipped so that it is defined on every line; the filter keeps the window's.
+        period_bits = ibis.literal(1, "int64") << period.clip(lower=0, upper=spec.periods - 1)
+        activity: dict[str, ir.Value] = {"_a_mask": period_bits.bit_or(where=active)}
+    else:
+        activity = {"_a_periods": period.nunique(where=active)}
     return {
         "_w_orders": orders,
         "_w_revenue": revenue,
         "_w_quantity": quantity,
-        "_a_periods": period.nunique(where=buy & in_trend),
+        **activity,
         "_t_sy": rows.amount.sum(where=in_trend),
         "_t_sxy": (x * rows.amount).sum(where=in_trend),
     }
@@ -94,11 +112,13 @@ def window_columns(agg: ir.Table, spec: Windows, has_quantity: bool) -> dict[str
     slope = (w * sxy - sx * sy) / den if den > 0 else ibis.null().cast("float64")
     mean = sy / w
     quantity = agg._w_quantity.fill_null(0.0) if has_quantity else ibis.null().cast("float64")
+    # a customer without a purchase in the periods has no mask (null) and 0 active periods
+    active = _bit_count(agg._a_mask.fill_null(0)) if "_a_mask" in agg.columns else agg._a_periods
     return {
         "window_orders": agg._w_orders.cast("int64"),
         "window_revenue": agg._w_revenue.fill_null(0.0).cast("float64"),
         "window_quantity": quantity,
-        "active_periods": agg._a_periods.cast("int64"),
+        "active_periods": active.cast("int64"),
         "trend_revenue": sy.cast("float64"),
         "trend_slope": slope,
         "relative_trend": ibis.ifelse(mean > 0, slope / mean, ibis.null().cast("float64")),
