@@ -57,7 +57,11 @@ class TextScan:
     ideographic) anywhere in the file; and the bytes beside each space (``before_space``:
     the byte values found just before a space, ``after_space``: just after one; the
     start and the end of the file count as a line feed), from which a cell starting or
-    ending with a space, or a space before a quote, can be ruled out.
+    ending with a space, or a space before a quote, can be ruled out. ``plus_minus``: a
+    ``+`` right before a ``-`` somewhere; ``digit_underscore``: a ``_`` right after a digit
+    somewhere (without either, no cell holds a number DuckDB's reader would read otherwise
+    than the Arrow rules: :func:`custlens.ingest.plain.reader_types`); ``non_ascii``: a
+    byte above 0x7F somewhere.
     """
 
     newlines: int = 0
@@ -67,8 +71,11 @@ class TextScan:
     tab: bool = False
     control: bool = False
     wide_space: bool = False
+    non_ascii: bool = False
     before_space: frozenset[int] = frozenset()
     after_space: frozenset[int] = frozenset()
+    plus_minus: bool = False
+    digit_underscore: bool = False
 
     @property
     def lines(self) -> int:
@@ -98,7 +105,16 @@ class _Scanner:
         self.first = True
         self.tail = b""
         self.last = b""
-        self.flags = {"bom": False, "carriage_return": False, "tab": False, "control": False, "wide_space": False}
+        self.flags = {
+            "bom": False,
+            "carriage_return": False,
+            "tab": False,
+            "control": False,
+            "wide_space": False,
+            "non_ascii": False,
+            "plus_minus": False,
+            "digit_underscore": False,
+        }
         self.before_space = np.zeros(256, dtype=bool)
         self.after_space = np.zeros(256, dtype=bool)
         self.ends_with_space = False
@@ -130,7 +146,16 @@ class _Scanner:
             flags["carriage_return"] |= returns > 0
             flags["control"] |= int(np.count_nonzero(data < 0x20)) > newlines + tabs + returns
         flags["control"] |= b"\x7f" in chunk
+        if not flags["plus_minus"]:  # a search for bytes the file seldom holds costs next to nothing
+            flags["plus_minus"] = b"+-" in chunk or (self.last == b"+" and chunk[:1] == b"-")
+        if not flags["digit_underscore"] and b"_" in chunk:
+            underscores = np.flatnonzero(data == 0x5F)
+            before = data[underscores - 1]
+            if underscores[0] == 0:
+                before[0] = self.last[0] if self.last else 0x0A
+            flags["digit_underscore"] = bool(((before >= 0x30) & (before <= 0x39)).any())
         if not flags["wide_space"] and not chunk.isascii():
+            flags["non_ascii"] = True
             # the spaces' bytes, also one split between two chunks
             edge = np.frombuffer(self.tail + chunk, dtype=np.uint8)
             flags["wide_space"] = any(_holds(edge, space) for space in _WIDE_SPACES)
