@@ -439,6 +439,22 @@ def test_the_bytes_beside_plus_and_underscore_are_found_across_chunks(draw: st.D
     assert not scan.non_ascii
 
 
+@pytest.mark.parametrize("at", [0, 5, 63, 64, 65, 199])
+def test_plus_minus_and_a_digit_before_an_underscore_are_found_among_many(at: int) -> None:
+    """Past 64 of a byte in a chunk the rest are looked at with NumPy: both ways find the pair."""
+    from custlens.ingest.sources import _Scanner
+
+    for plain_pair, pair, flag in ((b"+1", b"+-", "plus_minus"), (b"a_", b"1_", "digit_underscore")):
+        pieces = [plain_pair] * 200
+        pieces[at] = pair
+        scanner = _Scanner()
+        scanner.update(b"x" + b",".join(pieces))
+        assert getattr(scanner.result(), flag)
+        scanner = _Scanner()
+        scanner.update(b"x" + b",".join([plain_pair] * 200))
+        assert not getattr(scanner.result(), flag)
+
+
 def _reader(kind: str, texts: list[str], tmp_path: Path) -> dict[int, Any]:
     """What DuckDB's reader gives for each text (quoted or not) as ``kind``: index -> value,
     for the texts it accepts (the plain path's reader options, errors skipped)."""

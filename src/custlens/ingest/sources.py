@@ -97,6 +97,32 @@ def _holds(data: np.ndarray, sequence: bytes) -> bool:
     return bool(found.any())
 
 
+_MINUS = np.zeros(256, dtype=bool)
+_MINUS[ord("-")] = True
+_DIGITS = np.zeros(256, dtype=bool)
+_DIGITS[ord("0") : ord("9") + 1] = True
+
+
+def _adjacent(chunk: bytes, data: np.ndarray, byte: int, neighbours: np.ndarray, offset: int) -> bool:
+    """Whether a ``byte`` of ``chunk`` has a byte flagged in ``neighbours`` (a table of 256)
+    ``offset`` (1 or -1) bytes away, within the chunk (``data``: its bytes).
+
+    The byte is found with ``bytes.find`` (``memchr``), so a chunk holding it seldom costs
+    next to nothing; after 64 of them the rest are looked at with NumPy.
+    """
+    at = chunk.find(byte, 1 if offset < 0 else 0)
+    for _ in range(64):
+        if at < 0:
+            return False
+        if 0 <= at + offset < len(chunk) and neighbours[chunk[at + offset]]:
+            return True
+        at = chunk.find(byte, at + 1)
+    if at < 0:
+        return False
+    beside = np.flatnonzero(data == byte) + offset
+    return bool(neighbours[data[beside[(beside >= 0) & (beside < len(data))]]].any())
+
+
 class _Scanner:
     """Accumulates a :class:`TextScan` over the chunks of a file."""
 
@@ -146,14 +172,13 @@ class _Scanner:
             flags["carriage_return"] |= returns > 0
             flags["control"] |= int(np.count_nonzero(data < 0x20)) > newlines + tabs + returns
         flags["control"] |= b"\x7f" in chunk
-        if not flags["plus_minus"]:  # a search for bytes the file seldom holds costs next to nothing
-            flags["plus_minus"] = b"+-" in chunk or (self.last == b"+" and chunk[:1] == b"-")
-        if not flags["digit_underscore"] and b"_" in chunk:
-            underscores = np.flatnonzero(data == 0x5F)
-            before = data[underscores - 1]
-            if underscores[0] == 0:
-                before[0] = self.last[0] if self.last else 0x0A
-            flags["digit_underscore"] = bool(((before >= 0x30) & (before <= 0x39)).any())
+        last = self.last[0] if self.last else None  # the previous chunk's last byte
+        if not flags["plus_minus"]:
+            flags["plus_minus"] = (last == 0x2B and data[0] == 0x2D) or _adjacent(chunk, data, 0x2B, _MINUS, 1)
+        if not flags["digit_underscore"]:
+            flags["digit_underscore"] = bool(data[0] == 0x5F and last is not None and _DIGITS[last]) or _adjacent(
+                chunk, data, 0x5F, _DIGITS, -1
+            )
         if not flags["wide_space"] and not chunk.isascii():
             flags["non_ascii"] = True
             # the spaces' bytes, also one split between two chunks
