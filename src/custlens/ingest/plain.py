@@ -245,7 +245,10 @@ def reader_types(scan: TextScan, mapping: ImportMapping, plan: ImportPlan, names
       ``nan`` (not finite: the insert refuses them), a ``_`` between digits (``1_000``
       reads as 1000) and ``+-`` (``+-1`` reads as -1), which the Arrow rule rejects. No
       cell holds the last two when the file holds no ``+-`` and no digit right before a
-      ``_``.
+      ``_``. No currency mark may be made of spaces, ``+``, ``e`` and ``E`` alone (the
+      rule would strip it from such a number; marks with a digit, ``-`` or ``.`` are
+      refused by :func:`plain_refusal`), and no null word may hold a digit (the rule
+      makes `` -1`` null when ``-1`` is a null word, the reader reads it as -1).
     * yes/no: the reader takes ``true``, ``t``, ``yes``, ``y``, ``1`` and ``false``,
       ``f``, ``no``, ``n``, ``0`` in any case, nothing else (no spaces); the Arrow rule
       compares the lower-cased text with the mapping's words. When these ten are the
@@ -259,7 +262,11 @@ def reader_types(scan: TextScan, mapping: ImportMapping, plan: ImportPlan, names
     if "" not in mapping.null_values or ord('"') in scan.before_space:
         return types  # the reader refuses '"1.5" ' as a number (as text it drops the space)
     read_as: dict[str, str] = {}
-    if not scan.plus_minus and not scan.digit_underscore:
+    # a currency mark the Arrow rule strips could sit inside a number the reader takes
+    marks_apart = all(set(mark) - set(" +eE") for mark in mapping.currency_symbols)
+    # the Arrow rule compares a trimmed cell with the null words, the reader the cell as it is
+    no_number_null = not any(c.isdigit() for word in mapping.null_values for c in word)
+    if not scan.plus_minus and not scan.digit_underscore and marks_apart and no_number_null:
         read_as.update({"float64": "DOUBLE", "int64": "DOUBLE"})
     true = {*mapping.true_values, "true"}
     false = {*mapping.false_values, "false"}
