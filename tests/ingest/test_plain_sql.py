@@ -402,6 +402,20 @@ def test_a_currency_mark_inside_a_number_is_stripped_as_the_rules_do(
     assert outcome["rows"][202]["amount"] == 15.0  # '1E5' without its mark
 
 
+def test_a_thousands_separator_inside_a_number_is_deleted_as_the_rules_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sep.csv"
+    lines = PLAIN_FILE.splitlines(keepends=True)
+    lines[203] = '"SO00202",1,C1,2024-01-01,UTC,1,-1,1,p,web,false\n'
+    lines[204] = '"SO00203",1,C1,2024-01-01,UTC,1,1e3,1,p,web,false\n'  # the column is not all plain decimals
+    path.write_text("".join(lines))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[source]\nthousands = "-"\n')
+    outcome = _same_both_ways(tmp_path, path, monkeypatch, mapping=mapping)
+    assert outcome["rows"][202]["cost"] == 1.0  # '-1' without its '-', as the rule reads it
+
+
 def test_a_null_word_with_spaces_around_it_is_null_as_the_rules_make_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,6 +448,9 @@ def test_the_reader_types_only_what_it_reads_as_the_rules_do(tmp_path: Path) -> 
     assert types(ASCII_FILE, ImportMapping(currency_symbols=("E",)))["amount"] == "VARCHAR"
     assert types(ASCII_FILE, ImportMapping(currency_symbols=(" +",)))["amount"] == "VARCHAR"
     assert types(ASCII_FILE, ImportMapping(currency_symbols=("EUR", "kr")))["amount"] == "DOUBLE"
+    for thousands in ("-", "e", "+"):  # deleted by the rule: '-1' would read as 1
+        assert types(ASCII_FILE, ImportMapping(thousands=thousands))["amount"] == "VARCHAR"
+    assert types(ASCII_FILE, ImportMapping(thousands="'"))["amount"] == "DOUBLE"
     assert (
         types(ASCII_FILE, ImportMapping(true_values=("true", "t", "yes", "y", "1", "oui")))["return_flag"] == "VARCHAR"
     )

@@ -247,7 +247,9 @@ def reader_types(scan: TextScan, mapping: ImportMapping, plan: ImportPlan, names
       cell holds the last two when the file holds no ``+-`` and no digit right before a
       ``_``. No currency mark may be made of spaces, ``+``, ``e`` and ``E`` alone (the
       rule would strip it from such a number; marks with a digit, ``-`` or ``.`` are
-      refused by :func:`plain_refusal`), and no null word may hold a digit (the rule
+      refused by :func:`plain_refusal`), the thousands separator must not be a digit,
+      ``.``, ``+``, ``-``, ``e``, ``E`` or ``_`` (the rule deletes it from the text before
+      reading the number), and no null word may hold a digit (the rule
       makes `` -1`` null when ``-1`` is a null word, the reader reads it as -1).
     * yes/no: the reader takes ``true``, ``t``, ``yes``, ``y``, ``1`` and ``false``,
       ``f``, ``no``, ``n``, ``0`` in any case, nothing else (no spaces); the Arrow rule
@@ -264,6 +266,7 @@ def reader_types(scan: TextScan, mapping: ImportMapping, plan: ImportPlan, names
     read_as: dict[str, str] = {}
     # a currency mark the Arrow rule strips could sit inside a number the reader takes
     marks_apart = all(set(mark) - set(" +eE") for mark in mapping.currency_symbols)
+    marks_apart &= mapping.thousands not in set("0123456789.+-eE_")  # the rule deletes it from '-1', '1e3'
     # the Arrow rule compares a trimmed cell with the null words, the reader the cell as it is
     no_number_null = not any(c.isdigit() for word in mapping.null_values for c in word)
     if not scan.plus_minus and not scan.digit_underscore and marks_apart and no_number_null:
