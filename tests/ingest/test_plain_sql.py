@@ -32,6 +32,7 @@ from custlens.ingest import import_file, importer, plain
 from custlens.ingest.clean import _PARSERS, PLAIN_DECIMAL, PLAIN_INTEGER, plain_bool_words
 from custlens.ingest.mapping import DEFAULT_FALSE_VALUES, DEFAULT_TRUE_VALUES, ImportMapping
 from custlens.ingest.plan import ImportPlan, TargetPlan
+from custlens.ingest.sources import SourceInfo, inspect_source, read_header
 from custlens.schema import Column
 from custlens.schema import table as schema_table
 from custlens.warehouse import Workspace
@@ -279,12 +280,16 @@ NOT_PLAIN = {
     "bad number": _replace_line(200, '"SO00199",1,C1,2024-01-01,UTC,abc,1,1,p,web,false\n'),
     "comma decimal": _replace_line(201, '"SO00200",1,C1,2024-01-01,UTC,"1,5",1,1,p,web,false\n'),
     "thousands": _replace_line(202, '"SO00201",1,C1,2024-01-01,UTC,"1,500.25",1,1,p,web,false\n'),
-    "exponent": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1e3,1,1,p,web,false\n'),
+    "underscore between digits": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1_000,1,1,p,web,false\n'),
+    "plus before minus": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,+-1,1,1,p,web,false\n'),
+    "infinite number": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1,-inf,1,p,web,false\n'),
+    "number beyond a double": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1,1,1e400,p,web,false\n'),
+    "whole number beyond 2^53": _replace_line(208, '"SO00207",1e16,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
     "currency mark": _replace_line(204, '"SO00203",1,C1,2024-01-01,UTC,¥12.5,1,1,p,web,false\n'),
     "huge amount": _replace_line(205, '"SO00204",1,C1,2024-01-01,UTC,9999999999999999,1,1,p,web,false\n'),
     "missing required": _replace_line(206, '"SO00205",1,,2024-01-01,UTC,1,1,1,p,web,false\n'),
     "negative line": _replace_line(207, '"SO00206",-1,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
-    "fractional line": _replace_line(208, '"SO00207",1.0,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "fractional line": _replace_line(208, '"SO00207",1.5,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
     "yes/no word in odd case": _replace_line(209, '"SO00208",1,C1,2024-01-01,UTC,1,1,1,p,web,tRUE\n'),
     "not a yes/no word": _replace_line(210, '"SO00209",1,C1,2024-01-01,UTC,1,1,1,p,web,maybe\n'),
     "leading space": _replace_line(211, '"SO00210",1, C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
@@ -321,6 +326,248 @@ def test_a_file_with_anything_not_plain_takes_the_usual_path_with_the_same_resul
     with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
         _same_both_ways(tmp_path, path, monkeypatch)
     assert not _one_pass(caplog, path)
+
+
+ASCII_FILE = PLAIN_FILE.replace("是", "Y").replace("中文", "zh")
+"""The plain file in ASCII: its yes/no column is read as ``BOOLEAN`` by the reader."""
+
+READ_ALIKE = {
+    "exponent": _replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1e3,1,1,p,web,false\n'),
+    "whole line written with a fraction": _replace_line(208, '"SO00207",1.0,C1,2024-01-01,UTC,1,1,1,p,web,false\n'),
+    "signs and points": _replace_line(209, '"SO00208",+2,C1,2024-01-01,UTC,+1.5,.5,5.,p,web,false\n'),
+    "spaces around numbers": _replace_line(210, '"SO00209", 1,C1,2024-01-01,UTC,1.5 ,-.5 , 7 ,p,web,false\n'),
+    "digits beyond 15": _replace_line(211, '"SO00210",1,C1,2024-01-01,UTC,1,1,1234567890123456789.5,p,web,false\n'),
+    "quoted numbers": _replace_line(212, '"SO00211","1","C1",2024-01-01,UTC,"-1.5","0.5","3",p,web,false\n'),
+    "underscore after a letter": _replace_line(213, '"SO00212",1,C_1,2024-01-01,UTC,1,1,1,p_1,web,false\n'),
+    "a plus in an offset": _replace_line(214, '"SO00213",1,C1,2024-01-01 10:00:00+08:00,UTC,1,1,1,p,web,false\n'),
+}
+"""Files the one-pass path now reads with the reader's own numbers, with the usual result."""
+
+
+@pytest.mark.parametrize("kind", sorted(READ_ALIKE))
+def test_numbers_the_reader_reads_as_the_rules_do_take_one_pass(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "alike.csv"
+    path.write_bytes(READ_ALIKE[kind].encode())
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch)
+    assert _one_pass(caplog, path)
+    assert outcome["rows_loaded"] == 300 and not outcome["has_quarantine"]
+
+
+ASCII_CASES = {
+    "yes/no words of any case": ASCII_FILE.replace(",false\n", ",fALSE\n", 7).replace(",true\n", ",YES\n", 5),
+    "yes/no digits and letters": ASCII_FILE.replace(",false\n", ",0\n", 3).replace(",true\n", ",t\n", 3),
+}
+ASCII_NOT_PLAIN = {
+    "a yes/no word the reader refuses": ASCII_FILE.replace(",false\n", ",oui\n", 1),
+    "a yes/no word with a space": ASCII_FILE.replace(",false\n", ", false\n", 1),
+    "a number for a yes/no": ASCII_FILE.replace(",false\n", ",2\n", 1),
+}
+
+
+@pytest.mark.parametrize("kind", [*sorted(ASCII_CASES), *sorted(ASCII_NOT_PLAIN)])
+def test_yes_no_values_read_by_the_reader_in_an_ascii_file(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ascii.csv"
+    path.write_bytes({**ASCII_CASES, **ASCII_NOT_PLAIN}[kind].encode())
+    info = inspect_source(path, MAPPING)
+    names, delimiter = read_header(info, MAPPING)
+    assert info.text is not None and not info.text.non_ascii
+    assert "BOOLEAN" in plain.reader_types(info.text, MAPPING, _plan(names), names)
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch, rate=1.0)
+    assert _one_pass(caplog, path) == (kind in ASCII_CASES)
+    if kind in ASCII_CASES:
+        assert sum(r["return_flag"] for r in outcome["rows"]) > 0
+
+
+def _plan(names: list[str], mapping: ImportMapping = MAPPING) -> ImportPlan:
+    from custlens.ingest.plan import build_plan, limits_of
+    from custlens.warehouse import WorkspaceSettings
+
+    return build_plan(schema_table("transactions"), mapping, names, origin="x", limits=limits_of(WorkspaceSettings()))
+
+
+def test_a_currency_mark_inside_a_number_is_stripped_as_the_rules_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "marks.csv"
+    path.write_text(_replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1E5,1,1,p,web,false\n'))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[source]\ncurrency_symbols = ["E"]\n')
+    outcome = _same_both_ways(tmp_path, path, monkeypatch, mapping=mapping)
+    assert outcome["rows"][202]["amount"] == 15.0  # '1E5' without its mark
+
+
+def test_a_thousands_separator_inside_a_number_is_deleted_as_the_rules_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sep.csv"
+    lines = PLAIN_FILE.splitlines(keepends=True)
+    lines[203] = '"SO00202",1,C1,2024-01-01,UTC,1,-1,1,p,web,false\n'
+    lines[204] = '"SO00203",1,C1,2024-01-01,UTC,1,1e3,1,p,web,false\n'  # the column is not all plain decimals
+    path.write_text("".join(lines))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[source]\nthousands = "-"\n')
+    outcome = _same_both_ways(tmp_path, path, monkeypatch, mapping=mapping)
+    assert outcome["rows"][202]["cost"] == 1.0  # '-1' without its '-', as the rule reads it
+
+
+def test_a_null_word_with_spaces_around_it_is_null_as_the_rules_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "nulls.csv"
+    path.write_text(_replace_line(203, '"SO00202",1,C1,2024-01-01,UTC,1, -1,1,p,web,false\n'))
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[source]\nnull_values = ["", "-1"]\n')
+    outcome = _same_both_ways(tmp_path, path, monkeypatch, mapping=mapping)
+    assert outcome["rows"][202]["cost"] is None  # ' -1' trimmed is the null word
+
+
+def test_the_reader_types_only_what_it_reads_as_the_rules_do(tmp_path: Path) -> None:
+    def types(text: str, mapping: ImportMapping = MAPPING) -> dict[str, str]:
+        path = tmp_path / "t.csv"
+        path.write_text(text)
+        info = inspect_source(path, mapping)
+        names, _ = read_header(info, mapping)
+        assert info.text is not None
+        return dict(zip(names, plain.reader_types(info.text, mapping, _plan(names, mapping), names), strict=True))
+
+    ascii_types = types(ASCII_FILE)
+    assert ascii_types["amount"] == ascii_types["line"] == "DOUBLE" and ascii_types["return_flag"] == "BOOLEAN"
+    assert ascii_types["order_id"] == ascii_types["ordered_at"] == "VARCHAR"
+    assert types(PLAIN_FILE)["return_flag"] == "VARCHAR"  # '是' would be refused by the reader
+    assert types(PLAIN_FILE)["amount"] == "DOUBLE"
+    for text in (NOT_PLAIN["underscore between digits"], NOT_PLAIN["plus before minus"]):
+        assert types(text)["amount"] == types(text)["line"] == "VARCHAR"
+    assert types(ASCII_FILE, ImportMapping(null_values=("NA",)))["amount"] == "VARCHAR"  # '' is not null
+    # the Arrow rule strips a mark 'E' from '1E5' (15); a mark with another letter cannot sit in a number
+    assert types(ASCII_FILE, ImportMapping(currency_symbols=("E",)))["amount"] == "VARCHAR"
+    assert types(ASCII_FILE, ImportMapping(currency_symbols=(" +",)))["amount"] == "VARCHAR"
+    assert types(ASCII_FILE, ImportMapping(currency_symbols=("EUR", "kr")))["amount"] == "DOUBLE"
+    for thousands in ("-", "e", "+"):  # deleted by the rule: '-1' would read as 1
+        assert types(ASCII_FILE, ImportMapping(thousands=thousands))["amount"] == "VARCHAR"
+    assert types(ASCII_FILE, ImportMapping(thousands="'"))["amount"] == "DOUBLE"
+    assert (
+        types(ASCII_FILE, ImportMapping(true_values=("true", "t", "yes", "y", "1", "oui")))["return_flag"] == "VARCHAR"
+    )
+    assert types(ASCII_FILE, ImportMapping(true_values=("true", "yes")))["return_flag"] == "VARCHAR"
+    # a word of both lists is true to the Arrow rule, as '1' is to the reader: no difference
+    assert (
+        types(ASCII_FILE, ImportMapping(false_values=("false", "f", "no", "n", "0", "1")))["return_flag"] == "BOOLEAN"
+    )
+    assert types(ASCII_FILE, ImportMapping(true_values=("true", "t", "yes", "y", "1", "0")))["return_flag"] == "VARCHAR"
+    assert (
+        types(ASCII_FILE, ImportMapping(true_values=("true", "t", "yes", "y", "1", "是")))["return_flag"] == "BOOLEAN"
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_the_bytes_beside_plus_and_underscore_are_found_across_chunks(draw: st.DataObject) -> None:
+    from custlens.ingest.sources import _Scanner
+
+    data = draw.draw(st.binary(min_size=1, max_size=40).map(lambda b: bytes(b"+-_1a\n"[x % 6] for x in b)))
+    cuts = sorted(draw.draw(st.lists(st.integers(1, len(data)), max_size=4, unique=True)))
+    scanner = _Scanner()
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        if start < stop:
+            scanner.update(data[start:stop])
+    scan = scanner.result()
+    assert scan.plus_minus == (b"+-" in data)
+    assert scan.digit_underscore == (b"1_" in data)
+    assert not scan.non_ascii
+
+
+@pytest.mark.parametrize("at", [0, 5, 63, 64, 65, 199])
+def test_plus_minus_and_a_digit_before_an_underscore_are_found_among_many(at: int) -> None:
+    """Past 64 of a byte in a chunk the rest are looked at with NumPy: both ways find the pair."""
+    from custlens.ingest.sources import _Scanner
+
+    for plain_pair, pair, flag in ((b"+1", b"+-", "plus_minus"), (b"a_", b"1_", "digit_underscore")):
+        pieces = [plain_pair] * 200
+        pieces[at] = pair
+        scanner = _Scanner()
+        scanner.update(b"x" + b",".join(pieces))
+        assert getattr(scanner.result(), flag)
+        scanner = _Scanner()
+        scanner.update(b"x" + b",".join([plain_pair] * 200))
+        assert not getattr(scanner.result(), flag)
+
+
+def _reader(kind: str, texts: list[str], tmp_path: Path) -> dict[int, Any]:
+    """What DuckDB's reader gives for each text (quoted or not) as ``kind``: index -> value,
+    for the texts it accepts (the plain path's reader options, errors skipped)."""
+    path = tmp_path / "r.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("i,x\n")
+        for i, text in enumerate(texts):
+            fh.write(f'{i},"{text}"\n' if i % 2 else f"{i},{text}\n")
+    source = plain._read_csv(
+        SourceInfo(path=path, format="csv", size=0, sha256="", encoding="utf-8"),
+        ["BIGINT", kind],
+        ",",
+        MAPPING.null_values,
+    ).replace("ignore_errors=false", "ignore_errors=true")
+    return {int(i): x for i, x in duckdb.connect().execute(f"SELECT c0, c1 FROM {source}").fetchall() if x is not None}
+
+
+def _rules(kind: str, texts: list[str]) -> tuple[list[Any], list[bool]]:
+    """The Arrow rule of each text as ``clean_batch`` applies it (trimmed, null words, parsed)."""
+    from custlens.ingest.clean import _normalise_text
+
+    target = TargetPlan(Column("x", kind, ""), source="x")
+    text = _normalise_text(pa.array(texts, pa.string()), MAPPING)
+    values, bad, _ = _PARSERS[kind](text, target, MAPPING)
+    ok = [v and not b for v, b in zip(pc.is_valid(text).to_pylist(), pc.fill_null(bad, False).to_pylist(), strict=True)]
+    return values.to_pylist(), ok
+
+
+NUMBER_TEXTS = st.text(st.sampled_from("0123456789" * 3 + ".-+eE_ infaINFAxX"), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        NUMBER_TEXTS | st.from_regex(r"\A[+-]?[0-9]{1,25}(\.[0-9]{0,25})?([eE][+-]?[0-9]{1,3})?\Z"), max_size=30
+    )
+)
+def test_numbers_the_reader_takes_are_the_rules_numbers(
+    texts: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every finite number the reader reads from a text without ``+-`` or a digit before
+    ``_`` is the number the Arrow rule reads, bit for bit; a whole number the same when
+    integral and within 2^53."""
+    import math
+    import re as regex
+
+    got = _reader("DOUBLE", texts, tmp_path_factory.mktemp("n"))
+    floats, float_ok = _rules("float64", texts)
+    ints, int_ok = _rules("int64", texts)
+    for i, value in got.items():
+        text = texts[i]
+        if "+-" in text or regex.search(r"[0-9]_", text) or not math.isfinite(value):
+            continue  # the file takes the usual path (plus_minus, digit_underscore) or the insert refuses it
+        assert float_ok[i] and _bits(floats[i]) == _bits(value), text
+        whole = value == math.trunc(value) and abs(value) <= 2.0**53
+        assert int_ok[i] == whole, text
+        if whole:
+            assert ints[i] == int(value), text
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(st.sampled_from("tTrRuUeEfFaAlLsSyYnNoO01 是"), min_size=1, max_size=6), max_size=30))
+def test_yes_no_values_the_reader_takes_are_the_rules_values(
+    texts: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    got = _reader("BOOLEAN", texts, tmp_path_factory.mktemp("b"))
+    values, ok = _rules("boolean", texts)
+    for i, value in got.items():
+        assert texts[i].lower() in (*plain.READER_TRUE, *plain.READER_FALSE), texts[i]
+        assert ok[i] and values[i] == value, texts[i]
 
 
 def test_spaces_after_closing_quotes_are_read_alike_in_one_pass(

@@ -12,9 +12,17 @@ checks the agreement):
   ``nullstr``, quoted or not, as the Arrow rule compares every cell's text) when it holds
   no ``"`` and neither starts nor ends with a space (not looked at when the file holds no
   space beside a delimiter, a quote or a line feed: :func:`_padded_cells`);
-* numbers: :data:`~custlens.ingest.clean.PLAIN_DECIMAL` (``CAST AS DOUBLE``), whole
-  numbers :data:`~custlens.ingest.clean.PLAIN_INTEGER` (``CAST AS BIGINT``);
-* yes/no: the mapping's words as written, upper-cased or capitalised
+* numbers: read as ``DOUBLE`` by the reader itself, finite, whole numbers also integral
+  and within 2^53, when ``''`` is a null word and the file holds neither ``+-`` nor a
+  digit before ``_`` (:func:`reader_types`: then every text the reader takes for a number
+  is one the Arrow rule reads as the same number); otherwise read as text and checked
+  against :data:`~custlens.ingest.clean.PLAIN_DECIMAL` (``CAST AS DOUBLE``), whole numbers
+  :data:`~custlens.ingest.clean.PLAIN_INTEGER` (``CAST AS BIGINT``);
+* yes/no: read as ``BOOLEAN`` by the reader itself when its words (``true``, ``t``,
+  ``yes``, ``y``, ``1`` and ``false``, ``f``, ``no``, ``n``, ``0``, in any case) are the
+  mapping's with the same meaning and the mapping's other words cannot occur (none, or
+  none in ASCII and the file all ASCII), and ``''`` is a null word (:func:`reader_types`);
+  otherwise the mapping's words as written, upper-cased or capitalised
   (:func:`~custlens.ingest.clean.plain_bool_words`);
 * timestamps: :data:`~custlens.features.coerce.PLAIN_TIMESTAMP_ZONED` (``CAST AS
   TIMESTAMPTZ``) and, read in UTC, :data:`~custlens.features.coerce.PLAIN_TIMESTAMP_NAIVE`;
@@ -53,9 +61,21 @@ from custlens.schema import Table
 from custlens.warehouse._ddl import quote, sql_type
 from custlens.warehouse._migrations import HISTORY_TABLES
 
-__all__ = ["PlainInsert", "plain_refusal", "plain_insert"]
+__all__ = ["PlainInsert", "plain_refusal", "plain_insert", "reader_types"]
 
 log = logging.getLogger(__name__)
+
+_NUMBERS = ("float64", "int64")
+
+_BUFFER = 64 << 20
+"""Bytes of each buffer DuckDB's reader parses (its default is 32 MB). Fewer, larger
+buffers cost less CPU to read and insert (the 10M file's one-pass insert, two runs each,
+unlocked: 17.0-17.7 s of CPU at 32 MB, 15.1-15.7 s at 64 MB, 14.7-16.0 s at 128 MB; the
+same rows); memory grows by the buffers in flight (two threads)."""
+
+READER_TRUE = ("true", "t", "yes", "y", "1")
+READER_FALSE = ("false", "f", "no", "n", "0")
+"""The words DuckDB's reader takes for a ``BOOLEAN`` (in any case, nothing around them)."""
 
 NOT_PLAIN = "custlens: a cell outside the plain forms"
 """The message of the error a non-plain cell raises inside the insert (the signal to fall back)."""
@@ -128,6 +148,7 @@ def plain_insert(
     assert info.text is not None
     table = plan.table
     index = {name: i for i, name in enumerate(names)}
+    types = reader_types(info.text, mapping, plan, names)
     texts: list[str] = []  # level 1: each used cell as text, null words made null (by the reader)
     for target in plan.targets:
         if target.source is not None:
@@ -142,7 +163,16 @@ def plain_insert(
             continue
         name = target.column.name
         text = quote("t_" + name)
-        value, form, ranges = _convert(target, text, quote(name), mapping, plan, tab=info.text.tab, padded=padded)
+        value, form, ranges = _convert(
+            target,
+            text,
+            quote(name),
+            mapping,
+            plan,
+            tab=info.text.tab,
+            padded=padded,
+            read_as=types[index[target.source]],
+        )
         typed += [
             f"{value} AS {quote(name)}",
             f"{form} AS {quote('f_' + name)}",
@@ -158,7 +188,7 @@ def plain_insert(
         target = next(t for t in plan.targets if t.column.name == column.name)
         out.append(f"CAST({_derived(target, plan)} AS {sql_type(column)}) AS {quote(column.name)}")
     columns = ", ".join(quote(c.name) for c in table.columns)
-    source = _read_csv(info, len(names), delimiter, mapping.null_values)
+    source = _read_csv(info, types, delimiter, mapping.null_values)
     ok = " AND ".join(checks) if checks else "true"
     insert = (
         f"INSERT INTO main.{quote(table.name)} ({columns}) "
@@ -201,16 +231,73 @@ def _padded_cells(scan: TextScan, delimiter: str) -> bool:
     return any(b in scan.before_space or b in scan.after_space for b in edges)
 
 
-def _read_csv(info: SourceInfo, width: int, delimiter: str, nulls: Sequence[str]) -> str:
-    """The reader of the file: every column as text; a cell equal to a null word (quoted
-    or not) is read as null, as the Arrow rule makes it (without null words an empty
-    cell is null, made '' again by the caller)."""
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+def reader_types(scan: TextScan, mapping: ImportMapping, plan: ImportPlan, names: Sequence[str]) -> list[str]:
+    """The type DuckDB's reader gives each column of the file: ``DOUBLE`` (numbers),
+    ``BOOLEAN`` (yes/no) where it provably reads as the Arrow rules do, else ``VARCHAR``.
+
+    Both need ``''`` to be a null word (the reader makes an empty cell null, as the Arrow
+    rule then does), no space right after a quote (the typed reader refuses ``"1.5" ``,
+    which it reads as ``1.5`` as text) and a column read so by every target that uses it.
+
+    * numbers: beyond a plain decimal, the reader reads as a number what the Arrow rule
+      (:func:`custlens.ingest.clean._number_text`) reads as the same number (``+1.5``,
+      ``1.``, ``.5``, ``1e5``, surrounding spaces, digits beyond 15), except ``inf`` and
+      ``nan`` (not finite: the insert refuses them), a ``_`` between digits (``1_000``
+      reads as 1000) and ``+-`` (``+-1`` reads as -1), which the Arrow rule rejects. No
+      cell holds the last two when the file holds no ``+-`` and no digit right before a
+      ``_``. No currency mark may be made of spaces, ``+``, ``e`` and ``E`` alone (the
+      rule would strip it from such a number; marks with a digit, ``-`` or ``.`` are
+      refused by :func:`plain_refusal`), the thousands separator must not be a digit,
+      ``.``, ``+``, ``-``, ``e``, ``E`` or ``_`` (the rule deletes it from the text before
+      reading the number), and no null word may hold a digit (the rule
+      makes `` -1`` null when ``-1`` is a null word, the reader reads it as -1).
+    * yes/no: the reader takes ``true``, ``t``, ``yes``, ``y``, ``1`` and ``false``,
+      ``f``, ``no``, ``n``, ``0`` in any case, nothing else (no spaces); the Arrow rule
+      compares the lower-cased text with the mapping's words. When these ten are the
+      mapping's words with the same meaning, each text the reader takes is read alike;
+      the mapping's other words (``是``) would make the reader refuse the file, so they
+      must be absent: none in ASCII, and the file all ASCII.
+
+    ``tests/ingest/test_plain_sql.py`` compares both readers over generated texts.
+    """
+    types = ["VARCHAR"] * len(names)
+    if "" not in mapping.null_values or ord('"') in scan.before_space:
+        return types  # the reader refuses '"1.5" ' as a number (as text it drops the space)
+    read_as: dict[str, str] = {}
+    # a currency mark the Arrow rule strips could sit inside a number the reader takes
+    marks_apart = all(set(mark) - set(" +eE") for mark in mapping.currency_symbols)
+    marks_apart &= mapping.thousands not in set("0123456789.+-eE_")  # the rule deletes it from '-1', '1e3'
+    # the Arrow rule compares a trimmed cell with the null words, the reader the cell as it is
+    no_number_null = not any(c.isdigit() for word in mapping.null_values for c in word)
+    if not scan.plus_minus and not scan.digit_underscore and marks_apart and no_number_null:
+        read_as.update({"float64": "DOUBLE", "int64": "DOUBLE"})
+    true = {*mapping.true_values, "true"}
+    false = {*mapping.false_values, "false"}
+    others = (true | false) - {*READER_TRUE, *READER_FALSE}  # words the reader would refuse
+    if (
+        set(READER_TRUE) <= true
+        and set(READER_FALSE) <= false - true  # a word of both is true to the Arrow rule
+        and (not others or (all(not w.isascii() for w in others) and not scan.non_ascii))
+    ):
+        read_as["boolean"] = "BOOLEAN"
+    index = {name: i for i, name in enumerate(names)}
+    for source in {t.source for t in plan.targets if t.source is not None}:
+        kinds = {read_as.get(t.column.dtype, "VARCHAR") for t in plan.targets if t.source == source}
+        if len(kinds) == 1:
+            types[index[source]] = kinds.pop()
+    return types
+
+
+def _read_csv(info: SourceInfo, types: Sequence[str], delimiter: str, nulls: Sequence[str]) -> str:
+    """The reader of the file: each column as text or as ``DOUBLE`` (``types``); a cell
+    equal to a null word (quoted or not) is read as null, as the Arrow rule makes it
+    (without null words an empty cell is null, made '' again by the caller)."""
+    columns = ", ".join(f"'c{i}': '{kind}'" for i, kind in enumerate(types))
     words = f", nullstr=[{', '.join(_literal(w) for w in nulls)}], allow_quoted_nulls=true" if nulls else ""
     return (
         f"read_csv({_literal(str(info.path))}, columns={{{columns}}}, header=true, auto_detect=false, "
         f"delim={_literal(delimiter)}, quote='\"', escape='\"', new_line='\\n', encoding='utf-8', "
-        f"strict_mode=true, null_padding=false, ignore_errors=false, parallel=true{words})"
+        f"strict_mode=true, null_padding=false, ignore_errors=false, parallel=true, buffer_size={_BUFFER}{words})"
     )
 
 
@@ -223,12 +310,14 @@ def _convert(
     *,
     tab: bool,
     padded: bool = True,
+    read_as: str = "VARCHAR",
 ) -> tuple[str, str, list[str]]:
     """SQL of one source column: its converted value (from ``text``), whether the text is
     in a plain form, and the checks of the value (on ``value_name``, a level up).
 
     ``padded=False``: no cell of the file starts or ends with a space (:func:`_padded_cells`),
-    so the text's edges are not looked at."""
+    so the text's edges are not looked at. ``read_as``: the type the reader gave ``text``
+    (:func:`reader_types`)."""
     column = target.column
     limits = plan.limits
     kind = column.dtype
@@ -238,14 +327,22 @@ def _convert(
         form = f"NOT (contains({text}, '\"'){edges}" + (f" OR contains({text}, chr(9)))" if tab else ")")
         if column.allowed is not None:
             form += f" AND {_one_of(text, column.allowed)}"
-    elif kind in ("float64", "int64"):
-        pattern, sql = (PLAIN_DECIMAL, "DOUBLE") if kind == "float64" else (PLAIN_INTEGER, "BIGINT")
-        value = f"TRY_CAST({text} AS {sql})"
-        form = f"regexp_full_match({text}, {_literal(pattern)})"
+    elif kind in _NUMBERS:
+        if read_as == "DOUBLE":  # the Arrow rule: a finite number; a whole one integral and within 2^53
+            form = f"isfinite({text})"
+            if kind == "int64":
+                value = f"TRY_CAST({text} AS BIGINT)"
+                form += f" AND {text} = trunc({text}) AND abs({text}) <= {float(2**53)!r}"
+        else:
+            pattern, sql = (PLAIN_DECIMAL, "DOUBLE") if kind == "float64" else (PLAIN_INTEGER, "BIGINT")
+            value = f"TRY_CAST({text} AS {sql})"
+            form = f"regexp_full_match({text}, {_literal(pattern)})"
         if kind == "float64" and column.unit == "currency":
             ranges.append(f"abs({value_name}) <= {float(limits.max_amount)!r}")
         if column.minimum is not None:
             ranges.append(f"{value_name} >= {float(column.minimum)!r}")
+    elif kind == "boolean" and read_as == "BOOLEAN":
+        pass  # every value the reader gives is the Arrow rule's
     elif kind == "boolean":
         true = plain_bool_words((*mapping.true_values, "true"))
         false = plain_bool_words((*mapping.false_values, "false"))

@@ -57,7 +57,11 @@ class TextScan:
     ideographic) anywhere in the file; and the bytes beside each space (``before_space``:
     the byte values found just before a space, ``after_space``: just after one; the
     start and the end of the file count as a line feed), from which a cell starting or
-    ending with a space, or a space before a quote, can be ruled out.
+    ending with a space, or a space before a quote, can be ruled out. ``plus_minus``: a
+    ``+`` right before a ``-`` somewhere; ``digit_underscore``: a ``_`` right after a digit
+    somewhere (without either, no cell holds a number DuckDB's reader would read otherwise
+    than the Arrow rules: :func:`custlens.ingest.plain.reader_types`); ``non_ascii``: a
+    byte above 0x7F somewhere.
     """
 
     newlines: int = 0
@@ -67,8 +71,11 @@ class TextScan:
     tab: bool = False
     control: bool = False
     wide_space: bool = False
+    non_ascii: bool = False
     before_space: frozenset[int] = frozenset()
     after_space: frozenset[int] = frozenset()
+    plus_minus: bool = False
+    digit_underscore: bool = False
 
     @property
     def lines(self) -> int:
@@ -90,6 +97,32 @@ def _holds(data: np.ndarray, sequence: bytes) -> bool:
     return bool(found.any())
 
 
+_MINUS = np.zeros(256, dtype=bool)
+_MINUS[ord("-")] = True
+_DIGITS = np.zeros(256, dtype=bool)
+_DIGITS[ord("0") : ord("9") + 1] = True
+
+
+def _adjacent(chunk: bytes, data: np.ndarray, byte: int, neighbours: np.ndarray, offset: int) -> bool:
+    """Whether a ``byte`` of ``chunk`` has a byte flagged in ``neighbours`` (a table of 256)
+    ``offset`` (1 or -1) bytes away, within the chunk (``data``: its bytes).
+
+    The byte is found with ``bytes.find`` (``memchr``), so a chunk holding it seldom costs
+    next to nothing; after 64 of them the rest are looked at with NumPy.
+    """
+    at = chunk.find(byte, 1 if offset < 0 else 0)
+    for _ in range(64):
+        if at < 0:
+            return False
+        if 0 <= at + offset < len(chunk) and neighbours[chunk[at + offset]]:
+            return True
+        at = chunk.find(byte, at + 1)
+    if at < 0:
+        return False
+    beside = np.flatnonzero(data == byte) + offset
+    return bool(neighbours[data[beside[(beside >= 0) & (beside < len(data))]]].any())
+
+
 class _Scanner:
     """Accumulates a :class:`TextScan` over the chunks of a file."""
 
@@ -98,7 +131,16 @@ class _Scanner:
         self.first = True
         self.tail = b""
         self.last = b""
-        self.flags = {"bom": False, "carriage_return": False, "tab": False, "control": False, "wide_space": False}
+        self.flags = {
+            "bom": False,
+            "carriage_return": False,
+            "tab": False,
+            "control": False,
+            "wide_space": False,
+            "non_ascii": False,
+            "plus_minus": False,
+            "digit_underscore": False,
+        }
         self.before_space = np.zeros(256, dtype=bool)
         self.after_space = np.zeros(256, dtype=bool)
         self.ends_with_space = False
@@ -130,7 +172,15 @@ class _Scanner:
             flags["carriage_return"] |= returns > 0
             flags["control"] |= int(np.count_nonzero(data < 0x20)) > newlines + tabs + returns
         flags["control"] |= b"\x7f" in chunk
+        last = self.last[0] if self.last else None  # the previous chunk's last byte
+        if not flags["plus_minus"]:
+            flags["plus_minus"] = (last == 0x2B and data[0] == 0x2D) or _adjacent(chunk, data, 0x2B, _MINUS, 1)
+        if not flags["digit_underscore"]:
+            flags["digit_underscore"] = bool(data[0] == 0x5F and last is not None and _DIGITS[last]) or _adjacent(
+                chunk, data, 0x5F, _DIGITS, -1
+            )
         if not flags["wide_space"] and not chunk.isascii():
+            flags["non_ascii"] = True
             # the spaces' bytes, also one split between two chunks
             edge = np.frombuffer(self.tail + chunk, dtype=np.uint8)
             flags["wide_space"] = any(_holds(edge, space) for space in _WIDE_SPACES)
