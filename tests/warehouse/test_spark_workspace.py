@@ -198,12 +198,13 @@ def test_analyze_on_spark_fetched_in_parts_equals_duckdb(
     # default): it comes to the driver in parts; here parts of about 100 buyers
     import shutil
 
-    from custlens.analysis import _pipeline, _store, load_analysis
+    from custlens.analysis import _pipeline, load_analysis
+    from custlens.warehouse import compat
 
     duck, spark = workspaces
     copy = tmp_path / "spark"
     shutil.copytree(spark, copy)
-    monkeypatch.setattr(_store, "_fetch_limit", lambda expr: 100 * _pipeline.STORED_ROW_BYTES * 4)
+    monkeypatch.setattr(compat, "driver_result_limit", lambda expr: 100 * _pipeline.STORED_ROW_BYTES * 4)
     seen: list[int] = []
     counted = _pipeline.Pipeline.customers_parts
 
@@ -225,11 +226,11 @@ def test_analyze_on_spark_fetched_in_parts_equals_duckdb(
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
 def test_the_fetch_limit_is_sparks_result_limit(workspaces: tuple[Path, Path]) -> None:
-    from custlens.analysis._store import _fetch_limit
     from custlens.warehouse import Workspace
+    from custlens.warehouse.compat import driver_result_limit
 
     duck, spark = workspaces
     with Workspace.open(spark) as ws:
-        assert _fetch_limit(ws.table("customers")) == 2**30  # Spark's default, 1g
+        assert driver_result_limit(ws.table("customers")) == 2**30  # Spark's default, 1g
     with Workspace.open(duck) as ws:
-        assert _fetch_limit(ws.table("customers")) is None
+        assert driver_result_limit(ws.table("customers")) is None

@@ -183,6 +183,7 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
     import ibis
 
     from custlens.segment import save_snapshot
+    from custlens.warehouse.compat import driver_result_limit
 
     started = time.perf_counter()
     timed_before = sum(pipeline.timings.values())
@@ -210,19 +211,13 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
                 ]
             )
 
-        if _same_backend(con, customers):
-            # in parts on DuckDB, so that the joins fit in its memory limit (docs/performance.md)
-            parts = pipeline.customers_parts(_memory_limit(con))
-            for index in range(parts):
-                con.insert(CUSTOMERS_TABLE, as_stored(pipeline.customers_table((index, parts))))
-        else:
-            # fetched to the driver in parts, each within the engine's result limit (Spark's
-            # spark.driver.maxResultSize) and a bounded share of the driver's memory
-            parts = pipeline.customers_parts(_fetch_limit(customers))
-            for index in range(parts):
-                part = as_stored(pipeline.customers_table((index, parts))).to_pyarrow()
-                con.insert(CUSTOMERS_TABLE, ibis.memtable(part))
-                del part
+        # in parts: on DuckDB so that the joins fit in its memory limit (docs/performance.md);
+        # from Spark each part is fetched to the driver within what Spark lets it fetch at once
+        same = _same_backend(con, customers)
+        parts = pipeline.customers_parts(_memory_limit(con) if same else driver_result_limit(customers))
+        for index in range(parts):
+            part = as_stored(pipeline.customers_table((index, parts)))
+            con.insert(CUSTOMERS_TABLE, part if same else ibis.memtable(part.to_pyarrow()))
         snapshots = {
             method: save_snapshot(con, result, snapshot_id=f"{analysis_id}/{method}", created_at=created)
             for method, result in pipeline.segments.items()
@@ -271,27 +266,6 @@ def _memory_limit(con: Any) -> int | None:
     if getattr(con, "name", "") != "duckdb" or raw is None:
         return None
     return memory_bytes(str(raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
-
-
-def _fetch_limit(expr: ir.Table) -> int | None:
-    """Bytes the engine of ``expr`` returns to the driver at once: Spark's ``spark.driver.maxResultSize``.
-
-    Spark's own reading of the setting (its default 1 GiB; ``0``, no limit, counts as
-    1 GiB: the parts also bound the driver's memory). ``None`` elsewhere and on Spark
-    Connect, whose client cannot read the driver's configuration.
-    """
-    from custlens.warehouse.compat import backend_of, is_spark_connect, spark_session
-
-    backend = backend_of(expr)
-    if getattr(backend, "name", "") != "pyspark":
-        return None
-    session = spark_session(backend)
-    if is_spark_connect(session):
-        return None
-    context = session.sparkContext
-    text = context.getConf().get("spark.driver.maxResultSize", "1g")
-    limit = int(context._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes(text))
-    return limit if limit > 0 else 2**30
 
 
 def _same_backend(con: Any, expr: ir.Table) -> bool:

@@ -287,6 +287,26 @@ def is_spark_connect(session: Any) -> bool:
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
+def driver_result_limit(table: ir.Table) -> int | None:
+    """Bytes Spark lets its driver fetch at once (``spark.driver.maxResultSize``) for ``table``'s engine.
+
+    Read with Spark's own parser of sizes (through the JVM); its default is 1 GiB, and
+    ``0`` (no limit) counts as 1 GiB, since a fetch also has to fit the driver's memory.
+    ``None`` when ``table`` is not on a PySpark connection, or is on Spark Connect, whose
+    client cannot read the driver's configuration.
+    """
+    backend = backend_of(table)
+    if getattr(backend, "name", "") != "pyspark":
+        return None
+    session = spark_session(backend)
+    if is_spark_connect(session):
+        return None
+    context = session.sparkContext
+    text = context.getConf().get("spark.driver.maxResultSize", "1g")
+    limit = int(context._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes(text))
+    return limit if limit > 0 else 2**30
+
+
 def _checkpoint(backend: Any, table: ir.Table) -> ir.Table:
     """``table`` computed once on a Spark Connect server and read as a view from then on.
 
