@@ -72,6 +72,7 @@ class StageFailed(RuntimeError):
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _tree(root: int) -> dict[int, tuple[float, float, int]]:
@@ -91,7 +92,7 @@ def _tree(root: int) -> dict[int, tuple[float, float, int]]:
         pid = int(entry.name)
         parents[pid] = int(fields[1])
         # fields after the name (proc(5)): state ppid ... utime stime cutime cstime ... rss
-        rss_mb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        rss_mb = int(fields[21]) * _PAGE / 2**20
         stats[pid] = (rss_mb, sum(int(f) for f in fields[11:15]) / _TICK, parents[pid])
     inside = {root}
     grew = True

@@ -32,6 +32,7 @@ __all__ = [
     "check_target",
     "csv_bytes",
     "csv_pieces",
+    "flat_columns",
     "write_atomic",
     "neutralise",
     "neutralise_text",
@@ -201,6 +202,17 @@ _CSV_ROWS = 1 << 16
 """Rows rendered as one piece of CSV text."""
 
 
+def flat_columns(schema: pa.Schema) -> bool:
+    """Whether every column of ``schema`` is flat: text, a number, a boolean, a date or a timestamp."""
+    import pyarrow as pa
+
+    return all(
+        pa.types.is_string(k) or pa.types.is_integer(k) or pa.types.is_floating(k) or pa.types.is_boolean(k)
+        or pa.types.is_date(k) or pa.types.is_timestamp(k)
+        for k in schema.types
+    )  # fmt: skip
+
+
 def _csv_renderer(schema: pa.Schema) -> tuple[bytes, Callable[[pa.RecordBatch], bytes | memoryview]]:
     """The header line of ``schema``'s CSV and a function writing one batch's rows (see :func:`csv_bytes`)."""
     import pyarrow as pa
@@ -211,12 +223,7 @@ def _csv_renderer(schema: pa.Schema) -> tuple[bytes, Callable[[pa.RecordBatch], 
         return pa.types.is_timestamp(kind) and kind.tz == "UTC"
 
     kinds = schema.types
-    flat = all(
-        pa.types.is_string(k) or pa.types.is_integer(k) or pa.types.is_floating(k) or pa.types.is_boolean(k)
-        or pa.types.is_date(k) or pa.types.is_timestamp(k)
-        for k in kinds
-    )  # fmt: skip
-    if not (kinds and flat and any(utc(k) for k in kinds)):
+    if not (kinds and flat_columns(schema) and any(utc(k) for k in kinds)):
         buf = io.BytesIO()
         pacsv.write_csv(pa.Table.from_batches([], schema), buf)
         rows_only = pacsv.WriteOptions(include_header=False)

@@ -380,11 +380,10 @@ def _duckdb_batches(data: Any) -> tuple[Iterator[pa.RecordBatch], pa.Schema] | N
         return None
     if getattr(backend, "name", "") != "duckdb":
         return None
-    import pyarrow as pa
+    from custlens._output import flat_columns
 
     schema = data.schema().to_pyarrow()
-    flat = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_date)
-    if not all(any(test(kind) for test in flat) or pa.types.is_timestamp(kind) for kind in schema.types):
+    if not flat_columns(schema):
         return None
     from custlens.warehouse.compat import record_batches
 
