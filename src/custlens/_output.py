@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "CSV_BATCH_ROWS",
     "FORMULA_START",
     "check_target",
     "csv_bytes",
@@ -156,7 +157,7 @@ def csv_bytes(table: pa.Table) -> bytes:
     writer. Slices of 65,536 rows are rendered in parallel threads.
     """
     header, render = _csv_renderer(table.schema)
-    batches = table.to_batches(max_chunksize=_CSV_ROWS)
+    batches = table.to_batches(max_chunksize=CSV_BATCH_ROWS)
     out = io.BytesIO()
     out.write(header)
     # a slice at a time (little memory beside the text), the slices in parallel: Arrow's
@@ -183,7 +184,7 @@ def csv_pieces(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator
 
     def text(batch: pa.RecordBatch) -> bytes | memoryview:
         table = neutralise(pa.Table.from_batches([batch]).cast(schema))
-        pieces = [render(piece) for piece in table.to_batches(max_chunksize=_CSV_ROWS)]
+        pieces = [render(piece) for piece in table.to_batches(max_chunksize=CSV_BATCH_ROWS)]
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     yield header
@@ -198,8 +199,8 @@ def csv_pieces(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator
             yield pending.popleft().result()
 
 
-_CSV_ROWS = 1 << 16
-"""Rows rendered as one piece of CSV text."""
+CSV_BATCH_ROWS = 1 << 16
+"""Rows rendered as one piece of CSV text, and of each batch a streamed CSV result is read in."""
 
 
 def flat_columns(schema: pa.Schema) -> bool:

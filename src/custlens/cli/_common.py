@@ -380,14 +380,14 @@ def _duckdb_batches(data: Any) -> tuple[Iterator[pa.RecordBatch], pa.Schema] | N
         return None
     if getattr(backend, "name", "") != "duckdb":
         return None
-    from custlens._output import flat_columns
+    from custlens._output import CSV_BATCH_ROWS, flat_columns
 
     schema = data.schema().to_pyarrow()
     if not flat_columns(schema):
         return None
     from custlens.warehouse.compat import record_batches
 
-    return _engine_errors(record_batches(data, _CSV_BATCH_ROWS)), schema
+    return _engine_errors(record_batches(data, CSV_BATCH_ROWS)), schema
 
 
 def _engine_errors(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -410,10 +410,6 @@ def _engine_errors(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
         if found is None:
             raise
         raise found from None
-
-
-_CSV_BATCH_ROWS = 1 << 16
-"""Rows of each batch a CSV result is read in."""
 
 
 def _context() -> Any:

@@ -74,7 +74,9 @@ def size_bytes(text: str, option: str = "--memory-limit") -> int:
         if machine is None:
             raise InputError(f"{option} {text}: the machine's memory is unknown here; give a size such as 600MB")
         return int(machine * number / 100)
-    return int(memory_bytes(text) or 0)
+    found = memory_bytes(text)
+    assert found is not None  # a size with a unit other than % (checked above)
+    return found
 
 
 def one_shot_memory_limit(given: str | None, configured: str | None = None) -> str:

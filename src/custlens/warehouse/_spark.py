@@ -18,7 +18,7 @@ import pyarrow as pa
 from custlens.errors import BackendError, InputError
 from custlens.schema import TABLES
 from custlens.warehouse._ddl import quote
-from custlens.warehouse.compat import arrow_memtables, is_spark_connect
+from custlens.warehouse.compat import arrow_frame, arrow_memtables, is_spark_connect
 
 if TYPE_CHECKING:
     import ibis
@@ -199,10 +199,7 @@ def _require_pyspark() -> None:
 
 def _register(session: Any, name: str, source: Any) -> None:
     if isinstance(source, pa.Table):
-        try:
-            frame = session.createDataFrame(source)
-        except (TypeError, ValueError):  # older pyspark: go through pandas
-            frame = session.createDataFrame(source.to_pandas())
+        frame = arrow_frame(session, source)
     elif _is_uri(source):  # hdfs://, s3a://: checked by Spark where it reads
         frame = session.read.parquet(str(source))
     else:

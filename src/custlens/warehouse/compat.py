@@ -33,6 +33,7 @@ __all__ = [
     "DUCKDB_CONFIG",
     "table_exists",
     "register_arrow",
+    "arrow_frame",
     "record_batches",
     "materialise",
     "detach_cache_finalizers",
@@ -160,9 +161,19 @@ def register_arrow(backend: Any, name: str, table: pa.Table) -> ir.Table:
     through pandas, which turns null floats into NaN, and Spark keeps NaN as a value.
     """
     if getattr(backend, "name", "") == "pyspark":
-        spark_session(backend).createDataFrame(table).createOrReplaceTempView(name)
+        arrow_frame(spark_session(backend), table).createOrReplaceTempView(name)
         return backend.table(name)
     return backend.create_table(name, table, overwrite=True)
+
+
+def arrow_frame(session: Any, table: pa.Table, schema: Any = None) -> Any:
+    """A Spark DataFrame of the Arrow ``table`` (with the Spark ``schema`` when given).
+
+    The one way custlens hands Arrow data to Spark: PySpark 4 takes the Arrow table as it
+    is, where a pandas frame would turn null floats into NaN (a value to Spark) and, under
+    pandas 3, fail Spark's Arrow conversion (:func:`arrow_memtables`).
+    """
+    return session.createDataFrame(table) if schema is None else session.createDataFrame(table, schema=schema)
 
 
 def arrow_memtables(backend: Any) -> None:
@@ -186,8 +197,7 @@ def arrow_memtables(backend: Any) -> None:
 
     def register(op: Any) -> None:
         data = PyArrowData.convert_table(op.data.to_pyarrow(op.schema), op.schema)
-        frame = session.createDataFrame(data, schema=PySparkSchema.from_ibis(op.schema))
-        frame.createOrReplaceTempView(op.name)
+        arrow_frame(session, data, PySparkSchema.from_ibis(op.schema)).createOrReplaceTempView(op.name)
 
     backend._register_in_memory_table = register
 
