@@ -109,6 +109,39 @@ def test_fit_and_clv_on_a_workspace_equal_the_log_commands(workspace: tuple[Path
     assert len(on_ws) > 200 and list(on_ws[0]) == list(COLUMNS)
 
 
+def test_as_of_cuts_the_log_on_a_workspace_and_a_file_alike(workspace: tuple[Path, Path]) -> None:
+    """``--as-of`` is the library's ``as_of``: later lines left out, T measured to that day."""
+    from custlens.clv.tables import fit_summary, summary_from_transactions
+
+    ws, path = workspace
+    log = pq.read_table(path)
+    day = "2024-06-30"
+    by_library = fit_summary("bgnbd", summary_from_transactions(log, time_unit="M", as_of=day))
+    on_ws = _cli(["fit", "bgnbd", "-w", str(ws), "--time-unit", "M", "--as-of", day])
+    on_log = _cli(["fit", "bgnbd", str(path), "--transactions", "--time-unit", "M", "--as-of", day])
+    assert_same_fit(by_library, on_ws)
+    assert_same_fit(on_ws, on_log)
+    whole = _cli(["fit", "bgnbd", "-w", str(ws), "--time-unit", "M"])
+    assert on_ws["n_customers"] < whole["n_customers"]  # customers who first bought later are left out
+    on_ws = _cli(["clv", "-w", str(ws), "--model", "bgnbd", "--spend", "none", "--as-of", day, "--format", "json"])
+    on_log = _cli(
+        ["clv", str(path), "--transactions", "--model", "bgnbd", "--spend", "none", "--as-of", day, "--format", "json"]
+    )
+    assert_same_rows(on_ws, on_log)
+    assert len(on_ws) == on_ws_customers(log, day)
+
+
+def on_ws_customers(log: pa.Table, day: str) -> int:
+    """Customers with a purchase on or before ``day`` (UTC)."""
+    import datetime as dt
+
+    import pyarrow.compute as pc
+
+    end = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    kept = log.filter(pc.less(log["ordered_at"], pa.scalar(end, log.schema.field("ordered_at").type)))
+    return len(pc.unique(kept["customer_id"]))
+
+
 def assert_same_fit(a: Any, b: Any) -> None:
     """Two ``custlens fit`` outputs on the same data summed in another order.
 
@@ -146,6 +179,12 @@ ERRORS = {
     "fit --backend on a workspace": (["fit", "gg", "-w", "{ws}", "--backend", "spark"], "applies to a data file"),
     "clv --backend on a workspace": (["clv", "-w", "{ws}", "--backend", "spark"], "applies to a data file"),
     "clv --backend on a summary": (["clv", "x.csv", "--backend", "spark"], "--backend applies to a transaction log"),
+    "fit --as-of on a summary": (
+        ["fit", "bgnbd", "x.csv", "--as-of", "2024-06-30"],
+        "--as-of applies to a transaction",
+    ),
+    "clv --as-of on a summary": (["clv", "x.csv", "--as-of", "2024-06-30"], "--as-of applies to a transaction log"),
+    "clv --as-of not a date": (["clv", "-w", "{ws}", "--as-of", "2024-13-01"], "--as-of"),
 }
 
 

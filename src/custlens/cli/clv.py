@@ -23,6 +23,15 @@ WorkspaceOption = Annotated[
         show_default=False,
     ),
 ]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Observation end YYYY-MM-DD when summarising a log (--transactions or --workspace): later "
+        "lines are left out and T runs to this day (default: the log's last day).",
+        show_default=False,
+    ),
+]
 
 
 class Model(str, enum.Enum):
@@ -110,6 +119,7 @@ def register(app: typer.Typer) -> None:
         time_unit: Annotated[
             TimeUnit, typer.Option("--time-unit", help="Unit of recency and T when summarising a log: D, W or M.")
         ] = TimeUnit.W,
+        as_of: AsOfOption = None,
         workspace: WorkspaceOption = None,
         backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.json,
@@ -146,7 +156,7 @@ def register(app: typer.Typer) -> None:
                     model.value,
                     ws.table("transactions"),
                     penalizer=penalizer,
-                    transactions={"time_unit": time_unit.value},
+                    transactions={"time_unit": time_unit.value, "as_of": as_of},
                 )
             emit(result, fmt, output)
             return
@@ -170,7 +180,10 @@ def register(app: typer.Typer) -> None:
                 "date_col": date_col,
                 "amount_col": amount_col,
                 "time_unit": time_unit.value,
+                "as_of": as_of,
             }
+        elif as_of is not None:
+            _log_only("--as-of")
         if log_options is not None:
             data: Any = scan_table(data_file, text_columns=(customer_col,), backend=backend)
         elif backend != "duckdb":
@@ -233,6 +246,7 @@ def register(app: typer.Typer) -> None:
         amount_col: Annotated[
             str, typer.Option("--amount-col", help="Amount column of the transaction log.")
         ] = "amount",
+        as_of: AsOfOption = None,
         workspace: WorkspaceOption = None,
         backend: BackendOption = "duckdb",
         fmt: FormatOption = OutputFormat.table,
@@ -268,14 +282,18 @@ def register(app: typer.Typer) -> None:
             from custlens.warehouse import Workspace
 
             with Workspace.open(workspace, read_only=True) as ws:
-                emit(value_transactions(ws.table("transactions"), **options).table, fmt, output)
+                emit(value_transactions(ws.table("transactions"), as_of=as_of, **options).table, fmt, output)
             return
         assert data_file is not None
         if transactions:
             log = scan_table(data_file, text_columns=(id_col,), backend=backend)
-            valued = value_transactions(log, customer_col=id_col, date_col=date_col, amount_col=amount_col, **options)
+            valued = value_transactions(
+                log, customer_col=id_col, date_col=date_col, amount_col=amount_col, as_of=as_of, **options
+            )
             emit(valued.table, fmt, output)
             return
+        if as_of is not None:
+            _log_only("--as-of")
         if backend != "duckdb":
             from custlens.errors import InputError
 
@@ -298,6 +316,16 @@ def _one_source(data_file: Path | None, workspace: Path | None, argument: str) -
         from custlens.errors import InputError
 
         raise InputError(f"give either {argument} or --workspace W (exactly one)")
+
+
+def _log_only(flag: str) -> None:
+    """``flag`` summarises a transaction log: a summary file is read as it is."""
+    from custlens.errors import InputError
+
+    raise InputError(
+        f"{flag} applies to a transaction log (--transactions or --workspace W); "
+        "a per-customer summary is already measured at its own date"
+    )
 
 
 def _no_backend(backend: str) -> None:
