@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
@@ -66,6 +67,24 @@ def test_record_batches_stream_every_row_in_order() -> None:
     assert pa.Table.from_batches(batches).equals(ordered.to_pyarrow())
     free = ibis.memtable({"x": [3, 1, 2]}).order_by("x")  # unbound: Ibis' default backend
     assert pa.Table.from_batches(list(compat.record_batches(free, 2)))["x"].to_pylist() == [1, 2, 3]
+
+
+def test_record_batches_raise_duckdbs_own_error_from_a_stream(tmp_path: Path) -> None:
+    """An error found after the first batches is DuckDB's exception, as for the whole query, not an OSError."""
+    import duckdb
+
+    src = tmp_path / "tx.csv"
+    src.write_text("amount\n" + "".join(f"{i}.5\n" for i in range(300_000)) + "notanumber\n")
+    con = ibis.duckdb.connect()
+    t = con.read_csv(src, columns={"amount": "DOUBLE"}, header=True, auto_detect=False)
+    with pytest.raises(duckdb.Error) as whole:
+        t.to_pyarrow()
+    batches = compat.record_batches(t.select(doubled=t.amount * 2), 1_000)
+    assert next(batches).num_rows > 0  # the error comes after rows were read
+    with pytest.raises(duckdb.Error) as streamed:
+        list(batches)
+    assert type(streamed.value) is type(whole.value) and not isinstance(streamed.value, OSError)
+    assert "notanumber" in str(streamed.value)
 
 
 def test_materialise_lets_go_of_in_memory_inputs() -> None:

@@ -394,19 +394,14 @@ def _engine_errors(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
     """``batches`` of a DuckDB result, its errors reported as :func:`guarded` reports the engine's.
 
     An error DuckDB meets while it streams a result (a bad line far down a scanned CSV
-    file, memory) reaches Python through Arrow's stream interface as an ``OSError`` with
-    DuckDB's message, not as DuckDB's exception; it becomes the same
-    :class:`~custlens.errors.InputError` or :class:`~custlens.errors.BackendError`.
+    file, memory) reaches here as DuckDB's exception (:func:`custlens.warehouse.compat.record_batches`)
+    after some batches were written; it becomes the same :class:`~custlens.errors.InputError`
+    or :class:`~custlens.errors.BackendError` here, where the output is still being written.
     """
     try:
         yield from batches
-    except OSError as exc:
-        text = str(exc)
-        found: CustlensError | None = None
-        if text.startswith("Out of Memory Error"):
-            found = _memory_message(text)
-        elif text.startswith(("Conversion Error", "Invalid Input Error")):
-            found = _scan_message(text)
+    except Exception as exc:
+        found = scan_error(exc) or memory_error(exc)
         if found is None:
             raise
         raise found from None

@@ -225,6 +225,12 @@ def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
     ``to_pyarrow_batches`` calls ``fetch_record_batch``, which DuckDB 2.0 no longer has;
     on DuckDB the query's own Arrow reader is used instead (column types as DuckDB gives
     them). Other backends use Ibis' ``to_pyarrow_batches``.
+
+    An error DuckDB meets while the batches are read (memory, a bad line far down a
+    scanned file) crosses Arrow's stream interface as an ``OSError`` carrying DuckDB's
+    message; it is raised as the DuckDB exception the same query run whole would raise
+    (``OutOfMemoryException``, ``ConversionException``, ``InvalidInputException``), so
+    callers handle one kind of engine error however they read a result.
     """
     import ibis
 
@@ -236,8 +242,30 @@ def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
     reader = backend.con.sql(backend.compile(table)).to_arrow_reader(rows)
     try:
         yield from reader
+    except OSError as exc:
+        raise _duckdb_error(exc) from None
     finally:
         reader.close()
+
+
+_STREAM_ERRORS = {
+    "Out of Memory Error": "OutOfMemoryException",
+    "Conversion Error": "ConversionException",
+    "Invalid Input Error": "InvalidInputException",
+}
+"""DuckDB's message prefixes and the exception each comes with when a query is run whole."""
+
+
+def _duckdb_error(exc: OSError) -> Exception:
+    """The DuckDB exception behind an ``OSError`` from a DuckDB Arrow stream (``exc`` itself otherwise)."""
+    import duckdb
+
+    text = str(exc)
+    for prefix, name in _STREAM_ERRORS.items():
+        if text.startswith(prefix):
+            found: Exception = getattr(duckdb, name)(text)
+            return found
+    return exc
 
 
 def cache(table: ir.Table) -> ir.Table:
