@@ -234,3 +234,28 @@ def test_matrix_points_on_spark_equal_duckdb(
     assert a["customer_id"].to_pylist() == ids and a.num_rows <= limit
     assert a.column_names == data.column_names
     assert rows == 0 or not _single_partition(numbered[-1])  # the Spark one: by ranges
+
+
+@pytest.mark.parametrize("rows", [400, 2, 1, 0])
+def test_quantiles_on_spark_equal_duckdbs_quantile_cont(engines: tuple[object, object], rows: int) -> None:
+    """Quantiles by positions in the order (Spark) are DuckDB's ``quantile_cont`` bit for bit, and NumPy's type 7.
+
+    Spark's own exact ``percentile`` holds every distinct value in one object per quantile;
+    ``compat.quantiles`` numbers the values by ranges instead. Ties (zeros, -5, 37.5), nulls,
+    whole positions (p = 0, 0.5 of an odd count, 1) and the same column asked at several p.
+    """
+    duck, spark = engines
+    data = _values(9).slice(0, rows)
+    values = data["revenue"].to_numpy(zero_copy_only=False).copy()
+    values[::7] = np.nan  # nulls (Arrow), left out by both
+    data = data.set_column(1, "revenue", pa.array(values, from_pandas=True))
+    wanted = {f"r{i}": ("revenue", p) for i, p in enumerate((0.0, 0.2, 0.25, 0.5, 0.8, 0.999, 1.0))}
+    wanted["c"] = ("order_count", 1 / 3)
+    a, b = (compat.quantiles(register_arrow(con, "q", data), wanted).to_pyarrow() for con in (duck, spark))
+    assert compat.backend_name(compat.quantiles(register_arrow(spark, "q", data), wanted)) == "pyspark"
+    assert b.to_pylist() == a.to_pylist()  # exactly
+    kept = values[~np.isnan(values)]
+    for name, (col, p) in wanted.items():
+        column = kept if col == "revenue" else data["order_count"].to_numpy()
+        expected = float(np.quantile(column, p)) if len(column) else None
+        assert a[name][0].as_py() == (pytest.approx(expected, rel=1e-15) if expected is not None else None), name

@@ -112,7 +112,9 @@ def _split_points(t: ir.Table, cfg: Mapping[str, Any]) -> ir.Table:
         return t.aggregate(_sx=ibis.literal(float(cfg["x_threshold"])), _sy=ibis.literal(float(cfg["y_threshold"])))
     if cfg["split"] == "mean":
         return t.aggregate(_sx=t._x.mean(), _sy=t._y.mean())
-    return t.aggregate(_sx=t._x.quantile(0.5), _sy=t._y.quantile(0.5))
+    from custlens.warehouse.compat import quantiles
+
+    return quantiles(t, {"_sx": ("_x", 0.5), "_sy": ("_y", 0.5)})
 
 
 def _read_splits(splits: ir.Table, method: str) -> dict[str, float]:

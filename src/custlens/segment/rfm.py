@@ -108,8 +108,10 @@ def quantile_cut_points(table: ir.Table, columns: Mapping[str, str], bins: int) 
     scores compare each customer with it (a cross join), and ``details["cut_points"]``
     executes it when read.
     """
+    from custlens.warehouse.compat import quantiles
+
     names = [(f"{dim}_{k}", col, k) for dim, col in columns.items() for k in range(1, bins)]
-    raw = table.aggregate(**{name: table[col].cast("float64").quantile(k / bins) for name, col, k in names})
+    raw = quantiles(table, {name: (col, k / bins) for name, col, k in names})
     # rounded on the one-row aggregate, so each quantile is computed once and referenced
     return raw.select(**{name: significant(raw[name]) for name, _, _ in names})
 

@@ -198,10 +198,12 @@ def _banded(base: ir.Table, tag: Tag) -> ir.FloatingValue:
 
 
 def _cut_points(base: ir.Table, tags: list[Tag]) -> dict[str, dict[str, float | None]]:
-    """The quantile values of every band tag (12 significant digits), in one aggregate query."""
+    """The quantile values of every band tag (12 significant digits): one aggregate on DuckDB (:func:`~custlens.warehouse.compat.quantiles`)."""
     from custlens.segment._common import significant
+    from custlens.warehouse.compat import quantiles
 
-    aggs: dict[str, ir.Value] = {}
+    banded: dict[str, ir.Value] = {}  # each band's values, null outside its population
+    wanted: dict[str, tuple[str, float]] = {}
     for i, t in enumerate(tags):
         x = _column(base, t)
         if not x.type().is_numeric():
@@ -209,17 +211,17 @@ def _cut_points(base: ir.Table, tags: list[Tag]) -> dict[str, dict[str, float | 
                 f"tag {t.id!r}: a quantile band needs a numeric column; {t.spec['column']!r} is {x.type()}"
             )
         low, high = t.band or (0.0, 1.0)
-        where = _population(base, t)
-        xr = _banded(base, t)
+        if low > 0 or high < 1:
+            banded[f"_x{i}"] = ibis.ifelse(_population(base, t), _banded(base, t), ibis.null("float64"))
         if low > 0:
-            aggs[f"_l{i}"] = xr.quantile(low, where=where)
+            wanted[f"_l{i}"] = (f"_x{i}", low)
         if high < 1:
-            aggs[f"_h{i}"] = xr.quantile(high, where=where)
-    if not aggs:
+            wanted[f"_h{i}"] = (f"_x{i}", high)
+    if not wanted:
         return {t.id: {"low": None, "high": None} for t in tags}
-    raw = base.aggregate(**aggs)
+    raw = quantiles(base.select(**banded), wanted)
     # rounded in the engine like the values, so a cut point on a customer's value equals it exactly
-    row = raw.select(**{k: significant(raw[k]) for k in aggs}).to_pyarrow().to_pylist()[0]
+    row = raw.select(**{k: significant(raw[k]) for k in wanted}).to_pyarrow().to_pylist()[0]
 
     def read(key: str) -> float | None:
         value = row.get(key)

@@ -11,7 +11,7 @@ Pinned versions this module is written for: ibis-framework 12.0.0, duckdb 2.x, p
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from custlens.errors import BackendError
@@ -38,6 +38,7 @@ __all__ = [
     "materialise",
     "detach_cache_finalizers",
     "ordered_rows",
+    "quantiles",
     "RANK_BUCKET_ROWS",
     "RANK_RANGES_LOCAL",
 ]
@@ -484,6 +485,52 @@ def ordered_rows(
         w = ibis.window(group_by=t._bucket, order_by=within, rows=(None, 0))
         extra["_running"] = t[running].sum().over(w) + t._s0
     return t.mutate(**extra).drop("_bucket", "_n0", *(["_s0"] if running is not None else []))
+
+
+def quantiles(table: ir.Table, wanted: Mapping[str, tuple[str, float]]) -> ir.Table:
+    """One row: for each ``name: (column, p)`` of ``wanted``, the type-7 quantile at ``p`` of ``column``.
+
+    The quantile of the column's non-null values as float64 (null when there are none):
+    with ``n`` values in ascending order ``v[0] .. v[n-1]`` and ``h = (n - 1) p``, ``v[lo] +
+    (v[hi] - v[lo]) (h - lo)`` where ``lo, hi`` are ``h`` rounded down and up (Hyndman and
+    Fan's type 7, R's default, NumPy's ``linear``).
+
+    On DuckDB and other engines this is one aggregate of ``quantile`` (DuckDB's
+    ``quantile_cont``, which interpolates so), an expression. On Spark it is not: Spark's
+    exact ``percentile`` keeps every distinct value with its count in one object per
+    quantile and merges them in one task, so the RFM cut points of 10.9M customers (twelve
+    such objects) ran the driver out of a 6 GB heap. There each column's values are
+    numbered in their order once (:func:`ordered_rows`: ranges of the order on a cluster),
+    the few rows at the ``lo`` and ``hi`` of every ``p`` are fetched, and the quantiles are
+    interpolated as above, as DuckDB computes them; the result is a one-row table on the
+    same Spark session. (As everywhere in Ibis on Spark, a float NaN counts as null there.)
+    """
+    import math
+    import uuid
+
+    import pyarrow as pa
+
+    if backend_name(table) != "pyspark":
+        return table.aggregate(**{name: table[col].cast("float64").quantile(p) for name, (col, p) in wanted.items()})
+    found: dict[str, float | None] = {}
+    for col in dict.fromkeys(c for c, _ in wanted.values()):
+        values = table.select(_v=table[col].cast("float64"))
+        values = values.filter(values._v.notnull())
+        n = int(values.count().to_pyarrow().as_py())
+        spots = {name: (n - 1) * p for name, (c, p) in wanted.items() if c == col}
+        if n == 0:
+            found |= dict.fromkeys(spots)
+            continue
+        rows = sorted({math.floor(h) for h in spots.values()} | {math.ceil(h) for h in spots.values()})
+        # equal values may be numbered in any order among themselves: the value at a position is the same
+        numbered = ordered_rows(values, [("_v", False)])
+        got = numbered.filter(numbered._row.isin(rows)).select("_row", "_v").to_pyarrow()
+        at = dict(zip(got["_row"].to_pylist(), got["_v"].to_pylist(), strict=True))
+        for name, h in spots.items():
+            lo, hi = math.floor(h), math.ceil(h)
+            found[name] = at[lo] if lo == hi else at[lo] + (at[hi] - at[lo]) * (h - lo)
+    row = pa.table({name: pa.array([found[name]], pa.float64()) for name in wanted})
+    return register_arrow(backend_of(table), f"_custlens_quantiles_{uuid.uuid4().hex}", row)
 
 
 def _range_bounds(table: ir.Table, keys: Sequence[tuple[str, bool]], buckets: int | None) -> list[tuple[Any, ...]]:
