@@ -259,3 +259,22 @@ def test_quantiles_on_spark_equal_duckdbs_quantile_cont(engines: tuple[object, o
         column = kept if col == "revenue" else data["order_count"].to_numpy()
         expected = float(np.quantile(column, p)) if len(column) else None
         assert a[name][0].as_py() == (pytest.approx(expected, rel=1e-15) if expected is not None else None), name
+
+
+def test_a_large_table_is_ranked_by_ranges_on_a_local_master(
+    spark_session: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``RANK_LOCAL_ROWS`` a local master cuts ranges too (one partition ran out of memory at 10.9M rows)."""
+    monkeypatch.setattr(compat, "RANK_BUCKET_ROWS", 10)
+    monkeypatch.setattr(compat, "RANK_RANGES_LOCAL", False)
+    data = _values(10)
+    spark = ibis.pyspark.connect(spark_session)
+    duck = ibis.duckdb.connect()
+    keys = [("revenue", True), ("customer_id", False)]
+    monkeypatch.setattr(compat, "RANK_LOCAL_ROWS", data.num_rows)  # not above: one window, as before
+    assert _single_partition(ordered_rows(register_arrow(spark, "big", data), keys))
+    monkeypatch.setattr(compat, "RANK_LOCAL_ROWS", data.num_rows - 1)
+    ranged = ordered_rows(register_arrow(spark, "big", data), keys)
+    assert not _single_partition(ranged)
+    whole = ordered_rows(register_arrow(duck, "big", data), keys)
+    _same(_by_id(ranged.to_pyarrow()), _by_id(whole.to_pyarrow()), ())

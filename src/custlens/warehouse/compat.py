@@ -41,6 +41,7 @@ __all__ = [
     "quantiles",
     "RANK_BUCKET_ROWS",
     "RANK_RANGES_LOCAL",
+    "RANK_LOCAL_ROWS",
 ]
 
 UTC_NAMES = ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00", "UTC+00:00")
@@ -410,6 +411,12 @@ default: on one machine one partition was 2 to 5 times faster at 4 million rows
 (``benchmarks/spark_ranking.py``); ranges are for clusters, where one partition is one
 executor."""
 
+RANK_LOCAL_ROWS = 4_000_000
+"""Above this many rows :func:`ordered_rows` cuts ranges on a ``local`` master as well: one
+partition sorts the whole table in one task's share of the driver's memory, and at 10.9M
+customers (the 100M-line pipeline) such a sort ran out of Spark's execution memory in a
+6 GB driver (``UNABLE_TO_ACQUIRE_MEMORY``)."""
+
 
 def ordered_rows(
     table: ir.Table, keys: Sequence[tuple[str, bool]], *, running: str | None = None, buckets: int | None = None
@@ -429,7 +436,7 @@ def ordered_rows(
         and ``_total`` (its sum over all rows).
     buckets
         Ranges on Spark (default: one per :data:`RANK_BUCKET_ROWS` rows, at most one per
-        shuffle partition, none on a ``local`` master unless :data:`RANK_RANGES_LOCAL`);
+        shuffle partition, none on a ``local`` master up to :data:`RANK_LOCAL_ROWS` rows unless :data:`RANK_RANGES_LOCAL`);
         fewer than two: one window over the whole table.
 
     Returns
@@ -540,9 +547,9 @@ def _range_bounds(table: ir.Table, keys: Sequence[tuple[str, bool]], buckets: in
 
     if buckets is None:
         conf = spark_session(backend_of(table)).conf
-        if str(conf.get("spark.master", "")).startswith("local") and not RANK_RANGES_LOCAL:
-            return []
         n = int(table.count().to_pyarrow().as_py())
+        if str(conf.get("spark.master", "")).startswith("local") and not RANK_RANGES_LOCAL and n <= RANK_LOCAL_ROWS:
+            return []
         buckets = min(int(conf.get("spark.sql.shuffle.partitions") or 1), n // RANK_BUCKET_ROWS)
     else:
         n = int(table.count().to_pyarrow().as_py())
