@@ -14,6 +14,7 @@ Two levels:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import struct
 from pathlib import Path
@@ -183,6 +184,96 @@ def test_texts_near_the_plain_forms_are_not_plain() -> None:
         "2024-01-31 10:00:00+0800",
     ]
     assert _sql("timestamp('UTC')", stamps)[0] == [None] * len(stamps)
+
+
+def _shapes() -> list[str]:
+    """One zoned plain timestamp of each shape: both separators, 0 to 6 digits of a
+    second, ``Z`` and offsets (the largest, +/-14:00, among them)."""
+    return [
+        f"2024-10-24{separator}07:07:44" + ("." + "049626"[:digits] if digits else "") + zone
+        for separator in " T"
+        for digits in range(7)
+        for zone in ("Z", "+08:00", "-05:30", "+14:00", "-14:00", "+13:59")
+    ]
+
+
+_CONTROL = {*map(chr, range(0x20)), "\x7f"}
+_NEAR = [chr(b) for b in range(0x80)] + ["é", "٣", "０", "\u00a0", "\u3000"]
+_PAIRED = "0123456789 -+.:TZ/\t"
+_EDGES = [
+    "2024-10-24 24:00:00Z",
+    "2024-10-24T24:00:00.000000+08:00",
+    "2024-10-24 23:59:59.999999-14:00",
+    "2024-10-24 23:59:60Z",
+    "2024-10-24 00:00:00+14:01",
+    "2024-10-24 00:00:00+15:00",
+    "0999-10-24 07:07:44.049626Z",
+    "1000-01-01 00:00:00.000000Z",
+    "9999-12-31 23:59:59.999999Z",
+    "+2024-10-24 07:07:44.049626Z",
+    "2024-10-24 07:07:44.0496267Z",
+    "2024-02-30 07:07:44.049626Z",
+]
+
+
+def _near(shape: str, *, pairs: bool) -> list[str]:
+    """Texts one character away from ``shape`` (each position replaced by every ASCII
+    character and some others, removed, or a digit or space added), and with ``pairs``
+    two characters away (each pair of positions replaced by digits and the characters a
+    timestamp is made of)."""
+    texts = [shape, *_EDGES]
+    for i in range(len(shape)):
+        texts += [shape[:i] + c + shape[i + 1 :] for c in _NEAR]
+        texts += [shape[:i] + shape[i + 1 :], shape[:i] + "0" + shape[i:], shape[:i] + " " + shape[i:]]
+    if pairs:
+        for i in range(len(shape)):
+            for j in range(i + 1, len(shape)):
+                texts += [shape[:i] + a + shape[i + 1 : j] + b + shape[j + 1 :] for a in _PAIRED for b in _PAIRED]
+    return texts
+
+
+def _gated_differently(shape: str, texts: list[str], *, tab: bool, zone: str = "UTC") -> list[str]:
+    """The texts whose conversion differs with the gate of ``shape`` and without it."""
+    target = TargetPlan(Column("x", "timestamp('UTC')", ""), source="x", timezone=zone)
+    without, _, _ = plain._convert(target, '"t"', '"x"', MAPPING, PLAN, tab=tab)
+    gated, _, _ = plain._convert(target, '"t"', '"x"', MAPPING, PLAN, tab=tab, sample=shape)
+    assert gated != without  # every shape has its gate
+    absent = _CONTROL - {"\t"} if tab else _CONTROL  # bytes a file taking one pass cannot hold
+    source = pa.table({"t": [t for t in texts if not absent & set(t)]})  # noqa: F841 - read by DuckDB
+    query = f"SELECT t FROM source WHERE ({gated}) IS DISTINCT FROM ({without}) LIMIT 5"
+    return [row[0] for row in duckdb.connect().execute(query).fetchall()]
+
+
+@pytest.mark.parametrize("shape", _shapes())
+def test_the_gate_of_a_shape_reads_the_texts_near_it_as_the_regex_does(shape: str) -> None:
+    """Files hold no control byte but tabs (checked when there are some): the insert
+    never runs on the others (a quoted line feed: fewer rows than lines)."""
+    texts = _near(shape, pairs=shape.endswith(("44Z", "44.049626Z", "44+08:00", "44.049-05:30")))
+    assert _gated_differently(shape, texts, tab=False) == []
+    assert _gated_differently(shape, texts, tab=True) == []
+    assert _gated_differently(shape, texts[:5000], tab=False, zone="Asia/Shanghai") == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_shapes()), st.lists(st.tuples(st.integers(0, 31), st.sampled_from(_NEAR)), max_size=4))
+def test_the_gate_reads_texts_changed_anywhere_as_the_regex_does(shape: str, changes: list[tuple[int, str]]) -> None:
+    text = list(shape)
+    for at, char in changes:
+        text[at % len(text)] = char
+    assert _gated_differently(shape, ["".join(text)], tab="\t" in text) == []
+
+
+def test_a_sample_outside_the_zoned_form_gives_no_gate() -> None:
+    for sample in [
+        None,
+        "",
+        "2024-10-24 07:07:44",
+        "2024-10-24 07:07:44+15:00",
+        " 2024-10-24 07:07:44Z",
+        "0999-01-01 00:00:00Z",
+    ]:
+        assert plain.zoned_gate('"t"', sample, tab=False) is None
+    assert plain.zoned_gate('"t"', "2024-10-24 07:07:44Z", tab=False) is not None
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -482,6 +573,21 @@ def test_the_bytes_beside_plus_and_underscore_are_found_across_chunks(draw: st.D
     assert not scan.non_ascii
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_the_bytes_found_nowhere_are_found_across_chunks(draw: st.DataObject) -> None:
+    from custlens.ingest.sources import _Scanner
+
+    data = draw.draw(st.binary(min_size=1, max_size=40).map(lambda b: bytes(b"NA/n#a\n"[x % 7] for x in b)))
+    look_for = draw.draw(st.binary(max_size=6).map(lambda b: bytes(b"NA/n#x\xc3"[x % 7] for x in b)))
+    cuts = sorted(draw.draw(st.lists(st.integers(1, len(data)), max_size=4, unique=True)))
+    scanner = _Scanner(look_for)
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        if start < stop:
+            scanner.update(data[start:stop])
+    assert scanner.result().unseen == set(look_for) - set(data)
+
+
 @pytest.mark.parametrize("at", [0, 5, 63, 64, 65, 199])
 def test_plus_minus_and_a_digit_before_an_underscore_are_found_among_many(at: int) -> None:
     """Past 64 of a byte in a chunk the rest are looked at with NumPy: both ways find the pair."""
@@ -598,6 +704,29 @@ def test_other_null_words_are_read_alike_in_one_pass(
     assert _one_pass(caplog, path) == (words == '["", "-"]')  # else '' is not a number: the usual path
 
 
+@pytest.mark.parametrize("words", [None, '["NA"]', '["", "NA", "-"]'])
+def test_null_words_the_file_cannot_hold_are_left_to_the_rules(
+    words: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file without ``N`` or ``#``: the reader is given the other null words only (all
+    of them when none is left), with the usual path's result."""
+    path = tmp_path / "no_n.csv"
+    path.write_text(PLAIN_FILE.replace(",NA,", ",n/a,"))
+    kwargs: dict[str, Any] = {"rate": 1.0}
+    if words is not None:
+        kwargs["mapping"] = tmp_path / "m.toml"
+        kwargs["mapping"].write_text(f"[source]\nnull_values = {words}\n")
+    mapping = ImportMapping() if words is None else ImportMapping(null_values=tuple(json.loads(words)))
+    info = inspect_source(path, mapping)
+    assert info.text is not None and ord("N") in info.text.unseen
+    read = plain.null_words(info.text, mapping)
+    assert read == {None: ["", "n/a", "null", "nan"], '["NA"]': ["NA"], '["", "NA", "-"]': ["", "-"]}[words]
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch, **kwargs)
+    assert _one_pass(caplog, path) == (words != '["NA"]')  # without '' an empty cell is no number
+    assert outcome["rows_read"] == 300
+
+
 def test_edges_of_cells_are_checked_only_when_a_space_is_beside_a_delimiter_quote_or_line_feed(
     tmp_path: Path,
 ) -> None:
@@ -620,6 +749,20 @@ def test_edges_of_cells_are_checked_only_when_a_space_is_beside_a_delimiter_quot
     for kind in ("leading space", "trailing space in quotes"):
         assert "starts_with" in insert(NOT_PLAIN[kind])
     assert "starts_with" in insert(PLAIN_FILE + '"SO99999",1,C1,2024-01-01,UTC,1,1,1,p,web ')  # the file's end
+    # quotes are looked for in cells only when the file holds some
+    assert 'contains("t_order_id", \'"\')' in insert(PLAIN_FILE)
+    assert 'contains("t_' not in insert(PLAIN_FILE.replace('"', ""))
+
+
+def test_a_file_without_quotes_is_imported_in_one_pass_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "unquoted.csv"
+    path.write_text(PLAIN_FILE.replace('"P, quoted"', "P; quoted").replace('"', ""))
+    with caplog.at_level(logging.DEBUG, logger="custlens.ingest.importer"):
+        outcome = _same_both_ways(tmp_path, path, monkeypatch)
+    assert _one_pass(caplog, path)
+    assert outcome["rows_loaded"] == 300
 
 
 @settings(max_examples=300, deadline=None)
@@ -704,6 +847,31 @@ def test_new_keys_after_stored_rows_are_imported_in_one_pass(
         outcome = _same_both_ways(tmp_path, rest, monkeypatch, before=[first])
     assert _one_pass(caplog, rest)
     assert len(outcome["rows"]) == 300
+
+
+def _held_twice(keys: list[tuple[str | None, int]]) -> int:
+    """``plain.duplicate_keys`` run over a table of ``keys`` (0 or 1)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE transactions (order_id VARCHAR, line BIGINT)")
+    if keys:
+        con.executemany("INSERT INTO transactions VALUES (?, ?)", [list(k) for k in keys])
+    return int(con.execute(plain.duplicate_keys(schema_table("transactions"))).fetchall()[0][0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text("ab", max_size=2)), st.integers(-1, 2)), max_size=30))
+def test_the_key_check_finds_a_key_held_twice_as_grouping_does(keys: list[tuple[str | None, int]]) -> None:
+    assert _held_twice(keys) == (len(set(keys)) < len(keys))
+
+
+def test_the_key_check_tells_keys_apart_when_their_hashes_are_equal() -> None:
+    """Two keys of the benchmark file whose DuckDB hashes are equal: the hash only picks
+    the rows whose keys are then grouped."""
+    one, other = ("SO00009455-0045", 2), ("SO00095555-0018", 2)
+    hashes = duckdb.connect().execute("SELECT hash(?, ?::BIGINT), hash(?, ?::BIGINT)", [*one, *other]).fetchall()[0]
+    assert hashes[0] == hashes[1], "DuckDB's hash changed: find two other keys with equal hashes"
+    assert _held_twice([one, other, ("SO1", 1)]) == 0
+    assert _held_twice([one, other, one]) == 1
 
 
 def test_mappings_with_formats_maps_or_other_separators_take_the_usual_path(
