@@ -335,9 +335,15 @@ def run_size(
     return out
 
 
-def svg_plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """Seconds per stage (and in all) against transactions, log-log, as a small SVG."""
-    runs = sorted(runs, key=lambda r: r["transactions"])
+def svg_plot(runs: list[dict[str, Any]], path: Path) -> bool:
+    """Seconds per stage (and in all) against transactions, log-log, as a small SVG.
+
+    Only completed runs are drawn; with none (every stored run failed or stopped) the plot
+    is left as it is and ``False`` returned.
+    """
+    runs = sorted((r for r in runs if "failed" not in r and not r.get("partial")), key=lambda r: r["transactions"])
+    if not runs:
+        return False
     spark = [r for r in runs if r.get("backend") == "spark"]
     runs = [r for r in runs if r.get("backend", "duckdb") == "duckdb"]
     series = {
@@ -402,6 +408,7 @@ def svg_plot(runs: list[dict[str, Any]], path: Path) -> None:
     parts.append("</svg>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts) + "\n")
+    return True
 
 
 def table(runs: list[dict[str, Any]]) -> str:
@@ -493,8 +500,9 @@ def main() -> None:
             RESULTS.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2))
     if runs:
         print(table(list(runs.values())))
-        svg_plot(list(runs.values()), PLOT)
-        print(f"plot: {PLOT.relative_to(ROOT)}; results: {RESULTS.relative_to(ROOT)}")
+        drawn = svg_plot(list(runs.values()), PLOT)
+        plot = f"plot: {PLOT.relative_to(ROOT)}" if drawn else "plot not redrawn (no completed run)"
+        print(f"{plot}; results: {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
