@@ -238,8 +238,17 @@ def set_memory_limit(workspace: Path, limit: str) -> None:
     path.write_text(tomli_w.dumps(doc))
 
 
-def spark_env(master: str, shuffle_partitions: int, driver_memory: str, max_result_size: str) -> dict[str, str]:
-    """The environment of a ``custlens`` stage on Spark (this Python for the workers, the settings)."""
+def spark_env(
+    master: str, shuffle_partitions: int, driver_memory: str, max_result_size: str, local_dir: Path | None = None
+) -> dict[str, str]:
+    """The environment of a ``custlens`` stage on Spark (this Python for the workers, the settings).
+
+    ``local_dir`` is Spark's scratch space (``spark.local.dir``: shuffle and spill files,
+    about 30 GB during the analysis of 100M transactions); the run puts it in its own
+    folder and empties it after every stage, since a JVM the watchdog kills leaves its
+    files behind.
+    """
+    scratch = f"--conf spark.local.dir={local_dir} " if local_dir is not None else ""
     return {
         **os.environ,
         "PYSPARK_PYTHON": sys.executable,
@@ -247,7 +256,7 @@ def spark_env(master: str, shuffle_partitions: int, driver_memory: str, max_resu
         "PYSPARK_SUBMIT_ARGS": (
             f"--master {master} --driver-memory {driver_memory} "
             f"--conf spark.sql.shuffle.partitions={shuffle_partitions} "
-            f"--conf spark.driver.maxResultSize={max_result_size} pyspark-shell"
+            f"--conf spark.driver.maxResultSize={max_result_size} {scratch}pyspark-shell"
         ),
     }
 
@@ -277,8 +286,12 @@ def run_size(
         "import transactions": ["import", str(folder / "transactions.csv"), "-t", "transactions", "-w", str(workspace)],
     }
     env = None
+    scratch: Path | None = None
     if spark:
-        env = spark_env(spark["master"], spark["shuffle_partitions"], spark["driver_memory"], spark["max_result_size"])
+        scratch = work / "spark-local"
+        env = spark_env(
+            spark["master"], spark["shuffle_partitions"], spark["driver_memory"], spark["max_result_size"], scratch
+        )
         commands["export to spark"] = [
             "init",
             str(analysed),
@@ -309,7 +322,11 @@ def run_size(
             set_memory_limit(workspace, memory_limit)
         try:
             for stage, argv in commands.items():
-                stages[stage] = run_stage([CUSTLENS, *argv], log, cap_mb, env=env)
+                try:
+                    stages[stage] = run_stage([CUSTLENS, *argv], log, cap_mb, env=env)
+                finally:
+                    if scratch is not None:
+                        shutil.rmtree(scratch, ignore_errors=True)
                 if progress is not None:  # a long run keeps what it measured so far
                     progress({**out, "stages": stages, "partial": True})
         except StageFailed as exc:
