@@ -34,7 +34,9 @@ def as_arrow(data: Any, what: str = "input") -> pa.Table:
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     if hasattr(data, "to_pyarrow"):  # Ibis
-        return data.to_pyarrow()
+        from custlens.warehouse.compat import to_arrow
+
+        return to_arrow(data)
     if hasattr(data, "to_arrow"):  # polars
         return data.to_arrow()
     try:

@@ -121,3 +121,45 @@ def test_spark_helpers(spark_session: object) -> None:
             compat.check_utc(t)
     finally:
         spark_session.conf.set("spark.sql.session.timeZone", "UTC")  # type: ignore[attr-defined]
+
+
+def _typed(n: int = 50) -> pa.Table:
+    import datetime as dt
+
+    return pa.table(
+        {
+            "customer_id": pa.array([f"C{i:03d}" for i in range(n)]),
+            "orders": pa.array([None if i % 7 == 0 else i for i in range(n)], pa.int64()),
+            "revenue": pa.array([None if i % 5 == 0 else i * 1.5 for i in range(n)], pa.float64()),
+            "day": pa.array([dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(n)], pa.date32()),
+            "at": pa.array(
+                [dt.datetime(2024, 1, 1, 8, tzinfo=dt.UTC) + dt.timedelta(hours=i) for i in range(n)],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "active": pa.array([i % 3 == 0 for i in range(n)]),
+            "code": pa.array([None if i % 4 == 0 else i % 9 for i in range(n)], pa.int32()),
+        }
+    )
+
+
+def test_to_arrow_on_spark_equals_ibis_to_pyarrow(spark_session: object) -> None:
+    # Spark's own Arrow collection replaces Ibis' toPandas round trip: same values and types
+    con = ibis.pyspark.connect(spark_session)
+    t = compat.register_arrow(con, "compat_typed", _typed())
+    derived = t.mutate(share=t.revenue / t.orders, label=t.customer_id.concat("-x"), month=t.day.truncate("M"))
+    for expr in (t.order_by("customer_id"), derived.order_by("customer_id"), t.filter(t.orders > 1000)):
+        got, want = compat.to_arrow(expr), expr.to_pyarrow()
+        assert got.schema == want.schema and got.equals(want)
+    assert compat.to_arrow(t.orders.sum()) == t.orders.sum().to_pyarrow()  # a scalar
+    column = t.order_by("customer_id").revenue
+    assert compat.to_arrow(column).equals(column.to_pyarrow())  # a column
+    # record_batches on Spark: the rows in order, in batches of at most the size asked for
+    batches = list(compat.record_batches(t.order_by(ibis.desc("customer_id")), 16))
+    assert [b.num_rows for b in batches] == [16, 16, 16, 2]
+    assert pa.Table.from_batches(batches).equals(t.order_by(ibis.desc("customer_id")).to_pyarrow())
+
+
+def test_to_arrow_elsewhere_is_ibis_to_pyarrow() -> None:
+    t = ibis.duckdb.connect().create_table("t", _typed())
+    assert compat.to_arrow(t.order_by("customer_id")).equals(t.order_by("customer_id").to_pyarrow())
+    assert compat.to_arrow(ibis.memtable({"x": [1, 2]}).x.sum()).as_py() == 3

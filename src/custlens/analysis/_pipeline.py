@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from custlens.analysis._config import AnalysisConfig
 from custlens.errors import CustlensError, InputError
 from custlens.warehouse.compat import cache as cache_table
+from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -200,7 +201,7 @@ class Pipeline:
     @cached_property
     def history(self) -> pa.Table:
         """Purchase histories (frequency, recency, T, monetary value) in the analysis time unit, by customer id."""
-        return self._timed("history", lambda: self.history_expr.order_by("customer_id").to_pyarrow())
+        return self._timed("history", lambda: to_arrow(self.history_expr.order_by("customer_id")))
 
     # -- value --------------------------------------------------------------------------------
     @cached_property
@@ -496,7 +497,7 @@ class Pipeline:
         if method not in self.segments:
             return None
         c = self.segments[method].customers
-        return c.select(customer_id=c.customer_id.cast("string"), segment=c.segment).to_pyarrow()
+        return to_arrow(c.select(customer_id=c.customer_id.cast("string"), segment=c.segment))
 
     @cached_property
     def value_results(self) -> tuple[dict[str, pa.Table], dict[str, Any] | None]:
@@ -550,12 +551,12 @@ class Pipeline:
         ind = self.indicators
         ind = ind.select(customer_id=ind.customer_id.cast("string"), last_purchase_at=ind.last_purchase_at)
         lost = ind.inner_join(lost_ids, ind.customer_id == lost_ids._lid).drop("_lid")
-        lost_t = lost.order_by("customer_id").to_pyarrow()
+        lost_t = to_arrow(lost.order_by("customer_id"))
         gaps = gap_returns(self.tables["transactions"], as_of=self.as_of, config=self.config.segment.get("state"))
         types = loss_types(
             lost_t,
             p_alive=self.clv.table.select(["customer_id", "p_alive"]),
-            gaps=gaps.to_pyarrow(),
+            gaps=to_arrow(gaps),
             p_alive_threshold=float(cfg["p_alive_threshold"]),
         )
         grouped = types.group_by(["loss_type", "loss_type_zh", "basis"], use_threads=False).aggregate(
@@ -732,7 +733,7 @@ class Pipeline:
         step = max(1, -(-n // limit))
         numbered = ordered_rows(c, [("customer_id", False)])
         keep = numbered.filter(numbered._row % step == 0).drop("_row", "_count")
-        return keep.order_by("customer_id").to_pyarrow()
+        return to_arrow(keep.order_by("customer_id"))
 
     def _cluster_profiles(self) -> pa.Table:
         result = self.segments["cluster"]
@@ -794,7 +795,7 @@ class Pipeline:
         scale = (float(s["scale"][0]), float(s["scale"][1]))
         if s["instrument"] in instruments:
             method = s["segments"]
-            seg_table = self.segments[method].customers.select("customer_id", "segment").to_pyarrow()
+            seg_table = to_arrow(self.segments[method].customers.select("customer_id", "segment"))
             try:
                 result = indices_by_segment(answers, seg_table, s["model"], scale=scale, instrument=s["instrument"])
             except CustlensError as exc:

@@ -183,7 +183,7 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
     import ibis
 
     from custlens.segment import save_snapshot
-    from custlens.warehouse.compat import driver_result_limit
+    from custlens.warehouse.compat import driver_result_limit, to_arrow
 
     started = time.perf_counter()
     timed_before = sum(pipeline.timings.values())
@@ -217,7 +217,7 @@ def save(con: Any, pipeline: Pipeline, *, custlens_version: str, seconds_so_far:
         parts = pipeline.customers_parts(_memory_limit(con) if same else driver_result_limit(customers))
         for index in range(parts):
             part = as_stored(pipeline.customers_table((index, parts)))
-            con.insert(CUSTOMERS_TABLE, part if same else ibis.memtable(part.to_pyarrow()))
+            con.insert(CUSTOMERS_TABLE, part if same else ibis.memtable(to_arrow(part)))
         snapshots = {
             method: save_snapshot(con, result, snapshot_id=f"{analysis_id}/{method}", created_at=created)
             for method, result in pipeline.segments.items()

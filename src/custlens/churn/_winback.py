@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from custlens._frames import as_arrow, as_ibis
 from custlens.errors import InputError, did_you_mean
+from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     pass
@@ -136,7 +137,7 @@ def winback_outcomes(
     )
     if out.count().to_pyarrow().as_py() == 0:
         raise InputError("campaign: the record has no rows")
-    return out.order_by("_row").select(*WINBACK_COLUMNS).to_pyarrow()
+    return to_arrow(out.order_by("_row").select(*WINBACK_COLUMNS))
 
 
 def winback_summary(outcomes: Any, *, complete_only: bool = False) -> pa.Table:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from custlens.errors import BackendError
+from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -108,10 +109,10 @@ def score(
 
     if on_duckdb:
         if fetched is None:
-            fetched = _columns(history).order_by("customer_id").to_pyarrow()
+            fetched = to_arrow(_columns(history).order_by("customer_id"))
         return value_customers(fetched, model=purchase, spend=spend, **options)
     # the models and settings of the result, from one customer (the models are fitted already)
-    first = fetched.slice(0, 1) if fetched is not None else _columns(history).limit(1).to_pyarrow()
+    first = fetched.slice(0, 1) if fetched is not None else to_arrow(_columns(history).limit(1))
     here = value_customers(first, model=purchase, spend=spend, **options)
     table = _score_on_spark(history, purchase, spend, dict(options))
     if fetched is not None and not table["customer_id"].equals(fetched["customer_id"]):
@@ -235,7 +236,7 @@ def value_transactions(
     if on_duckdb:
         import ibis
 
-        fetched = _columns(history).order_by("customer_id").to_pyarrow()
+        fetched = to_arrow(_columns(history).order_by("customer_id"))
         history = ibis.memtable(fetched)
     else:
         history = cache_table(history)

@@ -241,7 +241,9 @@ def to_frame(expr: ir.Table, kind: FrameKind = "pandas", *, order_by: str | Iter
     if kind == "polars":
         return expr.to_polars()
     if kind == "arrow":
-        return expr.to_pyarrow()
+        from custlens.warehouse.compat import to_arrow
+
+        return to_arrow(expr)
     raise InputError(f"'kind' must be one of pandas, polars, arrow, ibis; got {kind!r}")
 
 

@@ -139,14 +139,14 @@ def kmeans_segments(
     selected = t.select(
         customer_id=t[customer_col].cast("string"), **{f: t[f].cast("float64") for f in dict.fromkeys([*feats, value])}
     )
-    from custlens.warehouse.compat import backend_name
+    from custlens.warehouse.compat import backend_name, to_arrow
 
     if backend_name(t) == "pyspark":  # Spark MLlib on the executors; only a sample reaches the driver
         from custlens.segment._cluster_spark import kmeans_on_spark
 
         return kmeans_on_spark(selected, feats, value, cfg, k, as_of_or_none(as_of))
     # the sample and the starts depend on row order: customer ids, on every engine
-    data = selected.order_by("customer_id").to_pyarrow()
+    data = to_arrow(selected.order_by("customer_id"))
     raw = np.column_stack([data[f].to_numpy(zero_copy_only=False) for f in feats]).astype(float)
     bad = ~np.isfinite(raw)
     if bad.any():

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from custlens.errors import InputError
 from custlens.segment._common import SegmentResult
-from custlens.warehouse.compat import DUCKDB_CONFIG, backend_of, table_exists
+from custlens.warehouse.compat import DUCKDB_CONFIG, backend_of, table_exists, to_arrow
 
 __all__ = [
     "open_snapshot_db",
@@ -127,7 +127,7 @@ def save_snapshot(
         # holds every id and label in memory
         n = int(customers.count().execute())
     else:  # fetched once, then checked and inserted by ``con``
-        fetched = customers.to_pyarrow()
+        fetched = to_arrow(customers)
         n = fetched.num_rows
         customers = ibis.memtable(fetched)
     if n and _has_duplicates(con, customers):

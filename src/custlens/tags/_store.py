@@ -210,11 +210,11 @@ def save(
             "applied in date order so that their history stays true (apply on a later date, or on the latest to "
             "replace it)"
         )
-    from custlens.warehouse.compat import backend_of
+    from custlens.warehouse.compat import backend_of, to_arrow
 
     assignments = computation.assignments
     if backend_of(assignments) is not con:  # computed on Spark: the assignments come to the workspace file
-        assignments = assignments.to_pyarrow()
+        assignments = to_arrow(assignments)
     con.create_table(_STAGING, assignments, temp=True, overwrite=True)
     day = as_of.isoformat()
     try:

@@ -26,6 +26,7 @@ from custlens.errors import InputError, NotFoundError, did_you_mean
 from custlens.tags import _store
 from custlens.tags._api import WorkspaceLike, _day, reading
 from custlens.tags._expr import compile_expression, expression_tags, parse_expression
+from custlens.warehouse.compat import to_arrow
 
 __all__ = [
     "PERSONA_COLUMNS",
@@ -97,7 +98,7 @@ def audience(workspace: WorkspaceLike, expression: str, as_of: date | str | None
     with reading(workspace) as con:
         run, _, held, base = _context(con, as_of)
         known = [t["id"] for t in run["taxonomy"]["tag"]]
-        return audience_table(held, base, expression, known).order_by("customer_id").to_pyarrow()
+        return to_arrow(audience_table(held, base, expression, known).order_by("customer_id"))
 
 
 def export_audience(
@@ -133,10 +134,10 @@ def export_audience(
         members = audience_table(held, base, expression, known)
         c = base.select(_cid="customer_id", revenue="revenue", clv="clv", p_alive="p_alive", risk_band="risk_band")
         rows = members.inner_join(c, members.customer_id == c._cid)
-        customers = rows.select(
+        customers = to_arrow(rows.select(
             "customer_id", segment=ibis.literal(name, "string"), revenue="revenue", clv="clv", p_alive="p_alive",
             risk_band="risk_band",
-        ).order_by("customer_id").to_pyarrow()  # fmt: skip
+        ).order_by("customer_id"))  # fmt: skip
     import pyarrow.compute as pc
 
     n = customers.num_rows

@@ -35,6 +35,7 @@ __all__ = [
     "register_arrow",
     "arrow_frame",
     "record_batches",
+    "to_arrow",
     "materialise",
     "detach_cache_finalizers",
     "ordered_rows",
@@ -226,7 +227,9 @@ def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
     For results too large to hold whole next to their conversion. Ibis 12's DuckDB
     ``to_pyarrow_batches`` calls ``fetch_record_batch``, which DuckDB 2.0 no longer has;
     on DuckDB the query's own Arrow reader is used instead (column types as DuckDB gives
-    them). Other backends use Ibis' ``to_pyarrow_batches``.
+    them). On Spark the result is fetched whole as Arrow (:func:`to_arrow`) and handed out
+    in batches: Spark has no ordered Arrow stream to the driver. Other backends use Ibis'
+    ``to_pyarrow_batches``.
 
     An error DuckDB meets while the batches are read (memory, a bad line far down a
     scanned file) crosses Arrow's stream interface as an ``OSError`` carrying DuckDB's
@@ -237,6 +240,9 @@ def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
     import ibis
 
     backend = ibis.get_backend(table)  # unbound tables run on Ibis' default backend
+    if getattr(backend, "name", "") == "pyspark":
+        yield from to_arrow(table).to_batches(max_chunksize=rows)
+        return
     if getattr(backend, "name", "") != "duckdb":
         yield from table.to_pyarrow_batches(chunk_size=rows)
         return
@@ -248,6 +254,30 @@ def record_batches(table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
         raise _duckdb_error(exc) from None
     finally:
         reader.close()
+
+
+def to_arrow(expr: ir.Expr) -> Any:
+    """The result of ``expr`` (a table, column or scalar) in Arrow, as Ibis' ``to_pyarrow`` gives it.
+
+    Ibis 12's PySpark backend fetches a result through ``toPandas`` and converts the
+    frame back to Arrow: Spark's Arrow batches, a pandas frame (ids as Python strings)
+    and the second Arrow copy are held at once. In the 100M-line pipeline on Spark local
+    that conversion of one per-customer result (10.9 million customers) took the
+    ``custlens`` process from 2.9 to 12.9 GB in 90 s (``docs/performance.md``). On a
+    PySpark connection the rows are fetched with Spark's own Arrow collection
+    (``DataFrame.toArrow``, one copy) and cast to the expression's schema as Ibis casts
+    its own results; other backends use ``to_pyarrow``.
+    """
+    table_expr = expr.as_table()
+    backend = backend_of(table_expr)
+    if getattr(backend, "name", "") != "pyspark":
+        return expr.to_pyarrow()
+    from ibis.formats.pyarrow import PyArrowData
+
+    schema = table_expr.schema()
+    data = spark_frame(table_expr).toArrow()
+    data = data.rename_columns(list(schema.names))  # Spark names unnamed results by their SQL text
+    return expr.__pyarrow_result__(PyArrowData.convert_table(data, schema))
 
 
 _STREAM_ERRORS = {
@@ -368,14 +398,15 @@ def _checkpoint(backend: Any, table: ir.Table) -> ir.Table:
 def spark_frame(table: ir.Table) -> Any:
     """The ``pyspark.sql.DataFrame`` of an Ibis expression on a PySpark connection.
 
-    For what Ibis cannot express (``mapInArrow``, MLlib); the in-memory tables the
-    expression reads are registered first, as Ibis does before it executes.
+    For what Ibis cannot express (``mapInArrow``, MLlib, Arrow collection); Ibis'
+    pre-execution hooks run first (the in-memory tables and UDFs the expression reads
+    are registered), as Ibis runs them before it executes.
     """
     backend = backend_of(table)
     if backend is None:
         raise BackendError("an expression of in-memory tables only has no Spark session; give a Spark table")
     session = spark_session(backend)
-    backend._register_in_memory_tables(table)
+    backend._run_pre_execute_hooks(table)
     return session.sql(backend.compile(table))
 
 
@@ -395,7 +426,7 @@ def on_engine(table: ir.Table, engine_table: ir.Table) -> ir.Table:
     engine = backend_of(engine_table)
     if backend_of(table) is engine:
         return table
-    data = table.to_pyarrow()
+    data = to_arrow(table)
     if engine is not None and getattr(engine, "name", "") == "pyspark":
         return register_arrow(engine, f"custlens_stored_{uuid.uuid4().hex}", data)
     return ibis.memtable(data)
