@@ -20,9 +20,11 @@ For each size N (transactions):
 3. The reference for the import is DuckDB's own CSV reader loading the same file into a
    table in a fresh process (no validation): the floor an import can reach.
 
-Prints one table, writes ``benchmarks/results/pipeline_scale.json`` and draws
-``docs/img/pipeline_scale.svg`` (seconds per stage against transactions, both axes
-logarithmic) from every size measured so far, so sizes may be run one at a time.
+Prints one table, writes ``benchmarks/results/pipeline_scale.json`` (this machine's runs,
+not committed) and draws ``docs/img/pipeline_scale.svg`` (seconds per stage against
+transactions, both axes logarithmic) from ``docs/img/pipeline_scale.json``, the committed
+runs the plot draws: each completed run replaces the one of its size and backend there,
+so sizes may be run one at a time, on a fresh clone too.
 The targets of issue 12 for 100M transactions: under 15 minutes and 8 GB peak.
 ``--memory-limit`` sets the workspaces' ``[duckdb] memory_limit`` (the analysis of 100M
 transactions runs out of the default 2GB).
@@ -61,6 +63,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench" / "pipeline"
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline_scale.json"
 PLOT = ROOT / "docs" / "img" / "pipeline_scale.svg"
+PLOT_DATA = PLOT.with_suffix(".json")
+"""The runs the plot draws, committed beside it (a fresh clone has no ``RESULTS``)."""
 CUSTLENS = str(Path(sys.executable).with_name("custlens"))
 STAGES = ("import customers", "import transactions", "export to spark", "analyze", "report")
 TARGET_SECONDS = 15 * 60
@@ -424,6 +428,27 @@ def svg_plot(runs: list[dict[str, Any]], path: Path) -> bool:
     return True
 
 
+def plotted(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The plot's runs (:data:`PLOT_DATA`) with the completed ones of ``runs`` in place of theirs.
+
+    Each kept run holds what the plot and ``docs/performance.md`` need: the date, the
+    backend, the transactions, each stage's seconds, the total and the peak.
+    """
+    kept: dict[str, dict[str, Any]] = json.loads(PLOT_DATA.read_text())["runs"] if PLOT_DATA.exists() else {}
+    for key, run in runs.items():
+        if "failed" in run or run.get("partial") or "total_seconds" not in run:
+            continue
+        kept[key] = {
+            "date": run.get("date"),
+            "backend": run.get("backend", "duckdb"),
+            "transactions": run["transactions"],
+            "stages": {name: {"seconds": stage["seconds"]} for name, stage in run["stages"].items()},
+            "total_seconds": run["total_seconds"],
+            "peak_mb": run.get("peak_mb"),
+        }
+    return kept
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """The figures as a plain-text table."""
     lines = [f"{'transactions':>13} {'stage':<20} {'seconds':>9} {'cpu s':>8} {'peak MB':>9}"]
@@ -513,9 +538,14 @@ def main() -> None:
             RESULTS.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2))
     if runs:
         print(table(list(runs.values())))
-        drawn = svg_plot(list(runs.values()), PLOT)
-        plot = f"plot: {PLOT.relative_to(ROOT)}" if drawn else "plot not redrawn (no completed run)"
-        print(f"{plot}; results: {RESULTS.relative_to(ROOT)}")
+    drawn = plotted(runs)
+    if drawn and svg_plot(list(drawn.values()), PLOT):
+        PLOT_DATA.write_text(json.dumps({"runs": dict(sorted(drawn.items()))}, indent=2) + "\n")
+        print(
+            f"plot: {PLOT.relative_to(ROOT)} from {PLOT_DATA.relative_to(ROOT)}; results: {RESULTS.relative_to(ROOT)}"
+        )
+    else:
+        print("plot not redrawn (no completed run)")
 
 
 if __name__ == "__main__":
