@@ -27,7 +27,6 @@ from custlens._frames import as_arrow, as_ibis
 from custlens._toml import read_toml
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.schema import INTERACTION_KINDS
-from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -299,6 +298,8 @@ def churn_reasons(
     ids = lost_t.select(customer_id=lost_t.customer_id.cast("string")).distinct()
     out = ids.left_join(per, ids.customer_id == per.r_id).drop("r_id")
     out = out.left_join(last_evidence, out.customer_id == last_evidence.e_id).drop("e_id")
+    from custlens.warehouse.compat import to_arrow  # not at import: the package leaves Ibis out
+
     table = to_arrow(out.order_by("customer_id"))
     names = [r.name for r in rules.reasons]
     zh = rules.names_zh()

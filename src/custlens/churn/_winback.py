@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 
 from custlens._frames import as_arrow, as_ibis
 from custlens.errors import InputError, did_you_mean
-from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     pass
@@ -137,6 +136,8 @@ def winback_outcomes(
     )
     if out.count().to_pyarrow().as_py() == 0:
         raise InputError("campaign: the record has no rows")
+    from custlens.warehouse.compat import to_arrow  # not at import: the package leaves Ibis out
+
     return to_arrow(out.order_by("_row").select(*WINBACK_COLUMNS))
 
 

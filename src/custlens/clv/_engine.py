@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from custlens.errors import BackendError
-from custlens.warehouse.compat import to_arrow
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -106,6 +105,7 @@ def score(
     from dataclasses import replace
 
     from custlens.clv.tables import value_customers
+    from custlens.warehouse.compat import to_arrow
 
     if on_duckdb:
         if fetched is None:
@@ -209,7 +209,7 @@ def value_transactions(
     from custlens.clv.value import check_value_options
     from custlens.errors import InputError, did_you_mean
     from custlens.schema import check_time_unit
-    from custlens.warehouse.compat import backend_name
+    from custlens.warehouse.compat import backend_name, to_arrow
     from custlens.warehouse.compat import cache as cache_table
 
     unit = check_time_unit(time_unit)
