@@ -91,14 +91,15 @@ def summary_from_transactions(
     ``transactions`` may be an Ibis table of any backend (DuckDB, Spark): the summary is
     computed there and only its rows are fetched.
     """
-    return _summary_expression(
+    expr = _summary_expression(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         time_unit=time_unit,
         as_of=as_of,
-    ).to_pyarrow()
+    )
+    return as_arrow(expr, "transactions")
 
 
 def _summary_expression(
@@ -173,7 +174,7 @@ def fit_summary(
             table = purchase_statistics(expr)
             weights = arrow_values(table.column("weight"))
         else:  # Gamma-Gamma: the repeat buyers' frequency and mean spend
-            table = expr.filter(expr.frequency > 0).select("frequency", "monetary_value").to_pyarrow()
+            table = as_arrow(expr.filter(expr.frequency > 0).select("frequency", "monetary_value"), "transactions")
         names = dict(DEFAULT_COLUMNS[model])
     else:
         names = {k: (columns or {}).get(k, v) for k, v in DEFAULT_COLUMNS[model].items()}

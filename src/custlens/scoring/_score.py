@@ -23,7 +23,7 @@ from custlens._frames import as_ibis
 from custlens.errors import ConfigError, InputError, did_you_mean
 from custlens.scoring._ahp import AHPHierarchy, AHPResult
 from custlens.scoring._entropy import EntropyWeights, entropy_weights_from_sums
-from custlens.warehouse.compat import backend_name, cache, ordered_rows
+from custlens.warehouse.compat import backend_name, cache, ordered_rows, to_arrow
 
 __all__ = ["DEFAULT_TIERS", "ScoreResult", "score_customers", "score_transactions"]
 
@@ -81,7 +81,7 @@ class ScoreResult:
 
     def to_pyarrow(self) -> pa.Table:
         """Execute the ranked table."""
-        return self.table.to_pyarrow()
+        return to_arrow(self.table)
 
     def summary(self) -> dict[str, Any]:
         """Plain-value summary (weights, method, statistics, consistency) for JSON."""
