@@ -269,8 +269,7 @@ def to_arrow(expr: ir.Expr) -> Any:
     its own results; other backends use ``to_pyarrow``.
     """
     table_expr = expr.as_table()
-    backend = backend_of(table_expr)
-    if getattr(backend, "name", "") != "pyspark":
+    if backend_name(table_expr) != "pyspark":
         return expr.to_pyarrow()
     from ibis.formats.pyarrow import PyArrowData
 
